@@ -83,7 +83,9 @@ impl Stmt {
     /// The span of the whole statement.
     pub fn span(&self) -> Span {
         match self {
-            Stmt::Decl { span, .. } | Stmt::TypeDecl { span, .. } | Stmt::Dbrp { span, .. } => *span,
+            Stmt::Decl { span, .. } | Stmt::TypeDecl { span, .. } | Stmt::Dbrp { span, .. } => {
+                *span
+            }
             Stmt::Expr { expr, .. } => expr.span,
         }
     }
@@ -144,7 +146,12 @@ pub struct Expr {
 impl Expr {
     /// A new expression without parentheses or comment.
     pub fn new(kind: ExprKind, span: Span) -> Expr {
-        Expr { kind, span, parens: false, comment: None }
+        Expr {
+            kind,
+            span,
+            parens: false,
+            comment: None,
+        }
     }
 }
 

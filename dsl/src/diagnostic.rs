@@ -52,7 +52,10 @@ impl Diagnostic {
 
     /// A new warning diagnostic.
     pub fn warning(code: &'static str, message: impl Into<String>, span: Span) -> Diagnostic {
-        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message, span) }
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, message, span)
+        }
     }
 
     /// Sets the caret label.
@@ -96,23 +99,37 @@ impl Diagnostic {
             Severity::Warning => "warning",
         };
         let _ = writeln!(out, "{sev}[{}]: {}", self.code, self.message);
-        let line_no = self.span.start.line;
+        // A span without position (line 0) is shown at the start of the source.
+        let line_no = self.span.start.line.max(1);
+        let start_col = self.span.start.column.max(1);
         let width = line_no.to_string().len();
         let pad = " ".repeat(width);
-        let _ = writeln!(out, "{pad}--> {file}:{}:{}", line_no, self.span.start.column);
+        let _ = writeln!(out, "{pad}--> {file}:{line_no}:{start_col}");
         let _ = writeln!(out, "{pad} |");
-        let line_text = src.lines().nth(line_no.saturating_sub(1) as usize).unwrap_or("");
+        let line_text = src
+            .lines()
+            .nth(line_no.saturating_sub(1) as usize)
+            .unwrap_or("");
         // Tabs are shown as 4 spaces so the caret stays aligned.
         let shown: String = line_text.replace('\t', "    ");
         let _ = writeln!(out, "{line_no} | {}", shown.trim_end());
-        let prefix: String = line_text.chars().take(self.span.start.column as usize - 1).collect();
+        let prefix: String = line_text.chars().take(start_col as usize - 1).collect();
         let caret_col = prefix.replace('\t', "    ").chars().count();
         let caret_len = if self.span.end.line == self.span.start.line {
-            (self.span.end.column.saturating_sub(self.span.start.column) as usize).max(1)
+            (self.span.end.column.saturating_sub(start_col) as usize).max(1)
         } else {
-            line_text.chars().count().saturating_sub(self.span.start.column as usize - 1).max(1)
+            line_text
+                .chars()
+                .count()
+                .saturating_sub(start_col as usize - 1)
+                .max(1)
         };
-        let _ = write!(out, "{pad} | {}{}", " ".repeat(caret_col), "^".repeat(caret_len));
+        let _ = write!(
+            out,
+            "{pad} | {}{}",
+            " ".repeat(caret_col),
+            "^".repeat(caret_len)
+        );
         if let Some(label) = &self.label {
             let _ = write!(out, " {label}");
         }
@@ -146,23 +163,39 @@ impl Diagnostic {
 
 /// Renders every diagnostic, separated by blank lines.
 pub fn render_all(diags: &[Diagnostic], file: &str, src: &str) -> String {
-    diags.iter().map(|d| d.render(file, src)).collect::<Vec<_>>().join("\n")
+    diags
+        .iter()
+        .map(|d| d.render(file, src))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
-/// Edit distance (Levenshtein, by characters) used for "did you mean" suggestions.
+/// Edit distance used for "did you mean" suggestions: optimal string alignment (Levenshtein
+/// plus transposition of adjacent characters, so `form` is one edit from `from`).
 pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
+    let w = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * w];
+    for i in 0..=a.len() {
+        d[i * w] = i;
     }
-    prev[b.len()]
+    for (j, cell) in d.iter_mut().enumerate().take(w) {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[(i - 1) * w + j] + 1)
+                .min(d[i * w + j - 1] + 1)
+                .min(d[(i - 1) * w + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[(i - 2) * w + j - 2] + 1);
+            }
+            d[i * w + j] = v;
+        }
+    }
+    d[a.len() * w + b.len()]
 }
 
 /// The closest candidate to `name`, if it is close enough to be a plausible typo
@@ -260,10 +293,18 @@ mod tests {
 
     #[test]
     fn suggestions() {
-        let props = ["measurement", "database", "retentionPolicy", "where", "groupBy"];
+        let props = [
+            "measurement",
+            "database",
+            "retentionPolicy",
+            "where",
+            "groupBy",
+        ];
         assert_eq!(suggest("measurment", props), Some("measurement"));
         assert_eq!(suggest("groupby", props), Some("groupBy"));
         assert_eq!(suggest("zzz", props), None);
+        assert_eq!(suggest("form", ["from", "window"]), Some("from"));
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 
     #[test]
@@ -271,9 +312,13 @@ mod tests {
         let src = "stream\n    |from()\n        .measurment('cpu')\n";
         let start = Pos::at(src, src.find("measurment").unwrap());
         let end = Pos::at(src, start.offset + "measurment".len());
-        let d = Diagnostic::error(codes::UNKNOWN_PROPERTY, "unknown property `.measurment` on `from`", Span::new(start, end))
-            .with_label("not a property of `from`")
-            .with_help("did you mean `measurement`?");
+        let d = Diagnostic::error(
+            codes::UNKNOWN_PROPERTY,
+            "unknown property `.measurment` on `from`",
+            Span::new(start, end),
+        )
+        .with_label("not a property of `from`")
+        .with_help("did you mean `measurement`?");
         let r = d.render("t.tick", src);
         assert_eq!(
             r,

@@ -135,10 +135,10 @@ impl Expr {
     pub fn references(&self) -> Vec<&str> {
         let mut out = Vec::new();
         self.walk(&mut |e| {
-            if let Expr::Ref(r) = e {
-                if !out.contains(&r.as_str()) {
-                    out.push(r.as_str());
-                }
+            if let Expr::Ref(r) = e
+                && !out.contains(&r.as_str())
+            {
+                out.push(r.as_str());
             }
         });
         out
@@ -223,7 +223,11 @@ impl fmt::Display for Expr {
                     UnaryOp::Neg => "-",
                     UnaryOp::Not => "!",
                 })?;
-                if matches!(**e, Expr::Binary(..)) { write!(f, "({e})") } else { write!(f, "{e}") }
+                if matches!(**e, Expr::Binary(..)) {
+                    write!(f, "({e})")
+                } else {
+                    write!(f, "{e}")
+                }
             }
             Expr::Binary(op, l, r) => {
                 let p = op.precedence();
@@ -259,7 +263,11 @@ mod tests {
     fn display_respects_precedence() {
         let e = Expr::Binary(
             BinaryOp::Mul,
-            Box::new(Expr::Binary(BinaryOp::Add, Box::new(Expr::Ref("a".into())), Box::new(Expr::Int(1)))),
+            Box::new(Expr::Binary(
+                BinaryOp::Add,
+                Box::new(Expr::Ref("a".into())),
+                Box::new(Expr::Int(1)),
+            )),
             Box::new(Expr::Float(2.0)),
         );
         assert_eq!(e.to_string(), "(\"a\" + 1) * 2.0");

@@ -10,8 +10,21 @@
 
 pub mod ast;
 pub mod diagnostic;
+pub mod dot;
+pub mod eval;
 pub mod expr;
+pub mod format;
+pub mod lambda;
+pub mod lexer;
+pub mod parser;
 pub mod plan;
 pub mod registry;
+pub mod seed;
+pub mod source;
 pub mod span;
+pub mod token;
 pub mod value;
+
+pub use eval::{CompileOptions, Compiled, compile};
+pub use parser::parse;
+pub use source::{compile_source, format_source};

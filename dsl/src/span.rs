@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 ///
 /// `offset` is a byte offset; `line` and `column` are 1-based, and `column` counts
 /// characters (Unicode scalar values), not bytes, so a caret lines up under the source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 pub struct Pos {
     /// Byte offset from the start of the source.
     pub offset: usize,
@@ -18,7 +20,11 @@ pub struct Pos {
 
 impl Pos {
     /// The position of the first byte of a source.
-    pub const START: Pos = Pos { offset: 0, line: 1, column: 1 };
+    pub const START: Pos = Pos {
+        offset: 0,
+        line: 1,
+        column: 1,
+    };
 
     /// Computes the position of byte `offset` in `src` (clamped to the source length and
     /// to a character boundary).
@@ -31,7 +37,11 @@ impl Pos {
         let line = before.matches('\n').count() as u32 + 1;
         let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
         let column = src[line_start..offset].chars().count() as u32 + 1;
-        Pos { offset, line, column }
+        Pos {
+            offset,
+            line,
+            column,
+        }
     }
 }
 
@@ -52,7 +62,10 @@ impl Span {
 
     /// The smallest span covering both `self` and `other`.
     pub fn to(self, other: Span) -> Span {
-        Span { start: self.start.min(other.start), end: self.end.max(other.end) }
+        Span {
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
     }
 
     /// The source text covered by this span (empty if out of range).
@@ -68,12 +81,40 @@ mod tests {
     #[test]
     fn pos_at_counts_lines_and_chars() {
         let src = "ab\nµx\ny";
-        assert_eq!(Pos::at(src, 0), Pos { offset: 0, line: 1, column: 1 });
-        assert_eq!(Pos::at(src, 3), Pos { offset: 3, line: 2, column: 1 });
+        assert_eq!(
+            Pos::at(src, 0),
+            Pos {
+                offset: 0,
+                line: 1,
+                column: 1
+            }
+        );
+        assert_eq!(
+            Pos::at(src, 3),
+            Pos {
+                offset: 3,
+                line: 2,
+                column: 1
+            }
+        );
         // 'µ' is two bytes: 'x' is byte 5, column 2.
-        assert_eq!(Pos::at(src, 5), Pos { offset: 5, line: 2, column: 2 });
+        assert_eq!(
+            Pos::at(src, 5),
+            Pos {
+                offset: 5,
+                line: 2,
+                column: 2
+            }
+        );
         // Offsets inside a character snap back to its start.
-        assert_eq!(Pos::at(src, 4), Pos { offset: 3, line: 2, column: 1 });
+        assert_eq!(
+            Pos::at(src, 4),
+            Pos {
+                offset: 3,
+                line: 2,
+                column: 1
+            }
+        );
         assert_eq!(Pos::at(src, 100).line, 3);
     }
 }

@@ -205,7 +205,12 @@ impl fmt::Display for Value {
                 if *offset == 0 {
                     write!(f, "time({})", format_duration(*every))
                 } else {
-                    write!(f, "time({}, {})", format_duration(*every), format_duration(*offset))
+                    write!(
+                        f,
+                        "time({}, {})",
+                        format_duration(*every),
+                        format_duration(*offset)
+                    )
                 }
             }
             Value::Node(id) => write!(f, "<node {id}>"),

@@ -72,16 +72,26 @@ pub struct Pipeline {
 impl Pipeline {
     /// Children of `id`, in link order.
     pub fn children(&self, id: usize) -> impl Iterator<Item = usize> + '_ {
-        self.edges.iter().filter(move |e| e.from == id).map(|e| e.to)
+        self.edges
+            .iter()
+            .filter(move |e| e.from == id)
+            .map(|e| e.to)
     }
 
     /// Parents of `id`, in link order (the first is the node it was chained from).
     pub fn parents(&self, id: usize) -> impl Iterator<Item = usize> + '_ {
-        self.edges.iter().filter(move |e| e.to == id).map(|e| e.from)
+        self.edges
+            .iter()
+            .filter(move |e| e.to == id)
+            .map(|e| e.from)
     }
 
     /// Ids of nodes without parents (`stream`/`batch` and `stats` sources), in id order.
     pub fn sources(&self) -> Vec<usize> {
-        self.nodes.iter().map(|n| n.id).filter(|&id| self.parents(id).next().is_none()).collect()
+        self.nodes
+            .iter()
+            .map(|n| n.id)
+            .filter(|&id| self.parents(id).next().is_none())
+            .collect()
     }
 }

@@ -8,9 +8,13 @@
 use crate::plan::NodeSpec;
 use crate::value::{Value, ValueType};
 
+mod docs;
+pub mod functions;
 mod nodes;
 
-pub use nodes::NODES;
+pub use docs::render_markdown;
+pub use functions::{FuncDef, function, function_names};
+pub use nodes::{NODES, apply_udf_option, can_chain};
 
 /// The kind of data on an edge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -151,7 +155,11 @@ pub struct Params {
 
 impl Params {
     /// No parameters.
-    pub const NONE: Params = Params { required: &[], optional: &[], variadic: None };
+    pub const NONE: Params = Params {
+        required: &[],
+        optional: &[],
+        variadic: None,
+    };
 
     /// The parameter at position `i`, if any.
     pub fn at(&self, i: usize) -> Option<Param> {
@@ -180,9 +188,16 @@ impl Params {
 
     /// Signature text for docs and messages, e.g. `(field string, n int, tags string...)`.
     pub fn signature(&self) -> String {
-        let mut parts: Vec<String> =
-            self.required.iter().map(|p| format!("{} {}", p.name, p.kind.name())).collect();
-        parts.extend(self.optional.iter().map(|p| format!("[{} {}]", p.name, p.kind.name())));
+        let mut parts: Vec<String> = self
+            .required
+            .iter()
+            .map(|p| format!("{} {}", p.name, p.kind.name()))
+            .collect();
+        parts.extend(
+            self.optional
+                .iter()
+                .map(|p| format!("[{} {}]", p.name, p.kind.name())),
+        );
         if let Some(p) = self.variadic {
             parts.push(format!("{} {}...", p.name, p.kind.name()));
         }
@@ -287,5 +302,8 @@ pub fn node(name: &str) -> Option<&'static NodeDef> {
 
 /// Every chaining method name, for suggestions.
 pub fn node_names() -> impl Iterator<Item = &'static str> {
-    NODES.iter().filter(|n| n.wants != Wants::Root).map(|n| n.name)
+    NODES
+        .iter()
+        .filter(|n| n.wants != Wants::Root)
+        .map(|n| n.name)
 }
