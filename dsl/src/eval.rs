@@ -1,5 +1,5 @@
 //! The evaluator and checker: walks a parsed [`Program`], evaluates vars and non-lambda
-//! expressions, builds nodes through the [`registry`](crate::registry), checks chaining
+//! expressions, builds nodes through the [`registry`](crate::registry::NODES), checks chaining
 //! operators, argument counts and types, edge types and lambdas, and produces the
 //! [`Pipeline`] plan. Every problem found becomes a [`Diagnostic`]; evaluation carries on
 //! after an error (the faulty value is poisoned so it causes no follow-on errors).
@@ -1078,6 +1078,12 @@ impl<'o> Eval<'o> {
     ) -> Val {
         let name = call.name.name.as_str();
         let def = self.nodes[node].def;
+        // After a bad property the chain goes on from the same node, so that later links
+        // are still checked (and their problems reported too).
+        let keep = match handler_props {
+            Some(props) => Val::Handler { node, props },
+            None => Val::V(Value::Node(node)),
+        };
         let lookup = |props: &'static [PropDef]| -> Option<&'static PropDef> {
             props.iter().find(|p| p.name == name).or_else(|| {
                 // Kapacitor resolves properties with the first letter case-insensitive.
@@ -1100,14 +1106,14 @@ impl<'o> Eval<'o> {
                                 self.nodes[node].placeholder = true;
                                 vals.push(placeholder_value(t));
                             }
-                            _ => return Val::Poison,
+                            _ => return keep,
                         }
                     }
                     if let Err(m) =
                         registry::apply_udf_option(&mut self.nodes[node].spec, name, &vals)
                     {
                         self.err(Diagnostic::error(codes::INVALID_NODE, m, call.span));
-                        return Val::Poison;
+                        return keep;
                     }
                     return Val::V(Value::Node(node));
                 }
@@ -1144,12 +1150,12 @@ impl<'o> Eval<'o> {
                     for a in &call.args {
                         self.expr(a);
                     }
-                    return Val::Poison;
+                    return keep;
                 }
             },
         };
         let Some((vals, spans, placeholder)) = self.args(call, &prop.params) else {
-            return Val::Poison;
+            return keep;
         };
         if !self.check_args(
             &format!("`.{}()`", prop.name),
@@ -1158,7 +1164,7 @@ impl<'o> Eval<'o> {
             &vals,
             &spans,
         ) {
-            return Val::Poison;
+            return keep;
         }
         if placeholder {
             self.nodes[node].placeholder = true;
@@ -1168,7 +1174,7 @@ impl<'o> Eval<'o> {
                 format!("invalid `.{}()` on `{}`: {m}", prop.name, def.name),
                 call.span,
             ));
-            return Val::Poison;
+            return keep;
         }
         match prop.opens {
             Some(props) => Val::Handler { node, props },
