@@ -5,3 +5,7 @@
 //! from the start.
 
 pub use kap_dsl::plan;
+
+pub mod gofmt;
+pub mod lambda;
+pub mod template;
