@@ -1,8 +1,26 @@
 //! `kap-dataflow`: the engine that runs [`kap_dsl::plan::Pipeline`]s on timely dataflow.
 //!
-//! This crate is the home of the runtime (issue "Engine"); it currently only re-exports the
-//! plan types it will lower, so that the dependency direction `dataflow → dsl` is fixed
-//! from the start.
+//! The timely runtime and the node operators come with the engine issue. This crate already
+//! holds what every node needs at run time:
+//!
+//! - [`lambda`]: lambda expressions compiled once per task and evaluated per point with
+//!   Kapacitor's type rules, missing-value behaviour and per-group stateful functions;
+//! - [`template`]: Go's `text/template` / `html/template` for alert ids, messages and details;
+//! - [`gofmt`]: the Go formatting that shows in Kapacitor's output (JSON numbers and strings,
+//!   RFC 3339 times, durations).
+//!
+//! # Examples
+//!
+//! ```
+//! use kap_dataflow::lambda::{CompiledLambda, MapScope, Value};
+//! use kap_dsl::expr::{BinaryOp, Expr};
+//!
+//! let expr = Expr::Binary(BinaryOp::Greater, Box::new(Expr::Ref("usage".into())), Box::new(Expr::Float(90.0)));
+//! let lambda = CompiledLambda::compile(&expr).unwrap();
+//! let mut state = lambda.new_state();
+//! let point = MapScope::default().with_field("usage", Value::Float(95.5));
+//! assert!(lambda.eval_bool(&mut state, &point).unwrap());
+//! ```
 
 pub use kap_dsl::plan;
 

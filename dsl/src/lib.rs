@@ -7,6 +7,22 @@
 //!
 //! The crate does no I/O, depends on no other workspace crate, and never panics on input:
 //! every problem becomes a [`diagnostic::Diagnostic`] with line, column and a caret.
+//!
+//! # Examples
+//!
+//! ```
+//! use kap_dsl::{CompileOptions, compile_source, dot, format_source};
+//!
+//! let script = "stream|from().measurement('cpu')|window().period(10s).every(10s)|mean('usage')|httpOut('cpu')";
+//! let plan = compile_source(script, &CompileOptions::default()).unwrap().pipeline;
+//! assert_eq!(plan.nodes[2].name, "window2");
+//! assert!(dot::render(&plan, "cpu").starts_with("digraph cpu {\nstream0 -> from1;"));
+//! assert!(format_source(script).unwrap().starts_with("stream\n    |from()\n        .measurement('cpu')\n"));
+//!
+//! // A mistake is reported with its position and a suggestion.
+//! let err = compile_source("stream|from().measurment('cpu')", &CompileOptions::default()).unwrap_err();
+//! assert_eq!(err[0].help.as_deref(), Some("did you mean `measurement`?"));
+//! ```
 
 pub mod ast;
 pub mod diagnostic;
