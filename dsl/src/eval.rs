@@ -1016,14 +1016,14 @@ impl<'o> Eval<'o> {
         let Ok(mut deriv) = (deriv_def.build)(&[Value::String("emitted".into())]) else {
             return Val::Poison;
         };
-        for (prop, args) in [
-            ("unit", vec![Value::Duration(interval)]),
-            ("nonNegative", vec![]),
-        ] {
-            if let Some(p) = deriv_def.prop(prop) {
-                let _ = (p.apply)(&mut deriv, &args);
-            }
-        }
+        apply_props(
+            deriv_def,
+            &mut deriv,
+            [
+                ("unit", vec![Value::Duration(interval)]),
+                ("nonNegative", vec![]),
+            ],
+        );
         let d = self.add_node(
             deriv_def,
             deriv,
@@ -1049,15 +1049,15 @@ impl<'o> Eval<'o> {
         let node_name = format!("{}{}", self.nodes[source].def.desc, source);
         let id = DEADMAN_ID.replacen("NODE_NAME", &node_name, 1);
         let message = DEADMAN_MESSAGE.replacen("INTERVAL", &go_duration(interval), 1);
-        for (prop, args) in [
-            ("crit", vec![Value::Lambda(crit)]),
-            ("id", vec![Value::String(id)]),
-            ("message", vec![Value::String(message)]),
-        ] {
-            if let Some(p) = alert_def.prop(prop) {
-                let _ = (p.apply)(&mut alert, &args);
-            }
-        }
+        apply_props(
+            alert_def,
+            &mut alert,
+            [
+                ("crit", vec![Value::Lambda(crit)]),
+                ("id", vec![Value::String(id)]),
+                ("message", vec![Value::String(message)]),
+            ],
+        );
         let a = self.add_node(
             alert_def,
             alert,
@@ -1449,6 +1449,16 @@ impl<'o> Eval<'o> {
             vars: self.vars,
             warnings: self.warnings,
         })
+    }
+}
+
+/// Applies properties the evaluator itself writes (deadman's expansion). Their arguments
+/// are built here with the right types, so the registry accepts them.
+fn apply_props<const N: usize>(def: &NodeDef, spec: &mut NodeSpec, props: [(&str, Vec<Value>); N]) {
+    for (name, args) in props {
+        if let Some(p) = def.prop(name) {
+            let _ = (p.apply)(spec, &args);
+        }
     }
 }
 
