@@ -24,6 +24,11 @@
 
 pub use kap_dsl::plan;
 
+pub mod exec;
 pub mod gofmt;
 pub mod lambda;
+pub mod node;
+pub mod ops;
+pub mod point;
+pub mod scope;
 pub mod template;

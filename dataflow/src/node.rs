@@ -1,0 +1,233 @@
+//! The node contract: every TICKscript node runs as a [`Processor`], a synchronous state
+//! machine over [`Msg`]s with its per-group state inside. Processors know nothing of timely:
+//! the executor ([`crate::exec`]) and the timely runtime drive them, and everything with an
+//! effect outside the task (alert handlers, httpOut endpoints, writes to InfluxDB, logs,
+//! HTTP posts, the wall clock) goes through the injected [`Services`].
+
+use crate::point::{Msg, Point};
+use kap_dsl::plan::TaskType;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+/// Wall-clock time source (ns since the Unix epoch). Injected so tests and replays control it.
+pub trait Clock: Send + Sync + fmt::Debug {
+    /// Now, in ns.
+    fn now(&self) -> i64;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as i64)
+            .unwrap_or(0)
+    }
+}
+
+/// Where the log node and node errors write (the daemon routes this to its logger).
+pub trait LogSink: Send + Sync + fmt::Debug {
+    /// One log line at `level` (`DEBUG`, `INFO`, `WARN`, `ERROR`) in logfmt.
+    fn log(&self, level: &str, line: &str);
+}
+
+/// A log sink that drops everything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NullLog;
+
+impl LogSink for NullLog {
+    fn log(&self, _: &str, _: &str) {}
+}
+
+/// Receives points written by `influxDBOut` and `kapacitorLoopback`.
+pub trait PointsWriter: Send + Sync + fmt::Debug {
+    /// Writes points to `db`/`rp` (`cluster` names the InfluxDB cluster for influxDBOut;
+    /// `None` for kapacitorLoopback, which writes into Kapacitor's own stream).
+    fn write(
+        &self,
+        cluster: Option<&str>,
+        db: &str,
+        rp: &str,
+        points: Vec<Point>,
+    ) -> Result<(), String>;
+}
+
+/// A writer that accepts and drops everything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NullWriter;
+
+impl PointsWriter for NullWriter {
+    fn write(&self, _: Option<&str>, _: &str, _: &str, _: Vec<Point>) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Everything a node may need from outside the task.
+#[derive(Clone)]
+pub struct Services {
+    /// Wall clock (barrier, stats, deadman, `now()`).
+    pub clock: Arc<dyn Clock>,
+    /// Log output.
+    pub log: Arc<dyn LogSink>,
+    /// influxDBOut / kapacitorLoopback output.
+    pub points: Arc<dyn PointsWriter>,
+    /// Extension services by name (alert topics and handlers, httpOut registry, HTTP
+    /// client, sideload sources…): each node module defines the trait it needs and looks
+    /// its service up here with [`Services::get`].
+    pub extensions: BTreeMap<&'static str, Arc<dyn std::any::Any + Send + Sync>>,
+}
+
+impl fmt::Debug for Services {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Services")
+            .field("clock", &self.clock)
+            .field("extensions", &self.extensions.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Default for Services {
+    fn default() -> Services {
+        Services {
+            clock: Arc::new(SystemClock),
+            log: Arc::new(NullLog),
+            points: Arc::new(NullWriter),
+            extensions: BTreeMap::new(),
+        }
+    }
+}
+
+impl Services {
+    /// Registers an extension service under `name`.
+    pub fn with<T: std::any::Any + Send + Sync>(
+        mut self,
+        name: &'static str,
+        service: Arc<T>,
+    ) -> Services {
+        self.extensions.insert(name, service);
+        self
+    }
+
+    /// The extension service registered under `name`, if it has type `T`.
+    pub fn get<T: std::any::Any + Send + Sync>(&self, name: &str) -> Option<Arc<T>> {
+        self.extensions
+            .get(name)
+            .and_then(|s| Arc::clone(s).downcast::<T>().ok())
+    }
+}
+
+/// Per-node counters, shown in `kapacitor show` and the DOT of an executing task.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NodeStats {
+    /// Errors (a message was dropped or could not be handled).
+    pub errors: u64,
+    /// Node-specific counters (`alerts_triggered`, `fields_defaulted`…), by name.
+    pub counters: BTreeMap<&'static str, i64>,
+}
+
+impl NodeStats {
+    /// Adds `n` to the counter `name`.
+    pub fn add(&mut self, name: &'static str, n: i64) {
+        *self.counters.entry(name).or_insert(0) += n;
+    }
+}
+
+/// What a processor sees while handling a message.
+#[derive(Debug)]
+pub struct Ctx<'a> {
+    /// Task id.
+    pub task: &'a str,
+    /// Node name (`window2`).
+    pub node: &'a str,
+    /// Injected services.
+    pub services: &'a Services,
+    /// This node's counters.
+    pub stats: &'a mut NodeStats,
+}
+
+impl Ctx<'_> {
+    /// Counts an error and logs it (unless the node is quiet).
+    pub fn error(&mut self, quiet: bool, message: &str) {
+        self.stats.errors += 1;
+        if !quiet {
+            self.services.log.log(
+                "ERROR",
+                &format!("task={} node={} err={message:?}", self.task, self.node),
+            );
+        }
+    }
+}
+
+/// Static facts a processor is built with.
+#[derive(Debug, Clone)]
+pub struct BuildInfo {
+    /// Task id.
+    pub task: String,
+    /// Node name (`window2`).
+    pub node: String,
+    /// Node id in the plan.
+    pub node_id: usize,
+    /// Number of parents (join/union have several).
+    pub inputs: usize,
+    /// Stream or batch task.
+    pub task_type: TaskType,
+    /// Whether the node's input edge carries batches.
+    pub batch_input: bool,
+    /// Injected services (for nodes that keep a handle at build time).
+    pub services: Services,
+}
+
+/// A running node.
+pub trait Processor: Send {
+    /// Handles one message arriving from parent number `input` (0 unless the node has
+    /// several parents), appending what it emits to `out`.
+    fn process(&mut self, input: usize, msg: Msg, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>);
+
+    /// End of input: only nodes that Kapacitor flushes at end (join, union) emit here.
+    fn done(&mut self, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>) {
+        let _ = (ctx, out);
+    }
+
+    /// Number of groups with state (`working_cardinality`).
+    fn cardinality(&self) -> usize {
+        0
+    }
+}
+
+/// Why a plan node cannot be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The node kind has no runtime yet (or needs a service that is not configured).
+    #[error("node `{node}` ({kind}) is not supported: {reason}")]
+    Unsupported {
+        /// Node name.
+        node: String,
+        /// Node kind.
+        kind: String,
+        /// Why.
+        reason: String,
+    },
+    /// The spec is invalid at run time (e.g. a regex or lambda that does not compile).
+    #[error("node `{node}`: {message}")]
+    Invalid {
+        /// Node name.
+        node: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl BuildError {
+    /// An [`BuildError::Invalid`] for `info`'s node.
+    pub fn invalid(info: &BuildInfo, message: impl Into<String>) -> BuildError {
+        BuildError::Invalid {
+            node: info.node.clone(),
+            message: message.into(),
+        }
+    }
+}

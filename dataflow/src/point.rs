@@ -1,0 +1,510 @@
+//! The data model the engine moves: interned names, points, batches and the control
+//! messages of Kapacitor's edges (barrier, delete-group).
+//!
+//! Names (measurements, tag keys and values, field keys, databases) are interned once at
+//! ingest into [`Sym`]s: a `Sym` is a pointer to a leaked, deduplicated string, so copying,
+//! comparing and hashing one costs no allocation. Interned strings live for the life of the
+//! process (their number is bounded by the number of distinct names seen).
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::HashSet;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, OnceLock, RwLock};
+
+/// An interned string.
+#[derive(Clone, Copy)]
+pub struct Sym(&'static str);
+
+fn interner() -> &'static RwLock<HashSet<&'static str>> {
+    static INTERNER: OnceLock<RwLock<HashSet<&'static str>>> = OnceLock::new();
+    INTERNER.get_or_init(|| RwLock::new(HashSet::new()))
+}
+
+impl Sym {
+    /// Interns `s`.
+    pub fn new(s: &str) -> Sym {
+        if let Some(found) = interner().read().unwrap_or_else(|e| e.into_inner()).get(s) {
+            return Sym(found);
+        }
+        let mut set = interner().write().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = set.get(s) {
+            return Sym(found);
+        }
+        let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
+        set.insert(leaked);
+        Sym(leaked)
+    }
+
+    /// The empty string.
+    pub fn empty() -> Sym {
+        Sym::new("")
+    }
+
+    /// The string.
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+impl PartialEq for Sym {
+    fn eq(&self, other: &Sym) -> bool {
+        std::ptr::eq(self.0.as_ptr(), other.0.as_ptr()) && self.0.len() == other.0.len()
+    }
+}
+impl Eq for Sym {}
+
+impl Hash for Sym {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (self.0.as_ptr() as usize).hash(state);
+    }
+}
+
+impl PartialOrd for Sym {
+    fn partial_cmp(&self, other: &Sym) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Sym {
+    /// Orders by string content (so sorted tags print like Go's sorted maps).
+    fn cmp(&self, other: &Sym) -> std::cmp::Ordering {
+        if self == other {
+            std::cmp::Ordering::Equal
+        } else {
+            self.0.cmp(other.0)
+        }
+    }
+}
+
+impl fmt::Debug for Sym {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.0, f)
+    }
+}
+
+impl fmt::Display for Sym {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl From<&str> for Sym {
+    fn from(s: &str) -> Sym {
+        Sym::new(s)
+    }
+}
+
+impl Serialize for Sym {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Sym {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Sym, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(Sym::new(&s))
+    }
+}
+
+/// A field value. Ints and floats are different types everywhere, as in Kapacitor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum FieldValue {
+    /// 64-bit float.
+    Float(f64),
+    /// 64-bit integer.
+    Int(i64),
+    /// String.
+    String(Arc<str>),
+    /// Boolean.
+    Bool(bool),
+    /// No value (a join's `.fill('null')`); rendered as JSON `null`.
+    Null,
+}
+
+impl FieldValue {
+    /// The value as a float, for numeric fields.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            FieldValue::Float(f) => Some(*f),
+            FieldValue::Int(i) => Some(*i as f64),
+            _ => None,
+        }
+    }
+
+    /// Kapacitor's type name (`float`, `int`, `string`, `boolean`, `nil`).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            FieldValue::Float(_) => "float",
+            FieldValue::Int(_) => "int",
+            FieldValue::String(_) => "string",
+            FieldValue::Bool(_) => "boolean",
+            FieldValue::Null => "nil",
+        }
+    }
+}
+
+/// Tags, sorted by key, keys unique.
+pub type Tags = Vec<(Sym, Sym)>;
+/// Fields, sorted by key, keys unique.
+pub type Fields = Vec<(Sym, FieldValue)>;
+
+/// Looks up a key in a sorted key/value list.
+pub fn get<'a, V>(list: &'a [(Sym, V)], key: Sym) -> Option<&'a V> {
+    list.binary_search_by(|(k, _)| k.cmp(&key))
+        .ok()
+        .map(|i| &list[i].1)
+}
+
+/// Sets a key in a sorted key/value list (insert or replace).
+pub fn set<V>(list: &mut Vec<(Sym, V)>, key: Sym, value: V) {
+    match list.binary_search_by(|(k, _)| k.cmp(&key)) {
+        Ok(i) => list[i].1 = value,
+        Err(i) => list.insert(i, (key, value)),
+    }
+}
+
+/// Removes a key from a sorted key/value list, returning its value.
+pub fn remove<V>(list: &mut Vec<(Sym, V)>, key: Sym) -> Option<V> {
+    match list.binary_search_by(|(k, _)| k.cmp(&key)) {
+        Ok(i) => Some(list.remove(i).1),
+        Err(_) => None,
+    }
+}
+
+/// Sorts a key/value list by key; for duplicate keys the last one wins.
+pub fn normalize<V>(list: &mut Vec<(Sym, V)>) {
+    // Stable sort keeps insertion order among equal keys; keep the last of each run.
+    list.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out: Vec<(Sym, V)> = Vec::with_capacity(list.len());
+    for (k, v) in list.drain(..) {
+        match out.last_mut() {
+            Some(last) if last.0 == k => last.1 = v,
+            _ => out.push((k, v)),
+        }
+    }
+    *list = out;
+}
+
+/// How data is grouped: Kapacitor's `Dimensions`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct Dimensions {
+    /// The measurement is part of the group.
+    pub by_name: bool,
+    /// Group tag keys, sorted (when produced by `from`/`groupBy`).
+    pub tag_names: Vec<Sym>,
+}
+
+/// A stable 64-bit hash of a group (FNV-1a over its id string); used for per-group state
+/// maps and for exchanging data between workers. Equal group ids hash equal everywhere.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
+pub struct GroupId(pub u64);
+
+/// Kapacitor's group id string: `""` for the nil group; otherwise `name\n` when grouped by
+/// measurement, then `k=v` for each dimension (in dimension order) joined by `,`; a missing
+/// tag gives `k=`.
+pub fn group_id_string(name: Sym, tags: &[(Sym, Sym)], dims: &Dimensions) -> String {
+    let mut s = String::new();
+    if dims.tag_names.is_empty() {
+        if dims.by_name {
+            s.push_str(name.as_str());
+        }
+        return s;
+    }
+    if dims.by_name {
+        s.push_str(name.as_str());
+        s.push('\n');
+    }
+    for (i, k) in dims.tag_names.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(k.as_str());
+        s.push('=');
+        if let Some(v) = get(tags, *k) {
+            s.push_str(v.as_str());
+        }
+    }
+    s
+}
+
+/// The [`GroupId`] of a group id string.
+pub fn group_hash(id: &str) -> GroupId {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in id.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    // Mix the low bits: timely routes with `hash % peers` / `hash & (peers - 1)`.
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    GroupId(h)
+}
+
+/// Group information carried by batches, barriers and delete-group messages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupInfo {
+    /// Measurement (used in the id when grouped by measurement).
+    pub name: Sym,
+    /// Only the group's dimension tags.
+    pub tags: Tags,
+    /// The dimensions.
+    pub dims: Dimensions,
+    /// Hash of the id string.
+    pub id: GroupId,
+}
+
+impl GroupInfo {
+    /// Builds group info, computing the id.
+    pub fn new(name: Sym, tags: Tags, dims: Dimensions) -> GroupInfo {
+        let id = group_hash(&group_id_string(name, &tags, &dims));
+        GroupInfo {
+            name,
+            tags,
+            dims,
+            id,
+        }
+    }
+
+    /// Kapacitor's group id string (see [`group_id_string`]).
+    pub fn id_string(&self) -> String {
+        group_id_string(self.name, &self.tags, &self.dims)
+    }
+}
+
+/// A point of a stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    /// Measurement.
+    pub name: Sym,
+    /// Database.
+    pub db: Sym,
+    /// Retention policy.
+    pub rp: Sym,
+    /// All tags, sorted.
+    pub tags: Tags,
+    /// Fields, sorted.
+    pub fields: Fields,
+    /// Time, ns since the Unix epoch (UTC).
+    pub time: i64,
+    /// How the point is grouped.
+    pub dims: Dimensions,
+    /// Hash of the group id; recompute with [`Point::regroup`] after changing the name,
+    /// tags or dimensions.
+    pub group: GroupId,
+}
+
+impl Point {
+    /// Recomputes [`Point::group`] from name, tags and dimensions.
+    pub fn regroup(&mut self) {
+        self.group = group_hash(&group_id_string(self.name, &self.tags, &self.dims));
+    }
+
+    /// Kapacitor's group id string.
+    pub fn group_string(&self) -> String {
+        group_id_string(self.name, &self.tags, &self.dims)
+    }
+
+    /// The group tags only (dimension tags present on the point; missing ones are empty).
+    pub fn group_tags(&self) -> Tags {
+        self.dims
+            .tag_names
+            .iter()
+            .map(|k| (*k, get(&self.tags, *k).copied().unwrap_or_else(Sym::empty)))
+            .collect()
+    }
+
+    /// Group info of this point.
+    pub fn group_info(&self) -> GroupInfo {
+        GroupInfo {
+            name: self.name,
+            tags: self.group_tags(),
+            dims: self.dims.clone(),
+            id: self.group,
+        }
+    }
+
+    /// A field by name.
+    pub fn field(&self, key: &str) -> Option<&FieldValue> {
+        get(&self.fields, Sym::new(key))
+    }
+
+    /// A tag by name.
+    pub fn tag(&self, key: &str) -> Option<Sym> {
+        get(&self.tags, Sym::new(key)).copied()
+    }
+}
+
+/// A point inside a batch: no name or group of its own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchPoint {
+    /// Time, ns.
+    pub time: i64,
+    /// Fields, sorted.
+    pub fields: Fields,
+    /// Tags, sorted (may hold more than the group tags).
+    pub tags: Tags,
+}
+
+/// A batch: Kapacitor's BufferedBatch (begin, points, end).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Batch {
+    /// Measurement / batch name.
+    pub name: Sym,
+    /// Batch time (`tmax`), ns.
+    pub tmax: i64,
+    /// Group tags only.
+    pub tags: Tags,
+    /// Dimensions.
+    pub dims: Dimensions,
+    /// Hash of the group id.
+    pub group: GroupId,
+    /// Points in order.
+    pub points: Vec<BatchPoint>,
+}
+
+impl Batch {
+    /// Recomputes [`Batch::group`].
+    pub fn regroup(&mut self) {
+        self.group = group_hash(&group_id_string(self.name, &self.tags, &self.dims));
+    }
+
+    /// Kapacitor's group id string.
+    pub fn group_string(&self) -> String {
+        group_id_string(self.name, &self.tags, &self.dims)
+    }
+
+    /// Group info of this batch.
+    pub fn group_info(&self) -> GroupInfo {
+        GroupInfo {
+            name: self.name,
+            tags: self.tags.clone(),
+            dims: self.dims.clone(),
+            id: self.group,
+        }
+    }
+
+    /// Setting a batch's tags also sets its dimensions to the sorted tag keys (Kapacitor's
+    /// `BeginBatch.SetTags`), and regroups.
+    pub fn set_tags(&mut self, tags: Tags) {
+        self.dims.tag_names = tags.iter().map(|(k, _)| *k).collect();
+        self.tags = tags;
+        self.regroup();
+    }
+}
+
+/// A barrier: "time has reached `time` for this group" (emitted by `barrier()`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Barrier {
+    /// The group.
+    pub group: GroupInfo,
+    /// Barrier time, ns.
+    pub time: i64,
+}
+
+/// A message on an edge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Msg {
+    /// One point (stream edges).
+    Point(Point),
+    /// One batch (batch edges).
+    Batch(Batch),
+    /// Barrier for a group.
+    Barrier(Barrier),
+    /// Forget a group's state (emitted by `barrier().delete(TRUE)`).
+    DeleteGroup(GroupInfo),
+}
+
+impl Msg {
+    /// The group the message belongs to.
+    pub fn group(&self) -> GroupId {
+        match self {
+            Msg::Point(p) => p.group,
+            Msg::Batch(b) => b.group,
+            Msg::Barrier(b) => b.group.id,
+            Msg::DeleteGroup(g) => g.id,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interning_dedups_and_orders_by_content() {
+        let a = Sym::new("host");
+        let b = Sym::new(&String::from("host"));
+        assert_eq!(a, b);
+        assert!(std::ptr::eq(a.as_str(), b.as_str()));
+        assert!(Sym::new("a") < Sym::new("b"));
+        let json = serde_json::to_string(&a).unwrap();
+        assert_eq!(json, "\"host\"");
+        let back: Sym = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, a);
+    }
+
+    #[test]
+    fn group_ids_match_kapacitor() {
+        let tags: Tags = vec![
+            (Sym::new("cpu"), Sym::new("cpu0")),
+            (Sym::new("host"), Sym::new("serverA")),
+        ];
+        let dims = Dimensions {
+            by_name: false,
+            tag_names: vec![Sym::new("cpu"), Sym::new("host")],
+        };
+        assert_eq!(
+            group_id_string(Sym::new("m"), &tags, &dims),
+            "cpu=cpu0,host=serverA"
+        );
+        let dims = Dimensions {
+            by_name: true,
+            tag_names: vec![Sym::new("dc")],
+        };
+        assert_eq!(group_id_string(Sym::new("m"), &tags, &dims), "m\ndc=");
+        assert_eq!(
+            group_id_string(Sym::new("m"), &tags, &Dimensions::default()),
+            ""
+        );
+        let dims = Dimensions {
+            by_name: true,
+            tag_names: vec![],
+        };
+        assert_eq!(group_id_string(Sym::new("m"), &tags, &dims), "m");
+    }
+
+    #[test]
+    fn sorted_list_helpers() {
+        let mut f: Fields = vec![];
+        set(&mut f, Sym::new("b"), FieldValue::Int(1));
+        set(&mut f, Sym::new("a"), FieldValue::Int(2));
+        set(&mut f, Sym::new("b"), FieldValue::Int(3));
+        assert_eq!(
+            f,
+            vec![
+                (Sym::new("a"), FieldValue::Int(2)),
+                (Sym::new("b"), FieldValue::Int(3))
+            ]
+        );
+        assert_eq!(get(&f, Sym::new("b")), Some(&FieldValue::Int(3)));
+        assert_eq!(remove(&mut f, Sym::new("a")), Some(FieldValue::Int(2)));
+        let mut g: Fields = vec![
+            (Sym::new("z"), FieldValue::Int(1)),
+            (Sym::new("a"), FieldValue::Int(1)),
+            (Sym::new("z"), FieldValue::Int(2)),
+        ];
+        normalize(&mut g);
+        assert_eq!(
+            g,
+            vec![
+                (Sym::new("a"), FieldValue::Int(1)),
+                (Sym::new("z"), FieldValue::Int(2))
+            ]
+        );
+    }
+}

@@ -1,0 +1,95 @@
+//! Lambda scopes over the engine's points: how a `"reference"` reads a point's fields and
+//! tags, and how lambda results become field values.
+
+use crate::lambda::{Lookup, Scope, Value};
+use crate::point::{FieldValue, Fields, Sym, Tags, get};
+use std::sync::Arc;
+
+/// The fields, tags and time a lambda is evaluated against (a point, or a batch point
+/// whose tags include the batch's).
+#[derive(Debug, Clone, Copy)]
+pub struct PointScope<'a> {
+    /// Fields.
+    pub fields: &'a Fields,
+    /// Tags.
+    pub tags: &'a Tags,
+    /// Time, ns.
+    pub time: i64,
+}
+
+impl<'a> PointScope<'a> {
+    /// A scope over these fields and tags.
+    pub fn new(fields: &'a Fields, tags: &'a Tags, time: i64) -> PointScope<'a> {
+        PointScope { fields, tags, time }
+    }
+}
+
+impl Scope for PointScope<'_> {
+    fn lookup(&self, name: &str) -> Lookup {
+        let key = Sym::new(name);
+        let field = get(self.fields, key);
+        let tag = get(self.tags, key);
+        match (field, tag) {
+            (Some(_), Some(_)) => Lookup::Conflict,
+            (Some(f), None) => match field_to_value(f) {
+                Value::Missing => Lookup::Absent,
+                v => Lookup::Field(v),
+            },
+            (None, Some(t)) => Lookup::Tag(Arc::from(t.as_str())),
+            (None, None) => Lookup::Absent,
+        }
+    }
+
+    fn time(&self) -> i64 {
+        self.time
+    }
+}
+
+/// A field value as a lambda value (`Null` reads as missing).
+pub fn field_to_value(f: &FieldValue) -> Value {
+    match f {
+        FieldValue::Float(x) => Value::Float(*x),
+        FieldValue::Int(i) => Value::Int(*i),
+        FieldValue::String(s) => Value::String(Arc::clone(s)),
+        FieldValue::Bool(b) => Value::Bool(*b),
+        FieldValue::Null => Value::Missing,
+    }
+}
+
+/// A lambda result as a field value; durations become integer nanoseconds. Regexes,
+/// times and missing values cannot be stored in a field.
+pub fn value_to_field(v: &Value) -> Result<FieldValue, String> {
+    Ok(match v {
+        Value::Float(x) => FieldValue::Float(*x),
+        Value::Int(i) => FieldValue::Int(*i),
+        Value::String(s) => FieldValue::String(Arc::clone(s)),
+        Value::Bool(b) => FieldValue::Bool(*b),
+        Value::Duration(d) => FieldValue::Int(*d),
+        Value::Time(_) | Value::Regex(_) | Value::Missing => {
+            return Err(format!("cannot store a {} as a field value", v.type_name()));
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_then_tags_and_conflicts() {
+        let fields: Fields = vec![
+            (Sym::new("value"), FieldValue::Float(1.5)),
+            (Sym::new("x"), FieldValue::Int(1)),
+        ];
+        let tags: Tags = vec![
+            (Sym::new("host"), Sym::new("a")),
+            (Sym::new("x"), Sym::new("t")),
+        ];
+        let s = PointScope::new(&fields, &tags, 7);
+        assert_eq!(s.lookup("value"), Lookup::Field(Value::Float(1.5)));
+        assert_eq!(s.lookup("host"), Lookup::Tag(Arc::from("a")));
+        assert_eq!(s.lookup("x"), Lookup::Conflict);
+        assert_eq!(s.lookup("nope"), Lookup::Absent);
+        assert_eq!(s.time(), 7);
+    }
+}
