@@ -151,7 +151,7 @@ pub type Tags = Vec<(Sym, Sym)>;
 pub type Fields = Vec<(Sym, FieldValue)>;
 
 /// Looks up a key in a sorted key/value list.
-pub fn get<'a, V>(list: &'a [(Sym, V)], key: Sym) -> Option<&'a V> {
+pub fn get<V>(list: &[(Sym, V)], key: Sym) -> Option<&V> {
     list.binary_search_by(|(k, _)| k.cmp(&key))
         .ok()
         .map(|i| &list[i].1)
@@ -176,7 +176,7 @@ pub fn remove<V>(list: &mut Vec<(Sym, V)>, key: Sym) -> Option<V> {
 /// Sorts a key/value list by key; for duplicate keys the last one wins.
 pub fn normalize<V>(list: &mut Vec<(Sym, V)>) {
     // Stable sort keeps insertion order among equal keys; keep the last of each run.
-    list.sort_by(|a, b| a.0.cmp(&b.0));
+    list.sort_by_key(|a| a.0);
     let mut out: Vec<(Sym, V)> = Vec::with_capacity(list.len());
     for (k, v) in list.drain(..) {
         match out.last_mut() {
