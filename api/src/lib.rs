@@ -1,6 +1,13 @@
-//! `kap-api`: the `kapacitord` daemon's library (composition root). The HTTP API,
-//! persistence and task management arrive with the daemon issue; today it provides the
-//! version information the binary prints.
+//! `kap-api`: the `kapacitord` daemon's library and composition root.
+//!
+//! Today it wires the engine for `kapacitord conformance` (Kapacitor's integration-test
+//! corpus replayed through the engine, with a local HTTP sink and an HTTP client for
+//! `httpPost`). The HTTP API, persistence and task management arrive with the daemon issue.
+
+pub mod alert_handlers;
+pub mod cli;
+pub mod conformance;
+pub mod services;
 
 /// The version string printed by `kapacitord version` and sent as `X-Kapacitor-Version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

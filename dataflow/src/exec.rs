@@ -24,11 +24,15 @@ pub struct TaskExec {
     /// Messages sent per edge `(parent, child)`.
     edges: BTreeMap<(usize, usize), u64>,
     services: Services,
-    /// Query nodes in creation order (batch replays feed file `i` to query `i`).
+    /// Query nodes in walk order (batch replays feed file `i` to query `i`).
     queries: Vec<usize>,
     /// Nodes in Kapacitor's walk order (for end of input).
     order: Vec<usize>,
     finished: bool,
+    /// Segment mode (the timely runtime): the stage of every node, and this executor's
+    /// stage. Messages for nodes of other stages leave through [`TaskExec::take_exits`].
+    segment: Option<(std::sync::Arc<Vec<usize>>, usize)>,
+    exits: Vec<(usize, usize, Msg)>,
 }
 
 impl std::fmt::Debug for TaskExec {
@@ -65,12 +69,33 @@ pub fn edge_types(plan: &Pipeline) -> Vec<EdgeType> {
 impl TaskExec {
     /// Builds every processor of `plan`.
     pub fn new(task: &str, plan: &Pipeline, services: Services) -> Result<TaskExec, BuildError> {
+        TaskExec::build(task, plan, services, None)
+    }
+
+    /// Builds the processors of the nodes of stage `stage` only (`stage_of[node]` gives each
+    /// node's stage); messages to other stages' nodes are collected as exits.
+    pub fn new_segment(
+        task: &str,
+        plan: &Pipeline,
+        services: Services,
+        stage_of: std::sync::Arc<Vec<usize>>,
+        stage: usize,
+    ) -> Result<TaskExec, BuildError> {
+        TaskExec::build(task, plan, services, Some((stage_of, stage)))
+    }
+
+    fn build(
+        task: &str,
+        plan: &Pipeline,
+        services: Services,
+        segment: Option<(std::sync::Arc<Vec<usize>>, usize)>,
+    ) -> Result<TaskExec, BuildError> {
         let edges = edge_types(plan);
         let mut procs = Vec::with_capacity(plan.nodes.len());
         let mut children = vec![Vec::new(); plan.nodes.len()];
         let mut inputs = vec![0usize; plan.nodes.len()];
         for e in &plan.edges {
-            children[e.from].push((e.to, inputs[e.to]));
+            children[e.from].push((e.to, e.input));
             inputs[e.to] += 1;
         }
         for node in &plan.nodes {
@@ -84,13 +109,22 @@ impl TaskExec {
                 batch_input: parent.is_some_and(|p| edges[p] == EdgeType::Batch),
                 services: services.clone(),
             };
-            procs.push(ops::build(&node.spec, &info)?);
+            let mine = segment.as_ref().is_none_or(|(of, st)| of[node.id] == *st);
+            if mine {
+                procs.push(ops::build(&node.spec, &info)?);
+            } else {
+                procs.push(Box::new(ops::passthrough::Swallow));
+            }
         }
-        let queries = plan
-            .nodes
-            .iter()
-            .filter(|n| matches!(n.spec, NodeSpec::Query(_) | NodeSpec::QueryFlux(_)))
-            .map(|n| n.id)
+        // Query nodes in Kapacitor's walk order (the order its replays feed recordings).
+        let queries = kap_dsl::dot::walk_order(plan)
+            .into_iter()
+            .filter(|&id| {
+                matches!(
+                    plan.nodes[id].spec,
+                    NodeSpec::Query(_) | NodeSpec::QueryFlux(_)
+                )
+            })
             .collect();
         Ok(TaskExec {
             task: task.to_string(),
@@ -103,6 +137,8 @@ impl TaskExec {
             queries,
             order: kap_dsl::dot::walk_order(plan),
             finished: false,
+            segment,
+            exits: Vec::new(),
         })
     }
 
@@ -130,11 +166,19 @@ impl TaskExec {
 
     /// Delivers `msg` to `node` as if it came from its parent number `input`.
     pub fn deliver(&mut self, node: usize, input: usize, msg: Msg) {
-        // Explicit LIFO stack: children are pushed in reverse so they run in link order and
-        // each output is fully propagated before the next (depth first), without recursion.
-        let mut stack: Vec<(usize, usize, Msg)> = vec![(node, input, msg)];
+        self.run(vec![(node, input, msg)]);
+    }
+
+    /// Processes a LIFO work stack: children are pushed in reverse so they run in link
+    /// order and each output is fully propagated before the next (depth first), without
+    /// recursion. Work for nodes of other stages becomes exits, in the same order.
+    fn run(&mut self, mut stack: Vec<(usize, usize, Msg)>) {
         let mut out = Vec::new();
         while let Some((n, i, m)) = stack.pop() {
+            if !self.owns(n) {
+                self.exits.push((n, i, m));
+                continue;
+            }
             let mut ctx = Ctx {
                 task: &self.task,
                 node: &self.plan.nodes[n].name,
@@ -160,6 +204,31 @@ impl TaskExec {
         }
     }
 
+    /// Counts a message lost to a panic in `node` as an error of that node.
+    pub fn record_panic(&mut self, node: usize) {
+        if let Some(s) = self.stats.get_mut(node) {
+            s.errors += 1;
+        }
+        self.services.log.log(
+            "ERROR",
+            &format!(
+                "task={} node={} err=\"node panicked; message dropped\"",
+                self.task, self.plan.nodes[node].name
+            ),
+        );
+    }
+
+    /// Messages emitted to nodes of other stages since the last call, in emission order:
+    /// `(node, input index, message)`.
+    pub fn take_exits(&mut self) -> Vec<(usize, usize, Msg)> {
+        std::mem::take(&mut self.exits)
+    }
+
+    /// Whether `node` belongs to this executor (always true outside segment mode).
+    pub fn owns(&self, node: usize) -> bool {
+        self.segment.as_ref().is_none_or(|(of, st)| of[node] == *st)
+    }
+
     /// End of input: every node's `done` runs in walk order (parents before children), and
     /// what it flushes flows downstream. Idempotent.
     pub fn finish(&mut self) {
@@ -169,6 +238,9 @@ impl TaskExec {
         self.finished = true;
         let mut out = Vec::new();
         for n in self.order.clone() {
+            if !self.owns(n) {
+                continue;
+            }
             let mut ctx = Ctx {
                 task: &self.task,
                 node: &self.plan.nodes[n].name,
@@ -178,16 +250,7 @@ impl TaskExec {
             self.procs[n].done(&mut ctx, &mut out);
             let mut stack = Vec::new();
             self.fan_out(n, &mut out, &mut stack);
-            while let Some((c, i, m)) = stack.pop() {
-                let mut ctx = Ctx {
-                    task: &self.task,
-                    node: &self.plan.nodes[c].name,
-                    services: &self.services,
-                    stats: &mut self.stats[c],
-                };
-                self.procs[c].process(i, m, &mut ctx, &mut out);
-                self.fan_out(c, &mut out, &mut stack);
-            }
+            self.run(stack);
         }
     }
 

@@ -24,11 +24,14 @@
 
 pub use kap_dsl::plan;
 
+pub mod alert;
 pub mod exec;
 pub mod gofmt;
 pub mod lambda;
 pub mod node;
 pub mod ops;
 pub mod point;
+pub mod result;
+pub mod runtime;
 pub mod scope;
 pub mod template;

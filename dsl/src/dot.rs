@@ -1,8 +1,10 @@
 //! DOT (GraphViz) rendering of a plan, byte for byte as Kapacitor prints it.
 //!
-//! Nodes are visited in Kapacitor's topological order: a depth-first search from the
-//! sources taken in reverse, children in reverse, then the post-order reversed — which puts
-//! sources first and children in link order.
+//! Nodes are visited in Kapacitor's topological order (`pipeline.sort`): a depth-first
+//! search from each source, sources taken in reverse, children in link order, appending a
+//! node after its children; the list is then reversed. Sources come first; of two sibling
+//! subtrees, the one linked last comes first. The conformance corpus confirms this order:
+//! batch replays feed recording `i` to the `i`-th query node in this order.
 
 use crate::plan::Pipeline;
 use std::collections::BTreeMap;
@@ -23,14 +25,14 @@ pub fn walk_order(p: &Pipeline) -> Vec<usize> {
         if perm[src] {
             continue;
         }
-        // (node, next child index counting from the end)
+        // (node, index of the next child to visit)
         let mut stack: Vec<(usize, usize)> = vec![(src, 0)];
         let mut on_stack = vec![false; p.nodes.len()];
         on_stack[src] = true;
         while let Some(&mut (n, ref mut k)) = stack.last_mut() {
             let cs = &children[n];
             if *k < cs.len() {
-                let c = cs[cs.len() - 1 - *k];
+                let c = cs[*k];
                 *k += 1;
                 if !perm[c] && !on_stack[c] {
                     on_stack[c] = true;

@@ -1435,7 +1435,16 @@ impl<'o> Eval<'o> {
         let mut edges = Vec::new();
         for (id, n) in self.nodes.iter().enumerate() {
             for &c in &n.children {
-                edges.push(Edge { from: id, to: c });
+                let input = self.nodes[c]
+                    .parents
+                    .iter()
+                    .position(|&p| p == id)
+                    .unwrap_or(0);
+                edges.push(Edge {
+                    from: id,
+                    to: c,
+                    input,
+                });
             }
         }
         let pipeline = Pipeline {

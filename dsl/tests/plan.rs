@@ -77,13 +77,13 @@ fn dot_of_a_disabled_task_matches_kapacitor() {
 }
 
 #[test]
-fn dot_walks_sources_first_and_children_in_link_order() {
+fn dot_follows_kapacitors_topological_walk() {
     let p = plan(
         "var cpu = stream|from().measurement('cpu')\nvar mem = stream|from().measurement('mem')\ncpu|join(mem).as('c', 'm')|httpOut('x')\ncpu|httpOut('y')",
     );
     assert_eq!(
         dot::render(&p, "t"),
-        "digraph t {\nstream0 -> from1;\nstream0 -> from2;\nfrom1 -> join3;\nfrom1 -> http_out5;\nfrom2 -> join3;\njoin3 -> http_out4;\n}"
+        "digraph t {\nstream0 -> from1;\nstream0 -> from2;\nfrom2 -> join3;\nfrom1 -> join3;\nfrom1 -> http_out5;\njoin3 -> http_out4;\n}"
     );
 }
 

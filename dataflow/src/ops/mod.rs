@@ -6,7 +6,33 @@ use crate::node::{BuildError, BuildInfo, Processor};
 use crate::point::Msg;
 use kap_dsl::plan::NodeSpec;
 
+pub(crate) mod change_detect;
+pub(crate) mod derivative;
+pub mod http_out;
+pub mod http_post;
+pub(crate) mod influxql;
 pub(crate) mod passthrough;
+pub(crate) mod state;
+pub(crate) mod window;
+// Transforms, join/union, sideload, stats and outputs.
+pub(crate) mod barrier;
+pub(crate) mod combine;
+pub(crate) mod default;
+pub(crate) mod delete;
+pub(crate) mod eval;
+pub(crate) mod flatten;
+pub(crate) mod from;
+pub(crate) mod group_by;
+pub(crate) mod join;
+pub(crate) mod log;
+pub(crate) mod outputs;
+pub(crate) mod sample;
+pub(crate) mod shift;
+pub(crate) mod sideload;
+pub mod stats;
+pub(crate) mod trickle;
+pub(crate) mod union;
+pub(crate) mod where_;
 
 /// Builds the processor of a plan node.
 pub fn build(spec: &NodeSpec, info: &BuildInfo) -> Result<Box<dyn Processor>, BuildError> {
@@ -22,11 +48,38 @@ pub fn build(spec: &NodeSpec, info: &BuildInfo) -> Result<Box<dyn Processor>, Bu
             Box::new(passthrough::Forward)
         }
         NodeSpec::NoOp(_) => Box::new(passthrough::Swallow),
+        NodeSpec::HttpOut(s) => http_out::build(s, info)?,
+        NodeSpec::HttpPost(s) => http_post::build(s, info)?,
+        NodeSpec::Alert(s) => crate::alert::build(s, info)?,
         NodeSpec::K8sAutoscale(_) | NodeSpec::SwarmAutoscale(_) | NodeSpec::Ec2Autoscale(_) => {
             return Err(unsupported("autoscale nodes need an orchestrator service"));
         }
+        NodeSpec::Window(s) => window::build(s, info)?,
+        NodeSpec::InfluxQL(s) => influxql::build(s, info)?,
+        NodeSpec::Derivative(s) => derivative::build(s, info)?,
+        NodeSpec::StateDuration(s) => state::build_duration(s, info)?,
+        NodeSpec::StateCount(s) => state::build_count(s, info)?,
+        NodeSpec::ChangeDetect(s) => change_detect::build(s, info)?,
+        NodeSpec::From(s) => from::build(s, info)?,
+        NodeSpec::Where(s) => where_::build(s, info)?,
+        NodeSpec::Eval(s) => eval::build(s, info)?,
+        NodeSpec::GroupBy(s) => group_by::build(s, info)?,
+        NodeSpec::Default(s) => default::build(s, info)?,
+        NodeSpec::Delete(s) => delete::build(s, info)?,
+        NodeSpec::Shift(s) => shift::build(s, info)?,
+        NodeSpec::Sample(s) => sample::build(s, info)?,
+        NodeSpec::Log(s) => log::build(s, info)?,
+        NodeSpec::Trickle(s) => trickle::build(s, info)?,
+        NodeSpec::Flatten(s) => flatten::build(s, info)?,
+        NodeSpec::Combine(s) => combine::build(s, info)?,
+        NodeSpec::Join(s) => join::build(s, info)?,
+        NodeSpec::Union(s) => union::build(s, info)?,
+        NodeSpec::Barrier(s) => barrier::build(s, info)?,
+        NodeSpec::Sideload(s) => sideload::build(s, info)?,
+        NodeSpec::Stats(s) => stats::build(s, info)?,
+        NodeSpec::InfluxDbOut(s) => outputs::build_influxdb_out(s, info)?,
+        NodeSpec::KapacitorLoopback(s) => outputs::build_loopback(s, info)?,
         NodeSpec::Udf(_) => return Err(unsupported("UDFs are not supported yet")),
-        _ => return Err(unsupported("no runtime yet")),
     })
 }
 

@@ -54,6 +54,9 @@ pub struct Edge {
     pub from: usize,
     /// Child node id.
     pub to: usize,
+    /// Which parent of the child this is, in link order: 0 for the node the child was
+    /// chained from, then `join(...)`/`union(...)` arguments in order.
+    pub input: usize,
 }
 
 /// A checked script, ready to run.

@@ -1,0 +1,706 @@
+//! `kapacitord conformance DIR`: runs Kapacitor's own integration-test cases (a corpus of
+//! script + recorded data + expected httpOut output, see the corpus README) through the
+//! engine, exactly as the Go harness replays them, and compares the results with the
+//! README's rules.
+
+use crate::alert_handlers::HandlerDispatcher;
+use crate::services::UreqPoster;
+use anyhow::{Context, Result, bail};
+use kap_dataflow::alert::{ALERTS_SERVICE, AlertService};
+use kap_dataflow::exec::TaskExec;
+use kap_dataflow::node::Services;
+use kap_dataflow::ops::http_out::HttpOutRegistry;
+use kap_dataflow::point::{
+    Batch, BatchPoint, Dimensions, FieldValue, Fields, Point, Sym, Tags, normalize,
+};
+use kap_dataflow::runtime::{Engine, EngineConfig, Feed};
+use kap_dsl::eval::CompileOptions;
+use kap_dsl::plan::{NodeSpec, Pipeline, TaskType};
+use kap_ingest::line_protocol::{self, Precision};
+use kap_ingest::recording::{self, RecordedBatch, RecordedValue};
+use serde_json::Value as Json;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// 1971-01-01T00:00:00Z, the replay clock's zero ("so that we don't get true negatives on
+/// Epoch 0 collisions").
+const CLOCK_ZERO: i64 = 31_536_000_000_000_000;
+/// The year the corpus was extracted in: `now()` cases expect it, and it is replaced by the
+/// current year before comparing.
+const EXTRACTION_YEAR: f64 = 2026.0;
+/// Capabilities this runner provides (a case needing anything else is skipped).
+const SUPPORTED: &[&str] = &["http_sink", "wall_clock_now", "wall_clock_timers"];
+
+/// Outcome of one case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Output matched.
+    Passed,
+    /// Output differed or the case could not run; a short explanation.
+    Failed(String),
+    /// Not run (marked skip, or needs a capability the runner lacks).
+    Skipped(String),
+}
+
+/// Totals of a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Cases that passed.
+    pub passed: Vec<String>,
+    /// Failing cases with their reason.
+    pub failed: Vec<(String, String)>,
+    /// Skipped cases with the reason.
+    pub skipped: Vec<(String, String)>,
+}
+
+impl Summary {
+    /// The closing line: `N passed, M failed, K skipped`.
+    pub fn line(&self) -> String {
+        format!(
+            "{} passed, {} failed, {} skipped",
+            self.passed.len(),
+            self.failed.len(),
+            self.skipped.len()
+        )
+    }
+}
+
+/// Runs every case of `dir/cases` (optionally only names containing `filter`), printing a
+/// line per failing case and the summary line.
+/// Runs every case; `workers: None` uses the single-threaded reference executor instead of
+/// the timely engine.
+pub fn run(
+    dir: &Path,
+    workers: Option<usize>,
+    filter: Option<&str>,
+    verbose: bool,
+    out: &mut dyn Write,
+) -> Result<Summary> {
+    let sink = HttpSink::start().context("starting the local HTTP sink")?;
+    let handlers = Arc::new(AlertService(Arc::new(HandlerDispatcher::start(
+        5000,
+        Arc::new(UreqPoster),
+    ))));
+    let engine = match workers {
+        Some(workers) => Some(
+            Engine::start(EngineConfig {
+                workers,
+                ..EngineConfig::default()
+            })
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+        ),
+        None => None,
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("cases"))
+        .with_context(|| format!("reading {}", dir.join("cases").display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    let mut summary = Summary::default();
+    for f in files {
+        let text =
+            std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
+        let case: Json =
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", f.display()))?;
+        let name = case["name"].as_str().unwrap_or("?").to_string();
+        if filter.is_some_and(|flt| !name.contains(flt)) {
+            continue;
+        }
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run_case(dir, &case, &sink, engine.as_ref(), &handlers)
+        }))
+        .unwrap_or_else(|p| {
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            Outcome::Failed(format!("panic: {msg}"))
+        });
+        match outcome {
+            Outcome::Passed => {
+                if verbose {
+                    writeln!(out, "ok   {name}")?;
+                }
+                summary.passed.push(name);
+            }
+            Outcome::Failed(why) => {
+                writeln!(out, "FAIL {name}: {why}")?;
+                summary.failed.push((name, why));
+            }
+            Outcome::Skipped(why) => {
+                if verbose {
+                    writeln!(out, "skip {name}: {why}")?;
+                }
+                summary.skipped.push((name, why));
+            }
+        }
+    }
+    writeln!(out, "{}", summary.line())?;
+    Ok(summary)
+}
+
+/// Runs one case.
+pub fn run_case(
+    dir: &Path,
+    case: &Json,
+    sink: &HttpSink,
+    engine: Option<&Engine>,
+    handlers: &Arc<AlertService>,
+) -> Outcome {
+    if case["skip"].as_bool() == Some(true) {
+        return Outcome::Skipped(
+            case["skip_reason"]
+                .as_str()
+                .unwrap_or("marked skip")
+                .to_string(),
+        );
+    }
+    let requires: Vec<&str> = case["requires"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Json::as_str).collect())
+        .unwrap_or_default();
+    if let Some(r) = requires.iter().find(|r| !SUPPORTED.contains(r)) {
+        return Outcome::Skipped(format!("needs `{r}`"));
+    }
+    match execute(dir, case, sink, engine, handlers) {
+        Ok(got) => {
+            let mut expected = case["expected"].clone();
+            if requires.contains(&"wall_clock_now") {
+                replace_year(&mut expected);
+            }
+            let ignore_order = case["ignore_order"].as_bool().unwrap_or(false);
+            match compare(&expected, &got, ignore_order) {
+                Ok(()) => Outcome::Passed,
+                Err(diff) => Outcome::Failed(diff),
+            }
+        }
+        Err(e) => Outcome::Failed(format!("{e:#}")),
+    }
+}
+
+/// Replays the case's data through its task and returns the httpOut JSON.
+fn execute(
+    dir: &Path,
+    case: &Json,
+    sink: &HttpSink,
+    engine: Option<&Engine>,
+    handlers: &Arc<AlertService>,
+) -> Result<Json> {
+    let kind = match case["kind"].as_str() {
+        Some("batch") => TaskType::Batch,
+        _ => TaskType::Stream,
+    };
+    let task = case["task_name"]
+        .as_str()
+        .context("case has no task_name")?;
+    let endpoint = case["http_out"].as_str().context("case has no http_out")?;
+    let data_dir = dir.join("data");
+    let abs_data = std::fs::canonicalize(&data_dir).unwrap_or(data_dir.clone());
+    let script = case["script"]
+        .as_str()
+        .context("case has no script")?
+        .replace("__HTTP_SINK_URL__", &sink.url)
+        .replace("__DATA_DIR__", &abs_data.to_string_lossy());
+    let opts = CompileOptions {
+        task_type: Some(kind),
+        ..CompileOptions::default()
+    };
+    let compiled = kap_dsl::compile_source(&script, &opts).map_err(|d| {
+        anyhow::anyhow!(
+            "script does not compile: {}",
+            d.iter()
+                .map(|d| d.one_line())
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    })?;
+    let plan = compiled.pipeline;
+    let registry = Arc::new(HttpOutRegistry::default());
+    let services = Services::default()
+        .with("http_out", Arc::clone(&registry))
+        .with(ALERTS_SERVICE, Arc::clone(handlers));
+    let services = crate::services::with_http_post(services, case, &sink.url);
+    let files: Vec<&str> = case["data"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Json::as_str).collect())
+        .unwrap_or_default();
+    if engine.is_none() {
+        // The single-threaded reference executor (`--direct`): same processors, no timely.
+        let mut exec = TaskExec::new(task, &plan, services).map_err(|e| anyhow::anyhow!("{e}"))?;
+        match kind {
+            TaskType::Stream => {
+                let file = files.first().context("stream case without data")?;
+                let bytes = std::fs::read(data_dir.join(file))
+                    .with_context(|| format!("reading {file}"))?;
+                for p in replay_stream(&plan, &bytes)? {
+                    exec.push_point(p);
+                }
+            }
+            TaskType::Batch => {
+                for (i, b) in replay_batches(read_batch_files(&data_dir, &files)?) {
+                    exec.push_batch(i, b);
+                }
+            }
+        }
+        exec.finish();
+        return read_http_out(&registry, task, endpoint);
+    }
+    let engine = engine.context("no engine")?;
+    engine
+        .install(task, &plan, services, Feed::Direct)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let fed = (|| -> Result<()> {
+        match kind {
+            TaskType::Stream => {
+                let file = files.first().context("stream case without data")?;
+                let bytes = std::fs::read(data_dir.join(file))
+                    .with_context(|| format!("reading {file}"))?;
+                for chunk in replay_stream(&plan, &bytes)?.chunks(REPLAY_CHUNK) {
+                    engine
+                        .feed_points(task, chunk.to_vec())
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                }
+            }
+            TaskType::Batch => {
+                let sources = read_batch_files(&data_dir, &files)?;
+                // Recording `i` feeds the `i`-th query node in Kapacitor's walk order.
+                let queries: Vec<usize> = kap_dsl::dot::walk_order(&plan)
+                    .into_iter()
+                    .filter(|&id| {
+                        matches!(
+                            plan.nodes[id].spec,
+                            NodeSpec::Query(_) | NodeSpec::QueryFlux(_)
+                        )
+                    })
+                    .collect();
+                for (i, b) in replay_batches(sources) {
+                    if let Some(&q) = queries.get(i) {
+                        engine
+                            .feed_batches(task, q, vec![b])
+                            .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    })();
+    let closed = engine.close_and_wait(task, std::time::Duration::from_secs(60));
+    fed?;
+    closed.map_err(|e| anyhow::anyhow!("{e}"))?;
+    read_http_out(&registry, task, endpoint)
+}
+
+fn read_batch_files(data_dir: &Path, files: &[&str]) -> Result<Vec<Vec<RecordedBatch>>> {
+    let mut sources = Vec::new();
+    for file in files {
+        let bytes =
+            std::fs::read(data_dir.join(file)).with_context(|| format!("reading {file}"))?;
+        let mut batches = recording::read_brpl(&bytes)?;
+        sources.push(batches.drain(..).next().unwrap_or_default());
+    }
+    Ok(sources)
+}
+
+fn read_http_out(registry: &HttpOutRegistry, task: &str, endpoint: &str) -> Result<Json> {
+    let json = registry
+        .json(task, endpoint)
+        .unwrap_or_else(|| Ok("{\"series\":null}".to_string()))
+        .map_err(|e| anyhow::anyhow!("httpOut cannot be rendered: {e}"))?;
+    serde_json::from_str(&json).with_context(|| format!("httpOut returned invalid JSON: {json}"))
+}
+
+/// Points per epoch when replaying a stream recording.
+const REPLAY_CHUNK: usize = 256;
+
+/// The measurements the task's `from()` nodes subscribe to (`None` = any measurement).
+fn subscribed_measurements(plan: &Pipeline) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    for n in &plan.nodes {
+        if let NodeSpec::From(f) = &n.spec {
+            if f.measurement.is_empty() {
+                return None;
+            }
+            out.push(f.measurement.clone());
+        }
+    }
+    Some(out)
+}
+
+/// Stream replay: times rebased on the first record, kept in file order when db/rp and
+/// measurement match the task (the task master's routing rule).
+fn replay_stream(plan: &Pipeline, bytes: &[u8]) -> Result<Vec<Point>> {
+    let records = recording::read_srpl(bytes, Precision::Seconds)?;
+    let origin = records.first().and_then(|r| r.point.timestamp).unwrap_or(0);
+    let measurements = subscribed_measurements(plan);
+    let mut out = Vec::with_capacity(records.len());
+    for r in records {
+        if r.db != "dbname" || r.rp != "rpname" {
+            continue;
+        }
+        let name = r.point.measurement.as_ref();
+        if let Some(ms) = &measurements
+            && !ms.iter().any(|m| m == name)
+        {
+            continue;
+        }
+        let time = CLOCK_ZERO + (r.point.timestamp.unwrap_or(origin) - origin);
+        out.push(point_from_line(&r.db, &r.rp, &r.point, time));
+    }
+    Ok(out)
+}
+
+/// A recorded line-protocol point as an engine point (no group yet).
+pub fn point_from_line(
+    db: &str,
+    rp: &str,
+    line: &line_protocol::ParsedLine<'_>,
+    time: i64,
+) -> Point {
+    let tags: Tags = line
+        .tags
+        .iter()
+        .map(|(k, v)| (Sym::new(k), Sym::new(v)))
+        .collect();
+    let mut fields: Fields = line
+        .fields
+        .iter()
+        .map(|(k, v)| {
+            let v = match v {
+                line_protocol::FieldValue::Float(f) => FieldValue::Float(*f),
+                line_protocol::FieldValue::Integer(i) => FieldValue::Int(*i),
+                line_protocol::FieldValue::UInteger(u) => FieldValue::Int(*u as i64),
+                line_protocol::FieldValue::String(s) => FieldValue::String(Arc::from(s.as_ref())),
+                line_protocol::FieldValue::Boolean(b) => FieldValue::Bool(*b),
+            };
+            (Sym::new(k), v)
+        })
+        .collect();
+    normalize(&mut fields);
+    let mut p = Point {
+        name: Sym::new(&line.measurement),
+        db: Sym::new(db),
+        rp: Sym::new(rp),
+        tags,
+        fields,
+        time,
+        dims: Dimensions::default(),
+        group: Default::default(),
+    };
+    p.regroup();
+    p
+}
+
+/// Batch replay: each file feeds its query node; empty batches are dropped; times are
+/// rebased per file on its first point; the batch time follows the replay's tmax rule.
+/// Within a file, batches keep file order; files are merged by the time of their next
+/// batch (ties: file order). Returns `(file index, batch)`.
+fn replay_batches(sources: Vec<Vec<RecordedBatch>>) -> Vec<(usize, Batch)> {
+    let mut files: Vec<std::collections::VecDeque<Batch>> = sources
+        .into_iter()
+        .map(|batches| {
+            let batches: Vec<RecordedBatch> = batches
+                .into_iter()
+                .filter(|b| !b.points.is_empty())
+                .collect();
+            let origin = batches
+                .first()
+                .and_then(|b| b.points.first())
+                .map(|p| p.time)
+                .unwrap_or(0);
+            batches
+                .into_iter()
+                .map(|b| batch_from_recording(b, origin))
+                .collect()
+        })
+        .collect();
+    let mut out = Vec::new();
+    while let Some(i) = (0..files.len())
+        .filter(|&i| !files[i].is_empty())
+        .min_by_key(|&i| (files[i].front().map(|b| b.tmax), i))
+    {
+        if let Some(b) = files[i].pop_front() {
+            out.push((i, b));
+        }
+    }
+    out
+}
+
+fn batch_from_recording(b: RecordedBatch, origin: i64) -> Batch {
+    let tags: Tags = b
+        .tags
+        .iter()
+        .map(|(k, v)| (Sym::new(k), Sym::new(v)))
+        .collect();
+    let points: Vec<BatchPoint> = b
+        .points
+        .iter()
+        .map(|p| {
+            let mut fields: Fields = p
+                .fields
+                .iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        RecordedValue::Float(f) => FieldValue::Float(*f),
+                        RecordedValue::String(s) => FieldValue::String(Arc::from(s.as_str())),
+                        RecordedValue::Bool(x) => FieldValue::Bool(*x),
+                    };
+                    (Sym::new(k), v)
+                })
+                .collect();
+            normalize(&mut fields);
+            let ptags: Tags = if p.tags.is_empty() {
+                tags.clone()
+            } else {
+                p.tags
+                    .iter()
+                    .map(|(k, v)| (Sym::new(k), Sym::new(v)))
+                    .collect()
+            };
+            BatchPoint {
+                time: CLOCK_ZERO + (p.time - origin),
+                fields,
+                tags: ptags,
+            }
+        })
+        .collect();
+    let last = points.last().map(|p| p.time).unwrap_or(CLOCK_ZERO);
+    let tmax = match b.tmax {
+        Some(t) if t >= last => t,
+        _ => last,
+    };
+    let dims = Dimensions {
+        by_name: b.byname,
+        tag_names: tags.iter().map(|(k, _)| *k).collect(),
+    };
+    let mut batch = Batch {
+        name: Sym::new(&b.name),
+        tmax,
+        tags,
+        dims,
+        group: Default::default(),
+        points,
+    };
+    batch.regroup();
+    batch
+}
+
+fn replace_year(v: &mut Json) {
+    let year = current_year() as f64;
+    match v {
+        Json::Number(n) if n.as_f64() == Some(EXTRACTION_YEAR) => {
+            *v = Json::from(year as i64);
+        }
+        Json::Array(a) => a.iter_mut().for_each(replace_year),
+        Json::Object(o) => o.values_mut().for_each(replace_year),
+        _ => {}
+    }
+}
+
+fn current_year() -> i32 {
+    use chrono::Datelike;
+    chrono::Local::now().year()
+}
+
+/// Compares an expected httpOut result with what the engine produced (corpus README rules).
+pub fn compare(expected: &Json, got: &Json, ignore_order: bool) -> std::result::Result<(), String> {
+    let series = |v: &Json| -> std::result::Result<Vec<Json>, String> {
+        match &v["series"] {
+            Json::Null => Ok(Vec::new()),
+            Json::Array(a) => Ok(a.clone()),
+            other => Err(format!("`series` is not a list: {other}")),
+        }
+    };
+    if expected.get("error") != got.get("error") {
+        return Err(format!(
+            "error differs: expected {:?}, got {:?}",
+            expected.get("error"),
+            got.get("error")
+        ));
+    }
+    let (exp, got_s) = (series(expected)?, series(got)?);
+    if got_s.iter().any(Json::is_null) {
+        return Err("a group slot is null (no row was ever stored for it)".into());
+    }
+    if exp.len() != got_s.len() {
+        return Err(format!(
+            "{} series expected, got {}: {}",
+            exp.len(),
+            got_s.len(),
+            short(got)
+        ));
+    }
+    if !ignore_order {
+        for (i, (e, g)) in exp.iter().zip(&got_s).enumerate() {
+            compare_row(e, g).map_err(|d| format!("series {i}: {d}"))?;
+        }
+        return Ok(());
+    }
+    let mut used = vec![false; got_s.len()];
+    for e in &exp {
+        let found = got_s
+            .iter()
+            .enumerate()
+            .find(|(j, g)| !used[*j] && e["name"] == g["name"] && tags_of(e) == tags_of(g));
+        let Some((j, g)) = found else {
+            return Err(format!(
+                "no series named {} with tags {} in {}",
+                e["name"],
+                tags_of(e),
+                short(got)
+            ));
+        };
+        used[j] = true;
+        compare_row(e, g).map_err(|d| format!("series {} {}: {d}", e["name"], tags_of(e)))?;
+    }
+    Ok(())
+}
+
+fn tags_of(row: &Json) -> Json {
+    match &row["tags"] {
+        Json::Null => Json::Object(Default::default()),
+        t => t.clone(),
+    }
+}
+
+fn compare_row(e: &Json, g: &Json) -> std::result::Result<(), String> {
+    if e["name"] != g["name"] {
+        return Err(format!("name: expected {}, got {}", e["name"], g["name"]));
+    }
+    if tags_of(e) != tags_of(g) {
+        return Err(format!("tags: expected {}, got {}", tags_of(e), tags_of(g)));
+    }
+    if e["columns"] != g["columns"] {
+        return Err(format!(
+            "columns: expected {}, got {}",
+            e["columns"], g["columns"]
+        ));
+    }
+    let rows = |v: &Json| v["values"].as_array().cloned().unwrap_or_default();
+    let (er, gr) = (rows(e), rows(g));
+    if er.len() != gr.len() {
+        return Err(format!(
+            "{} rows expected, got {}: {}",
+            er.len(),
+            gr.len(),
+            short(&g["values"])
+        ));
+    }
+    let time_first = e["columns"].get(0).and_then(Json::as_str) == Some("time");
+    for (i, (a, b)) in er.iter().zip(&gr).enumerate() {
+        let (a, b) = (
+            a.as_array().cloned().unwrap_or_default(),
+            b.as_array().cloned().unwrap_or_default(),
+        );
+        if a.len() != b.len() {
+            return Err(format!(
+                "row {i}: expected {} values, got {}",
+                a.len(),
+                b.len()
+            ));
+        }
+        for (k, (x, y)) in a.iter().zip(&b).enumerate() {
+            if !value_eq(x, y, time_first && k == 0) {
+                return Err(format!(
+                    "row {i} column {k}: expected {x}, got {y} (row {})",
+                    Json::Array(b.clone())
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn value_eq(x: &Json, y: &Json, is_time: bool) -> bool {
+    match (x, y) {
+        (Json::Number(a), Json::Number(b)) => a.as_f64() == b.as_f64(),
+        (Json::String(a), Json::String(b)) if is_time => {
+            match (recording::parse_time(a), recording::parse_time(b)) {
+                (Some(p), Some(q)) => p == q,
+                _ => a == b,
+            }
+        }
+        _ => x == y,
+    }
+}
+
+fn short(v: &Json) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 300 {
+        format!("{}…", s.chars().take(300).collect::<String>())
+    } else {
+        s
+    }
+}
+
+/// A local HTTP server on 127.0.0.1 that accepts every request with `200 OK` (the target of
+/// `httpPost` and `alert().post()` in the corpus scripts).
+#[derive(Debug)]
+pub struct HttpSink {
+    /// `http://127.0.0.1:<port>`
+    pub url: String,
+}
+
+impl HttpSink {
+    /// Binds an ephemeral port and serves on a background thread.
+    pub fn start() -> std::io::Result<HttpSink> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let url = format!("http://{}", listener.local_addr()?);
+        std::thread::Builder::new()
+            .name("conformance-http-sink".into())
+            .spawn(move || {
+                for stream in listener.incoming().flatten() {
+                    std::thread::spawn(move || {
+                        let _ = serve_one(stream);
+                    });
+                }
+            })?;
+        Ok(HttpSink { url })
+    }
+}
+
+fn serve_one(stream: std::net::TcpStream) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    loop {
+        let mut len = 0usize;
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        loop {
+            line.clear();
+            if reader.read_line(&mut line)? == 0 {
+                return Ok(());
+            }
+            let l = line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = l.split_once(':')
+                && k.eq_ignore_ascii_case("content-length")
+            {
+                len = v.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; len];
+        reader.read_exact(&mut body)?;
+        let mut w = &stream;
+        w.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")?;
+    }
+}
+
+/// Checks that `dir` looks like a corpus directory.
+pub fn check_dir(dir: &Path) -> Result<()> {
+    if !dir.join("cases").is_dir() || !dir.join("data").is_dir() {
+        bail!(
+            "{} is not a conformance corpus: it needs cases/ and data/",
+            dir.display()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,48 @@
+//! `kapacitord conformance` over Kapacitor's integration-test corpus, with 1 and 2 workers.
+//!
+//! Every case must give the same outcome with 1 and 2 workers (results must not depend on
+//! the number of workers), and the number of passing cases must not fall below the level
+//! reached so far: all 159 runnable cases (the 13 marked `skip` need mocks or a UDF).
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+/// Cases passing today; the suite fails if fewer pass.
+const PASSING_AT_LEAST: usize = 159;
+
+fn run(workers: &str) -> (BTreeSet<String>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_kapacitord"))
+        .args(["conformance", "--workers", workers, "-v"])
+        .arg(crate::corpus_dir())
+        .output()
+        .expect("run kapacitord conformance");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let passed = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("ok   "))
+        .map(str::to_string)
+        .collect();
+    (passed, stdout, stderr)
+}
+
+#[test]
+fn same_cases_pass_with_one_and_two_workers() {
+    let (one, out1, err1) = run("1");
+    let summary = out1.lines().last().unwrap_or_default().to_string();
+    assert!(
+        summary.ends_with("skipped"),
+        "no summary line:\n{out1}\n{err1}"
+    );
+    let (two, out2, _) = run("2");
+    assert_eq!(
+        one, two,
+        "outcomes differ between 1 and 2 workers:\n--- 1 worker\n{out1}\n--- 2 workers\n{out2}"
+    );
+    assert!(
+        one.len() >= PASSING_AT_LEAST,
+        "{} cases pass, fewer than the {PASSING_AT_LEAST} reached before:\n{out1}",
+        one.len()
+    );
+    println!("{summary}");
+}

@@ -1,0 +1,72 @@
+//! `|delete()`: removes fields and tags; deleted tags leave the dimensions too
+//! (`kapacitor-semantics.md` §8). Stats `fields_deleted`, `tags_deleted`.
+
+use crate::node::{BuildError, BuildInfo, Ctx, Processor};
+use crate::point::{Fields, Msg, Sym, Tags, remove};
+use kap_dsl::plan::DeleteSpec;
+
+/// The `delete` processor.
+#[derive(Debug)]
+pub(crate) struct Delete {
+    fields: Vec<Sym>,
+    tags: Vec<Sym>,
+}
+
+/// Builds a `delete` node.
+pub(crate) fn build(spec: &DeleteSpec, _: &BuildInfo) -> Result<Box<dyn Processor>, BuildError> {
+    Ok(Box::new(Delete {
+        fields: spec.fields.iter().map(|s| Sym::new(s)).collect(),
+        tags: spec.tags.iter().map(|s| Sym::new(s)).collect(),
+    }))
+}
+
+impl Delete {
+    fn fields(&self, f: &mut Fields, ctx: &mut Ctx<'_>) {
+        for k in &self.fields {
+            if remove(f, *k).is_some() {
+                ctx.stats.add("fields_deleted", 1);
+            }
+        }
+    }
+
+    fn tags(&self, t: &mut Tags, ctx: &mut Ctx<'_>) -> bool {
+        let mut changed = false;
+        for k in &self.tags {
+            if remove(t, *k).is_some() {
+                ctx.stats.add("tags_deleted", 1);
+                changed = true;
+            }
+        }
+        changed
+    }
+}
+
+impl Processor for Delete {
+    fn process(&mut self, _: usize, msg: Msg, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>) {
+        super::from::seed_stats(ctx, &["fields_deleted", "tags_deleted"]);
+        match msg {
+            Msg::Point(mut p) => {
+                self.fields(&mut p.fields, ctx);
+                let tags_changed = self.tags(&mut p.tags, ctx);
+                let before = p.dims.tag_names.len();
+                p.dims.tag_names.retain(|k| !self.tags.contains(k));
+                if tags_changed || before != p.dims.tag_names.len() {
+                    p.regroup();
+                }
+                out.push(Msg::Point(p));
+            }
+            Msg::Batch(mut b) => {
+                let mut tags = b.tags.clone();
+                if self.tags(&mut tags, ctx) {
+                    b.set_tags(tags);
+                }
+                for bp in &mut b.points {
+                    self.fields(&mut bp.fields, ctx);
+                    self.tags(&mut bp.tags, ctx);
+                }
+                out.push(Msg::Batch(b));
+            }
+            other => out.push(other),
+        }
+    }
+}

@@ -1,0 +1,290 @@
+//! `stream|from()`: filters the stream by database, retention policy, measurement and a
+//! `where` predicate, aligns times and replaces the dimensions (`kapacitor-semantics.md`
+//! §1.1). Also home of the Go time helpers shared by the transform nodes.
+
+use crate::lambda::{CompiledLambda, LambdaState};
+use crate::node::{BuildError, BuildInfo, Ctx, Processor};
+use crate::point::{Dimensions, Msg, Point, Sym};
+use crate::scope::PointScope;
+use kap_dsl::plan::{Dimension, FromSpec};
+use std::collections::{BTreeMap, HashMap};
+use std::hash::Hash;
+
+/// Go's zero time (January 1, year 1, UTC) in ns relative to the Unix epoch.
+const GO_ZERO_NS: i128 = -62_135_596_800 * 1_000_000_000;
+
+/// Go's `time.Truncate(d)`: rounds down to a multiple of `d` since Go's zero time (year 1).
+/// `d <= 0` leaves `t` unchanged.
+pub(crate) fn go_truncate(t: i64, d: i64) -> i64 {
+    if d <= 0 {
+        return t;
+    }
+    let r = (i128::from(t) - GO_ZERO_NS).rem_euclid(i128::from(d));
+    (i128::from(t) - r) as i64
+}
+
+/// Go's `time.Round(d)`: rounds to the nearest multiple of `d` since Go's zero time;
+/// halfway values round up. `d <= 0` leaves `t` unchanged.
+pub(crate) fn go_round(t: i64, d: i64) -> i64 {
+    if d <= 0 {
+        return t;
+    }
+    let d128 = i128::from(d);
+    let r = (i128::from(t) - GO_ZERO_NS).rem_euclid(d128);
+    let v = if r + r < d128 {
+        i128::from(t) - r
+    } else {
+        i128::from(t) + (d128 - r)
+    };
+    v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+}
+
+/// The task's injected wall clock as the clock lambdas read with `now()`.
+#[derive(Debug)]
+struct ServiceClock(std::sync::Arc<dyn crate::node::Clock>);
+
+impl crate::lambda::Clock for ServiceClock {
+    fn now_ns(&self) -> i64 {
+        self.0.now()
+    }
+}
+
+/// Compiles a lambda for a node (local time zone, `now()` reading the injected
+/// [`Services`](crate::node::Services) clock), mapping errors to [`BuildError::Invalid`].
+pub(crate) fn compile(
+    info: &BuildInfo,
+    expr: &kap_dsl::expr::Expr,
+) -> Result<CompiledLambda, BuildError> {
+    let opts = crate::lambda::CompileOptions {
+        clock: std::sync::Arc::new(ServiceClock(std::sync::Arc::clone(&info.services.clock))),
+        ..crate::lambda::CompileOptions::default()
+    };
+    CompiledLambda::compile_with(expr, &opts).map_err(|e| BuildError::invalid(info, e.to_string()))
+}
+
+/// Makes node-specific counters visible (at 0) like Kapacitor's stats registered at node
+/// start, so they show in `kapacitor show`/DOT before anything was counted.
+pub(crate) fn seed_stats(ctx: &mut Ctx<'_>, names: &[&'static str]) {
+    for n in names {
+        ctx.stats.counters.entry(n).or_insert(0);
+    }
+}
+
+/// A map that remembers insertion order (group creation order), for per-group state whose
+/// iteration order is observable. Lookups, inserts and removals are logarithmic.
+#[derive(Debug, Clone)]
+pub(crate) struct Ordered<K, V> {
+    index: HashMap<K, u64>,
+    items: BTreeMap<u64, (K, V)>,
+    next: u64,
+}
+
+impl<K: Hash + Eq + Copy, V> Default for Ordered<K, V> {
+    fn default() -> Self {
+        Ordered {
+            index: HashMap::new(),
+            items: BTreeMap::new(),
+            next: 0,
+        }
+    }
+}
+
+impl<K: Hash + Eq + Copy, V> Ordered<K, V> {
+    /// The value of `k`, created with `f` if absent.
+    pub(crate) fn entry(&mut self, k: K, f: impl FnOnce() -> V) -> &mut V {
+        let next = &mut self.next;
+        let seq = *self.index.entry(k).or_insert_with(|| {
+            *next += 1;
+            *next - 1
+        });
+        &mut self.items.entry(seq).or_insert_with(|| (k, f())).1
+    }
+
+    /// The value of `k`.
+    pub(crate) fn get_mut(&mut self, k: &K) -> Option<&mut V> {
+        let seq = self.index.get(k)?;
+        self.items.get_mut(seq).map(|(_, v)| v)
+    }
+
+    /// Removes `k`, keeping the order of the others.
+    pub(crate) fn remove(&mut self, k: &K) -> Option<V> {
+        let seq = self.index.remove(k)?;
+        self.items.remove(&seq).map(|(_, v)| v)
+    }
+
+    /// Number of entries.
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Entries in insertion order.
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = (&K, &mut V)> {
+        self.items.values_mut().map(|(k, v)| (&*k, v))
+    }
+
+    /// Removes and returns every entry in insertion order.
+    pub(crate) fn drain(&mut self) -> Vec<(K, V)> {
+        self.index.clear();
+        std::mem::take(&mut self.items).into_values().collect()
+    }
+}
+
+/// The group-by tag list of `dims` for a point's tags: sorted given tags minus `exclude`,
+/// or every tag key for `*`.
+pub(crate) struct DimSpec {
+    star: bool,
+    names: Vec<Sym>,
+    exclude: Vec<Sym>,
+}
+
+impl std::fmt::Debug for DimSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DimSpec")
+            .field("star", &self.star)
+            .field("names", &self.names)
+            .finish()
+    }
+}
+
+impl DimSpec {
+    pub(crate) fn new(dims: &[Dimension], exclude: &[String]) -> DimSpec {
+        let star = dims.iter().any(|d| matches!(d, Dimension::Star));
+        let exclude: Vec<Sym> = exclude.iter().map(|s| Sym::new(s)).collect();
+        let mut names: Vec<Sym> = dims
+            .iter()
+            .filter_map(|d| match d {
+                Dimension::Tag(t) => Some(Sym::new(t)),
+                _ => None,
+            })
+            .filter(|s| !exclude.contains(s))
+            .collect();
+        names.sort();
+        names.dedup();
+        DimSpec {
+            star,
+            names,
+            exclude,
+        }
+    }
+
+    /// Tag names for a point with these (sorted) tag keys.
+    pub(crate) fn tag_names<'a>(&self, keys: impl Iterator<Item = &'a Sym>) -> Vec<Sym> {
+        if self.star {
+            keys.filter(|k| !self.exclude.contains(k))
+                .copied()
+                .collect()
+        } else {
+            self.names.clone()
+        }
+    }
+}
+
+/// The `from` processor.
+pub(crate) struct From {
+    database: Option<Sym>,
+    rp: Option<Sym>,
+    measurement: Option<Sym>,
+    where_: Option<(CompiledLambda, LambdaState)>,
+    dims: DimSpec,
+    by_name: bool,
+    truncate: i64,
+    round: i64,
+    quiet: bool,
+}
+
+impl std::fmt::Debug for From {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("From")
+            .field("measurement", &self.measurement)
+            .finish()
+    }
+}
+
+fn opt_sym(s: &str) -> Option<Sym> {
+    (!s.is_empty()).then(|| Sym::new(s))
+}
+
+/// Builds a `from` node.
+pub(crate) fn build(spec: &FromSpec, info: &BuildInfo) -> Result<Box<dyn Processor>, BuildError> {
+    let where_ = match &spec.where_ {
+        Some(e) => {
+            let l = compile(info, e)?;
+            let s = l.new_state();
+            Some((l, s))
+        }
+        None => None,
+    };
+    Ok(Box::new(From {
+        database: opt_sym(&spec.database),
+        rp: opt_sym(&spec.retention_policy),
+        measurement: opt_sym(&spec.measurement),
+        where_,
+        dims: DimSpec::new(&spec.dimensions, &[]),
+        by_name: spec.group_by_measurement,
+        truncate: spec.truncate,
+        round: spec.round,
+        quiet: spec.quiet,
+    }))
+}
+
+impl From {
+    fn accept(&mut self, p: &Point) -> bool {
+        if self.database.is_some_and(|d| d != p.db)
+            || self.rp.is_some_and(|r| r != p.rp)
+            || self.measurement.is_some_and(|m| m != p.name)
+        {
+            return false;
+        }
+        if let Some((l, s)) = &mut self.where_ {
+            // An evaluation error drops the point silently.
+            return l
+                .eval_bool(s, &PointScope::new(&p.fields, &p.tags, p.time))
+                .unwrap_or(false);
+        }
+        true
+    }
+}
+
+impl Processor for From {
+    fn process(&mut self, _: usize, msg: Msg, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>) {
+        match msg {
+            Msg::Point(mut p) => {
+                if !self.accept(&p) {
+                    return;
+                }
+                if self.truncate > 0 {
+                    p.time = go_truncate(p.time, self.truncate);
+                }
+                if self.round > 0 {
+                    p.time = go_round(p.time, self.round);
+                }
+                p.dims = Dimensions {
+                    by_name: self.by_name,
+                    tag_names: self.dims.tag_names(p.tags.iter().map(|(k, _)| k)),
+                };
+                p.regroup();
+                out.push(Msg::Point(p));
+            }
+            Msg::Batch(_) => ctx.error(self.quiet, "from does not support batch data"),
+            other => out.push(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_time_rounding() {
+        let s = 1_000_000_000;
+        assert_eq!(go_truncate(15 * s, 10 * s), 10 * s);
+        assert_eq!(go_round(15 * s, 10 * s), 20 * s);
+        assert_eq!(go_round(14 * s, 10 * s), 10 * s);
+        assert_eq!(go_truncate(-5 * s, 10 * s), -10 * s);
+        // 7 days: relative to year 1 (a Monday), not to the epoch (a Thursday).
+        let week = 7 * 86_400 * s;
+        assert_eq!(go_truncate(0, week), -3 * 86_400 * s);
+        assert_eq!(go_truncate(5, 0), 5);
+    }
+}

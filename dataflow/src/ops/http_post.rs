@@ -1,0 +1,196 @@
+//! `|httpPost([url])`: posts every point or batch as `{"series":[row]}` JSON
+//! (`kapacitor-semantics.md` §10) through an injected [`HttpPoster`], then forwards it
+//! (with `.codeField(name)` set to the response status, 0 on a transport error).
+//!
+//! The daemon registers an [`HttpPostService`] under the service name `"http_post"`;
+//! `.endpoint(name)` resolves through its [`HttpPostService::endpoints`].
+
+use crate::node::{BuildError, BuildInfo, Ctx, Processor};
+use crate::point::{FieldValue, Msg, Sym, set};
+use crate::result::{ResultSet, Row, batch_row, point_row};
+use kap_dsl::plan::HttpPostSpec;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+/// The service name the [`HttpPostService`] is looked up under.
+pub const SERVICE_NAME: &str = "http_post";
+
+/// Performs HTTP POSTs. Implementations block for the request (httpPost is synchronous in
+/// Kapacitor too).
+pub trait HttpPoster: Send + Sync + fmt::Debug {
+    /// POSTs `body` to `url` with `headers`; `Ok((status, response body))`, or `Err` on a
+    /// transport error. `timeout_ns` of `None` means no timeout.
+    fn post(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+        body: String,
+        timeout_ns: Option<i64>,
+    ) -> Result<(u16, String), String>;
+}
+
+/// A configured `[[httppost]]` endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EndpointConfig {
+    /// Target URL.
+    pub url: String,
+    /// Headers sent with every request (before the node's own `.header()`s).
+    pub headers: Vec<(String, String)>,
+}
+
+/// The HTTP client and configured endpoints httpPost nodes use.
+#[derive(Debug, Clone)]
+pub struct HttpPostService {
+    /// The client.
+    pub poster: Arc<dyn HttpPoster>,
+    /// `[[httppost]]` endpoints by name.
+    pub endpoints: BTreeMap<String, EndpointConfig>,
+}
+
+impl HttpPostService {
+    /// A service without configured endpoints.
+    pub fn new(poster: Arc<dyn HttpPoster>) -> HttpPostService {
+        HttpPostService {
+            poster,
+            endpoints: BTreeMap::new(),
+        }
+    }
+
+    /// Adds a named endpoint.
+    pub fn with_endpoint(mut self, name: &str, config: EndpointConfig) -> HttpPostService {
+        self.endpoints.insert(name.to_string(), config);
+        self
+    }
+}
+
+#[derive(Debug)]
+struct HttpPost {
+    service: Option<Arc<HttpPostService>>,
+    url: String,
+    headers: Vec<(String, String)>,
+    code_field: Option<Sym>,
+    capture: bool,
+    timeout: Option<i64>,
+    quiet: bool,
+}
+
+/// Builds an httpPost node.
+pub(crate) fn build(
+    spec: &HttpPostSpec,
+    info: &BuildInfo,
+) -> Result<Box<dyn Processor>, BuildError> {
+    let service = info.services.get::<HttpPostService>(SERVICE_NAME);
+    let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];
+    let url = if let Some(u) = spec.urls.first() {
+        u.clone()
+    } else if let Some(name) = spec.endpoints.first() {
+        match service.as_ref().map(|s| s.endpoints.get(name)) {
+            Some(Some(e)) => {
+                headers.extend(e.headers.iter().cloned());
+                e.url.clone()
+            }
+            Some(None) => {
+                return Err(BuildError::invalid(
+                    info,
+                    format!("endpoint '{name}' does not exist"),
+                ));
+            }
+            None => String::new(),
+        }
+    } else {
+        return Err(BuildError::invalid(
+            info,
+            "httpPost needs a URL or an endpoint",
+        ));
+    };
+    headers.extend(spec.headers.iter().cloned());
+    Ok(Box::new(HttpPost {
+        service,
+        url,
+        headers,
+        code_field: (!spec.code_field.is_empty()).then(|| Sym::new(&spec.code_field)),
+        capture: spec.capture_response,
+        timeout: (spec.timeout > 0).then_some(spec.timeout),
+        quiet: spec.quiet,
+    }))
+}
+
+impl HttpPost {
+    /// Posts one row; the status code (0 on failure).
+    fn post(&self, row: Row, ctx: &mut Ctx<'_>) -> Option<u16> {
+        let Some(service) = &self.service else {
+            ctx.error(self.quiet, "no HTTP post service is configured");
+            return None;
+        };
+        let mut body = match ResultSet::single(row).to_json() {
+            Ok(b) => b,
+            Err(e) => {
+                ctx.error(self.quiet, &format!("failed to marshal row: {e}"));
+                return None;
+            }
+        };
+        // json.Encoder terminates the document with a newline.
+        body.push('\n');
+        match service
+            .poster
+            .post(&self.url, &self.headers, body, self.timeout)
+        {
+            Ok((code, resp)) => {
+                if code / 100 != 2 && !self.quiet {
+                    let err = if self.capture {
+                        resp
+                    } else {
+                        "unknown error, use .captureResponse() to capture the HTTP response"
+                            .to_string()
+                    };
+                    ctx.services.log.log(
+                        "ERROR",
+                        &format!(
+                            "task={} node={} msg=\"POST returned non 2xx status code\" code={code} err={err:?}",
+                            ctx.task, ctx.node
+                        ),
+                    );
+                }
+                Some(code)
+            }
+            Err(e) => {
+                if !self.quiet {
+                    ctx.services.log.log(
+                        "ERROR",
+                        &format!(
+                            "task={} node={} msg=\"failed to POST data\" err={e:?}",
+                            ctx.task, ctx.node
+                        ),
+                    );
+                }
+                Some(0)
+            }
+        }
+    }
+}
+
+impl Processor for HttpPost {
+    fn process(&mut self, _: usize, mut msg: Msg, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>) {
+        match &mut msg {
+            Msg::Point(p) => {
+                if let Some(code) = self.post(point_row(p), ctx)
+                    && let Some(f) = self.code_field
+                {
+                    set(&mut p.fields, f, FieldValue::Int(i64::from(code)));
+                }
+            }
+            Msg::Batch(b) => {
+                if let Some(code) = self.post(batch_row(b), ctx)
+                    && let Some(f) = self.code_field
+                {
+                    for p in &mut b.points {
+                        set(&mut p.fields, f, FieldValue::Int(i64::from(code)));
+                    }
+                }
+            }
+            Msg::Barrier(_) | Msg::DeleteGroup(_) => {}
+        }
+        out.push(msg);
+    }
+}

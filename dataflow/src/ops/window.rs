@@ -1,0 +1,322 @@
+//! `|window()`: buffers the points of each group and emits them as batches, by time
+//! (`.period(p).every(e)`) or by count (`.periodCount(n).everyCount(m)`), with Kapacitor's
+//! exact emit rules (semantics §2).
+
+use crate::node::{BuildError, BuildInfo, Ctx, Processor};
+use crate::point::{Batch, BatchPoint, Dimensions, GroupId, Msg, Point, Sym, Tags};
+use kap_dsl::plan::WindowSpec;
+use std::collections::{HashMap, VecDeque};
+
+/// Nanoseconds between Go's zero time (January 1, year 1 UTC) and the Unix epoch.
+const GO_ZERO_OFFSET_NS: i128 = 62_135_596_800 * 1_000_000_000;
+
+/// Go's `Time.Truncate(d)`: rounds `t` down to a multiple of `d` counted from Go's zero
+/// time (year 1); `d <= 0` leaves `t` unchanged.
+pub(crate) fn go_truncate(t: i64, d: i64) -> i64 {
+    if d <= 0 {
+        return t;
+    }
+    let abs = i128::from(t) + GO_ZERO_OFFSET_NS;
+    let rem = abs.rem_euclid(i128::from(d));
+    (i128::from(t) - rem) as i64
+}
+
+/// Builds a window processor.
+pub(crate) fn build(spec: &WindowSpec, info: &BuildInfo) -> Result<Box<dyn Processor>, BuildError> {
+    if info.batch_input {
+        return Err(BuildError::invalid(info, "window cannot receive batches"));
+    }
+    let period = spec.period.unwrap_or(0);
+    let every = spec.every.unwrap_or(0);
+    if spec.period_count > 0 || spec.every_count > 0 {
+        if spec.align {
+            return Err(BuildError::invalid(info, "cannot align count windows"));
+        }
+        if spec.every_count <= 0 {
+            return Err(BuildError::invalid(
+                info,
+                "everyCount must be greater than 0",
+            ));
+        }
+        let period_count = if spec.period_count > 0 {
+            spec.period_count
+        } else {
+            spec.every_count
+        };
+        return Ok(Box::new(CountWindow {
+            period: period_count as usize,
+            every: spec.every_count,
+            fill_period: spec.fill_period,
+            groups: HashMap::new(),
+        }));
+    }
+    if period < 0 || every < 0 {
+        return Err(BuildError::invalid(
+            info,
+            "window period and every must be >= 0",
+        ));
+    }
+    Ok(Box::new(TimeWindow {
+        cfg: TimeCfg {
+            period,
+            every,
+            align: spec.align,
+            fill_period: spec.fill_period,
+        },
+        groups: HashMap::new(),
+    }))
+}
+
+/// What an emitted batch carries of its group.
+#[derive(Debug)]
+struct GroupHead {
+    name: Sym,
+    tags: Tags,
+    dims: Dimensions,
+    group: GroupId,
+}
+
+impl GroupHead {
+    fn of_point(p: &Point) -> GroupHead {
+        GroupHead {
+            name: p.name,
+            tags: p.group_tags(),
+            dims: p.dims.clone(),
+            group: p.group,
+        }
+    }
+
+    fn batch(&self, tmax: i64, points: Vec<BatchPoint>) -> Batch {
+        Batch {
+            name: self.name,
+            tmax,
+            tags: self.tags.clone(),
+            dims: self.dims.clone(),
+            group: self.group,
+            points,
+        }
+    }
+}
+
+fn into_batch_point(p: Point) -> BatchPoint {
+    BatchPoint {
+        time: p.time,
+        fields: p.fields,
+        tags: p.tags,
+    }
+}
+
+fn to_batch_point(p: &Point) -> BatchPoint {
+    BatchPoint {
+        time: p.time,
+        fields: p.fields.clone(),
+        tags: p.tags.clone(),
+    }
+}
+
+/// One group of a time window.
+#[derive(Debug)]
+struct TimeGroup {
+    head: GroupHead,
+    next_emit: i64,
+    buf: VecDeque<Point>,
+}
+
+/// Time window settings.
+#[derive(Debug, Clone, Copy)]
+struct TimeCfg {
+    period: i64,
+    every: i64,
+    align: bool,
+    fill_period: bool,
+}
+
+/// Time windows.
+#[derive(Debug)]
+struct TimeWindow {
+    cfg: TimeCfg,
+    groups: HashMap<GroupId, TimeGroup>,
+}
+
+impl TimeCfg {
+    fn first_emit(&self, t0: i64) -> i64 {
+        let (p, e) = (self.period, self.every);
+        match (self.fill_period, self.align) {
+            (false, false) => t0 + e,
+            (false, true) => go_truncate(t0 + e, e),
+            (true, false) => t0 + p,
+            (true, true) => {
+                let x = go_truncate(t0 + p, e);
+                if x <= t0 + p { x + e } else { x }
+            }
+        }
+    }
+
+    /// Handles time `t` for a group (a point, or a barrier when `point` is `None`).
+    fn tick(&self, g: &mut TimeGroup, t: i64, point: Option<Point>, out: &mut Vec<Msg>) {
+        if self.every != 0 {
+            if t >= g.next_emit {
+                let lower = g.next_emit - self.period;
+                while g.buf.front().is_some_and(|p| p.time < lower) {
+                    g.buf.pop_front();
+                }
+                let emit = g.next_emit;
+                g.next_emit = if self.align {
+                    go_truncate(t + self.every, self.every)
+                } else {
+                    t + self.every
+                };
+                // The front points the next emit will purge are moved, not copied.
+                let next_lower = g.next_emit - self.period;
+                let moved = g.buf.iter().take_while(|p| p.time < next_lower).count();
+                let mut points = Vec::with_capacity(g.buf.len());
+                points.extend(g.buf.drain(..moved).map(into_batch_point));
+                points.extend(g.buf.iter().map(to_batch_point));
+                out.push(Msg::Batch(g.head.batch(emit, points)));
+            }
+            if let Some(p) = point {
+                g.buf.push_back(p);
+            }
+        } else {
+            if let Some(p) = point {
+                g.buf.push_back(p);
+            }
+            if t >= g.next_emit {
+                let lower = t - self.period;
+                while g.buf.front().is_some_and(|p| p.time <= lower) {
+                    g.buf.pop_front();
+                }
+                let points = g.buf.iter().map(to_batch_point).collect();
+                out.push(Msg::Batch(g.head.batch(t, points)));
+                g.next_emit = t;
+            }
+        }
+    }
+}
+
+impl Processor for TimeWindow {
+    fn process(&mut self, _: usize, msg: Msg, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>) {
+        let cfg = self.cfg;
+        match msg {
+            Msg::Point(p) => {
+                let t = p.time;
+                let g = self.groups.entry(p.group).or_insert_with(|| TimeGroup {
+                    head: GroupHead::of_point(&p),
+                    next_emit: cfg.first_emit(t),
+                    buf: VecDeque::new(),
+                });
+                cfg.tick(g, t, Some(p), out);
+            }
+            Msg::Barrier(b) => {
+                let t = b.time;
+                let g = self.groups.entry(b.group.id).or_insert_with(|| TimeGroup {
+                    // A barrier's name is the literal "barrier" (semantics §0.1).
+                    head: GroupHead {
+                        name: Sym::new("barrier"),
+                        tags: b.group.tags.clone(),
+                        dims: b.group.dims.clone(),
+                        group: b.group.id,
+                    },
+                    next_emit: cfg.first_emit(t),
+                    buf: VecDeque::new(),
+                });
+                cfg.tick(g, t, None, out);
+            }
+            Msg::DeleteGroup(g) => {
+                self.groups.remove(&g.id);
+                out.push(Msg::DeleteGroup(g));
+            }
+            Msg::Batch(_) => {
+                ctx.error(false, "window cannot receive batches");
+            }
+        }
+    }
+
+    fn cardinality(&self) -> usize {
+        self.groups.len()
+    }
+}
+
+/// One group of a count window.
+#[derive(Debug)]
+struct CountGroup {
+    head: GroupHead,
+    buf: VecDeque<Point>,
+    count: i64,
+    next_emit: i64,
+}
+
+/// Count windows.
+#[derive(Debug)]
+struct CountWindow {
+    period: usize,
+    every: i64,
+    fill_period: bool,
+    groups: HashMap<GroupId, CountGroup>,
+}
+
+impl Processor for CountWindow {
+    fn process(&mut self, _: usize, msg: Msg, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>) {
+        match msg {
+            Msg::Point(p) => {
+                let next_emit = if self.fill_period {
+                    self.period as i64
+                } else {
+                    self.every
+                };
+                let g = self.groups.entry(p.group).or_insert_with(|| CountGroup {
+                    head: GroupHead::of_point(&p),
+                    buf: VecDeque::with_capacity(self.period.min(1024)),
+                    count: 0,
+                    next_emit,
+                });
+                if g.buf.len() == self.period {
+                    g.buf.pop_front();
+                }
+                let t = p.time;
+                g.buf.push_back(p);
+                g.count += 1;
+                if g.count == g.next_emit {
+                    g.next_emit += self.every;
+                    // Points evicted before the next emit are moved, not copied.
+                    let every = usize::try_from(self.every).unwrap_or(usize::MAX);
+                    let moved = g
+                        .buf
+                        .len()
+                        .saturating_add(every)
+                        .saturating_sub(self.period)
+                        .min(g.buf.len());
+                    let mut points = Vec::with_capacity(g.buf.len());
+                    points.extend(g.buf.drain(..moved).map(into_batch_point));
+                    points.extend(g.buf.iter().map(to_batch_point));
+                    out.push(Msg::Batch(g.head.batch(t, points)));
+                }
+            }
+            Msg::Barrier(b) => out.push(Msg::Barrier(b)),
+            Msg::DeleteGroup(g) => {
+                self.groups.remove(&g.id);
+                out.push(Msg::DeleteGroup(g));
+            }
+            Msg::Batch(_) => ctx.error(false, "window cannot receive batches"),
+        }
+    }
+
+    fn cardinality(&self) -> usize {
+        self.groups.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::go_truncate;
+
+    #[test]
+    fn truncate_is_relative_to_go_zero_time() {
+        const DAY: i64 = 86_400_000_000_000;
+        // 1970-01-01 is a Thursday; Go's 7-day truncation lands on Monday 1969-12-29.
+        assert_eq!(go_truncate(0, 7 * DAY), -3 * DAY);
+        assert_eq!(go_truncate(13_000_000_000, 10_000_000_000), 10_000_000_000);
+        assert_eq!(go_truncate(-1, 10), -10);
+        assert_eq!(go_truncate(17, 0), 17);
+    }
+}

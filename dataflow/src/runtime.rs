@@ -1,0 +1,1083 @@
+//! The timely runtime: one timely computation per process with N worker threads, started
+//! once and kept running. Tasks and replays are dataflows installed and removed at run time.
+//!
+//! - **Control plane.** Commands (install, remove) go to worker 0, which proposes them to a
+//!   timely [`Sequencer`]; every worker applies them in the same order, so every worker
+//!   builds the same dataflows in the same order (also across processes).
+//! - **Data plane.** Each worker owns a bounded lane. Ingest assigns every point a sequence
+//!   number and an epoch (the timely time), pre-partitions points by a stable hash of their
+//!   series into the lanes, then advances every lane to the next epoch (a watermark to every
+//!   worker, so an idle worker never holds the others back). A full lane is reported to the
+//!   caller ([`EngineError::Backpressure`]); nothing is dropped silently.
+//! - **Task dataflows.** A plan is cut into *stages* where the grouping may change (after
+//!   `from`, `groupBy`, nodes that rewrite tags, multi-parent nodes) or a global view is needed
+//!   (`httpOut`). Stage *k* is one timely operator whose input is exchanged by the group id of
+//!   the messages addressed to it (by nothing for stage 0, by a constant for a gathering
+//!   stage); messages for later stages pass through on the same worker. Each stage stashes
+//!   what arrives per epoch and, once the frontier has passed the epoch, processes it in
+//!   ingest order (sequence number, then parent index): results do not depend on the number
+//!   of workers. All state of one group lives on one worker.
+//! - **End of input.** Closing a dataflow's input (end of a replay) lets each stage run its
+//!   nodes' `done` once its input frontier is empty (join and union flush; windows don't).
+//!   Removing a live task drops its dataflow without flushing anything.
+
+use crate::exec::TaskExec;
+use crate::node::Services;
+use crate::point::{Batch, Msg, Point, group_hash};
+use crossbeam_channel::{Receiver, Sender, TrySendError, bounded, unbounded};
+use kap_dsl::plan::{DbRp, NodeSpec, Pipeline};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::{Exchange, Pipeline as PipelinePact};
+use timely::dataflow::operators::generic::operator::Operator;
+use timely::dataflow::operators::{Capability, Probe};
+use timely::dataflow::{InputHandle, ProbeHandle, StreamVec};
+use timely::synchronization::Sequencer;
+
+/// A message on its way through a task's stages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Routed {
+    /// Destination node id.
+    pub dest: u32,
+    /// Parent index at the destination (multi-parent nodes).
+    pub input: u32,
+    /// Ingest sequence number of the message that caused this one.
+    pub seq: u64,
+    /// Position among the messages caused by the same ingest message: each stage appends
+    /// the output's index (12 bits per stage, left-aligned), so sorting by `(seq, path)`
+    /// restores Kapacitor's depth-first emission order whatever the worker count.
+    pub path: u64,
+    /// Number of stage indexes in `path`.
+    pub depth: u8,
+    /// The message.
+    pub msg: Msg,
+}
+
+/// Why the engine refused work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// A worker's lane is full: the caller must wait or refuse the write.
+    #[error("the engine is busy: worker {worker}'s input lane is full")]
+    Backpressure {
+        /// The worker whose lane is full.
+        worker: usize,
+    },
+    /// The engine has stopped.
+    #[error("the engine has stopped")]
+    Stopped,
+    /// A dataflow with this id is already installed.
+    #[error("dataflow `{0}` is already installed")]
+    Exists(String),
+    /// The plan cannot run.
+    #[error("{0}")]
+    Build(String),
+    /// Timely could not start.
+    #[error("cannot start timely: {0}")]
+    Start(String),
+}
+
+/// How data reaches an installed dataflow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Feed {
+    /// A live task: points written to the engine whose db/rp are among `dbrps` (any, when
+    /// empty) and whose measurement is among `measurements` (any, when `None`).
+    Live {
+        /// Subscribed databases and retention policies.
+        dbrps: Vec<DbRp>,
+        /// Subscribed measurements (`None`: every measurement).
+        measurements: Option<Vec<String>>,
+    },
+    /// A replay or a run fed explicitly with [`Engine::feed`], isolated from live data.
+    Direct,
+}
+
+/// Commands name dataflows by a unique key (task id plus a generation), so a task id can be
+/// reinstalled while messages for its previous dataflow are still in flight.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+enum Cmd {
+    Install {
+        key: String,
+        task: String,
+        plan: Pipeline,
+        feed: Feed,
+    },
+    Remove {
+        key: String,
+    },
+}
+
+enum Lane {
+    /// Live points of one epoch.
+    Live {
+        epoch: u64,
+        points: Vec<(u64, Point)>,
+    },
+    /// Messages for one direct-fed dataflow.
+    Direct {
+        id: String,
+        epoch: u64,
+        items: Vec<Routed>,
+    },
+    /// Every input may advance to this epoch.
+    Advance(u64),
+    /// Close a direct-fed dataflow's input on this worker.
+    Close { id: String },
+    /// Stop the worker.
+    Shutdown,
+}
+
+/// Engine settings.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Worker threads (default: available cores).
+    pub workers: usize,
+    /// Capacity of each worker's lane, in messages.
+    pub lane_capacity: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> EngineConfig {
+        EngineConfig {
+            workers: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            lane_capacity: 1024,
+        }
+    }
+}
+
+struct Shared {
+    /// Services of each dataflow (not serialisable, so they don't travel with commands).
+    services: Mutex<HashMap<String, Services>>,
+    /// Build errors reported by workers, by dataflow id.
+    errors: Mutex<HashMap<String, String>>,
+}
+
+/// The running engine.
+pub struct Engine {
+    workers: usize,
+    lanes: Vec<Sender<Lane>>,
+    threads: Vec<std::thread::Thread>,
+    commands: Sender<Cmd>,
+    done: Receiver<(String, usize)>,
+    installed: Receiver<(String, usize)>,
+    shared: Arc<Shared>,
+    /// Serialises ingest so epochs and sequence numbers increase together.
+    ingest: Mutex<u64>,
+    seq: AtomicU64,
+    /// Installed dataflows: task id → unique key.
+    keys: Mutex<HashMap<String, String>>,
+    generation: AtomicU64,
+    finished: Mutex<HashMap<String, usize>>,
+    guards: Option<timely::communication::WorkerGuards<()>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("workers", &self.workers)
+            .finish()
+    }
+}
+
+/// Which stage every node runs in, and how each stage's input is partitioned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stages {
+    /// Stage of each node.
+    pub stage_of: Vec<usize>,
+    /// Partitioning of each stage's input.
+    pub keys: Vec<StageKey>,
+}
+
+/// How a stage's input is partitioned among workers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StageKey {
+    /// Stays where ingest put it (stage 0: sources and `from`).
+    Local,
+    /// By group id: all of a group on one worker.
+    Group,
+    /// Everything on worker 0 (nodes that need a global view: `httpOut`'s group slots,
+    /// `union`'s cross-group release order, `groupBy` of batches, which merges the batches
+    /// of every group of one time).
+    Gather,
+    /// By the group id restricted to these tags (a `join(...).on(...)`: messages of
+    /// different grouping that match on these tags meet on one worker).
+    On(Vec<crate::point::Sym>),
+}
+
+/// Cuts a plan into stages (see the module docs).
+pub fn stages(plan: &Pipeline) -> Stages {
+    let n = plan.nodes.len();
+    let mut stage_of = vec![0usize; n];
+    let mut keys = vec![StageKey::Local];
+    let regroups = |spec: &NodeSpec| {
+        matches!(
+            spec,
+            NodeSpec::From(_)
+                | NodeSpec::GroupBy(_)
+                | NodeSpec::Default(_)
+                | NodeSpec::Delete(_)
+                | NodeSpec::Eval(_)
+                | NodeSpec::Alert(_)
+                | NodeSpec::Flatten(_)
+                | NodeSpec::Combine(_)
+                | NodeSpec::Join(_)
+                | NodeSpec::Union(_)
+                | NodeSpec::Sideload(_)
+                | NodeSpec::Udf(_)
+        )
+    };
+    let edges = crate::exec::edge_types(plan);
+    let batch_in = |id: usize| {
+        plan.parents(id)
+            .next()
+            .is_some_and(|p| edges[p] == kap_dsl::registry::EdgeType::Batch)
+    };
+    let gathers = |id: usize| match &plan.nodes[id].spec {
+        NodeSpec::HttpOut(_) | NodeSpec::Union(_) => true,
+        NodeSpec::GroupBy(_) => batch_in(id),
+        _ => false,
+    };
+    let key_of = |id: usize| match &plan.nodes[id].spec {
+        NodeSpec::Join(j) if !j.on.is_empty() => {
+            let mut on: Vec<crate::point::Sym> =
+                j.on.iter().map(|t| crate::point::Sym::new(t)).collect();
+            on.sort();
+            StageKey::On(on)
+        }
+        _ if gathers(id) => StageKey::Gather,
+        _ => StageKey::Group,
+    };
+    for id in kap_dsl::dot::walk_order(plan) {
+        let spec = &plan.nodes[id].spec;
+        let parents: Vec<usize> = plan.parents(id).collect();
+        let root_like = parents.is_empty()
+            || matches!(
+                spec,
+                NodeSpec::From(_) | NodeSpec::Query(_) | NodeSpec::QueryFlux(_)
+            );
+        if root_like {
+            stage_of[id] = 0;
+            continue;
+        }
+        let p = parents[0];
+        let pspec = &plan.nodes[p].spec;
+        let new_stage = parents.len() > 1
+            || gathers(id)
+            || matches!(spec, NodeSpec::Join(_))
+            || regroups(pspec)
+            || gathers(p)
+            || stage_of[p] == 0;
+        if new_stage {
+            keys.push(key_of(id));
+            stage_of[id] = keys.len() - 1;
+        } else {
+            stage_of[id] = stage_of[p];
+        }
+    }
+    Stages { stage_of, keys }
+}
+
+/// A stable hash of a point's series (measurement and tags) for pre-partitioning ingest.
+pub fn series_hash(p: &Point) -> u64 {
+    let mut s = String::with_capacity(64);
+    s.push_str(p.name.as_str());
+    for (k, v) in &p.tags {
+        s.push(',');
+        s.push_str(k.as_str());
+        s.push('=');
+        s.push_str(v.as_str());
+    }
+    group_hash(&s).0
+}
+
+fn worker_for(hash: u64, peers: usize) -> usize {
+    (hash % peers as u64) as usize
+}
+
+impl Engine {
+    /// Starts the workers.
+    pub fn start(config: EngineConfig) -> Result<Engine, EngineError> {
+        let workers = config.workers.max(1);
+        let mut lanes = Vec::new();
+        let mut receivers = Vec::new();
+        for _ in 0..workers {
+            let (tx, rx) = bounded(config.lane_capacity.max(1));
+            lanes.push(tx);
+            receivers.push(rx);
+        }
+        let (cmd_tx, cmd_rx) = unbounded::<Cmd>();
+        let (done_tx, done_rx) = unbounded();
+        let (installed_tx, installed_rx) = unbounded();
+        let (thread_tx, thread_rx) = unbounded();
+        let shared = Arc::new(Shared {
+            services: Mutex::new(HashMap::new()),
+            errors: Mutex::new(HashMap::new()),
+        });
+        let worker_shared = Arc::clone(&shared);
+        let receivers = Arc::new(receivers);
+        let guards = timely::execute(timely::Config::process(workers), move |worker| {
+            let index = worker.index();
+            let _ = thread_tx.send((index, std::thread::current()));
+            let lane = receivers[index].clone();
+            run_worker(
+                worker,
+                lane,
+                &cmd_rx,
+                &done_tx,
+                &installed_tx,
+                &worker_shared,
+            );
+        })
+        .map_err(EngineError::Start)?;
+        let mut threads: Vec<(usize, std::thread::Thread)> =
+            (0..workers).filter_map(|_| thread_rx.recv().ok()).collect();
+        threads.sort_by_key(|(i, _)| *i);
+        Ok(Engine {
+            workers,
+            lanes,
+            threads: threads.into_iter().map(|(_, t)| t).collect(),
+            commands: cmd_tx,
+            done: done_rx,
+            installed: installed_rx,
+            shared,
+            ingest: Mutex::new(1),
+            seq: AtomicU64::new(1),
+            keys: Mutex::new(HashMap::new()),
+            generation: AtomicU64::new(1),
+            finished: Mutex::new(HashMap::new()),
+            guards: Some(guards),
+        })
+    }
+
+    /// Number of workers.
+    pub fn workers(&self) -> usize {
+        self.workers
+    }
+
+    fn wake(&self) {
+        for t in &self.threads {
+            t.unpark();
+        }
+    }
+
+    /// Installs a dataflow for `plan` under `id`.
+    pub fn install(
+        &self,
+        id: &str,
+        plan: &Pipeline,
+        services: Services,
+        feed: Feed,
+    ) -> Result<(), EngineError> {
+        // Build once here so that an invalid plan is refused before any worker sees it.
+        TaskExec::new(id, plan, Services::default())
+            .map_err(|e| EngineError::Build(e.to_string()))?;
+        let key = {
+            let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+            if keys.contains_key(id) {
+                return Err(EngineError::Exists(id.to_string()));
+            }
+            let key = format!("{id}#{}", self.generation.fetch_add(1, Ordering::Relaxed));
+            keys.insert(id.to_string(), key.clone());
+            key
+        };
+        self.shared
+            .services
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.clone(), services);
+        self.commands
+            .send(Cmd::Install {
+                key: key.clone(),
+                task: id.to_string(),
+                plan: plan.clone(),
+                feed,
+            })
+            .map_err(|_| EngineError::Stopped)?;
+        self.wake();
+        // Running when this returns: every worker has built the dataflow, so the next write
+        // reaches it.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut acks = 0;
+        while acks < self.workers {
+            if let Some(err) = self
+                .shared
+                .errors
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&key)
+            {
+                let _ = self.remove(id);
+                return Err(EngineError::Build(err));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(EngineError::Build(format!(
+                    "dataflow `{id}` was not installed within 30s"
+                )));
+            }
+            // Acks of other dataflows (removed again, or installed concurrently) are ignored.
+            if let Ok((k, _)) = self
+                .installed
+                .recv_timeout(left.min(Duration::from_millis(50)))
+                && k == key
+            {
+                acks += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn key(&self, id: &str) -> Option<String> {
+        self.keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    /// Removes a dataflow at once (no flush), e.g. when a task is disabled.
+    pub fn remove(&self, id: &str) -> Result<(), EngineError> {
+        let Some(key) = self
+            .keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id)
+        else {
+            return Ok(());
+        };
+        self.shared
+            .services
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&key);
+        self.commands
+            .send(Cmd::Remove { key })
+            .map_err(|_| EngineError::Stopped)?;
+        self.wake();
+        Ok(())
+    }
+
+    fn next_epoch(&self, epoch: &mut u64) -> u64 {
+        let e = *epoch;
+        *epoch += 1;
+        e
+    }
+
+    fn advance_all(&self, epoch: u64) -> Result<(), EngineError> {
+        for (w, lane) in self.lanes.iter().enumerate() {
+            // Watermarks must reach every worker: block briefly rather than lose one.
+            lane.send_timeout(Lane::Advance(epoch), Duration::from_secs(5))
+                .map_err(|e| match e {
+                    crossbeam_channel::SendTimeoutError::Timeout(_) => {
+                        EngineError::Backpressure { worker: w }
+                    }
+                    crossbeam_channel::SendTimeoutError::Disconnected(_) => EngineError::Stopped,
+                })?;
+        }
+        Ok(())
+    }
+
+    /// Writes live points (one epoch): each reaches every live task subscribed to its db, rp
+    /// and measurement.
+    pub fn write(&self, points: Vec<Point>) -> Result<(), EngineError> {
+        let mut epoch = self.ingest.lock().unwrap_or_else(|e| e.into_inner());
+        let e = self.next_epoch(&mut epoch);
+        let mut parts: Vec<Vec<(u64, Point)>> = vec![Vec::new(); self.workers];
+        for p in points {
+            let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+            parts[worker_for(series_hash(&p), self.workers)].push((seq, p));
+        }
+        for (w, part) in parts.into_iter().enumerate() {
+            if part.is_empty() {
+                continue;
+            }
+            self.lanes[w]
+                .try_send(Lane::Live {
+                    epoch: e,
+                    points: part,
+                })
+                .map_err(|err| match err {
+                    TrySendError::Full(_) => EngineError::Backpressure { worker: w },
+                    TrySendError::Disconnected(_) => EngineError::Stopped,
+                })?;
+        }
+        self.advance_all(e + 1)?;
+        self.wake();
+        Ok(())
+    }
+
+    /// Feeds a direct dataflow with points for its root (one epoch), blocking while lanes
+    /// are full (replays are paced by the engine).
+    pub fn feed_points(&self, id: &str, points: Vec<Point>) -> Result<(), EngineError> {
+        let items = points
+            .into_iter()
+            .map(|p| (series_hash(&p), self.routed(0, Msg::Point(p))))
+            .collect();
+        self.feed(id, items)
+    }
+
+    /// Feeds a direct dataflow with batches for its query node number `query` (node id).
+    pub fn feed_batches(
+        &self,
+        id: &str,
+        node: usize,
+        batches: Vec<Batch>,
+    ) -> Result<(), EngineError> {
+        let items = batches
+            .into_iter()
+            .map(|b| (b.group.0, self.routed(node, Msg::Batch(b))))
+            .collect();
+        self.feed(id, items)
+    }
+
+    fn routed(&self, dest: usize, msg: Msg) -> Routed {
+        Routed {
+            dest: dest as u32,
+            input: 0,
+            seq: self.seq.fetch_add(1, Ordering::Relaxed),
+            path: 0,
+            depth: 0,
+            msg,
+        }
+    }
+
+    fn feed(&self, id: &str, items: Vec<(u64, Routed)>) -> Result<(), EngineError> {
+        let key = self
+            .key(id)
+            .ok_or_else(|| EngineError::Build(format!("no dataflow `{id}` is installed")))?;
+        let mut epoch = self.ingest.lock().unwrap_or_else(|e| e.into_inner());
+        let e = self.next_epoch(&mut epoch);
+        let mut parts: Vec<Vec<Routed>> = vec![Vec::new(); self.workers];
+        for (h, r) in items {
+            parts[worker_for(h, self.workers)].push(r);
+        }
+        for (w, part) in parts.into_iter().enumerate() {
+            if part.is_empty() {
+                continue;
+            }
+            self.lanes[w]
+                .send(Lane::Direct {
+                    id: key.clone(),
+                    epoch: e,
+                    items: part,
+                })
+                .map_err(|_| EngineError::Stopped)?;
+        }
+        self.advance_all(e + 1)?;
+        self.wake();
+        Ok(())
+    }
+
+    /// Closes a direct dataflow's input and waits until every worker has drained it (its
+    /// nodes' end-of-input work done), then removes it. Returns the first build error a
+    /// worker reported, if any.
+    pub fn close_and_wait(&self, id: &str, timeout: Duration) -> Result<(), EngineError> {
+        let key = self
+            .key(id)
+            .ok_or_else(|| EngineError::Build(format!("no dataflow `{id}` is installed")))?;
+        for lane in &self.lanes {
+            lane.send(Lane::Close { id: key.clone() })
+                .map_err(|_| EngineError::Stopped)?;
+        }
+        self.wake();
+        let deadline = Instant::now() + timeout;
+        let outcome = loop {
+            if let Some(err) = self
+                .shared
+                .errors
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&key)
+            {
+                break Err(EngineError::Build(err));
+            }
+            if self
+                .finished
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&key)
+                .copied()
+                .unwrap_or(0)
+                >= self.workers
+            {
+                break Ok(());
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break Err(EngineError::Build(format!(
+                    "dataflow `{id}` did not drain within {timeout:?}"
+                )));
+            }
+            if let Ok((done_key, _)) = self.done.recv_timeout(left.min(Duration::from_millis(50))) {
+                *self
+                    .finished
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .entry(done_key)
+                    .or_insert(0) += 1;
+            }
+        };
+        self.finished
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&key);
+        self.remove(id)?;
+        outcome
+    }
+
+    /// Stops the workers and waits for them.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        for lane in &self.lanes {
+            let _ = lane.send(Lane::Shutdown);
+        }
+        self.wake();
+        if let Some(g) = self.guards.take() {
+            drop(g);
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+struct Df {
+    index: usize,
+    input: Option<InputHandle<u64, CapacityContainerBuilder<Vec<Routed>>>>,
+    probe: ProbeHandle<u64>,
+    feed: Feed,
+    reported: bool,
+}
+
+fn run_worker(
+    worker: &mut timely::worker::Worker,
+    lane: Receiver<Lane>,
+    commands: &Receiver<Cmd>,
+    done: &Sender<(String, usize)>,
+    installed: &Sender<(String, usize)>,
+    shared: &Arc<Shared>,
+) {
+    let index = worker.index();
+    let mut sequencer: Option<Sequencer<Cmd>> = Some(Sequencer::new(worker, Instant::now()));
+    let mut dfs: BTreeMap<String, Df> = BTreeMap::new();
+    let mut epoch: u64 = 1;
+    let mut pending: HashMap<String, Vec<Lane>> = HashMap::new();
+    let mut shutdown = false;
+    while !shutdown {
+        if index == 0
+            && let Some(seq) = sequencer.as_mut()
+        {
+            while let Ok(cmd) = commands.try_recv() {
+                seq.push(cmd);
+            }
+        }
+        let cmds: Vec<Cmd> = sequencer
+            .as_mut()
+            .map(|s| s.by_ref().collect())
+            .unwrap_or_default();
+        for cmd in cmds {
+            match cmd {
+                Cmd::Install {
+                    key: id,
+                    task,
+                    plan,
+                    feed,
+                } => {
+                    if dfs.contains_key(&id) {
+                        continue;
+                    }
+                    let services = shared
+                        .services
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .get(&id)
+                        .cloned()
+                        .unwrap_or_default();
+                    match build_dataflow(worker, &id, &task, &plan, services) {
+                        Ok((df_index, mut input, probe)) => {
+                            // Data that raced ahead of the install command is replayed at
+                            // its own epochs, so every worker orders it the same way.
+                            let early = pending.remove(&id).unwrap_or_default();
+                            let start = early
+                                .iter()
+                                .filter_map(|l| match l {
+                                    Lane::Direct { epoch: e, .. } => Some(*e),
+                                    _ => None,
+                                })
+                                .min()
+                                .unwrap_or(epoch)
+                                .min(epoch);
+                            input.advance_to(start);
+                            dfs.insert(
+                                id.clone(),
+                                Df {
+                                    index: df_index,
+                                    input: Some(input),
+                                    probe,
+                                    feed,
+                                    reported: false,
+                                },
+                            );
+                            for l in early {
+                                apply_lane(l, &mut dfs, &mut epoch, &mut pending);
+                            }
+                            if let Some(input) = dfs.get_mut(&id).and_then(|d| d.input.as_mut())
+                                && input.time() < &epoch
+                            {
+                                input.advance_to(epoch);
+                            }
+                            let _ = installed.send((id.clone(), index));
+                        }
+                        Err(e) => {
+                            shared
+                                .errors
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .insert(id.clone(), e);
+                        }
+                    }
+                }
+                Cmd::Remove { key: id } => {
+                    if let Some(df) = dfs.remove(&id) {
+                        worker.drop_dataflow(df.index);
+                    }
+                    pending.remove(&id);
+                }
+            }
+        }
+        let mut idle = true;
+        for _ in 0..64 {
+            match lane.try_recv() {
+                Ok(Lane::Shutdown) => {
+                    shutdown = true;
+                    break;
+                }
+                Ok(l) => {
+                    idle = false;
+                    apply_lane(l, &mut dfs, &mut epoch, &mut pending);
+                }
+                Err(_) => break,
+            }
+        }
+        worker.step_or_park(if idle {
+            Some(Duration::from_millis(2))
+        } else {
+            Some(Duration::ZERO)
+        });
+        for (id, df) in dfs.iter_mut() {
+            if df.input.is_none() && !df.reported && df.probe.done() {
+                df.reported = true;
+                let _ = done.send((id.clone(), index));
+            }
+        }
+    }
+    for (_, df) in std::mem::take(&mut dfs) {
+        worker.drop_dataflow(df.index);
+    }
+    sequencer.take();
+}
+
+fn apply_lane(
+    l: Lane,
+    dfs: &mut BTreeMap<String, Df>,
+    epoch: &mut u64,
+    pending: &mut HashMap<String, Vec<Lane>>,
+) {
+    match l {
+        Lane::Live { epoch: e, points } => {
+            for df in dfs.values_mut() {
+                let Feed::Live {
+                    dbrps,
+                    measurements,
+                } = &df.feed
+                else {
+                    continue;
+                };
+                let Some(input) = df.input.as_mut() else {
+                    continue;
+                };
+                if input.time() < &e {
+                    input.advance_to(e);
+                }
+                for (seq, p) in &points {
+                    let db_ok = dbrps.is_empty()
+                        || dbrps
+                            .iter()
+                            .any(|d| d.db == p.db.as_str() && d.rp == p.rp.as_str());
+                    let m_ok = measurements
+                        .as_ref()
+                        .is_none_or(|ms| ms.iter().any(|m| m == p.name.as_str()));
+                    if db_ok && m_ok {
+                        input.send(Routed {
+                            dest: 0,
+                            input: 0,
+                            seq: *seq,
+                            path: 0,
+                            depth: 0,
+                            msg: Msg::Point(p.clone()),
+                        });
+                    }
+                }
+            }
+        }
+        Lane::Direct {
+            id,
+            epoch: e,
+            items,
+        } => match dfs.get_mut(&id) {
+            Some(df) => {
+                if let Some(input) = df.input.as_mut() {
+                    if input.time() < &e {
+                        input.advance_to(e);
+                    }
+                    for r in items {
+                        input.send(r);
+                    }
+                }
+            }
+            None => pending.entry(id.clone()).or_default().push(Lane::Direct {
+                id,
+                epoch: e,
+                items,
+            }),
+        },
+        Lane::Advance(e) => {
+            *epoch = (*epoch).max(e);
+            for df in dfs.values_mut() {
+                if let Some(input) = df.input.as_mut()
+                    && input.time() < &e
+                {
+                    input.advance_to(e);
+                }
+            }
+        }
+        Lane::Close { id } => match dfs.get_mut(&id) {
+            Some(df) => {
+                df.input.take();
+            }
+            None => pending
+                .entry(id.clone())
+                .or_default()
+                .push(Lane::Close { id }),
+        },
+        Lane::Shutdown => {}
+    }
+}
+
+type Built = (
+    usize,
+    InputHandle<u64, CapacityContainerBuilder<Vec<Routed>>>,
+    ProbeHandle<u64>,
+);
+
+fn build_dataflow(
+    worker: &mut timely::worker::Worker,
+    key: &str,
+    task: &str,
+    plan: &Pipeline,
+    services: Services,
+) -> Result<Built, String> {
+    let st = stages(plan);
+    let stage_of = Arc::new(st.stage_of.clone());
+    // Build every stage's executor before touching timely, so an error leaves no dataflow.
+    let mut execs = Vec::new();
+    for k in 0..st.keys.len() {
+        execs.push(
+            TaskExec::new_segment(task, plan, services.clone(), Arc::clone(&stage_of), k)
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    let df_index = worker.next_dataflow_index();
+    let me = worker.index() as u64;
+    let mut input = InputHandle::new();
+    let probe = ProbeHandle::new();
+    worker.dataflow_named::<u64, _, _>(&format!("task:{key}"), |scope| {
+        let mut stream: StreamVec<'_, u64, Routed> = input.to_stream(scope);
+        for (k, exec) in execs.into_iter().enumerate() {
+            let key = st.keys[k].clone();
+            let stage_of = Arc::clone(&stage_of);
+            let name = format!("stage{k}");
+            stream = match key {
+                StageKey::Local => stream
+                    .unary_frontier::<CapacityContainerBuilder<Vec<Routed>>, _, _, _>(
+                        PipelinePact,
+                        &name,
+                        move |cap, _| stage_logic(cap, exec, stage_of, k),
+                    ),
+                StageKey::Group | StageKey::Gather | StageKey::On(_) => {
+                    let so = Arc::clone(&stage_of);
+                    let route = move |r: &Routed| -> u64 {
+                        if so[r.dest as usize] != k {
+                            return me;
+                        }
+                        match &key {
+                            StageKey::Gather => 0,
+                            StageKey::On(tags) => on_key(&r.msg, tags),
+                            _ => r.msg.group().0,
+                        }
+                    };
+                    stream.unary_frontier::<CapacityContainerBuilder<Vec<Routed>>, _, _, _>(
+                        Exchange::new(route),
+                        &name,
+                        move |cap, _| stage_logic(cap, exec, stage_of, k),
+                    )
+                }
+            };
+        }
+        stream.probe_with(&probe);
+    });
+    Ok((df_index, input, probe))
+}
+
+/// The input of a stage operator: its input handle and frontier.
+type StageInput<'a, 'b, P> = (
+    &'a mut timely::dataflow::operators::generic::InputHandleCore<u64, Vec<Routed>, P>,
+    &'b timely::progress::frontier::MutableAntichain<u64>,
+);
+/// The output session builder of a stage operator.
+type StageOutput<'a> = timely::dataflow::operators::generic::OutputBuilderSession<
+    'a,
+    u64,
+    CapacityContainerBuilder<Vec<Routed>>,
+>;
+
+fn stage_logic<P>(
+    cap: Capability<u64>,
+    mut exec: TaskExec,
+    stage_of: Arc<Vec<usize>>,
+    k: usize,
+) -> impl FnMut(StageInput<'_, '_, P>, &mut StageOutput<'_>)
+where
+    P: timely::communication::Pull<timely::dataflow::channels::Message<u64, Vec<Routed>>>,
+{
+    let mut held: Option<Capability<u64>> = Some(cap);
+    let mut stash: BTreeMap<u64, (Capability<u64>, Vec<Routed>)> = BTreeMap::new();
+    let mut finished = false;
+    // The latest epoch processed: the end-of-input flush must not overtake it.
+    let mut latest: u64 = 0;
+    move |(input, frontier), output| {
+        // `for_each` keeps arrival order (FIFO per sending worker), which the stable sort
+        // below relies on for ties.
+        input.for_each(|c, data| {
+            let Some(t) = c.least().copied() else { return };
+            let Some(owned) = c.retain_least(0) else {
+                return;
+            };
+            let entry = stash.entry(t).or_insert_with(|| (owned, Vec::new()));
+            entry.1.append(data);
+        });
+        while let Some((&t, _)) = stash.first_key_value() {
+            if frontier.less_equal(&t) {
+                break;
+            }
+            let Some((c, mut items)) = stash.remove(&t) else {
+                break;
+            };
+            latest = latest.max(t);
+            items.sort_by_key(|r| (r.seq, r.path, r.input));
+            let mut session = output.session(&c);
+            for r in items {
+                if stage_of[r.dest as usize] != k {
+                    session.give(r);
+                    continue;
+                }
+                let (seq, path, depth) = (r.seq, r.path, r.depth);
+                // A bug in one node must not take the worker (and every task) down.
+                let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    exec.deliver(r.dest as usize, r.input as usize, r.msg)
+                }));
+                if delivered.is_err() {
+                    exec.record_panic(r.dest as usize);
+                }
+                for (k, (dest, input, msg)) in exec.take_exits().into_iter().enumerate() {
+                    let (path, depth) = extend_path(path, depth, k);
+                    session.give(Routed {
+                        dest: dest as u32,
+                        input: input as u32,
+                        seq,
+                        path,
+                        depth,
+                        msg,
+                    });
+                }
+            }
+        }
+        if frontier.is_empty() {
+            if !finished {
+                finished = true;
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| exec.finish())).is_err()
+                {
+                    exec.record_panic(0);
+                }
+                let exits = exec.take_exits();
+                if let Some(h) = held.as_ref()
+                    && !exits.is_empty()
+                {
+                    let flush_cap = if *h.time() < latest {
+                        h.delayed(&latest)
+                    } else {
+                        h.clone()
+                    };
+                    let mut session = output.session(&flush_cap);
+                    for (k, (dest, input, msg)) in exits.into_iter().enumerate() {
+                        let (path, depth) = extend_path(0, 0, k);
+                        session.give(Routed {
+                            dest: dest as u32,
+                            input: input as u32,
+                            seq: u64::MAX,
+                            path,
+                            depth,
+                            msg,
+                        });
+                    }
+                }
+            }
+            held = None;
+        } else if let (Some(h), Some(&min)) = (held.as_mut(), frontier.frontier().first())
+            && h.time() < &min
+        {
+            h.downgrade(&min);
+        }
+    }
+}
+
+/// Appends output index `k` to a message path (12 bits per stage, left-aligned; beyond five
+/// stages, or 4095 outputs, later ties keep arrival order).
+fn extend_path(path: u64, depth: u8, k: usize) -> (u64, u8) {
+    const BITS: u32 = 12;
+    let level = u32::from(depth);
+    if (level + 1) * BITS > 64 {
+        return (path, depth);
+    }
+    let idx = (k as u64 + 1).min((1 << BITS) - 1);
+    (path | (idx << (64 - (level + 1) * BITS)), depth + 1)
+}
+
+/// The exchange key of a message for a `join(...).on(tags)`: its group id restricted to
+/// `tags` (with the measurement when grouped by it), as Kapacitor's join matches.
+fn on_key(msg: &Msg, tags: &[crate::point::Sym]) -> u64 {
+    use crate::point::{Dimensions, group_id_string};
+    let (name, all_tags, by_name) = match msg {
+        Msg::Point(p) => (p.name, &p.tags, p.dims.by_name),
+        Msg::Batch(b) => (b.name, &b.tags, b.dims.by_name),
+        Msg::Barrier(b) => (b.group.name, &b.group.tags, b.group.dims.by_name),
+        Msg::DeleteGroup(g) => (g.name, &g.tags, g.dims.by_name),
+    };
+    let dims = Dimensions {
+        by_name,
+        tag_names: tags.to_vec(),
+    };
+    group_hash(&group_id_string(name, all_tags, &dims)).0
+}

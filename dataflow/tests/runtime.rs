@@ -1,0 +1,159 @@
+//! The timely runtime: tasks installed and removed while data flows, and replays isolated
+//! from live tasks.
+
+use kap_dataflow::node::Services;
+use kap_dataflow::ops::http_out::HttpOutRegistry;
+use kap_dataflow::point::{Dimensions, FieldValue, Point, Sym};
+use kap_dataflow::runtime::{Engine, EngineConfig, Feed};
+use kap_dsl::plan::{DbRp, Pipeline};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn plan(script: &str) -> Pipeline {
+    kap_dsl::compile_source(script, &Default::default())
+        .expect("script compiles")
+        .pipeline
+}
+
+fn point(host: &str, value: f64, t: i64) -> Point {
+    let mut p = Point {
+        name: Sym::new("cpu"),
+        db: Sym::new("db"),
+        rp: Sym::new("rp"),
+        tags: vec![(Sym::new("host"), Sym::new(host))],
+        fields: vec![(Sym::new("value"), FieldValue::Float(value))],
+        time: t * 1_000_000_000,
+        dims: Dimensions::default(),
+        group: Default::default(),
+    };
+    p.regroup();
+    p
+}
+
+fn live() -> Feed {
+    Feed::Live {
+        dbrps: vec![DbRp {
+            db: "db".into(),
+            rp: "rp".into(),
+        }],
+        measurements: Some(vec!["cpu".into()]),
+    }
+}
+
+/// Polls an httpOut endpoint until `pred` holds (or 10 s pass) and returns the last JSON.
+fn wait_json(reg: &HttpOutRegistry, task: &str, ep: &str, pred: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let json = reg.json(task, ep).and_then(Result::ok).unwrap_or_default();
+        if pred(&json) || Instant::now() > deadline {
+            return json;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+const LAST_PER_HOST: &str = "stream|from().measurement('cpu').groupBy('host')|httpOut('last')";
+
+#[test]
+fn installing_and_removing_tasks_leaves_other_tasks_alone() {
+    let engine = Engine::start(EngineConfig {
+        workers: 2,
+        ..Default::default()
+    })
+    .unwrap();
+    let reg_a = Arc::new(HttpOutRegistry::default());
+    engine
+        .install(
+            "a",
+            &plan(LAST_PER_HOST),
+            Services::default().with("http_out", Arc::clone(&reg_a)),
+            live(),
+        )
+        .unwrap();
+    for t in 0..50 {
+        engine
+            .write(vec![point("h1", t as f64, t), point("h2", -(t as f64), t)])
+            .unwrap();
+        if t == 10 {
+            let reg_b = Arc::new(HttpOutRegistry::default());
+            let b = "stream|from().measurement('cpu')|where(lambda: \"value\" > 20.0)|httpOut('b')";
+            engine
+                .install(
+                    "b",
+                    &plan(b),
+                    Services::default().with("http_out", reg_b),
+                    live(),
+                )
+                .unwrap();
+        }
+        if t == 30 {
+            engine.remove("b").unwrap();
+        }
+    }
+    let json = wait_json(&reg_a, "a", "last", |j| {
+        j.contains("[\"1970-01-01T00:00:49Z\",49]")
+    });
+    assert_eq!(
+        json,
+        "{\"series\":[{\"name\":\"cpu\",\"tags\":{\"host\":\"h1\"},\"columns\":[\"time\",\"value\"],\"values\":[[\"1970-01-01T00:00:49Z\",49]]},{\"name\":\"cpu\",\"tags\":{\"host\":\"h2\"},\"columns\":[\"time\",\"value\"],\"values\":[[\"1970-01-01T00:00:49Z\",-49]]}]}"
+    );
+    engine.shutdown();
+}
+
+#[test]
+fn a_replay_leaves_the_live_task_untouched() {
+    let engine = Engine::start(EngineConfig {
+        workers: 2,
+        ..Default::default()
+    })
+    .unwrap();
+    let live_reg = Arc::new(HttpOutRegistry::default());
+    let p = plan(LAST_PER_HOST);
+    engine
+        .install(
+            "t",
+            &p,
+            Services::default().with("http_out", Arc::clone(&live_reg)),
+            live(),
+        )
+        .unwrap();
+    engine.write(vec![point("h1", 1.0, 1)]).unwrap();
+    let before = wait_json(&live_reg, "t", "last", |j| j.contains("\"h1\""));
+    assert!(before.contains("[\"1970-01-01T00:00:01Z\",1]"), "{before}");
+
+    // The replay runs the same plan as its own dataflow with its own outputs.
+    let replay_reg = Arc::new(HttpOutRegistry::default());
+    engine
+        .install(
+            "t#replay",
+            &p,
+            Services::default().with("http_out", Arc::clone(&replay_reg)),
+            Feed::Direct,
+        )
+        .unwrap();
+    engine
+        .feed_points(
+            "t#replay",
+            vec![point("h1", 100.0, 100), point("h3", 300.0, 100)],
+        )
+        .unwrap();
+    engine
+        .close_and_wait("t#replay", Duration::from_secs(10))
+        .unwrap();
+    let replayed = replay_reg.json("t#replay", "last").unwrap().unwrap();
+    assert!(
+        replayed.contains("\"h3\"") && replayed.contains(",100]"),
+        "{replayed}"
+    );
+
+    // Live data written during and after the replay only reaches the live task.
+    engine.write(vec![point("h2", 2.0, 2)]).unwrap();
+    let after = wait_json(&live_reg, "t", "last", |j| j.contains("\"h2\""));
+    assert!(!after.contains("h3") && !after.contains(",100]"), "{after}");
+    assert!(
+        after.contains("[\"1970-01-01T00:00:01Z\",1]")
+            && after.contains("[\"1970-01-01T00:00:02Z\",2]"),
+        "{after}"
+    );
+    engine.shutdown();
+}
