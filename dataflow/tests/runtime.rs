@@ -157,3 +157,75 @@ fn a_replay_leaves_the_live_task_untouched() {
     );
     engine.shutdown();
 }
+
+#[test]
+fn a_replay_leaves_the_live_alert_state_untouched() {
+    use kap_dataflow::alert::{Level, TOPICS_SERVICE, TopicStore};
+    let engine = Engine::start(EngineConfig {
+        workers: 2,
+        ..Default::default()
+    })
+    .unwrap();
+    let script = "stream|from().measurement('cpu').groupBy('host')|alert().topic('cpu').crit(lambda: \"value\" > 90.0)";
+    let p = plan(script);
+    let live_topics = Arc::new(TopicStore::default());
+    engine
+        .install(
+            "t",
+            &p,
+            Services::default().with(TOPICS_SERVICE, Arc::clone(&live_topics)),
+            live(),
+        )
+        .unwrap();
+    engine.write(vec![point("h1", 95.0, 1)]).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while live_topics.event_state("cpu", "cpu:host=h1").is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let live_state = live_topics
+        .event_state("cpu", "cpu:host=h1")
+        .expect("live alert recorded");
+    assert_eq!(live_state.level, Level::Critical);
+
+    // The replay recovers h1 and raises h2 — in its own topic state only.
+    let replay_topics = Arc::new(TopicStore::default());
+    engine
+        .install(
+            "t#replay",
+            &p,
+            Services::default().with(TOPICS_SERVICE, Arc::clone(&replay_topics)),
+            Feed::Direct,
+        )
+        .unwrap();
+    engine
+        .feed_points(
+            "t#replay",
+            vec![
+                point("h1", 95.0, 10),
+                point("h1", 1.0, 11),
+                point("h2", 99.0, 11),
+            ],
+        )
+        .unwrap();
+    engine
+        .close_and_wait("t#replay", Duration::from_secs(10))
+        .unwrap();
+    assert_eq!(
+        replay_topics
+            .event_state("cpu", "cpu:host=h1")
+            .map(|s| s.level),
+        Some(Level::Ok)
+    );
+    assert_eq!(
+        replay_topics
+            .event_state("cpu", "cpu:host=h2")
+            .map(|s| s.level),
+        Some(Level::Critical)
+    );
+    assert_eq!(
+        live_topics.event_state("cpu", "cpu:host=h1"),
+        Some(live_state)
+    );
+    assert!(live_topics.event_state("cpu", "cpu:host=h2").is_none());
+    engine.shutdown();
+}

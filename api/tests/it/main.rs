@@ -1,10 +1,19 @@
 //! Integration tests of the `kapacitord` binary.
 
 mod conformance;
+mod handlers;
 
 use std::path::PathBuf;
 
 /// The vendored Kapacitor conformance corpus.
 pub(crate) fn corpus_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dsl/tests/corpus/kapacitor")
+}
+
+/// A fresh temporary directory for one test.
+pub(crate) fn tempdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("kap-api-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create temp dir");
+    dir
 }
