@@ -99,8 +99,10 @@ fn inline_handlers_deliver_alert_json() {
         .expect("script")
         .pipeline;
     let dispatcher = Arc::new(HandlerDispatcher::start(100, Arc::new(UreqPoster)));
-    let services =
-        Services::default().with(ALERTS_SERVICE, Arc::new(AlertService(dispatcher.clone())));
+    let services = Services::default().with(
+        ALERTS_SERVICE,
+        Arc::new(AlertService(Arc::clone(&dispatcher) as _)),
+    );
     let engine = Engine::start(EngineConfig {
         workers: 2,
         ..Default::default()
