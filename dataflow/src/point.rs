@@ -157,6 +157,13 @@ pub fn get<V>(list: &[(Sym, V)], key: Sym) -> Option<&V> {
         .map(|i| &list[i].1)
 }
 
+/// Looks up a key given as a string, without interning it.
+pub fn get_str<'a, V>(list: &'a [(Sym, V)], key: &str) -> Option<&'a V> {
+    list.binary_search_by(|(k, _)| k.as_str().cmp(key))
+        .ok()
+        .map(|i| &list[i].1)
+}
+
 /// Sets a key in a sorted key/value list (insert or replace).
 pub fn set<V>(list: &mut Vec<(Sym, V)>, key: Sym, value: V) {
     match list.binary_search_by(|(k, _)| k.cmp(&key)) {
@@ -208,41 +215,73 @@ pub struct GroupId(pub u64);
 /// tag gives `k=`.
 pub fn group_id_string(name: Sym, tags: &[(Sym, Sym)], dims: &Dimensions) -> String {
     let mut s = String::new();
+    write_group_id(name, tags, dims, &mut |part| s.push_str(part));
+    s
+}
+
+/// Feeds the parts of the group id string to `out`, in order (no allocation).
+fn write_group_id(name: Sym, tags: &[(Sym, Sym)], dims: &Dimensions, out: &mut impl FnMut(&str)) {
     if dims.tag_names.is_empty() {
         if dims.by_name {
-            s.push_str(name.as_str());
+            out(name.as_str());
         }
-        return s;
+        return;
     }
     if dims.by_name {
-        s.push_str(name.as_str());
-        s.push('\n');
+        out(name.as_str());
+        out("\n");
     }
     for (i, k) in dims.tag_names.iter().enumerate() {
         if i > 0 {
-            s.push(',');
+            out(",");
         }
-        s.push_str(k.as_str());
-        s.push('=');
+        out(k.as_str());
+        out("=");
         if let Some(v) = get(tags, *k) {
-            s.push_str(v.as_str());
+            out(v.as_str());
         }
     }
-    s
+}
+
+/// FNV-1a, fed incrementally.
+#[derive(Debug, Clone, Copy)]
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+
+    fn write(&mut self, s: &str) {
+        for b in s.as_bytes() {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    /// Mixes the low bits: timely routes with `hash % peers` / `hash & (peers - 1)`.
+    fn finish(self) -> GroupId {
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        GroupId(h)
+    }
 }
 
 /// The [`GroupId`] of a group id string.
 pub fn group_hash(id: &str) -> GroupId {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in id.as_bytes() {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    // Mix the low bits: timely routes with `hash % peers` / `hash & (peers - 1)`.
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    GroupId(h)
+    let mut h = Fnv::new();
+    h.write(id);
+    h.finish()
+}
+
+/// The [`GroupId`] of a group, without building its id string (equal to
+/// `group_hash(&group_id_string(name, tags, dims))`).
+pub fn group_of(name: Sym, tags: &[(Sym, Sym)], dims: &Dimensions) -> GroupId {
+    let mut h = Fnv::new();
+    write_group_id(name, tags, dims, &mut |part| h.write(part));
+    h.finish()
 }
 
 /// Group information carried by batches, barriers and delete-group messages.
@@ -261,7 +300,7 @@ pub struct GroupInfo {
 impl GroupInfo {
     /// Builds group info, computing the id.
     pub fn new(name: Sym, tags: Tags, dims: Dimensions) -> GroupInfo {
-        let id = group_hash(&group_id_string(name, &tags, &dims));
+        let id = group_of(name, &tags, &dims);
         GroupInfo {
             name,
             tags,
@@ -301,7 +340,7 @@ pub struct Point {
 impl Point {
     /// Recomputes [`Point::group`] from name, tags and dimensions.
     pub fn regroup(&mut self) {
-        self.group = group_hash(&group_id_string(self.name, &self.tags, &self.dims));
+        self.group = group_of(self.name, &self.tags, &self.dims);
     }
 
     /// Kapacitor's group id string.
@@ -370,7 +409,7 @@ pub struct Batch {
 impl Batch {
     /// Recomputes [`Batch::group`].
     pub fn regroup(&mut self) {
-        self.group = group_hash(&group_id_string(self.name, &self.tags, &self.dims));
+        self.group = group_of(self.name, &self.tags, &self.dims);
     }
 
     /// Kapacitor's group id string.
@@ -476,6 +515,35 @@ mod tests {
             tag_names: vec![],
         };
         assert_eq!(group_id_string(Sym::new("m"), &tags, &dims), "m");
+    }
+
+    #[test]
+    fn group_of_equals_hash_of_the_id_string() {
+        let tags: Tags = vec![
+            (Sym::new("cpu"), Sym::new("cpu0")),
+            (Sym::new("host"), Sym::new("a")),
+        ];
+        for dims in [
+            Dimensions::default(),
+            Dimensions {
+                by_name: true,
+                tag_names: vec![],
+            },
+            Dimensions {
+                by_name: true,
+                tag_names: vec![Sym::new("cpu"), Sym::new("dc")],
+            },
+            Dimensions {
+                by_name: false,
+                tag_names: vec![Sym::new("host")],
+            },
+        ] {
+            let name = Sym::new("m");
+            assert_eq!(
+                group_of(name, &tags, &dims),
+                group_hash(&group_id_string(name, &tags, &dims))
+            );
+        }
     }
 
     #[test]

@@ -1068,7 +1068,7 @@ fn extend_path(path: u64, depth: u8, k: usize) -> (u64, u8) {
 /// The exchange key of a message for a `join(...).on(tags)`: its group id restricted to
 /// `tags` (with the measurement when grouped by it), as Kapacitor's join matches.
 fn on_key(msg: &Msg, tags: &[crate::point::Sym]) -> u64 {
-    use crate::point::{Dimensions, group_id_string};
+    use crate::point::Dimensions;
     let (name, all_tags, by_name) = match msg {
         Msg::Point(p) => (p.name, &p.tags, p.dims.by_name),
         Msg::Batch(b) => (b.name, &b.tags, b.dims.by_name),
@@ -1079,5 +1079,5 @@ fn on_key(msg: &Msg, tags: &[crate::point::Sym]) -> u64 {
         by_name,
         tag_names: tags.to_vec(),
     };
-    group_hash(&group_id_string(name, all_tags, &dims)).0
+    crate::point::group_of(name, all_tags, &dims).0
 }

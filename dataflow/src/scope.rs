@@ -2,7 +2,7 @@
 //! tags, and how lambda results become field values.
 
 use crate::lambda::{Lookup, Scope, Value};
-use crate::point::{FieldValue, Fields, Sym, Tags, get};
+use crate::point::{FieldValue, Fields, Tags, get_str};
 use std::sync::Arc;
 
 /// The fields, tags and time a lambda is evaluated against (a point, or a batch point
@@ -26,9 +26,8 @@ impl<'a> PointScope<'a> {
 
 impl Scope for PointScope<'_> {
     fn lookup(&self, name: &str) -> Lookup {
-        let key = Sym::new(name);
-        let field = get(self.fields, key);
-        let tag = get(self.tags, key);
+        let field = get_str(self.fields, name);
+        let tag = get_str(self.tags, name);
         match (field, tag) {
             (Some(_), Some(_)) => Lookup::Conflict,
             (Some(f), None) => match field_to_value(f) {

@@ -3,7 +3,7 @@
 
 use super::from::{DimSpec, Ordered};
 use crate::node::{BuildError, BuildInfo, Ctx, Processor};
-use crate::point::{Batch, Dimensions, GroupId, Msg, get, group_hash, group_id_string};
+use crate::point::{Batch, Dimensions, GroupId, Msg, get, group_of};
 use kap_dsl::plan::GroupBySpec;
 
 /// The `groupBy` processor.
@@ -60,7 +60,7 @@ impl Processor for GroupBy {
                         by_name,
                         tag_names: self.dims.tag_names(bp.tags.iter().map(|(k, _)| k)),
                     };
-                    let id = group_hash(&group_id_string(b.name, &bp.tags, &dims));
+                    let id = group_of(b.name, &bp.tags, &dims);
                     let group = self.groups.entry(id, || {
                         let tags = dims
                             .tag_names
