@@ -73,6 +73,7 @@ pub fn value_to_field(v: &Value) -> Result<FieldValue, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::point::Sym;
 
     #[test]
     fn fields_then_tags_and_conflicts() {
