@@ -204,6 +204,40 @@ impl TaskExec {
         }
     }
 
+    /// Whether any node of this executor has wall-clock timers.
+    pub fn ticks(&self) -> bool {
+        self.procs
+            .iter()
+            .enumerate()
+            .any(|(n, p)| self.owns(n) && p.ticks())
+    }
+
+    /// Runs the wall-clock timers of this executor's nodes at `now` (ns); what they emit
+    /// flows downstream like any message.
+    pub fn tick(&mut self, now: i64) {
+        let mut out = Vec::new();
+        for n in self.order.clone() {
+            if !self.owns(n) || !self.procs[n].ticks() {
+                continue;
+            }
+            let mut ctx = Ctx {
+                task: &self.task,
+                node: &self.plan.nodes[n].name,
+                services: &self.services,
+                stats: &mut self.stats[n],
+            };
+            self.procs[n].tick(now, &mut ctx, &mut out);
+            let mut stack = Vec::new();
+            self.fan_out(n, &mut out, &mut stack);
+            self.run(stack);
+        }
+    }
+
+    /// The services this executor was built with.
+    pub fn services(&self) -> &Services {
+        &self.services
+    }
+
     /// Counts a message lost to a panic in `node` as an error of that node.
     pub fn record_panic(&mut self, node: usize) {
         if let Some(s) = self.stats.get_mut(node) {

@@ -192,6 +192,18 @@ pub trait Processor: Send {
         let _ = (ctx, out);
     }
 
+    /// Wall-clock timer: called periodically with the current time (ns) for nodes that act
+    /// on their own (`barrier`, `stats`, `influxDBOut`'s flush interval); see
+    /// [`Processor::ticks`].
+    fn tick(&mut self, now: i64, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>) {
+        let _ = (now, ctx, out);
+    }
+
+    /// Whether this node needs [`Processor::tick`] calls.
+    fn ticks(&self) -> bool {
+        false
+    }
+
     /// Number of groups with state (`working_cardinality`).
     fn cardinality(&self) -> usize {
         0

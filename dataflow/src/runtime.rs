@@ -168,7 +168,9 @@ pub struct Engine {
     installed: Receiver<(String, usize)>,
     shared: Arc<Shared>,
     /// Serialises ingest so epochs and sequence numbers increase together.
-    ingest: Mutex<u64>,
+    ingest: Arc<Mutex<u64>>,
+    /// Stops the heartbeat thread.
+    stopping: Arc<std::sync::atomic::AtomicBool>,
     seq: AtomicU64,
     /// Installed dataflows: task id → unique key.
     keys: Mutex<HashMap<String, String>>,
@@ -283,6 +285,48 @@ pub fn stages(plan: &Pipeline) -> Stages {
     Stages { stage_of, keys }
 }
 
+/// How often an idle engine advances every worker's epoch (the watermark heartbeat), so that
+/// what timers emit, and data stashed for an epoch, is processed without waiting for the
+/// next write.
+const HEARTBEAT: Duration = Duration::from_millis(50);
+
+/// The heartbeat: advances every lane to a new epoch when ingest has been idle.
+fn spawn_heartbeat(
+    lanes: Vec<Sender<Lane>>,
+    threads: Vec<std::thread::Thread>,
+    ingest: Arc<Mutex<u64>>,
+    stopping: Arc<std::sync::atomic::AtomicBool>,
+) {
+    let _ = std::thread::Builder::new()
+        .name("engine-heartbeat".into())
+        .spawn(move || {
+            let mut last = 0u64;
+            while !stopping.load(Ordering::Relaxed) {
+                std::thread::sleep(HEARTBEAT);
+                let mut epoch = ingest.lock().unwrap_or_else(|e| e.into_inner());
+                if *epoch != last {
+                    // Ingest moved on its own since the last beat.
+                    last = *epoch;
+                    continue;
+                }
+                let e = *epoch;
+                *epoch += 1;
+                last = *epoch;
+                for lane in &lanes {
+                    // A full lane is busy with data that advances epochs anyway.
+                    let _ = lane.try_send(Lane::Advance(e + 1));
+                }
+                drop(epoch);
+                for t in &threads {
+                    t.unpark();
+                }
+            }
+        });
+}
+
+/// How often stages with wall-clock nodes run their timers.
+const TICK: Duration = Duration::from_millis(100);
+
 /// A stable hash of a point's series (measurement and tags) for pre-partitioning ingest.
 pub fn series_hash(p: &Point) -> u64 {
     let mut s = String::with_capacity(64);
@@ -338,15 +382,25 @@ impl Engine {
         let mut threads: Vec<(usize, std::thread::Thread)> =
             (0..workers).filter_map(|_| thread_rx.recv().ok()).collect();
         threads.sort_by_key(|(i, _)| *i);
+        let threads: Vec<std::thread::Thread> = threads.into_iter().map(|(_, t)| t).collect();
+        let ingest = Arc::new(Mutex::new(1u64));
+        let stopping = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        spawn_heartbeat(
+            lanes.clone(),
+            threads.clone(),
+            Arc::clone(&ingest),
+            Arc::clone(&stopping),
+        );
         Ok(Engine {
             workers,
             lanes,
-            threads: threads.into_iter().map(|(_, t)| t).collect(),
+            threads,
             commands: cmd_tx,
             done: done_rx,
             installed: installed_rx,
             shared,
-            ingest: Mutex::new(1),
+            ingest,
+            stopping,
             seq: AtomicU64::new(1),
             keys: Mutex::new(HashMap::new()),
             generation: AtomicU64::new(1),
@@ -637,6 +691,7 @@ impl Engine {
     }
 
     fn stop(&mut self) {
+        self.stopping.store(true, Ordering::Relaxed);
         for lane in &self.lanes {
             let _ = lane.send(Lane::Shutdown);
         }
@@ -914,7 +969,10 @@ fn build_dataflow(
                     .unary_frontier::<CapacityContainerBuilder<Vec<Routed>>, _, _, _>(
                         PipelinePact,
                         &name,
-                        move |cap, _| stage_logic(cap, exec, stage_of, k),
+                        move |cap, info| {
+                            let activator = scope.activator_for(info.address);
+                            stage_logic(cap, exec, stage_of, k, activator)
+                        },
                     ),
                 StageKey::Group | StageKey::Gather | StageKey::On(_) => {
                     let so = Arc::clone(&stage_of);
@@ -931,7 +989,10 @@ fn build_dataflow(
                     stream.unary_frontier::<CapacityContainerBuilder<Vec<Routed>>, _, _, _>(
                         Exchange::new(route),
                         &name,
-                        move |cap, _| stage_logic(cap, exec, stage_of, k),
+                        move |cap, info| {
+                            let activator = scope.activator_for(info.address);
+                            stage_logic(cap, exec, stage_of, k, activator)
+                        },
                     )
                 }
             };
@@ -958,6 +1019,7 @@ fn stage_logic<P>(
     mut exec: TaskExec,
     stage_of: Arc<Vec<usize>>,
     k: usize,
+    activator: timely::scheduling::Activator,
 ) -> impl FnMut(StageInput<'_, '_, P>, &mut StageOutput<'_>)
 where
     P: timely::communication::Pull<timely::dataflow::channels::Message<u64, Vec<Routed>>>,
@@ -967,6 +1029,11 @@ where
     let mut finished = false;
     // The latest epoch processed: the end-of-input flush must not overtake it.
     let mut latest: u64 = 0;
+    // Stages holding wall-clock nodes (barrier, stats, influxDBOut) wake up on their own.
+    let ticks = exec.ticks();
+    if ticks {
+        activator.activate_after(TICK);
+    }
     move |(input, frontier), output| {
         // `for_each` keeps arrival order (FIFO per sending worker), which the stable sort
         // below relies on for ties.
@@ -1013,6 +1080,32 @@ where
                     });
                 }
             }
+        }
+        if ticks
+            && !frontier.is_empty()
+            && let Some(h) = held.as_ref()
+        {
+            let now = exec.services().clock.now();
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| exec.tick(now))).is_err() {
+                exec.record_panic(0);
+            }
+            let exits = exec.take_exits();
+            if !exits.is_empty() {
+                let mut session = output.session(h);
+                for (i, (dest, input, msg)) in exits.into_iter().enumerate() {
+                    // After the epoch's data, before the next ingest message.
+                    let (path, depth) = extend_path(0, 0, i);
+                    session.give(Routed {
+                        dest: dest as u32,
+                        input: input as u32,
+                        seq: u64::MAX - 1,
+                        path,
+                        depth,
+                        msg,
+                    });
+                }
+            }
+            activator.activate_after(TICK);
         }
         if frontier.is_empty() {
             if !finished {

@@ -229,3 +229,33 @@ fn a_replay_leaves_the_live_alert_state_untouched() {
     assert!(live_topics.event_state("cpu", "cpu:host=h2").is_none());
     engine.shutdown();
 }
+
+#[test]
+fn barrier_idle_closes_windows_without_new_data() {
+    let engine = Engine::start(EngineConfig {
+        workers: 2,
+        ..Default::default()
+    })
+    .unwrap();
+    let reg = Arc::new(HttpOutRegistry::default());
+    let script = "stream|from().measurement('cpu').groupBy('host')|barrier().idle(300ms)|window().period(1s).every(1s)|count('value')|httpOut('c')";
+    engine
+        .install(
+            "b",
+            &plan(script),
+            Services::default().with("http_out", Arc::clone(&reg)),
+            live(),
+        )
+        .unwrap();
+    let mut a = point("h1", 1.0, 0);
+    let mut b = point("h1", 2.0, 0);
+    a.time = 0;
+    b.time = 900_000_000;
+    engine.write(vec![a]).unwrap();
+    engine.write(vec![b]).unwrap();
+    // No later point arrives: only the wall-clock barrier (last data time + 300ms = 1.2s)
+    // can close the first window [0s, 1s).
+    let json = wait_json(&reg, "b", "c", |j| j.contains("\"count\""));
+    assert!(json.contains("[\"1970-01-01T00:00:01Z\",2]"), "{json}");
+    engine.shutdown();
+}

@@ -172,6 +172,14 @@ impl Barrier {
 }
 
 impl Processor for Barrier {
+    fn tick(&mut self, now: i64, _: &mut Ctx<'_>, out: &mut Vec<Msg>) {
+        Barrier::tick(self, now, out);
+    }
+
+    fn ticks(&self) -> bool {
+        true
+    }
+
     fn process(&mut self, _: usize, msg: Msg, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>) {
         let now = ctx.services.clock.now();
         self.tick(now, out);

@@ -135,6 +135,14 @@ impl InfluxDbOut {
 }
 
 impl Processor for InfluxDbOut {
+    fn tick(&mut self, now: i64, ctx: &mut Ctx<'_>, _: &mut Vec<Msg>) {
+        InfluxDbOut::tick(self, now, ctx);
+    }
+
+    fn ticks(&self) -> bool {
+        true
+    }
+
     fn process(&mut self, _: usize, msg: Msg, ctx: &mut Ctx<'_>, _: &mut Vec<Msg>) {
         super::from::seed_stats(ctx, &["points_written", "write_errors"]);
         let now = ctx.services.clock.now();

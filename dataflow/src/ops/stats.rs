@@ -163,6 +163,14 @@ impl Stats {
 }
 
 impl Processor for Stats {
+    fn tick(&mut self, now: i64, _: &mut Ctx<'_>, out: &mut Vec<Msg>) {
+        Stats::tick(self, now, out);
+    }
+
+    fn ticks(&self) -> bool {
+        true
+    }
+
     fn process(&mut self, _: usize, _: Msg, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>) {
         let now = ctx.services.clock.now();
         self.tick(now, out);
