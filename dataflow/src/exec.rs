@@ -33,6 +33,24 @@ pub struct TaskExec {
     /// stage. Messages for nodes of other stages leave through [`TaskExec::take_exits`].
     segment: Option<(std::sync::Arc<Vec<usize>>, usize)>,
     exits: Vec<(usize, usize, Msg)>,
+    /// Nodes watched by a `stats` node: their per-group `emitted` counters.
+    watched: Vec<Option<crate::ops::stats::StatsFeed>>,
+}
+
+/// Adds a shared [`StatsFeeds`](crate::ops::stats::StatsFeeds) registry to `services` when the
+/// plan has `stats` (or `deadman`) nodes and none is registered, so the nodes they watch and
+/// the stats nodes meet on the same counters (also across workers).
+pub fn with_stats_feeds(services: Services, plan: &Pipeline) -> Services {
+    use crate::ops::stats::{STATS_FEEDS, StatsFeeds};
+    let has_stats = plan
+        .nodes
+        .iter()
+        .any(|n| matches!(n.spec, NodeSpec::Stats(_)));
+    if has_stats && services.get::<StatsFeeds>(STATS_FEEDS).is_none() {
+        services.with(STATS_FEEDS, std::sync::Arc::new(StatsFeeds::default()))
+    } else {
+        services
+    }
 }
 
 impl std::fmt::Debug for TaskExec {
@@ -90,6 +108,16 @@ impl TaskExec {
         services: Services,
         segment: Option<(std::sync::Arc<Vec<usize>>, usize)>,
     ) -> Result<TaskExec, BuildError> {
+        let services = with_stats_feeds(services, plan);
+        let feeds = services.get::<crate::ops::stats::StatsFeeds>(crate::ops::stats::STATS_FEEDS);
+        let mut watched = vec![None; plan.nodes.len()];
+        for n in &plan.nodes {
+            if let (NodeSpec::Stats(s), Some(f)) = (&n.spec, feeds.as_ref())
+                && s.source < watched.len()
+            {
+                watched[s.source] = Some(f.feed(task, s.source));
+            }
+        }
         let edges = edge_types(plan);
         let mut procs = Vec::with_capacity(plan.nodes.len());
         let mut children = vec![Vec::new(); plan.nodes.len()];
@@ -139,6 +167,7 @@ impl TaskExec {
             finished: false,
             segment,
             exits: Vec::new(),
+            watched,
         })
     }
 
@@ -191,6 +220,17 @@ impl TaskExec {
     }
 
     fn fan_out(&mut self, n: usize, out: &mut Vec<Msg>, stack: &mut Vec<(usize, usize, Msg)>) {
+        if let Some(feed) = &self.watched[n] {
+            for m in out.iter() {
+                match m {
+                    Msg::Point(p) => {
+                        feed.add(&p.group_string(), &p.group_tags(), &p.dims, "emitted", 1)
+                    }
+                    Msg::Batch(b) => feed.add(&b.group_string(), &b.tags, &b.dims, "emitted", 1),
+                    Msg::Barrier(_) | Msg::DeleteGroup(_) => {}
+                }
+            }
+        }
         let kids = &self.children[n];
         for m in out.drain(..).rev() {
             for (k, &(child, input)) in kids.iter().enumerate().rev() {

@@ -258,6 +258,12 @@ pub fn stages(plan: &Pipeline) -> Stages {
     for id in kap_dsl::dot::walk_order(plan) {
         let spec = &plan.nodes[id].spec;
         let parents: Vec<usize> = plan.parents(id).collect();
+        if let NodeSpec::Stats(_) = spec {
+            // A stats source reads counters shared by every worker: one worker emits them.
+            keys.push(StageKey::Gather);
+            stage_of[id] = keys.len() - 1;
+            continue;
+        }
         let root_like = parents.is_empty()
             || matches!(
                 spec,
@@ -944,6 +950,7 @@ fn build_dataflow(
     plan: &Pipeline,
     services: Services,
 ) -> Result<Built, String> {
+    let services = crate::exec::with_stats_feeds(services, plan);
     let st = stages(plan);
     let stage_of = Arc::new(st.stage_of.clone());
     // Build every stage's executor before touching timely, so an error leaves no dataflow.
@@ -962,6 +969,8 @@ fn build_dataflow(
         let mut stream: StreamVec<'_, u64, Routed> = input.to_stream(scope);
         for (k, exec) in execs.into_iter().enumerate() {
             let key = st.keys[k].clone();
+            // A gathering stage's timers run on the worker that holds its data.
+            let tick_here = key != StageKey::Gather || me == 0;
             let stage_of = Arc::clone(&stage_of);
             let name = format!("stage{k}");
             stream = match key {
@@ -971,7 +980,7 @@ fn build_dataflow(
                         &name,
                         move |cap, info| {
                             let activator = scope.activator_for(info.address);
-                            stage_logic(cap, exec, stage_of, k, activator)
+                            stage_logic(cap, exec, stage_of, k, activator, tick_here)
                         },
                     ),
                 StageKey::Group | StageKey::Gather | StageKey::On(_) => {
@@ -991,7 +1000,7 @@ fn build_dataflow(
                         &name,
                         move |cap, info| {
                             let activator = scope.activator_for(info.address);
-                            stage_logic(cap, exec, stage_of, k, activator)
+                            stage_logic(cap, exec, stage_of, k, activator, tick_here)
                         },
                     )
                 }
@@ -1020,6 +1029,7 @@ fn stage_logic<P>(
     stage_of: Arc<Vec<usize>>,
     k: usize,
     activator: timely::scheduling::Activator,
+    tick_here: bool,
 ) -> impl FnMut(StageInput<'_, '_, P>, &mut StageOutput<'_>)
 where
     P: timely::communication::Pull<timely::dataflow::channels::Message<u64, Vec<Routed>>>,
@@ -1030,7 +1040,7 @@ where
     // The latest epoch processed: the end-of-input flush must not overtake it.
     let mut latest: u64 = 0;
     // Stages holding wall-clock nodes (barrier, stats, influxDBOut) wake up on their own.
-    let ticks = exec.ticks();
+    let ticks = tick_here && exec.ticks();
     if ticks {
         activator.activate_after(TICK);
     }

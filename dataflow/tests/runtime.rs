@@ -259,3 +259,45 @@ fn barrier_idle_closes_windows_without_new_data() {
     assert!(json.contains("[\"1970-01-01T00:00:01Z\",2]"), "{json}");
     engine.shutdown();
 }
+
+#[test]
+fn deadman_fires_when_data_stops() {
+    use kap_dataflow::alert::{Level, TOPICS_SERVICE, TopicStore};
+    let engine = Engine::start(EngineConfig {
+        workers: 2,
+        ..Default::default()
+    })
+    .unwrap();
+    let topics = Arc::new(TopicStore::default());
+    let script = "stream|from().measurement('cpu')|deadman(0.0, 300ms).topic('dead')";
+    engine
+        .install(
+            "d",
+            &plan(script),
+            Services::default().with(TOPICS_SERVICE, Arc::clone(&topics)),
+            live(),
+        )
+        .unwrap();
+    for t in 0..15 {
+        engine.write(vec![point("h1", 1.0, t)]).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Data stops: the emitted rate drops to 0 and the deadman goes CRITICAL.
+    let id = "node 'from1' in task 'd'";
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while topics.event_state("dead", id).map(|s| s.level) != Some(Level::Critical)
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let state = topics.event_state("dead", id).expect("deadman event");
+    assert_eq!(state.level, Level::Critical, "{state:?}");
+    assert!(
+        state
+            .message
+            .starts_with("node 'from1' in task 'd' is dead: 0.000 points/300ms."),
+        "{}",
+        state.message
+    );
+    engine.shutdown();
+}
