@@ -92,7 +92,8 @@ pub enum Feed {
         /// Subscribed measurements (`None`: every measurement).
         measurements: Option<Vec<String>>,
     },
-    /// A replay or a run fed explicitly with [`Engine::feed`], isolated from live data.
+    /// A replay or a run fed explicitly with [`Engine::feed_points`] or
+    /// [`Engine::feed_batches`], isolated from live data.
     Direct,
 }
 
