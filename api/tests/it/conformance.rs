@@ -1,4 +1,5 @@
-//! `kapacitord conformance` over Kapacitor's integration-test corpus, with 1 and 2 workers.
+//! `kapacitord conformance` over Kapacitor's integration-test corpus, with 1 and 2 workers,
+//! and with 2 workers a second time.
 //!
 //! Every case must give the same outcome with 1 and 2 workers (results must not depend on
 //! the number of workers), and the number of passing cases must not fall below the level
@@ -27,7 +28,7 @@ fn run(workers: &str) -> (BTreeSet<String>, String, String) {
 }
 
 #[test]
-fn same_cases_pass_with_one_and_two_workers() {
+fn same_cases_pass_with_one_and_two_workers_and_on_a_second_run() {
     let (one, out1, err1) = run("1");
     let summary = out1.lines().last().unwrap_or_default().to_string();
     assert!(
@@ -38,6 +39,11 @@ fn same_cases_pass_with_one_and_two_workers() {
     assert_eq!(
         one, two,
         "outcomes differ between 1 and 2 workers:\n--- 1 worker\n{out1}\n--- 2 workers\n{out2}"
+    );
+    let (again, out3, _) = run("2");
+    assert_eq!(
+        two, again,
+        "outcomes differ between two runs with 2 workers:\n--- first\n{out2}\n--- second\n{out3}"
     );
     assert!(
         one.len() >= PASSING_AT_LEAST,
