@@ -311,63 +311,11 @@ pub fn format_time_go_default(ns: i64) -> String {
     out
 }
 
-/// Go `fmtFrac`: writes `v / 10^prec`'s fraction (trailing zeros and a zero fraction
-/// omitted) in front of `buf`'s current content; returns `v / 10^prec`.
-fn frac_prefix(parts: &mut String, v: u64, prec: u32) -> u64 {
-    let mut v = v;
-    let mut digits = String::new();
-    let mut print = false;
-    for _ in 0..prec {
-        let digit = v % 10;
-        print = print || digit != 0;
-        if print {
-            digits.insert(0, char::from(b'0' + digit as u8));
-        }
-        v /= 10;
-    }
-    if print {
-        digits.insert(0, '.');
-        parts.insert_str(0, &digits);
-    }
-    v
-}
-
 /// Go `time.Duration.String()`: `0s`, `1.5s`, `1m30s`, `1h0m0s`, `500ms`, `1µs`, `-2s`.
 pub fn format_duration_go(ns: i64) -> String {
-    if ns == 0 {
-        return "0s".to_owned();
-    }
-    let neg = ns < 0;
-    let mut u = ns.unsigned_abs();
-    let mut s = String::new();
-    if u < 1_000_000_000 {
-        let (unit, prec) = if u < 1_000 {
-            ("ns", 0)
-        } else if u < 1_000_000 {
-            ("µs", 3)
-        } else {
-            ("ms", 6)
-        };
-        s.push_str(unit);
-        u = frac_prefix(&mut s, u, prec);
-        s.insert_str(0, &u.to_string());
-    } else {
-        s.push('s');
-        u = frac_prefix(&mut s, u, 9);
-        s.insert_str(0, &(u % 60).to_string());
-        u /= 60;
-        if u > 0 {
-            s.insert_str(0, &format!("{}m", u % 60));
-            u /= 60;
-            if u > 0 {
-                s.insert_str(0, &format!("{u}h"));
-            }
-        }
-    }
-    if neg {
-        s.insert(0, '-');
-    }
-    s
+    // One implementation for the whole workspace: the front end needs it too (deadman
+    // messages), and it cannot depend on this crate.
+    kap_dsl::eval::go_duration(ns)
 }
 
 /// Appends `s` as a JSON string literal the way Go's `json.Marshal` does (HTML escaping on):
