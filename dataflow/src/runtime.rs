@@ -1064,7 +1064,11 @@ where
                 break;
             };
             latest = latest.max(t);
-            items.sort_by_key(|r| (r.seq, r.path, r.input));
+            // Usually already in order (one sending worker, or a local stage): checking is
+            // far cheaper than moving every message through a sort.
+            if !items.is_sorted_by_key(|r| (r.seq, r.path, r.input)) {
+                items.sort_by_key(|r| (r.seq, r.path, r.input));
+            }
             let mut session = output.session(&c);
             for r in items {
                 if stage_of[r.dest as usize] != k {
