@@ -87,14 +87,12 @@ impl Processor for Default {
                 out.push(Msg::Point(p));
             }
             Msg::Batch(mut b) => {
-                let mut tags = b.tags.clone();
-                if self.tags(&mut tags, ctx) {
-                    b.set_tags(tags);
-                }
-                for bp in &mut b.points {
-                    self.fields(&mut bp.fields, ctx);
-                    self.tags(&mut bp.tags, ctx);
-                }
+                super::edit_batch(
+                    &mut b,
+                    ctx,
+                    |f, c| self.fields(f, c),
+                    |t, c| self.tags(t, c),
+                );
                 out.push(Msg::Batch(b));
             }
             other => out.push(other),

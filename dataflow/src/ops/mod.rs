@@ -87,3 +87,21 @@ pub fn build(spec: &NodeSpec, info: &BuildInfo) -> Result<Box<dyn Processor>, Bu
 pub(crate) fn forward(msg: Msg, out: &mut Vec<Msg>) {
     out.push(msg);
 }
+
+/// Edits a batch the way `default` and `delete` do: its group tags (which then become its
+/// dimensions, as Kapacitor's `BeginBatch.SetTags` does) and every point's fields and tags.
+pub(crate) fn edit_batch(
+    b: &mut crate::point::Batch,
+    ctx: &mut crate::node::Ctx<'_>,
+    fields: impl Fn(&mut crate::point::Fields, &mut crate::node::Ctx<'_>),
+    tags: impl Fn(&mut crate::point::Tags, &mut crate::node::Ctx<'_>) -> bool,
+) {
+    let mut group_tags = b.tags.clone();
+    if tags(&mut group_tags, ctx) {
+        b.set_tags(group_tags);
+    }
+    for bp in &mut b.points {
+        fields(&mut bp.fields, ctx);
+        tags(&mut bp.tags, ctx);
+    }
+}
