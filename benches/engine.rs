@@ -10,7 +10,7 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use kap_dataflow::node::Services;
-use kap_dataflow::point::{Dimensions, FieldValue, Point, Sym};
+use kap_dataflow::point::{FieldValue, Point, Sym};
 use kap_dataflow::runtime::{Engine, EngineConfig, Feed};
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -31,20 +31,18 @@ fn points() -> Vec<Point> {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            let mut p = Point {
-                name: Sym::new("cpu"),
-                db: Sym::new("telegraf"),
-                rp: Sym::new("autogen"),
-                tags: vec![(Sym::new("host"), *h)],
-                fields: vec![(
-                    Sym::new("value"),
-                    FieldValue::Float((x % 10_000) as f64 / 100.0),
-                )],
-                time: 1_700_000_000_000_000_000 + t * 1_000_000_000,
-                dims: Dimensions::default(),
-                group: Default::default(),
-            };
-            p.regroup();
+            let tags = vec![(Sym::new("host"), *h)];
+            let fields = vec![(
+                Sym::new("value"),
+                FieldValue::Float((x % 10_000) as f64 / 100.0),
+            )];
+            let p = Point::new(
+                "cpu",
+                tags,
+                fields,
+                1_700_000_000_000_000_000 + t * 1_000_000_000,
+            )
+            .in_db("telegraf", "autogen");
             out.push(p);
         }
     }

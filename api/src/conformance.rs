@@ -354,7 +354,7 @@ fn replay_stream(plan: &Pipeline, bytes: &[u8]) -> Result<Vec<Point>> {
     Ok(out)
 }
 
-/// A recorded line-protocol point as an engine point (no group yet).
+/// A recorded line-protocol point as an engine point (in the nil group).
 pub fn point_from_line(
     db: &str,
     rp: &str,
@@ -366,7 +366,7 @@ pub fn point_from_line(
         .iter()
         .map(|(k, v)| (Sym::new(k), Sym::new(v)))
         .collect();
-    let mut fields: Fields = line
+    let fields: Fields = line
         .fields
         .iter()
         .map(|(k, v)| {
@@ -380,19 +380,7 @@ pub fn point_from_line(
             (Sym::new(k), v)
         })
         .collect();
-    normalize(&mut fields);
-    let mut p = Point {
-        name: Sym::new(&line.measurement),
-        db: Sym::new(db),
-        rp: Sym::new(rp),
-        tags,
-        fields,
-        time,
-        dims: Dimensions::default(),
-        group: Default::default(),
-    };
-    p.regroup();
-    p
+    Point::new(&line.measurement, tags, fields, time).in_db(db, rp)
 }
 
 /// Batch replay: each file feeds its query node; empty batches are dropped; times are

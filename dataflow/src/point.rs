@@ -338,6 +338,32 @@ pub struct Point {
 }
 
 impl Point {
+    /// A point of measurement `name` with these tags and fields (sorted here; for a
+    /// duplicate key the last wins), in the nil group, with no database or retention policy.
+    pub fn new(name: &str, mut tags: Tags, mut fields: Fields, time: i64) -> Point {
+        normalize(&mut tags);
+        normalize(&mut fields);
+        let mut p = Point {
+            name: Sym::new(name),
+            db: Sym::empty(),
+            rp: Sym::empty(),
+            tags,
+            fields,
+            time,
+            dims: Dimensions::default(),
+            group: GroupId::default(),
+        };
+        p.regroup();
+        p
+    }
+
+    /// Sets the database and retention policy.
+    pub fn in_db(mut self, db: &str, rp: &str) -> Point {
+        self.db = Sym::new(db);
+        self.rp = Sym::new(rp);
+        self
+    }
+
     /// Recomputes [`Point::group`] from name, tags and dimensions.
     pub fn regroup(&mut self) {
         self.group = group_of(self.name, &self.tags, &self.dims);

@@ -3,7 +3,7 @@
 
 use kap_dataflow::node::Services;
 use kap_dataflow::ops::http_out::HttpOutRegistry;
-use kap_dataflow::point::{Dimensions, FieldValue, Point, Sym};
+use kap_dataflow::point::{FieldValue, Point, Sym};
 use kap_dataflow::runtime::{Engine, EngineConfig, Feed};
 use kap_dsl::plan::{DbRp, Pipeline};
 use std::sync::Arc;
@@ -16,18 +16,9 @@ fn plan(script: &str) -> Pipeline {
 }
 
 fn point(host: &str, value: f64, t: i64) -> Point {
-    let mut p = Point {
-        name: Sym::new("cpu"),
-        db: Sym::new("db"),
-        rp: Sym::new("rp"),
-        tags: vec![(Sym::new("host"), Sym::new(host))],
-        fields: vec![(Sym::new("value"), FieldValue::Float(value))],
-        time: t * 1_000_000_000,
-        dims: Dimensions::default(),
-        group: Default::default(),
-    };
-    p.regroup();
-    p
+    let tags = vec![(Sym::new("host"), Sym::new(host))];
+    let fields = vec![(Sym::new("value"), FieldValue::Float(value))];
+    Point::new("cpu", tags, fields, t * 1_000_000_000).in_db("db", "rp")
 }
 
 fn live() -> Feed {

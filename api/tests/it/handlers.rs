@@ -6,7 +6,7 @@ use kap_api::alert_handlers::HandlerDispatcher;
 use kap_api::services::UreqPoster;
 use kap_dataflow::alert::{ALERTS_SERVICE, AlertService};
 use kap_dataflow::node::Services;
-use kap_dataflow::point::{Dimensions, FieldValue, Point, Sym};
+use kap_dataflow::point::{FieldValue, Point, Sym};
 use kap_dataflow::runtime::{Engine, EngineConfig, Feed};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -14,18 +14,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 fn point(value: f64, t: i64) -> Point {
-    let mut p = Point {
-        name: Sym::new("cpu"),
-        db: Sym::new("db"),
-        rp: Sym::new("rp"),
-        tags: vec![(Sym::new("host"), Sym::new("a"))],
-        fields: vec![(Sym::new("usage"), FieldValue::Float(value))],
-        time: t * 1_000_000_000,
-        dims: Dimensions::default(),
-        group: Default::default(),
-    };
-    p.regroup();
-    p
+    let tags = vec![(Sym::new("host"), Sym::new("a"))];
+    let fields = vec![(Sym::new("usage"), FieldValue::Float(value))];
+    Point::new("cpu", tags, fields, t * 1_000_000_000).in_db("db", "rp")
 }
 
 fn wait_until(mut pred: impl FnMut() -> bool) -> bool {
