@@ -255,22 +255,7 @@ impl TaskExec {
     /// Runs the wall-clock timers of this executor's nodes at `now` (ns); what they emit
     /// flows downstream like any message.
     pub fn tick(&mut self, now: i64) {
-        let mut out = Vec::new();
-        for n in self.order.clone() {
-            if !self.owns(n) || !self.procs[n].ticks() {
-                continue;
-            }
-            let mut ctx = Ctx {
-                task: &self.task,
-                node: &self.plan.nodes[n].name,
-                services: &self.services,
-                stats: &mut self.stats[n],
-            };
-            self.procs[n].tick(now, &mut ctx, &mut out);
-            let mut stack = Vec::new();
-            self.fan_out(n, &mut out, &mut stack);
-            self.run(stack);
-        }
+        self.for_each_owned(|p| p.ticks(), |proc, ctx, out| proc.tick(now, ctx, out));
     }
 
     /// The services this executor was built with.
@@ -310,9 +295,19 @@ impl TaskExec {
             return;
         }
         self.finished = true;
+        self.for_each_owned(|_| true, |proc, ctx, out| proc.done(ctx, out));
+    }
+
+    /// Calls `call` on each of this executor's nodes (walk order) that `select` picks, with
+    /// its context; what a node emits flows downstream before the next node is called.
+    fn for_each_owned(
+        &mut self,
+        select: impl Fn(&dyn Processor) -> bool,
+        mut call: impl FnMut(&mut dyn Processor, &mut Ctx<'_>, &mut Vec<Msg>),
+    ) {
         let mut out = Vec::new();
         for n in self.order.clone() {
-            if !self.owns(n) {
+            if !self.owns(n) || !select(self.procs[n].as_ref()) {
                 continue;
             }
             let mut ctx = Ctx {
@@ -321,7 +316,7 @@ impl TaskExec {
                 services: &self.services,
                 stats: &mut self.stats[n],
             };
-            self.procs[n].done(&mut ctx, &mut out);
+            call(self.procs[n].as_mut(), &mut ctx, &mut out);
             let mut stack = Vec::new();
             self.fan_out(n, &mut out, &mut stack);
             self.run(stack);
