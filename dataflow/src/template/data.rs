@@ -154,51 +154,24 @@ impl Data {
             },
             Data::String(s) => gofmt::write_json_string(out, s),
             Data::Time(t) => gofmt::write_json_string(out, &gofmt::format_time_rfc3339nano(*t)),
-            Data::Map(m) => {
-                out.push('{');
-                for (i, (k, v)) in m.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    gofmt::write_json_string(out, k);
-                    out.push(':');
-                    v.write_json(out)?;
-                }
-                out.push('}');
-            }
-            Data::StringMap(m) => {
-                out.push('{');
-                for (i, (k, v)) in m.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    gofmt::write_json_string(out, k);
-                    out.push(':');
-                    gofmt::write_json_string(out, v);
-                }
-                out.push('}');
-            }
-            Data::Struct(fields) => {
-                out.push('{');
-                for (i, (k, v)) in fields.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    gofmt::write_json_string(out, k);
-                    out.push(':');
-                    v.write_json(out)?;
-                }
-                out.push('}');
-            }
+            Data::Map(m) => write_json_seq(out, '{', '}', m.iter(), |out, (k, v)| {
+                gofmt::write_json_string(out, k);
+                out.push(':');
+                v.write_json(out)
+            })?,
+            Data::StringMap(m) => write_json_seq(out, '{', '}', m.iter(), |out, (k, v)| {
+                gofmt::write_json_string(out, k);
+                out.push(':');
+                gofmt::write_json_string(out, v);
+                Ok::<(), String>(())
+            })?,
+            Data::Struct(fields) => write_json_seq(out, '{', '}', fields.iter(), |out, (k, v)| {
+                gofmt::write_json_string(out, k);
+                out.push(':');
+                v.write_json(out)
+            })?,
             Data::List(items) => {
-                out.push('[');
-                for (i, v) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    v.write_json(out)?;
-                }
-                out.push(']');
+                write_json_seq(out, '[', ']', items.iter(), |out, v| v.write_json(out))?
             }
         }
         Ok(())
@@ -270,4 +243,23 @@ fn write_seq<T>(
         item(out, x);
     }
     out.push(close);
+}
+
+/// Writes `open`, the items separated by `,`, then `close` (JSON objects and arrays).
+fn write_json_seq<T, E>(
+    out: &mut String,
+    open: char,
+    close: char,
+    items: impl Iterator<Item = T>,
+    mut item: impl FnMut(&mut String, T) -> Result<(), E>,
+) -> Result<(), E> {
+    out.push(open);
+    for (i, x) in items.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        item(out, x)?;
+    }
+    out.push(close);
+    Ok(())
 }
