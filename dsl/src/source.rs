@@ -64,3 +64,50 @@ pub fn format_seed(e: &SeedExpr) -> String {
         SeedExpr::Op { op, .. } => op.as_str().to_string(),
     }
 }
+
+/// Reads one TICKscript literal (`10s`, `'a'`, `lambda: "x" > 1`…) into a [`Value`], as the
+/// API does for the values of vars given as JSON text (lambda and duration vars).
+pub fn parse_literal(text: &str) -> Result<crate::value::Value, Vec<Diagnostic>> {
+    let src = format!("var v = {text}\nstream\n    |from()\n");
+    let compiled = compile(&src, &CompileOptions::default())?;
+    compiled
+        .vars
+        .into_iter()
+        .next()
+        .and_then(|v| v.value)
+        .ok_or_else(|| {
+            vec![Diagnostic::error(
+                crate::diagnostic::codes::BAD_LITERAL,
+                format!("`{text}` is not a value"),
+                crate::span::Span::default(),
+            )]
+        })
+}
+
+/// Reads the text of a lambda expression (without `lambda:`), as template vars of type
+/// `lambda` carry it in the API.
+pub fn parse_lambda(text: &str) -> Result<crate::expr::Expr, Vec<Diagnostic>> {
+    match parse_literal(&format!("lambda: {text}"))? {
+        crate::value::Value::Lambda(e) => Ok(e),
+        _ => Err(vec![Diagnostic::error(
+            crate::diagnostic::codes::BAD_LITERAL,
+            format!("`{text}` is not a lambda expression"),
+            crate::span::Span::default(),
+        )]),
+    }
+}
+
+#[cfg(test)]
+mod literal_tests {
+    use super::*;
+    use crate::value::Value;
+
+    #[test]
+    fn literals_and_lambdas() {
+        assert_eq!(parse_literal("10s").unwrap(), Value::Duration(10_000_000_000));
+        assert_eq!(parse_literal("'a'").unwrap(), Value::String("a".into()));
+        let e = parse_lambda("\"value\" == 1.0").unwrap();
+        assert_eq!(e.to_string(), "\"value\" == 1.0");
+        assert!(parse_lambda("\"value\" ==").is_err());
+    }
+}
