@@ -8,6 +8,7 @@ pub mod alert_handlers;
 pub mod cli;
 pub mod conformance;
 pub mod services;
+pub mod store;
 
 /// The version string printed by `kapacitord version` and sent as `X-Kapacitor-Version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
