@@ -6,6 +6,7 @@
 
 pub mod alert_handlers;
 pub mod cli;
+pub mod config;
 pub mod conformance;
 pub mod services;
 pub mod store;

@@ -1,5 +1,6 @@
 //! Integration tests of the `kapacitord` binary.
 
+mod config;
 mod conformance;
 mod handlers;
 

@@ -1,0 +1,1406 @@
+//! The `kapacitord` configuration, in Kapacitor's TOML shape (`etc/kapacitor/kapacitor.conf`,
+//! `server/config.go`).
+//!
+//! [`load`] finds the file as Kapacitor does (`-config` path, then `KAPACITOR_CONFIG_PATH`, then
+//! `~/.kapacitor/kapacitor.conf`, then `/etc/kapacitor/kapacitor.conf`, else the built-in demo
+//! configuration under `~/.kapacitor`), parses it, and applies the environment overrides
+//! `KAPACITOR_<SECTION>_<KEY>` (upper-case, `-` → `_`; array sections and array values are
+//! indexed: `KAPACITOR_INFLUXDB_0_URLS_0`). [`Config::validate`] checks the result.
+//!
+//! Unknown keys are errors naming the key, its line and its section (with a "did you mean"),
+//! because a misspelt key that is silently ignored is a classic source of "my setting does not
+//! work". Kapacitor sections this daemon does not interpret yet (handlers such as `[smtp]`,
+//! discovery, `[tls]`, `[udf]`, …) are accepted and ignored, so a Kapacitor configuration file
+//! loads unchanged.
+//!
+//! Durations are Go duration strings (`"10s"`, `"1m0s"`, `"1.5h"`), held as
+//! [`std::time::Duration`] and printed back in Go's form.
+//!
+//! Paths left empty (`[replay] dir`, `[storage] boltdb`, `[task] dir`, `[load] dir`) live under
+//! `data_dir`; use the accessors ([`Config::replay_dir`], [`Config::store_path`], …) rather
+//! than the raw fields.
+//!
+//! # Examples
+//!
+//! ```
+//! use kap_api::config::Config;
+//!
+//! let config = Config::parse("[http]\nbind-address = \":9093\"\n", "kapacitor.conf").unwrap();
+//! assert_eq!(config.http_bind_addr().unwrap().port(), 9093);
+//! assert!(Config::parse("[http]\nbind-adress = \":1\"\n", "kapacitor.conf")
+//!     .unwrap_err()
+//!     .to_string()
+//!     .contains("kapacitor.conf:2: unknown key \"bind-adress\" in [http]"));
+//! ```
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use toml::de::{DeTable, DeValue};
+
+/// The environment variable naming the configuration file when no path is given.
+pub const CONFIG_PATH_ENV: &str = "KAPACITOR_CONFIG_PATH";
+
+/// The prefix of every environment override (`KAPACITOR_HTTP_BIND_ADDRESS`).
+pub const ENV_PREFIX: &str = "KAPACITOR";
+
+/// Kapacitor's default `data_dir` in its packaged configuration.
+pub const DEFAULT_DATA_DIR: &str = "/var/lib/kapacitor";
+
+/// Everything that can go wrong while loading or validating a configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The configuration file could not be read.
+    #[error("{}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML, or a value has the wrong type.
+    #[error("{origin}:{line}: {message}")]
+    Parse {
+        /// The file (or other origin) being parsed.
+        origin: String,
+        /// 1-based line of the error.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A key this configuration does not know.
+    #[error("{origin}:{line}: unknown key \"{key}\" in {section}{}", hint(.suggestion))]
+    UnknownKey {
+        /// The file (or other origin) being parsed.
+        origin: String,
+        /// 1-based line of the key.
+        line: usize,
+        /// The key as written.
+        key: String,
+        /// Where it was found: `[http]`, `[[influxdb]]`, or `the top level`.
+        section: String,
+        /// The closest known key, when one is close enough.
+        suggestion: Option<String>,
+    },
+    /// An environment override has a value of the wrong type.
+    #[error("{var}: {message}")]
+    Env {
+        /// The environment variable.
+        var: String,
+        /// What is wrong with its value.
+        message: String,
+    },
+    /// A value parses but makes no sense (see [`Config::validate`]).
+    #[error("invalid configuration: {key}: {message}")]
+    Invalid {
+        /// The offending key, e.g. `http.bind-address` or `influxdb[0].urls`.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+fn hint(suggestion: &Option<String>) -> String {
+    suggestion
+        .as_ref()
+        .map(|s| format!(" (did you mean \"{s}\"?)"))
+        .unwrap_or_default()
+}
+
+/// The whole daemon configuration. Field names follow Kapacitor's TOML keys (kebab-case, except
+/// `data_dir`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case")]
+pub struct Config {
+    /// The name this host advertises (subscriptions, alert details). Default `localhost`.
+    pub hostname: String,
+    /// Where the daemon keeps its state. Default `/var/lib/kapacitor` (Kapacitor's packaged
+    /// configuration); the demo configuration used when no file exists uses `~/.kapacitor`.
+    #[serde(rename = "data_dir")]
+    pub data_dir: PathBuf,
+    /// Ignore configuration overrides stored through the API.
+    pub skip_config_overrides: bool,
+    /// Retention policy for writes that name none; empty means the database's default.
+    pub default_retention_policy: String,
+    /// `[http]`: the HTTP API.
+    pub http: HttpConfig,
+    /// `[replay]`: recordings.
+    pub replay: ReplayConfig,
+    /// `[storage]`: the store file.
+    pub storage: StorageConfig,
+    /// `[task]`: task snapshots and the legacy task store.
+    pub task: TaskConfig,
+    /// `[load]`: tasks, templates and handlers loaded from files at startup.
+    pub load: LoadConfig,
+    /// `[alert]`: alert topics.
+    pub alert: AlertConfig,
+    /// `[logging]`: log destination and level.
+    pub logging: LoggingConfig,
+    /// `[deadman]`: the global deadman switch.
+    pub deadman: DeadmanConfig,
+    /// `[stats]`: internal statistics written to `_kapacitor`.
+    pub stats: StatsConfig,
+    /// `[[influxdb]]`: InfluxDB clusters to query and subscribe to.
+    pub influxdb: Vec<InfluxDbConfig>,
+    /// `[[udp]]`: line-protocol UDP listeners.
+    pub udp: Vec<UdpConfig>,
+}
+
+/// `[http]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct HttpConfig {
+    /// `host:port` to listen on. Default `127.0.0.1:9092`: unlike Kapacitor's `:9092` (all
+    /// interfaces), on purpose, so a fresh install is not reachable from the network. An empty
+    /// host (`:9092`) means all interfaces.
+    pub bind_address: String,
+    /// Require authentication.
+    pub auth_enabled: bool,
+    /// Log every HTTP request.
+    pub log_enabled: bool,
+    /// Log the body of every write.
+    pub write_tracing: bool,
+    /// Serve `/debug/pprof`.
+    pub pprof_enabled: bool,
+    /// Serve HTTPS instead of HTTP.
+    pub https_enabled: bool,
+    /// The certificate (and key, when `https-private-key` is empty) for HTTPS.
+    pub https_certificate: String,
+    /// The private key for HTTPS, when not in the certificate file.
+    pub https_private_key: String,
+    /// Shared secret for JWT authentication.
+    pub shared_secret: String,
+    /// How long to wait for in-flight requests on shutdown.
+    #[serde(with = "go_duration_serde")]
+    pub shutdown_timeout: Duration,
+    /// Also listen on this Unix socket (ours); empty means off.
+    pub unix_socket: PathBuf,
+    /// Largest accepted request body in bytes; larger bodies get `413`. `0` means no limit.
+    pub max_body_size: u64,
+}
+
+/// `[replay]`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ReplayConfig {
+    /// Where recordings (`<id>.srpl`, `<id>.brpl`) live; empty means `<data_dir>/replay`.
+    pub dir: PathBuf,
+}
+
+/// `[storage]`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct StorageConfig {
+    /// The store file; empty means `<data_dir>/kapacitor.db`.
+    pub boltdb: PathBuf,
+}
+
+/// `[task]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct TaskConfig {
+    /// The legacy task directory; empty means `<data_dir>/tasks`.
+    pub dir: PathBuf,
+    /// How often task snapshots are taken. Default `1m0s`.
+    #[serde(with = "go_duration_serde")]
+    pub snapshot_interval: Duration,
+}
+
+/// `[load]`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct LoadConfig {
+    /// Load `tasks/`, `templates/` and `handlers/` from `dir` at startup (and on SIGHUP).
+    pub enabled: bool,
+    /// The directory to load from; empty means `<data_dir>/load`.
+    pub dir: PathBuf,
+}
+
+/// `[alert]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct AlertConfig {
+    /// Persist topic state and events across restarts. Default `true`.
+    pub persist_topics: bool,
+    /// Events buffered per topic handler. Default `5000`.
+    pub topic_buffer_length: u64,
+}
+
+/// `[logging]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct LoggingConfig {
+    /// `STDERR`, `STDOUT` or a file path. Default `STDERR`.
+    pub file: String,
+    /// `DEBUG`, `INFO`, `WARN`, `ERROR` or `OFF` (any case). Default `INFO`.
+    pub level: String,
+}
+
+/// `[deadman]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct DeadmanConfig {
+    /// How often throughput is checked. Default `10s`.
+    #[serde(with = "go_duration_serde")]
+    pub interval: Duration,
+    /// Alert when points per interval are at or below this.
+    pub threshold: f64,
+    /// Alert id template; `NODE_NAME` is replaced by the watched node.
+    pub id: String,
+    /// Alert message template; `INTERVAL` is replaced by the interval.
+    pub message: String,
+    /// Add a deadman switch to every task.
+    pub global: bool,
+}
+
+/// `[stats]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct StatsConfig {
+    /// Write internal statistics. Default `true`.
+    pub enabled: bool,
+    /// How often. Default `10s`.
+    #[serde(with = "go_duration_serde")]
+    pub stats_interval: Duration,
+    /// Into this database. Default `_kapacitor`.
+    pub database: String,
+    /// And retention policy. Default `autogen`.
+    pub retention_policy: String,
+    /// Fraction of points whose processing time is sampled. Default `0.1`.
+    pub timing_sample_rate: f64,
+    /// Moving-average window of the timing samples. Default `1000`.
+    pub timing_movavg_size: u64,
+}
+
+/// One `[[influxdb]]` cluster.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct InfluxDbConfig {
+    /// Use this cluster. Default `true`.
+    pub enabled: bool,
+    /// The cluster tasks use when they name none.
+    pub default: bool,
+    /// Unique name. Default `default`.
+    pub name: String,
+    /// Endpoints (`http(s)://host:port`). Default `["http://localhost:8086"]`.
+    pub urls: Vec<String>,
+    /// Basic-auth user.
+    pub username: String,
+    /// Basic-auth password.
+    pub password: String,
+    /// InfluxDB 2.x token.
+    pub token: String,
+    /// Shared secret for JWT authentication to InfluxDB.
+    pub http_shared_secret: String,
+    /// CA file for HTTPS.
+    pub ssl_ca: String,
+    /// Client certificate for HTTPS.
+    pub ssl_cert: String,
+    /// Client key for HTTPS.
+    pub ssl_key: String,
+    /// Skip TLS verification.
+    pub insecure_skip_verify: bool,
+    /// Request timeout; `0s` means none.
+    #[serde(with = "go_duration_serde")]
+    pub timeout: Duration,
+    /// Do not create subscriptions (push-only setups).
+    pub disable_subscriptions: bool,
+    /// `http`, `https` or `udp`. Default `http`.
+    pub subscription_protocol: String,
+    /// `cluster` or `server`. Default `cluster`.
+    pub subscription_mode: String,
+    /// Path prefix InfluxDB posts subscription data to.
+    pub subscription_path: String,
+    /// Host name InfluxDB uses to reach us; empty means `hostname`.
+    pub kapacitor_hostname: String,
+    /// Port InfluxDB uses to reach us; `0` means our HTTP port.
+    pub http_port: u16,
+    /// Bind address of UDP subscription listeners.
+    pub udp_bind: String,
+    /// UDP subscription buffer (points). Default `1000`.
+    pub udp_buffer: u64,
+    /// UDP socket read buffer (bytes); `0` means the OS default.
+    pub udp_read_buffer: u64,
+    /// How long to wait for the cluster at startup. Default `5m0s`.
+    #[serde(with = "go_duration_serde")]
+    pub startup_timeout: Duration,
+    /// How often subscriptions are reconciled. Default `1m0s`.
+    #[serde(with = "go_duration_serde")]
+    pub subscriptions_sync_interval: Duration,
+    /// Write compression (`gzip` or empty).
+    pub compression: String,
+    /// Only these `db = [rp, …]` are subscribed to; empty means all.
+    pub subscriptions: BTreeMap<String, Vec<String>>,
+    /// These `db = [rp, …]` are never subscribed to. Default `_kapacitor = ["autogen"]`.
+    pub excluded_subscriptions: BTreeMap<String, Vec<String>>,
+}
+
+/// One `[[udp]]` listener.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct UdpConfig {
+    /// Run this listener.
+    pub enabled: bool,
+    /// `host:port` to listen on.
+    pub bind_address: String,
+    /// Database the points are written to.
+    pub database: String,
+    /// Retention policy the points are written to.
+    pub retention_policy: String,
+    /// Points buffered. Default `1000`.
+    pub buffer: u64,
+    /// Socket read buffer (bytes); `0` means the OS default.
+    pub read_buffer: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            hostname: "localhost".into(),
+            data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            skip_config_overrides: false,
+            default_retention_policy: String::new(),
+            http: HttpConfig::default(),
+            replay: ReplayConfig::default(),
+            storage: StorageConfig::default(),
+            task: TaskConfig::default(),
+            load: LoadConfig::default(),
+            alert: AlertConfig::default(),
+            logging: LoggingConfig::default(),
+            deadman: DeadmanConfig::default(),
+            stats: StatsConfig::default(),
+            influxdb: vec![InfluxDbConfig::default()],
+            udp: Vec::new(),
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            bind_address: "127.0.0.1:9092".into(),
+            auth_enabled: false,
+            log_enabled: true,
+            write_tracing: false,
+            pprof_enabled: false,
+            https_enabled: false,
+            https_certificate: "/etc/ssl/kapacitor.pem".into(),
+            https_private_key: String::new(),
+            shared_secret: String::new(),
+            shutdown_timeout: Duration::from_secs(10),
+            unix_socket: PathBuf::new(),
+            // InfluxDB's `[http] max-body-size` default.
+            max_body_size: 25_000_000,
+        }
+    }
+}
+
+impl Default for TaskConfig {
+    fn default() -> Self {
+        TaskConfig {
+            dir: PathBuf::new(),
+            snapshot_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Default for AlertConfig {
+    fn default() -> Self {
+        AlertConfig {
+            persist_topics: true,
+            topic_buffer_length: 5000,
+        }
+    }
+}
+
+impl Default for LoggingConfig {
+    fn default() -> Self {
+        LoggingConfig {
+            file: "STDERR".into(),
+            level: "INFO".into(),
+        }
+    }
+}
+
+impl Default for DeadmanConfig {
+    fn default() -> Self {
+        DeadmanConfig {
+            interval: Duration::from_secs(10),
+            threshold: 0.0,
+            id: "node 'NODE_NAME' in task '{{ .TaskName }}'".into(),
+            message: "{{ .ID }} is {{ if eq .Level \"OK\" }}alive{{ else }}dead{{ end }}: \
+                      {{ index .Fields \"emitted\" | printf \"%0.3f\" }} points/INTERVAL."
+                .into(),
+            global: false,
+        }
+    }
+}
+
+impl Default for StatsConfig {
+    fn default() -> Self {
+        StatsConfig {
+            enabled: true,
+            stats_interval: Duration::from_secs(10),
+            database: "_kapacitor".into(),
+            retention_policy: "autogen".into(),
+            timing_sample_rate: 0.1,
+            timing_movavg_size: 1000,
+        }
+    }
+}
+
+impl Default for InfluxDbConfig {
+    fn default() -> Self {
+        InfluxDbConfig {
+            enabled: true,
+            default: false,
+            name: "default".into(),
+            urls: vec!["http://localhost:8086".into()],
+            username: String::new(),
+            password: String::new(),
+            token: String::new(),
+            http_shared_secret: String::new(),
+            ssl_ca: String::new(),
+            ssl_cert: String::new(),
+            ssl_key: String::new(),
+            insecure_skip_verify: false,
+            timeout: Duration::ZERO,
+            disable_subscriptions: false,
+            subscription_protocol: "http".into(),
+            subscription_mode: "cluster".into(),
+            subscription_path: String::new(),
+            kapacitor_hostname: String::new(),
+            http_port: 0,
+            udp_bind: String::new(),
+            udp_buffer: 1000,
+            udp_read_buffer: 0,
+            startup_timeout: Duration::from_secs(5 * 60),
+            subscriptions_sync_interval: Duration::from_secs(60),
+            compression: "gzip".into(),
+            subscriptions: BTreeMap::new(),
+            excluded_subscriptions: BTreeMap::from([(
+                "_kapacitor".to_string(),
+                vec!["autogen".to_string()],
+            )]),
+        }
+    }
+}
+
+impl Default for UdpConfig {
+    fn default() -> Self {
+        UdpConfig {
+            enabled: false,
+            bind_address: String::new(),
+            database: String::new(),
+            retention_policy: String::new(),
+            buffer: 1000,
+            read_buffer: 0,
+        }
+    }
+}
+
+/// Kapacitor sections this daemon accepts (so Kapacitor's files load) but does not interpret.
+const IGNORED_SECTIONS: &[&str] = &[
+    "alerta",
+    "auth",
+    "azure",
+    "bigpanda",
+    "collectd",
+    "config-override",
+    "consul",
+    "discord",
+    "dns",
+    "ec2",
+    "file-discovery",
+    "fluxtask",
+    "gce",
+    "graphite",
+    "hipchat",
+    "httppost",
+    "kafka",
+    "kubernetes",
+    "marathon",
+    "mqtt",
+    "nerve",
+    "opentsdb",
+    "opsgenie",
+    "opsgenie2",
+    "pagerduty",
+    "pagerduty2",
+    "pushover",
+    "reporting",
+    "scraper",
+    "sensu",
+    "serverset",
+    "servicenow",
+    "sideload",
+    "slack",
+    "smtp",
+    "snmptrap",
+    "static-discovery",
+    "swarm",
+    "talk",
+    "teams",
+    "telegram",
+    "tls",
+    "triton",
+    "udf",
+    "victorops",
+    "zenoss",
+];
+
+/// Keys whose value is a free-form `db = [rp, …]` table.
+const FREE_FORM_TABLES: &[&str] = &["subscriptions", "excluded-subscriptions"];
+
+/// Keys holding Go durations, so environment overrides can be checked as such.
+const DURATION_KEYS: &[&str] = &[
+    "shutdown-timeout",
+    "snapshot-interval",
+    "interval",
+    "stats-interval",
+    "timeout",
+    "startup-timeout",
+    "subscriptions-sync-interval",
+];
+
+/// The default element of an array-of-tables section, for schema checks and env overrides.
+fn array_element_default(section: &str) -> Option<toml::Table> {
+    match section {
+        "influxdb" => Some(to_table(&InfluxDbConfig::default())),
+        "udp" => Some(to_table(&UdpConfig::default())),
+        _ => None,
+    }
+}
+
+fn to_table<T: Serialize>(value: &T) -> toml::Table {
+    toml::Table::try_from(value).expect("configuration types serialize to a TOML table")
+}
+
+impl Config {
+    /// The demo configuration Kapacitor runs with when no file is found: Kapacitor's defaults
+    /// with `data_dir` under `$HOME/.kapacitor` (or [`DEFAULT_DATA_DIR`] without `HOME`).
+    pub fn demo(env: &dyn Fn(&str) -> Option<String>) -> Config {
+        let mut config = Config::default();
+        if let Some(home) = env("HOME").filter(|h| !h.is_empty()) {
+            config.data_dir = Path::new(&home).join(".kapacitor");
+        }
+        config
+    }
+
+    /// Parses a configuration file's text over the defaults. `origin` names the file in
+    /// errors (`origin:line: …`). Environment overrides are not applied (see [`load`]).
+    pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let doc = DeTable::parse(text).map_err(|e| parse_error(text, origin, &e, None))?;
+        check_keys(text, origin, doc.get_ref())?;
+        toml::from_str::<Config>(text).map_err(|e| parse_error(text, origin, &e, Some(&doc)))
+    }
+
+    /// The configuration as TOML, as `kapacitord config` prints it. Paths left empty are
+    /// printed as they resolve under `data_dir`, so the output is explicit.
+    pub fn to_toml(&self) -> String {
+        let mut effective = self.clone();
+        effective.replay.dir = self.replay_dir();
+        effective.storage.boltdb = self.store_path();
+        effective.task.dir = self.task_dir();
+        effective.load.dir = self.load_dir();
+        toml::to_string(&effective).expect("configuration types serialize to TOML")
+    }
+
+    /// `[replay] dir`, or `<data_dir>/replay` when empty.
+    pub fn replay_dir(&self) -> PathBuf {
+        self.under_data_dir(&self.replay.dir, "replay")
+    }
+
+    /// `[storage] boltdb`, or `<data_dir>/kapacitor.db` when empty.
+    pub fn store_path(&self) -> PathBuf {
+        self.under_data_dir(&self.storage.boltdb, "kapacitor.db")
+    }
+
+    /// `[task] dir`, or `<data_dir>/tasks` when empty.
+    pub fn task_dir(&self) -> PathBuf {
+        self.under_data_dir(&self.task.dir, "tasks")
+    }
+
+    /// `[load] dir`, or `<data_dir>/load` when empty.
+    pub fn load_dir(&self) -> PathBuf {
+        self.under_data_dir(&self.load.dir, "load")
+    }
+
+    fn under_data_dir(&self, path: &Path, default: &str) -> PathBuf {
+        if path.as_os_str().is_empty() {
+            self.data_dir.join(default)
+        } else {
+            path.to_path_buf()
+        }
+    }
+
+    /// `[http] bind-address` as a socket address; an empty host (`:9092`) means all interfaces
+    /// (`0.0.0.0`), and a host name is resolved.
+    pub fn http_bind_addr(&self) -> Result<SocketAddr, ConfigError> {
+        bind_addr(&self.http.bind_address).map_err(|message| ConfigError::Invalid {
+            key: "http.bind-address".into(),
+            message,
+        })
+    }
+
+    /// `[http] unix-socket`, when set.
+    pub fn unix_socket(&self) -> Option<&Path> {
+        Some(self.http.unix_socket.as_path()).filter(|p| !p.as_os_str().is_empty())
+    }
+
+    /// The `[[influxdb]]` cluster tasks use when they name none: the one marked `default`, or
+    /// the only enabled one.
+    pub fn default_influxdb(&self) -> Option<&InfluxDbConfig> {
+        let enabled: Vec<_> = self.influxdb.iter().filter(|c| c.enabled).collect();
+        enabled
+            .iter()
+            .find(|c| c.default)
+            .or_else(|| {
+                if enabled.len() == 1 {
+                    enabled.first()
+                } else {
+                    None
+                }
+            })
+            .copied()
+    }
+
+    /// Checks what parsing cannot: addresses, enumerations, required values and cross-section
+    /// rules (one default InfluxDB cluster, unique names).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: String, message: String| Err(ConfigError::Invalid { key, message });
+        if self.hostname.is_empty() {
+            return invalid("hostname".into(), "must not be empty".into());
+        }
+        if self.data_dir.as_os_str().is_empty() {
+            return invalid("data_dir".into(), "must not be empty".into());
+        }
+        self.http_bind_addr()?;
+        if self.http.https_enabled && self.http.https_certificate.is_empty() {
+            return invalid(
+                "http.https-certificate".into(),
+                "must be set when https-enabled is true".into(),
+            );
+        }
+        if !["DEBUG", "INFO", "WARN", "ERROR", "OFF"]
+            .contains(&self.logging.level.to_ascii_uppercase().as_str())
+        {
+            return invalid(
+                "logging.level".into(),
+                format!(
+                    "unknown level \"{}\" (want DEBUG, INFO, WARN, ERROR or OFF)",
+                    self.logging.level
+                ),
+            );
+        }
+        if self.stats.enabled && self.stats.stats_interval.is_zero() {
+            return invalid("stats.stats-interval".into(), "must be positive".into());
+        }
+        if self.deadman.interval.is_zero() {
+            return invalid("deadman.interval".into(), "must be positive".into());
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (i, c) in self.influxdb.iter().enumerate() {
+            let key = |k: &str| format!("influxdb[{i}].{k}");
+            if c.name.is_empty() {
+                return invalid(key("name"), "must not be empty".into());
+            }
+            if !names.insert(c.name.as_str()) {
+                return invalid(key("name"), format!("duplicate name \"{}\"", c.name));
+            }
+            if !c.enabled {
+                continue;
+            }
+            if c.urls.is_empty() {
+                return invalid(key("urls"), "must list at least one URL".into());
+            }
+            for url in &c.urls {
+                let rest = url
+                    .strip_prefix("http://")
+                    .or_else(|| url.strip_prefix("https://"));
+                if rest.is_none_or(|r| r.is_empty()) {
+                    return invalid(
+                        key("urls"),
+                        format!("invalid URL \"{url}\": want http://host:port or https://…"),
+                    );
+                }
+            }
+            if !["http", "https", "udp"].contains(&c.subscription_protocol.as_str()) {
+                return invalid(
+                    key("subscription-protocol"),
+                    format!(
+                        "invalid protocol \"{}\" (want http, https or udp)",
+                        c.subscription_protocol
+                    ),
+                );
+            }
+            if !["cluster", "server"].contains(&c.subscription_mode.as_str()) {
+                return invalid(
+                    key("subscription-mode"),
+                    format!(
+                        "invalid mode \"{}\" (want cluster or server)",
+                        c.subscription_mode
+                    ),
+                );
+            }
+        }
+        let enabled: Vec<_> = self.influxdb.iter().filter(|c| c.enabled).collect();
+        let defaults: Vec<_> = enabled.iter().filter(|c| c.default).collect();
+        if defaults.len() > 1 {
+            let names: Vec<_> = defaults.iter().map(|c| c.name.as_str()).collect();
+            return invalid(
+                "influxdb".into(),
+                format!(
+                    "more than one InfluxDB cluster is marked default: {}",
+                    names.join(", ")
+                ),
+            );
+        }
+        if enabled.len() > 1 && defaults.is_empty() {
+            return invalid(
+                "influxdb".into(),
+                "at least one of the enabled InfluxDB clusters must be marked as default".into(),
+            );
+        }
+        for (i, u) in self.udp.iter().enumerate() {
+            if !u.enabled {
+                continue;
+            }
+            if let Err(message) = bind_addr(&u.bind_address) {
+                return invalid(format!("udp[{i}].bind-address"), message);
+            }
+            if u.database.is_empty() {
+                return invalid(format!("udp[{i}].database"), "must not be empty".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies the `KAPACITOR_<SECTION>_<KEY>` environment overrides, as [`load`] does.
+    ///
+    /// Every key is overridable, upper-cased with `-` → `_` (`KAPACITOR_HTTP_BIND_ADDRESS`,
+    /// `KAPACITOR_DATA_DIR`). Array sections are indexed (`KAPACITOR_INFLUXDB_0_ENABLED`); an
+    /// index one past the end adds an element with defaults. Array values take either a
+    /// comma-separated list (`KAPACITOR_INFLUXDB_0_URLS=a,b`) or indexed elements
+    /// (`KAPACITOR_INFLUXDB_0_URLS_0`). The free-form `subscriptions` tables are not overridable.
+    pub fn apply_env(&mut self, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        let mut table = to_table(self);
+        override_table(&mut table, ENV_PREFIX, true, env)?;
+        *self = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Env {
+                var: format!("{ENV_PREFIX}_*"),
+                message: e.message().to_string(),
+            })?;
+        Ok(())
+    }
+}
+
+/// The configuration file to read when none is given, as Kapacitor looks for it:
+/// `KAPACITOR_CONFIG_PATH`, then `$HOME/.kapacitor/kapacitor.conf`, then
+/// `/etc/kapacitor/kapacitor.conf` (the latter two only if they exist).
+pub fn default_config_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    if let Some(path) = env(CONFIG_PATH_ENV).filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(path));
+    }
+    let home = env("HOME")
+        .filter(|h| !h.is_empty())
+        .map(|h| Path::new(&h).join(".kapacitor/kapacitor.conf"));
+    home.into_iter()
+        .chain([PathBuf::from("/etc/kapacitor/kapacitor.conf")])
+        .find(|p| p.is_file())
+}
+
+/// Loads the daemon configuration: the file at `path` (or [`default_config_path`]; without
+/// any, [`Config::demo`]), then the environment overrides ([`Config::apply_env`]). `env` reads
+/// an environment variable (`&|k| std::env::var(k).ok()` in the daemon). The result is not
+/// validated: call [`Config::validate`].
+pub fn load(
+    path: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
+    let path = path
+        .map(Path::to_path_buf)
+        .or_else(|| default_config_path(env));
+    let mut config = match path {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            Config::parse(&text, &path.display().to_string())?
+        }
+        None => Config::demo(env),
+    };
+    config.apply_env(env)?;
+    Ok(config)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing with line numbers.
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// A path segment inside the document, for naming sections in errors.
+#[derive(Debug, Clone)]
+enum Seg {
+    Key(String),
+    Index,
+}
+
+fn section_name(path: &[Seg]) -> String {
+    if path.is_empty() {
+        return "the top level".into();
+    }
+    let is_array_element = matches!(path.last(), Some(Seg::Index));
+    let name: Vec<&str> = path
+        .iter()
+        .filter_map(|s| match s {
+            Seg::Key(k) => Some(k.as_str()),
+            Seg::Index => None,
+        })
+        .collect();
+    if is_array_element {
+        format!("[[{}]]", name.join("."))
+    } else {
+        format!("[{}]", name.join("."))
+    }
+}
+
+/// Rejects keys the schema (the serialized defaults) does not know.
+fn check_keys(text: &str, origin: &str, doc: &DeTable<'_>) -> Result<(), ConfigError> {
+    let schema = to_table(&Config::default());
+    for (key, value) in doc {
+        let name: &str = key.get_ref();
+        if IGNORED_SECTIONS.contains(&name) {
+            continue;
+        }
+        let path = vec![Seg::Key(name.to_string())];
+        match (schema.get(name), value.get_ref()) {
+            (None, _) => {
+                let known = schema
+                    .keys()
+                    .map(String::as_str)
+                    .chain(IGNORED_SECTIONS.iter().copied());
+                return Err(unknown_key(
+                    text,
+                    origin,
+                    key.span().start,
+                    name,
+                    &[],
+                    known,
+                ));
+            }
+            (Some(toml::Value::Table(section)), DeValue::Table(t)) => {
+                check_table(text, origin, section, t, &path)?;
+            }
+            (Some(toml::Value::Array(_)), DeValue::Array(items)) => {
+                if let Some(element) = array_element_default(name) {
+                    let mut path = path;
+                    path.push(Seg::Index);
+                    for item in items.iter() {
+                        if let DeValue::Table(t) = item.get_ref() {
+                            check_table(text, origin, &element, t, &path)?;
+                        }
+                    }
+                }
+            }
+            _ => {} // type mismatches are reported by serde with their line
+        }
+    }
+    Ok(())
+}
+
+fn check_table(
+    text: &str,
+    origin: &str,
+    schema: &toml::Table,
+    table: &DeTable<'_>,
+    path: &[Seg],
+) -> Result<(), ConfigError> {
+    for (key, value) in table {
+        let name: &str = key.get_ref();
+        match (schema.get(name), value.get_ref()) {
+            (None, _) => {
+                let known = schema.keys().map(String::as_str);
+                return Err(unknown_key(
+                    text,
+                    origin,
+                    key.span().start,
+                    name,
+                    path,
+                    known,
+                ));
+            }
+            (Some(toml::Value::Table(sub)), DeValue::Table(t))
+                if !FREE_FORM_TABLES.contains(&name) =>
+            {
+                let mut path = path.to_vec();
+                path.push(Seg::Key(name.to_string()));
+                check_table(text, origin, sub, t, &path)?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn unknown_key<'a>(
+    text: &str,
+    origin: &str,
+    offset: usize,
+    key: &str,
+    path: &[Seg],
+    known: impl Iterator<Item = &'a str>,
+) -> ConfigError {
+    let suggestion = known
+        .map(|k| (edit_distance(key, k), k))
+        .filter(|&(d, k)| d <= 2.max(k.len() / 4))
+        .min()
+        .map(|(_, k)| k.to_string());
+    ConfigError::UnknownKey {
+        origin: origin.into(),
+        line: line_of(text, offset),
+        key: key.into(),
+        section: section_name(path),
+        suggestion,
+    }
+}
+
+/// Levenshtein distance, for "did you mean".
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// Turns a TOML or serde error into `origin:line: message`, naming the key when the error's
+/// span falls on one.
+fn parse_error(
+    text: &str,
+    origin: &str,
+    error: &toml::de::Error,
+    doc: Option<&toml::Spanned<DeTable<'_>>>,
+) -> ConfigError {
+    let span = error.span();
+    let line = span.as_ref().map_or(1, |s| line_of(text, s.start));
+    let mut message = error.message().trim().to_string();
+    if let (Some(span), Some(doc)) = (span, doc) {
+        let mut path = Vec::new();
+        if let Some(key) = find_key(doc.get_ref(), &span, &mut path) {
+            message = format!(
+                "invalid value for \"{key}\" in {}: {message}",
+                section_name(&path)
+            );
+        }
+    }
+    ConfigError::Parse {
+        origin: origin.into(),
+        line,
+        message,
+    }
+}
+
+/// The innermost key whose key or value span contains `span`, with the path of its table.
+/// Tables are searched whole: a `[section]` value's span covers only its header.
+fn find_key(
+    table: &DeTable<'_>,
+    span: &std::ops::Range<usize>,
+    path: &mut Vec<Seg>,
+) -> Option<String> {
+    let contains =
+        |s: std::ops::Range<usize>| s.start <= span.start && span.end <= s.end.max(s.start + 1);
+    for (key, value) in table {
+        let name = key.get_ref().to_string();
+        let mut inner = path.clone();
+        inner.push(Seg::Key(name.clone()));
+        match value.get_ref() {
+            DeValue::Table(t) => {
+                if let Some(found) = find_key(t, span, &mut inner) {
+                    *path = inner;
+                    return Some(found);
+                }
+            }
+            DeValue::Array(items) => {
+                inner.push(Seg::Index);
+                for item in items.iter() {
+                    if let DeValue::Table(t) = item.get_ref() {
+                        let mut element = inner.clone();
+                        if let Some(found) = find_key(t, span, &mut element) {
+                            *path = element;
+                            return Some(found);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        if contains(key.span()) || contains(value.span()) {
+            return Some(name);
+        }
+    }
+    None
+}
+
+// ---------------------------------------------------------------------------------------------
+// Environment overrides.
+
+fn env_name(prefix: &str, key: &str) -> String {
+    format!("{prefix}_{}", key.to_ascii_uppercase().replace('-', "_"))
+}
+
+fn override_table(
+    table: &mut toml::Table,
+    prefix: &str,
+    top_level: bool,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), ConfigError> {
+    for (key, value) in table.iter_mut() {
+        let var = env_name(prefix, key);
+        match value {
+            toml::Value::Table(t) => {
+                if !FREE_FORM_TABLES.contains(&key.as_str()) {
+                    override_table(t, &var, false, env)?;
+                }
+            }
+            toml::Value::Array(items) => {
+                let element = top_level.then(|| array_element_default(key)).flatten();
+                match element {
+                    Some(element) => override_sections(items, &element, &var, env)?,
+                    None => override_list(items, &var, env),
+                }
+            }
+            scalar => {
+                if let Some(text) = env(&var) {
+                    *scalar = scalar_from_env(scalar, key, &text).map_err(|message| {
+                        ConfigError::Env {
+                            var: var.clone(),
+                            message,
+                        }
+                    })?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `KAPACITOR_INFLUXDB_<i>_…`: each existing element, then new ones while variables exist.
+fn override_sections(
+    items: &mut Vec<toml::Value>,
+    element: &toml::Table,
+    var: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), ConfigError> {
+    for i in 0.. {
+        let prefix = format!("{var}_{i}");
+        if i >= items.len() {
+            if !any_env(element, &prefix, env) {
+                break;
+            }
+            items.push(toml::Value::Table(element.clone()));
+        }
+        if let toml::Value::Table(t) = &mut items[i] {
+            override_table(t, &prefix, false, env)?;
+        }
+    }
+    Ok(())
+}
+
+/// `KAPACITOR_…_URLS=a,b` replaces the list; `KAPACITOR_…_URLS_<j>` sets (or appends) one.
+fn override_list(items: &mut Vec<toml::Value>, var: &str, env: &dyn Fn(&str) -> Option<String>) {
+    if let Some(text) = env(var) {
+        *items = text
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| toml::Value::String(s.to_string()))
+            .collect();
+    }
+    for j in 0.. {
+        match env(&format!("{var}_{j}")) {
+            Some(text) if j < items.len() => items[j] = toml::Value::String(text),
+            Some(text) if j == items.len() => items.push(toml::Value::String(text)),
+            _ if j < items.len() => {}
+            _ => break,
+        }
+    }
+}
+
+fn any_env(table: &toml::Table, prefix: &str, env: &dyn Fn(&str) -> Option<String>) -> bool {
+    table.iter().any(|(key, value)| {
+        let var = env_name(prefix, key);
+        match value {
+            toml::Value::Table(t) => {
+                !FREE_FORM_TABLES.contains(&key.as_str()) && any_env(t, &var, env)
+            }
+            toml::Value::Array(_) => env(&var).is_some() || env(&format!("{var}_0")).is_some(),
+            _ => env(&var).is_some(),
+        }
+    })
+}
+
+fn scalar_from_env(current: &toml::Value, key: &str, text: &str) -> Result<toml::Value, String> {
+    Ok(match current {
+        toml::Value::Boolean(_) => toml::Value::Boolean(parse_go_bool(text)?),
+        toml::Value::Integer(_) => toml::Value::Integer(
+            text.trim()
+                .parse()
+                .map_err(|_| format!("invalid integer \"{text}\""))?,
+        ),
+        toml::Value::Float(_) => toml::Value::Float(
+            text.trim()
+                .parse()
+                .map_err(|_| format!("invalid number \"{text}\""))?,
+        ),
+        _ => {
+            if DURATION_KEYS.contains(&key) {
+                parse_go_duration(text)?;
+            }
+            toml::Value::String(text.to_string())
+        }
+    })
+}
+
+/// Go's `strconv.ParseBool`.
+fn parse_go_bool(text: &str) -> Result<bool, String> {
+    match text {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
+        _ => Err(format!("invalid boolean \"{text}\"")),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Addresses and durations.
+
+/// Resolves `host:port` (`:port` = all interfaces; `[v6]:port`; a host name is looked up).
+fn bind_addr(text: &str) -> Result<SocketAddr, String> {
+    let bad = |why: &str| format!("invalid address \"{text}\": {why}");
+    let (host, port) = text.rsplit_once(':').ok_or_else(|| bad("want host:port"))?;
+    let port: u16 = port.parse().map_err(|_| bad("invalid port"))?;
+    if host.is_empty() {
+        return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port));
+    }
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    if let Ok(ip) = bare.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    if host.contains(':') || host.contains('[') {
+        return Err(bad("invalid host"));
+    }
+    (host, port)
+        .to_socket_addrs()
+        .map_err(|e| bad(&e.to_string()))?
+        .next()
+        .ok_or_else(|| bad("host has no address"))
+}
+
+/// Parses a Go duration string (`time.ParseDuration`: `"10s"`, `"1m30s"`, `"1.5h"`, `"300ms"`,
+/// `"0"`); an empty string is zero, as Kapacitor's `toml.Duration` reads it. Negative
+/// durations are rejected.
+pub fn parse_go_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("invalid duration \"{text}\"");
+    let s = text.strip_prefix('+').unwrap_or(text);
+    if s.is_empty() || s == "0" {
+        return if text.is_empty() || s == "0" {
+            Ok(Duration::ZERO)
+        } else {
+            Err(bad())
+        };
+    }
+    if let Some(magnitude) = s.strip_prefix('-') {
+        return match parse_go_duration(magnitude) {
+            Ok(d) if d.is_zero() && !magnitude.is_empty() => Ok(d),
+            Ok(_) => Err(format!("invalid duration \"{text}\": must not be negative")),
+            Err(_) => Err(bad()),
+        };
+    }
+    let mut rest = s;
+    let mut total: u128 = 0;
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(rest.len());
+        let (num, tail) = rest.split_at(num_len);
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(tail.len());
+        let (unit, tail) = tail.split_at(unit_len);
+        let (whole, frac) = num.split_once('.').unwrap_or((num, ""));
+        if (whole.is_empty() && frac.is_empty()) || frac.contains('.') {
+            return Err(bad());
+        }
+        let scale: u128 = match unit {
+            "ns" => 1,
+            "us" | "µs" | "μs" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            "" => return Err(format!("invalid duration \"{text}\": missing unit")),
+            _ => {
+                return Err(format!(
+                    "invalid duration \"{text}\": unknown unit \"{unit}\""
+                ));
+            }
+        };
+        let whole: u128 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().map_err(|_| bad())?
+        };
+        let mut frac_ns: u128 = 0;
+        let mut denom: u128 = 1;
+        for c in frac.chars().take(30) {
+            frac_ns = frac_ns * 10 + u128::from(c.to_digit(10).ok_or_else(bad)?);
+            denom *= 10;
+        }
+        total = whole
+            .checked_mul(scale)
+            .and_then(|w| w.checked_add(frac_ns * scale / denom))
+            .and_then(|v| total.checked_add(v))
+            .filter(|&v| v <= i64::MAX as u128)
+            .ok_or_else(|| format!("invalid duration \"{text}\": out of range"))?;
+        rest = tail;
+    }
+    Ok(Duration::from_nanos(total as u64))
+}
+
+/// Prints a duration as Go's `time.Duration.String()` does (`10s`, `1m0s`, `1.5s`).
+pub fn format_go_duration(duration: Duration) -> String {
+    let ns = i64::try_from(duration.as_nanos()).unwrap_or(i64::MAX);
+    kap_dsl::eval::go_duration(ns)
+}
+
+/// Serde adaptor: a [`Duration`] as a Go duration string.
+mod go_duration_serde {
+    use std::time::Duration;
+
+    use serde::{Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::format_go_duration(*d))
+    }
+
+    /// Reads a string, or an integer as its decimal text (as Go's TOML decoder hands integers
+    /// to `toml.Duration`: Kapacitor's own `kapacitor.conf` says `timeout = 0`).
+    struct Text;
+
+    impl serde::de::Visitor<'_> for Text {
+        type Value = String;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a duration string such as \"10s\"")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = d.deserialize_any(Text)?;
+        super::parse_go_duration(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_durations_parse() {
+        let ok = [
+            ("10s", Duration::from_secs(10)),
+            ("1m0s", Duration::from_secs(60)),
+            ("1m30s", Duration::from_secs(90)),
+            ("1.5h", Duration::from_secs(5400)),
+            ("300ms", Duration::from_millis(300)),
+            ("2h45m", Duration::from_secs(2 * 3600 + 45 * 60)),
+            ("1us", Duration::from_micros(1)),
+            ("1µs", Duration::from_micros(1)),
+            ("5ns", Duration::from_nanos(5)),
+            (".5s", Duration::from_millis(500)),
+            ("0", Duration::ZERO),
+            ("", Duration::ZERO),
+            ("+3s", Duration::from_secs(3)),
+            ("-0s", Duration::ZERO),
+        ];
+        for (text, want) in ok {
+            assert_eq!(parse_go_duration(text), Ok(want), "{text}");
+        }
+        for bad in [
+            "10",
+            "s",
+            "-",
+            "--1s",
+            "1x",
+            "-1s",
+            "1..2s",
+            ".s",
+            "1s2",
+            "9999999999h",
+        ] {
+            assert!(parse_go_duration(bad).is_err(), "{bad} should fail");
+        }
+    }
+
+    #[test]
+    fn go_durations_print() {
+        for (d, want) in [
+            (Duration::ZERO, "0s"),
+            (Duration::from_secs(10), "10s"),
+            (Duration::from_secs(60), "1m0s"),
+            (Duration::from_secs(300), "5m0s"),
+            (Duration::from_millis(1500), "1.5s"),
+        ] {
+            assert_eq!(format_go_duration(d), want);
+            assert_eq!(parse_go_duration(want), Ok(d));
+        }
+    }
+
+    #[test]
+    fn bind_addresses() {
+        assert_eq!(
+            bind_addr(":9092"),
+            Ok("0.0.0.0:9092".parse::<SocketAddr>().unwrap())
+        );
+        assert_eq!(bind_addr("[::1]:80"), Ok("[::1]:80".parse().unwrap()));
+        assert!(bind_addr("localhost:9092").is_ok());
+        assert!(bind_addr("9092").is_err());
+        assert!(bind_addr("127.0.0.1:99999").is_err());
+    }
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(edit_distance("bind-adress", "bind-address"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+}
