@@ -9,9 +9,33 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 #[command(name = "kapacitord", version, about = "Kapacitor (Rust) daemon")]
 pub struct Cli {
-    /// What to do.
+    /// What to do (default: run the daemon).
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+    /// Options of the daemon when no sub-command is given (as `kapacitord run`).
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Options of `kapacitord run`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct RunArgs {
+    /// Configuration file (default: `KAPACITOR_CONFIG_PATH`, then
+    /// `~/.kapacitor/kapacitor.conf`, then `/etc/kapacitor/kapacitor.conf`).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Write the process id to this file.
+    #[arg(long)]
+    pub pidfile: Option<PathBuf>,
+    /// Override `hostname`.
+    #[arg(long)]
+    pub hostname: Option<String>,
+    /// Log to this file instead of stderr (overrides `[logging] file`).
+    #[arg(long)]
+    pub log_file: Option<PathBuf>,
+    /// Log level (overrides `[logging] level`): debug, info, warn, error.
+    #[arg(long)]
+    pub log_level: Option<String>,
 }
 
 /// Sub-commands.
@@ -35,20 +59,78 @@ pub enum Command {
         #[arg(short, long)]
         verbose: bool,
     },
+    /// Run the daemon (the default).
+    Run(RunArgs),
+    /// Print the configuration (the defaults, or `-config PATH` with environment overrides)
+    /// as TOML.
+    Config {
+        /// Configuration file to read.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Print the version.
     Version,
 }
 
+/// Long flags Kapacitor spells with one dash.
+const LONG_FLAGS: &[&str] = &[
+    "config",
+    "pidfile",
+    "hostname",
+    "log-file",
+    "log-level",
+    "workers",
+    "direct",
+    "only",
+    "help",
+    "version",
+];
+
+fn normalize(args: Vec<OsString>) -> Vec<OsString> {
+    args.into_iter()
+        .enumerate()
+        .map(|(i, a)| {
+            if i == 0 {
+                return a;
+            }
+            match a.to_str() {
+                Some(s)
+                    if s.starts_with('-')
+                        && !s.starts_with("--")
+                        && LONG_FLAGS.contains(&s[1..].split('=').next().unwrap_or("")) =>
+                {
+                    OsString::from(format!("-{s}"))
+                }
+                _ => a,
+            }
+        })
+        .collect()
+}
+
 /// Runs `kapacitord` with `args` (including the program name).
 pub fn main(args: Vec<OsString>) -> ExitCode {
-    let cli = match Cli::try_parse_from(args) {
+    let cli = match Cli::try_parse_from(normalize(args)) {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() { 1 } else { 0 });
         }
     };
-    match cli.command {
+    match cli.command.unwrap_or(Command::Run(cli.run)) {
+        Command::Run(args) => crate::daemon::run_main(args),
+        Command::Config { config } => {
+            let env = |k: &str| std::env::var(k).ok();
+            match crate::config::load(config.as_deref(), &env) {
+                Ok(c) => {
+                    print!("{}", c.to_toml());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("kapacitord: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         Command::Version => {
             println!("Kapacitor (Rust) {}", crate::VERSION);
             ExitCode::SUCCESS

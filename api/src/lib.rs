@@ -8,6 +8,7 @@ pub mod alert_handlers;
 pub mod cli;
 pub mod config;
 pub mod conformance;
+pub mod daemon;
 pub mod services;
 pub mod store;
 

@@ -177,7 +177,8 @@ pub struct Engine {
     keys: Mutex<HashMap<String, String>>,
     generation: AtomicU64,
     finished: Mutex<HashMap<String, usize>>,
-    guards: Option<timely::communication::WorkerGuards<()>>,
+    /// Joined on drop; behind a mutex so the engine is `Sync` (the guards are not).
+    guards: Mutex<Option<timely::communication::WorkerGuards<()>>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -412,7 +413,7 @@ impl Engine {
             keys: Mutex::new(HashMap::new()),
             generation: AtomicU64::new(1),
             finished: Mutex::new(HashMap::new()),
-            guards: Some(guards),
+            guards: Mutex::new(Some(guards)),
         })
     }
 
@@ -573,6 +574,43 @@ impl Engine {
         Ok(())
     }
 
+    /// Like [`Engine::write`], but waits up to `timeout` for room in full lanes instead of
+    /// refusing at once. On `Backpressure` nothing of this write was queued on the lanes
+    /// that were full; lanes already written keep their part (the error says which worker).
+    pub fn write_timeout(&self, points: Vec<Point>, timeout: Duration) -> Result<(), EngineError> {
+        let mut epoch = self.ingest.lock().unwrap_or_else(|e| e.into_inner());
+        let e = self.next_epoch(&mut epoch);
+        let mut parts: Vec<Vec<(u64, Point)>> = vec![Vec::new(); self.workers];
+        for p in points {
+            let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+            parts[worker_for(series_hash(&p), self.workers)].push((seq, p));
+        }
+        let deadline = Instant::now() + timeout;
+        for (w, part) in parts.into_iter().enumerate() {
+            if part.is_empty() {
+                continue;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            self.lanes[w]
+                .send_timeout(
+                    Lane::Live {
+                        epoch: e,
+                        points: part,
+                    },
+                    left,
+                )
+                .map_err(|err| match err {
+                    crossbeam_channel::SendTimeoutError::Timeout(_) => {
+                        EngineError::Backpressure { worker: w }
+                    }
+                    crossbeam_channel::SendTimeoutError::Disconnected(_) => EngineError::Stopped,
+                })?;
+        }
+        self.advance_all(e + 1)?;
+        self.wake();
+        Ok(())
+    }
+
     /// Feeds a direct dataflow with points for its root (one epoch), blocking while lanes
     /// are full (replays are paced by the engine).
     pub fn feed_points(&self, id: &str, points: Vec<Point>) -> Result<(), EngineError> {
@@ -703,9 +741,12 @@ impl Engine {
             let _ = lane.send(Lane::Shutdown);
         }
         self.wake();
-        if let Some(g) = self.guards.take() {
-            drop(g);
-        }
+        let guards = self
+            .guards
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        drop(guards);
     }
 }
 

