@@ -9,7 +9,9 @@ use clap::{Parser, Subcommand};
 use std::ffi::OsString;
 use std::process::ExitCode;
 
+pub mod client;
 mod commands;
+pub mod unix_http;
 
 /// Exit codes, as Kapacitor's CLI uses them.
 pub mod exit {
@@ -33,6 +35,17 @@ pub mod exit {
     about = "Kapacitor (Rust) command-line client"
 )]
 pub struct Cli {
+    /// The daemon's URL: `http://host:port` or `unix:///path/to.sock`.
+    #[arg(
+        long = "url",
+        env = "KAPACITOR_URL",
+        default_value = "http://localhost:9092",
+        global = true
+    )]
+    pub url: String,
+    /// Skip TLS verification (accepted for compatibility; this build speaks plain HTTP).
+    #[arg(long = "skipVerify", env = "KAPACITOR_UNSAFE_SSL", global = true)]
+    pub skip_verify: bool,
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
@@ -47,10 +60,89 @@ pub enum Command {
     Fmt(commands::fmt::FmtArgs),
     /// Print the client version.
     Version,
+    /// Create or update a task (`define streamer|batcher --name N ...` generates one).
+    Define(commands::define::DefineArgs),
+    /// Create or update a template.
+    DefineTemplate(commands::define::DefineTemplateArgs),
+    /// Create or replace a topic handler from a JSON file `{topic, id, kind, options, match}`.
+    DefineTopicHandler(commands::define::DefineHandlerArgs),
+    /// Enable tasks (ids or glob patterns).
+    Enable(commands::tasks::IdsArgs),
+    /// Disable tasks (ids or glob patterns).
+    Disable(commands::tasks::IdsArgs),
+    /// Reload tasks: disable, then enable.
+    Reload(commands::tasks::IdsArgs),
+    /// Delete tasks, templates, recordings, replays, topics or handlers.
+    Delete(commands::tasks::KindArgs),
+    /// List tasks, templates, recordings, replays, topics or handlers.
+    List(commands::tasks::KindArgs),
+    /// Show a task.
+    Show(commands::tasks::ShowArgs),
+    /// Show a template.
+    ShowTemplate(commands::tasks::OneArgs),
+    /// Show an alert topic and its events.
+    ShowTopic(commands::tasks::OneArgs),
+    /// Show a topic handler: `show-handler TOPIC HANDLER`.
+    #[command(alias = "show-topic-handler")]
+    ShowHandler(commands::tasks::HandlerArgs),
+    /// Record data: `record stream|batch|query ...`.
+    Record(commands::record::RecordArgs),
+    /// Start an open-ended stream recording (of one task's data, or of every point).
+    StartRecording(commands::record::StartRecordingArgs),
+    /// Stop a stream recording (the most recent running one when no id is given).
+    StopRecording(commands::record::StopRecordingArgs),
+    /// Replay a recording into a task: `replay RECORDING TASK` or `-recording R -task T`.
+    Replay(commands::record::ReplayArgs),
+    /// Copy a task to another daemon and enable it there.
+    Push(commands::tasks::PushArgs),
+    /// Print statistics: `stats general|ingress`.
+    Stats(commands::misc::StatsArgs),
+    /// Print the daemon's `/debug/vars`.
+    Vars,
+    /// Download a backup of the daemon's store into a file.
+    Backup(commands::misc::BackupArgs),
+    /// Set the daemon's log level: `level debug|info|warn|error`.
+    Level(commands::misc::LevelArgs),
 }
 
 /// Long flags that Kapacitor spells with one dash; `-type` is rewritten to `--type`.
-const LONG_FLAGS: &[&str] = &["type", "write", "url", "help", "version"];
+const LONG_FLAGS: &[&str] = &[
+    "type",
+    "write",
+    "url",
+    "skipVerify",
+    "help",
+    "version",
+    "tick",
+    "dbrp",
+    "template",
+    "vars",
+    "file",
+    "no-reload",
+    "name",
+    "from",
+    "where",
+    "script",
+    "query",
+    "period",
+    "group-by",
+    "task",
+    "duration",
+    "no-wait",
+    "recording-id",
+    "start",
+    "stop",
+    "past",
+    "cluster",
+    "host",
+    "id",
+    "recording",
+    "rec-time",
+    "real-clock",
+    "replay-id",
+    "replay",
+    "remote",
+];
 
 /// Rewrites Kapacitor-style single-dash long flags (`-type`) to `--type`, so both styles
 /// work. `-` alone, negative numbers and unknown flags are left untouched.
@@ -73,17 +165,54 @@ pub fn normalize_args(args: Vec<OsString>) -> Vec<OsString> {
         .collect()
 }
 
+/// The exit code of a command-line parse error: 0 for `--help`/`--version`, 2 when a known
+/// sub-command got bad arguments (Kapacitor's sub-command usage error), 1 otherwise.
+fn parse_error_code(e: &clap::Error, args: &[OsString]) -> u8 {
+    use clap::error::ErrorKind::*;
+    match e.kind() {
+        DisplayHelp | DisplayVersion => exit::OK,
+        InvalidSubcommand | MissingSubcommand | DisplayHelpOnMissingArgumentOrSubcommand => {
+            exit::USAGE
+        }
+        _ => {
+            if subcommand_of(args).is_some() {
+                exit::SUB_USAGE
+            } else {
+                exit::USAGE
+            }
+        }
+    }
+}
+
+/// The known sub-command named on the command line, skipping global flags.
+fn subcommand_of(args: &[OsString]) -> Option<String> {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let mut it = args.iter().skip(1);
+    while let Some(a) = it.next() {
+        let s = a.to_str()?;
+        if s == "--url" {
+            it.next();
+            continue;
+        }
+        if s.starts_with('-') {
+            continue;
+        }
+        return cmd
+            .get_subcommands()
+            .find(|c| c.get_name() == s || c.get_all_aliases().any(|al| al == s))
+            .map(|c| c.get_name().to_string());
+    }
+    None
+}
+
 /// Runs the CLI with the given arguments (including the program name).
 pub fn run(args: Vec<OsString>) -> ExitCode {
-    let cli = match Cli::try_parse_from(normalize_args(args)) {
+    let args = normalize_args(args);
+    let cli = match Cli::try_parse_from(args.clone()) {
         Ok(c) => c,
         Err(e) => {
-            let code = match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
-                    exit::OK
-                }
-                _ => exit::USAGE,
-            };
+            let code = parse_error_code(&e, &args);
             let _ = e.print();
             return ExitCode::from(code);
         }
@@ -95,6 +224,10 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
             println!("Kapacitor (Rust) {}", env!("CARGO_PKG_VERSION"));
             exit::OK
         }
+        other => match commands::run_remote(&cli.url, other) {
+            Ok(()) => exit::OK,
+            Err(f) => f.report(),
+        },
     };
     ExitCode::from(code)
 }

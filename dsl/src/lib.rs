@@ -40,6 +40,7 @@ pub mod source;
 pub mod span;
 pub mod token;
 pub mod value;
+pub mod workflow;
 
 pub use eval::{CompileOptions, Compiled, compile};
 pub use parser::parse;

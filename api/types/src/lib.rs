@@ -310,6 +310,10 @@ pub struct RecordQuery {
     /// InfluxDB cluster name.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub cluster: String,
+    /// Ours: the InfluxDB URL to query (`http://influxdb:8086`) instead of a configured
+    /// cluster (`kapacitor record stream --host URL --query Q`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub host: String,
 }
 
 /// `GET /kapacitor/v1/recordings`.

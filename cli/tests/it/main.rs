@@ -1,6 +1,7 @@
 //! Integration tests of the `kapacitor` binary.
 
 mod corpus;
+mod remote;
 mod vet_fmt;
 
 use std::path::PathBuf;

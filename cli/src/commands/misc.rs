@@ -1,0 +1,128 @@
+//! `stats`, `vars`, `backup` and `level`.
+
+use crate::client::{Client, Context, Failure};
+use std::path::PathBuf;
+
+/// Arguments of `stats`.
+#[derive(Debug, clap::Args)]
+pub struct StatsArgs {
+    /// `general` (server summary) or `ingress` (points received per db, rp, measurement).
+    #[arg(value_parser = ["general", "ingress"])]
+    pub kind: String,
+}
+
+/// Arguments of `backup`.
+#[derive(Debug, clap::Args)]
+pub struct BackupArgs {
+    /// Where to write the backup.
+    pub path: PathBuf,
+}
+
+/// Arguments of `level`.
+#[derive(Debug, clap::Args)]
+pub struct LevelArgs {
+    /// The log level.
+    #[arg(value_parser = ["debug", "info", "warn", "error"])]
+    pub level: String,
+}
+
+fn text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// Every `{"name": "ingress", "tags": {...}, "values": {...}}` object in the vars, wherever
+/// it is nested (`kapacitor` map in Kapacitor's expvar, or a list).
+fn collect_stats<'a>(v: &'a serde_json::Value, name: &str, out: &mut Vec<&'a serde_json::Value>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            if m.get("name").and_then(|n| n.as_str()) == Some(name) && m.contains_key("values") {
+                out.push(v);
+                return;
+            }
+            for child in m.values() {
+                collect_stats(child, name, out);
+            }
+        }
+        serde_json::Value::Array(a) => {
+            for child in a {
+                collect_stats(child, name, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `stats general|ingress` from `GET /debug/vars`.
+pub(crate) fn stats(c: &Client, a: &StatsArgs) -> Result<(), Failure> {
+    let vars: serde_json::Value = c.get("/debug/vars").context("stats")?;
+    if a.kind == "general" {
+        for (label, key) in [
+            ("ClusterID:", "cluster_id"),
+            ("ServerID:", "server_id"),
+            ("Host:", "host"),
+            ("Tasks:", "num_tasks"),
+            ("Enabled Tasks:", "num_enabled_tasks"),
+            ("Subscriptions:", "num_subscriptions"),
+            ("Version:", "version"),
+        ] {
+            println!("{label:<30}{}", text(&vars[key]));
+        }
+        return Ok(());
+    }
+    let mut found = Vec::new();
+    collect_stats(&vars, "ingress", &mut found);
+    let mut rows: Vec<(String, String, String, f64)> = found
+        .iter()
+        .filter(|s| {
+            let tm = &s["tags"]["task_master"];
+            tm.is_null() || tm.as_str() == Some("main")
+        })
+        .map(|s| {
+            let tags = &s["tags"];
+            (
+                text(&tags["database"]),
+                text(&tags["retention_policy"]),
+                text(&tags["measurement"]),
+                s["values"]["points_received"].as_f64().unwrap_or(0.0),
+            )
+        })
+        .collect();
+    rows.sort_by(|x, y| (&x.0, &x.1, &x.2).cmp(&(&y.0, &y.1, &y.2)));
+    println!(
+        "{:<30}{:<30}{:<30}{:<9}",
+        "Database", "Retention Policy", "Measurement", "Points Received"
+    );
+    for (db, rp, m, n) in rows {
+        println!("{db:<30}{rp:<30}{m:<30}{n:<9.0}");
+    }
+    Ok(())
+}
+
+/// `vars`: prints `/debug/vars` as the daemon sends it.
+pub(crate) fn vars(c: &Client) -> Result<(), Failure> {
+    let resp = c.call("GET", "/debug/vars", None::<&()>).context("vars")?;
+    let body = String::from_utf8_lossy(&resp.body);
+    println!("{}", body.trim_end());
+    Ok(())
+}
+
+/// `backup PATH`: `GET /storage/backup` into a file.
+pub(crate) fn backup(c: &Client, a: &BackupArgs) -> Result<(), Failure> {
+    let resp = c
+        .call("GET", "/storage/backup", None::<&()>)
+        .context("backup")?;
+    std::fs::write(&a.path, &resp.body)
+        .map_err(|e| Failure::command(format!("backup: cannot write {}: {e}", a.path.display())))?;
+    Ok(())
+}
+
+/// `level LEVEL`: `POST /loglevel {"level": LEVEL}`.
+pub(crate) fn level(c: &Client, a: &LevelArgs) -> Result<(), Failure> {
+    let body = serde_json::json!({ "level": a.level });
+    c.send_empty("POST", "/loglevel", Some(&body))
+        .context(format!("set log level {:?}", a.level))
+}

@@ -1,0 +1,359 @@
+//! `record`, `start-recording`, `stop-recording` and `replay`.
+
+use super::{parse_go_duration, progress, time_from_now};
+use crate::client::{Client, Context, Failure, path_escape};
+use kap_api_types::{
+    CreateReplay, RecordBatch, RecordQuery, RecordStream, Recording, RecordingList, Replay,
+};
+use std::time::Duration;
+
+/// Arguments of `record stream|batch|query`.
+#[derive(Debug, clap::Args)]
+pub struct RecordArgs {
+    /// What to record.
+    #[arg(value_parser = ["stream", "batch", "query"])]
+    pub kind: String,
+    /// The task (positional form: `record batch TASK` records its latest schedule window).
+    #[arg(value_name = "TASK")]
+    pub task_pos: Option<String>,
+    /// The task whose data is recorded.
+    #[arg(long)]
+    pub task: Option<String>,
+    /// stream: how long to record (`1m`, `30s`).
+    #[arg(long)]
+    pub duration: Option<String>,
+    /// Print the recording id without waiting for the recording to finish.
+    #[arg(long = "no-wait")]
+    pub no_wait: bool,
+    /// The recording id (generated when not given).
+    #[arg(long = "recording-id")]
+    pub recording_id: Option<String>,
+    /// batch: start time (RFC 3339).
+    #[arg(long)]
+    pub start: Option<String>,
+    /// batch: stop time (RFC 3339; default now).
+    #[arg(long)]
+    pub stop: Option<String>,
+    /// batch: record from now minus this duration until now.
+    #[arg(long)]
+    pub past: Option<String>,
+    /// query (and `stream --host`): the InfluxQL query.
+    #[arg(long)]
+    pub query: Option<String>,
+    /// query: the recording's type.
+    #[arg(long = "type", value_parser = ["stream", "batch"])]
+    pub query_type: Option<String>,
+    /// query, batch: the InfluxDB cluster name.
+    #[arg(long)]
+    pub cluster: Option<String>,
+    /// stream with --query: the InfluxDB URL to query.
+    #[arg(long)]
+    pub host: Option<String>,
+}
+
+/// Arguments of `start-recording`.
+#[derive(Debug, clap::Args)]
+pub struct StartRecordingArgs {
+    /// Record the data of this task only (default: every point written to the daemon).
+    #[arg(long)]
+    pub task: Option<String>,
+    /// The recording id (generated when not given).
+    #[arg(long)]
+    pub id: Option<String>,
+}
+
+/// Arguments of `stop-recording`.
+#[derive(Debug, clap::Args)]
+pub struct StopRecordingArgs {
+    /// The recording to stop (default: the most recent running stream recording).
+    pub id: Option<String>,
+}
+
+/// Arguments of `replay`.
+#[derive(Debug, clap::Args)]
+pub struct ReplayArgs {
+    /// The recording (positional form `replay RECORDING TASK`).
+    #[arg(value_name = "RECORDING")]
+    pub recording_pos: Option<String>,
+    /// The task (positional form).
+    #[arg(value_name = "TASK")]
+    pub task_pos: Option<String>,
+    /// The recording to replay.
+    #[arg(long)]
+    pub recording: Option<String>,
+    /// The task to replay into.
+    #[arg(long)]
+    pub task: Option<String>,
+    /// Keep the recorded times instead of shifting them to now.
+    #[arg(long = "rec-time")]
+    pub rec_time: bool,
+    /// Replay in real time instead of as fast as possible.
+    #[arg(long = "real-clock")]
+    pub real_clock: bool,
+    /// Print the replay id without waiting for the replay to finish.
+    #[arg(long = "no-wait")]
+    pub no_wait: bool,
+    /// The replay id (generated when not given).
+    #[arg(long = "replay-id")]
+    pub replay_id: Option<String>,
+}
+
+fn duration_flag(flag: &str, v: &str) -> Result<Duration, Failure> {
+    parse_go_duration(v).ok_or_else(|| {
+        Failure::usage(format!(
+            "invalid {flag} {v:?}: expected a duration such as 30s, 5m or 1h30m"
+        ))
+    })
+}
+
+fn rfc3339_flag(flag: &str, v: &str) -> Result<String, Failure> {
+    chrono::DateTime::parse_from_rfc3339(v)
+        .map(|_| v.to_string())
+        .map_err(|e| {
+            Failure::usage(format!(
+                "invalid {flag} {v:?}: {e} (expected RFC 3339, e.g. 2026-01-02T15:04:05Z)"
+            ))
+        })
+}
+
+/// `record stream|batch|query`: POST the recording, then poll it unless `-no-wait`, and
+/// print its id.
+pub(crate) fn record(c: &Client, a: &RecordArgs) -> Result<(), Failure> {
+    let task = match (&a.task, &a.task_pos) {
+        (Some(_), Some(_)) => {
+            return Err(Failure::usage(
+                "give the task either with -task or as an argument",
+            ));
+        }
+        (Some(t), None) | (None, Some(t)) => Some(t.clone()),
+        (None, None) => None,
+    };
+    let id = a.recording_id.clone().unwrap_or_default();
+    let rec: Recording = match a.kind.as_str() {
+        "stream" if a.query.is_some() || a.host.is_some() => {
+            let Some(query) = &a.query else {
+                return Err(Failure::usage("record stream --host URL needs --query"));
+            };
+            if task.is_some() || a.duration.is_some() {
+                return Err(Failure::usage(
+                    "record stream --query records the query's result; -task and -duration do not apply",
+                ));
+            }
+            let body = RecordQuery {
+                id,
+                query: query.clone(),
+                kind: "stream".into(),
+                cluster: a.cluster.clone().unwrap_or_default(),
+                host: a.host.clone().unwrap_or_default(),
+            };
+            c.send("POST", "/recordings/query", &body)
+                .context("record stream")?
+        }
+        "stream" => {
+            let Some(task) = task else {
+                return Err(Failure::usage("record stream: -task is required"));
+            };
+            let Some(d) = &a.duration else {
+                return Err(Failure::usage("record stream: -duration is required"));
+            };
+            let d = duration_flag("-duration", d)?;
+            let body = RecordStream {
+                id,
+                task: task.clone(),
+                stop: time_from_now(d, false),
+            };
+            c.send("POST", "/recordings/stream", &body)
+                .context(format!("record stream of task {task:?}"))?
+        }
+        "batch" => {
+            let Some(task) = task else {
+                return Err(Failure::usage("record batch: -task is required"));
+            };
+            let mut body = RecordBatch {
+                id,
+                task: task.clone(),
+                cluster: a.cluster.clone().unwrap_or_default(),
+                ..RecordBatch::default()
+            };
+            match (&a.past, &a.start) {
+                (Some(_), Some(_)) => {
+                    return Err(Failure::usage(
+                        "record batch: give either -past or -start, not both",
+                    ));
+                }
+                (Some(p), None) => {
+                    if a.stop.is_some() {
+                        return Err(Failure::usage(
+                            "record batch: -past records until now; -stop does not apply",
+                        ));
+                    }
+                    let d = duration_flag("-past", p)?;
+                    body.start = time_from_now(d, true);
+                    body.stop = time_from_now(Duration::ZERO, false);
+                }
+                (None, Some(s)) => {
+                    body.start = rfc3339_flag("-start", s)?;
+                    body.stop = match &a.stop {
+                        Some(s) => rfc3339_flag("-stop", s)?,
+                        None => time_from_now(Duration::ZERO, false),
+                    };
+                }
+                (None, None) => {
+                    if a.stop.is_some() {
+                        return Err(Failure::usage("record batch: -stop needs -start"));
+                    }
+                }
+            }
+            c.send("POST", "/recordings/batch", &body)
+                .context(format!("record batch of task {task:?}"))?
+        }
+        _ => {
+            let Some(query) = &a.query else {
+                return Err(Failure::usage("record query: -query is required"));
+            };
+            let Some(kind) = &a.query_type else {
+                return Err(Failure::usage(
+                    "record query: -type stream|batch is required",
+                ));
+            };
+            if task.is_some() {
+                return Err(Failure::usage("record query: -task does not apply"));
+            }
+            let body = RecordQuery {
+                id,
+                query: query.clone(),
+                kind: kind.clone(),
+                cluster: a.cluster.clone().unwrap_or_default(),
+                host: a.host.clone().unwrap_or_default(),
+            };
+            c.send("POST", "/recordings/query", &body)
+                .context("record query")?
+        }
+    };
+    if a.no_wait {
+        println!("{}", rec.id);
+        return Ok(());
+    }
+    let rec = wait_recording(c, rec)?;
+    println!("{}", rec.id);
+    Ok(())
+}
+
+/// Polls a recording every 500 ms until it is no longer running; a failed recording is an
+/// error.
+fn wait_recording(c: &Client, mut rec: Recording) -> Result<Recording, Failure> {
+    let what = format!("recording {:?}", rec.id);
+    let link = if rec.link.href.is_empty() {
+        format!("/recordings/{}", path_escape(&rec.id))
+    } else {
+        rec.link.href.clone()
+    };
+    while rec.status == "running" {
+        progress(&what, rec.progress, false);
+        std::thread::sleep(Duration::from_millis(500));
+        let resp = c.call("GET", &link, None::<&()>).context(&what)?;
+        rec = crate::client::decode(&resp).context(&what)?;
+    }
+    progress(&what, 1.0, true);
+    if rec.status == "failed" {
+        return Err(Failure::command(format!("{what} failed: {}", rec.error)));
+    }
+    Ok(rec)
+}
+
+/// `start-recording [--task T] [--id ID]`: an open-ended stream recording.
+pub(crate) fn start_recording(c: &Client, a: &StartRecordingArgs) -> Result<(), Failure> {
+    let body = RecordStream {
+        id: a.id.clone().unwrap_or_default(),
+        task: a.task.clone().unwrap_or_default(),
+        stop: String::new(),
+    };
+    let rec: Recording = c
+        .send("POST", "/recordings/stream", &body)
+        .context("start recording")?;
+    println!("RecordingID={}", rec.id);
+    Ok(())
+}
+
+/// `stop-recording [ID]`: `POST /recordings/<id>/stop`; without an id, the most recent
+/// running stream recording.
+pub(crate) fn stop_recording(c: &Client, a: &StopRecordingArgs) -> Result<(), Failure> {
+    let id = match &a.id {
+        Some(id) => id.clone(),
+        None => {
+            let list: RecordingList = c.get("/recordings").context("stop recording")?;
+            let latest = list
+                .recordings
+                .into_iter()
+                .filter(|r| r.status == "running" && r.kind == "stream")
+                .max_by(|x, y| {
+                    let px = chrono::DateTime::parse_from_rfc3339(&x.date).ok();
+                    let py = chrono::DateTime::parse_from_rfc3339(&y.date).ok();
+                    px.cmp(&py)
+                });
+            match latest {
+                Some(r) => r.id,
+                None => {
+                    return Err(Failure::command(
+                        "stop recording: no stream recording is running",
+                    ));
+                }
+            }
+        }
+    };
+    let rec: Recording = c
+        .send_empty_json("POST", &format!("/recordings/{}/stop", path_escape(&id)))
+        .context(format!("stop recording {id:?}"))?;
+    println!(
+        "RecordingID={}",
+        if rec.id.is_empty() { &id } else { &rec.id }
+    );
+    Ok(())
+}
+
+/// `replay RECORDING TASK` or `replay -recording R -task T`: POST the replay, poll it unless
+/// `-no-wait`, and print its id.
+pub(crate) fn replay(c: &Client, a: &ReplayArgs) -> Result<(), Failure> {
+    let pick = |flag: &Option<String>, pos: &Option<String>, name: &str| match (flag, pos) {
+        (Some(_), Some(_)) => Err(Failure::usage(format!(
+            "replay: give the {name} either with -{name} or as an argument"
+        ))),
+        (Some(v), None) | (None, Some(v)) => Ok(v.clone()),
+        (None, None) => Err(Failure::usage(format!(
+            "replay: the {name} is required (replay RECORDING TASK, or -recording R -task T)"
+        ))),
+    };
+    let recording = pick(&a.recording, &a.recording_pos, "recording")?;
+    let task = pick(&a.task, &a.task_pos, "task")?;
+    let body = CreateReplay {
+        id: a.replay_id.clone().unwrap_or_default(),
+        recording: recording.clone(),
+        task: task.clone(),
+        recording_time: a.rec_time,
+        clock: if a.real_clock { "real" } else { "fast" }.into(),
+    };
+    let what = format!("replay recording {recording:?} into task {task:?}");
+    let mut rep: Replay = c.send("POST", "/replays", &body).context(&what)?;
+    if a.no_wait {
+        println!("{}", rep.id);
+        return Ok(());
+    }
+    let link = if rep.link.href.is_empty() {
+        format!("/replays/{}", path_escape(&rep.id))
+    } else {
+        rep.link.href.clone()
+    };
+    let label = format!("replay {:?}", rep.id);
+    while rep.status == "running" {
+        progress(&label, rep.progress, false);
+        std::thread::sleep(Duration::from_millis(500));
+        let resp = c.call("GET", &link, None::<&()>).context(&what)?;
+        rep = crate::client::decode(&resp).context(&what)?;
+    }
+    progress(&label, 1.0, true);
+    println!("{}", rep.id);
+    if rep.status == "failed" {
+        return Err(Failure::command(format!("{what}: {}", rep.error)));
+    }
+    Ok(())
+}
