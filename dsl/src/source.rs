@@ -65,7 +65,7 @@ pub fn format_seed(e: &SeedExpr) -> String {
     }
 }
 
-/// Reads one TICKscript literal (`10s`, `'a'`, `lambda: "x" > 1`…) into a [`Value`], as the
+/// Reads one TICKscript literal (`10s`, `'a'`, `lambda: "x" > 1`…) into a [`crate::value::Value`], as the
 /// API does for the values of vars given as JSON text (lambda and duration vars).
 pub fn parse_literal(text: &str) -> Result<crate::value::Value, Vec<Diagnostic>> {
     let src = format!("var v = {text}\nstream\n    |from()\n");
@@ -104,7 +104,10 @@ mod literal_tests {
 
     #[test]
     fn literals_and_lambdas() {
-        assert_eq!(parse_literal("10s").unwrap(), Value::Duration(10_000_000_000));
+        assert_eq!(
+            parse_literal("10s").unwrap(),
+            Value::Duration(10_000_000_000)
+        );
         assert_eq!(parse_literal("'a'").unwrap(), Value::String("a".into()));
         let e = parse_lambda("\"value\" == 1.0").unwrap();
         assert_eq!(e.to_string(), "\"value\" == 1.0");

@@ -160,6 +160,13 @@ impl Runtime {
 
     /// Installs a live task.
     pub fn start_task(&self, id: &str, plan: &Pipeline, feed: Feed) -> Result<(), String> {
+        for n in &plan.nodes {
+            if let kap_dsl::plan::NodeSpec::Query(q) = &n.spec
+                && let Some(e) = kap_dsl::registry::query_schedule_error(q.every, &q.cron)
+            {
+                return Err(format!("failed to start task: {}: {e}", n.name));
+            }
+        }
         self.engine
             .install(id, plan, self.live_services(), feed)
             .map_err(|e| format!("failed to start task: {e}"))

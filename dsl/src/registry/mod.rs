@@ -14,7 +14,7 @@ mod nodes;
 
 pub use docs::render_markdown;
 pub use functions::{FuncDef, function, function_names};
-pub use nodes::{NODES, apply_udf_option, can_chain};
+pub use nodes::{NODES, apply_udf_option, can_chain, query_schedule_error};
 
 /// The kind of data on an edge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -106,6 +106,7 @@ mod autoscale;
 mod influxql;
 mod outputs;
 mod sources;
+pub use sources::query_schedule_error;
 mod transforms;
 
 /// `.quiet()`: accepted by every node.
