@@ -2,6 +2,7 @@
 
 mod config;
 mod conformance;
+mod daemon;
 mod handlers;
 
 use std::path::PathBuf;
