@@ -35,7 +35,8 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
                 .delete(delete_template),
         )
         .route("/debug/vars", get(debug_vars))
-        .route("/metrics", get(metrics));
+        .route("/metrics", get(metrics))
+        .merge(super::replay::routes());
     Router::new()
         .nest("/kapacitor/v1", v1)
         .route("/write", post(write_points))

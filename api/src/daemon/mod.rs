@@ -10,6 +10,7 @@
 //! worker to install a dataflow, run on tokio's blocking pool.
 
 pub mod http;
+pub mod replay;
 pub mod runtime;
 pub mod tasks;
 pub mod vars;
@@ -88,6 +89,8 @@ pub struct Daemon {
     pub runtime: Arc<runtime::Runtime>,
     /// Tasks and templates.
     pub tasks: tasks::TaskManager,
+    /// Recordings and replays.
+    pub replays: replay::ReplayService,
 }
 
 impl Daemon {
@@ -116,11 +119,14 @@ impl Daemon {
         ));
         let tasks = tasks::TaskManager::load(store.clone(), Arc::clone(&runtime))
             .map_err(|e| anyhow::anyhow!("loading tasks: {}", e.message))?;
+        let replays = replay::ReplayService::open(store.clone(), Arc::clone(&runtime), &config)
+            .map_err(|e| anyhow::anyhow!("loading recordings and replays: {}", e.message))?;
         Ok(Arc::new(Daemon {
             config,
             store,
             runtime,
             tasks,
+            replays,
         }))
     }
 }

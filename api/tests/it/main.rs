@@ -4,6 +4,7 @@ mod config;
 mod conformance;
 mod daemon;
 mod handlers;
+mod replay_api;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,1107 @@
+//! Recordings and replays (Kapacitor's `replay` service).
+//!
+//! ```text
+//!  POST /recordings/stream ─▶ StreamRecorder (a WriteObserver) ─▶ <replay dir>/<id>.srpl
+//!  POST /replays ─▶ background thread: read .srpl ─▶ Engine::install("replay:<id>", Direct)
+//!                    with isolated httpOut/topics/inhibitors ─▶ feed_points ─▶ close_and_wait
+//! ```
+//!
+//! A stream recording sees every point `/write` accepts, keeps those of the task's dbrps and
+//! `from()` measurements, and ends, as Kapacitor's does, at the first such point whose time
+//! is after `stop`. Two extensions: when `stop` is still in the future at creation, the
+//! recording also ends when the wall clock reaches it (so `record stream -duration 10s`
+//! ends without further data); and an empty `stop` records until
+//! `POST /recordings/<id>/stop` (the seed's `start-recording`/`stop-recording`). An empty
+//! `task` records every point written.
+//!
+//! A replay runs the task's plan as its own dataflow, isolated from live data: it gets its
+//! own httpOut registry, alert topic states and inhibitors, so the live task (enabled or
+//! not) is never touched, while the alert handlers written in the script fire (a replay's
+//! `.log()` file is written, as Kapacitor's tests expect). Its events reach no topic
+//! handler: live alert topics stay untouched.
+//! Points are shifted so that the first recorded point is at now, unless `recording-time`.
+//!
+//! Metadata lives in the store; recordings and replays left `running` by a crash are marked
+//! `failed` ("interrupted by a restart") when the daemon opens.
+
+use super::runtime::{Runtime, TracingLog, WriteObserver};
+use super::tasks::{self, TaskManager, go_quote, invalid_id, new_id, valid_id};
+use super::{ApiError, Daemon};
+use crate::alert_handlers::HandlerDispatcher;
+use crate::config::Config;
+use crate::services::UreqPoster;
+use crate::store::{RecordingRecord, ReplayRecord, Store};
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use kap_api_types::{
+    CreateReplay, DbRp, Link, RecordBatch, RecordQuery, RecordStream, Recording, RecordingList,
+    Replay, ReplayList,
+};
+use kap_dataflow::alert::{
+    ALERTS_SERVICE, AlertService, INHIBITORS_SERVICE, InhibitorRegistry, SERVER_INFO_SERVICE,
+    TOPICS_SERVICE, TopicStore,
+};
+use kap_dataflow::node::{PointsWriter, Services};
+use kap_dataflow::ops::http_out::HttpOutRegistry;
+use kap_dataflow::point::{FieldValue, Point};
+use kap_dataflow::runtime::Feed;
+use kap_dsl::plan::{Pipeline, TaskType};
+use kap_ingest::line_protocol::{self, ParsedLine, Precision};
+use kap_ingest::recording::{SrplWriter, read_srpl};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write as _};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// The error of a recording or replay a crash left running.
+pub const INTERRUPTED: &str = "interrupted by a restart";
+
+/// Points fed to a replay's dataflow per epoch.
+const REPLAY_CHUNK: usize = 256;
+
+/// How long a replay's dataflow may take to drain once its input is closed.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// How often a running replay stores its progress.
+const PROGRESS_EVERY: Duration = Duration::from_millis(500);
+
+const RUNNING: &str = "running";
+const FINISHED: &str = "finished";
+const FAILED: &str = "failed";
+
+/// Recordings and replays of the daemon.
+pub struct ReplayService {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for ReplayService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReplayService")
+            .field("dir", &self.shared.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Shared {
+    store: Store,
+    runtime: Arc<Runtime>,
+    dir: PathBuf,
+    /// Where replays' alert events go: an inline-handler-only dispatcher, so a replay's
+    /// `.log()`/`.post()` fire while live topics and their handlers never see its events.
+    alerts: Arc<AlertService>,
+    /// Whether an `[[influxdb]]` cluster is enabled (batch and query recordings need one).
+    influxdb: bool,
+    /// Running stream recordings. Lock order: this, then a recorder's state.
+    recordings: Mutex<BTreeMap<String, Arc<StreamRecorder>>>,
+    /// Running replays and their cancel flags. A replay's record is only written while
+    /// holding this lock and while the replay is still here, so a DELETE is final.
+    replays: Mutex<BTreeMap<String, Arc<AtomicBool>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn rfc3339(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
+fn now_ns() -> i64 {
+    Utc::now().timestamp_nanos_opt().unwrap_or(0)
+}
+
+fn no_recording(id: &str) -> ApiError {
+    ApiError::not_found(format!("no recording exists with ID {}", go_quote(id)))
+}
+
+fn no_replay(id: &str) -> ApiError {
+    ApiError::not_found(format!("no replay exists with ID {}", go_quote(id)))
+}
+
+/// The view of a recording record.
+pub fn recording_view(r: &RecordingRecord) -> Recording {
+    Recording {
+        link: Link::self_(format!("/kapacitor/v1/recordings/{}", r.id)),
+        id: r.id.clone(),
+        kind: r.kind.clone(),
+        size: r.size as i64,
+        date: rfc3339(&r.date),
+        error: r.error.clone(),
+        status: r.status.clone(),
+        progress: r.progress,
+    }
+}
+
+/// The view of a replay record.
+pub fn replay_view(r: &ReplayRecord) -> Replay {
+    Replay {
+        link: Link::self_(format!("/kapacitor/v1/replays/{}", r.id)),
+        id: r.id.clone(),
+        task: r.task.clone(),
+        recording: r.recording.clone(),
+        recording_time: r.recording_time,
+        clock: r.clock.clone(),
+        date: rfc3339(&r.date),
+        error: r.error.clone(),
+        status: r.status.clone(),
+        progress: r.progress,
+        stats: serde_json::json!({}),
+    }
+}
+
+/// Which written points a recording or replay keeps: the task's dbrps (any when empty) and
+/// `from()` measurements (any when `None`).
+#[derive(Debug, Clone, Default)]
+struct Filter {
+    dbrps: Vec<DbRp>,
+    measurements: Option<Vec<String>>,
+}
+
+impl Filter {
+    fn of_task(plan: &Pipeline, dbrps: Vec<DbRp>) -> Filter {
+        Filter {
+            dbrps,
+            measurements: tasks::measurements(plan),
+        }
+    }
+
+    fn keeps(&self, db: &str, rp: &str, measurement: &str) -> bool {
+        (self.dbrps.is_empty() || self.dbrps.iter().any(|d| d.db == db && d.rp == rp))
+            && self
+                .measurements
+                .as_ref()
+                .is_none_or(|ms| ms.iter().any(|m| m == measurement))
+    }
+}
+
+/// An engine point as a line-protocol line (`Null` fields are left out).
+fn line_of(p: &Point) -> ParsedLine<'static> {
+    ParsedLine {
+        measurement: Cow::Borrowed(p.name.as_str()),
+        tags: p
+            .tags
+            .iter()
+            .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str())))
+            .collect(),
+        fields: p
+            .fields
+            .iter()
+            .filter_map(|(k, v)| {
+                let v = match v {
+                    FieldValue::Float(f) => line_protocol::FieldValue::Float(*f),
+                    FieldValue::Int(i) => line_protocol::FieldValue::Integer(*i),
+                    FieldValue::String(s) => {
+                        line_protocol::FieldValue::String(Cow::Owned(s.to_string()))
+                    }
+                    FieldValue::Bool(b) => line_protocol::FieldValue::Boolean(*b),
+                    _ => return None,
+                };
+                Some((Cow::Borrowed(k.as_str()), v))
+            })
+            .collect(),
+        timestamp: Some(p.time),
+    }
+}
+
+// ---- stream recordings ----
+
+struct RecState {
+    writer: Option<SrplWriter<BufWriter<File>>>,
+    error: Option<String>,
+    /// Set once the recording is over (wakes the stop timer).
+    over: bool,
+}
+
+/// A running stream recording: observes every accepted write.
+struct StreamRecorder {
+    id: String,
+    filter: Option<Filter>,
+    /// Ends at the first kept point after this time (ns).
+    stop: Option<i64>,
+    observer: Mutex<u64>,
+    state: Mutex<RecState>,
+    woken: Condvar,
+    shared: std::sync::Weak<Shared>,
+}
+
+impl WriteObserver for StreamRecorder {
+    fn observe(&self, points: &[Point]) {
+        let mut ended = false;
+        {
+            let mut st = lock(&self.state);
+            let RecState { writer, error, .. } = &mut *st;
+            let Some(w) = writer.as_mut() else {
+                return;
+            };
+            if error.is_some() {
+                return;
+            }
+            for p in points {
+                if let Some(f) = &self.filter
+                    && !f.keeps(p.db.as_str(), p.rp.as_str(), p.name.as_str())
+                {
+                    continue;
+                }
+                if self.stop.is_some_and(|s| p.time > s) {
+                    ended = true;
+                    break;
+                }
+                if let Err(e) = w.write(p.db.as_str(), p.rp.as_str(), &line_of(p)) {
+                    *error = Some(format!("writing the recording: {e}"));
+                    ended = true;
+                    break;
+                }
+            }
+        }
+        if ended && let Some(shared) = self.shared.upgrade() {
+            shared.finish_recording(&self.id);
+        }
+    }
+}
+
+impl Shared {
+    fn recording_path(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{id}.srpl"))
+    }
+
+    /// Ends a running stream recording: closes its file and stores it `finished` (or
+    /// `failed` with the write error). Does nothing when it is not running.
+    fn finish_recording(&self, id: &str) -> Option<RecordingRecord> {
+        let mut running = lock(&self.recordings);
+        let rec = running.remove(id)?;
+        self.runtime.remove_observer(*lock(&rec.observer));
+        let (writer, mut error) = {
+            let mut st = lock(&rec.state);
+            st.over = true;
+            (st.writer.take(), st.error.take())
+        };
+        rec.woken.notify_all();
+        if let Some(w) = writer {
+            let closed = w.finish().and_then(|mut b| b.flush().map_err(Into::into));
+            if let Err(e) = closed
+                && error.is_none()
+            {
+                error = Some(format!("closing the recording: {e}"));
+            }
+        }
+        let size = std::fs::metadata(self.recording_path(id))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        let mut r = self.store.get::<RecordingRecord>(id).ok().flatten()?;
+        r.size = size;
+        r.progress = 1.0;
+        match error {
+            Some(e) => {
+                r.status = FAILED.into();
+                r.error = e;
+            }
+            None => r.status = FINISHED.into(),
+        }
+        if let Err(e) = self.store.put(&r) {
+            tracing::error!(recording = id, "storing the finished recording: {e}");
+        }
+        drop(running);
+        Some(r)
+    }
+
+    /// Stores a replay's record, unless it was deleted meanwhile.
+    fn put_replay(&self, r: &ReplayRecord) {
+        let running = lock(&self.replays);
+        if running.contains_key(&r.id)
+            && let Err(e) = self.store.put(r)
+        {
+            tracing::error!(replay = r.id, "storing the replay: {e}");
+        }
+    }
+}
+
+/// Stops a recording when the wall clock reaches `deadline`, unless it ended before.
+fn stop_timer(rec: Arc<StreamRecorder>, deadline: Instant) {
+    let mut st = lock(&rec.state);
+    loop {
+        if st.over {
+            return;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        st = rec
+            .woken
+            .wait_timeout(st, left)
+            .unwrap_or_else(|e| e.into_inner())
+            .0;
+    }
+    drop(st);
+    if let Some(shared) = rec.shared.upgrade() {
+        shared.finish_recording(&rec.id);
+    }
+}
+
+// ---- replays ----
+
+/// Replays drop `kapacitorLoopback` output (it must not reach the live stream) and refuse
+/// `influxDBOut`, as live tasks do until the InfluxDB client exists.
+#[derive(Debug)]
+struct ReplayWriter;
+
+impl PointsWriter for ReplayWriter {
+    fn write(
+        &self,
+        cluster: Option<&str>,
+        db: &str,
+        rp: &str,
+        points: Vec<Point>,
+    ) -> Result<(), String> {
+        match cluster {
+            Some(c) => Err(format!(
+                "influxDBOut: no InfluxDB cluster {c:?} is configured: {} points for {db}.{rp} not written",
+                points.len()
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+/// What a replay needs besides its record.
+struct ReplayJob {
+    plan: Pipeline,
+    filter: Filter,
+    path: PathBuf,
+    cancel: Arc<AtomicBool>,
+}
+
+fn replay_services(runtime: &Runtime, alerts: &Arc<AlertService>) -> Services {
+    Services {
+        log: Arc::new(TracingLog),
+        points: Arc::new(ReplayWriter),
+        ..Services::default()
+    }
+    .with("http_out", Arc::new(HttpOutRegistry::default()))
+    .with(ALERTS_SERVICE, Arc::clone(alerts))
+    .with(TOPICS_SERVICE, Arc::new(TopicStore::default()))
+    .with(INHIBITORS_SERVICE, Arc::new(InhibitorRegistry::default()))
+    .with(SERVER_INFO_SERVICE, Arc::clone(&runtime.server_info))
+}
+
+/// Reads a stream recording, keeps the points the task subscribes to, and shifts them.
+fn recorded_points(job: &ReplayJob, recording_time: bool) -> Result<Vec<Point>, String> {
+    let bytes = std::fs::read(&job.path)
+        .map_err(|e| format!("reading the recording {}: {e}", job.path.display()))?;
+    let records = read_srpl(&bytes, Precision::Nanoseconds)
+        .map_err(|e| format!("reading the recording {}: {e}", job.path.display()))?;
+    let first = records.iter().find_map(|r| r.point.timestamp).unwrap_or(0);
+    let shift = if recording_time { 0 } else { now_ns() - first };
+    Ok(records
+        .iter()
+        .filter(|r| job.filter.keeps(&r.db, &r.rp, &r.point.measurement))
+        .map(|r| {
+            let t = r.point.timestamp.unwrap_or(first);
+            super::write::point_from_line(&r.db, &r.rp, &r.point, t.saturating_add(shift))
+        })
+        .collect())
+}
+
+fn run_replay(shared: &Shared, rec: &mut ReplayRecord, job: &ReplayJob) -> Result<(), String> {
+    let points = recorded_points(job, rec.recording_time)?;
+    let engine = &shared.runtime.engine;
+    let engine_id = format!("replay:{}", rec.id);
+    engine
+        .install(
+            &engine_id,
+            &job.plan,
+            replay_services(&shared.runtime, &shared.alerts),
+            Feed::Direct,
+        )
+        .map_err(|e| format!("starting the replay of task {}: {e}", rec.task))?;
+    let total = points.len().max(1);
+    let real = rec.clock == "real";
+    let started = Instant::now();
+    let origin = points.first().map(|p| p.time).unwrap_or(0);
+    let mut last_progress = Instant::now();
+    let mut fed = 0usize;
+    let mut rest = points.as_slice();
+    let outcome = loop {
+        if job.cancel.load(Ordering::Relaxed) {
+            let _ = engine.remove(&engine_id);
+            return Err("replay deleted".into());
+        }
+        if rest.is_empty() {
+            break Ok(());
+        }
+        let n = if real {
+            // Everything at the next point's time, once the clock reaches it.
+            let t = rest[0].time;
+            let due = Duration::from_nanos(t.saturating_sub(origin).max(0) as u64);
+            let wait = due.saturating_sub(started.elapsed());
+            if !wait.is_zero() {
+                std::thread::sleep(wait.min(Duration::from_millis(200)));
+                continue;
+            }
+            rest.iter().take_while(|p| p.time == t).count()
+        } else {
+            rest.len().min(REPLAY_CHUNK)
+        };
+        let (chunk, tail) = rest.split_at(n);
+        if let Err(e) = engine.feed_points(&engine_id, chunk.to_vec()) {
+            break Err(format!("feeding the replay: {e}"));
+        }
+        rest = tail;
+        fed += n;
+        if last_progress.elapsed() >= PROGRESS_EVERY {
+            last_progress = Instant::now();
+            rec.progress = fed as f64 / total as f64;
+            shared.put_replay(rec);
+        }
+    };
+    let closed = engine
+        .close_and_wait(&engine_id, DRAIN_TIMEOUT)
+        .map_err(|e| format!("running the replay: {e}"));
+    let _ = engine.remove(&engine_id);
+    outcome?;
+    closed
+}
+
+impl ReplayService {
+    /// Opens the service over the `[replay] dir`; recordings and replays a crash left
+    /// `running` are marked `failed`.
+    pub fn open(
+        store: Store,
+        runtime: Arc<Runtime>,
+        config: &Config,
+    ) -> Result<ReplayService, ApiError> {
+        for mut r in store
+            .list::<RecordingRecord>()
+            .map_err(ApiError::internal)?
+        {
+            if r.status == RUNNING {
+                r.status = FAILED.into();
+                r.error = INTERRUPTED.into();
+                r.size = std::fs::metadata(config.replay_dir().join(format!("{}.srpl", r.id)))
+                    .map(|m| m.len())
+                    .unwrap_or(r.size);
+                store.put(&r).map_err(ApiError::internal)?;
+            }
+        }
+        for mut r in store.list::<ReplayRecord>().map_err(ApiError::internal)? {
+            if r.status == RUNNING {
+                r.status = FAILED.into();
+                r.error = INTERRUPTED.into();
+                store.put(&r).map_err(ApiError::internal)?;
+            }
+        }
+        Ok(ReplayService {
+            shared: Arc::new(Shared {
+                store,
+                runtime,
+                dir: config.replay_dir(),
+                alerts: Arc::new(AlertService(Arc::new(HandlerDispatcher::start(
+                    5000,
+                    Arc::new(UreqPoster),
+                )))),
+                influxdb: config.influxdb.iter().any(|c| c.enabled),
+                recordings: Mutex::new(BTreeMap::new()),
+                replays: Mutex::new(BTreeMap::new()),
+            }),
+        })
+    }
+
+    fn pick_id(id: &str, what: &str) -> Result<String, ApiError> {
+        let id = if id.is_empty() {
+            new_id()
+        } else {
+            id.to_string()
+        };
+        if !valid_id(&id) {
+            return Err(invalid_id(what, &id));
+        }
+        Ok(id)
+    }
+
+    /// `POST /recordings/stream`: starts recording the live stream for a task (every point
+    /// when `task` is empty) until `stop` (until stopped when empty).
+    pub fn record_stream(
+        &self,
+        tasks: &TaskManager,
+        opts: RecordStream,
+    ) -> Result<Recording, ApiError> {
+        let id = Self::pick_id(&opts.id, "recording")?;
+        let filter = if opts.task.is_empty() {
+            None
+        } else {
+            let (plan, dbrps) = tasks.plan(&opts.task)?;
+            if plan.task_type != TaskType::Stream {
+                return Err(ApiError::bad_request(format!(
+                    "task {} is a batch task: record it with /recordings/batch",
+                    opts.task
+                )));
+            }
+            Some(Filter::of_task(&plan, dbrps))
+        };
+        let stop = if opts.stop.is_empty() {
+            None
+        } else {
+            Some(
+                DateTime::parse_from_rfc3339(&opts.stop)
+                    .map_err(|e| {
+                        ApiError::bad_request(format!(
+                            "invalid stop time {:?}: {e} (want RFC 3339)",
+                            opts.stop
+                        ))
+                    })?
+                    .with_timezone(&Utc),
+            )
+        };
+        let shared = &self.shared;
+        let mut running = lock(&shared.recordings);
+        if running.contains_key(&id)
+            || shared
+                .store
+                .get::<RecordingRecord>(&id)
+                .map_err(ApiError::internal)?
+                .is_some()
+        {
+            return Err(ApiError::bad_request(format!(
+                "recording {} already exists",
+                go_quote(&id)
+            )));
+        }
+        let path = shared.recording_path(&id);
+        let file = File::create(&path).map_err(|e| {
+            ApiError::internal_msg(format!("creating the recording {}: {e}", path.display()))
+        })?;
+        let rec = RecordingRecord {
+            id: id.clone(),
+            kind: "stream".into(),
+            size: 0,
+            date: Utc::now(),
+            error: String::new(),
+            status: RUNNING.into(),
+            progress: 0.0,
+        };
+        if let Err(e) = shared.store.put(&rec) {
+            let _ = std::fs::remove_file(&path);
+            return Err(ApiError::internal(e));
+        }
+        let recorder = Arc::new(StreamRecorder {
+            id: id.clone(),
+            filter,
+            stop: stop.map(|s| s.timestamp_nanos_opt().unwrap_or(i64::MAX)),
+            observer: Mutex::new(0),
+            state: Mutex::new(RecState {
+                writer: Some(SrplWriter::new(BufWriter::new(file))),
+                error: None,
+                over: false,
+            }),
+            woken: Condvar::new(),
+            shared: Arc::downgrade(shared),
+        });
+        running.insert(id.clone(), Arc::clone(&recorder));
+        *lock(&recorder.observer) = shared
+            .runtime
+            .add_observer(Arc::clone(&recorder) as Arc<dyn WriteObserver>);
+        drop(running);
+        // Ours: a stop still ahead on the wall clock also ends the recording then.
+        if let Some(left) = stop.and_then(|s| (s - Utc::now()).to_std().ok()) {
+            let r = Arc::clone(&recorder);
+            let deadline = Instant::now() + left;
+            std::thread::Builder::new()
+                .name(format!("recording-{id}"))
+                .spawn(move || stop_timer(r, deadline))
+                .map_err(ApiError::internal)?;
+        }
+        Ok(recording_view(&rec))
+    }
+
+    /// `POST /recordings/<id>/stop`: ends a running stream recording now; a recording that
+    /// is already over is returned as it is.
+    pub fn stop_recording(&self, id: &str) -> Result<Recording, ApiError> {
+        if let Some(r) = self.shared.finish_recording(id) {
+            return Ok(recording_view(&r));
+        }
+        self.get_recording(id)
+    }
+
+    /// `POST /recordings/batch` and `/recordings/query`: they query InfluxDB.
+    pub fn record_influxdb(&self, what: &str) -> Result<Recording, ApiError> {
+        Err(self.influxdb_error(what))
+    }
+
+    fn influxdb_error(&self, what: &str) -> ApiError {
+        if self.shared.influxdb {
+            ApiError::new(
+                StatusCode::NOT_IMPLEMENTED,
+                format!("{what} needs to query InfluxDB, which this kapacitord cannot do yet"),
+            )
+        } else {
+            ApiError::bad_request(format!(
+                "{what} needs an [[influxdb]] cluster: none is configured"
+            ))
+        }
+    }
+
+    /// `GET /recordings/<id>`.
+    pub fn get_recording(&self, id: &str) -> Result<Recording, ApiError> {
+        self.shared
+            .store
+            .get::<RecordingRecord>(id)
+            .map_err(ApiError::internal)?
+            .map(|r| recording_view(&r))
+            .ok_or_else(|| no_recording(id))
+    }
+
+    /// `GET /recordings`: sorted by id, filtered by a glob `pattern`.
+    pub fn list_recordings(&self, pattern: &str) -> Result<Vec<Recording>, ApiError> {
+        let pat = glob::Pattern::new(pattern).ok();
+        Ok(self
+            .shared
+            .store
+            .list::<RecordingRecord>()
+            .map_err(ApiError::internal)?
+            .iter()
+            .filter(|r| pattern.is_empty() || pat.as_ref().is_some_and(|p| p.matches(&r.id)))
+            .map(recording_view)
+            .collect())
+    }
+
+    /// `DELETE /recordings/<id>`: stops it if running, deletes its file and record.
+    /// Idempotent.
+    pub fn delete_recording(&self, id: &str) -> Result<(), ApiError> {
+        let shared = &self.shared;
+        shared.finish_recording(id);
+        let _running = lock(&shared.recordings);
+        shared
+            .store
+            .delete::<RecordingRecord>(id)
+            .map_err(ApiError::internal)?;
+        for ext in ["srpl", "brpl"] {
+            let path = shared.dir.join(format!("{id}.{ext}"));
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(ApiError::internal_msg(format!(
+                        "deleting {}: {e}",
+                        path.display()
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `POST /replays`: replays a finished stream recording into a task, in the background.
+    pub fn create_replay(
+        &self,
+        tasks: &TaskManager,
+        opts: CreateReplay,
+    ) -> Result<Replay, ApiError> {
+        let id = Self::pick_id(&opts.id, "replay")?;
+        let clock = match opts.clock.as_str() {
+            "" | "fast" => "fast",
+            "real" => "real",
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "invalid clock {other:?}: want \"fast\" or \"real\""
+                )));
+            }
+        };
+        let shared = &self.shared;
+        let recording = shared
+            .store
+            .get::<RecordingRecord>(&opts.recording)
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| no_recording(&opts.recording))?;
+        let (plan, dbrps) = tasks.plan(&opts.task)?;
+        if recording.status != FINISHED {
+            return Err(ApiError::bad_request(format!(
+                "recording {} is {}, not finished: it cannot be replayed",
+                go_quote(&recording.id),
+                recording.status
+            )));
+        }
+        match (recording.kind.as_str(), plan.task_type) {
+            ("stream", TaskType::Stream) => {}
+            ("stream", TaskType::Batch) => {
+                return Err(ApiError::bad_request(format!(
+                    "cannot replay stream recording {} into batch task {}",
+                    recording.id, opts.task
+                )));
+            }
+            (kind, _) => {
+                return Err(ApiError::bad_request(format!(
+                    "replaying {kind} recordings is not supported yet: recording {} cannot be replayed",
+                    recording.id
+                )));
+            }
+        }
+        let mut running = lock(&shared.replays);
+        if running.contains_key(&id)
+            || shared
+                .store
+                .get::<ReplayRecord>(&id)
+                .map_err(ApiError::internal)?
+                .is_some()
+        {
+            return Err(ApiError::bad_request(format!(
+                "replay {} already exists",
+                go_quote(&id)
+            )));
+        }
+        let mut rec = ReplayRecord {
+            id: id.clone(),
+            task: opts.task.clone(),
+            recording: recording.id.clone(),
+            recording_time: opts.recording_time,
+            clock: clock.into(),
+            date: Utc::now(),
+            error: String::new(),
+            status: RUNNING.into(),
+            progress: 0.0,
+        };
+        shared.store.put(&rec).map_err(ApiError::internal)?;
+        let cancel = Arc::new(AtomicBool::new(false));
+        running.insert(id.clone(), Arc::clone(&cancel));
+        drop(running);
+        let view = replay_view(&rec);
+        let job = ReplayJob {
+            filter: Filter::of_task(&plan, dbrps),
+            plan,
+            path: shared.recording_path(&recording.id),
+            cancel,
+        };
+        let bg = Arc::clone(shared);
+        let spawned = std::thread::Builder::new()
+            .name(format!("replay-{id}"))
+            .spawn(move || {
+                let outcome = run_replay(&bg, &mut rec, &job);
+                let mut running = lock(&bg.replays);
+                if running.remove(&rec.id).is_none() {
+                    return;
+                }
+                match outcome {
+                    Ok(()) => {
+                        rec.status = FINISHED.into();
+                        rec.progress = 1.0;
+                    }
+                    Err(e) => {
+                        tracing::warn!(replay = rec.id, "replay failed: {e}");
+                        rec.status = FAILED.into();
+                        rec.error = e;
+                    }
+                }
+                if let Err(e) = bg.store.put(&rec) {
+                    tracing::error!(replay = rec.id, "storing the replay: {e}");
+                }
+            });
+        if let Err(e) = spawned {
+            lock(&shared.replays).remove(&id);
+            let _ = shared.store.delete::<ReplayRecord>(&id);
+            return Err(ApiError::internal(e));
+        }
+        Ok(view)
+    }
+
+    /// `POST /replays/batch` and `/replays/query`: they query InfluxDB.
+    pub fn replay_influxdb(&self, what: &str) -> Result<Replay, ApiError> {
+        Err(self.influxdb_error(what))
+    }
+
+    /// `GET /replays/<id>`.
+    pub fn get_replay(&self, id: &str) -> Result<Replay, ApiError> {
+        self.shared
+            .store
+            .get::<ReplayRecord>(id)
+            .map_err(ApiError::internal)?
+            .map(|r| replay_view(&r))
+            .ok_or_else(|| no_replay(id))
+    }
+
+    /// `GET /replays`: sorted by id, filtered by a glob `pattern`.
+    pub fn list_replays(&self, pattern: &str) -> Result<Vec<Replay>, ApiError> {
+        let pat = glob::Pattern::new(pattern).ok();
+        Ok(self
+            .shared
+            .store
+            .list::<ReplayRecord>()
+            .map_err(ApiError::internal)?
+            .iter()
+            .filter(|r| pattern.is_empty() || pat.as_ref().is_some_and(|p| p.matches(&r.id)))
+            .map(replay_view)
+            .collect())
+    }
+
+    /// `DELETE /replays/<id>`: a running replay is cancelled. Idempotent.
+    pub fn delete_replay(&self, id: &str) -> Result<(), ApiError> {
+        let mut running = lock(&self.shared.replays);
+        if let Some(cancel) = running.remove(id) {
+            cancel.store(true, Ordering::Relaxed);
+        }
+        self.shared
+            .store
+            .delete::<ReplayRecord>(id)
+            .map_err(ApiError::internal)?;
+        Ok(())
+    }
+
+    /// Waits until no replay is running (tests and shutdown), up to `timeout`.
+    pub fn wait_idle(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while !lock(&self.shared.replays).is_empty() {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        true
+    }
+}
+
+// ---- HTTP ----
+
+type St = State<Arc<Daemon>>;
+
+/// The routes of recordings and replays (under `/kapacitor/v1`).
+pub fn routes() -> Router<Arc<Daemon>> {
+    Router::new()
+        .route("/recordings", get(list_recordings))
+        .route("/recordings/stream", post(record_stream))
+        .route("/recordings/batch", post(record_batch))
+        .route("/recordings/query", post(record_query))
+        .route(
+            "/recordings/{id}",
+            get(get_recording)
+                .delete(delete_recording)
+                .patch(patch_recording),
+        )
+        .route("/recordings/{id}/stop", post(stop_recording))
+        .route("/replays", get(list_replays).post(create_replay))
+        .route("/replays/batch", post(replay_batch))
+        .route("/replays/query", post(replay_query))
+        .route("/replays/{id}", get(get_replay).delete(delete_replay))
+}
+
+fn body<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad_request(format!(
+            "invalid JSON body: {e} (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal(format!("handler failed: {e}")))?
+}
+
+/// `pattern`, `offset` and `limit` (default 100) of a list.
+fn page<T>(items: Vec<T>, q: &super::http::Query) -> Result<Vec<T>, ApiError> {
+    let offset = q.int("offset", 0)?.max(0) as usize;
+    let limit = q.int("limit", 100)?;
+    Ok(items
+        .into_iter()
+        .skip(offset)
+        .take(if limit <= 0 {
+            usize::MAX
+        } else {
+            limit as usize
+        })
+        .collect())
+}
+
+fn status_of(status: &str) -> StatusCode {
+    if status == RUNNING {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    }
+}
+
+async fn list_recordings(State(d): St, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+    let q = super::http::Query::parse(q.as_deref());
+    let pattern = q.get("pattern").unwrap_or("").to_string();
+    let all = blocking(move || d.replays.list_recordings(&pattern)).await?;
+    Ok(Json(RecordingList {
+        recordings: page(all, &q)?,
+    })
+    .into_response())
+}
+
+async fn record_stream(State(d): St, bytes: Bytes) -> Result<Response, ApiError> {
+    let opts: RecordStream = body(&bytes)?;
+    let r = blocking(move || d.replays.record_stream(&d.tasks, opts)).await?;
+    Ok((StatusCode::CREATED, Json(r)).into_response())
+}
+
+async fn record_batch(State(d): St, bytes: Bytes) -> Result<Response, ApiError> {
+    let opts: RecordBatch = body(&bytes)?;
+    ReplayService::pick_id(&opts.id, "recording")?;
+    let (plan, _) = d.tasks.plan(&opts.task)?;
+    if plan.task_type != TaskType::Batch {
+        return Err(ApiError::bad_request(format!(
+            "task {} is a stream task: record it with /recordings/stream",
+            opts.task
+        )));
+    }
+    let r = d.replays.record_influxdb("recording batch data")?;
+    Ok((StatusCode::CREATED, Json(r)).into_response())
+}
+
+async fn record_query(State(d): St, bytes: Bytes) -> Result<Response, ApiError> {
+    let opts: RecordQuery = body(&bytes)?;
+    ReplayService::pick_id(&opts.id, "recording")?;
+    if !matches!(opts.kind.as_str(), "stream" | "batch") {
+        return Err(ApiError::bad_request(format!(
+            "invalid recording type {:?}: want \"stream\" or \"batch\"",
+            opts.kind
+        )));
+    }
+    let r = d
+        .replays
+        .record_influxdb("recording the result of a query")?;
+    Ok((StatusCode::CREATED, Json(r)).into_response())
+}
+
+async fn get_recording(State(d): St, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let r = blocking(move || d.replays.get_recording(&id)).await?;
+    Ok((status_of(&r.status), Json(r)).into_response())
+}
+
+async fn delete_recording(State(d): St, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    blocking(move || d.replays.delete_recording(&id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn stop_recording(State(d): St, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let r = blocking(move || d.replays.stop_recording(&id)).await?;
+    Ok(Json(r).into_response())
+}
+
+/// Ours: `PATCH /recordings/<id>` with `{"status": "stopped"}` is the same as
+/// `POST /recordings/<id>/stop`.
+async fn patch_recording(
+    State(d): St,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    #[derive(serde::Deserialize)]
+    struct Patch {
+        #[serde(default)]
+        status: String,
+    }
+    let p: Patch = body(&bytes)?;
+    if !matches!(p.status.as_str(), "stopped" | "finished") {
+        return Err(ApiError::bad_request(format!(
+            "a recording can only be patched with {{\"status\": \"stopped\"}}, not {:?}",
+            p.status
+        )));
+    }
+    let r = blocking(move || d.replays.stop_recording(&id)).await?;
+    Ok(Json(r).into_response())
+}
+
+async fn list_replays(State(d): St, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+    let q = super::http::Query::parse(q.as_deref());
+    let pattern = q.get("pattern").unwrap_or("").to_string();
+    let all = blocking(move || d.replays.list_replays(&pattern)).await?;
+    Ok(Json(ReplayList {
+        replays: page(all, &q)?,
+    })
+    .into_response())
+}
+
+async fn create_replay(State(d): St, bytes: Bytes) -> Result<Response, ApiError> {
+    let opts: CreateReplay = body(&bytes)?;
+    let r = blocking(move || d.replays.create_replay(&d.tasks, opts)).await?;
+    Ok((StatusCode::CREATED, Json(r)).into_response())
+}
+
+async fn replay_batch(State(d): St, bytes: Bytes) -> Result<Response, ApiError> {
+    let opts: serde_json::Value = body(&bytes)?;
+    let id = opts["id"].as_str().unwrap_or("");
+    ReplayService::pick_id(id, "replay")?;
+    if let Some(task) = opts["task"].as_str() {
+        d.tasks.plan(task)?;
+    }
+    let r = d.replays.replay_influxdb("replaying batch data")?;
+    Ok((StatusCode::CREATED, Json(r)).into_response())
+}
+
+async fn replay_query(State(d): St, bytes: Bytes) -> Result<Response, ApiError> {
+    let opts: serde_json::Value = body(&bytes)?;
+    let id = opts["id"].as_str().unwrap_or("");
+    ReplayService::pick_id(id, "replay")?;
+    if let Some(task) = opts["task"].as_str() {
+        d.tasks.plan(task)?;
+    }
+    let r = d
+        .replays
+        .replay_influxdb("replaying the result of a query")?;
+    Ok((StatusCode::CREATED, Json(r)).into_response())
+}
+
+async fn get_replay(State(d): St, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let r = blocking(move || d.replays.get_replay(&id)).await?;
+    Ok((status_of(&r.status), Json(r)).into_response())
+}
+
+async fn delete_replay(State(d): St, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    blocking(move || d.replays.delete_replay(&id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filter_keeps_task_dbrps_and_measurements() {
+        let f = Filter {
+            dbrps: vec![DbRp {
+                db: "mydb".into(),
+                rp: "myrp".into(),
+            }],
+            measurements: Some(vec!["test".into()]),
+        };
+        assert!(f.keeps("mydb", "myrp", "test"));
+        assert!(!f.keeps("mydb", "autogen", "test"));
+        assert!(!f.keeps("mydb", "myrp", "other"));
+        let any = Filter::default();
+        assert!(any.keeps("x", "y", "z"));
+    }
+
+    #[test]
+    fn line_of_round_trips_through_the_parser() {
+        let line = "m,host=a x=1.5,n=3i,s=\"q\",b=true 42";
+        let parsed = line_protocol::parse_lines_with_precision(line, Precision::Nanoseconds)
+            .next()
+            .and_then(Result::ok)
+            .expect("parses");
+        let p = super::super::write::point_from_line("db", "rp", &parsed, 42);
+        let back = line_of(&p);
+        let mut text = String::new();
+        back.write_to(&mut text);
+        let again = line_protocol::parse_lines_with_precision(&text, Precision::Nanoseconds)
+            .next()
+            .and_then(Result::ok)
+            .expect("re-parses");
+        assert_eq!(again.measurement, "m");
+        assert_eq!(again.timestamp, Some(42));
+        assert_eq!(again.fields.len(), 4);
+        assert_eq!(again.tags.len(), 1);
+    }
+}
