@@ -34,6 +34,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
                 .patch(update_template)
                 .delete(delete_template),
         )
+        .nest("/alerts", super::alerts::routes())
         .route("/debug/vars", get(debug_vars))
         .route("/metrics", get(metrics))
         .merge(super::replay::routes());

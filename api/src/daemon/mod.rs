@@ -9,6 +9,7 @@
 //! Handlers never run engine work on the async threads: task changes, which wait for every
 //! worker to install a dataflow, run on tokio's blocking pool.
 
+pub mod alerts;
 pub mod http;
 pub mod replay;
 pub mod runtime;
@@ -16,7 +17,6 @@ pub mod tasks;
 pub mod vars;
 pub mod write;
 
-use crate::alert_handlers::HandlerDispatcher;
 use crate::config::Config;
 use crate::services::UreqPoster;
 use crate::store::Store;
@@ -89,6 +89,8 @@ pub struct Daemon {
     pub runtime: Arc<runtime::Runtime>,
     /// Tasks and templates.
     pub tasks: tasks::TaskManager,
+    /// Alert topics, their handlers and persisted states.
+    pub alerts: Arc<alerts::AlertCenter>,
     /// Recordings and replays.
     pub replays: replay::ReplayService,
 }
@@ -107,10 +109,19 @@ impl Daemon {
                 .map_err(|e| anyhow::anyhow!("starting the engine: {e}"))?,
         );
         let topics = Arc::new(TopicStore::default());
-        let alerts = Arc::new(AlertService(Arc::new(HandlerDispatcher::start(
-            5000,
-            Arc::new(UreqPoster),
-        ))));
+        let center = Arc::new(
+            alerts::AlertCenter::open(
+                store.clone(),
+                Arc::clone(&topics),
+                Arc::new(UreqPoster),
+                alerts::AlertOptions {
+                    buffer: usize::try_from(config.alert.topic_buffer_length).unwrap_or(5000),
+                    persist_topics: config.alert.persist_topics,
+                },
+            )
+            .context("loading alert topics and handlers")?,
+        );
+        let alerts = Arc::new(AlertService(Arc::clone(&center) as _));
         let runtime = Arc::new(runtime::Runtime::new(
             engine,
             topics,
@@ -127,6 +138,7 @@ impl Daemon {
             runtime,
             tasks,
             replays,
+            alerts: center,
         }))
     }
 }
@@ -195,6 +207,7 @@ pub async fn serve(
     tracing::info!("shutting down");
     let _ = stop_tx.send(());
     let _ = tcp.await;
+    daemon.alerts.flush();
     for t in tasks {
         let _ = t.await;
     }

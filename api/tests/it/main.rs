@@ -1,5 +1,6 @@
 //! Integration tests of the `kapacitord` binary.
 
+mod alerts_api;
 mod config;
 mod conformance;
 mod daemon;

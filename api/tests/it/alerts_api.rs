@@ -1,0 +1,277 @@
+//! Topic handlers and topic persistence of the daemon's [`AlertCenter`]: a `tcp` handler
+//! delivers to a real listener on 127.0.0.1 (only the events its `match` selects), handlers
+//! are edited with PUT/PATCH semantics, and handlers and topic levels survive reopening the
+//! store.
+
+use kap_api::daemon::alerts::{AlertCenter, AlertOptions};
+use kap_api::services::UreqPoster;
+use kap_api::store::Store;
+use kap_api_types::HandlerSpec;
+use kap_dataflow::alert::{AlertEvent, AlertSink, EventState, Level, TopicStore};
+use kap_dataflow::point::Sym;
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn wait_until(mut pred: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if pred() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+fn open(dir: &std::path::Path) -> (Store, Arc<TopicStore>, AlertCenter) {
+    let store = Store::open(&dir.join("kapacitor.db")).expect("open store");
+    let topics = Arc::new(TopicStore::default());
+    let center = AlertCenter::open(
+        store.clone(),
+        Arc::clone(&topics),
+        Arc::new(UreqPoster),
+        AlertOptions::default(),
+    )
+    .expect("open alert center");
+    (store, topics, center)
+}
+
+/// Records the event in the topic store, as the alert node does, then publishes it.
+fn publish(center: &AlertCenter, topics: &TopicStore, topic: &str, level: Level, host: &str) {
+    let previous = topics
+        .update(
+            topic,
+            "cpu:host=x",
+            EventState {
+                level,
+                message: format!("cpu is {level}"),
+                details: String::new(),
+                time: 1_000_000_000,
+                duration: 2_000_000_000,
+            },
+        )
+        .map_or(Level::Ok, |s| s.level);
+    center.publish(AlertEvent {
+        topic: topic.into(),
+        id: "cpu:host=x".into(),
+        message: format!("cpu is {level}"),
+        details: String::new(),
+        time: 1_000_000_000,
+        duration: 2_000_000_000,
+        level,
+        previous_level: previous,
+        recoverable: true,
+        data: Default::default(),
+        name: "cpu".into(),
+        task: "cpu_alert".into(),
+        node: "alert2".into(),
+        category: String::new(),
+        group_id: format!("host={host}"),
+        tags: vec![(Sym::new("host"), Sym::new(host))],
+        fields: Vec::new(),
+        handlers: Vec::new(),
+    });
+}
+
+fn spec(id: &str, kind: &str, options: serde_json::Value, m: &str) -> HandlerSpec {
+    HandlerSpec {
+        topic: String::new(),
+        id: id.into(),
+        kind: kind.into(),
+        options: options.as_object().cloned().unwrap_or_default(),
+        match_expr: m.into(),
+    }
+}
+
+#[test]
+fn tcp_topic_handler_receives_matching_events() {
+    let dir = crate::tempdir("alerts-tcp");
+    let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = tcp.local_addr().unwrap().to_string();
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let l = Arc::clone(&lines);
+    std::thread::spawn(move || {
+        for s in tcp.incoming().flatten() {
+            for line in BufReader::new(s).lines().map_while(Result::ok) {
+                l.lock().unwrap().push(line);
+            }
+        }
+    });
+    let (_store, topics, center) = open(&dir);
+    center
+        .create_handler(
+            "cpu",
+            spec(
+                "to-tcp",
+                "tcp",
+                serde_json::json!({"address": addr}),
+                "level() >= WARNING AND \"host\" == 'x'",
+            ),
+        )
+        .unwrap();
+    // A slack handler without a [slack] service: accepted, counts a delivery error.
+    center
+        .create_handler(
+            "cpu",
+            spec("chat", "slack", serde_json::json!({"channel": "#ops"}), ""),
+        )
+        .unwrap();
+    publish(&center, &topics, "cpu", Level::Info, "x"); // below WARNING
+    publish(&center, &topics, "cpu", Level::Critical, "y"); // other host
+    publish(&center, &topics, "cpu", Level::Critical, "x"); // delivered
+    publish(&center, &topics, "other", Level::Critical, "x"); // other topic
+    assert!(
+        wait_until(|| !lines.lock().unwrap().is_empty()),
+        "no line received; last error: {:?}",
+        center.last_error()
+    );
+    assert!(wait_until(|| center
+        .stats()
+        .errors
+        .load(std::sync::atomic::Ordering::Relaxed)
+        >= 3));
+    std::thread::sleep(Duration::from_millis(200));
+    let got = lines.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "{got:?}");
+    let v: serde_json::Value = serde_json::from_str(&got[0]).unwrap();
+    assert_eq!(v["id"], "cpu:host=x");
+    assert_eq!(v["level"], "CRITICAL");
+    assert_eq!(v["previousLevel"], "CRITICAL");
+    assert_eq!(v["message"], "cpu is CRITICAL");
+    assert!(
+        center
+            .last_error()
+            .unwrap()
+            .contains("handler chat of kind slack: no [slack] service configured")
+    );
+    let topic = center.topic("cpu").unwrap();
+    assert_eq!((topic.level.as_str(), topic.collected), ("CRITICAL", 3));
+}
+
+#[test]
+fn handlers_replace_patch_and_delete() {
+    let dir = crate::tempdir("alerts-crud");
+    let (_store, _topics, center) = open(&dir);
+    let h = center
+        .create_handler(
+            "sys",
+            spec("h1", "slack", serde_json::json!({"channel": "#test"}), ""),
+        )
+        .unwrap();
+    assert_eq!(h.link.href, "/kapacitor/v1/alerts/topics/sys/handlers/h1");
+    assert_eq!(
+        center
+            .create_handler("sys", spec("h1", "slack", serde_json::json!({}), ""))
+            .unwrap_err()
+            .status,
+        500
+    );
+    assert_eq!(
+        center
+            .create_handler("sys", spec("h2", "nope", serde_json::json!({}), ""))
+            .unwrap_err()
+            .status,
+        400
+    );
+    assert_eq!(
+        center
+            .create_handler("sys", spec("", "tcp", serde_json::json!({}), ""))
+            .unwrap_err()
+            .status,
+        400
+    );
+    let patched = center
+        .patch_handler(
+            "sys",
+            "h1",
+            &serde_json::json!([
+                {"op": "replace", "path": "/kind", "value": "log"},
+                {"op": "remove", "path": "/options/channel", "value": null},
+                {"op": "add", "path": "/options/path", "value": "/tmp/alert.log"},
+                {"op": "replace", "path": "/id", "value": "h2"},
+                {"op": "add", "path": "/match", "value": "changed() == TRUE"},
+            ]),
+        )
+        .unwrap();
+    assert_eq!(patched.id, "h2");
+    assert_eq!(patched.kind, "log");
+    assert_eq!(patched.match_expr, "changed() == TRUE");
+    assert_eq!(
+        serde_json::Value::Object(patched.options),
+        serde_json::json!({"path": "/tmp/alert.log"})
+    );
+    assert_eq!(center.handler("sys", "h1").unwrap_err().status, 404);
+    // An invalid patch result is refused and changes nothing.
+    let err = center
+        .patch_handler(
+            "sys",
+            "h2",
+            &serde_json::json!([{"op": "replace", "path": "/options/path", "value": "rel.log"}]),
+        )
+        .unwrap_err();
+    assert_eq!(err.status, 400);
+    let put = center
+        .replace_handler(
+            "sys",
+            "h2",
+            spec("h3", "smtp", serde_json::json!({"to": ["a@b.c"]}), ""),
+        )
+        .unwrap();
+    assert_eq!(put.link.href, "/kapacitor/v1/alerts/topics/sys/handlers/h3");
+    let ids: Vec<String> = center
+        .handlers("sys", "h*")
+        .into_iter()
+        .map(|h| h.id)
+        .collect();
+    assert_eq!(ids, ["h3"]);
+    assert_eq!(center.list_topics("", Level::Ok).len(), 1);
+    center.delete_handler("sys", "h3").unwrap();
+    center.delete_handler("sys", "h3").unwrap();
+    assert!(center.handlers("sys", "").is_empty());
+    assert_eq!(center.topic("sys").unwrap_err().status, 404);
+}
+
+#[test]
+fn handlers_and_topic_levels_survive_reopen() {
+    let dir = crate::tempdir("alerts-persist");
+    {
+        let (_store, topics, center) = open(&dir);
+        center
+            .create_handler(
+                "test",
+                spec(
+                    "keep",
+                    "tcp",
+                    serde_json::json!({"address": "localhost:4657"}),
+                    "level() > OK",
+                ),
+            )
+            .unwrap();
+        center
+            .create_handler("gone", spec("x", "slack", serde_json::json!({}), ""))
+            .unwrap();
+        publish(&center, &topics, "test", Level::Critical, "x");
+        publish(&center, &topics, "gone", Level::Warning, "x");
+        center.flush();
+        center.delete_topic("gone").unwrap();
+    }
+    let (_store, topics, center) = open(&dir);
+    let list = center.list_topics("", Level::Ok);
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0].id, "test");
+    assert_eq!(list[0].level, "CRITICAL");
+    assert_eq!(list[0].collected, 0, "collected is not persisted");
+    assert!(center.list_topics("", Level::Critical).len() == 1);
+    let h = center.handler("test", "keep").unwrap();
+    assert_eq!(h.match_expr, "level() > OK");
+    let ev = center.event("test", "cpu:host=x").unwrap();
+    assert_eq!(ev.state.level, "CRITICAL");
+    assert_eq!(ev.state.duration, "2s");
+    assert_eq!(ev.state.time, "1970-01-01T00:00:01Z");
+    assert_eq!(
+        topics.event_state("test", "cpu:host=x").unwrap().level,
+        Level::Critical
+    );
+}
