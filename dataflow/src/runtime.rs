@@ -157,7 +157,30 @@ struct Shared {
     services: Mutex<HashMap<String, Services>>,
     /// Build errors reported by workers, by dataflow id.
     errors: Mutex<HashMap<String, String>>,
+    /// Node statistics each stage of each worker publishes, by dataflow key.
+    stats: Mutex<HashMap<String, Vec<Arc<Mutex<StageStats>>>>>,
 }
+
+/// The statistics one stage executor published last (every node of the plan; nodes of
+/// other stages stay at zero there).
+#[derive(Debug, Default, Clone)]
+struct StageStats {
+    nodes: BTreeMap<String, BTreeMap<String, i64>>,
+    edges: BTreeMap<(String, String), u64>,
+}
+
+/// Statistics of an installed task, summed over its stages and workers.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct TaskStats {
+    /// Per node name: counter → value (`errors`, `working_cardinality`, node counters such
+    /// as `alerts_triggered`, `crits_triggered`, `points_written`…).
+    pub nodes: BTreeMap<String, BTreeMap<String, i64>>,
+    /// Messages sent per `(parent, child)` edge.
+    pub edges: BTreeMap<(String, String), u64>,
+}
+
+/// How often a busy stage republishes its statistics.
+const STATS_EVERY: Duration = Duration::from_millis(100);
 
 /// The running engine.
 pub struct Engine {
@@ -370,6 +393,7 @@ impl Engine {
         let shared = Arc::new(Shared {
             services: Mutex::new(HashMap::new()),
             errors: Mutex::new(HashMap::new()),
+            stats: Mutex::new(HashMap::new()),
         });
         let worker_shared = Arc::clone(&shared);
         let receivers = Arc::new(receivers);
@@ -572,6 +596,39 @@ impl Engine {
         self.advance_all(e + 1)?;
         self.wake();
         Ok(())
+    }
+
+    /// Statistics of the installed dataflow `id` (`None` when it is not installed), summed
+    /// over its stages and workers. Counts lag by at most ~100 ms.
+    pub fn stats(&self, id: &str) -> Option<TaskStats> {
+        let key = self
+            .keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()?;
+        let slots = self
+            .shared
+            .stats
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .cloned()
+            .unwrap_or_default();
+        let mut out = TaskStats::default();
+        for slot in slots {
+            let st = slot.lock().unwrap_or_else(|e| e.into_inner());
+            for (node, counters) in &st.nodes {
+                let n = out.nodes.entry(node.clone()).or_default();
+                for (k, v) in counters {
+                    *n.entry(k.clone()).or_default() += v;
+                }
+            }
+            for (edge, v) in &st.edges {
+                *out.edges.entry(edge.clone()).or_default() += v;
+            }
+        }
+        Some(out)
     }
 
     /// Like [`Engine::write`], but waits up to `timeout` for room in full lanes instead of
@@ -808,7 +865,7 @@ fn run_worker(
                         .get(&id)
                         .cloned()
                         .unwrap_or_default();
-                    match build_dataflow(worker, &id, &task, &plan, services) {
+                    match build_dataflow(worker, &id, &task, &plan, services, shared) {
                         Ok((df_index, mut input, probe)) => {
                             // Data that raced ahead of the install command is replayed at
                             // its own epochs, so every worker orders it the same way.
@@ -856,6 +913,11 @@ fn run_worker(
                     if let Some(df) = dfs.remove(&id) {
                         worker.drop_dataflow(df.index);
                     }
+                    shared
+                        .stats
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(&id);
                     pending.remove(&id);
                 }
             }
@@ -991,6 +1053,7 @@ fn build_dataflow(
     task: &str,
     plan: &Pipeline,
     services: Services,
+    shared: &Arc<Shared>,
 ) -> Result<Built, String> {
     let services = crate::exec::with_stats_feeds(services, plan);
     let st = stages(plan);
@@ -1005,6 +1068,7 @@ fn build_dataflow(
     }
     let df_index = worker.next_dataflow_index();
     let me = worker.index() as u64;
+    let key_name = key;
     let mut input = InputHandle::new();
     let probe = ProbeHandle::new();
     worker.dataflow_named::<u64, _, _>(&format!("task:{key}"), |scope| {
@@ -1015,6 +1079,18 @@ fn build_dataflow(
             let tick_here = key != StageKey::Gather || me == 0;
             let stage_of = Arc::clone(&stage_of);
             let name = format!("stage{k}");
+            // Zeros for every node until the stage publishes: an idle task still shows them.
+            let slot = Arc::new(Mutex::new(StageStats {
+                nodes: exec.node_stats(),
+                edges: exec.edge_stats(),
+            }));
+            shared
+                .stats
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(key_name.to_string())
+                .or_default()
+                .push(Arc::clone(&slot));
             stream = match key {
                 StageKey::Local => stream
                     .unary_frontier::<CapacityContainerBuilder<Vec<Routed>>, _, _, _>(
@@ -1022,7 +1098,7 @@ fn build_dataflow(
                         &name,
                         move |cap, info| {
                             let activator = scope.activator_for(info.address);
-                            stage_logic(cap, exec, stage_of, k, activator, tick_here)
+                            stage_logic(cap, exec, stage_of, k, activator, tick_here, slot)
                         },
                     ),
                 StageKey::Group | StageKey::Gather | StageKey::On(_) => {
@@ -1042,7 +1118,7 @@ fn build_dataflow(
                         &name,
                         move |cap, info| {
                             let activator = scope.activator_for(info.address);
-                            stage_logic(cap, exec, stage_of, k, activator, tick_here)
+                            stage_logic(cap, exec, stage_of, k, activator, tick_here, slot)
                         },
                     )
                 }
@@ -1065,6 +1141,7 @@ type StageOutput<'a> = timely::dataflow::operators::generic::OutputBuilderSessio
     CapacityContainerBuilder<Vec<Routed>>,
 >;
 
+#[allow(clippy::too_many_arguments)]
 fn stage_logic<P>(
     cap: Capability<u64>,
     mut exec: TaskExec,
@@ -1072,6 +1149,7 @@ fn stage_logic<P>(
     k: usize,
     activator: timely::scheduling::Activator,
     tick_here: bool,
+    slot: Arc<Mutex<StageStats>>,
 ) -> impl FnMut(StageInput<'_, '_, P>, &mut StageOutput<'_>)
 where
     P: timely::communication::Pull<timely::dataflow::channels::Message<u64, Vec<Routed>>>,
@@ -1086,6 +1164,8 @@ where
     if ticks {
         activator.activate_after(TICK);
     }
+    let mut dirty = false;
+    let mut published = Instant::now();
     move |(input, frontier), output| {
         // `for_each` keeps arrival order (FIFO per sending worker), which the stable sort
         // below relies on for ties.
@@ -1116,6 +1196,7 @@ where
                     session.give(r);
                     continue;
                 }
+                dirty = true;
                 let (seq, path, depth) = (r.seq, r.path, r.depth);
                 // A bug in one node must not take the worker (and every task) down.
                 let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -1162,6 +1243,15 @@ where
                 }
             }
             activator.activate_after(TICK);
+        }
+        // Publish at most every STATS_EVERY while busy; the watermark heartbeat activates
+        // the stage again, so the last counts are published soon after data stops.
+        if (dirty && published.elapsed() >= STATS_EVERY) || (frontier.is_empty() && !finished) {
+            dirty = false;
+            published = Instant::now();
+            let mut st = slot.lock().unwrap_or_else(|e| e.into_inner());
+            st.nodes = exec.node_stats();
+            st.edges = exec.edge_stats();
         }
         if frontier.is_empty() {
             if !finished {
