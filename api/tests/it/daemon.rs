@@ -12,6 +12,7 @@ pub(crate) struct Daemon {
     pub(crate) dir: PathBuf,
     pub(crate) port: u16,
     child: Option<Child>,
+    extra: String,
 }
 
 fn free_port() -> u16 {
@@ -24,14 +25,25 @@ fn free_port() -> u16 {
 impl Daemon {
     /// Starts a daemon in a fresh directory `name`.
     pub(crate) fn start(name: &str) -> Daemon {
+        Daemon::start_with(name, "")
+    }
+
+    /// Starts a daemon whose configuration also has the top-level keys in `extra`.
+    pub(crate) fn start_with(name: &str, extra: &str) -> Daemon {
         let dir = crate::tempdir(name);
         let mut d = Daemon {
             dir,
             port: free_port(),
             child: None,
+            extra: extra.to_string(),
         };
         d.spawn();
         d
+    }
+
+    /// The configuration file.
+    pub(crate) fn config_path(&self) -> PathBuf {
+        self.dir.join("kapacitor.conf")
     }
 
     pub(crate) fn url(&self) -> String {
@@ -39,12 +51,13 @@ impl Daemon {
     }
 
     fn spawn(&mut self) {
-        let conf = self.dir.join("kapacitor.conf");
+        let conf = self.config_path();
         std::fs::write(
             &conf,
             format!(
-                "data_dir = {:?}\n[http]\nbind-address = \"127.0.0.1:{}\"\n[logging]\nlevel = \"WARN\"\n",
+                "data_dir = {:?}\n{}\n[http]\nbind-address = \"127.0.0.1:{}\"\n[logging]\nlevel = \"WARN\"\n",
                 self.dir.join("data"),
+                self.extra,
                 self.port
             ),
         )
@@ -57,6 +70,8 @@ impl Daemon {
         let child = Command::new(env!("CARGO_BIN_EXE_kapacitord"))
             .arg("-config")
             .arg(&conf)
+            .arg("-pidfile")
+            .arg(self.dir.join("kapacitord.pid"))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -85,6 +100,11 @@ impl Daemon {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill(); // SIGKILL
             let _ = c.wait();
+        }
+        // A daemon restarted by a script (the API corpus' restart steps) is not our child.
+        if let Ok(pid) = std::fs::read_to_string(self.dir.join("kapacitord.pid")) {
+            let _ = Command::new("kill").arg("-9").arg(pid.trim()).status();
+            let _ = std::fs::remove_file(self.dir.join("kapacitord.pid"));
         }
     }
 
@@ -329,4 +349,211 @@ fn a_bad_script_never_replaces_a_working_task() {
     let t = d.json("/kapacitor/v1/tasks/counter?script-format=raw");
     assert_eq!(t["script"], COUNT_TASK);
     assert_eq!(t["executing"], true);
+}
+
+fn ok(out: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "kapacitor failed ({}): stdout {stdout} stderr {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn recording_id(stdout: &str) -> String {
+    stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("RecordingID="))
+        .unwrap_or_else(|| panic!("no RecordingID= in {stdout}"))
+        .to_string()
+}
+
+/// `cpu,cpu=cpu-total value=V T` lines, one per second from `t0`, in any database.
+fn cpu_lines(t0: i64, values: &[f64]) -> String {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| format!("cpu,cpu=cpu-total,host=a value={v} {}\n", t0 + i as i64))
+        .collect()
+}
+
+fn log_lines(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+fn wait_for(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The original design's stream workflow, end to end, with the real CLI.
+#[test]
+fn seed_stream_workflow_end_to_end() {
+    let d = Daemon::start("seed1");
+    let dir = d.dir.clone();
+    let seed = dir.join("cpu.seed");
+    std::fs::write(&seed, "alert(avg(window(value, 10)), <, 30)\n").expect("seed file");
+    let seed_arg = seed.to_string_lossy().into_owned();
+
+    // 1. define streamer (seed form), no dbrp: it matches every database.
+    ok(&d.cli(&[
+        "define",
+        "streamer",
+        "--name",
+        "cpu_alert",
+        "--from",
+        "cpu",
+        "--where",
+        "cpu = 'cpu-total'",
+        "--script",
+        &seed_arg,
+    ]));
+    let t = d.json("/kapacitor/v1/tasks/cpu_alert");
+    assert_eq!(t["type"], "stream");
+    assert_eq!(t["status"], "disabled");
+
+    // 2. record the live stream between start-recording and stop-recording.
+    let rec = recording_id(&ok(&d.cli(&["start-recording"])));
+    let (status, body) = d.req(
+        "POST",
+        "/write?db=telegraf&precision=s",
+        Some(&cpu_lines(100, &[10.0; 12])),
+    );
+    assert_eq!(status, 204, "{body}");
+    // Points of another cpu and another measurement are recorded, and filtered at replay.
+    let (status, _) = d.req(
+        "POST",
+        "/write?db=telegraf&precision=s",
+        Some("cpu,cpu=cpu0,host=a value=99 112\nmem value=1 112\n"),
+    );
+    assert_eq!(status, 204);
+    assert_eq!(recording_id(&ok(&d.cli(&["stop-recording", &rec]))), rec);
+    let r = d.wait_json(&format!("/kapacitor/v1/recordings/{rec}"), 20, |v| {
+        v["status"] == "finished"
+    });
+    assert!(r["size"].as_i64().unwrap_or(0) > 0, "{r}");
+
+    // 3. replay into the disabled streamer: the seed task has no handler, so edit it to log
+    //    its alerts, then replay; the live task's state stays untouched.
+    let log = dir.join("alerts.log");
+    let fragment = dir.join("cpu.tick");
+    std::fs::write(
+        &fragment,
+        format!(
+            "|window()\n    .periodCount(10)\n    .everyCount(1)\n|mean('value')\n|alert()\n    .crit(lambda: \"mean\" < 30)\n    .log('{}')\n",
+            log.display()
+        ),
+    )
+    .expect("fragment");
+    let frag_arg = fragment.to_string_lossy().into_owned();
+    ok(&d.cli(&[
+        "define",
+        "streamer",
+        "--name",
+        "cpu_alert",
+        "--from",
+        "cpu",
+        "--where",
+        "cpu = 'cpu-total'",
+        "--script",
+        &frag_arg,
+    ]));
+    ok(&d.cli(&["replay", &rec, "cpu_alert"]));
+    wait_for(20, "the replay's alert log", || !log_lines(&log).is_empty());
+    let first = log_lines(&log);
+    assert_eq!(first[0]["level"], "CRITICAL", "{first:?}");
+    let t = d.json("/kapacitor/v1/tasks/cpu_alert");
+    assert_eq!(t["status"], "disabled", "a replay does not enable the task");
+    assert_eq!(t["executing"], false);
+    let topics = d.json("/kapacitor/v1/alerts/topics");
+    assert!(
+        topics["topics"].as_array().is_none_or(|a| a.is_empty()),
+        "a replay leaves live alert topics untouched: {topics}"
+    );
+
+    // 4. edit (threshold below the data: no alert) and replay again.
+    std::fs::remove_file(&log).expect("rm log");
+    let quiet = std::fs::read_to_string(&fragment)
+        .expect("fragment")
+        .replace("< 30", "< 5");
+    std::fs::write(&fragment, quiet).expect("fragment");
+    ok(&d.cli(&[
+        "define",
+        "streamer",
+        "--name",
+        "cpu_alert",
+        "--from",
+        "cpu",
+        "--where",
+        "cpu = 'cpu-total'",
+        "--script",
+        &frag_arg,
+    ]));
+    ok(&d.cli(&["replay", &rec, "cpu_alert"]));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(log_lines(&log).is_empty(), "the edited task does not alert");
+
+    // 5. back to the seed form, enable, and see it alert on live points.
+    ok(&d.cli(&[
+        "define",
+        "streamer",
+        "--name",
+        "cpu_alert",
+        "--from",
+        "cpu",
+        "--where",
+        "cpu = 'cpu-total'",
+        "--script",
+        &seed_arg,
+    ]));
+    ok(&d.cli(&["enable", "cpu_alert"]));
+    let (status, body) = d.req(
+        "POST",
+        "/write?db=anydb&precision=s",
+        Some(&cpu_lines(1000, &[20.0; 12])),
+    );
+    assert_eq!(status, 204, "{body}");
+    let topics = d.wait_json("/kapacitor/v1/alerts/topics", 20, |v| {
+        v["topics"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|t| t["level"] == "CRITICAL"))
+    });
+    assert!(topics.to_string().contains("cpu_alert"), "{topics}");
+
+    // 6. push to a second daemon and see it alert there.
+    let d2 = Daemon::start("seed2");
+    ok(&d.cli(&["push", "--remote", &d2.url(), "cpu_alert"]));
+    let t2 = d2.json("/kapacitor/v1/tasks/cpu_alert");
+    assert_eq!(t2["status"], "enabled");
+    assert_eq!(t2["executing"], true);
+    let (status, body) = d2.req(
+        "POST",
+        "/write?db=other&precision=s",
+        Some(&cpu_lines(5000, &[1.0; 12])),
+    );
+    assert_eq!(status, 204, "{body}");
+    d2.wait_json("/kapacitor/v1/alerts/topics", 20, |v| {
+        v["topics"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|t| t["level"] == "CRITICAL"))
+    });
+    // A refused push names the remote.
+    let mut closed = Daemon::start("seed3");
+    closed.kill9();
+    let out = d.cli(&["push", "--remote", &closed.url(), "cpu_alert"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&closed.url()),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -1,6 +1,7 @@
 //! Integration tests of the `kapacitord` binary.
 
 mod alerts_api;
+mod api_corpus;
 mod config;
 mod conformance;
 mod daemon;
