@@ -61,6 +61,13 @@ pub enum Command {
     },
     /// Run the daemon (the default).
     Run(RunArgs),
+    /// Run a daemon on 127.0.0.1 with an example: a task alerting on CPU idle, fed by a
+    /// built-in generator; its alerts print here within the first minute.
+    Demo {
+        /// Port to listen on.
+        #[arg(long, default_value_t = 9092)]
+        port: u16,
+    },
     /// Print the configuration (the defaults, or `-config PATH` with environment overrides)
     /// as TOML.
     Config {
@@ -118,6 +125,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     };
     match cli.command.unwrap_or(Command::Run(cli.run)) {
         Command::Run(args) => crate::daemon::run_main(args),
+        Command::Demo { port } => crate::daemon::demo_main(port),
         Command::Config { config } => {
             let env = |k: &str| std::env::var(k).ok();
             match crate::config::load(config.as_deref(), &env) {

@@ -10,6 +10,7 @@
 //! worker to install a dataflow, run on tokio's blocking pool.
 
 pub mod alerts;
+pub mod demo;
 pub mod http;
 pub mod replay;
 pub mod runtime;
@@ -312,4 +313,47 @@ fn init_logging(config: &Config) -> anyhow::Result<()> {
         }
     };
     res.map_err(|e| anyhow::anyhow!("setting up logging: {e}"))
+}
+
+/// `kapacitord demo`: see [`demo`].
+pub fn demo_main(port: u16) -> std::process::ExitCode {
+    let run = || -> anyhow::Result<()> {
+        let config = demo::config(port);
+        init_logging(&config)?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("starting the HTTP runtime")?;
+        let dir = config.data_dir.clone();
+        let result = rt.block_on(serve(
+            config,
+            |s| {
+                if let Err(e) = demo::start(&s.daemon) {
+                    tracing::error!("{e:#}");
+                    return;
+                }
+                println!(
+                    "kapacitord demo on http://{addr} (data in {dir})\n\
+                     task `cpu_idle` is enabled and fed a point per host every second;\n\
+                     its alerts (JSON) print below within the first minute. Meanwhile try:\n  \
+                     cargo run -q -p kap-cli --bin kapacitor -- -url http://{addr} show cpu_idle\n  \
+                     curl -s http://{addr}/kapacitor/v1/tasks/cpu_idle\n\
+                     Ctrl-C stops it.",
+                    addr = s.addr,
+                    dir = dir.display()
+                );
+            },
+            std::future::pending(),
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        result
+    };
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kapacitord: {e:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
 }
