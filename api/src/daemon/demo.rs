@@ -34,8 +34,10 @@ stream
 
 /// The configuration of the demo: a fresh data dir under the system temp dir.
 pub fn config(port: u16) -> Config {
-    let mut c = Config::default();
-    c.data_dir = std::env::temp_dir().join(format!("kapacitord-demo-{}", std::process::id()));
+    let mut c = Config {
+        data_dir: std::env::temp_dir().join(format!("kapacitord-demo-{}", std::process::id())),
+        ..Config::default()
+    };
     c.http.bind_address = format!("127.0.0.1:{port}");
     c
 }
