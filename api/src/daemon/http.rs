@@ -36,6 +36,8 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         )
         .nest("/alerts", super::alerts::routes())
         .route("/debug/vars", get(debug_vars))
+        .route("/loglevel", post(log_level))
+        .route("/storage/backup", get(backup))
         .route("/metrics", get(metrics))
         .merge(super::replay::routes());
     Router::new()
@@ -359,6 +361,45 @@ async fn write_points(
 }
 
 // ---- debug ----
+
+async fn log_level(body: Bytes) -> Result<StatusCode, ApiError> {
+    #[derive(serde::Deserialize)]
+    struct Level {
+        level: String,
+    }
+    let l: Level = json_body(&body)?;
+    super::set_log_level(&l.level).map_err(ApiError::bad_request)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn backup(State(d): St) -> Result<Response, ApiError> {
+    let bytes = blocking(move || {
+        let dir = d
+            .config
+            .data_dir
+            .join(format!(".backup-{}", super::tasks::new_id()));
+        let path = dir.join("kapacitor.db");
+        let result = d
+            .store
+            .backup_to(&path)
+            .map_err(ApiError::internal)
+            .and_then(|()| std::fs::read(&path).map_err(ApiError::internal));
+        let _ = std::fs::remove_dir_all(&dir);
+        result
+    })
+    .await?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/octet-stream"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"kapacitor.db\"",
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
 
 async fn debug_vars(State(d): St) -> Json<Value> {
     let (tasks, enabled) = d.tasks.counts();

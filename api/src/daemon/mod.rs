@@ -15,6 +15,7 @@ pub mod http;
 pub mod replay;
 pub mod runtime;
 pub mod tasks;
+pub mod udp;
 pub mod vars;
 pub mod write;
 
@@ -94,6 +95,8 @@ pub struct Daemon {
     pub alerts: Arc<alerts::AlertCenter>,
     /// Recordings and replays.
     pub replays: replay::ReplayService,
+    /// Addresses the `[[udp]]` listeners are bound to (once serving).
+    pub udp_addrs: std::sync::Mutex<Vec<SocketAddr>>,
 }
 
 impl Daemon {
@@ -140,6 +143,7 @@ impl Daemon {
             tasks,
             replays,
             alerts: center,
+            udp_addrs: std::sync::Mutex::new(Vec::new()),
         }))
     }
 }
@@ -171,6 +175,14 @@ pub async fn serve(
         .with_context(|| format!("listening on {bind} ([http] bind-address)"))?;
     let addr = listener.local_addr()?;
     let (stop_tx, _) = tokio::sync::broadcast::channel::<()>(1);
+    let udp_addrs = udp::start(
+        &daemon.config.udp,
+        &daemon.config.default_retention_policy,
+        Arc::clone(&daemon.runtime),
+        &stop_tx,
+    )
+    .await?;
+    *daemon.udp_addrs.lock().unwrap_or_else(|e| e.into_inner()) = udp_addrs;
     let serving = Serving {
         addr,
         daemon: Arc::clone(&daemon),
@@ -284,8 +296,28 @@ fn run_daemon(args: crate::cli::RunArgs) -> anyhow::Result<()> {
     result
 }
 
+/// Changes the log level at run time (`POST /kapacitor/v1/loglevel`); set by logging setup.
+static SET_LEVEL: std::sync::OnceLock<Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>> =
+    std::sync::OnceLock::new();
+
+/// Sets the daemon's log level (`debug`, `info`, `warn`, `error`, `off`).
+pub fn set_log_level(level: &str) -> Result<(), String> {
+    let l = level.to_ascii_lowercase();
+    if !["debug", "info", "warn", "error", "off"].contains(&l.as_str()) {
+        return Err(format!(
+            "invalid log level {level:?}: want debug, info, warn, error or off"
+        ));
+    }
+    match SET_LEVEL.get() {
+        Some(set) => set(&l),
+        None => Err("logging is not set up".into()),
+    }
+}
+
 fn init_logging(config: &Config) -> anyhow::Result<()> {
-    use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::fmt::writer::BoxMakeWriter;
+    use tracing_subscriber::prelude::*;
+    use tracing_subscriber::{EnvFilter, reload};
     let level = match config.logging.level.to_ascii_uppercase().as_str() {
         "DEBUG" => "debug",
         "WARN" => "warn",
@@ -293,26 +325,37 @@ fn init_logging(config: &Config) -> anyhow::Result<()> {
         "OFF" => "off",
         _ => "info",
     };
-    let filter = EnvFilter::try_from_env("KAPACITOR_LOG")
-        .unwrap_or_else(|_| EnvFilter::new(format!("{level},redb=warn")));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let filter = |level: &str| EnvFilter::new(format!("{level},redb=warn"));
+    let initial = EnvFilter::try_from_env("KAPACITOR_LOG").unwrap_or_else(|_| filter(level));
+    let (filter_layer, handle) = reload::Layer::new(initial);
     let file = config.logging.file.as_str();
-    let res = match file.to_ascii_uppercase().as_str() {
-        "" | "STDERR" => builder.with_writer(std::io::stderr).try_init(),
-        "STDOUT" => builder.with_writer(std::io::stdout).try_init(),
+    let (writer, ansi) = match file.to_ascii_uppercase().as_str() {
+        "" | "STDERR" => (BoxMakeWriter::new(std::io::stderr), true),
+        "STDOUT" => (BoxMakeWriter::new(std::io::stdout), true),
         _ => {
             let f = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(file)
                 .with_context(|| format!("opening log file {file}"))?;
-            builder
-                .with_ansi(false)
-                .with_writer(std::sync::Mutex::new(f))
-                .try_init()
+            (BoxMakeWriter::new(std::sync::Mutex::new(f)), false)
         }
     };
-    res.map_err(|e| anyhow::anyhow!("setting up logging: {e}"))
+    tracing_subscriber::registry()
+        .with(filter_layer)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(ansi)
+                .with_writer(writer),
+        )
+        .try_init()
+        .map_err(|e| anyhow::anyhow!("setting up logging: {e}"))?;
+    let _ = SET_LEVEL.set(Box::new(move |l| {
+        handle
+            .reload(filter(l))
+            .map_err(|e| format!("changing the log level: {e}"))
+    }));
+    Ok(())
 }
 
 /// `kapacitord demo`: see [`demo`].

@@ -371,6 +371,44 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Writes a consistent copy of every record into a new store at `dest` (Kapacitor's
+    /// `GET /storage/backup`): all tables are read in one transaction, so the copy is a
+    /// single point in time. Put the file in place of the store file to restore it.
+    ///
+    /// # Errors
+    /// Reading this store or creating or writing `dest` fails.
+    pub fn backup_to(&self, dest: &Path) -> Result<(), StoreError> {
+        type All = (
+            Vec<TaskRecord>,
+            Vec<TemplateRecord>,
+            Vec<RecordingRecord>,
+            Vec<ReplayRecord>,
+            Vec<TopicStateRecord>,
+            Vec<HandlerRecord>,
+        );
+        let all: All = self.transaction(|tx| -> Result<All, StoreError> {
+            Ok((
+                tx.list()?,
+                tx.list()?,
+                tx.list()?,
+                tx.list()?,
+                tx.list()?,
+                tx.list()?,
+            ))
+        })?;
+        let copy = Store::open(dest)?;
+        copy.transaction(|tx| -> Result<(), StoreError> {
+            all.0.iter().try_for_each(|r| tx.put(r))?;
+            all.1.iter().try_for_each(|r| tx.put(r))?;
+            all.2.iter().try_for_each(|r| tx.put(r))?;
+            all.3.iter().try_for_each(|r| tx.put(r))?;
+            all.4.iter().try_for_each(|r| tx.put(r))?;
+            all.5.iter().try_for_each(|r| tx.put(r))
+        })
+    }
+}
+
 /// A write transaction in progress, handed to the closure of [`Store::transaction`]. Reads
 /// through it see its own writes.
 pub struct Transaction<'a> {

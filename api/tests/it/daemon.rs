@@ -12,7 +12,15 @@ pub(crate) struct Daemon {
     pub(crate) dir: PathBuf,
     pub(crate) port: u16,
     child: Option<Child>,
-    extra: String,
+    extra: Extra,
+}
+
+/// Extra configuration text: top-level keys, `[http]` keys, and further sections.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Extra {
+    pub(crate) top: String,
+    pub(crate) http: String,
+    pub(crate) tail: String,
 }
 
 fn free_port() -> u16 {
@@ -29,13 +37,24 @@ impl Daemon {
     }
 
     /// Starts a daemon whose configuration also has the top-level keys in `extra`.
-    pub(crate) fn start_with(name: &str, extra: &str) -> Daemon {
+    pub(crate) fn start_with(name: &str, top: &str) -> Daemon {
+        Daemon::start_config(
+            name,
+            Extra {
+                top: top.to_string(),
+                ..Extra::default()
+            },
+        )
+    }
+
+    /// Starts a daemon with extra configuration.
+    pub(crate) fn start_config(name: &str, extra: Extra) -> Daemon {
         let dir = crate::tempdir(name);
         let mut d = Daemon {
             dir,
             port: free_port(),
             child: None,
-            extra: extra.to_string(),
+            extra,
         };
         d.spawn();
         d
@@ -55,10 +74,12 @@ impl Daemon {
         std::fs::write(
             &conf,
             format!(
-                "data_dir = {:?}\n{}\n[http]\nbind-address = \"127.0.0.1:{}\"\n[logging]\nlevel = \"WARN\"\n",
+                "data_dir = {:?}\n{}\n[http]\nbind-address = \"127.0.0.1:{}\"\n{}\n[logging]\nlevel = \"WARN\"\n{}\n",
                 self.dir.join("data"),
-                self.extra,
-                self.port
+                self.extra.top,
+                self.port,
+                self.extra.http,
+                self.extra.tail,
             ),
         )
         .expect("write config");
@@ -556,5 +577,109 @@ fn seed_stream_workflow_end_to_end() {
         String::from_utf8_lossy(&out.stderr).contains(&closed.url()),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn udp_listener_unix_socket_backup_and_log_level() {
+    let udp_port = free_port();
+    let sock = std::env::temp_dir().join(format!("kapd-{}.sock", std::process::id()));
+    let d = Daemon::start_config(
+        "udp-unix",
+        Extra {
+            http: format!("unix-socket = {sock:?}"),
+            tail: format!(
+                "[[udp]]\nenabled = true\nbind-address = \"127.0.0.1:{udp_port}\"\ndatabase = \"mydb\"\nretention-policy = \"myrp\"\n"
+            ),
+            ..Extra::default()
+        },
+    );
+    // The CLI over the unix socket defines and enables the task.
+    let tick = d.dir.join("count.tick");
+    std::fs::write(&tick, COUNT_TASK).expect("tick");
+    let unix = format!("unix://{}", sock.display());
+    let out = Command::new(kapacitor_bin())
+        .args(["-url", &unix, "define", "counter", "-tick"])
+        .arg(&tick)
+        .args(["-dbrp", "mydb.myrp"])
+        .output()
+        .expect("kapacitor");
+    ok(&out);
+    ok(&Command::new(kapacitor_bin())
+        .args(["-url", &unix, "enable", "counter"])
+        .output()
+        .expect("kapacitor"));
+    // Points over UDP (nanosecond timestamps), including a bad line that is skipped.
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+    let mut body: String = (0..=11)
+        .map(|t| format!("test value=1 {}\n", t * 1_000_000_000i64))
+        .collect();
+    body.push_str("test value=\n");
+    udp.send_to(body.as_bytes(), ("127.0.0.1", udp_port))
+        .expect("send");
+    let out = d.wait_json("/kapacitor/v1/tasks/counter/count", 20, |v| {
+        !v["series"].is_null()
+    });
+    assert_eq!(out["series"][0]["values"][0][1], 10, "{out}");
+    let vars = d.json("/kapacitor/v1/debug/vars");
+    assert_eq!(vars["kapacitor"]["ingress"]["points_rejected"], 1, "{vars}");
+
+    // Backup: a consistent copy of the store that opens and holds the task.
+    let backup = d.dir.join("backup.db");
+    ok(&d.cli(&["backup", &backup.to_string_lossy()]));
+    let copy = kap_api::store::Store::open(&backup).expect("the backup opens as a store");
+    let tasks: Vec<kap_api::store::TaskRecord> = copy.list().expect("list");
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].id, "counter");
+
+    // Log level at run time.
+    ok(&d.cli(&["level", "debug"]));
+    let out = d.cli(&["level", "loud"]);
+    assert!(!out.status.success());
+    let _ = std::fs::remove_file(&sock);
+}
+
+/// README's first command: `kapacitord demo` alerts within a minute.
+#[test]
+fn demo_alerts_within_a_minute() {
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kapacitord"))
+        .args(["demo", "--port", &port.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("kapacitord demo");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut alert = None;
+    while let Ok(line) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
+            && v["level"].is_string()
+        {
+            alert = Some(v);
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let alert = alert.expect("an alert printed within 60 s");
+    assert!(
+        alert["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("server0"),
+        "{alert}"
     );
 }
