@@ -297,8 +297,9 @@ fn run_daemon(args: crate::cli::RunArgs) -> anyhow::Result<()> {
 }
 
 /// Changes the log level at run time (`POST /kapacitor/v1/loglevel`); set by logging setup.
-static SET_LEVEL: std::sync::OnceLock<Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>> =
-    std::sync::OnceLock::new();
+static SET_LEVEL: std::sync::OnceLock<LevelSetter> = std::sync::OnceLock::new();
+
+type LevelSetter = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
 
 /// Sets the daemon's log level (`debug`, `info`, `warn`, `error`, `off`).
 pub fn set_log_level(level: &str) -> Result<(), String> {
