@@ -460,8 +460,22 @@ impl Engine {
         services: Services,
         feed: Feed,
     ) -> Result<(), EngineError> {
+        self.install_as(id, id, plan, services, feed)
+    }
+
+    /// Like [`Engine::install`], with the task name the nodes see (`.TaskName`, stats,
+    /// anonymous topics) different from the dataflow id: a replay runs task `t`'s plan as
+    /// dataflow `replay:<id>` next to the live `t`.
+    pub fn install_as(
+        &self,
+        id: &str,
+        task_name: &str,
+        plan: &Pipeline,
+        services: Services,
+        feed: Feed,
+    ) -> Result<(), EngineError> {
         // Build once here so that an invalid plan is refused before any worker sees it.
-        TaskExec::new(id, plan, Services::default())
+        TaskExec::new(task_name, plan, Services::default())
             .map_err(|e| EngineError::Build(e.to_string()))?;
         let key = {
             let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
@@ -480,7 +494,7 @@ impl Engine {
         self.commands
             .send(Cmd::Install {
                 key: key.clone(),
-                task: id.to_string(),
+                task: task_name.to_string(),
                 plan: plan.clone(),
                 feed,
             })

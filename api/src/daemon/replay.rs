@@ -2,7 +2,7 @@
 //!
 //! ```text
 //!  POST /recordings/stream ─▶ StreamRecorder (a WriteObserver) ─▶ <replay dir>/<id>.srpl
-//!  POST /replays ─▶ background thread: read .srpl ─▶ Engine::install("replay:<id>", Direct)
+//!  POST /replays ─▶ background thread: read .srpl ─▶ Engine::install_as("replay:<id>", task, Direct)
 //!                    with isolated httpOut/topics/inhibitors ─▶ feed_points ─▶ close_and_wait
 //! ```
 //!
@@ -416,8 +416,9 @@ fn run_replay(shared: &Shared, rec: &mut ReplayRecord, job: &ReplayJob) -> Resul
     let engine = &shared.runtime.engine;
     let engine_id = format!("replay:{}", rec.id);
     engine
-        .install(
+        .install_as(
             &engine_id,
+            &rec.task,
             &job.plan,
             replay_services(&shared.runtime, &shared.alerts),
             Feed::Direct,
