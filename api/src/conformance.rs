@@ -16,7 +16,7 @@ use kap_dataflow::point::{
 use kap_dataflow::runtime::{Engine, EngineConfig, Feed};
 use kap_dsl::eval::CompileOptions;
 use kap_dsl::plan::{NodeSpec, Pipeline, TaskType};
-use kap_ingest::line_protocol::{self, Precision};
+use kap_ingest::line_protocol::Precision;
 use kap_ingest::recording::{self, RecordedBatch, RecordedValue};
 use serde_json::Value as Json;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -317,26 +317,12 @@ fn read_http_out(registry: &HttpOutRegistry, task: &str, endpoint: &str) -> Resu
 /// Points per epoch when replaying a stream recording.
 const REPLAY_CHUNK: usize = 256;
 
-/// The measurements the task's `from()` nodes subscribe to (`None` = any measurement).
-fn subscribed_measurements(plan: &Pipeline) -> Option<Vec<String>> {
-    let mut out = Vec::new();
-    for n in &plan.nodes {
-        if let NodeSpec::From(f) = &n.spec {
-            if f.measurement.is_empty() {
-                return None;
-            }
-            out.push(f.measurement.clone());
-        }
-    }
-    Some(out)
-}
-
 /// Stream replay: times rebased on the first record, kept in file order when db/rp and
 /// measurement match the task (the task master's routing rule).
 fn replay_stream(plan: &Pipeline, bytes: &[u8]) -> Result<Vec<Point>> {
     let records = recording::read_srpl(bytes, Precision::Seconds)?;
     let origin = records.first().and_then(|r| r.point.timestamp).unwrap_or(0);
-    let measurements = subscribed_measurements(plan);
+    let measurements = crate::daemon::tasks::measurements(plan);
     let mut out = Vec::with_capacity(records.len());
     for r in records {
         if r.db != "dbname" || r.rp != "rpname" {
@@ -354,34 +340,7 @@ fn replay_stream(plan: &Pipeline, bytes: &[u8]) -> Result<Vec<Point>> {
     Ok(out)
 }
 
-/// A recorded line-protocol point as an engine point (in the nil group).
-pub fn point_from_line(
-    db: &str,
-    rp: &str,
-    line: &line_protocol::ParsedLine<'_>,
-    time: i64,
-) -> Point {
-    let tags: Tags = line
-        .tags
-        .iter()
-        .map(|(k, v)| (Sym::new(k), Sym::new(v)))
-        .collect();
-    let fields: Fields = line
-        .fields
-        .iter()
-        .map(|(k, v)| {
-            let v = match v {
-                line_protocol::FieldValue::Float(f) => FieldValue::Float(*f),
-                line_protocol::FieldValue::Integer(i) => FieldValue::Int(*i),
-                line_protocol::FieldValue::UInteger(u) => FieldValue::Int(*u as i64),
-                line_protocol::FieldValue::String(s) => FieldValue::String(Arc::from(s.as_ref())),
-                line_protocol::FieldValue::Boolean(b) => FieldValue::Bool(*b),
-            };
-            (Sym::new(k), v)
-        })
-        .collect();
-    Point::new(&line.measurement, tags, fields, time).in_db(db, rp)
-}
+pub use crate::daemon::write::point_from_line;
 
 /// Batch replay: each file feeds its query node; empty batches are dropped; times are
 /// rebased per file on its first point; the batch time follows the replay's tmax rule.

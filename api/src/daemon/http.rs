@@ -141,7 +141,8 @@ pub fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn json_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+/// A JSON request body, or a 400 saying where it is invalid.
+pub(crate) fn json_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| {
         ApiError::bad_request(format!(
             "invalid JSON body: {e} (line {}, column {})",
@@ -151,12 +152,25 @@ fn json_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError
     })
 }
 
-async fn blocking<T: Send + 'static>(
+/// Runs `f` on tokio's blocking pool (engine and store work).
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| ApiError::internal(format!("handler failed: {e}")))?
+}
+
+/// `offset` and `limit` (default 100; 0 or less: all) of a list.
+pub(crate) fn page<T>(items: Vec<T>, q: &Query) -> Result<Vec<T>, ApiError> {
+    let offset = q.int("offset", 0)?.max(0) as usize;
+    let limit = q.int("limit", 100)?;
+    let limit = if limit <= 0 {
+        usize::MAX
+    } else {
+        limit as usize
+    };
+    Ok(items.into_iter().skip(offset).take(limit).collect())
 }
 
 // ---- tasks ----

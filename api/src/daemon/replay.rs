@@ -24,6 +24,7 @@
 //! Metadata lives in the store; recordings and replays left `running` by a crash are marked
 //! `failed` ("interrupted by a restart") when the daemon opens.
 
+use super::http::{blocking, json_body as body, page};
 use super::runtime::{Runtime, TracingLog, WriteObserver};
 use super::tasks::{self, TaskManager, go_quote, invalid_id, new_id, valid_id};
 use super::{ApiError, Daemon};
@@ -363,10 +364,7 @@ impl PointsWriter for ReplayWriter {
         points: Vec<Point>,
     ) -> Result<(), String> {
         match cluster {
-            Some(c) => Err(format!(
-                "influxDBOut: no InfluxDB cluster {c:?} is configured: {} points for {db}.{rp} not written",
-                points.len()
-            )),
+            Some(c) => Err(super::runtime::no_cluster(c, db, rp, points.len())),
             None => Ok(()),
         }
     }
@@ -889,39 +887,6 @@ pub fn routes() -> Router<Arc<Daemon>> {
         .route("/replays/batch", post(replay_batch))
         .route("/replays/query", post(replay_query))
         .route("/replays/{id}", get(get_replay).delete(delete_replay))
-}
-
-fn body<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::bad_request(format!(
-            "invalid JSON body: {e} (line {}, column {})",
-            e.line(),
-            e.column()
-        ))
-    })
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::internal(format!("handler failed: {e}")))?
-}
-
-/// `pattern`, `offset` and `limit` (default 100) of a list.
-fn page<T>(items: Vec<T>, q: &super::http::Query) -> Result<Vec<T>, ApiError> {
-    let offset = q.int("offset", 0)?.max(0) as usize;
-    let limit = q.int("limit", 100)?;
-    Ok(items
-        .into_iter()
-        .skip(offset)
-        .take(if limit <= 0 {
-            usize::MAX
-        } else {
-            limit as usize
-        })
-        .collect())
 }
 
 fn status_of(status: &str) -> StatusCode {

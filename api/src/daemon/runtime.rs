@@ -67,10 +67,7 @@ impl PointsWriter for Loopback {
         points: Vec<Point>,
     ) -> Result<(), String> {
         if let Some(c) = cluster {
-            return Err(format!(
-                "influxDBOut: no InfluxDB cluster {c:?} is configured: {} points for {db}.{rp} not written",
-                points.len()
-            ));
+            return Err(no_cluster(c, db, rp, points.len()));
         }
         let engine = self.engine.upgrade().ok_or("the engine has stopped")?;
         let points = points
@@ -79,6 +76,13 @@ impl PointsWriter for Loopback {
             .collect::<Vec<_>>();
         engine.write(points).map_err(|e| e.to_string())
     }
+}
+
+/// The error of an `influxDBOut` write while no InfluxDB client exists.
+pub fn no_cluster(cluster: &str, db: &str, rp: &str, points: usize) -> String {
+    format!(
+        "influxDBOut: no InfluxDB cluster {cluster:?} is configured: {points} points for {db}.{rp} not written"
+    )
 }
 
 /// Shared runtime state of the daemon.
