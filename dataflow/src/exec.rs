@@ -35,6 +35,8 @@ pub struct TaskExec {
     exits: Vec<(usize, usize, Msg)>,
     /// Nodes watched by a `stats` node: their per-group `emitted` counters.
     watched: Vec<Option<crate::ops::stats::StatsFeed>>,
+    /// Nodes whose children all belong to other stages (their outputs are exits).
+    exits_only: Vec<bool>,
     /// Reused buffers of [`TaskExec::run`]: the work stack and a node's outputs.
     stack: Vec<(usize, usize, Msg)>,
     out: Vec<Msg>,
@@ -157,7 +159,17 @@ impl TaskExec {
                 )
             })
             .collect();
+        let exits_only = children
+            .iter()
+            .map(|kids| {
+                !kids.is_empty()
+                    && segment
+                        .as_ref()
+                        .is_some_and(|(of, st)| kids.iter().all(|&(c, _)| of[c] != *st))
+            })
+            .collect();
         Ok(TaskExec {
+            exits_only,
             task: task.to_string(),
             stats: vec![NodeStats::default(); plan.nodes.len()],
             plan: plan.clone(),
@@ -202,7 +214,7 @@ impl TaskExec {
     pub fn deliver(&mut self, node: usize, input: usize, msg: Msg) {
         let mut stack = std::mem::take(&mut self.stack);
         stack.clear();
-        stack.push((node, input, msg));
+        self.step(node, input, msg, &mut stack);
         self.run(&mut stack);
         self.stack = stack;
     }
@@ -211,22 +223,27 @@ impl TaskExec {
     /// order and each output is fully propagated before the next (depth first), without
     /// recursion. Work for nodes of other stages becomes exits, in the same order.
     fn run(&mut self, stack: &mut Vec<(usize, usize, Msg)>) {
-        let mut out = std::mem::take(&mut self.out);
         while let Some((n, i, m)) = stack.pop() {
-            if !self.owns(n) {
-                self.exits.push((n, i, m));
-                continue;
-            }
-            let mut ctx = Ctx {
-                task: &self.task,
-                node: &self.plan.nodes[n].name,
-                services: &self.services,
-                stats: &mut self.stats[n],
-            };
-            out.clear();
-            self.procs[n].process(i, m, &mut ctx, &mut out);
-            self.fan_out(n, &mut out, stack);
+            self.step(n, i, m, stack);
         }
+    }
+
+    /// Runs node `n` on one message (or makes it an exit), pushing its outputs' work.
+    fn step(&mut self, n: usize, i: usize, m: Msg, stack: &mut Vec<(usize, usize, Msg)>) {
+        if !self.owns(n) {
+            self.exits.push((n, i, m));
+            return;
+        }
+        let mut out = std::mem::take(&mut self.out);
+        let mut ctx = Ctx {
+            task: &self.task,
+            node: &self.plan.nodes[n].name,
+            services: &self.services,
+            stats: &mut self.stats[n],
+        };
+        out.clear();
+        self.procs[n].process(i, m, &mut ctx, &mut out);
+        self.fan_out(n, &mut out, stack);
         self.out = out;
     }
 
@@ -244,6 +261,21 @@ impl TaskExec {
         }
         let kids = &self.children[n];
         let counts = &mut self.edges[n];
+        if self.exits_only[n] {
+            // Every child is in another stage: the work would go on top of the stack and
+            // straight to the exits, in this order.
+            for m in out.drain(..) {
+                for (k, &(child, input)) in kids.iter().enumerate() {
+                    counts[k] += 1;
+                    if k + 1 == kids.len() {
+                        self.exits.push((child, input, m));
+                        break;
+                    }
+                    self.exits.push((child, input, m.clone()));
+                }
+            }
+            return;
+        }
         for m in out.drain(..).rev() {
             for (k, &(child, input)) in kids.iter().enumerate().rev() {
                 counts[k] += 1;

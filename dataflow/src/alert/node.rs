@@ -379,7 +379,14 @@ impl AlertNode {
     }
 
     /// Creates a group's state on its first message (restoring a stored non-OK level).
-    fn new_group(&mut self, gid: GroupId, name: &str, group: &str, tags: &Tags, time: i64) {
+    /// `rendered` is the group's alert id when the caller has rendered it already.
+    fn new_group(
+        &mut self,
+        gid: GroupId,
+        (name, group, tags): (&str, &str, &Tags),
+        rendered: Option<Result<String, String>>,
+        time: i64,
+    ) {
         let mut st = GroupState::new(self.history);
         for (category, equal) in &self.inhibit {
             let vals = equal
@@ -393,7 +400,8 @@ impl AlertNode {
             self.inhibitors.add(Arc::clone(&inh));
             st.inhibitors.push(inh);
         }
-        if let Ok(id) = self.render_id(name, group, tags) {
+        let id = rendered.unwrap_or_else(|| self.render_id(name, group, tags));
+        if let Ok(id) = id {
             let (level, t) = self.restore_event_state(&id);
             if level != Level::Ok {
                 st.add_event(time, level, &self.cfg);
@@ -563,8 +571,9 @@ impl AlertNode {
             return;
         };
         if !self.groups.contains_key(&p.group) {
-            let group = cache.group.clone();
-            self.new_group(p.group, p.name.as_str(), &group, &p.tags, p.time);
+            let (group, id) = (cache.group.clone(), cache.id.clone());
+            let what = (p.name.as_str(), group.as_str(), &p.tags);
+            self.new_group(p.group, what, Some(id), p.time);
         }
         let Some(cache) = self.ids.get(&p.group) else {
             return;
@@ -629,8 +638,9 @@ impl AlertNode {
             return;
         };
         if !self.groups.contains_key(&b.group) {
-            let group = cache.group.clone();
-            self.new_group(b.group, b.name.as_str(), &group, &b.tags, b.tmax);
+            let (group, id) = (cache.group.clone(), cache.id.clone());
+            let what = (b.name.as_str(), group.as_str(), &b.tags);
+            self.new_group(b.group, what, Some(id), b.tmax);
         }
         let Some(cache) = self.ids.get(&b.group) else {
             return;
@@ -744,7 +754,8 @@ impl Processor for AlertNode {
             Msg::Barrier(b) => {
                 if !self.groups.contains_key(&b.group.id) {
                     let g = &b.group;
-                    self.new_group(g.id, "barrier", &g.id_string(), &g.tags, b.time);
+                    let group = g.id_string();
+                    self.new_group(g.id, ("barrier", &group, &g.tags), None, b.time);
                 }
                 out.push(Msg::Barrier(b));
             }

@@ -109,7 +109,8 @@ fn into_batch_point(p: Point) -> BatchPoint {
 /// One group of a time window.
 #[derive(Debug)]
 struct TimeGroup {
-    head: GroupHead,
+    /// Boxed: only emits read it, and small entries keep the group map cache-friendly.
+    head: Box<GroupHead>,
     next_emit: i64,
     /// Buffered points (their group is the head's).
     buf: VecDeque<BatchPoint>,
@@ -194,7 +195,7 @@ impl Processor for TimeWindow {
             Msg::Point(p) => {
                 let t = p.time;
                 let g = self.groups.entry(p.group).or_insert_with(|| TimeGroup {
-                    head: GroupHead::of_point(&p),
+                    head: Box::new(GroupHead::of_point(&p)),
                     next_emit: cfg.first_emit(t),
                     buf: VecDeque::new(),
                 });
@@ -204,12 +205,12 @@ impl Processor for TimeWindow {
                 let t = b.time;
                 let g = self.groups.entry(b.group.id).or_insert_with(|| TimeGroup {
                     // A barrier's name is the literal "barrier" (semantics §0.1).
-                    head: GroupHead {
+                    head: Box::new(GroupHead {
                         name: Sym::new("barrier"),
                         tags: b.group.tags.clone(),
                         dims: b.group.dims.clone(),
                         group: b.group.id,
-                    },
+                    }),
                     next_emit: cfg.first_emit(t),
                     buf: VecDeque::new(),
                 });
