@@ -6,19 +6,45 @@
 //! seconds (300k points), grouped by host; a 10 s tumbling window per host, its mean, and an
 //! alert when the mean drops below 10.
 //!
+//! The engine's input is built before each timed run (`Vec<Point>` chunks of 4096, as a
+//! `/write` body would arrive); the engine consumes (and frees) it. Both sides count the
+//! critical alerts, and every run checks the engine found as many as the baseline; before
+//! timing, both also run with a threshold that fires often (mean < 40) and must agree.
+//!
 //! Run: `cargo bench -p kap-benches --bench engine`.
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use kap_dataflow::alert::{ALERTS_SERVICE, AlertEvent, AlertService, AlertSink, Level};
 use kap_dataflow::node::Services;
 use kap_dataflow::point::{FieldValue, Point, Sym};
 use kap_dataflow::runtime::{Engine, EngineConfig, Feed};
 use std::collections::HashMap;
 use std::hint::black_box;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 const SERIES: usize = 10_000;
 const SECONDS: i64 = 30;
-const SCRIPT: &str = "stream|from().measurement('cpu').groupBy('host')|window().period(10s).every(10s)|mean('value')|alert().crit(lambda: \"mean\" < 10.0)";
+const CHUNK: usize = 4096;
+
+fn script(threshold: f64) -> String {
+    format!(
+        "stream|from().measurement('cpu').groupBy('host')|window().period(10s).every(10s)|mean('value')|alert().crit(lambda: \"mean\" < {threshold:.1}).topic('bench')"
+    )
+}
+
+/// Counts the critical alert events the engine publishes.
+#[derive(Debug, Default)]
+struct CritCount(AtomicUsize);
+
+impl AlertSink for CritCount {
+    fn publish(&self, event: AlertEvent) {
+        if event.level == Level::Critical {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
 
 fn points() -> Vec<Point> {
     let mut out = Vec::with_capacity(SERIES * SECONDS as usize);
@@ -51,7 +77,7 @@ fn points() -> Vec<Point> {
 
 /// The same computation without the engine: per host, a 10 s window emitting when a later
 /// point arrives (Kapacitor's rule), its mean, and the alert condition.
-fn baseline(points: &[Point]) -> usize {
+fn baseline(points: &[Point], threshold: f64) -> usize {
     struct W {
         next_emit: i64,
         sum: f64,
@@ -74,7 +100,7 @@ fn baseline(points: &[Point]) -> usize {
             n: 0,
         });
         if p.time >= w.next_emit {
-            if w.n > 0 && w.sum / (w.n as f64) < 10.0 {
+            if w.n > 0 && w.sum / (w.n as f64) < threshold {
                 alerts += 1;
             }
             w.sum = 0.0;
@@ -87,29 +113,61 @@ fn baseline(points: &[Point]) -> usize {
     alerts
 }
 
-fn run_engine(engine: &Engine, plan: &kap_dsl::plan::Pipeline, points: &[Point], run: usize) {
+/// Runs the pipeline through the engine on prebuilt chunks; returns the critical alerts.
+fn run_engine(
+    engine: &Engine,
+    plan: &kap_dsl::plan::Pipeline,
+    chunks: Vec<Vec<Point>>,
+    run: usize,
+) -> usize {
     let id = format!("bench-{run}");
+    let count = Arc::new(CritCount::default());
+    let sink: Arc<dyn AlertSink> = Arc::<CritCount>::clone(&count);
+    let services = Services::default().with(ALERTS_SERVICE, Arc::new(AlertService(sink)));
     engine
-        .install(&id, plan, Services::default(), Feed::Direct)
+        .install(&id, plan, services, Feed::Direct)
         .expect("install");
-    for chunk in points.chunks(4096) {
-        engine.feed_points(&id, chunk.to_vec()).expect("feed");
+    for chunk in chunks {
+        engine.feed_points(&id, chunk).expect("feed");
     }
     engine
         .close_and_wait(&id, Duration::from_secs(600))
         .expect("drain");
+    count.0.load(Ordering::Relaxed)
+}
+
+fn chunks(points: &[Point]) -> Vec<Vec<Point>> {
+    points.chunks(CHUNK).map(<[Point]>::to_vec).collect()
+}
+
+fn compile(threshold: f64) -> kap_dsl::plan::Pipeline {
+    kap_dsl::compile_source(&script(threshold), &Default::default())
+        .expect("script")
+        .pipeline
 }
 
 fn bench(c: &mut Criterion) {
     let points = points();
-    let plan = kap_dsl::compile_source(SCRIPT, &Default::default())
-        .expect("script")
-        .pipeline;
+    let plan = compile(10.0);
+    let expected = baseline(&points, 10.0);
+    {
+        // Both sides agree where alerts are frequent.
+        let engine = Engine::start(EngineConfig {
+            workers: 2,
+            ..EngineConfig::default()
+        })
+        .expect("engine");
+        let want = baseline(&points, 40.0);
+        let got = run_engine(&engine, &compile(40.0), chunks(&points), 0);
+        assert!(want > 0, "the check threshold must fire");
+        assert_eq!(got, want, "engine and baseline disagree on alerts");
+        engine.shutdown();
+    }
     let mut g = c.benchmark_group("dataflow::pipeline");
     g.throughput(Throughput::Elements(points.len() as u64));
     g.sample_size(10);
     g.bench_function(BenchmarkId::new("baseline_hashmap", "1_thread"), |b| {
-        b.iter(|| black_box(baseline(&points)))
+        b.iter(|| assert_eq!(black_box(baseline(&points, 10.0)), expected))
     });
     for workers in [1usize, 2] {
         let engine = Engine::start(EngineConfig {
@@ -121,10 +179,14 @@ fn bench(c: &mut Criterion) {
         g.bench_function(
             BenchmarkId::new("engine", format!("{workers}_workers")),
             |b| {
-                b.iter(|| {
-                    run += 1;
-                    run_engine(&engine, &plan, &points, run)
-                })
+                b.iter_batched(
+                    || chunks(&points),
+                    |input| {
+                        run += 1;
+                        assert_eq!(run_engine(&engine, &plan, input, run), expected);
+                    },
+                    BatchSize::PerIteration,
+                )
             },
         );
         engine.shutdown();

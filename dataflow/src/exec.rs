@@ -21,8 +21,8 @@ pub struct TaskExec {
     /// Per node: `(child, input index at the child)` in link order.
     children: Vec<Vec<(usize, usize)>>,
     stats: Vec<NodeStats>,
-    /// Messages sent per edge `(parent, child)`.
-    edges: BTreeMap<(usize, usize), u64>,
+    /// Messages sent per edge, aligned with `children`.
+    edges: Vec<Vec<u64>>,
     services: Services,
     /// Query nodes in walk order (batch replays feed file `i` to query `i`).
     queries: Vec<usize>,
@@ -35,6 +35,11 @@ pub struct TaskExec {
     exits: Vec<(usize, usize, Msg)>,
     /// Nodes watched by a `stats` node: their per-group `emitted` counters.
     watched: Vec<Option<crate::ops::stats::StatsFeed>>,
+    /// Nodes whose children all belong to other stages (their outputs are exits).
+    exits_only: Vec<bool>,
+    /// Reused buffers of [`TaskExec::run`]: the work stack and a node's outputs.
+    stack: Vec<(usize, usize, Msg)>,
+    out: Vec<Msg>,
 }
 
 /// Adds a shared [`StatsFeeds`](crate::ops::stats::StatsFeeds) registry to `services` when the
@@ -154,13 +159,23 @@ impl TaskExec {
                 )
             })
             .collect();
+        let exits_only = children
+            .iter()
+            .map(|kids| {
+                !kids.is_empty()
+                    && segment
+                        .as_ref()
+                        .is_some_and(|(of, st)| kids.iter().all(|&(c, _)| of[c] != *st))
+            })
+            .collect();
         Ok(TaskExec {
+            exits_only,
             task: task.to_string(),
             stats: vec![NodeStats::default(); plan.nodes.len()],
             plan: plan.clone(),
             procs,
+            edges: children.iter().map(|c| vec![0; c.len()]).collect(),
             children,
-            edges: BTreeMap::new(),
             services,
             queries,
             order: kap_dsl::dot::walk_order(plan),
@@ -168,6 +183,8 @@ impl TaskExec {
             segment,
             exits: Vec::new(),
             watched,
+            stack: Vec::new(),
+            out: Vec::new(),
         })
     }
 
@@ -195,28 +212,39 @@ impl TaskExec {
 
     /// Delivers `msg` to `node` as if it came from its parent number `input`.
     pub fn deliver(&mut self, node: usize, input: usize, msg: Msg) {
-        self.run(vec![(node, input, msg)]);
+        let mut stack = std::mem::take(&mut self.stack);
+        stack.clear();
+        self.step(node, input, msg, &mut stack);
+        self.run(&mut stack);
+        self.stack = stack;
     }
 
     /// Processes a LIFO work stack: children are pushed in reverse so they run in link
     /// order and each output is fully propagated before the next (depth first), without
     /// recursion. Work for nodes of other stages becomes exits, in the same order.
-    fn run(&mut self, mut stack: Vec<(usize, usize, Msg)>) {
-        let mut out = Vec::new();
+    fn run(&mut self, stack: &mut Vec<(usize, usize, Msg)>) {
         while let Some((n, i, m)) = stack.pop() {
-            if !self.owns(n) {
-                self.exits.push((n, i, m));
-                continue;
-            }
-            let mut ctx = Ctx {
-                task: &self.task,
-                node: &self.plan.nodes[n].name,
-                services: &self.services,
-                stats: &mut self.stats[n],
-            };
-            self.procs[n].process(i, m, &mut ctx, &mut out);
-            self.fan_out(n, &mut out, &mut stack);
+            self.step(n, i, m, stack);
         }
+    }
+
+    /// Runs node `n` on one message (or makes it an exit), pushing its outputs' work.
+    fn step(&mut self, n: usize, i: usize, m: Msg, stack: &mut Vec<(usize, usize, Msg)>) {
+        if !self.owns(n) {
+            self.exits.push((n, i, m));
+            return;
+        }
+        let mut out = std::mem::take(&mut self.out);
+        let mut ctx = Ctx {
+            task: &self.task,
+            node: &self.plan.nodes[n].name,
+            services: &self.services,
+            stats: &mut self.stats[n],
+        };
+        out.clear();
+        self.procs[n].process(i, m, &mut ctx, &mut out);
+        self.fan_out(n, &mut out, stack);
+        self.out = out;
     }
 
     fn fan_out(&mut self, n: usize, out: &mut Vec<Msg>, stack: &mut Vec<(usize, usize, Msg)>) {
@@ -232,9 +260,25 @@ impl TaskExec {
             }
         }
         let kids = &self.children[n];
+        let counts = &mut self.edges[n];
+        if self.exits_only[n] {
+            // Every child is in another stage: the work would go on top of the stack and
+            // straight to the exits, in this order.
+            for m in out.drain(..) {
+                for (k, &(child, input)) in kids.iter().enumerate() {
+                    counts[k] += 1;
+                    if k + 1 == kids.len() {
+                        self.exits.push((child, input, m));
+                        break;
+                    }
+                    self.exits.push((child, input, m.clone()));
+                }
+            }
+            return;
+        }
         for m in out.drain(..).rev() {
             for (k, &(child, input)) in kids.iter().enumerate().rev() {
-                *self.edges.entry((n, child)).or_insert(0) += 1;
+                counts[k] += 1;
                 if k == 0 {
                     stack.push((child, input, m));
                     break;
@@ -283,6 +327,13 @@ impl TaskExec {
         std::mem::take(&mut self.exits)
     }
 
+    /// Like [`TaskExec::take_exits`], but swaps them into `into` (which must be empty), so
+    /// callers can reuse one buffer.
+    pub fn swap_exits(&mut self, into: &mut Vec<(usize, usize, Msg)>) {
+        debug_assert!(into.is_empty());
+        std::mem::swap(&mut self.exits, into);
+    }
+
     /// Whether `node` belongs to this executor (always true outside segment mode).
     pub fn owns(&self, node: usize) -> bool {
         self.segment.as_ref().is_none_or(|(of, st)| of[node] == *st)
@@ -306,6 +357,7 @@ impl TaskExec {
         mut call: impl FnMut(&mut dyn Processor, &mut Ctx<'_>, &mut Vec<Msg>),
     ) {
         let mut out = Vec::new();
+        let mut stack = Vec::new();
         for n in self.order.clone() {
             if !self.owns(n) || !select(self.procs[n].as_ref()) {
                 continue;
@@ -317,9 +369,8 @@ impl TaskExec {
                 stats: &mut self.stats[n],
             };
             call(self.procs[n].as_mut(), &mut ctx, &mut out);
-            let mut stack = Vec::new();
             self.fan_out(n, &mut out, &mut stack);
-            self.run(stack);
+            self.run(&mut stack);
         }
     }
 
@@ -347,17 +398,20 @@ impl TaskExec {
 
     /// Messages sent per edge, by `(parent name, child name)`.
     pub fn edge_stats(&self) -> BTreeMap<(String, String), u64> {
-        self.edges
-            .iter()
-            .map(|(&(a, b), &n)| {
-                (
-                    (
-                        self.plan.nodes[a].name.clone(),
-                        self.plan.nodes[b].name.clone(),
-                    ),
-                    n,
-                )
-            })
-            .collect()
+        let mut stats = BTreeMap::new();
+        for (a, kids) in self.children.iter().enumerate() {
+            for (k, &(b, _)) in kids.iter().enumerate() {
+                let n = self.edges[a][k];
+                if n > 0 {
+                    *stats
+                        .entry((
+                            self.plan.nodes[a].name.clone(),
+                            self.plan.nodes[b].name.clone(),
+                        ))
+                        .or_insert(0) += n;
+                }
+            }
+        }
+        stats
     }
 }

@@ -7,38 +7,41 @@
 //! process (their number is bounded by the number of distinct names seen).
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, OnceLock, RwLock};
 
-/// An interned string.
+/// An interned string: one pointer (to the leaked, deduplicated string), so a `Sym` is as
+/// small as a `u64` and compares and hashes by address.
 #[derive(Clone, Copy)]
-pub struct Sym(&'static str);
+pub struct Sym(&'static &'static str);
 
-fn interner() -> &'static RwLock<HashSet<&'static str>> {
-    static INTERNER: OnceLock<RwLock<HashSet<&'static str>>> = OnceLock::new();
-    INTERNER.get_or_init(|| RwLock::new(HashSet::new()))
+fn interner() -> &'static RwLock<HashMap<&'static str, Sym>> {
+    static INTERNER: OnceLock<RwLock<HashMap<&'static str, Sym>>> = OnceLock::new();
+    INTERNER.get_or_init(|| RwLock::new(HashMap::new()))
 }
 
 impl Sym {
     /// Interns `s`.
     pub fn new(s: &str) -> Sym {
         if let Some(found) = interner().read().unwrap_or_else(|e| e.into_inner()).get(s) {
-            return Sym(found);
+            return *found;
         }
-        let mut set = interner().write().unwrap_or_else(|e| e.into_inner());
-        if let Some(found) = set.get(s) {
-            return Sym(found);
+        let mut map = interner().write().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = map.get(s) {
+            return *found;
         }
         let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
-        set.insert(leaked);
-        Sym(leaked)
+        let sym = Sym(Box::leak(Box::new(leaked)));
+        map.insert(leaked, sym);
+        sym
     }
 
     /// The empty string.
     pub fn empty() -> Sym {
-        Sym::new("")
+        static EMPTY: OnceLock<Sym> = OnceLock::new();
+        *EMPTY.get_or_init(|| Sym::new(""))
     }
 
     /// The string.
@@ -49,14 +52,14 @@ impl Sym {
 
 impl PartialEq for Sym {
     fn eq(&self, other: &Sym) -> bool {
-        std::ptr::eq(self.0.as_ptr(), other.0.as_ptr()) && self.0.len() == other.0.len()
+        std::ptr::eq(self.0, other.0)
     }
 }
 impl Eq for Sym {}
 
 impl Hash for Sym {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        (self.0.as_ptr() as usize).hash(state);
+        (std::ptr::from_ref(self.0) as usize).hash(state);
     }
 }
 
@@ -72,20 +75,20 @@ impl Ord for Sym {
         if self == other {
             std::cmp::Ordering::Equal
         } else {
-            self.0.cmp(other.0)
+            self.as_str().cmp(other.as_str())
         }
     }
 }
 
 impl fmt::Debug for Sym {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.0, f)
+        fmt::Debug::fmt(self.as_str(), f)
     }
 }
 
 impl fmt::Display for Sym {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -97,7 +100,7 @@ impl From<&str> for Sym {
 
 impl Serialize for Sym {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.0)
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -283,6 +286,73 @@ pub fn group_of(name: Sym, tags: &[(Sym, Sym)], dims: &Dimensions) -> GroupId {
     write_group_id(name, tags, dims, &mut |part| h.write(part));
     h.finish()
 }
+
+/// The hash of a series key `name,k1=v1,k2=v2` (tags in order), without building the string
+/// (equal to `group_hash` of that string).
+pub fn series_of(name: Sym, tags: &[(Sym, Sym)]) -> GroupId {
+    let mut h = Fnv::new();
+    h.write(name.as_str());
+    for (k, v) in tags {
+        h.write(",");
+        h.write(k.as_str());
+        h.write("=");
+        h.write(v.as_str());
+    }
+    h.finish()
+}
+
+/// A fast hasher for keys that are small integers or already hashes ([`GroupId`], [`Sym`]):
+/// FxHash's multiply-rotate step, without SipHash's per-lookup cost. Not for keys an
+/// outsider controls byte by byte (strings go through [`Hasher::write`], mixed per byte).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IdHasher(u64);
+
+impl IdHasher {
+    #[inline]
+    fn add(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for IdHasher {
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.add(u64::from(*b));
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+
+    #[inline]
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+}
+
+/// Builds [`IdHasher`]s.
+pub type BuildIdHasher = std::hash::BuildHasherDefault<IdHasher>;
+
+/// Per-group state: a map keyed by [`GroupId`] with the fast [`IdHasher`].
+pub type GroupMap<V> = HashMap<GroupId, V, BuildIdHasher>;
 
 /// Group information carried by batches, barriers and delete-group messages.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -570,6 +640,19 @@ mod tests {
                 group_hash(&group_id_string(name, &tags, &dims))
             );
         }
+    }
+
+    #[test]
+    fn series_of_equals_hash_of_the_series_key() {
+        let tags: Tags = vec![
+            (Sym::new("cpu"), Sym::new("cpu0")),
+            (Sym::new("host"), Sym::new("a")),
+        ];
+        assert_eq!(
+            series_of(Sym::new("m"), &tags),
+            group_hash("m,cpu=cpu0,host=a")
+        );
+        assert_eq!(series_of(Sym::new("m"), &[]), group_hash("m"));
     }
 
     #[test]

@@ -23,7 +23,7 @@
 
 use crate::exec::TaskExec;
 use crate::node::Services;
-use crate::point::{Batch, Msg, Point, group_hash};
+use crate::point::{Batch, BuildIdHasher, Msg, Point, Sym};
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded, unbounded};
 use kap_dsl::plan::{DbRp, NodeSpec, Pipeline};
 use serde::{Deserialize, Serialize};
@@ -159,6 +159,8 @@ struct Shared {
     errors: Mutex<HashMap<String, String>>,
     /// Node statistics each stage of each worker publishes, by dataflow key.
     stats: Mutex<HashMap<String, Vec<Arc<Mutex<StageStats>>>>>,
+    /// [`Df::fresh`] of each dataflow key, shared by its instances on every worker.
+    fresh: Mutex<HashMap<String, Arc<AtomicU64>>>,
 }
 
 /// The statistics one stage executor published last (every node of the plan; nodes of
@@ -360,15 +362,7 @@ const TICK: Duration = Duration::from_millis(100);
 
 /// A stable hash of a point's series (measurement and tags) for pre-partitioning ingest.
 pub fn series_hash(p: &Point) -> u64 {
-    let mut s = String::with_capacity(64);
-    s.push_str(p.name.as_str());
-    for (k, v) in &p.tags {
-        s.push(',');
-        s.push_str(k.as_str());
-        s.push('=');
-        s.push_str(v.as_str());
-    }
-    group_hash(&s).0
+    crate::point::series_of(p.name, &p.tags).0
 }
 
 fn worker_for(hash: u64, peers: usize) -> usize {
@@ -394,6 +388,7 @@ impl Engine {
             services: Mutex::new(HashMap::new()),
             errors: Mutex::new(HashMap::new()),
             stats: Mutex::new(HashMap::new()),
+            fresh: Mutex::new(HashMap::new()),
         });
         let worker_shared = Arc::clone(&shared);
         let receivers = Arc::new(receivers);
@@ -831,8 +826,28 @@ struct Df {
     index: usize,
     input: Option<InputHandle<u64, CapacityContainerBuilder<Vec<Routed>>>>,
     probe: ProbeHandle<u64>,
-    feed: Feed,
     reported: bool,
+    /// The latest epoch at which any worker sent this dataflow data (shared by its
+    /// instances on every worker): only dataflows with new data follow every watermark
+    /// at once, so a write costs O(matching tasks), not O(tasks).
+    fresh: Arc<AtomicU64>,
+}
+
+/// How often every dataflow's input follows the watermark, data or not. Dataflows with new
+/// data (on any worker) follow every watermark; the others need no progress, so the sweep
+/// only keeps idle frontiers from lagging far behind.
+const SWEEP: Duration = Duration::from_secs(5);
+
+impl Df {
+    /// Advances the input to `e` if it has had data since its last advance, or on a sweep.
+    fn follow(&mut self, e: u64, sweep: bool) {
+        if let Some(input) = self.input.as_mut()
+            && input.time() < &e
+            && (sweep || self.fresh.load(Ordering::Relaxed) >= *input.time())
+        {
+            input.advance_to(e);
+        }
+    }
 }
 
 fn run_worker(
@@ -846,8 +861,10 @@ fn run_worker(
     let index = worker.index();
     let mut sequencer: Option<Sequencer<Cmd>> = Some(Sequencer::new(worker, Instant::now()));
     let mut dfs: BTreeMap<String, Df> = BTreeMap::new();
+    let mut live = LiveIndex::default();
     let mut epoch: u64 = 1;
     let mut pending: HashMap<String, Vec<Lane>> = HashMap::new();
+    let mut swept = Instant::now();
     let mut shutdown = false;
     while !shutdown {
         if index == 0
@@ -900,12 +917,27 @@ fn run_worker(
                                     index: df_index,
                                     input: Some(input),
                                     probe,
-                                    feed,
                                     reported: false,
+                                    fresh: Arc::clone(
+                                        shared
+                                            .fresh
+                                            .lock()
+                                            .unwrap_or_else(|e| e.into_inner())
+                                            .entry(id.clone())
+                                            .or_default(),
+                                    ),
                                 },
                             );
+                            live.add(&id, &feed);
                             for l in early {
-                                apply_lane(l, &mut dfs, &mut epoch, &mut pending);
+                                apply_lane(
+                                    l,
+                                    &mut dfs,
+                                    &mut live,
+                                    &mut epoch,
+                                    &mut pending,
+                                    &mut swept,
+                                );
                             }
                             if let Some(input) = dfs.get_mut(&id).and_then(|d| d.input.as_mut())
                                 && input.time() < &epoch
@@ -932,6 +964,12 @@ fn run_worker(
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
                         .remove(&id);
+                    shared
+                        .fresh
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(&id);
+                    live.remove(&id);
                     pending.remove(&id);
                 }
             }
@@ -945,7 +983,7 @@ fn run_worker(
                 }
                 Ok(l) => {
                     idle = false;
-                    apply_lane(l, &mut dfs, &mut epoch, &mut pending);
+                    apply_lane(l, &mut dfs, &mut live, &mut epoch, &mut pending, &mut swept);
                 }
                 Err(_) => break,
             }
@@ -968,62 +1006,189 @@ fn run_worker(
     sequencer.take();
 }
 
+/// Which live dataflows a point reaches, by interned (db, rp) and measurement, so the cost
+/// per point does not grow with the number of tasks it does not reach. A dataflow is listed
+/// under every (db/rp, measurement) pair it subscribes to, with `None` standing for "any"
+/// (no dbrps, or `measurements: None`); a point looks up its four possible keys, and since a
+/// dataflow subscribes either to any or to listed db/rps (and measurements), it is found
+/// under at most one of them.
+#[derive(Default)]
+struct LiveIndex {
+    /// Subscribers by `(db/rp, measurement)`.
+    subs: HashMap<LiveKey, Vec<u32>, BuildIdHasher>,
+    /// Number of keys with a `None` db/rp, and with a `None` measurement (lookups skipped
+    /// when zero).
+    any_dbrp: usize,
+    any_measurement: usize,
+    /// Dataflow key of each slot (`None`: free).
+    slots: Vec<Option<String>>,
+    /// Keys registered for each slot (to remove them again).
+    keys_of: Vec<Vec<LiveKey>>,
+    /// Points batched per slot while routing one lane message (reused).
+    bufs: Vec<Vec<Routed>>,
+    /// Slots with points in `bufs`, in first-touch order.
+    touched: Vec<u32>,
+}
+
+type LiveKey = (Option<(Sym, Sym)>, Option<Sym>);
+
+impl LiveIndex {
+    /// Subscribes dataflow `key` to what `feed` selects (nothing for a direct feed).
+    fn add(&mut self, key: &str, feed: &Feed) {
+        let Feed::Live {
+            dbrps,
+            measurements,
+        } = feed
+        else {
+            return;
+        };
+        let slot = match self.slots.iter().position(Option::is_none) {
+            Some(i) => i,
+            None => {
+                self.slots.push(None);
+                self.keys_of.push(Vec::new());
+                self.bufs.push(Vec::new());
+                self.slots.len() - 1
+            }
+        };
+        self.slots[slot] = Some(key.to_string());
+        let dbs: Vec<Option<(Sym, Sym)>> = if dbrps.is_empty() {
+            vec![None]
+        } else {
+            dbrps
+                .iter()
+                .map(|d| Some((Sym::new(&d.db), Sym::new(&d.rp))))
+                .collect()
+        };
+        let ms: Vec<Option<Sym>> = match measurements {
+            None => vec![None],
+            Some(ms) => ms.iter().map(|m| Some(Sym::new(m))).collect(),
+        };
+        let mut keys = Vec::new();
+        for db in &dbs {
+            for m in &ms {
+                let k = (*db, *m);
+                if keys.contains(&k) {
+                    continue;
+                }
+                keys.push(k);
+                self.subs.entry(k).or_default().push(slot as u32);
+                self.any_dbrp += usize::from(db.is_none());
+                self.any_measurement += usize::from(m.is_none());
+            }
+        }
+        self.keys_of[slot] = keys;
+    }
+
+    /// Unsubscribes dataflow `key`.
+    fn remove(&mut self, key: &str) {
+        let Some(slot) = self.slots.iter().position(|s| s.as_deref() == Some(key)) else {
+            return;
+        };
+        self.slots[slot] = None;
+        for k in std::mem::take(&mut self.keys_of[slot]) {
+            if let Some(list) = self.subs.get_mut(&k) {
+                list.retain(|&s| s as usize != slot);
+                if list.is_empty() {
+                    self.subs.remove(&k);
+                }
+            }
+            self.any_dbrp -= usize::from(k.0.is_none());
+            self.any_measurement -= usize::from(k.1.is_none());
+        }
+        self.bufs[slot] = Vec::new();
+    }
+
+    /// Routes one epoch of live points to the dataflows subscribed to them: a point reaching
+    /// several dataflows is cloned for all but the last.
+    fn route(&mut self, epoch: u64, points: Vec<(u64, Point)>, dfs: &mut BTreeMap<String, Df>) {
+        if self.subs.is_empty() {
+            return;
+        }
+        let mut found: Vec<u32> = Vec::new();
+        for (seq, p) in points {
+            found.clear();
+            let dbrp = Some((p.db, p.rp));
+            let m = Some(p.name);
+            let mut look = |k: LiveKey| {
+                if let Some(list) = self.subs.get(&k) {
+                    found.extend_from_slice(list);
+                }
+            };
+            look((dbrp, m));
+            if self.any_measurement > 0 {
+                look((dbrp, None));
+            }
+            if self.any_dbrp > 0 {
+                look((None, m));
+                if self.any_measurement > 0 {
+                    look((None, None));
+                }
+            }
+            let Some((&last, rest)) = found.split_last() else {
+                continue;
+            };
+            let routed = |msg| Routed {
+                dest: 0,
+                input: 0,
+                seq,
+                path: 0,
+                depth: 0,
+                msg,
+            };
+            for &slot in rest {
+                self.push(slot, routed(Msg::Point(p.clone())));
+            }
+            self.push(last, routed(Msg::Point(p)));
+        }
+        for slot in std::mem::take(&mut self.touched) {
+            let slot = slot as usize;
+            let mut batch = std::mem::take(&mut self.bufs[slot]);
+            if let Some(df) = self.slots[slot].as_ref().and_then(|key| dfs.get_mut(key))
+                && let Some(input) = df.input.as_mut()
+            {
+                if input.time() < &epoch {
+                    input.advance_to(epoch);
+                }
+                df.fresh.fetch_max(epoch, Ordering::Relaxed);
+                input.send_batch(&mut batch);
+            }
+            batch.clear();
+            self.bufs[slot] = batch;
+        }
+    }
+
+    fn push(&mut self, slot: u32, r: Routed) {
+        let buf = &mut self.bufs[slot as usize];
+        if buf.is_empty() {
+            self.touched.push(slot);
+        }
+        buf.push(r);
+    }
+}
+
 fn apply_lane(
     l: Lane,
     dfs: &mut BTreeMap<String, Df>,
+    live: &mut LiveIndex,
     epoch: &mut u64,
     pending: &mut HashMap<String, Vec<Lane>>,
+    swept: &mut Instant,
 ) {
     match l {
-        Lane::Live { epoch: e, points } => {
-            for df in dfs.values_mut() {
-                let Feed::Live {
-                    dbrps,
-                    measurements,
-                } = &df.feed
-                else {
-                    continue;
-                };
-                let Some(input) = df.input.as_mut() else {
-                    continue;
-                };
-                if input.time() < &e {
-                    input.advance_to(e);
-                }
-                for (seq, p) in &points {
-                    let db_ok = dbrps.is_empty()
-                        || dbrps
-                            .iter()
-                            .any(|d| d.db == p.db.as_str() && d.rp == p.rp.as_str());
-                    let m_ok = measurements
-                        .as_ref()
-                        .is_none_or(|ms| ms.iter().any(|m| m == p.name.as_str()));
-                    if db_ok && m_ok {
-                        input.send(Routed {
-                            dest: 0,
-                            input: 0,
-                            seq: *seq,
-                            path: 0,
-                            depth: 0,
-                            msg: Msg::Point(p.clone()),
-                        });
-                    }
-                }
-            }
-        }
+        Lane::Live { epoch: e, points } => live.route(e, points, dfs),
         Lane::Direct {
             id,
             epoch: e,
-            items,
+            mut items,
         } => match dfs.get_mut(&id) {
             Some(df) => {
                 if let Some(input) = df.input.as_mut() {
                     if input.time() < &e {
                         input.advance_to(e);
                     }
-                    for r in items {
-                        input.send(r);
-                    }
+                    df.fresh.fetch_max(e, Ordering::Relaxed);
+                    input.send_batch(&mut items);
                 }
             }
             None => pending.entry(id.clone()).or_default().push(Lane::Direct {
@@ -1034,12 +1199,12 @@ fn apply_lane(
         },
         Lane::Advance(e) => {
             *epoch = (*epoch).max(e);
+            let sweep = swept.elapsed() >= SWEEP;
+            if sweep {
+                *swept = Instant::now();
+            }
             for df in dfs.values_mut() {
-                if let Some(input) = df.input.as_mut()
-                    && input.time() < &e
-                {
-                    input.advance_to(e);
-                }
+                df.follow(e, sweep);
             }
         }
         Lane::Close { id } => match dfs.get_mut(&id) {
@@ -1169,7 +1334,11 @@ where
     P: timely::communication::Pull<timely::dataflow::channels::Message<u64, Vec<Routed>>>,
 {
     let mut held: Option<Capability<u64>> = Some(cap);
-    let mut stash: BTreeMap<u64, (Capability<u64>, Vec<Routed>)> = BTreeMap::new();
+    // What arrived per epoch, as the containers timely handed over (moved, not copied).
+    let mut stash: BTreeMap<u64, (Capability<u64>, Vec<Vec<Routed>>)> = BTreeMap::new();
+    // Reused buffers: emptied containers, and the executor's exits.
+    let mut spare: Vec<Vec<Routed>> = Vec::new();
+    let mut exits: Vec<(usize, usize, Msg)> = Vec::new();
     let mut finished = false;
     // The latest epoch processed: the end-of-input flush must not overtake it.
     let mut latest: u64 = 0;
@@ -1189,46 +1358,58 @@ where
                 return;
             };
             let entry = stash.entry(t).or_insert_with(|| (owned, Vec::new()));
-            entry.1.append(data);
+            let empty = spare.pop().unwrap_or_default();
+            entry.1.push(std::mem::replace(data, empty));
         });
         while let Some((&t, _)) = stash.first_key_value() {
             if frontier.less_equal(&t) {
                 break;
             }
-            let Some((c, mut items)) = stash.remove(&t) else {
+            let Some((c, mut chunks)) = stash.remove(&t) else {
                 break;
             };
             latest = latest.max(t);
             // Usually already in order (one sending worker, or a local stage): checking is
             // far cheaper than moving every message through a sort.
-            if !items.is_sorted_by_key(|r| (r.seq, r.path, r.input)) {
-                items.sort_by_key(|r| (r.seq, r.path, r.input));
+            if !in_order(&chunks) {
+                let mut all: Vec<Routed> = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
+                for chunk in &mut chunks {
+                    all.append(chunk);
+                }
+                all.sort_by_key(order_key);
+                chunks = vec![all];
             }
             let mut session = output.session(&c);
-            for r in items {
-                if stage_of[r.dest as usize] != k {
-                    session.give(r);
-                    continue;
+            for mut chunk in chunks {
+                for r in chunk.drain(..) {
+                    if stage_of[r.dest as usize] != k {
+                        session.give(r);
+                        continue;
+                    }
+                    dirty = true;
+                    let (seq, path, depth) = (r.seq, r.path, r.depth);
+                    // A bug in one node must not take the worker (and every task) down.
+                    let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        exec.deliver(r.dest as usize, r.input as usize, r.msg)
+                    }));
+                    if delivered.is_err() {
+                        exec.record_panic(r.dest as usize);
+                    }
+                    exec.swap_exits(&mut exits);
+                    for (k, (dest, input, msg)) in exits.drain(..).enumerate() {
+                        let (path, depth) = extend_path(path, depth, k);
+                        session.give(Routed {
+                            dest: dest as u32,
+                            input: input as u32,
+                            seq,
+                            path,
+                            depth,
+                            msg,
+                        });
+                    }
                 }
-                dirty = true;
-                let (seq, path, depth) = (r.seq, r.path, r.depth);
-                // A bug in one node must not take the worker (and every task) down.
-                let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    exec.deliver(r.dest as usize, r.input as usize, r.msg)
-                }));
-                if delivered.is_err() {
-                    exec.record_panic(r.dest as usize);
-                }
-                for (k, (dest, input, msg)) in exec.take_exits().into_iter().enumerate() {
-                    let (path, depth) = extend_path(path, depth, k);
-                    session.give(Routed {
-                        dest: dest as u32,
-                        input: input as u32,
-                        seq,
-                        path,
-                        depth,
-                        msg,
-                    });
+                if spare.len() < 64 {
+                    spare.push(chunk);
                 }
             }
         }
@@ -1304,6 +1485,31 @@ where
             h.downgrade(&min);
         }
     }
+}
+
+/// The order a stage processes an epoch's messages in: ingest order, then depth-first
+/// emission order, then parent index.
+fn order_key(r: &Routed) -> (u64, u64, u32) {
+    (r.seq, r.path, r.input)
+}
+
+/// Whether the concatenation of `chunks` is already sorted by [`order_key`].
+fn in_order(chunks: &[Vec<Routed>]) -> bool {
+    let mut last: Option<(u64, u64, u32)> = None;
+    for chunk in chunks {
+        if let (Some(l), Some(first)) = (last, chunk.first())
+            && l > order_key(first)
+        {
+            return false;
+        }
+        if !chunk.is_sorted_by_key(order_key) {
+            return false;
+        }
+        if let Some(end) = chunk.last() {
+            last = Some(order_key(end));
+        }
+    }
+    true
 }
 
 /// Appends output index `k` to a message path (12 bits per stage, left-aligned; beyond five

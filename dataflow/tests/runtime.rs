@@ -292,3 +292,77 @@ fn deadman_fires_when_data_stops() {
     );
     engine.shutdown();
 }
+
+/// The live feed of a task subscribed to `dbrps` (db, rp pairs) and `measurements`.
+fn feed(dbrps: &[(&str, &str)], measurements: Option<&[&str]>) -> Feed {
+    Feed::Live {
+        dbrps: dbrps
+            .iter()
+            .map(|(db, rp)| DbRp {
+                db: (*db).into(),
+                rp: (*rp).into(),
+            })
+            .collect(),
+        measurements: measurements.map(|ms| ms.iter().map(|m| (*m).into()).collect()),
+    }
+}
+
+#[test]
+fn live_points_reach_each_subscribed_task_once_among_many_others() {
+    let engine = Engine::start(EngineConfig {
+        workers: 2,
+        ..Default::default()
+    })
+    .unwrap();
+    let reg = Arc::new(HttpOutRegistry::default());
+    let services = || Services::default().with("http_out", Arc::clone(&reg));
+    // Counts every point it receives (all in one window).
+    let counting =
+        plan("stream|from()|window().periodCount(1000).everyCount(1)|count('value')|httpOut('n')");
+    // 1,000 tasks that never match: other databases, other measurements, or both.
+    for i in 0..1000 {
+        let f = match i % 4 {
+            0 => feed(&[("other", "rp")], None),
+            1 => feed(&[("db", "rp")], Some(&["mem"])),
+            2 => feed(&[], Some(&["disk", "net"])),
+            _ => feed(&[("db", "other"), ("x", "rp")], Some(&["cpu"])),
+        };
+        engine
+            .install(&format!("other{i}"), &counting, services(), f)
+            .unwrap();
+    }
+    // Tasks that match, through each kind of subscription (one with duplicated entries).
+    let matching = [
+        ("exact", feed(&[("db", "rp")], Some(&["cpu"]))),
+        ("any_db", feed(&[], Some(&["mem", "cpu"]))),
+        ("any_measurement", feed(&[("x", "y"), ("db", "rp")], None)),
+        ("anything", feed(&[], None)),
+        (
+            "duplicated",
+            feed(&[("db", "rp"), ("db", "rp")], Some(&["cpu", "cpu"])),
+        ),
+    ];
+    for (name, f) in &matching {
+        engine
+            .install(name, &counting, services(), f.clone())
+            .unwrap();
+    }
+    for t in 0..5 {
+        engine.write(vec![point("h1", t as f64, t)]).unwrap();
+    }
+    for (name, _) in &matching {
+        let json = wait_json(&reg, name, "n", |j| j.contains("00:00:04Z"));
+        assert!(
+            json.contains("[\"1970-01-01T00:00:04Z\",5]"),
+            "{name} counted: {json}"
+        );
+    }
+    for i in 0..1000 {
+        let json = reg
+            .json(&format!("other{i}"), "n")
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        assert!(!json.contains("values"), "other{i} got data: {json}");
+    }
+    engine.shutdown();
+}

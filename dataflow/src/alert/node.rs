@@ -8,13 +8,13 @@ use super::{
 };
 use crate::lambda::{CompiledLambda, LambdaState};
 use crate::node::{BuildError, BuildInfo, Ctx, Processor};
-use crate::point::{Batch, FieldValue, Fields, GroupId, Msg, Point, Sym, Tags, get, set};
+use crate::point::{Batch, FieldValue, Fields, GroupId, GroupMap, Msg, Point, Sym, Tags, get, set};
 use crate::result::{ResultSet, batch_row, point_row};
 use crate::scope::PointScope;
 use crate::template::{Data, Template};
 use kap_dsl::expr::Expr;
 use kap_dsl::plan::{AlertSpec, HandlerSpec};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// A lambda with the node-wide state of its stateful functions.
@@ -186,7 +186,20 @@ pub(crate) struct AlertNode {
     sink: Option<Arc<AlertService>>,
     inhibitors: Arc<InhibitorRegistry>,
     server_info: AlertServiceInfo,
-    groups: HashMap<GroupId, GroupState>,
+    groups: GroupMap<GroupState>,
+    /// Per group, the group id string and rendered alert id of the last message, reused
+    /// while the name and tags stay the same (the id template sees nothing else that
+    /// changes).
+    ids: GroupMap<IdCache>,
+}
+
+/// A group's id string and alert id, for one name and tag set.
+#[derive(Debug)]
+struct IdCache {
+    name: Sym,
+    tags: Tags,
+    group: String,
+    id: Result<String, String>,
 }
 
 /// Builds an alert node: templates and lambdas are compiled once here.
@@ -277,7 +290,8 @@ impl AlertNode {
                 .get::<AlertServiceInfo>(SERVER_INFO_SERVICE)
                 .map(|s| (*s).clone())
                 .unwrap_or_default(),
-            groups: HashMap::new(),
+            groups: GroupMap::default(),
+            ids: GroupMap::default(),
         })
     }
 
@@ -365,7 +379,14 @@ impl AlertNode {
     }
 
     /// Creates a group's state on its first message (restoring a stored non-OK level).
-    fn new_group(&mut self, gid: GroupId, name: &str, group: &str, tags: &Tags, time: i64) {
+    /// `rendered` is the group's alert id when the caller has rendered it already.
+    fn new_group(
+        &mut self,
+        gid: GroupId,
+        (name, group, tags): (&str, &str, &Tags),
+        rendered: Option<Result<String, String>>,
+        time: i64,
+    ) {
         let mut st = GroupState::new(self.history);
         for (category, equal) in &self.inhibit {
             let vals = equal
@@ -379,7 +400,8 @@ impl AlertNode {
             self.inhibitors.add(Arc::clone(&inh));
             st.inhibitors.push(inh);
         }
-        if let Ok(id) = self.render_id(name, group, tags) {
+        let id = rendered.unwrap_or_else(|| self.render_id(name, group, tags));
+        if let Ok(id) = id {
             let (level, t) = self.restore_event_state(&id);
             if level != Level::Ok {
                 st.add_event(time, level, &self.cfg);
@@ -423,7 +445,29 @@ impl AlertNode {
         }
     }
 
+    /// The group id string and rendered alert id of a message of group `gid` (cached).
+    fn ids(&mut self, gid: GroupId, name: Sym, tags: &Tags, group: impl FnOnce() -> String) {
+        if let Some(c) = self.ids.get(&gid)
+            && c.name == name
+            && c.tags == *tags
+        {
+            return;
+        }
+        let group = group();
+        let id = self.render_id(name.as_str(), &group, tags);
+        self.ids.insert(
+            gid,
+            IdCache {
+                name,
+                tags: tags.clone(),
+                group,
+                id,
+            },
+        );
+    }
+
     fn remove_group(&mut self, gid: GroupId) {
+        self.ids.remove(&gid);
         if let Some(st) = self.groups.remove(&gid) {
             for i in &st.inhibitors {
                 self.inhibitors.remove(i);
@@ -522,14 +566,21 @@ impl AlertNode {
     }
 
     fn point(&mut self, mut p: Point, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>) {
-        let group = p.group_string();
-        if !self.groups.contains_key(&p.group) {
-            self.new_group(p.group, p.name.as_str(), &group, &p.tags, p.time);
-        }
-        let id = match self.render_id(p.name.as_str(), &group, &p.tags) {
-            Ok(id) => id,
-            Err(e) => return ctx.error(self.quiet, &e),
+        self.ids(p.group, p.name, &p.tags, || p.group_string());
+        let Some(cache) = self.ids.get(&p.group) else {
+            return;
         };
+        if !self.groups.contains_key(&p.group) {
+            let (group, id) = (cache.group.clone(), cache.id.clone());
+            let what = (p.name.as_str(), group.as_str(), &p.tags);
+            self.new_group(p.group, what, Some(id), p.time);
+        }
+        let Some(cache) = self.ids.get(&p.group) else {
+            return;
+        };
+        if let Err(e) = &cache.id {
+            return ctx.error(self.quiet, e);
+        }
         let Some(st) = self.groups.get_mut(&p.group) else {
             return;
         };
@@ -552,6 +603,13 @@ impl AlertNode {
         if !fire || (self.no_recoveries && level == Level::Ok) {
             return;
         }
+        let Some(IdCache {
+            group, id: Ok(id), ..
+        }) = self.ids.get(&p.group)
+        else {
+            return;
+        };
+        let (group, id) = (group.clone(), id.clone());
         let event = match self.event(
             id,
             p.name.as_str(),
@@ -575,13 +633,21 @@ impl AlertNode {
     }
 
     fn batch(&mut self, mut b: Batch, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>) {
-        let group = b.group_string();
+        self.ids(b.group, b.name, &b.tags, || b.group_string());
+        let Some(cache) = self.ids.get(&b.group) else {
+            return;
+        };
         if !self.groups.contains_key(&b.group) {
-            self.new_group(b.group, b.name.as_str(), &group, &b.tags, b.tmax);
+            let (group, id) = (cache.group.clone(), cache.id.clone());
+            let what = (b.name.as_str(), group.as_str(), &b.tags);
+            self.new_group(b.group, what, Some(id), b.tmax);
         }
-        let id = match self.render_id(b.name.as_str(), &group, &b.tags) {
-            Ok(id) => id,
-            Err(e) => return ctx.error(self.quiet, &e),
+        let Some(cache) = self.ids.get(&b.group) else {
+            return;
+        };
+        let (group, id) = match &cache.id {
+            Ok(id) => (cache.group.clone(), id.clone()),
+            Err(e) => return ctx.error(self.quiet, e),
         };
         if b.points.is_empty() {
             return;
@@ -688,7 +754,8 @@ impl Processor for AlertNode {
             Msg::Barrier(b) => {
                 if !self.groups.contains_key(&b.group.id) {
                     let g = &b.group;
-                    self.new_group(g.id, "barrier", &g.id_string(), &g.tags, b.time);
+                    let group = g.id_string();
+                    self.new_group(g.id, ("barrier", &group, &g.tags), None, b.time);
                 }
                 out.push(Msg::Barrier(b));
             }

@@ -3,9 +3,9 @@
 //! exact emit rules (semantics §2).
 
 use crate::node::{BuildError, BuildInfo, Ctx, Processor};
-use crate::point::{Batch, BatchPoint, Dimensions, GroupId, Msg, Point, Sym, Tags};
+use crate::point::{Batch, BatchPoint, Dimensions, GroupId, GroupMap, Msg, Point, Sym, Tags};
 use kap_dsl::plan::WindowSpec;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 /// Nanoseconds between Go's zero time (January 1, year 1 UTC) and the Unix epoch.
 const GO_ZERO_OFFSET_NS: i128 = 62_135_596_800 * 1_000_000_000;
@@ -47,7 +47,7 @@ pub(crate) fn build(spec: &WindowSpec, info: &BuildInfo) -> Result<Box<dyn Proce
             period: period_count as usize,
             every: spec.every_count,
             fill_period: spec.fill_period,
-            groups: HashMap::new(),
+            groups: GroupMap::default(),
         }));
     }
     if period < 0 || every < 0 {
@@ -63,7 +63,7 @@ pub(crate) fn build(spec: &WindowSpec, info: &BuildInfo) -> Result<Box<dyn Proce
             align: spec.align,
             fill_period: spec.fill_period,
         },
-        groups: HashMap::new(),
+        groups: GroupMap::default(),
     }))
 }
 
@@ -106,20 +106,14 @@ fn into_batch_point(p: Point) -> BatchPoint {
     }
 }
 
-fn to_batch_point(p: &Point) -> BatchPoint {
-    BatchPoint {
-        time: p.time,
-        fields: p.fields.clone(),
-        tags: p.tags.clone(),
-    }
-}
-
 /// One group of a time window.
 #[derive(Debug)]
 struct TimeGroup {
-    head: GroupHead,
+    /// Boxed: only emits read it, and small entries keep the group map cache-friendly.
+    head: Box<GroupHead>,
     next_emit: i64,
-    buf: VecDeque<Point>,
+    /// Buffered points (their group is the head's).
+    buf: VecDeque<BatchPoint>,
 }
 
 /// Time window settings.
@@ -135,7 +129,7 @@ struct TimeCfg {
 #[derive(Debug)]
 struct TimeWindow {
     cfg: TimeCfg,
-    groups: HashMap<GroupId, TimeGroup>,
+    groups: GroupMap<TimeGroup>,
 }
 
 impl TimeCfg {
@@ -170,23 +164,23 @@ impl TimeCfg {
                 let next_lower = g.next_emit - self.period;
                 let moved = g.buf.iter().take_while(|p| p.time < next_lower).count();
                 let mut points = Vec::with_capacity(g.buf.len());
-                points.extend(g.buf.drain(..moved).map(into_batch_point));
-                points.extend(g.buf.iter().map(to_batch_point));
+                points.extend(g.buf.drain(..moved));
+                points.extend(g.buf.iter().cloned());
                 out.push(Msg::Batch(g.head.batch(emit, points)));
             }
             if let Some(p) = point {
-                g.buf.push_back(p);
+                g.buf.push_back(into_batch_point(p));
             }
         } else {
             if let Some(p) = point {
-                g.buf.push_back(p);
+                g.buf.push_back(into_batch_point(p));
             }
             if t >= g.next_emit {
                 let lower = t - self.period;
                 while g.buf.front().is_some_and(|p| p.time <= lower) {
                     g.buf.pop_front();
                 }
-                let points = g.buf.iter().map(to_batch_point).collect();
+                let points = g.buf.iter().cloned().collect();
                 out.push(Msg::Batch(g.head.batch(t, points)));
                 g.next_emit = t;
             }
@@ -201,7 +195,7 @@ impl Processor for TimeWindow {
             Msg::Point(p) => {
                 let t = p.time;
                 let g = self.groups.entry(p.group).or_insert_with(|| TimeGroup {
-                    head: GroupHead::of_point(&p),
+                    head: Box::new(GroupHead::of_point(&p)),
                     next_emit: cfg.first_emit(t),
                     buf: VecDeque::new(),
                 });
@@ -211,12 +205,12 @@ impl Processor for TimeWindow {
                 let t = b.time;
                 let g = self.groups.entry(b.group.id).or_insert_with(|| TimeGroup {
                     // A barrier's name is the literal "barrier" (semantics §0.1).
-                    head: GroupHead {
+                    head: Box::new(GroupHead {
                         name: Sym::new("barrier"),
                         tags: b.group.tags.clone(),
                         dims: b.group.dims.clone(),
                         group: b.group.id,
-                    },
+                    }),
                     next_emit: cfg.first_emit(t),
                     buf: VecDeque::new(),
                 });
@@ -241,7 +235,8 @@ impl Processor for TimeWindow {
 #[derive(Debug)]
 struct CountGroup {
     head: GroupHead,
-    buf: VecDeque<Point>,
+    /// Buffered points (their group is the head's).
+    buf: VecDeque<BatchPoint>,
     count: i64,
     next_emit: i64,
 }
@@ -252,7 +247,7 @@ struct CountWindow {
     period: usize,
     every: i64,
     fill_period: bool,
-    groups: HashMap<GroupId, CountGroup>,
+    groups: GroupMap<CountGroup>,
 }
 
 impl Processor for CountWindow {
@@ -274,7 +269,7 @@ impl Processor for CountWindow {
                     g.buf.pop_front();
                 }
                 let t = p.time;
-                g.buf.push_back(p);
+                g.buf.push_back(into_batch_point(p));
                 g.count += 1;
                 if g.count == g.next_emit {
                     g.next_emit += self.every;
@@ -287,8 +282,8 @@ impl Processor for CountWindow {
                         .saturating_sub(self.period)
                         .min(g.buf.len());
                     let mut points = Vec::with_capacity(g.buf.len());
-                    points.extend(g.buf.drain(..moved).map(into_batch_point));
-                    points.extend(g.buf.iter().map(to_batch_point));
+                    points.extend(g.buf.drain(..moved));
+                    points.extend(g.buf.iter().cloned());
                     out.push(Msg::Batch(g.head.batch(t, points)));
                 }
             }

@@ -7,12 +7,12 @@ mod reducers;
 
 use crate::node::{BuildError, BuildInfo, Ctx, Processor};
 use crate::point::{
-    Batch, BatchPoint, Dimensions, FieldValue, Fields, GroupId, Msg, Point, Sym, Tags, get, remove,
-    set,
+    Batch, BatchPoint, BuildIdHasher, Dimensions, FieldValue, Fields, GroupId, GroupMap, Msg,
+    Point, Sym, Tags, get, remove, set,
 };
 use kap_dsl::plan::{InfluxQLFunc, InfluxQLSpec};
 use reducers::{Item, Out, Transform, ZERO_TIME};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 /// Reducer kind, from the first value of a bucket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,9 +119,9 @@ pub(crate) fn build(
     Ok(Box::new(InfluxQL {
         cfg,
         transformation,
-        buckets: HashMap::new(),
-        transforms: HashMap::new(),
-        batch_groups: HashSet::new(),
+        buckets: GroupMap::default(),
+        transforms: GroupMap::default(),
+        batch_groups: HashSet::default(),
         items: Vec::new(),
     }))
 }
@@ -156,10 +156,10 @@ struct Acc {
 struct InfluxQL {
     cfg: Cfg,
     transformation: bool,
-    buckets: HashMap<GroupId, Bucket>,
-    transforms: HashMap<GroupId, Transform>,
+    buckets: GroupMap<Bucket>,
+    transforms: GroupMap<Transform>,
     /// Groups seen on batch input (for the working cardinality).
-    batch_groups: HashSet<GroupId>,
+    batch_groups: HashSet<GroupId, BuildIdHasher>,
     /// Values of the bucket being reduced (reused buffer for batches).
     items: Vec<Item>,
 }
