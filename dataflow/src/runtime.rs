@@ -583,9 +583,9 @@ impl Engine {
     pub fn write(&self, points: Vec<Point>) -> Result<(), EngineError> {
         let mut epoch = self.ingest.lock().unwrap_or_else(|e| e.into_inner());
         let e = self.next_epoch(&mut epoch);
-        let mut parts: Vec<Vec<(u64, Point)>> = vec![Vec::new(); self.workers];
-        for p in points {
-            let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        let mut parts: Vec<Vec<(u64, Point)>> = self.parts(points.len());
+        let first = self.seq.fetch_add(points.len() as u64, Ordering::Relaxed);
+        for (seq, p) in (first..).zip(points) {
             parts[worker_for(series_hash(&p), self.workers)].push((seq, p));
         }
         for (w, part) in parts.into_iter().enumerate() {
@@ -680,11 +680,32 @@ impl Engine {
     /// Feeds a direct dataflow with points for its root (one epoch), blocking while lanes
     /// are full (replays are paced by the engine).
     pub fn feed_points(&self, id: &str, points: Vec<Point>) -> Result<(), EngineError> {
-        let items = points
-            .into_iter()
-            .map(|p| (series_hash(&p), self.routed(0, Msg::Point(p))))
-            .collect();
-        self.feed(id, items)
+        let mut parts: Vec<Vec<Routed>> = self.parts(points.len());
+        let first = self.seq.fetch_add(points.len() as u64, Ordering::Relaxed);
+        for (seq, p) in (first..).zip(points) {
+            let w = worker_for(series_hash(&p), self.workers);
+            parts[w].push(Routed {
+                dest: 0,
+                input: 0,
+                seq,
+                path: 0,
+                depth: 0,
+                msg: Msg::Point(p),
+            });
+        }
+        self.feed_parts(id, parts)
+    }
+
+    /// One empty part per worker, with room for an even share of `n` items (and some).
+    fn parts<T>(&self, n: usize) -> Vec<Vec<T>> {
+        let share = if self.workers == 1 {
+            n
+        } else {
+            n / self.workers + n / 8 + 16
+        };
+        (0..self.workers)
+            .map(|_| Vec::with_capacity(share))
+            .collect()
     }
 
     /// Feeds a direct dataflow with batches for its query node number `query` (node id).
@@ -713,15 +734,20 @@ impl Engine {
     }
 
     fn feed(&self, id: &str, items: Vec<(u64, Routed)>) -> Result<(), EngineError> {
+        let mut parts: Vec<Vec<Routed>> = self.parts(items.len());
+        for (h, r) in items {
+            parts[worker_for(h, self.workers)].push(r);
+        }
+        self.feed_parts(id, parts)
+    }
+
+    /// Sends one epoch of pre-partitioned items to a direct dataflow.
+    fn feed_parts(&self, id: &str, parts: Vec<Vec<Routed>>) -> Result<(), EngineError> {
         let key = self
             .key(id)
             .ok_or_else(|| EngineError::Build(format!("no dataflow `{id}` is installed")))?;
         let mut epoch = self.ingest.lock().unwrap_or_else(|e| e.into_inner());
         let e = self.next_epoch(&mut epoch);
-        let mut parts: Vec<Vec<Routed>> = vec![Vec::new(); self.workers];
-        for (h, r) in items {
-            parts[worker_for(h, self.workers)].push(r);
-        }
         for (w, part) in parts.into_iter().enumerate() {
             if part.is_empty() {
                 continue;

@@ -165,6 +165,8 @@ pub(crate) struct AlertNode {
     task: String,
     node: String,
     id_tmpl: Template,
+    /// The id template is Kapacitor's default (rendered without the template engine).
+    default_id: bool,
     message_tmpl: Template,
     details_tmpl: Template,
     levels: Levels,
@@ -245,6 +247,7 @@ impl AlertNode {
             task: info.task.clone(),
             node: info.node.clone(),
             id_tmpl,
+            default_id: spec.id_template() == AlertSpec::DEFAULT_ID,
             message_tmpl,
             details_tmpl,
             levels,
@@ -331,6 +334,11 @@ impl AlertNode {
     }
 
     fn render_id(&self, name: &str, group: &str, tags: &Tags) -> Result<String, String> {
+        if self.default_id {
+            // `{{ .Name }}:{{ .Group }}`, without building the template data.
+            let group = if group.is_empty() { "nil" } else { group };
+            return Ok(format!("{name}:{group}"));
+        }
         self.id_tmpl
             .execute(&Data::Struct(self.id_data(name, group, tags)))
             .map_err(|e| e.to_string())
@@ -777,6 +785,21 @@ impl Drop for AlertNode {
             for i in &st.inhibitors {
                 self.inhibitors.remove(i);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_id_fast_path_renders_as_the_template_does() {
+        let tmpl = Template::parse("id", AlertSpec::DEFAULT_ID).unwrap();
+        for (name, group) in [("cpu", "host=a,dc=b"), ("m", ""), ("x y", "m\nk=<v>&")] {
+            let shown = if group.is_empty() { "nil" } else { group };
+            let data = Data::structure([("Name", Data::str(name)), ("Group", Data::str(shown))]);
+            assert_eq!(tmpl.execute(&data).unwrap(), format!("{name}:{shown}"));
         }
     }
 }
