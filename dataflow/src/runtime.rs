@@ -607,6 +607,17 @@ impl Engine {
         Ok(())
     }
 
+    /// Waits (up to `timeout`) until every worker has taken everything queued for it, then
+    /// gives the workers two watermark periods to process it: used at shutdown so accepted
+    /// writes reach their tasks (and alert topics) before the process exits.
+    pub fn quiesce(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while self.lanes.iter().any(|l| !l.is_empty()) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep((2 * HEARTBEAT).min(deadline.saturating_duration_since(Instant::now())));
+    }
+
     /// Statistics of the installed dataflow `id` (`None` when it is not installed), summed
     /// over its stages and workers. Counts lag by at most ~100 ms.
     pub fn stats(&self, id: &str) -> Option<TaskStats> {

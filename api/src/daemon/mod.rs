@@ -220,7 +220,13 @@ pub async fn serve(
     tracing::info!("shutting down");
     let _ = stop_tx.send(());
     let _ = tcp.await;
-    daemon.alerts.flush();
+    // Accepted writes reach their tasks, and the alert states they cause are saved.
+    let d = Arc::clone(&daemon);
+    let _ = tokio::task::spawn_blocking(move || {
+        d.runtime.engine.quiesce(std::time::Duration::from_secs(5));
+        d.alerts.flush();
+    })
+    .await;
     for t in tasks {
         let _ = t.await;
     }
