@@ -13,6 +13,13 @@ use kap_dsl::plan::{NodeSpec, Pipeline};
 use kap_dsl::registry::{self, EdgeType};
 use std::collections::BTreeMap;
 
+/// One call in this many is timed for `avg_exec_time_ns`.
+const TIME_SAMPLE: u64 = 32;
+/// Node stat: total time of the timed calls, ns (see [`TaskExec::node_stats`]).
+pub const EXEC_NS: &str = "exec_time_sampled_ns";
+/// Node stat: number of timed calls.
+pub const EXEC_SAMPLES: &str = "exec_time_samples";
+
 /// One running task.
 pub struct TaskExec {
     task: String,
@@ -21,6 +28,9 @@ pub struct TaskExec {
     /// Per node: `(child, input index at the child)` in link order.
     children: Vec<Vec<(usize, usize)>>,
     stats: Vec<NodeStats>,
+    /// Per node: calls, and the time and count of the sampled ones (every
+    /// [`TIME_SAMPLE`]th call is timed, so timing costs little).
+    timing: Vec<(u64, u64, u64)>,
     /// Messages sent per edge, aligned with `children`.
     edges: Vec<Vec<u64>>,
     services: Services,
@@ -172,6 +182,7 @@ impl TaskExec {
             exits_only,
             task: task.to_string(),
             stats: vec![NodeStats::default(); plan.nodes.len()],
+            timing: vec![(0, 0, 0); plan.nodes.len()],
             plan: plan.clone(),
             procs,
             edges: children.iter().map(|c| vec![0; c.len()]).collect(),
@@ -242,7 +253,16 @@ impl TaskExec {
             stats: &mut self.stats[n],
         };
         out.clear();
-        self.procs[n].process(i, m, &mut ctx, &mut out);
+        let t = &mut self.timing[n];
+        if t.0 % TIME_SAMPLE == 0 {
+            let start = std::time::Instant::now();
+            self.procs[n].process(i, m, &mut ctx, &mut out);
+            t.1 += start.elapsed().as_nanos() as u64;
+            t.2 += 1;
+        } else {
+            self.procs[n].process(i, m, &mut ctx, &mut out);
+        }
+        t.0 += 1;
         self.fan_out(n, &mut out, stack);
         self.out = out;
     }
@@ -374,7 +394,9 @@ impl TaskExec {
         }
     }
 
-    /// Per-node stats, by node name, with `errors` and `working_cardinality` included.
+    /// Per-node stats, by node name, with `errors`, `working_cardinality` and the sampled
+    /// execution time ([`EXEC_NS`] over [`EXEC_SAMPLES`] calls: sums, so that stages and
+    /// workers add up; `avg_exec_time_ns` is their ratio).
     pub fn node_stats(&self) -> BTreeMap<String, BTreeMap<String, i64>> {
         self.plan
             .nodes
@@ -387,6 +409,9 @@ impl TaskExec {
                     .map(|(k, v)| (k.to_string(), *v))
                     .collect();
                 m.insert("errors".into(), s.errors as i64);
+                let (_, ns, samples) = self.timing[n.id];
+                m.insert(EXEC_NS.into(), ns as i64);
+                m.insert(EXEC_SAMPLES.into(), samples as i64);
                 m.insert(
                     "working_cardinality".into(),
                     self.procs[n.id].cardinality() as i64,

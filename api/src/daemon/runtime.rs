@@ -78,6 +78,14 @@ impl PointsWriter for Loopback {
     }
 }
 
+/// Takes the sampled execution time out of a node's counters and returns the average, ns.
+fn avg_exec_ns(counters: &mut std::collections::BTreeMap<String, i64>) -> i64 {
+    use kap_dataflow::exec::{EXEC_NS, EXEC_SAMPLES};
+    let ns = counters.remove(EXEC_NS).unwrap_or(0);
+    let n = counters.remove(EXEC_SAMPLES).unwrap_or(0);
+    if n > 0 { ns / n } else { 0 }
+}
+
 /// The error of an `influxDBOut` write while no InfluxDB client exists.
 pub fn no_cluster(cluster: &str, db: &str, rp: &str, points: usize) -> String {
     format!(
@@ -186,9 +194,6 @@ impl Runtime {
     }
 
     /// DOT statistics of a running task.
-    ///
-    /// `avg_exec_time_ns` is not measured yet (the engine runs a stage's nodes depth-first
-    /// per message and does not time them one by one): it shows `0s`.
     pub fn dot_stats(&self, id: &str) -> DotStats {
         let Some(st) = self.engine.stats(id) else {
             return DotStats::default();
@@ -196,12 +201,13 @@ impl Runtime {
         let nodes = st
             .nodes
             .into_iter()
-            .map(|(name, counters)| {
+            .map(|(name, mut counters)| {
+                let avg = avg_exec_ns(&mut counters);
                 let mut m: std::collections::BTreeMap<String, String> = counters
                     .into_iter()
                     .map(|(k, v)| (k, v.to_string()))
                     .collect();
-                m.insert("avg_exec_time_ns".into(), "0s".into());
+                m.insert("avg_exec_time_ns".into(), kap_dsl::eval::go_duration(avg));
                 (name, m)
             })
             .collect();
@@ -220,12 +226,13 @@ impl Runtime {
         let mut out = TaskStats::default();
         out.task_stats
             .insert("throughput".into(), serde_json::Value::from(0.0));
-        for (name, counters) in st.nodes {
+        for (name, mut counters) in st.nodes {
+            let avg = avg_exec_ns(&mut counters);
             let mut m: serde_json::Map<String, serde_json::Value> = counters
                 .into_iter()
                 .map(|(k, v)| (k, serde_json::Value::from(v)))
                 .collect();
-            m.insert("avg_exec_time_ns".into(), serde_json::Value::from(0));
+            m.insert("avg_exec_time_ns".into(), serde_json::Value::from(avg));
             out.node_stats.insert(name, serde_json::Value::Object(m));
         }
         out

@@ -340,6 +340,17 @@ fn write_with_bad_lines_keeps_the_good_ones() {
         !v["series"].is_null()
     });
     assert_eq!(out["series"][0]["values"][0][1], 9, "{out}");
+    // Node stats count what happened and time the nodes (sampled).
+    let t = d.wait_json("/kapacitor/v1/tasks/counter", 10, |t| {
+        t["stats"]["node-stats"]["window2"]["avg_exec_time_ns"].as_i64() > Some(0)
+    });
+    assert!(
+        t["dot"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("avg_exec_time_ns=\""),
+        "{t}"
+    );
 }
 
 #[test]
