@@ -254,7 +254,7 @@ impl TaskExec {
         };
         out.clear();
         let t = &mut self.timing[n];
-        if t.0 % TIME_SAMPLE == 0 {
+        if t.0.is_multiple_of(TIME_SAMPLE) {
             let start = std::time::Instant::now();
             self.procs[n].process(i, m, &mut ctx, &mut out);
             t.1 += start.elapsed().as_nanos() as u64;
