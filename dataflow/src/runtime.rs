@@ -24,7 +24,7 @@
 use crate::exec::TaskExec;
 use crate::node::Services;
 use crate::point::{Batch, BuildIdHasher, Msg, Point, Sym};
-use crossbeam_channel::{Receiver, Sender, TrySendError, bounded, unbounded};
+use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 use kap_dsl::plan::{DbRp, NodeSpec, Pipeline};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -581,30 +581,8 @@ impl Engine {
     /// Writes live points (one epoch): each reaches every live task subscribed to its db, rp
     /// and measurement.
     pub fn write(&self, points: Vec<Point>) -> Result<(), EngineError> {
-        let mut epoch = self.ingest.lock().unwrap_or_else(|e| e.into_inner());
-        let e = self.next_epoch(&mut epoch);
-        let mut parts: Vec<Vec<(u64, Point)>> = self.parts(points.len());
-        let first = self.seq.fetch_add(points.len() as u64, Ordering::Relaxed);
-        for (seq, p) in (first..).zip(points) {
-            parts[worker_for(series_hash(&p), self.workers)].push((seq, p));
-        }
-        for (w, part) in parts.into_iter().enumerate() {
-            if part.is_empty() {
-                continue;
-            }
-            self.lanes[w]
-                .try_send(Lane::Live {
-                    epoch: e,
-                    points: part,
-                })
-                .map_err(|err| match err {
-                    TrySendError::Full(_) => EngineError::Backpressure { worker: w },
-                    TrySendError::Disconnected(_) => EngineError::Stopped,
-                })?;
-        }
-        self.advance_all(e + 1)?;
-        self.wake();
-        Ok(())
+        // A zero timeout tries each lane once.
+        self.write_timeout(points, Duration::ZERO)
     }
 
     /// Waits (up to `timeout`) until every worker has taken everything queued for it, then
@@ -657,9 +635,9 @@ impl Engine {
     pub fn write_timeout(&self, points: Vec<Point>, timeout: Duration) -> Result<(), EngineError> {
         let mut epoch = self.ingest.lock().unwrap_or_else(|e| e.into_inner());
         let e = self.next_epoch(&mut epoch);
-        let mut parts: Vec<Vec<(u64, Point)>> = vec![Vec::new(); self.workers];
-        for p in points {
-            let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        let mut parts: Vec<Vec<(u64, Point)>> = self.parts(points.len());
+        let first = self.seq.fetch_add(points.len() as u64, Ordering::Relaxed);
+        for (seq, p) in (first..).zip(points) {
             parts[worker_for(series_hash(&p), self.workers)].push((seq, p));
         }
         let deadline = Instant::now() + timeout;

@@ -266,6 +266,16 @@ pub fn run_main(args: crate::cli::RunArgs) -> std::process::ExitCode {
     }
 }
 
+/// The async runtime of the HTTP side: few threads (the engine's workers have their own).
+fn http_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("kapacitord-http")
+        .build()
+        .context("starting the HTTP runtime")
+}
+
 fn run_daemon(args: crate::cli::RunArgs) -> anyhow::Result<()> {
     let env = |k: &str| std::env::var(k).ok();
     let mut config = crate::config::load(args.config.as_deref(), &env)?;
@@ -285,13 +295,7 @@ fn run_daemon(args: crate::cli::RunArgs) -> anyhow::Result<()> {
         std::fs::write(p, format!("{}\n", std::process::id()))
             .with_context(|| format!("writing pid file {}", p.display()))?;
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .thread_name("kapacitord-http")
-        .build()
-        .context("starting the HTTP runtime")?;
-    let result = rt.block_on(serve(
+    let result = http_runtime()?.block_on(serve(
         config,
         |s| tracing::info!(addr = %s.addr, "kapacitord ready"),
         std::future::pending(),
@@ -370,13 +374,8 @@ pub fn demo_main(port: u16) -> std::process::ExitCode {
     let run = || -> anyhow::Result<()> {
         let config = demo::config(port);
         init_logging(&config)?;
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .context("starting the HTTP runtime")?;
         let dir = config.data_dir.clone();
-        let result = rt.block_on(serve(
+        let result = http_runtime()?.block_on(serve(
             config,
             |s| {
                 if let Err(e) = demo::start(&s.daemon) {

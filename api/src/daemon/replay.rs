@@ -25,7 +25,7 @@
 //! `failed` ("interrupted by a restart") when the daemon opens.
 
 use super::http::{blocking, json_body as body, page};
-use super::runtime::{Runtime, TracingLog, WriteObserver};
+use super::runtime::{Runtime, WriteObserver};
 use super::tasks::{self, TaskManager, go_quote, invalid_id, new_id, valid_id};
 use super::{ApiError, Daemon};
 use crate::alert_handlers::HandlerDispatcher;
@@ -43,10 +43,7 @@ use kap_api_types::{
     CreateReplay, DbRp, Link, RecordBatch, RecordQuery, RecordStream, Recording, RecordingList,
     Replay, ReplayList,
 };
-use kap_dataflow::alert::{
-    ALERTS_SERVICE, AlertService, INHIBITORS_SERVICE, InhibitorRegistry, SERVER_INFO_SERVICE,
-    TOPICS_SERVICE, TopicStore,
-};
+use kap_dataflow::alert::{AlertService, InhibitorRegistry, TopicStore};
 use kap_dataflow::node::{PointsWriter, Services};
 use kap_dataflow::ops::http_out::HttpOutRegistry;
 use kap_dataflow::point::{FieldValue, Point};
@@ -379,16 +376,13 @@ struct ReplayJob {
 }
 
 fn replay_services(runtime: &Runtime, alerts: &Arc<AlertService>) -> Services {
-    Services {
-        log: Arc::new(TracingLog),
-        points: Arc::new(ReplayWriter),
-        ..Services::default()
-    }
-    .with("http_out", Arc::new(HttpOutRegistry::default()))
-    .with(ALERTS_SERVICE, Arc::clone(alerts))
-    .with(TOPICS_SERVICE, Arc::new(TopicStore::default()))
-    .with(INHIBITORS_SERVICE, Arc::new(InhibitorRegistry::default()))
-    .with(SERVER_INFO_SERVICE, Arc::clone(&runtime.server_info))
+    runtime.task_services(
+        Arc::new(ReplayWriter),
+        Arc::new(HttpOutRegistry::default()),
+        Arc::clone(alerts),
+        Arc::new(TopicStore::default()),
+        Arc::new(InhibitorRegistry::default()),
+    )
 }
 
 /// Reads a stream recording, keeps the points the task subscribes to, and shifts them.

@@ -156,17 +156,36 @@ impl Runtime {
 
     /// The services of a live task.
     pub fn live_services(&self) -> Services {
-        Services {
-            log: Arc::new(TracingLog),
-            points: Arc::new(Loopback {
+        self.task_services(
+            Arc::new(Loopback {
                 engine: Arc::downgrade(&self.engine),
             }),
+            Arc::clone(&self.http_out),
+            Arc::clone(&self.alerts),
+            Arc::clone(&self.topics),
+            Arc::clone(&self.inhibitors),
+        )
+    }
+
+    /// The services of a task run with these outputs and alert state (a live task gets the
+    /// daemon's, a replay its own), logging to `tracing`.
+    pub fn task_services(
+        &self,
+        points: Arc<dyn PointsWriter>,
+        http_out: Arc<HttpOutRegistry>,
+        alerts: Arc<AlertService>,
+        topics: Arc<TopicStore>,
+        inhibitors: Arc<InhibitorRegistry>,
+    ) -> Services {
+        Services {
+            log: Arc::new(TracingLog),
+            points,
             ..Services::default()
         }
-        .with("http_out", Arc::clone(&self.http_out))
-        .with(ALERTS_SERVICE, Arc::clone(&self.alerts))
-        .with(TOPICS_SERVICE, Arc::clone(&self.topics))
-        .with(INHIBITORS_SERVICE, Arc::clone(&self.inhibitors))
+        .with("http_out", http_out)
+        .with(ALERTS_SERVICE, alerts)
+        .with(TOPICS_SERVICE, topics)
+        .with(INHIBITORS_SERVICE, inhibitors)
         .with(SERVER_INFO_SERVICE, Arc::clone(&self.server_info))
     }
 

@@ -412,14 +412,10 @@ impl TaskManager {
         };
         let compiled = compile_task(&rec.script, kind, &vars_of(&rec))?;
         rec.task_type = type_name(compiled.pipeline.task_type).to_string();
-        let implicit = !compiled.pipeline.dbrps.is_empty();
-        if !opts.dbrps.is_empty() || implicit || !opts.script.is_empty() {
-            let explicit = if opts.dbrps.is_empty() && !implicit {
-                dbrps_of(&rec)
-            } else {
-                opts.dbrps.clone()
-            };
-            rec.dbrps = resolve_dbrps(&explicit, &compiled.pipeline)?;
+        // New explicit dbrps or `dbrp` statements in the script replace the task's; else
+        // it keeps its own.
+        if !opts.dbrps.is_empty() || !compiled.pipeline.dbrps.is_empty() {
+            rec.dbrps = resolve_dbrps(&opts.dbrps, &compiled.pipeline)?;
         }
         match opts.status.as_str() {
             "" => {}
@@ -761,23 +757,18 @@ fn resolve_dbrps(explicit: &[DbRp], plan: &Pipeline) -> Result<Vec<DbRpRecord>, 
             "cannot specify dbrp in both implicitly and explicitly".into(),
         ));
     }
-    Ok(if explicit.is_empty() {
-        plan.dbrps
-            .iter()
-            .map(|d| DbRpRecord {
-                db: d.db.clone(),
-                rp: d.rp.clone(),
-            })
-            .collect()
+    let chosen: Vec<(&str, &str)> = if explicit.is_empty() {
+        plan.dbrps.iter().map(|d| (&*d.db, &*d.rp)).collect()
     } else {
-        explicit
-            .iter()
-            .map(|d| DbRpRecord {
-                db: d.db.clone(),
-                rp: d.rp.clone(),
-            })
-            .collect()
-    })
+        explicit.iter().map(|d| (&*d.db, &*d.rp)).collect()
+    };
+    Ok(chosen
+        .into_iter()
+        .map(|(db, rp)| DbRpRecord {
+            db: db.to_string(),
+            rp: rp.to_string(),
+        })
+        .collect())
 }
 
 fn plan_dbrps(rec: &TaskRecord) -> Vec<kap_dsl::plan::DbRp> {
