@@ -129,6 +129,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// `[replay]`: recordings.
     pub replay: ReplayConfig,
+    /// `[batch]`: how batch queries are spread over time (ours, not Kapacitor's).
+    pub batch: BatchConfig,
     /// `[storage]`: the store file.
     pub storage: StorageConfig,
     /// `[task]`: task snapshots and the legacy task store.
@@ -188,6 +190,20 @@ pub struct HttpConfig {
 pub struct ReplayConfig {
     /// Where recordings (`<id>.srpl`, `<id>.brpl`) live; empty means `<data_dir>/replay`.
     pub dir: PathBuf,
+}
+
+/// `[batch]`: ours, for setups where many batch tasks would all query InfluxDB at the
+/// same instant (kapacitor#712, #1023). Both settings are off by default, which is
+/// Kapacitor's behaviour.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct BatchConfig {
+    /// Each query node's runs are delayed by a fixed share (from a hash of task and node)
+    /// of this duration; the queried time ranges stay those of the schedule. `0s`: off.
+    #[serde(with = "go_duration_serde")]
+    pub query_spread: Duration,
+    /// At most this many batch queries run at once; `0`: no limit.
+    pub max_concurrent_queries: usize,
 }
 
 /// `[storage]`.
@@ -365,6 +381,7 @@ impl Default for Config {
             default_retention_policy: String::new(),
             http: HttpConfig::default(),
             replay: ReplayConfig::default(),
+            batch: BatchConfig::default(),
             storage: StorageConfig::default(),
             task: TaskConfig::default(),
             load: LoadConfig::default(),
@@ -564,6 +581,7 @@ const DURATION_KEYS: &[&str] = &[
     "timeout",
     "startup-timeout",
     "subscriptions-sync-interval",
+    "query-spread",
 ];
 
 /// The default element of an array-of-tables section, for schema checks and env overrides.

@@ -93,6 +93,8 @@ pub enum Command {
     StopRecording(commands::record::StopRecordingArgs),
     /// Replay a recording into a task: `replay RECORDING TASK` or `-recording R -task T`.
     Replay(commands::record::ReplayArgs),
+    /// Replay InfluxDB data into a task without recording it: `replay-live batch|query ...`.
+    ReplayLive(commands::record::ReplayLiveArgs),
     /// Copy a task to another daemon and enable it there.
     Push(commands::tasks::PushArgs),
     /// Print statistics: `stats general|ingress`.

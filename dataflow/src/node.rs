@@ -9,6 +9,7 @@ use kap_dsl::plan::TaskType;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 /// Wall-clock time source (ns since the Unix epoch). Injected so tests and replays control it.
 pub trait Clock: Send + Sync + fmt::Debug {
@@ -43,25 +44,61 @@ impl LogSink for NullLog {
     fn log(&self, _: &str, _: &str) {}
 }
 
-/// Receives points written by `influxDBOut` and `kapacitorLoopback`.
-pub trait PointsWriter: Send + Sync + fmt::Debug {
-    /// Writes points to `db`/`rp` (`cluster` names the InfluxDB cluster for influxDBOut;
-    /// `None` for kapacitorLoopback, which writes into Kapacitor's own stream).
-    fn write(
-        &self,
-        cluster: Option<&str>,
-        db: &str,
-        rp: &str,
-        points: Vec<Point>,
-    ) -> Result<(), String>;
+/// Where and how `influxDBOut` / `kapacitorLoopback` points are written.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteTarget<'a> {
+    /// The InfluxDB cluster (`.cluster()`, empty = the default one) for influxDBOut; `None`
+    /// for kapacitorLoopback, which writes into Kapacitor's own stream.
+    pub cluster: Option<&'a str>,
+    /// Database.
+    pub database: &'a str,
+    /// Retention policy (empty = the database's default).
+    pub retention_policy: &'a str,
+    /// `.precision()` (`ns`, `u`, `ms`, `s`, `m`, `h`; empty = nanoseconds).
+    pub precision: &'a str,
+    /// `.writeConsistency()` (InfluxDB Enterprise; empty = the server's default).
+    pub consistency: &'a str,
+    /// Where the writer counts the outcome, possibly later and from another thread.
+    pub counters: &'a Arc<WriteCounters>,
 }
 
-/// A writer that accepts and drops everything.
+/// Outcome of writes, counted by the [`PointsWriter`] once points are really written (or
+/// an attempt fails), and shown as the node's `points_written` / `write_errors`.
+#[derive(Debug, Default)]
+pub struct WriteCounters {
+    /// Points written.
+    pub written: AtomicI64,
+    /// Failed write attempts.
+    pub errors: AtomicI64,
+}
+
+impl WriteCounters {
+    /// Counts `n` points written.
+    pub fn wrote(&self, n: usize) {
+        self.written.fetch_add(n as i64, Ordering::Relaxed);
+    }
+
+    /// Counts one failed write attempt.
+    pub fn failed(&self) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Receives points written by `influxDBOut` and `kapacitorLoopback`.
+pub trait PointsWriter: Send + Sync + fmt::Debug {
+    /// Accepts `points` for `target`. A writer that writes later (with retries) returns
+    /// `Ok` at once and counts the outcome in `target.counters`; a synchronous one counts
+    /// before returning. `Err` means refused now; the caller counts that error.
+    fn write(&self, target: &WriteTarget<'_>, points: Vec<Point>) -> Result<(), String>;
+}
+
+/// A writer that accepts, counts and drops everything.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NullWriter;
 
 impl PointsWriter for NullWriter {
-    fn write(&self, _: Option<&str>, _: &str, _: &str, _: Vec<Point>) -> Result<(), String> {
+    fn write(&self, target: &WriteTarget<'_>, points: Vec<Point>) -> Result<(), String> {
+        target.counters.wrote(points.len());
         Ok(())
     }
 }

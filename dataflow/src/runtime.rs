@@ -1453,6 +1453,9 @@ where
                 }
             }
             activator.activate_after(TICK);
+            // Wall-clock nodes change their counters on their own (influxDBOut's writes
+            // complete in the background).
+            dirty = true;
         }
         // Publish at most every STATS_EVERY while busy; the watermark heartbeat activates
         // the stage again, so the last counts are published soon after data stops.

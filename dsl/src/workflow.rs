@@ -23,6 +23,7 @@
 //! ));
 //! ```
 
+use crate::query::{Tok, tokenize};
 use crate::seed;
 
 /// A problem with a workflow argument (`--where`, `--query`, `--script`…), as one line.
@@ -72,153 +73,6 @@ pub fn classify_script(src: &str) -> ScriptKind {
     }
 }
 
-/// One token of an InfluxQL condition or query: its text and what it is.
-#[derive(Debug, Clone, PartialEq)]
-enum Tok<'a> {
-    /// A bare identifier or keyword.
-    Ident(&'a str),
-    /// A double-quoted identifier, quotes included.
-    QuotedIdent(&'a str),
-    /// A single-quoted string, quotes included.
-    Str(&'a str),
-    /// A number or duration literal.
-    Number(&'a str),
-    /// A `/regex/` literal, slashes included.
-    Regex(&'a str),
-    /// An operator or punctuation.
-    Op(&'a str),
-    /// Whitespace.
-    Space(&'a str),
-}
-
-impl<'a> Tok<'a> {
-    fn text(&self) -> &'a str {
-        match self {
-            Tok::Ident(s)
-            | Tok::QuotedIdent(s)
-            | Tok::Str(s)
-            | Tok::Number(s)
-            | Tok::Regex(s)
-            | Tok::Op(s)
-            | Tok::Space(s) => s,
-        }
-    }
-
-    fn is_keyword(&self, kw: &str) -> bool {
-        matches!(self, Tok::Ident(s) if s.eq_ignore_ascii_case(kw))
-    }
-}
-
-/// Ends a quoted literal started at byte `start` (the quote char) of `s`; honours `\` escapes.
-fn quoted_end(s: &str, start: usize, quote: char) -> Result<usize, WorkflowError> {
-    let mut escaped = false;
-    for (i, c) in s[start + 1..].char_indices() {
-        if escaped {
-            escaped = false;
-        } else if c == '\\' {
-            escaped = true;
-        } else if c == quote {
-            return Ok(start + 1 + i + c.len_utf8());
-        }
-    }
-    err(format!(
-        "unterminated {quote}…{quote} starting at column {}",
-        start + 1
-    ))
-}
-
-/// Splits InfluxQL text into tokens, whitespace kept so the text can be rebuilt exactly.
-fn tokenize(s: &str) -> Result<Vec<Tok<'_>>, WorkflowError> {
-    let mut toks: Vec<Tok<'_>> = Vec::new();
-    let mut i = 0;
-    let bytes = s.as_bytes();
-    while i < s.len() {
-        let c = s[i..].chars().next().unwrap_or(' ');
-        let start = i;
-        let last_significant = toks.iter().rev().find(|t| !matches!(t, Tok::Space(_)));
-        if c.is_whitespace() {
-            while i < s.len() && s[i..].starts_with(char::is_whitespace) {
-                i += s[i..].chars().next().map_or(1, char::len_utf8);
-            }
-            toks.push(Tok::Space(&s[start..i]));
-        } else if c == '\'' || c == '"' {
-            i = quoted_end(s, i, c)?;
-            let text = &s[start..i];
-            toks.push(if c == '"' {
-                Tok::QuotedIdent(text)
-            } else {
-                Tok::Str(text)
-            });
-        } else if c == '/' && matches!(last_significant, Some(Tok::Op("=~" | "!~"))) {
-            i = quoted_end(s, i, '/')?;
-            toks.push(Tok::Regex(&s[start..i]));
-        } else if c.is_ascii_digit()
-            || (c == '.' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit))
-        {
-            while i < s.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'.') {
-                i += 1;
-            }
-            // µ as a duration unit.
-            while s[i..].starts_with('µ') || s[i..].starts_with(|c: char| c.is_ascii_alphabetic())
-            {
-                i += s[i..].chars().next().map_or(1, char::len_utf8);
-            }
-            toks.push(Tok::Number(&s[start..i]));
-        } else if c.is_alphabetic() || c == '_' {
-            while i < s.len() {
-                let Some(n) = s[i..].chars().next() else {
-                    break;
-                };
-                if n.is_alphanumeric() || n == '_' || n == '.' {
-                    i += n.len_utf8();
-                } else {
-                    break;
-                }
-            }
-            toks.push(Tok::Ident(&s[start..i]));
-        } else {
-            let two = s.get(i..i + 2).unwrap_or("");
-            let op_len = match two {
-                "==" | "!=" | "<>" | "<=" | ">=" | "=~" | "!~" | "&&" | "||" => 2,
-                _ => c.len_utf8(),
-            };
-            i += op_len;
-            let op = &s[start..i];
-            if !matches!(
-                op,
-                "==" | "!="
-                    | "<>"
-                    | "<="
-                    | ">="
-                    | "=~"
-                    | "!~"
-                    | "&&"
-                    | "||"
-                    | "="
-                    | "<"
-                    | ">"
-                    | "("
-                    | ")"
-                    | ","
-                    | "+"
-                    | "-"
-                    | "*"
-                    | "/"
-                    | "%"
-                    | "!"
-                    | ";"
-                    | "."
-                    | "::"
-                    | ":"
-            ) {
-                return err(format!("unexpected `{op}` at column {}", start + 1));
-            }
-            toks.push(Tok::Op(op));
-        }
-    }
-    Ok(toks)
-}
-
 /// Translates a `--where` condition into the body of a TICKscript lambda.
 ///
 /// InfluxQL operators map to TICKscript's (`=` → `==`, `<>` → `!=`, `AND`/`OR` upper-cased),
@@ -252,9 +106,9 @@ pub fn where_to_lambda(cond: &str) -> Result<String, WorkflowError> {
     let mut depth: i32 = 0;
     let mut operands = 0;
     for (idx, t) in toks.iter().enumerate() {
-        let next = toks[idx + 1..].iter().find(|t| !matches!(t, Tok::Space(_)));
+        let next = toks[idx + 1..].iter().find(|t| !t.is_trivia());
         match t {
-            Tok::Space(_) => out.push(' '),
+            Tok::Space(_) | Tok::Comment(_) => out.push(' '),
             Tok::Ident(s) => {
                 let upper = s.to_ascii_uppercase();
                 match upper.as_str() {
@@ -334,10 +188,7 @@ const KEYWORDS: &[&str] = &[
 pub fn split_query(query: &str) -> Result<SplitQuery, WorkflowError> {
     let q = query.trim().trim_end_matches(';').trim();
     let toks = tokenize(q).map_err(|e| WorkflowError(format!("--query: {e}")))?;
-    let significant: Vec<&Tok<'_>> = toks
-        .iter()
-        .filter(|t| !matches!(t, Tok::Space(_)))
-        .collect();
+    let significant: Vec<&Tok<'_>> = toks.iter().filter(|t| !t.is_trivia()).collect();
     if !significant.first().is_some_and(|t| t.is_keyword("SELECT")) {
         return err(format!(
             "--query must be an InfluxQL SELECT statement, got `{q}`"
@@ -366,7 +217,7 @@ pub fn split_query(query: &str) -> Result<SplitQuery, WorkflowError> {
                 && t.is_keyword("FILL")
                 && toks[i + 1..]
                     .iter()
-                    .find(|t| !matches!(t, Tok::Space(_)))
+                    .find(|t| !t.is_trivia())
                     .is_some_and(|t| *t == Tok::Op("(")) =>
             {
                 fill_at.get_or_insert(i);
@@ -385,6 +236,7 @@ pub fn split_query(query: &str) -> Result<SplitQuery, WorkflowError> {
             Tok::Ident(s) if KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(s)) => {
                 select.push_str(&s.to_ascii_uppercase());
             }
+            Tok::Comment(_) => select.push(' '),
             other => select.push_str(other.text()),
         }
     }
@@ -393,10 +245,7 @@ pub fn split_query(query: &str) -> Result<SplitQuery, WorkflowError> {
     let mut group_by = Vec::new();
     if let Some(g) = group_at {
         let end = fill_at.filter(|f| *f > g).unwrap_or(toks.len());
-        let clause: Vec<&Tok<'_>> = toks[g + 1..end]
-            .iter()
-            .filter(|t| !matches!(t, Tok::Space(_)))
-            .collect();
+        let clause: Vec<&Tok<'_>> = toks[g + 1..end].iter().filter(|t| !t.is_trivia()).collect();
         let Some((by, dims)) = clause.split_first() else {
             return err("--query: GROUP without BY");
         };
@@ -432,10 +281,7 @@ pub fn split_query(query: &str) -> Result<SplitQuery, WorkflowError> {
 
     let mut fill = None;
     if let Some(f) = fill_at {
-        let args: Vec<&Tok<'_>> = toks[f + 1..]
-            .iter()
-            .filter(|t| !matches!(t, Tok::Space(_)))
-            .collect();
+        let args: Vec<&Tok<'_>> = toks[f + 1..].iter().filter(|t| !t.is_trivia()).collect();
         match args.as_slice() {
             [Tok::Op("("), Tok::Ident(v), Tok::Op(")")] => {
                 let v = v.to_ascii_lowercase();
@@ -482,13 +328,31 @@ pub fn check_duration(flag: &str, d: &str) -> Result<(), WorkflowError> {
     }
 }
 
+/// The source a generated task starts from: the seed form lowers differently after each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// `stream|from()`: points.
+    Stream,
+    /// `batch|query()`: batches.
+    Batch,
+}
+
 /// The chain that follows the generated source for a seed or fragment `--script`; a whole
 /// script is refused (the caller sends it as is instead).
-fn continuation(script: &str) -> Result<String, WorkflowError> {
+///
+/// After a batch source, each `|window()` link of the seed's lowering is preceded by
+/// `|trickle()`: `window` takes points, and trickle turns the query's batches back into
+/// points (one per row, in order, keeping the batch's group), so the seed's
+/// `window(field, n)` keeps its meaning, "the last `n` rows", now over query results.
+fn continuation(script: &str, source: Source) -> Result<String, WorkflowError> {
     match classify_script(script) {
         ScriptKind::Seed => {
             let e = seed::parse_seed(script).map_err(diags_error)?;
-            seed::seed_to_tickscript(&e).map_err(diags_error)
+            let chain = seed::seed_to_tickscript(&e).map_err(diags_error)?;
+            Ok(match source {
+                Source::Stream => chain,
+                Source::Batch => trickle_before_windows(&chain),
+            })
         }
         ScriptKind::Fragment => {
             let mut s = script.trim_end().to_string();
@@ -501,6 +365,30 @@ fn continuation(script: &str) -> Result<String, WorkflowError> {
         }
         ScriptKind::Whole => err("a whole TICKscript has no continuation"),
     }
+}
+
+/// Inserts `|trickle()` before each `|window()` of a chain that follows a batch source and
+/// receives batches there. Edge types come from the registry (`mean` of a batch is a stream,
+/// `derivative` keeps its input's type...). `chain` is tickfmt output, as
+/// `seed_to_tickscript` prints it: one `    |node(...)` line per link.
+fn trickle_before_windows(chain: &str) -> String {
+    use crate::registry::{self, EdgeType};
+    let mut edge = EdgeType::Batch;
+    let mut out = String::with_capacity(chain.len() + 32);
+    for line in chain.split_inclusive('\n') {
+        if let Some(link) = line.strip_prefix("    |") {
+            let name = link.split('(').next().unwrap_or_default();
+            if name == "window" && edge == EdgeType::Batch {
+                out.push_str("    |trickle()\n");
+                edge = EdgeType::Stream;
+            }
+            if let Some(def) = registry::node(name) {
+                edge = def.output(edge);
+            }
+        }
+        out.push_str(line);
+    }
+    out
 }
 
 fn diags_error(d: Vec<crate::diagnostic::Diagnostic>) -> WorkflowError {
@@ -552,7 +440,7 @@ pub fn streamer_script(spec: &StreamerSpec) -> Result<String, WorkflowError> {
             where_to_lambda(w)?
         ));
     }
-    out.push_str(&continuation(&spec.script)?);
+    out.push_str(&continuation(&spec.script, Source::Stream)?);
     Ok(out)
 }
 
@@ -582,6 +470,14 @@ pub struct BatcherSpec {
 /// ```
 ///
 /// followed by the seed's chain or the fragment.
+///
+/// In the seed form, `window(field, n)` becomes `|trickle()|window().periodCount(n)
+/// .everyCount(1)`: the query's rows are turned back into points so the window holds the
+/// last `n` rows of each group, as it holds the last `n` points in a streamer; the rest
+/// lowers as for a streamer. `alert(avg(window(value, 10)), <, 30)` after the query is
+/// `|trickle()|window().periodCount(10).everyCount(1)|mean('value')|alert().crit(lambda:
+/// "mean" < 30)`; without `window`, functions apply to each query result
+/// (`alert(avg(value), <, 30)` is `|mean('value')|alert()...`).
 pub fn batcher_script(spec: &BatcherSpec) -> Result<String, WorkflowError> {
     if classify_script(&spec.script) == ScriptKind::Whole {
         return err(
@@ -601,7 +497,7 @@ pub fn batcher_script(spec: &BatcherSpec) -> Result<String, WorkflowError> {
     if let Some(f) = &split.fill {
         out.push_str(&format!("        .fill({f})\n"));
     }
-    out.push_str(&continuation(&spec.script)?);
+    out.push_str(&continuation(&spec.script, Source::Batch)?);
     Ok(out)
 }
 
@@ -766,5 +662,74 @@ mod tests {
             })
             .is_err()
         );
+    }
+
+    #[test]
+    fn batcher_seed_form_trickles_before_window() {
+        let s = batcher_script(&BatcherSpec {
+            query: "select value from cpu_idle where role = 'logs' group by dc".into(),
+            every: "15m".into(),
+            group_by: "1h".into(),
+            script: "alert(avg(window(value, 10)), <, 30)\n".into(),
+        })
+        .unwrap();
+        assert!(
+            s.starts_with(
+                "batch\n    |query('SELECT value FROM cpu_idle WHERE role = \\'logs\\'')\n        .period(1h)\n        .every(15m)\n        .groupBy(time(1h), 'dc')\n    |trickle()\n    |window()\n        .periodCount(10)\n        .everyCount(1)\n    |mean('value')\n    |alert()\n"
+            ),
+            "{s}"
+        );
+        let plan = compile_source(&s, &CompileOptions::default())
+            .unwrap_or_else(|d| panic!("{s}\n{d:#?}"))
+            .pipeline;
+        let kinds: Vec<&str> = plan
+            .nodes
+            .iter()
+            .map(|n| n.name.trim_end_matches(|c: char| c.is_ascii_digit()))
+            .collect();
+        assert_eq!(
+            kinds,
+            ["batch", "query", "trickle", "window", "mean", "alert"]
+        );
+        // A chain per node: query -> trickle -> window -> mean -> alert.
+        for pair in plan.nodes.windows(2) {
+            assert!(
+                plan.edges
+                    .iter()
+                    .any(|e| e.from == pair[0].id && e.to == pair[1].id),
+                "{} -> {}",
+                pair[0].name,
+                pair[1].name
+            );
+        }
+
+        // Only a window that receives batches gets a trickle (`mean` of a batch is a
+        // point); no window, no trickle.
+        let s = batcher_script(&BatcherSpec {
+            query: "select value from m".into(),
+            every: "1m".into(),
+            group_by: "1m".into(),
+            script: "alert(max(window(avg(window(value, 5)), 3)), >, 1)".into(),
+        })
+        .unwrap();
+        assert_eq!(s.matches("|trickle()\n    |window()").count(), 1, "{s}");
+        compiles(&s);
+        let s = batcher_script(&BatcherSpec {
+            query: "select value from m".into(),
+            every: "1m".into(),
+            group_by: "1m".into(),
+            script: "alert(avg(value), >, 1)".into(),
+        })
+        .unwrap();
+        assert!(!s.contains("trickle"), "{s}");
+        assert!(s.contains("    |mean('value')\n    |alert()"), "{s}");
+        compiles(&s);
+        // The streamer is unchanged.
+        let s = streamer_script(&StreamerSpec {
+            script: "alert(avg(window(value, 10m)), <, 30)".into(),
+            ..StreamerSpec::default()
+        })
+        .unwrap();
+        assert!(!s.contains("trickle"), "{s}");
     }
 }

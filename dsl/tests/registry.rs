@@ -537,7 +537,7 @@ fn node_validation() {
     assert!(validate(&build("shift", &[Value::Duration(-SEC)])).is_ok());
     invalid(&build("sample", &[Value::Int(0)]), "greater than zero");
 
-    let mut q = build("query", &[s("SELECT 1")]);
+    let mut q = build("query", &[s("SELECT v FROM m")]);
     // No schedule is accepted at definition; the scheduler refuses to start it.
     assert!(validate(&q).is_ok());
     set(&mut q, "query", "every", &[Value::Duration(SEC)]);

@@ -36,6 +36,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         )
         .nest("/alerts", super::alerts::routes())
         .route("/debug/vars", get(debug_vars))
+        .route("/subscriptions", post(sync_subscriptions))
         .route("/loglevel", post(log_level))
         .route("/storage/backup", get(backup))
         .route("/metrics", get(metrics))
@@ -415,18 +416,30 @@ async fn backup(State(d): St) -> Result<Response, ApiError> {
         .into_response())
 }
 
+/// `POST /subscriptions`: re-links the InfluxDB subscriptions now.
+async fn sync_subscriptions(State(d): St) -> Result<StatusCode, ApiError> {
+    blocking(move || match d.subscriptions.get() {
+        Some(s) => s
+            .sync_now()
+            .map(|_| StatusCode::NO_CONTENT)
+            .map_err(ApiError::internal_msg),
+        None => Ok(StatusCode::NO_CONTENT),
+    })
+    .await
+}
+
 async fn debug_vars(State(d): St) -> Json<Value> {
     let (tasks, enabled) = d.tasks.counts();
     let i = &d.runtime.ingest;
     Json(json!({
-        "cluster_id": "",
-        "server_id": "",
+        "cluster_id": d.ids.cluster,
+        "server_id": d.ids.server,
         "host": d.config.hostname,
         "product": "kapacitor",
         "version": crate::VERSION,
         "num_tasks": tasks,
         "num_enabled_tasks": enabled,
-        "num_subscriptions": 0,
+        "num_subscriptions": d.subscriptions.get().map_or(0, |s| s.count()),
         "uptime": d.runtime.uptime().as_secs(),
         "kapacitor": {
             "ingress": {

@@ -10,10 +10,13 @@
 //! worker to install a dataflow, run on tokio's blocking pool.
 
 pub mod alerts;
+pub mod batch;
 pub mod demo;
 pub mod http;
+pub mod influxdb;
 pub mod replay;
 pub mod runtime;
+pub(crate) mod subscriptions;
 pub mod tasks;
 pub mod udp;
 pub mod vars;
@@ -97,6 +100,62 @@ pub struct Daemon {
     pub replays: replay::ReplayService,
     /// Addresses the `[[udp]]` listeners are bound to (once serving).
     pub udp_addrs: std::sync::Mutex<Vec<SocketAddr>>,
+    /// This installation's ids (`<data_dir>/cluster.id`, `server.id`), kept across restarts.
+    pub ids: Ids,
+    /// InfluxDB subscriptions, started once HTTP is served (their destination is our port).
+    pub(crate) subscriptions: std::sync::OnceLock<subscriptions::Subscriptions>,
+}
+
+/// Kapacitor's cluster and server ids: random once, then read back from `data_dir`.
+#[derive(Debug, Clone)]
+pub struct Ids {
+    /// `cluster.id`: names our InfluxDB subscriptions (`kapacitor-<cluster id>`).
+    pub cluster: String,
+    /// `server.id`.
+    pub server: String,
+}
+
+impl Ids {
+    fn load(data_dir: &std::path::Path) -> anyhow::Result<Ids> {
+        let one = |name: &str| -> anyhow::Result<String> {
+            let path = data_dir.join(name);
+            match std::fs::read_to_string(&path) {
+                Ok(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+                _ => {
+                    let id = tasks::new_id();
+                    std::fs::write(&path, &id)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    Ok(id)
+                }
+            }
+        };
+        Ok(Ids {
+            cluster: one("cluster.id")?,
+            server: one("server.id")?,
+        })
+    }
+
+    /// Starts the subscriptions of `config`'s clusters, pointing at `port`.
+    fn subscribe(
+        &self,
+        config: &Config,
+        runtime: &runtime::Runtime,
+        port: u16,
+    ) -> subscriptions::Subscriptions {
+        let clusters = runtime
+            .batch
+            .clusters()
+            .all()
+            .into_iter()
+            .map(|(client, mut c)| {
+                if c.kapacitor_hostname.is_empty() {
+                    c.kapacitor_hostname = config.hostname.clone();
+                }
+                (client, c)
+            })
+            .collect();
+        subscriptions::Subscriptions::start(clusters, self.cluster.clone(), port)
+    }
 }
 
 impl Daemon {
@@ -126,11 +185,19 @@ impl Daemon {
             .context("loading alert topics and handlers")?,
         );
         let alerts = Arc::new(AlertService(Arc::clone(&center) as _));
+        let ids = Ids::load(&config.data_dir)?;
+        let clusters = influxdb::Clusters::from_config(&config).map_err(|e| anyhow::anyhow!(e))?;
         let runtime = Arc::new(runtime::Runtime::new(
             engine,
             topics,
             alerts,
-            &config.hostname,
+            kap_dataflow::alert::AlertServiceInfo {
+                hostname: config.hostname.clone(),
+                cluster_id: ids.cluster.clone(),
+                server_id: ids.server.clone(),
+            },
+            clusters,
+            &config.batch,
         ));
         let tasks = tasks::TaskManager::load(store.clone(), Arc::clone(&runtime))
             .map_err(|e| anyhow::anyhow!("loading tasks: {}", e.message))?;
@@ -144,6 +211,8 @@ impl Daemon {
             replays,
             alerts: center,
             udp_addrs: std::sync::Mutex::new(Vec::new()),
+            ids,
+            subscriptions: std::sync::OnceLock::new(),
         }))
     }
 }
@@ -183,6 +252,11 @@ pub async fn serve(
     )
     .await?;
     *daemon.udp_addrs.lock().unwrap_or_else(|e| e.into_inner()) = udp_addrs;
+    let _ = daemon.subscriptions.set(daemon.ids.subscribe(
+        &daemon.config,
+        &daemon.runtime,
+        addr.port(),
+    ));
     let serving = Serving {
         addr,
         daemon: Arc::clone(&daemon),
@@ -223,7 +297,9 @@ pub async fn serve(
     // Accepted writes reach their tasks, and the alert states they cause are saved.
     let d = Arc::clone(&daemon);
     let _ = tokio::task::spawn_blocking(move || {
+        d.runtime.batch.shutdown();
         d.runtime.engine.quiesce(std::time::Duration::from_secs(5));
+        d.runtime.writer.shutdown(std::time::Duration::from_secs(5));
         d.alerts.flush();
     })
     .await;

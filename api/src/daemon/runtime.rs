@@ -2,6 +2,9 @@
 //! endpoints, alert topics and handlers, inhibitors, the loopback writer, logs), live
 //! writes, and the observers (recordings) that see every accepted point.
 
+use super::batch::BatchService;
+use super::influxdb::{Clusters, InfluxWriter};
+use crate::config::BatchConfig;
 use kap_api_types::TaskStats;
 use kap_dataflow::alert::{
     ALERTS_SERVICE, AlertService, AlertServiceInfo, INHIBITORS_SERVICE, InhibitorRegistry,
@@ -12,9 +15,9 @@ use kap_dataflow::ops::http_out::HttpOutRegistry;
 use kap_dataflow::point::Point;
 use kap_dataflow::runtime::{Engine, EngineError, Feed};
 use kap_dsl::dot::DotStats;
-use kap_dsl::plan::Pipeline;
+use kap_dsl::plan::{NodeSpec, Pipeline, TaskType};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Sees every point accepted by `/write` (stream recordings).
@@ -51,46 +54,12 @@ impl LogSink for TracingLog {
     }
 }
 
-/// `kapacitorLoopback` writes into the daemon's own stream; `influxDBOut` needs an
-/// `[[influxdb]]` cluster (the batch issue brings the client) and fails loudly meanwhile.
-#[derive(Debug)]
-struct Loopback {
-    engine: Weak<Engine>,
-}
-
-impl PointsWriter for Loopback {
-    fn write(
-        &self,
-        cluster: Option<&str>,
-        db: &str,
-        rp: &str,
-        points: Vec<Point>,
-    ) -> Result<(), String> {
-        if let Some(c) = cluster {
-            return Err(no_cluster(c, db, rp, points.len()));
-        }
-        let engine = self.engine.upgrade().ok_or("the engine has stopped")?;
-        let points = points
-            .into_iter()
-            .map(|p| p.in_db(db, rp))
-            .collect::<Vec<_>>();
-        engine.write(points).map_err(|e| e.to_string())
-    }
-}
-
 /// Takes the sampled execution time out of a node's counters and returns the average, ns.
 fn avg_exec_ns(counters: &mut std::collections::BTreeMap<String, i64>) -> i64 {
     use kap_dataflow::exec::{EXEC_NS, EXEC_SAMPLES};
     let ns = counters.remove(EXEC_NS).unwrap_or(0);
     let n = counters.remove(EXEC_SAMPLES).unwrap_or(0);
     if n > 0 { ns / n } else { 0 }
-}
-
-/// The error of an `influxDBOut` write while no InfluxDB client exists.
-pub fn no_cluster(cluster: &str, db: &str, rp: &str, points: usize) -> String {
-    format!(
-        "influxDBOut: no InfluxDB cluster {cluster:?} is configured: {points} points for {db}.{rp} not written"
-    )
 }
 
 /// Shared runtime state of the daemon.
@@ -109,6 +78,10 @@ pub struct Runtime {
     pub server_info: Arc<AlertServiceInfo>,
     /// Ingest counters.
     pub ingest: IngestStats,
+    /// `influxDBOut` (to the `[[influxdb]]` clusters) and `kapacitorLoopback` writes.
+    pub writer: Arc<InfluxWriter>,
+    /// The query scheduler of batch tasks.
+    pub batch: BatchService,
     observers: Mutex<Vec<(u64, Arc<dyn WriteObserver>)>>,
     next_observer: AtomicU64,
     /// How long `/write` waits for room in the engine before answering 503.
@@ -123,24 +96,28 @@ impl std::fmt::Debug for Runtime {
 }
 
 impl Runtime {
-    /// A runtime over `engine`, with events going to `alerts`.
+    /// A runtime over `engine`, with events going to `alerts`, batch queries and
+    /// `influxDBOut` writes going to `clusters`.
     pub fn new(
         engine: Arc<Engine>,
         topics: Arc<TopicStore>,
         alerts: Arc<AlertService>,
-        hostname: &str,
+        info: AlertServiceInfo,
+        clusters: Clusters,
+        batch: &BatchConfig,
     ) -> Runtime {
         Runtime {
+            writer: Arc::new(InfluxWriter::start(
+                clusters.clone(),
+                Arc::downgrade(&engine),
+            )),
+            batch: BatchService::start(clusters, Arc::clone(&engine), batch),
             engine,
             http_out: Arc::new(HttpOutRegistry::default()),
             topics,
             alerts,
             inhibitors: Arc::new(InhibitorRegistry::default()),
-            server_info: Arc::new(AlertServiceInfo {
-                hostname: hostname.to_string(),
-                cluster_id: String::new(),
-                server_id: String::new(),
-            }),
+            server_info: Arc::new(info),
             ingest: IngestStats::default(),
             observers: Mutex::new(Vec::new()),
             next_observer: AtomicU64::new(1),
@@ -157,9 +134,7 @@ impl Runtime {
     /// The services of a live task.
     pub fn live_services(&self) -> Services {
         self.task_services(
-            Arc::new(Loopback {
-                engine: Arc::downgrade(&self.engine),
-            }),
+            Arc::clone(&self.writer) as Arc<dyn PointsWriter>,
             Arc::clone(&self.http_out),
             Arc::clone(&self.alerts),
             Arc::clone(&self.topics),
@@ -189,22 +164,44 @@ impl Runtime {
         .with(SERVER_INFO_SERVICE, Arc::clone(&self.server_info))
     }
 
-    /// Installs a live task.
+    /// Installs a live task: a stream task reads the points `feed` selects; a batch task
+    /// is fed by its scheduled queries (the dbrps of `feed` name the database of queries
+    /// whose measurement is unqualified).
     pub fn start_task(&self, id: &str, plan: &Pipeline, feed: Feed) -> Result<(), String> {
-        for n in &plan.nodes {
-            if let kap_dsl::plan::NodeSpec::Query(q) = &n.spec
-                && let Some(e) = kap_dsl::registry::query_schedule_error(q.every, &q.cron)
-            {
-                return Err(format!("failed to start task: {}: {e}", n.name));
-            }
+        let fail = |e: String| format!("failed to start task: {e}");
+        let batch = plan.task_type == TaskType::Batch;
+        let (feed, dbrps) = match feed {
+            Feed::Live { dbrps, .. } if batch => (Feed::Direct, dbrps),
+            other => (other, Vec::new()),
+        };
+        if batch {
+            // Checked before anything is installed, so a bad query leaves nothing behind.
+            self.batch.plans(plan, &dbrps).map_err(fail)?;
         }
         self.engine
             .install(id, plan, self.live_services(), feed)
-            .map_err(|e| format!("failed to start task: {e}"))
+            .map_err(|e| fail(e.to_string()))?;
+        for n in &plan.nodes {
+            if let NodeSpec::InfluxDbOut(o) = &n.spec
+                && o.create
+                && !o.database.is_empty()
+                && let Err(e) = self
+                    .writer
+                    .create(&o.cluster, &o.database, &o.retention_policy)
+            {
+                tracing::error!(task = id, node = n.name, "influxDBOut create: {e}");
+            }
+        }
+        if batch && let Err(e) = self.batch.start_task(id, plan, &dbrps) {
+            let _ = self.engine.remove(id);
+            return Err(fail(e));
+        }
+        Ok(())
     }
 
     /// Removes a live task and its endpoints.
     pub fn stop_task(&self, id: &str) {
+        self.batch.stop_task(id);
         if let Err(e) = self.engine.remove(id) {
             tracing::warn!(task = id, "removing task: {e}");
         }
@@ -212,9 +209,21 @@ impl Runtime {
         self.inhibitors.remove_task(id);
     }
 
+    /// Engine statistics of a running task, with its query nodes' counters.
+    fn stats(&self, id: &str) -> Option<kap_dataflow::runtime::TaskStats> {
+        let mut st = self.engine.stats(id)?;
+        for (node, counters) in self.batch.node_stats(id) {
+            let m = st.nodes.entry(node).or_default();
+            for (k, v) in counters {
+                m.insert(k.to_string(), v);
+            }
+        }
+        Some(st)
+    }
+
     /// DOT statistics of a running task.
     pub fn dot_stats(&self, id: &str) -> DotStats {
-        let Some(st) = self.engine.stats(id) else {
+        let Some(st) = self.stats(id) else {
             return DotStats::default();
         };
         let nodes = st
@@ -239,7 +248,7 @@ impl Runtime {
 
     /// API statistics of a running task (`task-stats` and `node-stats`).
     pub fn task_stats(&self, id: &str) -> TaskStats {
-        let Some(st) = self.engine.stats(id) else {
+        let Some(st) = self.stats(id) else {
             return TaskStats::default();
         };
         let mut out = TaskStats::default();

@@ -5,7 +5,8 @@
 use super::ApiError;
 use axum::http::StatusCode;
 use kap_dataflow::point::{FieldValue, Fields, Point, Sym, Tags};
-use kap_ingest::line_protocol::{self, Precision, parse_lines_with_precision};
+use kap_ingest::line_protocol::{self, ParsedLine, Precision, parse_lines_with_precision};
+use std::borrow::Cow;
 use std::io::Read;
 use std::sync::Arc;
 
@@ -125,6 +126,35 @@ pub fn lines_error(errors: &[String], accepted: usize) -> String {
     msg
 }
 
+/// An engine point as a line-protocol line (`Null` fields are left out).
+pub(crate) fn line_of(p: &Point) -> ParsedLine<'static> {
+    ParsedLine {
+        measurement: Cow::Borrowed(p.name.as_str()),
+        tags: p
+            .tags
+            .iter()
+            .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str())))
+            .collect(),
+        fields: p
+            .fields
+            .iter()
+            .filter_map(|(k, v)| {
+                let v = match v {
+                    FieldValue::Float(f) => line_protocol::FieldValue::Float(*f),
+                    FieldValue::Int(i) => line_protocol::FieldValue::Integer(*i),
+                    FieldValue::String(s) => {
+                        line_protocol::FieldValue::String(Cow::Owned(s.to_string()))
+                    }
+                    FieldValue::Bool(b) => line_protocol::FieldValue::Boolean(*b),
+                    _ => return None,
+                };
+                Some((Cow::Borrowed(k.as_str()), v))
+            })
+            .collect(),
+        timestamp: Some(p.time),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,5 +187,26 @@ mod tests {
         std::io::Write::write_all(&mut gz, b"cpu value=1").unwrap();
         let bytes = gz.finish().unwrap();
         assert_eq!(decode_body(&bytes, true, 0).unwrap(), "cpu value=1");
+    }
+
+    #[test]
+    fn line_of_round_trips_through_the_parser() {
+        let line = "m,host=a x=1.5,n=3i,s=\"q\",b=true 42";
+        let parsed = line_protocol::parse_lines_with_precision(line, Precision::Nanoseconds)
+            .next()
+            .and_then(Result::ok)
+            .expect("parses");
+        let p = point_from_line("db", "rp", &parsed, 42);
+        let back = line_of(&p);
+        let mut text = String::new();
+        back.write_to(&mut text);
+        let again = line_protocol::parse_lines_with_precision(&text, Precision::Nanoseconds)
+            .next()
+            .and_then(Result::ok)
+            .expect("re-parses");
+        assert_eq!(again.measurement, "m");
+        assert_eq!(again.timestamp, Some(42));
+        assert_eq!(again.fields.len(), 4);
+        assert_eq!(again.tags.len(), 1);
     }
 }

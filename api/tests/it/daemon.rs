@@ -15,12 +15,15 @@ pub(crate) struct Daemon {
     extra: Extra,
 }
 
-/// Extra configuration text: top-level keys, `[http]` keys, and further sections.
+/// Extra configuration text: top-level keys, `[http]` keys, further sections, and the
+/// `[[influxdb]]` section (empty: none enabled, so no test daemon ever talks to an InfluxDB
+/// it did not start).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Extra {
     pub(crate) top: String,
     pub(crate) http: String,
     pub(crate) tail: String,
+    pub(crate) influxdb: String,
 }
 
 fn free_port() -> u16 {
@@ -74,12 +77,17 @@ impl Daemon {
         std::fs::write(
             &conf,
             format!(
-                "data_dir = {:?}\n{}\n[http]\nbind-address = \"127.0.0.1:{}\"\n{}\n[logging]\nlevel = \"WARN\"\n{}\n",
+                "data_dir = {:?}\n{}\n[http]\nbind-address = \"127.0.0.1:{}\"\n{}\n[logging]\nlevel = \"WARN\"\n{}\n{}\n",
                 self.dir.join("data"),
                 self.extra.top,
                 self.port,
                 self.extra.http,
                 self.extra.tail,
+                if self.extra.influxdb.is_empty() {
+                    "[[influxdb]]\nenabled = false\n"
+                } else {
+                    &self.extra.influxdb
+                },
             ),
         )
         .expect("write config");
@@ -383,7 +391,7 @@ fn a_bad_script_never_replaces_a_working_task() {
     assert_eq!(t["executing"], true);
 }
 
-fn ok(out: &Output) -> String {
+pub(crate) fn ok(out: &Output) -> String {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
@@ -411,7 +419,7 @@ fn cpu_lines(t0: i64, values: &[f64]) -> String {
         .collect()
 }
 
-fn log_lines(path: &Path) -> Vec<serde_json::Value> {
+pub(crate) fn log_lines(path: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
         .lines()
@@ -419,7 +427,7 @@ fn log_lines(path: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn wait_for(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+pub(crate) fn wait_for(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     while !f() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");

@@ -2,6 +2,7 @@
 
 mod alerts_api;
 mod api_corpus;
+mod batch;
 mod config;
 mod conformance;
 mod daemon;

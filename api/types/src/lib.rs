@@ -343,6 +343,55 @@ pub struct CreateReplay {
     pub clock: String,
 }
 
+/// `POST /kapacitor/v1/replays/batch` (replay-live batch).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ReplayBatch {
+    /// Replay id (generated when empty).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
+    /// The batch task whose queries run.
+    #[serde(default)]
+    pub task: String,
+    /// Start (RFC 3339).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub start: String,
+    /// Stop (RFC 3339; empty: now).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub stop: String,
+    /// Keep the queried timestamps instead of shifting them to now.
+    #[serde(default, rename = "recording-time")]
+    pub recording_time: bool,
+    /// `fast` (default) or `real`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub clock: String,
+    /// InfluxDB cluster name.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cluster: String,
+}
+
+/// `POST /kapacitor/v1/replays/query` (replay-live query).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ReplayQuery {
+    /// Replay id (generated when empty).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
+    /// The task replayed into.
+    #[serde(default)]
+    pub task: String,
+    /// InfluxQL query.
+    #[serde(default)]
+    pub query: String,
+    /// InfluxDB cluster name.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cluster: String,
+    /// Keep the queried timestamps instead of shifting them to now.
+    #[serde(default, rename = "recording-time")]
+    pub recording_time: bool,
+    /// `fast` (default) or `real`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub clock: String,
+}
+
 /// A replay.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Replay {

@@ -48,6 +48,7 @@ pub(crate) fn run_remote(url: &str, command: Command) -> Result<(), Failure> {
         Command::StartRecording(a) => record::start_recording(c, &a),
         Command::StopRecording(a) => record::stop_recording(c, &a),
         Command::Replay(a) => record::replay(c, &a),
+        Command::ReplayLive(a) => record::replay_live(c, &a),
         Command::Push(a) => tasks::push(c, &a),
         Command::Stats(a) => misc::stats(c, &a),
         Command::Vars => misc::vars(c),

@@ -4,6 +4,7 @@ use super::{parse_go_duration, progress, time_from_now};
 use crate::client::{Client, Context, Failure, path_escape};
 use kap_api_types::{
     CreateReplay, RecordBatch, RecordQuery, RecordStream, Recording, RecordingList, Replay,
+    ReplayBatch, ReplayQuery,
 };
 use std::time::Duration;
 
@@ -85,6 +86,44 @@ pub struct ReplayArgs {
     #[arg(long)]
     pub task: Option<String>,
     /// Keep the recorded times instead of shifting them to now.
+    #[arg(long = "rec-time")]
+    pub rec_time: bool,
+    /// Replay in real time instead of as fast as possible.
+    #[arg(long = "real-clock")]
+    pub real_clock: bool,
+    /// Print the replay id without waiting for the replay to finish.
+    #[arg(long = "no-wait")]
+    pub no_wait: bool,
+    /// The replay id (generated when not given).
+    #[arg(long = "replay-id")]
+    pub replay_id: Option<String>,
+}
+
+/// Arguments of `replay-live batch|query`.
+#[derive(Debug, clap::Args)]
+pub struct ReplayLiveArgs {
+    /// What to replay: a batch task's queries over a range, or one query's result.
+    #[arg(value_parser = ["batch", "query"])]
+    pub kind: String,
+    /// The task to replay into.
+    #[arg(long)]
+    pub task: Option<String>,
+    /// batch: start time (RFC 3339).
+    #[arg(long)]
+    pub start: Option<String>,
+    /// batch: stop time (RFC 3339; default now).
+    #[arg(long)]
+    pub stop: Option<String>,
+    /// batch: from now minus this duration until now.
+    #[arg(long)]
+    pub past: Option<String>,
+    /// query: the InfluxQL query.
+    #[arg(long)]
+    pub query: Option<String>,
+    /// query: the InfluxDB cluster name.
+    #[arg(long)]
+    pub cluster: Option<String>,
+    /// Keep the queried times instead of shifting them to now.
     #[arg(long = "rec-time")]
     pub rec_time: bool,
     /// Replay in real time instead of as fast as possible.
@@ -333,8 +372,96 @@ pub(crate) fn replay(c: &Client, a: &ReplayArgs) -> Result<(), Failure> {
         clock: if a.real_clock { "real" } else { "fast" }.into(),
     };
     let what = format!("replay recording {recording:?} into task {task:?}");
-    let mut rep: Replay = c.send("POST", "/replays", &body).context(&what)?;
-    if a.no_wait {
+    let rep: Replay = c.send("POST", "/replays", &body).context(&what)?;
+    finish_replay(c, rep, a.no_wait, &what)
+}
+
+/// `replay-live batch -task T (-start S [-stop E] | -past D)` and
+/// `replay-live query -task T -query Q`: the queries run now and their result is replayed
+/// into the task without a recording.
+pub(crate) fn replay_live(c: &Client, a: &ReplayLiveArgs) -> Result<(), Failure> {
+    let Some(task) = a.task.clone() else {
+        return Err(Failure::usage(format!(
+            "replay-live {}: -task is required",
+            a.kind
+        )));
+    };
+    let id = a.replay_id.clone().unwrap_or_default();
+    let clock = if a.real_clock { "real" } else { "fast" }.to_string();
+    let (path, what, body) = if a.kind == "batch" {
+        if a.query.is_some() {
+            return Err(Failure::usage(
+                "replay-live batch: -query belongs to replay-live query",
+            ));
+        }
+        let (start, stop) = match (&a.past, &a.start) {
+            (Some(_), Some(_)) => {
+                return Err(Failure::usage(
+                    "replay-live batch: give either -past or -start, not both",
+                ));
+            }
+            (Some(p), None) => (
+                time_from_now(duration_flag("-past", p)?, true),
+                time_from_now(Duration::ZERO, false),
+            ),
+            (None, Some(s)) => (
+                rfc3339_flag("-start", s)?,
+                match &a.stop {
+                    Some(s) => rfc3339_flag("-stop", s)?,
+                    None => time_from_now(Duration::ZERO, false),
+                },
+            ),
+            (None, None) => {
+                return Err(Failure::usage(
+                    "replay-live batch: -start or -past is required",
+                ));
+            }
+        };
+        let body = ReplayBatch {
+            id,
+            task: task.clone(),
+            start,
+            stop,
+            recording_time: a.rec_time,
+            clock,
+            cluster: a.cluster.clone().unwrap_or_default(),
+        };
+        (
+            "/replays/batch",
+            format!("replay-live batch into task {task:?}"),
+            serde_json::to_value(body),
+        )
+    } else {
+        let Some(query) = a.query.clone() else {
+            return Err(Failure::usage("replay-live query: -query is required"));
+        };
+        if a.start.is_some() || a.stop.is_some() || a.past.is_some() {
+            return Err(Failure::usage(
+                "replay-live query: -start, -stop and -past belong to replay-live batch",
+            ));
+        }
+        let body = ReplayQuery {
+            id,
+            task: task.clone(),
+            query,
+            cluster: a.cluster.clone().unwrap_or_default(),
+            recording_time: a.rec_time,
+            clock,
+        };
+        (
+            "/replays/query",
+            format!("replay-live query into task {task:?}"),
+            serde_json::to_value(body),
+        )
+    };
+    let body = body.map_err(|e| Failure::command(e.to_string()))?;
+    let rep: Replay = c.send("POST", path, &body).context(&what)?;
+    finish_replay(c, rep, a.no_wait, &what)
+}
+
+/// Prints a replay's id, after polling it to its end unless `no_wait`.
+fn finish_replay(c: &Client, mut rep: Replay, no_wait: bool, what: &str) -> Result<(), Failure> {
+    if no_wait {
         println!("{}", rep.id);
         return Ok(());
     }
@@ -347,8 +474,8 @@ pub(crate) fn replay(c: &Client, a: &ReplayArgs) -> Result<(), Failure> {
     while rep.status == "running" {
         progress(&label, rep.progress, false);
         std::thread::sleep(Duration::from_millis(500));
-        let resp = c.call("GET", &link, None::<&()>).context(&what)?;
-        rep = crate::client::decode(&resp).context(&what)?;
+        let resp = c.call("GET", &link, None::<&()>).context(what)?;
+        rep = crate::client::decode(&resp).context(what)?;
     }
     progress(&label, 1.0, true);
     println!("{}", rep.id);

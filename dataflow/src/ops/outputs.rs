@@ -8,10 +8,19 @@
 //! runtime should call periodically), and at end of input (`done`). Stats
 //! `points_written`, `write_errors`. kapacitorLoopback writes every point at once.
 
-use crate::node::{BuildError, BuildInfo, Ctx, Processor};
+use crate::node::{BuildError, BuildInfo, Ctx, Processor, WriteCounters, WriteTarget};
 use crate::point::{Batch, Dimensions, GroupId, Msg, Point, Sym, Tags, set};
 use kap_dsl::plan::{InfluxDbOutSpec, KapacitorLoopbackSpec};
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+/// Shows a writer's counters as the node's `points_written` and `write_errors`.
+fn show_counters(counters: &WriteCounters, ctx: &mut Ctx<'_>) {
+    let c = &mut ctx.stats.counters;
+    c.insert("points_written", counters.written.load(Ordering::Relaxed));
+    c.insert("write_errors", counters.errors.load(Ordering::Relaxed));
+}
 
 fn opt_sym(s: &str) -> Option<Sym> {
     (!s.is_empty()).then(|| Sym::new(s))
@@ -51,16 +60,19 @@ fn batch_points(b: Batch, name: Option<Sym>, db: Sym, rp: Sym, extra: &[(Sym, Sy
 /// The `influxDBOut` processor.
 #[derive(Debug)]
 pub(crate) struct InfluxDbOut {
-    cluster: Option<String>,
+    cluster: String,
     database: Option<Sym>,
     rp: Option<Sym>,
     measurement: Option<Sym>,
     tags: Vec<(Sym, Sym)>,
+    precision: String,
+    consistency: String,
     buffer: usize,
     flush_interval: i64,
     quiet: bool,
     pending: BTreeMap<(Sym, Sym), Vec<Point>>,
     last_flush: Option<i64>,
+    counters: Arc<WriteCounters>,
 }
 
 /// Builds an `influxDBOut` node.
@@ -69,7 +81,7 @@ pub(crate) fn build_influxdb_out(
     _: &BuildInfo,
 ) -> Result<Box<dyn Processor>, BuildError> {
     Ok(Box::new(InfluxDbOut {
-        cluster: (!spec.cluster.is_empty()).then(|| spec.cluster.clone()),
+        cluster: spec.cluster.clone(),
         database: opt_sym(&spec.database),
         rp: opt_sym(&spec.retention_policy),
         measurement: opt_sym(&spec.measurement),
@@ -78,11 +90,14 @@ pub(crate) fn build_influxdb_out(
             .iter()
             .map(|(k, v)| (Sym::new(k), Sym::new(v)))
             .collect(),
+        precision: spec.precision.clone(),
+        consistency: spec.write_consistency.clone(),
         buffer: usize::try_from(spec.buffer.max(1)).unwrap_or(1),
         flush_interval: spec.flush_interval,
         quiet: spec.quiet,
         pending: BTreeMap::new(),
         last_flush: None,
+        counters: Arc::default(),
     }))
 }
 
@@ -91,21 +106,22 @@ impl InfluxDbOut {
         if points.is_empty() {
             return;
         }
-        let n = points.len() as i64;
-        match ctx
-            .services
-            .points
-            .write(self.cluster.as_deref(), db.as_str(), rp.as_str(), points)
-        {
-            Ok(()) => ctx.stats.add("points_written", n),
-            Err(e) => {
-                ctx.stats.add("write_errors", 1);
-                ctx.error(
-                    self.quiet,
-                    &format!("failed to write points to InfluxDB: {e}"),
-                );
-            }
+        let target = WriteTarget {
+            cluster: Some(&self.cluster),
+            database: db.as_str(),
+            retention_policy: rp.as_str(),
+            precision: &self.precision,
+            consistency: &self.consistency,
+            counters: &self.counters,
+        };
+        if let Err(e) = ctx.services.points.write(&target, points) {
+            self.counters.failed();
+            ctx.error(
+                self.quiet,
+                &format!("failed to write points to InfluxDB: {e}"),
+            );
         }
+        show_counters(&self.counters, ctx);
     }
 
     fn flush_all(&mut self, ctx: &mut Ctx<'_>) {
@@ -116,6 +132,7 @@ impl InfluxDbOut {
 
     /// Flushes buffers older than the flush interval at wall-clock time `now` (ns).
     pub(crate) fn tick(&mut self, now: i64, ctx: &mut Ctx<'_>) {
+        show_counters(&self.counters, ctx);
         let last = *self.last_flush.get_or_insert(now);
         if self.flush_interval > 0 && now.saturating_sub(last) >= self.flush_interval {
             self.last_flush = Some(now);
@@ -144,7 +161,6 @@ impl Processor for InfluxDbOut {
     }
 
     fn process(&mut self, _: usize, msg: Msg, ctx: &mut Ctx<'_>, _: &mut Vec<Msg>) {
-        super::from::seed_stats(ctx, &["points_written", "write_errors"]);
         let now = ctx.services.clock.now();
         self.tick(now, ctx);
         match msg {
@@ -183,6 +199,7 @@ pub(crate) struct Loopback {
     measurement: Option<Sym>,
     tags: Vec<(Sym, Sym)>,
     quiet: bool,
+    counters: Arc<WriteCounters>,
 }
 
 /// Builds a `kapacitorLoopback` node.
@@ -200,6 +217,7 @@ pub(crate) fn build_loopback(
             .map(|(k, v)| (Sym::new(k), Sym::new(v)))
             .collect(),
         quiet: spec.quiet,
+        counters: Arc::default(),
     }))
 }
 
@@ -207,26 +225,28 @@ impl Loopback {
     fn write(&self, points: Vec<Point>, ctx: &mut Ctx<'_>) {
         for p in points {
             let (db, rp) = (p.db, p.rp);
-            match ctx
-                .services
-                .points
-                .write(None, db.as_str(), rp.as_str(), vec![p])
-            {
-                Ok(()) => ctx.stats.add("points_written", 1),
-                Err(e) => {
-                    ctx.error(
-                        self.quiet,
-                        &format!("failed to write point over loopback: {e}"),
-                    );
-                }
+            let target = WriteTarget {
+                cluster: None,
+                database: db.as_str(),
+                retention_policy: rp.as_str(),
+                precision: "",
+                consistency: "",
+                counters: &self.counters,
+            };
+            if let Err(e) = ctx.services.points.write(&target, vec![p]) {
+                ctx.error(
+                    self.quiet,
+                    &format!("failed to write point over loopback: {e}"),
+                );
             }
         }
+        let written = self.counters.written.load(Ordering::Relaxed);
+        ctx.stats.counters.insert("points_written", written);
     }
 }
 
 impl Processor for Loopback {
     fn process(&mut self, _: usize, msg: Msg, ctx: &mut Ctx<'_>, _: &mut Vec<Msg>) {
-        super::from::seed_stats(ctx, &["points_written"]);
         match msg {
             Msg::Point(mut p) => {
                 if !self.database.as_str().is_empty() {

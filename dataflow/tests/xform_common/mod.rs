@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use kap_dataflow::node::{
-    BuildInfo, Clock, Ctx, LogSink, NodeStats, PointsWriter, Processor, Services,
+    BuildInfo, Clock, Ctx, LogSink, NodeStats, PointsWriter, Processor, Services, WriteTarget,
 };
 use kap_dataflow::ops;
 use kap_dataflow::plan::{NodeSpec, Pipeline, TaskType};
@@ -61,20 +61,15 @@ pub(crate) struct Recorder {
 }
 
 impl PointsWriter for Recorder {
-    fn write(
-        &self,
-        cluster: Option<&str>,
-        db: &str,
-        rp: &str,
-        points: Vec<Point>,
-    ) -> Result<(), String> {
+    fn write(&self, target: &WriteTarget<'_>, points: Vec<Point>) -> Result<(), String> {
         if self.fail.load(Ordering::SeqCst) {
             return Err("boom".into());
         }
+        target.counters.wrote(points.len());
         self.writes.lock().unwrap().push((
-            cluster.map(str::to_string),
-            db.to_string(),
-            rp.to_string(),
+            target.cluster.map(str::to_string),
+            target.database.to_string(),
+            target.retention_policy.to_string(),
             points,
         ));
         Ok(())

@@ -2,7 +2,9 @@
 
 use super::{QUIET, dimensions, ok, string, validate_dimensions};
 use crate::plan::{Dimension, Fill, FromSpec, NodeSpec, QueryFluxSpec, QuerySpec};
+use crate::query::BatchQuery;
 use crate::registry::{ArgKind, NodeDef, Param, Params, PropDef, Provides, Special, Wants};
+use crate::schedule::CronSchedule;
 use crate::value::Value;
 
 pub(super) const STREAM: NodeDef = NodeDef {
@@ -144,6 +146,10 @@ fn validate_schedule(every: i64, cron: &str) -> Result<(), String> {
     if every < 0 {
         return Err("every must be positive".into());
     }
+    // A cron expression is checked when the script is compiled (empty means none).
+    if !cron.is_empty() {
+        CronSchedule::parse(cron)?;
+    }
     Ok(())
 }
 
@@ -246,6 +252,8 @@ pub(super) const QUERY: NodeDef = NodeDef {
                 _ => {}
             }
         }
+        // Exactly one SELECT, checked once here as Kapacitor does when it creates the task.
+        BatchQuery::new(s)?;
         Ok(())
     },
     special: Special::None,

@@ -25,6 +25,7 @@
 //! `failed` ("interrupted by a restart") when the daemon opens.
 
 use super::http::{blocking, json_body as body, page};
+use super::influxdb::InfluxWriter;
 use super::runtime::{Runtime, WriteObserver};
 use super::tasks::{self, TaskManager, go_quote, invalid_id, new_id, valid_id};
 use super::{ApiError, Daemon};
@@ -41,24 +42,29 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use kap_api_types::{
     CreateReplay, DbRp, Link, RecordBatch, RecordQuery, RecordStream, Recording, RecordingList,
-    Replay, ReplayList,
+    Replay, ReplayBatch, ReplayList, ReplayQuery,
 };
 use kap_dataflow::alert::{AlertService, InhibitorRegistry, TopicStore};
-use kap_dataflow::node::{PointsWriter, Services};
+use kap_dataflow::node::{PointsWriter, Services, WriteTarget};
 use kap_dataflow::ops::http_out::HttpOutRegistry;
-use kap_dataflow::point::{FieldValue, Point};
+use kap_dataflow::point::Batch;
+use kap_dataflow::point::Point;
+use kap_dataflow::runtime::Engine;
 use kap_dataflow::runtime::Feed;
 use kap_dsl::plan::{Pipeline, TaskType};
-use kap_ingest::line_protocol::{self, ParsedLine, Precision};
+use kap_ingest::line_protocol::Precision;
+use kap_ingest::recording::RecordedBatch;
 use kap_ingest::recording::{SrplWriter, read_srpl};
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write as _};
+use std::path::Path as FsPath;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+mod batch;
 
 /// The error of a recording or replay a crash left running.
 pub const INTERRUPTED: &str = "interrupted by a restart";
@@ -71,6 +77,24 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// How often a running replay stores its progress.
 const PROGRESS_EVERY: Duration = Duration::from_millis(500);
+
+/// `fast` or `real` from a replay request (empty: `fast`).
+fn clock_of(clock: &str) -> Result<&'static str, ApiError> {
+    match clock {
+        "" | "fast" => Ok("fast"),
+        "real" => Ok("real"),
+        other => Err(ApiError::bad_request(format!(
+            "invalid clock {other:?}: want \"fast\" or \"real\""
+        ))),
+    }
+}
+
+fn task_kind(t: TaskType) -> &'static str {
+    match t {
+        TaskType::Stream => "stream",
+        TaskType::Batch => "batch",
+    }
+}
 
 const RUNNING: &str = "running";
 const FINISHED: &str = "finished";
@@ -96,8 +120,6 @@ struct Shared {
     /// Where replays' alert events go: an inline-handler-only dispatcher, so a replay's
     /// `.log()`/`.post()` fire while live topics and their handlers never see its events.
     alerts: Arc<AlertService>,
-    /// Whether an `[[influxdb]]` cluster is enabled (batch and query recordings need one).
-    influxdb: bool,
     /// Running stream recordings. Lock order: this, then a recorder's state.
     recordings: Mutex<BTreeMap<String, Arc<StreamRecorder>>>,
     /// Running replays and their cancel flags. A replay's record is only written while
@@ -181,35 +203,6 @@ impl Filter {
     }
 }
 
-/// An engine point as a line-protocol line (`Null` fields are left out).
-fn line_of(p: &Point) -> ParsedLine<'static> {
-    ParsedLine {
-        measurement: Cow::Borrowed(p.name.as_str()),
-        tags: p
-            .tags
-            .iter()
-            .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str())))
-            .collect(),
-        fields: p
-            .fields
-            .iter()
-            .filter_map(|(k, v)| {
-                let v = match v {
-                    FieldValue::Float(f) => line_protocol::FieldValue::Float(*f),
-                    FieldValue::Int(i) => line_protocol::FieldValue::Integer(*i),
-                    FieldValue::String(s) => {
-                        line_protocol::FieldValue::String(Cow::Owned(s.to_string()))
-                    }
-                    FieldValue::Bool(b) => line_protocol::FieldValue::Boolean(*b),
-                    _ => return None,
-                };
-                Some((Cow::Borrowed(k.as_str()), v))
-            })
-            .collect(),
-        timestamp: Some(p.time),
-    }
-}
-
 // ---- stream recordings ----
 
 struct RecState {
@@ -253,7 +246,7 @@ impl WriteObserver for StreamRecorder {
                     ended = true;
                     break;
                 }
-                if let Err(e) = w.write(p.db.as_str(), p.rp.as_str(), &line_of(p)) {
+                if let Err(e) = w.write(p.db.as_str(), p.rp.as_str(), &super::write::line_of(p)) {
                     *error = Some(format!("writing the recording: {e}"));
                     ended = true;
                     break;
@@ -268,7 +261,13 @@ impl WriteObserver for StreamRecorder {
 
 impl Shared {
     fn recording_path(&self, id: &str) -> PathBuf {
-        self.dir.join(format!("{id}.srpl"))
+        self.recording_file(id, "stream")
+    }
+
+    /// A recording's file: `<id>.srpl` for stream data, `<id>.brpl` for batches.
+    fn recording_file(&self, id: &str, kind: &str) -> PathBuf {
+        let ext = if kind == "batch" { "brpl" } else { "srpl" };
+        self.dir.join(format!("{id}.{ext}"))
     }
 
     /// Ends a running stream recording: closes its file and stores it `finished` (or
@@ -347,37 +346,45 @@ fn stop_timer(rec: Arc<StreamRecorder>, deadline: Instant) {
 
 // ---- replays ----
 
-/// Replays drop `kapacitorLoopback` output (it must not reach the live stream) and refuse
-/// `influxDBOut`, as live tasks do until the InfluxDB client exists.
+/// Replays write `influxDBOut` points to InfluxDB as Kapacitor's do (its replays share the
+/// InfluxDB service), and drop `kapacitorLoopback` output, which must not reach the live
+/// stream.
 #[derive(Debug)]
-struct ReplayWriter;
+struct ReplayWriter(Arc<InfluxWriter>);
 
 impl PointsWriter for ReplayWriter {
-    fn write(
-        &self,
-        cluster: Option<&str>,
-        db: &str,
-        rp: &str,
-        points: Vec<Point>,
-    ) -> Result<(), String> {
-        match cluster {
-            Some(c) => Err(super::runtime::no_cluster(c, db, rp, points.len())),
-            None => Ok(()),
+    fn write(&self, target: &WriteTarget<'_>, points: Vec<Point>) -> Result<(), String> {
+        if target.cluster.is_some() {
+            return self.0.write(target, points);
         }
+        target.counters.wrote(points.len());
+        Ok(())
     }
 }
 
 /// What a replay needs besides its record.
 struct ReplayJob {
     plan: Pipeline,
-    filter: Filter,
-    path: PathBuf,
+    source: Source,
     cancel: Arc<AtomicBool>,
+}
+
+/// Where a replay's data comes from.
+enum Source {
+    /// A stream recording, filtered by the task's dbrps and measurements.
+    Stream { path: PathBuf, filter: Filter },
+    /// Points queried for a stream task (`/replays/query`), in time order.
+    Points(Vec<Point>),
+    /// A batch recording: entry `i` feeds the task's `i`-th query node.
+    BatchFile(PathBuf),
+    /// Batches queried for a batch task (`/replays/batch`, `/replays/query`), per query
+    /// node in walk order.
+    Batches(Vec<Vec<RecordedBatch>>),
 }
 
 fn replay_services(runtime: &Runtime, alerts: &Arc<AlertService>) -> Services {
     runtime.task_services(
-        Arc::new(ReplayWriter),
+        Arc::new(ReplayWriter(Arc::clone(&runtime.writer))),
         Arc::new(HttpOutRegistry::default()),
         Arc::clone(alerts),
         Arc::new(TopicStore::default()),
@@ -386,16 +393,20 @@ fn replay_services(runtime: &Runtime, alerts: &Arc<AlertService>) -> Services {
 }
 
 /// Reads a stream recording, keeps the points the task subscribes to, and shifts them.
-fn recorded_points(job: &ReplayJob, recording_time: bool) -> Result<Vec<Point>, String> {
-    let bytes = std::fs::read(&job.path)
-        .map_err(|e| format!("reading the recording {}: {e}", job.path.display()))?;
+fn recorded_points(
+    path: &FsPath,
+    filter: &Filter,
+    recording_time: bool,
+) -> Result<Vec<Point>, String> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| format!("reading the recording {}: {e}", path.display()))?;
     let records = read_srpl(&bytes, Precision::Nanoseconds)
-        .map_err(|e| format!("reading the recording {}: {e}", job.path.display()))?;
+        .map_err(|e| format!("reading the recording {}: {e}", path.display()))?;
     let first = records.iter().find_map(|r| r.point.timestamp).unwrap_or(0);
     let shift = if recording_time { 0 } else { now_ns() - first };
     Ok(records
         .iter()
-        .filter(|r| job.filter.keeps(&r.db, &r.rp, &r.point.measurement))
+        .filter(|r| filter.keeps(&r.db, &r.rp, &r.point.measurement))
         .map(|r| {
             let t = r.point.timestamp.unwrap_or(first);
             super::write::point_from_line(&r.db, &r.rp, &r.point, t.saturating_add(shift))
@@ -403,8 +414,82 @@ fn recorded_points(job: &ReplayJob, recording_time: bool) -> Result<Vec<Point>, 
         .collect())
 }
 
+/// What a replay feeds, in order: points (all to the root) or batches (each to its query
+/// node).
+enum Input {
+    Points(Vec<Point>),
+    Batches(Vec<(usize, Batch)>),
+}
+
+impl Input {
+    fn read(job: &ReplayJob, recording_time: bool) -> Result<Input, String> {
+        Ok(match &job.source {
+            Source::Stream { path, filter } => {
+                Input::Points(recorded_points(path, filter, recording_time)?)
+            }
+            Source::Points(points) => {
+                let first = points.first().map(|p| p.time).unwrap_or(0);
+                let shift = if recording_time { 0 } else { now_ns() - first };
+                Input::Points(
+                    points
+                        .iter()
+                        .map(|p| {
+                            let mut p = p.clone();
+                            p.time = p.time.saturating_add(shift);
+                            p
+                        })
+                        .collect(),
+                )
+            }
+            Source::BatchFile(path) => {
+                let bytes = std::fs::read(path)
+                    .map_err(|e| format!("reading the recording {}: {e}", path.display()))?;
+                let sources = kap_ingest::recording::read_brpl(&bytes)
+                    .map_err(|e| format!("reading the recording {}: {e}", path.display()))?;
+                Input::Batches(batch::replay_order(
+                    &job.plan,
+                    &sources,
+                    recording_time,
+                    now_ns(),
+                ))
+            }
+            Source::Batches(sources) => Input::Batches(batch::replay_order(
+                &job.plan,
+                sources,
+                recording_time,
+                now_ns(),
+            )),
+        })
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Input::Points(p) => p.len(),
+            Input::Batches(b) => b.len(),
+        }
+    }
+
+    fn time(&self, i: usize) -> i64 {
+        match self {
+            Input::Points(p) => p[i].time,
+            Input::Batches(b) => b[i].1.tmax,
+        }
+    }
+
+    /// Feeds items `range` as one epoch (batches: one epoch each, as runs are).
+    fn feed(&self, engine: &Engine, id: &str, range: std::ops::Range<usize>) -> Result<(), String> {
+        match self {
+            Input::Points(p) => engine.feed_points(id, p[range].to_vec()),
+            Input::Batches(b) => b[range]
+                .iter()
+                .try_for_each(|(node, batch)| engine.feed_batches(id, *node, vec![batch.clone()])),
+        }
+        .map_err(|e| format!("feeding the replay: {e}"))
+    }
+}
+
 fn run_replay(shared: &Shared, rec: &mut ReplayRecord, job: &ReplayJob) -> Result<(), String> {
-    let points = recorded_points(job, rec.recording_time)?;
+    let input = Input::read(job, rec.recording_time)?;
     let engine = &shared.runtime.engine;
     let engine_id = format!("replay:{}", rec.id);
     engine
@@ -416,39 +501,41 @@ fn run_replay(shared: &Shared, rec: &mut ReplayRecord, job: &ReplayJob) -> Resul
             Feed::Direct,
         )
         .map_err(|e| format!("starting the replay of task {}: {e}", rec.task))?;
-    let total = points.len().max(1);
+    let len = input.len();
+    let total = len.max(1);
     let real = rec.clock == "real";
     let started = Instant::now();
-    let origin = points.first().map(|p| p.time).unwrap_or(0);
+    let origin = if len > 0 { input.time(0) } else { 0 };
     let mut last_progress = Instant::now();
     let mut fed = 0usize;
-    let mut rest = points.as_slice();
+    let chunk = match input {
+        Input::Points(_) => REPLAY_CHUNK,
+        Input::Batches(_) => 1,
+    };
     let outcome = loop {
         if job.cancel.load(Ordering::Relaxed) {
             let _ = engine.remove(&engine_id);
             return Err("replay deleted".into());
         }
-        if rest.is_empty() {
+        if fed == len {
             break Ok(());
         }
         let n = if real {
-            // Everything at the next point's time, once the clock reaches it.
-            let t = rest[0].time;
+            // Everything at the next item's time, once the clock reaches it.
+            let t = input.time(fed);
             let due = Duration::from_nanos(t.saturating_sub(origin).max(0) as u64);
             let wait = due.saturating_sub(started.elapsed());
             if !wait.is_zero() {
                 std::thread::sleep(wait.min(Duration::from_millis(200)));
                 continue;
             }
-            rest.iter().take_while(|p| p.time == t).count()
+            (fed..len).take_while(|&i| input.time(i) == t).count()
         } else {
-            rest.len().min(REPLAY_CHUNK)
+            (len - fed).min(chunk)
         };
-        let (chunk, tail) = rest.split_at(n);
-        if let Err(e) = engine.feed_points(&engine_id, chunk.to_vec()) {
-            break Err(format!("feeding the replay: {e}"));
+        if let Err(e) = input.feed(engine, &engine_id, fed..fed + n) {
+            break Err(e);
         }
-        rest = tail;
         fed += n;
         if last_progress.elapsed() >= PROGRESS_EVERY {
             last_progress = Instant::now();
@@ -501,7 +588,6 @@ impl ReplayService {
                     5000,
                     Arc::new(UreqPoster),
                 )))),
-                influxdb: config.influxdb.iter().any(|c| c.enabled),
                 recordings: Mutex::new(BTreeMap::new()),
                 replays: Mutex::new(BTreeMap::new()),
             }),
@@ -624,24 +710,6 @@ impl ReplayService {
         self.get_recording(id)
     }
 
-    /// `POST /recordings/batch` and `/recordings/query`: they query InfluxDB.
-    pub fn record_influxdb(&self, what: &str) -> Result<Recording, ApiError> {
-        Err(self.influxdb_error(what))
-    }
-
-    fn influxdb_error(&self, what: &str) -> ApiError {
-        if self.shared.influxdb {
-            ApiError::new(
-                StatusCode::NOT_IMPLEMENTED,
-                format!("{what} needs to query InfluxDB, which this kapacitord cannot do yet"),
-            )
-        } else {
-            ApiError::bad_request(format!(
-                "{what} needs an [[influxdb]] cluster: none is configured"
-            ))
-        }
-    }
-
     /// `GET /recordings/<id>`.
     pub fn get_recording(&self, id: &str) -> Result<Recording, ApiError> {
         self.shared
@@ -692,22 +760,14 @@ impl ReplayService {
         Ok(())
     }
 
-    /// `POST /replays`: replays a finished stream recording into a task, in the background.
+    /// `POST /replays`: replays a finished recording into a task, in the background.
     pub fn create_replay(
         &self,
         tasks: &TaskManager,
         opts: CreateReplay,
     ) -> Result<Replay, ApiError> {
         let id = Self::pick_id(&opts.id, "replay")?;
-        let clock = match opts.clock.as_str() {
-            "" | "fast" => "fast",
-            "real" => "real",
-            other => {
-                return Err(ApiError::bad_request(format!(
-                    "invalid clock {other:?}: want \"fast\" or \"real\""
-                )));
-            }
-        };
+        let clock = clock_of(&opts.clock)?;
         let shared = &self.shared;
         let recording = shared
             .store
@@ -722,21 +782,47 @@ impl ReplayService {
                 recording.status
             )));
         }
-        match (recording.kind.as_str(), plan.task_type) {
-            ("stream", TaskType::Stream) => {}
-            ("stream", TaskType::Batch) => {
-                return Err(ApiError::bad_request(format!(
-                    "cannot replay stream recording {} into batch task {}",
-                    recording.id, opts.task
-                )));
+        let source = match (recording.kind.as_str(), plan.task_type) {
+            ("stream", TaskType::Stream) => Source::Stream {
+                path: shared.recording_file(&recording.id, "stream"),
+                filter: Filter::of_task(&plan, dbrps),
+            },
+            ("batch", TaskType::Batch) => {
+                Source::BatchFile(shared.recording_file(&recording.id, "batch"))
             }
             (kind, _) => {
                 return Err(ApiError::bad_request(format!(
-                    "replaying {kind} recordings is not supported yet: recording {} cannot be replayed",
-                    recording.id
+                    "cannot replay {kind} recording {} into {} task {}",
+                    recording.id,
+                    task_kind(plan.task_type),
+                    opts.task
                 )));
             }
-        }
+        };
+        self.start_replay(
+            id,
+            &opts.task,
+            &recording.id,
+            opts.recording_time,
+            clock,
+            plan,
+            source,
+        )
+    }
+
+    /// Records and runs a replay of `plan` (task `task`) from `source`, in the background.
+    #[allow(clippy::too_many_arguments)]
+    fn start_replay(
+        &self,
+        id: String,
+        task: &str,
+        recording: &str,
+        recording_time: bool,
+        clock: &str,
+        plan: Pipeline,
+        source: Source,
+    ) -> Result<Replay, ApiError> {
+        let shared = &self.shared;
         let mut running = lock(&shared.replays);
         if running.contains_key(&id)
             || shared
@@ -752,9 +838,9 @@ impl ReplayService {
         }
         let mut rec = ReplayRecord {
             id: id.clone(),
-            task: opts.task.clone(),
-            recording: recording.id.clone(),
-            recording_time: opts.recording_time,
+            task: task.to_string(),
+            recording: recording.to_string(),
+            recording_time,
             clock: clock.into(),
             date: Utc::now(),
             error: String::new(),
@@ -767,9 +853,8 @@ impl ReplayService {
         drop(running);
         let view = replay_view(&rec);
         let job = ReplayJob {
-            filter: Filter::of_task(&plan, dbrps),
             plan,
-            path: shared.recording_path(&recording.id),
+            source,
             cancel,
         };
         let bg = Arc::clone(shared);
@@ -802,11 +887,6 @@ impl ReplayService {
             return Err(ApiError::internal(e));
         }
         Ok(view)
-    }
-
-    /// `POST /replays/batch` and `/replays/query`: they query InfluxDB.
-    pub fn replay_influxdb(&self, what: &str) -> Result<Replay, ApiError> {
-        Err(self.influxdb_error(what))
     }
 
     /// `GET /replays/<id>`.
@@ -909,30 +989,13 @@ async fn record_stream(State(d): St, bytes: Bytes) -> Result<Response, ApiError>
 
 async fn record_batch(State(d): St, bytes: Bytes) -> Result<Response, ApiError> {
     let opts: RecordBatch = body(&bytes)?;
-    ReplayService::pick_id(&opts.id, "recording")?;
-    let (plan, _) = d.tasks.plan(&opts.task)?;
-    if plan.task_type != TaskType::Batch {
-        return Err(ApiError::bad_request(format!(
-            "task {} is a stream task: record it with /recordings/stream",
-            opts.task
-        )));
-    }
-    let r = d.replays.record_influxdb("recording batch data")?;
+    let r = blocking(move || d.replays.record_batch(&d.tasks, opts)).await?;
     Ok((StatusCode::CREATED, Json(r)).into_response())
 }
 
 async fn record_query(State(d): St, bytes: Bytes) -> Result<Response, ApiError> {
     let opts: RecordQuery = body(&bytes)?;
-    ReplayService::pick_id(&opts.id, "recording")?;
-    if !matches!(opts.kind.as_str(), "stream" | "batch") {
-        return Err(ApiError::bad_request(format!(
-            "invalid recording type {:?}: want \"stream\" or \"batch\"",
-            opts.kind
-        )));
-    }
-    let r = d
-        .replays
-        .record_influxdb("recording the result of a query")?;
+    let r = blocking(move || d.replays.record_query(opts)).await?;
     Ok((StatusCode::CREATED, Json(r)).into_response())
 }
 
@@ -991,26 +1054,14 @@ async fn create_replay(State(d): St, bytes: Bytes) -> Result<Response, ApiError>
 }
 
 async fn replay_batch(State(d): St, bytes: Bytes) -> Result<Response, ApiError> {
-    let opts: serde_json::Value = body(&bytes)?;
-    let id = opts["id"].as_str().unwrap_or("");
-    ReplayService::pick_id(id, "replay")?;
-    if let Some(task) = opts["task"].as_str() {
-        d.tasks.plan(task)?;
-    }
-    let r = d.replays.replay_influxdb("replaying batch data")?;
+    let opts: ReplayBatch = body(&bytes)?;
+    let r = blocking(move || d.replays.replay_batch(&d.tasks, opts)).await?;
     Ok((StatusCode::CREATED, Json(r)).into_response())
 }
 
 async fn replay_query(State(d): St, bytes: Bytes) -> Result<Response, ApiError> {
-    let opts: serde_json::Value = body(&bytes)?;
-    let id = opts["id"].as_str().unwrap_or("");
-    ReplayService::pick_id(id, "replay")?;
-    if let Some(task) = opts["task"].as_str() {
-        d.tasks.plan(task)?;
-    }
-    let r = d
-        .replays
-        .replay_influxdb("replaying the result of a query")?;
+    let opts: ReplayQuery = body(&bytes)?;
+    let r = blocking(move || d.replays.replay_query(&d.tasks, opts)).await?;
     Ok((StatusCode::CREATED, Json(r)).into_response())
 }
 
@@ -1042,26 +1093,5 @@ mod tests {
         assert!(!f.keeps("mydb", "myrp", "other"));
         let any = Filter::default();
         assert!(any.keeps("x", "y", "z"));
-    }
-
-    #[test]
-    fn line_of_round_trips_through_the_parser() {
-        let line = "m,host=a x=1.5,n=3i,s=\"q\",b=true 42";
-        let parsed = line_protocol::parse_lines_with_precision(line, Precision::Nanoseconds)
-            .next()
-            .and_then(Result::ok)
-            .expect("parses");
-        let p = super::super::write::point_from_line("db", "rp", &parsed, 42);
-        let back = line_of(&p);
-        let mut text = String::new();
-        back.write_to(&mut text);
-        let again = line_protocol::parse_lines_with_precision(&text, Precision::Nanoseconds)
-            .next()
-            .and_then(Result::ok)
-            .expect("re-parses");
-        assert_eq!(again.measurement, "m");
-        assert_eq!(again.timestamp, Some(42));
-        assert_eq!(again.fields.len(), 4);
-        assert_eq!(again.tags.len(), 1);
     }
 }

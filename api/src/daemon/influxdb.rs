@@ -1,0 +1,485 @@
+//! The `[[influxdb]]` clusters: their clients, and the writer behind `influxDBOut`.
+//!
+//! `influxDBOut` hands points to [`InfluxWriter`] from a dataflow worker, which must never
+//! wait on the network: the writer queues them per cluster and one background thread per
+//! cluster writes them in order. A failed write is counted (`write_errors`) and retried with
+//! backoff while the daemon runs when the failure may pass (transport errors, timeouts,
+//! 5xx); a write InfluxDB refuses for good (4xx: a type conflict, a missing database) is
+//! logged and counted, not retried. Points written are counted when InfluxDB accepted them
+//! (`points_written`). The queue is bounded: beyond [`MAX_QUEUED_POINTS`] points waiting
+//! for a cluster, new writes are refused with an error the node counts and logs, so memory
+//! stays bounded while InfluxDB is down and nothing disappears without a trace.
+
+use crate::config::Config;
+use kap_dataflow::node::{PointsWriter, WriteCounters, WriteTarget};
+use kap_dataflow::point::Point;
+use kap_influxdb::{Client, ClientConfig, Query, WriteRequest};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
+
+/// Points that may wait for one cluster before new writes are refused.
+pub const MAX_QUEUED_POINTS: usize = 1_000_000;
+
+/// Points sent in one `/write` request at most.
+const MAX_REQUEST_POINTS: usize = 5_000;
+
+/// First and longest wait between attempts of a failing write.
+const BACKOFF_MIN: Duration = Duration::from_millis(250);
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The enabled `[[influxdb]]` clusters, by name.
+#[derive(Debug, Clone, Default)]
+pub struct Clusters {
+    clients: BTreeMap<String, Client>,
+    configs: BTreeMap<String, crate::config::InfluxDbConfig>,
+    default: Option<String>,
+}
+
+impl Clusters {
+    /// Clients for the enabled clusters of `config`.
+    pub fn from_config(config: &Config) -> Result<Clusters, String> {
+        let mut out = Clusters {
+            default: config.default_influxdb().map(|c| c.name.clone()),
+            ..Clusters::default()
+        };
+        for c in config.influxdb.iter().filter(|c| c.enabled) {
+            let client = Client::new(ClientConfig {
+                name: c.name.clone(),
+                urls: c.urls.clone(),
+                username: c.username.clone(),
+                password: c.password.clone(),
+                timeout: c.timeout,
+                gzip: c.compression.eq_ignore_ascii_case("gzip"),
+            })
+            .map_err(|e| format!("[[influxdb]] {:?}: {e}", c.name))?;
+            out.clients.insert(c.name.clone(), client);
+            out.configs.insert(c.name.clone(), c.clone());
+        }
+        Ok(out)
+    }
+
+    /// Whether no cluster is enabled.
+    pub fn is_empty(&self) -> bool {
+        self.clients.is_empty()
+    }
+
+    /// The name `cluster` stands for (empty: the default cluster).
+    pub fn resolve(&self, cluster: &str) -> Result<String, String> {
+        if cluster.is_empty() {
+            return match &self.default {
+                Some(d) => Ok(d.clone()),
+                None if self.clients.is_empty() => {
+                    Err("no [[influxdb]] cluster is configured (or none is enabled)".into())
+                }
+                None => Err(format!(
+                    "no default [[influxdb]] cluster: name one of {}",
+                    self.names()
+                )),
+            };
+        }
+        if self.clients.contains_key(cluster) {
+            Ok(cluster.to_string())
+        } else {
+            Err(format!(
+                "unknown InfluxDB cluster {cluster:?}: the enabled [[influxdb]] clusters are {}",
+                self.names()
+            ))
+        }
+    }
+
+    fn names(&self) -> String {
+        if self.clients.is_empty() {
+            return "none".into();
+        }
+        self.clients
+            .keys()
+            .map(|k| format!("{k:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The client of `cluster` (empty: the default cluster).
+    pub fn client(&self, cluster: &str) -> Result<Client, String> {
+        let name = self.resolve(cluster)?;
+        Ok(self.clients[&name].clone())
+    }
+
+    /// The configuration of `cluster` (empty: the default cluster).
+    pub fn config(&self, cluster: &str) -> Option<&crate::config::InfluxDbConfig> {
+        self.resolve(cluster)
+            .ok()
+            .and_then(|n| self.configs.get(&n))
+    }
+
+    /// Every enabled cluster with its configuration.
+    pub fn all(&self) -> Vec<(Client, crate::config::InfluxDbConfig)> {
+        self.clients
+            .iter()
+            .map(|(name, c)| (c.clone(), self.configs[name].clone()))
+            .collect()
+    }
+}
+
+/// A precision name of `.precision()` / `?precision=` as nanoseconds per unit.
+fn precision_unit(p: &str) -> i64 {
+    match p {
+        "u" | "us" | "µ" => 1_000,
+        "ms" => 1_000_000,
+        "s" => 1_000_000_000,
+        "m" => 60_000_000_000,
+        "h" => 3_600_000_000_000,
+        _ => 1,
+    }
+}
+
+/// `points` as a line-protocol body with times in `precision`; points without a field
+/// value line protocol can carry are left out.
+pub fn encode(points: &[Point], precision: &str) -> Vec<u8> {
+    let unit = precision_unit(precision);
+    let mut out = String::with_capacity(points.len() * 64);
+    for p in points {
+        let mut line = super::write::line_of(p);
+        if line.fields.is_empty() {
+            continue;
+        }
+        line.timestamp = Some(p.time.div_euclid(unit));
+        line.write_to(&mut out);
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+enum Work {
+    Write {
+        request: WriteRequest,
+        points: Vec<Point>,
+        counters: Arc<WriteCounters>,
+    },
+    /// `influxDBOut().create()`: the database (and retention policy) before any write.
+    Create { statement: String },
+}
+
+#[derive(Default)]
+struct QueueState {
+    items: VecDeque<Work>,
+    points: usize,
+    busy: bool,
+}
+
+struct Queue {
+    name: String,
+    client: Client,
+    state: Mutex<QueueState>,
+    woken: Condvar,
+    stop: AtomicBool,
+}
+
+impl Queue {
+    fn run(self: Arc<Queue>) {
+        loop {
+            let work = {
+                let mut st = lock(&self.state);
+                loop {
+                    if let Some(w) = st.items.pop_front() {
+                        st.busy = true;
+                        break Some(w);
+                    }
+                    st.busy = false;
+                    self.woken.notify_all();
+                    if self.stop.load(Ordering::Relaxed) {
+                        break None;
+                    }
+                    st = self
+                        .woken
+                        .wait_timeout(st, Duration::from_millis(500))
+                        .map(|(g, _)| g)
+                        .unwrap_or_else(|e| e.into_inner().0);
+                }
+            };
+            let Some(work) = work else { return };
+            match work {
+                Work::Create { statement } => self.create(&statement),
+                Work::Write {
+                    request,
+                    points,
+                    counters,
+                } => {
+                    let n = points.len();
+                    self.write(&request, points, &counters);
+                    let mut st = lock(&self.state);
+                    st.points = st.points.saturating_sub(n);
+                }
+            }
+        }
+    }
+
+    fn create(&self, statement: &str) {
+        let q = Query {
+            command: statement.to_string(),
+            database: String::new(),
+            retention_policy: String::new(),
+            epoch: None,
+            chunked: false,
+            chunk_size: 0,
+        };
+        let mut backoff = BACKOFF_MIN;
+        loop {
+            match self.client.query(&q) {
+                Ok(_) => return,
+                Err(e) if e.is_retryable() && !self.stop.load(Ordering::Relaxed) => {
+                    tracing::warn!(cluster = self.name, "influxDBOut create: {e}; retrying");
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(BACKOFF_MAX);
+                }
+                Err(e) => {
+                    tracing::error!(cluster = self.name, "influxDBOut create: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn write(&self, request: &WriteRequest, points: Vec<Point>, counters: &WriteCounters) {
+        for chunk in points.chunks(MAX_REQUEST_POINTS) {
+            let body = encode(chunk, &request.precision);
+            let mut backoff = BACKOFF_MIN;
+            loop {
+                match self.client.write(request, &body) {
+                    Ok(()) => {
+                        counters.wrote(chunk.len());
+                        break;
+                    }
+                    Err(e) => {
+                        counters.failed();
+                        if e.is_retryable() && !self.stop.load(Ordering::Relaxed) {
+                            tracing::warn!(
+                                cluster = self.name,
+                                db = request.database,
+                                rp = request.retention_policy,
+                                "influxDBOut: {e}; retrying {} points in {backoff:?}",
+                                chunk.len()
+                            );
+                            std::thread::sleep(backoff);
+                            backoff = (backoff * 2).min(BACKOFF_MAX);
+                            continue;
+                        }
+                        tracing::error!(
+                            cluster = self.name,
+                            db = request.database,
+                            rp = request.retention_policy,
+                            "influxDBOut: {} points not written: {e}",
+                            chunk.len()
+                        );
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The `PointsWriter` of live tasks: `influxDBOut` to the clusters, `kapacitorLoopback`
+/// into the daemon's own stream (through `loopback`).
+pub struct InfluxWriter {
+    clusters: Clusters,
+    queues: BTreeMap<String, Arc<Queue>>,
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    loopback: Weak<kap_dataflow::runtime::Engine>,
+}
+
+impl std::fmt::Debug for InfluxWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InfluxWriter")
+            .field("clusters", &self.queues.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl InfluxWriter {
+    /// A writer with one queue and thread per enabled cluster.
+    pub fn start(
+        clusters: Clusters,
+        loopback: Weak<kap_dataflow::runtime::Engine>,
+    ) -> InfluxWriter {
+        let mut queues = BTreeMap::new();
+        let mut threads = Vec::new();
+        for (client, config) in clusters.all() {
+            let q = Arc::new(Queue {
+                name: config.name.clone(),
+                client,
+                state: Mutex::new(QueueState::default()),
+                woken: Condvar::new(),
+                stop: AtomicBool::new(false),
+            });
+            let bg = Arc::clone(&q);
+            match std::thread::Builder::new()
+                .name(format!("influxdb-out-{}", config.name))
+                .spawn(move || bg.run())
+            {
+                Ok(t) => threads.push(t),
+                Err(e) => tracing::error!(cluster = config.name, "starting the writer: {e}"),
+            }
+            queues.insert(config.name, q);
+        }
+        InfluxWriter {
+            clusters,
+            queues,
+            threads: Mutex::new(threads),
+            loopback,
+        }
+    }
+
+    fn queue(&self, cluster: &str) -> Result<&Arc<Queue>, String> {
+        let name = self.clusters.resolve(cluster)?;
+        self.queues
+            .get(&name)
+            .ok_or_else(|| format!("no writer for InfluxDB cluster {name:?}"))
+    }
+
+    /// Queues `influxDBOut().create()`'s statement: the database, with `rp` as its default
+    /// retention policy when set (Kapacitor's `CREATE DATABASE db WITH NAME rp`).
+    pub fn create(&self, cluster: &str, db: &str, rp: &str) -> Result<(), String> {
+        let q = self.queue(cluster)?;
+        let mut statement = format!("CREATE DATABASE {}", quote_ident(db));
+        if !rp.is_empty() {
+            statement.push_str(" WITH NAME ");
+            statement.push_str(&quote_ident(rp));
+        }
+        lock(&q.state).items.push_back(Work::Create { statement });
+        q.woken.notify_all();
+        Ok(())
+    }
+
+    /// Waits until every queue is empty and idle, up to `timeout`; returns whether they are.
+    pub fn flush(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        for q in self.queues.values() {
+            let mut st = lock(&q.state);
+            while !st.items.is_empty() || st.busy {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return false;
+                }
+                st = q
+                    .woken
+                    .wait_timeout(st, left.min(Duration::from_millis(50)))
+                    .map(|(g, _)| g)
+                    .unwrap_or_else(|e| e.into_inner().0);
+            }
+        }
+        true
+    }
+
+    /// Flushes for up to `timeout`, then stops the writer threads.
+    pub fn shutdown(&self, timeout: Duration) {
+        if !self.flush(timeout) {
+            let queued: usize = self.queues.values().map(|q| lock(&q.state).points).sum();
+            tracing::warn!("influxDBOut: {queued} points were still queued at shutdown");
+        }
+        for q in self.queues.values() {
+            q.stop.store(true, Ordering::Relaxed);
+            q.woken.notify_all();
+        }
+        for t in lock(&self.threads).drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for InfluxWriter {
+    fn drop(&mut self) {
+        for q in self.queues.values() {
+            q.stop.store(true, Ordering::Relaxed);
+            q.woken.notify_all();
+        }
+    }
+}
+
+/// An InfluxQL identifier, double-quoted when it needs to be.
+pub fn quote_ident(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if plain {
+        s.to_string()
+    } else {
+        format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+    }
+}
+
+impl PointsWriter for InfluxWriter {
+    fn write(&self, target: &WriteTarget<'_>, points: Vec<Point>) -> Result<(), String> {
+        let Some(cluster) = target.cluster else {
+            // kapacitorLoopback: into the daemon's own stream.
+            let engine = self.loopback.upgrade().ok_or("the engine has stopped")?;
+            let n = points.len();
+            let points = points
+                .into_iter()
+                .map(|p| p.in_db(target.database, target.retention_policy))
+                .collect::<Vec<_>>();
+            engine.write(points).map_err(|e| e.to_string())?;
+            target.counters.wrote(n);
+            return Ok(());
+        };
+        let q = self.queue(cluster)?;
+        let n = points.len();
+        let mut st = lock(&q.state);
+        if st.points + n > MAX_QUEUED_POINTS {
+            return Err(format!(
+                "InfluxDB cluster {:?} is not keeping up: {} points are waiting to be written; {n} points for {}.{} refused",
+                q.name, st.points, target.database, target.retention_policy
+            ));
+        }
+        st.points += n;
+        st.items.push_back(Work::Write {
+            request: WriteRequest {
+                database: target.database.to_string(),
+                retention_policy: target.retention_policy.to_string(),
+                precision: target.precision.to_string(),
+                consistency: target.consistency.to_string(),
+            },
+            points,
+            counters: Arc::clone(target.counters),
+        });
+        drop(st);
+        q.woken.notify_all();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kap_dataflow::point::{FieldValue, Point};
+
+    #[test]
+    fn identifiers_are_quoted_when_needed() {
+        assert_eq!(quote_ident("telegraf"), "telegraf");
+        assert_eq!(quote_ident("my db"), "\"my db\"");
+        assert_eq!(quote_ident("1x"), "\"1x\"");
+        assert_eq!(quote_ident("a\"b"), "\"a\\\"b\"");
+    }
+
+    #[test]
+    fn encoding_uses_the_precision_and_skips_empty_points() {
+        let p = Point::new(
+            "cpu",
+            vec![],
+            vec![(kap_dataflow::point::Sym::new("v"), FieldValue::Float(1.5))],
+            3_500_000_000,
+        );
+        let empty = Point::new("cpu", vec![], vec![], 1);
+        let body = String::from_utf8(encode(&[p.clone(), empty], "s")).unwrap();
+        assert_eq!(body, "cpu v=1.5 3\n");
+        let body = String::from_utf8(encode(&[p], "")).unwrap();
+        assert_eq!(body, "cpu v=1.5 3500000000\n");
+    }
+}

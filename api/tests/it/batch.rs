@@ -1,0 +1,291 @@
+//! Batch tasks, influxDBOut, subscriptions and batch recordings against a real `influxd`
+//! (Debian's `influxdb` 1.6 package, started on free ports for each test).
+
+use crate::daemon::{Daemon, Extra, log_lines, ok, wait_for};
+use kap_influxdb::testing::Influxd;
+use std::time::Duration;
+
+fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+/// A daemon whose default `[[influxdb]]` cluster is `influxd`.
+fn daemon_with(name: &str, influxd: &Influxd, subscriptions: bool) -> Daemon {
+    Daemon::start_config(
+        name,
+        Extra {
+            influxdb: format!(
+                "[[influxdb]]\nenabled = true\ndefault = true\nname = \"local\"\nurls = [\"{}\"]\ntimeout = \"10s\"\ndisable-subscriptions = {}\nkapacitor-hostname = \"127.0.0.1\"\nsubscriptions-sync-interval = \"1s\"\n",
+                influxd.url(),
+                !subscriptions
+            ),
+            ..Extra::default()
+        },
+    )
+}
+
+/// `cpu,host=h value=v t` lines: one point per host every second over the last `secs`.
+fn cpu_lines(hosts: &[&str], secs: i64, value: f64) -> String {
+    let now = now_ns();
+    let mut out = String::new();
+    for h in hosts {
+        for i in 0..secs {
+            let t = now - (secs - i) * 1_000_000_000;
+            out.push_str(&format!("cpu,host={h} value={value} {t}\n"));
+        }
+    }
+    out
+}
+
+fn stdout(o: &std::process::Output) -> String {
+    ok(o).trim().to_string()
+}
+
+/// The original design's batch workflow end to end: data in InfluxDB, `define batcher`,
+/// `record batch`, `replay`, edit the query, record and replay again, `enable`, and alerts
+/// from the live schedule.
+#[test]
+fn seed_batch_workflow_end_to_end() {
+    let influxd = Influxd::start();
+    influxd.create_database("telegraf");
+    influxd.write_lines("telegraf", &cpu_lines(&["a", "b"], 120, 10.0));
+    let d = daemon_with("batch-seed", &influxd, false);
+    let dir = d.dir.clone();
+    let log = dir.join("alerts.log");
+    let fragment = dir.join("cpu.tick");
+    std::fs::write(
+        &fragment,
+        format!(
+            "|alert()\n    .crit(lambda: \"mean\" < 30)\n    .log('{}')\n",
+            log.display()
+        ),
+    )
+    .expect("fragment");
+    let frag = fragment.to_string_lossy().into_owned();
+    let define = |query: &str| {
+        ok(&d.cli(&[
+            "define",
+            "batcher",
+            "--name",
+            "cpu_batch",
+            "--query",
+            query,
+            "--period",
+            "1s",
+            "--group-by",
+            "10m",
+            "--dbrp",
+            "telegraf.autogen",
+            "--script",
+            &frag,
+        ]))
+    };
+
+    // 1. define batcher: disabled, a batch task.
+    define("SELECT mean(value) FROM cpu GROUP BY host");
+    let t = d.json("/kapacitor/v1/tasks/cpu_batch");
+    assert_eq!(t["type"], "batch", "{t}");
+    assert_eq!(t["status"], "disabled");
+
+    // 2. record the most recent schedule window (the seed's bare `record batch NAME`).
+    let rec = stdout(&d.cli(&["record", "batch", "cpu_batch"]));
+    let r = d.json(&format!("/kapacitor/v1/recordings/{rec}"));
+    assert_eq!(r["status"], "finished", "{r}");
+    assert_eq!(r["type"], "batch", "{r}");
+    assert!(r["size"].as_i64().unwrap_or(0) > 0, "{r}");
+
+    // 3. replay it into the disabled task: one alert per host.
+    ok(&d.cli(&["replay", &rec, "cpu_batch"]));
+    wait_for(20, "the replay's alerts", || log_lines(&log).len() >= 2);
+    let lines = log_lines(&log);
+    assert!(lines.iter().all(|l| l["level"] == "CRITICAL"), "{lines:?}");
+    let mut ids: Vec<String> = lines.iter().map(|l| l["id"].to_string()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 2, "one alert per host: {lines:?}");
+    let t = d.json("/kapacitor/v1/tasks/cpu_batch");
+    assert_eq!(t["status"], "disabled", "a replay does not enable the task");
+
+    // 4. edit the query so it returns nothing, record and replay again: no alert.
+    std::fs::remove_file(&log).expect("rm log");
+    define("SELECT mean(value) FROM cpu WHERE value > 50 GROUP BY host");
+    let rec2 = stdout(&d.cli(&["record", "batch", "cpu_batch", "-past", "10m"]));
+    ok(&d.cli(&["replay", &rec2, "cpu_batch"]));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        log_lines(&log).is_empty(),
+        "the edited query gives no alert"
+    );
+
+    // 5. back to the first query, enable: the live schedule queries every second.
+    define("SELECT mean(value) FROM cpu GROUP BY host");
+    ok(&d.cli(&["enable", "cpu_batch"]));
+    wait_for(30, "alerts from the live schedule", || {
+        log_lines(&log).len() >= 2
+    });
+    let t = d.json("/kapacitor/v1/tasks/cpu_batch");
+    assert_eq!(t["executing"], true, "{t}");
+    let query = &t["stats"]["node-stats"]["query1"];
+    assert!(query["batches_queried"].as_i64() >= Some(2), "{t}");
+    assert!(query["points_queried"].as_i64() >= Some(2), "{t}");
+    assert_eq!(query["query_errors"], 0, "{t}");
+    assert!(
+        t["dot"].as_str().unwrap_or("").contains("batches_queried"),
+        "{t}"
+    );
+}
+
+/// A stream task sees points written to InfluxDB through the subscription kapacitord
+/// creates, and its influxDBOut results can be read back with a query.
+#[test]
+fn subscription_feeds_stream_tasks_and_influxdb_out_writes_back() {
+    let influxd = Influxd::start();
+    influxd.create_database("telegraf");
+    let d = daemon_with("batch-subs", &influxd, true);
+    let script = "stream\n    |from()\n        .measurement('cpu')\n    |eval(lambda: \"value\" * 2.0)\n        .as('double')\n    |influxDBOut()\n        .create()\n        .database('results')\n        .retentionPolicy('autogen')\n        .measurement('cpu_double')\n        .buffer(1)\n        .flushInterval(100ms)\n";
+    let body = serde_json::json!({
+        "id": "double",
+        "type": "stream",
+        "dbrps": [{"db": "telegraf", "rp": "autogen"}],
+        "script": script,
+        "status": "enabled",
+    })
+    .to_string();
+    let (status, resp) = d.req("POST", "/kapacitor/v1/tasks", Some(&body));
+    assert_eq!(status, 200, "{resp}");
+    // The subscription exists once kapacitord has synced.
+    wait_for(30, "kapacitord's subscription on telegraf.autogen", || {
+        let r = influxd.query("", "SHOW SUBSCRIPTIONS");
+        serde_json::to_string(&r)
+            .unwrap_or_default()
+            .contains("kapacitor-")
+    });
+    // Points written to InfluxDB reach the task through the subscription; its results are
+    // written to the `results` database kapacitord created.
+    let t0 = now_ns() - 10_000_000_000;
+    let lines: String = (0..5)
+        .map(|i| format!("cpu,host=a value={i} {}\n", t0 + i * 1_000_000_000))
+        .collect();
+    influxd.write_lines("telegraf", &lines);
+    wait_for(30, "influxDBOut's points in InfluxDB", || {
+        let r = influxd.query("results", "SELECT count(double) FROM cpu_double");
+        r.results
+            .first()
+            .and_then(|s| s.series.first())
+            .and_then(|s| s.values.first())
+            .and_then(|row| row.get(1))
+            .and_then(|v| v.as_i64())
+            == Some(5)
+    });
+    let r = influxd.query("results", "SELECT double FROM cpu_double WHERE host = 'a'");
+    let values: Vec<f64> = r.results[0].series[0]
+        .values
+        .iter()
+        .filter_map(|row| row.get(1).and_then(|v| v.as_f64()))
+        .collect();
+    assert_eq!(values, vec![0.0, 2.0, 4.0, 6.0, 8.0]);
+    // Node stats are published periodically.
+    let t = d.wait_json("/kapacitor/v1/tasks/double", 20, |t| {
+        t["stats"]["node-stats"]["influxdb_out3"]["points_written"] == 5
+    });
+    let out = &t["stats"]["node-stats"]["influxdb_out3"];
+    assert_eq!(out["write_errors"], 0, "{t}");
+}
+
+/// `record query` as stream and batch data, replays of both, and replay-live of a batch
+/// task and of a query.
+#[test]
+fn query_recordings_and_replay_live() {
+    let influxd = Influxd::start();
+    influxd.create_database("telegraf");
+    influxd.write_lines("telegraf", &cpu_lines(&["a"], 30, 5.0));
+    let d = daemon_with("batch-query", &influxd, false);
+    let dir = d.dir.clone();
+    let slog = dir.join("stream.log");
+    let blog = dir.join("batch.log");
+    let stream = format!(
+        "stream\n    |from()\n        .measurement('cpu')\n    |window()\n        .periodCount(5)\n        .everyCount(5)\n    |mean('value')\n    |alert()\n        .crit(lambda: \"mean\" < 30)\n        .log('{}')\n",
+        slog.display()
+    );
+    let batch = format!(
+        "batch\n    |query('SELECT mean(value) FROM \"telegraf\".\"autogen\".\"cpu\"')\n        .period(1m)\n        .every(30s)\n        .groupBy(time(10s), 'host')\n    |alert()\n        .crit(lambda: \"mean\" < 30)\n        .log('{}')\n",
+        blog.display()
+    );
+    for (id, kind, script) in [("s", "stream", &stream), ("b", "batch", &batch)] {
+        let body = serde_json::json!({
+            "id": id, "type": kind, "script": script, "status": "disabled",
+            "dbrps": [{"db": "telegraf", "rp": "autogen"}],
+        })
+        .to_string();
+        let (status, resp) = d.req("POST", "/kapacitor/v1/tasks", Some(&body));
+        assert_eq!(status, 200, "{resp}");
+    }
+    let q = "SELECT value FROM telegraf.autogen.cpu WHERE time > now() - 1m";
+    let qb = "SELECT mean(value) FROM telegraf.autogen.cpu WHERE time > now() - 1m GROUP BY time(10s), host";
+
+    // record query -type stream, replayed into the stream task.
+    let rs = stdout(&d.cli(&["record", "query", "-query", q, "-type", "stream"]));
+    assert_eq!(
+        d.json(&format!("/kapacitor/v1/recordings/{rs}"))["type"],
+        "stream"
+    );
+    ok(&d.cli(&["replay", &rs, "s"]));
+    wait_for(20, "alerts of the stream replay", || {
+        !log_lines(&slog).is_empty()
+    });
+
+    // record query -type batch, replayed into the batch task.
+    let rb = stdout(&d.cli(&["record", "query", "-query", qb, "-type", "batch"]));
+    ok(&d.cli(&["replay", &rb, "b"]));
+    wait_for(20, "alerts of the batch replay", || {
+        !log_lines(&blog).is_empty()
+    });
+    // A batch recording does not replay into a stream task.
+    let out = d.cli(&["replay", &rb, "s"]);
+    assert!(!out.status.success());
+
+    // replay-live batch and query, no recording.
+    std::fs::remove_file(&blog).expect("rm");
+    let before = d.json("/kapacitor/v1/recordings")["recordings"]
+        .as_array()
+        .map(Vec::len);
+    ok(&d.cli(&["replay-live", "batch", "-task", "b", "-past", "2m"]));
+    wait_for(20, "alerts of replay-live batch", || {
+        !log_lines(&blog).is_empty()
+    });
+    std::fs::remove_file(&slog).expect("rm");
+    ok(&d.cli(&["replay-live", "query", "-task", "s", "-query", q]));
+    wait_for(20, "alerts of replay-live query", || {
+        !log_lines(&slog).is_empty()
+    });
+    let after = d.json("/kapacitor/v1/recordings")["recordings"]
+        .as_array()
+        .map(Vec::len);
+    assert_eq!(before, after, "replay-live stores no recording");
+
+    // Errors name what is wrong.
+    let (status, body) = d.req(
+        "POST",
+        "/kapacitor/v1/recordings/query",
+        Some(r#"{"type":"batch","query":"SELECT nope FROM"}"#),
+    );
+    assert_eq!(status, 201, "the recording starts: {body}");
+    let id = serde_json::from_str::<serde_json::Value>(&body).expect("json")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let r = d.wait_json(&format!("/kapacitor/v1/recordings/{id}"), 20, |v| {
+        v["status"] != "running"
+    });
+    assert_eq!(r["status"], "failed", "{r}");
+    assert!(
+        r["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("SELECT nope FROM"),
+        "{r}"
+    );
+}
