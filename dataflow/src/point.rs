@@ -22,9 +22,46 @@ fn interner() -> &'static RwLock<HashMap<&'static str, Sym>> {
     INTERNER.get_or_init(|| RwLock::new(HashMap::new()))
 }
 
+/// Slots of each thread's cache in front of the interner (a power of two).
+const SYM_CACHE: usize = 1 << 14;
+
+thread_local! {
+    /// A direct-mapped cache of recently interned strings: a hit costs a cheap hash and a
+    /// string compare instead of the shared lock and SipHash. Being fixed-size, colliding
+    /// strings only evict each other (no hash-flooding concern).
+    static RECENT: std::cell::RefCell<Vec<Option<Sym>>> =
+        std::cell::RefCell::new(vec![None; SYM_CACHE]);
+}
+
+/// FxHash over 8-byte words, for the thread cache's slot only.
+fn slot_of(s: &str) -> usize {
+    let mut h: u64 = s.len() as u64;
+    let mut chunks = s.as_bytes().chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    for b in chunks.remainder() {
+        h = (h.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    (h >> 32) as usize & (SYM_CACHE - 1)
+}
+
 impl Sym {
     /// Interns `s`.
     pub fn new(s: &str) -> Sym {
+        let slot = slot_of(s);
+        let cached = RECENT.with(|c| c.borrow()[slot].filter(|sym| sym.as_str() == s));
+        if let Some(sym) = cached {
+            return sym;
+        }
+        let sym = Sym::intern(s);
+        RECENT.with(|c| c.borrow_mut()[slot] = Some(sym));
+        sym
+    }
+
+    fn intern(s: &str) -> Sym {
         if let Some(found) = interner().read().unwrap_or_else(|e| e.into_inner()).get(s) {
             return *found;
         }
@@ -185,6 +222,10 @@ pub fn remove<V>(list: &mut Vec<(Sym, V)>, key: Sym) -> Option<V> {
 
 /// Sorts a key/value list by key; for duplicate keys the last one wins.
 pub fn normalize<V>(list: &mut Vec<(Sym, V)>) {
+    // Usually already sorted and unique (parsed lines, query rows): no work, no allocation.
+    if list.windows(2).all(|w| w[0].0 < w[1].0) {
+        return;
+    }
     // Stable sort keeps insertion order among equal keys; keep the last of each run.
     list.sort_by_key(|a| a.0);
     let mut out: Vec<(Sym, V)> = Vec::with_capacity(list.len());

@@ -26,7 +26,7 @@ use kap_dataflow::runtime::Engine;
 use kap_dsl::plan::{DbRp, NodeSpec, Pipeline, QuerySpec};
 use kap_dsl::query::BatchQuery;
 use kap_dsl::schedule::{Schedule, run_range};
-use kap_influxdb::{Client, Query, Response};
+use kap_influxdb::{AnswerError, Cell, Client, Query, Response};
 use kap_ingest::recording::{RecordedBatch, RecordedPoint, RecordedValue};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
@@ -127,17 +127,6 @@ pub fn query_plans(
 impl QueryPlan {
     /// Runs the query for `[start, stop)` and returns its batches.
     pub fn run(&self, start: i64, stop: i64) -> Result<Vec<Batch>, String> {
-        let resp = self.ask(start, stop)?;
-        Ok(batches_of(
-            &resp,
-            self.spec.group_by_measurement,
-            self.query.group_by_time().is_some(),
-            stop,
-        ))
-    }
-
-    /// The raw answer for `[start, stop)`, times as integer nanoseconds.
-    pub fn ask(&self, start: i64, stop: i64) -> Result<Response, String> {
         let q = Query {
             command: self.query.text(start, stop),
             database: self.database.clone(),
@@ -146,26 +135,30 @@ impl QueryPlan {
             chunked: false,
             chunk_size: 0,
         };
-        self.client.query(&q).map_err(|e| e.to_string())
+        let by_name = self.spec.group_by_measurement;
+        let grouped = self.query.group_by_time().is_some();
+        self.client
+            .query_with(&q, |bytes| decode_batches(bytes, by_name, grouped, stop))
+            .map_err(|e| e.to_string())
     }
 }
 
 /// A cell of a query result as a field value: numbers are floats (InfluxDB integers arrive
 /// as JSON numbers, which Kapacitor decodes as float64), `null` is no value.
-fn cell_value(v: &serde_json::Value) -> Option<FieldValue> {
+fn cell_value(v: &Cell) -> Option<FieldValue> {
     match v {
-        serde_json::Value::Number(n) => n.as_f64().map(FieldValue::Float),
-        serde_json::Value::String(s) => Some(FieldValue::String(Arc::from(s.as_str()))),
-        serde_json::Value::Bool(b) => Some(FieldValue::Bool(*b)),
-        _ => None,
+        Cell::Int(i) => Some(FieldValue::Float(*i as f64)),
+        Cell::Float(f) => Some(FieldValue::Float(*f)),
+        Cell::String(s) => Some(FieldValue::String(Arc::from(&**s))),
+        Cell::Bool(b) => Some(FieldValue::Bool(*b)),
+        Cell::Null | Cell::Json(_) => None,
     }
 }
 
-fn cell_time(v: &serde_json::Value) -> Option<i64> {
+fn cell_time(v: &Cell) -> Option<i64> {
     match v {
-        serde_json::Value::Number(n) => n.as_i64(),
-        serde_json::Value::String(s) => kap_ingest::recording::parse_time(s),
-        _ => None,
+        Cell::String(s) => kap_ingest::recording::parse_time(s),
+        other => other.as_i64(),
     }
 }
 
@@ -232,6 +225,41 @@ pub fn batches_of(resp: &Response, by_name: bool, grouped_by_time: bool, stop: i
         out.push(b);
     }
     out
+}
+
+/// Answers at least this long are decoded on two threads, split between series.
+const PARALLEL_DECODE_BYTES: usize = 256 * 1024;
+
+/// Kapacitor's conversion of [`batches_of`], decoded straight from a (non-chunked)
+/// `/query` answer without building the intermediate table: a batch query may answer
+/// hundreds of thousands of rows, and every cell and row allocated on the way shows.
+/// InfluxDB writes a series' `columns` before its `values`; rows that come first anyway
+/// are kept as cells until the columns are known.
+pub fn decode_batches(
+    bytes: &[u8],
+    by_name: bool,
+    grouped_by_time: bool,
+    stop: i64,
+) -> Result<Vec<Batch>, AnswerError> {
+    use serde::de::DeserializeSeed;
+    if bytes.len() >= PARALLEL_DECODE_BYTES
+        && let Some(out) = decode::parallel(bytes, by_name, grouped_by_time, stop)
+    {
+        return Ok(out);
+    }
+    let mut out = Vec::new();
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let seed = decode::AnswerSeed {
+        out: &mut out,
+        by_name,
+        grouped_by_time,
+        stop,
+    };
+    match seed.deserialize(&mut de).and_then(|e| de.end().map(|()| e)) {
+        Ok(None) => Ok(out),
+        Ok(Some(e)) => Err(AnswerError::Statement(e)),
+        Err(e) => Err(AnswerError::Malformed(e.to_string())),
+    }
 }
 
 /// A batch as a recording stores it (`.brpl`).
@@ -632,6 +660,488 @@ fn run_job(inner: &Inner, job: &Job, tick: i64) {
     job.running.store(false, Ordering::Release);
 }
 
+mod decode {
+    //! The serde seeds of [`super::decode_batches`].
+
+    use super::{Cell, cell_time, cell_value};
+    use kap_dataflow::point::{
+        Batch, BatchPoint, Dimensions, FieldValue, Fields, Sym, Tags, normalize,
+    };
+    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+    use std::collections::BTreeMap;
+    use std::fmt;
+    use std::sync::Arc;
+
+    /// What InfluxDB writes before and after the series of a one-statement answer.
+    const HEAD: &[u8] = br#"{"results":[{"statement_id":0,"series":["#;
+    const TAIL: &[u8] = b"]}]}";
+    /// Where one series ends and the next begins.
+    const BETWEEN: &[u8] = br#"},{"name":"#;
+
+    /// Decodes a one-statement answer on two threads: its series list is cut in two at a
+    /// series boundary near the middle, and each half is decoded as a JSON array of its
+    /// own. A cut that fell inside a string would leave that string open in the first half,
+    /// which then fails to parse; any failure (or another answer shape: several
+    /// statements, an error, a partial answer) returns `None` and the caller decodes the
+    /// answer whole.
+    pub(super) fn parallel(
+        bytes: &[u8],
+        by_name: bool,
+        grouped_by_time: bool,
+        stop: i64,
+    ) -> Option<Vec<Batch>> {
+        let trimmed = bytes.trim_ascii_end();
+        let list = trimmed.strip_prefix(HEAD)?.strip_suffix(TAIL)?;
+        let middle = list.len() / 2;
+        let cut = middle
+            + list[middle..]
+                .windows(BETWEEN.len())
+                .position(|w| w == BETWEEN)?;
+        let (first, second) = (&list[..=cut], &list[cut + 2..]);
+        let decode = |part: &[u8]| -> Option<Vec<Batch>> {
+            let mut text = Vec::with_capacity(part.len() + 2);
+            text.push(b'[');
+            text.extend_from_slice(part);
+            text.push(b']');
+            let mut out = Vec::new();
+            let mut de = serde_json::Deserializer::from_slice(&text);
+            SeriesList {
+                out: &mut out,
+                by_name,
+                grouped_by_time,
+                stop,
+            }
+            .deserialize(&mut de)
+            .ok()?;
+            de.end().ok()?;
+            Some(out)
+        };
+        let (a, b) = std::thread::scope(|s| {
+            let other = s.spawn(|| decode(second));
+            let a = decode(first);
+            (a, other.join().ok().flatten())
+        });
+        let mut a = a?;
+        a.extend(b?);
+        Some(a)
+    }
+
+    /// `{"results": [...], "error": "..."}`; returns the first error.
+    pub(super) struct AnswerSeed<'a> {
+        pub(super) out: &'a mut Vec<Batch>,
+        pub(super) by_name: bool,
+        pub(super) grouped_by_time: bool,
+        pub(super) stop: i64,
+    }
+
+    impl<'de> DeserializeSeed<'de> for AnswerSeed<'_> {
+        type Value = Option<String>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for AnswerSeed<'_> {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a /query answer")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<String>, A::Error> {
+            let mut error = None;
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                match &*key {
+                    "results" => {
+                        let e = map.next_value_seed(Results {
+                            out: &mut *self.out,
+                            by_name: self.by_name,
+                            grouped_by_time: self.grouped_by_time,
+                            stop: self.stop,
+                        })?;
+                        error = error.or(e);
+                    }
+                    "error" => {
+                        let e: Option<String> = map.next_value()?;
+                        error = error.or(e);
+                    }
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok(error)
+        }
+    }
+
+    /// `[{"statement_id": 0, "series": [...], "error": "..."}, ...]`.
+    struct Results<'a> {
+        out: &'a mut Vec<Batch>,
+        by_name: bool,
+        grouped_by_time: bool,
+        stop: i64,
+    }
+
+    impl<'de> DeserializeSeed<'de> for Results<'_> {
+        type Value = Option<String>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
+            d.deserialize_seq(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Results<'_> {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list of statement results")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<String>, A::Error> {
+            let mut error = None;
+            loop {
+                let result = StatementSeed {
+                    out: &mut *self.out,
+                    by_name: self.by_name,
+                    grouped_by_time: self.grouped_by_time,
+                    stop: self.stop,
+                };
+                match seq.next_element_seed(result)? {
+                    Some(e) => error = error.or(e),
+                    None => return Ok(error),
+                }
+            }
+        }
+    }
+
+    struct StatementSeed<'a> {
+        out: &'a mut Vec<Batch>,
+        by_name: bool,
+        grouped_by_time: bool,
+        stop: i64,
+    }
+
+    impl<'de> DeserializeSeed<'de> for StatementSeed<'_> {
+        type Value = Option<String>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for StatementSeed<'_> {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a statement result")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<String>, A::Error> {
+            let mut error = None;
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                match &*key {
+                    "series" => map.next_value_seed(SeriesList {
+                        out: &mut *self.out,
+                        by_name: self.by_name,
+                        grouped_by_time: self.grouped_by_time,
+                        stop: self.stop,
+                    })?,
+                    "error" => error = map.next_value()?,
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok(error)
+        }
+    }
+
+    struct SeriesList<'a> {
+        out: &'a mut Vec<Batch>,
+        by_name: bool,
+        grouped_by_time: bool,
+        stop: i64,
+    }
+
+    impl<'de> DeserializeSeed<'de> for SeriesList<'_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_seq(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for SeriesList<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list of series")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while let Some(b) = seq.next_element_seed(SeriesSeed {
+                by_name: self.by_name,
+                grouped_by_time: self.grouped_by_time,
+                stop: self.stop,
+            })? {
+                self.out.push(b);
+            }
+            Ok(())
+        }
+    }
+
+    /// One series: `{"name", "tags", "columns", "values"}` into one batch.
+    struct SeriesSeed {
+        by_name: bool,
+        grouped_by_time: bool,
+        stop: i64,
+    }
+
+    /// The columns of a series as the rows decoder needs them.
+    struct Columns {
+        /// Field name per column; `None` for `time`.
+        names: Vec<Option<Sym>>,
+    }
+
+    impl Columns {
+        fn new(columns: &[String]) -> Columns {
+            Columns {
+                names: columns
+                    .iter()
+                    .map(|c| (c != "time").then(|| Sym::new(c)))
+                    .collect(),
+            }
+        }
+    }
+
+    impl<'de> DeserializeSeed<'de> for SeriesSeed {
+        type Value = Batch;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Batch, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for SeriesSeed {
+        type Value = Batch;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a series")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Batch, A::Error> {
+            let mut name = String::new();
+            let mut tags: Tags = Vec::new();
+            let mut columns: Option<Columns> = None;
+            let mut points: Vec<BatchPoint> = Vec::new();
+            // Rows that came before the columns (InfluxDB does not do that).
+            let mut early: Vec<Vec<Cell>> = Vec::new();
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                match &*key {
+                    "name" => name = map.next_value()?,
+                    "tags" => {
+                        let t: BTreeMap<String, String> = map.next_value()?;
+                        tags = t.iter().map(|(k, v)| (Sym::new(k), Sym::new(v))).collect();
+                    }
+                    "columns" => {
+                        let c: Vec<String> = map.next_value()?;
+                        columns = Some(Columns::new(&c));
+                    }
+                    "values" => match &columns {
+                        Some(c) => map.next_value_seed(Rows {
+                            columns: c,
+                            tags: &tags,
+                            points: &mut points,
+                        })?,
+                        None => early = map.next_value()?,
+                    },
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            if let Some(c) = &columns {
+                for row in &early {
+                    let mut time = 0;
+                    let mut fields: Fields = Vec::with_capacity(row.len());
+                    for (name, cell) in c.names.iter().zip(row) {
+                        match name {
+                            None => time = cell_time(cell).unwrap_or(0),
+                            Some(n) => {
+                                if let Some(v) = cell_value(cell) {
+                                    fields.push((*n, v));
+                                }
+                            }
+                        }
+                    }
+                    push_point(&mut points, time, fields, &tags);
+                }
+            }
+            let tmax = match points.iter().map(|p| p.time).max() {
+                Some(t) if self.grouped_by_time => t,
+                _ => self.stop,
+            };
+            let dims = Dimensions {
+                by_name: self.by_name,
+                tag_names: tags.iter().map(|(k, _)| *k).collect(),
+            };
+            let mut b = Batch {
+                name: Sym::new(&name),
+                tmax,
+                tags,
+                dims,
+                group: Default::default(),
+                points,
+            };
+            b.regroup();
+            Ok(b)
+        }
+    }
+
+    /// Kapacitor drops rows without a non-null value.
+    fn push_point(points: &mut Vec<BatchPoint>, time: i64, mut fields: Fields, tags: &Tags) {
+        if fields.is_empty() {
+            return;
+        }
+        normalize(&mut fields);
+        points.push(BatchPoint {
+            time,
+            fields,
+            tags: tags.clone(),
+        });
+    }
+
+    struct Rows<'a> {
+        columns: &'a Columns,
+        tags: &'a Tags,
+        points: &'a mut Vec<BatchPoint>,
+    }
+
+    impl<'de> DeserializeSeed<'de> for Rows<'_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_seq(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Rows<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list of rows")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            if let Some(n) = seq.size_hint() {
+                self.points.reserve(n);
+            }
+            while let Some((time, fields)) = seq.next_element_seed(Row {
+                columns: self.columns,
+            })? {
+                push_point(self.points, time, fields, self.tags);
+            }
+            Ok(())
+        }
+    }
+
+    /// One row: its time and its non-null values as fields.
+    struct Row<'a> {
+        columns: &'a Columns,
+    }
+
+    impl<'de> DeserializeSeed<'de> for Row<'_> {
+        type Value = (i64, Fields);
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(i64, Fields), D::Error> {
+            d.deserialize_seq(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Row<'_> {
+        type Value = (i64, Fields);
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a row")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(i64, Fields), A::Error> {
+            let mut time = 0;
+            let mut fields: Fields = Vec::with_capacity(self.columns.names.len());
+            let mut i = 0;
+            while let Some(v) = seq.next_element_seed(Value)? {
+                match self.columns.names.get(i) {
+                    Some(None) => time = v.as_time().unwrap_or(0),
+                    Some(Some(name)) => {
+                        if let Some(f) = v.into_field() {
+                            fields.push((*name, f));
+                        }
+                    }
+                    None => {}
+                }
+                i += 1;
+            }
+            Ok((time, fields))
+        }
+    }
+
+    /// A cell, without allocating for numbers.
+    enum Val {
+        None,
+        Int(i64),
+        Float(f64),
+        Bool(bool),
+        Str(Arc<str>),
+    }
+
+    impl Val {
+        fn as_time(&self) -> Option<i64> {
+            match self {
+                Val::Int(i) => Some(*i),
+                Val::Float(f) => Some(*f as i64),
+                Val::Str(s) => kap_ingest::recording::parse_time(s),
+                _ => None,
+            }
+        }
+
+        /// Numbers are floats (Kapacitor decodes InfluxDB's JSON numbers as float64).
+        fn into_field(self) -> Option<FieldValue> {
+            match self {
+                Val::None => None,
+                Val::Int(i) => Some(FieldValue::Float(i as f64)),
+                Val::Float(f) => Some(FieldValue::Float(f)),
+                Val::Bool(b) => Some(FieldValue::Bool(b)),
+                Val::Str(s) => Some(FieldValue::String(s)),
+            }
+        }
+    }
+
+    struct Value;
+
+    impl<'de> DeserializeSeed<'de> for Value {
+        type Value = Val;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Val, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Value {
+        type Value = Val;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a value")
+        }
+        fn visit_unit<E>(self) -> Result<Val, E> {
+            Ok(Val::None)
+        }
+        fn visit_none<E>(self) -> Result<Val, E> {
+            Ok(Val::None)
+        }
+        fn visit_bool<E>(self, b: bool) -> Result<Val, E> {
+            Ok(Val::Bool(b))
+        }
+        fn visit_i64<E>(self, i: i64) -> Result<Val, E> {
+            Ok(Val::Int(i))
+        }
+        fn visit_u64<E>(self, u: u64) -> Result<Val, E> {
+            Ok(i64::try_from(u).map_or(Val::Float(u as f64), Val::Int))
+        }
+        fn visit_f64<E>(self, f: f64) -> Result<Val, E> {
+            Ok(Val::Float(f))
+        }
+        fn visit_str<E>(self, s: &str) -> Result<Val, E> {
+            Ok(Val::Str(Arc::from(s)))
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Val, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(Val::None)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Val, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(Val::None)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -650,7 +1160,14 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             columns: cols.iter().map(|c| c.to_string()).collect(),
-            values: rows,
+            values: rows
+                .into_iter()
+                .map(|r| {
+                    r.into_iter()
+                        .map(|v| serde_json::from_value(v).expect("cell"))
+                        .collect()
+                })
+                .collect(),
             partial: false,
         }
     }
@@ -697,6 +1214,83 @@ mod tests {
         let b = batches_of(&resp, true, false, 100);
         assert_eq!(b[0].tmax, 100, "not grouped by time: the stop time");
         assert!(b[0].dims.by_name);
+    }
+
+    #[test]
+    fn decoding_the_answer_gives_the_same_batches() {
+        let text = r#"{"results":[{"statement_id":0,"series":[
+            {"name":"cpu","tags":{"host":"a"},"columns":["time","mean","s"],
+             "values":[[10,1.5,"x"],[20,null,null],[30,2,true]]},
+            {"name":"cpu","tags":{"host":"b"},"columns":["time","mean"]},
+            {"name":"mem","values":[[5,1]],"columns":["time","v"]}]}]}"#;
+        let resp: Response = serde_json::from_str(text).unwrap();
+        for grouped in [true, false] {
+            assert_eq!(
+                decode_batches(text.as_bytes(), true, grouped, 100).unwrap(),
+                batches_of(&resp, true, grouped, 100)
+            );
+        }
+        assert_eq!(
+            decode_batches(
+                br#"{"results":[{"statement_id":0,"error":"boom"}]}"#,
+                false,
+                true,
+                1
+            ),
+            Err(AnswerError::Statement("boom".into()))
+        );
+        assert_eq!(
+            decode_batches(br#"{"error":"bad"}"#, false, true, 1),
+            Err(AnswerError::Statement("bad".into()))
+        );
+        assert!(matches!(
+            decode_batches(b"{\"results\":[", false, true, 1),
+            Err(AnswerError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn big_answers_decode_on_two_threads_to_the_same_batches() {
+        use std::fmt::Write as _;
+        let mut text = String::from(r#"{"results":[{"statement_id":0,"series":["#);
+        for s in 0..3000 {
+            if s > 0 {
+                text.push(',');
+            }
+            write!(
+                text,
+                r#"{{"name":"cpu","tags":{{"host":"h{s}","q":"a\"]}}"}},"columns":["time","mean"],"values":[[1,{s}],[2,null],[3,"x{{"]]}}"#
+            )
+            .unwrap();
+        }
+        text.push_str("]}]}");
+        assert!(text.len() >= PARALLEL_DECODE_BYTES);
+        assert_eq!(
+            decode::parallel(text.as_bytes(), false, true, 9).map(|b| b.len()),
+            Some(3000)
+        );
+        // A boundary-looking text inside a string is not a place to cut.
+        let tricky = text.replacen("\"h1500\"", "\"h},{\\\"name\\\":\"", 1);
+        let resp: Response = serde_json::from_str(&tricky).unwrap();
+        assert_eq!(
+            decode_batches(tricky.as_bytes(), false, true, 9).unwrap(),
+            batches_of(&resp, false, true, 9)
+        );
+        let resp: Response = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            decode_batches(text.as_bytes(), false, true, 9).unwrap(),
+            batches_of(&resp, false, true, 9)
+        );
+        let failed = text.replacen(
+            r#""statement_id":0,"#,
+            r#""statement_id":0,"error":"no","#,
+            1,
+        );
+        assert!(decode::parallel(failed.as_bytes(), false, true, 9).is_none());
+        assert_eq!(
+            decode_batches(failed.as_bytes(), false, true, 9),
+            Err(AnswerError::Statement("no".into()))
+        );
     }
 
     #[test]

@@ -33,7 +33,16 @@ pub mod testing;
 
 pub use encode::{quote_ident, quote_string};
 pub use error::Error;
-pub use response::{Response, Series, StatementResult};
+
+/// What a custom answer decoder ([`Client::query_with`]) found wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnswerError {
+    /// A statement failed (its `error`, or the answer's top-level `error`).
+    Statement(String),
+    /// The answer is not what InfluxDB sends.
+    Malformed(String),
+}
+pub use response::{Cell, Response, Series, StatementResult};
 
 use error::{truncate, truncate_query};
 use response::Chunk;
@@ -259,6 +268,51 @@ impl Client {
     /// `POST /query` with a form body. The answer has one result per statement, chunks
     /// merged; a failed statement is an [`Error::Query`].
     pub fn query(&self, q: &Query) -> Result<Response, Error> {
+        self.post_query(q, |base, resp| self.read_answer(base, &q.command, resp))
+    }
+
+    /// `POST /query` (never chunked) with the answer decoded by `decode` from its bytes:
+    /// for callers that turn big answers straight into their own structures. What
+    /// `decode` reports becomes an [`Error::Query`] (a failed statement) or an
+    /// [`Error::Body`] (a malformed answer) naming the server and the query.
+    pub fn query_with<T>(
+        &self,
+        q: &Query,
+        decode: impl Fn(&[u8]) -> Result<T, AnswerError>,
+    ) -> Result<T, Error> {
+        let q = Query {
+            chunked: false,
+            ..q.clone()
+        };
+        self.post_query(&q, |base, resp| {
+            let op = Op::Query(&q.command);
+            let bytes = resp
+                .into_body()
+                .with_config()
+                .limit(u64::MAX)
+                .read_to_vec()
+                .map_err(|e| self.transport(base, &op, e))?;
+            decode(&bytes).map_err(|e| match e {
+                AnswerError::Statement(message) => Error::Query {
+                    url: base.to_string(),
+                    query: truncate_query(&q.command),
+                    statement_id: None,
+                    message,
+                },
+                AnswerError::Malformed(message) => Error::Body {
+                    url: base.to_string(),
+                    op: op.describe(),
+                    message,
+                },
+            })
+        })
+    }
+
+    fn post_query<T>(
+        &self,
+        q: &Query,
+        read: impl Fn(&str, ureq::http::Response<ureq::Body>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let mut form = String::new();
         encode::push_pair(&mut form, "q", &q.command);
         if !q.database.is_empty() {
@@ -291,7 +345,7 @@ impl Client {
                 .send(form.as_bytes())
                 .map_err(|e| self.transport(base, &op, e))?;
             let resp = self.check_status(base, &op, resp)?;
-            self.read_answer(base, &q.command, resp)
+            read(base, resp)
         })
     }
 

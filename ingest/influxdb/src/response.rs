@@ -40,7 +40,7 @@ pub struct Series {
     pub columns: Vec<String>,
     /// Rows, one value per column.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub values: Vec<Vec<serde_json::Value>>,
+    pub values: Vec<Vec<Cell>>,
     /// More rows of this series follow in the next chunk (chunked answers only; always
     /// `false` after [`Client::query`](crate::Client::query) merged the chunks).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -51,6 +51,140 @@ impl Series {
     /// The position of column `name`.
     pub fn column(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c == name)
+    }
+}
+
+/// One value of a result row, decoded straight from the JSON answer (a batch query answers
+/// hundreds of thousands of them: numbers stay unboxed, integers exact).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Cell {
+    /// `null`.
+    #[default]
+    Null,
+    /// `true` / `false`.
+    Bool(bool),
+    /// An integer that fits `i64` (times with `epoch`, counts).
+    Int(i64),
+    /// Any other number.
+    Float(f64),
+    /// A string (times without `epoch`, string fields, names).
+    String(Box<str>),
+    /// An array or object (`SHOW SUBSCRIPTIONS` destinations).
+    Json(Box<serde_json::Value>),
+}
+
+impl Cell {
+    /// The value as an integer (an integral float too).
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Cell::Int(i) => Some(*i),
+            Cell::Float(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => Some(*f as i64),
+            _ => None,
+        }
+    }
+
+    /// The value as a float (any number).
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Cell::Int(i) => Some(*i as f64),
+            Cell::Float(f) => Some(*f),
+            _ => None,
+        }
+    }
+
+    /// The value as a string.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Cell::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The value as a JSON array.
+    pub fn as_array(&self) -> Option<&Vec<serde_json::Value>> {
+        match self {
+            Cell::Json(v) => v.as_array(),
+            _ => None,
+        }
+    }
+
+    /// Whether the value is `null`.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Cell::Null)
+    }
+
+    /// The value as JSON.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Cell::Null => serde_json::Value::Null,
+            Cell::Bool(b) => (*b).into(),
+            Cell::Int(i) => (*i).into(),
+            Cell::Float(f) => (*f).into(),
+            Cell::String(s) => s.as_ref().into(),
+            Cell::Json(v) => (**v).clone(),
+        }
+    }
+}
+
+impl Serialize for Cell {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Cell::Null => s.serialize_unit(),
+            Cell::Bool(b) => s.serialize_bool(*b),
+            Cell::Int(i) => s.serialize_i64(*i),
+            Cell::Float(f) => s.serialize_f64(*f),
+            Cell::String(v) => s.serialize_str(v),
+            Cell::Json(v) => v.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Cell {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Cell, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Cell;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_unit<E>(self) -> Result<Cell, E> {
+                Ok(Cell::Null)
+            }
+            fn visit_none<E>(self) -> Result<Cell, E> {
+                Ok(Cell::Null)
+            }
+            fn visit_bool<E>(self, b: bool) -> Result<Cell, E> {
+                Ok(Cell::Bool(b))
+            }
+            fn visit_i64<E>(self, i: i64) -> Result<Cell, E> {
+                Ok(Cell::Int(i))
+            }
+            fn visit_u64<E>(self, u: u64) -> Result<Cell, E> {
+                Ok(i64::try_from(u).map_or(Cell::Float(u as f64), Cell::Int))
+            }
+            fn visit_f64<E>(self, f: f64) -> Result<Cell, E> {
+                Ok(Cell::Float(f))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Cell, E> {
+                Ok(Cell::String(s.into()))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Cell, E> {
+                Ok(Cell::String(s.into_boxed_str()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Cell, A::Error> {
+                let v = serde_json::Value::deserialize(
+                    serde::de::value::SeqAccessDeserializer::new(seq),
+                )?;
+                Ok(Cell::Json(Box::new(v)))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Cell, A::Error> {
+                let v = serde_json::Value::deserialize(
+                    serde::de::value::MapAccessDeserializer::new(map),
+                )?;
+                Ok(Cell::Json(Box::new(v)))
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
