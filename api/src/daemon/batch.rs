@@ -539,6 +539,8 @@ impl BatchService {
                 job.stopped.store(true, Ordering::Relaxed);
             }
         }
+        drop(st);
+        self.inner.woken.notify_all();
     }
 
     /// Query-node counters of task `id`, by node name.
@@ -622,8 +624,17 @@ fn schedule_loop(inner: &Arc<Inner>) {
 fn run_job(inner: &Inner, job: &Job, tick: i64) {
     {
         let mut st = lock(&inner.state);
-        while inner.max_concurrent > 0 && st.in_flight >= inner.max_concurrent && !st.shutdown {
+        while inner.max_concurrent > 0
+            && st.in_flight >= inner.max_concurrent
+            && !st.shutdown
+            && !job.stopped.load(Ordering::Relaxed)
+        {
             st = inner.woken.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+        // A run still waiting for a slot when its task stops (or the daemon does) is over.
+        if st.shutdown || job.stopped.load(Ordering::Relaxed) {
+            job.running.store(false, Ordering::Release);
+            return;
         }
         st.in_flight += 1;
     }
@@ -1308,6 +1319,97 @@ mod tests {
         let shifted = from_recorded(&r, 5);
         assert_eq!(shifted.tmax, 15);
         assert_eq!(shifted.points[0].time, 15);
+    }
+
+    /// A fake InfluxDB that answers every query after `delay`, counting the queries and
+    /// the most it saw at once.
+    fn slow_influxdb(delay: Duration) -> (String, Arc<(AtomicI64, AtomicI64, AtomicI64)>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        // (queries, in flight, most in flight)
+        let stats = Arc::new((AtomicI64::new(0), AtomicI64::new(0), AtomicI64::new(0)));
+        let st = Arc::clone(&stats);
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { return };
+                let st = Arc::clone(&st);
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 4096];
+                    let _ = conn.read(&mut buf);
+                    st.0.fetch_add(1, Ordering::SeqCst);
+                    let now = st.1.fetch_add(1, Ordering::SeqCst) + 1;
+                    st.2.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(delay);
+                    st.1.fetch_sub(1, Ordering::SeqCst);
+                    let body = r#"{"results":[{"statement_id":0}]}"#;
+                    let _ = write!(
+                        conn,
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                });
+            }
+        });
+        (url, stats)
+    }
+
+    /// Runs three batch tasks querying every 50 ms for `run` against a server answering
+    /// in 150 ms; returns (queries, most queries at once).
+    fn three_tasks(batch: BatchConfig, run: Duration) -> (i64, i64) {
+        let (url, stats) = slow_influxdb(Duration::from_millis(150));
+        let mut config = crate::config::Config::default();
+        config.influxdb[0].urls = vec![url];
+        let clusters = Clusters::from_config(&config).unwrap();
+        let engine = Arc::new(
+            Engine::start(kap_dataflow::runtime::EngineConfig {
+                workers: 1,
+                ..Default::default()
+            })
+            .unwrap(),
+        );
+        let service = BatchService::start(clusters, Arc::clone(&engine), &batch);
+        let plan = kap_dsl::compile_source(
+            "batch|query('SELECT mean(v) FROM \"db\".\"rp\".\"m\"').period(1m).every(50ms)|log()",
+            &Default::default(),
+        )
+        .unwrap()
+        .pipeline;
+        for id in ["t1", "t2", "t3"] {
+            engine
+                .install(
+                    id,
+                    &plan,
+                    Default::default(),
+                    kap_dataflow::runtime::Feed::Direct,
+                )
+                .unwrap();
+            service.start_task(id, &plan, &[]).unwrap();
+        }
+        std::thread::sleep(run);
+        for id in ["t1", "t2", "t3"] {
+            service.stop_task(id);
+        }
+        service.shutdown();
+        std::thread::sleep(Duration::from_millis(300));
+        (
+            stats.0.load(Ordering::SeqCst),
+            stats.2.load(Ordering::SeqCst),
+        )
+    }
+
+    #[test]
+    fn max_concurrent_queries_bounds_the_queries_in_flight() {
+        let (queries, most) = three_tasks(BatchConfig::default(), Duration::from_millis(800));
+        assert!(queries >= 6, "{queries} queries");
+        assert!(most >= 2, "without a limit the tasks query at once: {most}");
+        let limited = BatchConfig {
+            max_concurrent_queries: 1,
+            ..BatchConfig::default()
+        };
+        let (queries, most) = three_tasks(limited, Duration::from_millis(800));
+        assert!(queries >= 3, "{queries} queries");
+        assert_eq!(most, 1, "one query at a time");
     }
 
     #[test]

@@ -289,3 +289,79 @@ fn query_recordings_and_replay_live() {
         "{r}"
     );
 }
+
+/// Failed queries are counted in `query_errors` and retried at every tick; a query whose
+/// measurement names no database, for a task without dbrp and a cluster without
+/// subscriptions, is refused when the task starts, saying what to do; the seed's form of
+/// `define batcher` alerts from the live schedule.
+#[test]
+fn query_errors_missing_databases_and_the_seed_form() {
+    let influxd = Influxd::start();
+    influxd.create_database("telegraf");
+    influxd.write_lines("telegraf", &cpu_lines(&["a"], 60, 10.0));
+    let d = daemon_with("batch-errors", &influxd, false);
+    let create = |id: &str, query: &str, dbrps: serde_json::Value| {
+        let script = format!(
+            "batch\n    |query('{query}')\n        .period(1m)\n        .every(1s)\n    |log()\n"
+        );
+        let body = serde_json::json!({
+            "id": id, "type": "batch", "dbrps": dbrps, "script": script, "status": "enabled",
+        })
+        .to_string();
+        d.req("POST", "/kapacitor/v1/tasks", Some(&body))
+    };
+
+    // InfluxDB refuses the query at every run: counted, retried, the task keeps running.
+    let (status, body) = create(
+        "bad",
+        "SELECT nosuchfn(value) FROM \"telegraf\".\"autogen\".\"cpu\"",
+        serde_json::json!([]),
+    );
+    assert_eq!(status, 200, "{body}");
+    let t = d.wait_json("/kapacitor/v1/tasks/bad", 30, |t| {
+        t["stats"]["node-stats"]["query1"]["query_errors"].as_i64() >= Some(2)
+    });
+    assert_eq!(t["executing"], true, "{t}");
+    assert_eq!(
+        t["stats"]["node-stats"]["query1"]["batches_queried"], 0,
+        "{t}"
+    );
+
+    // No database anywhere for `FROM cpu`.
+    let (_, body) = create("nodb", "SELECT mean(value) FROM cpu", serde_json::json!([]));
+    let t = d.json("/kapacitor/v1/tasks/nodb");
+    assert_eq!(t["executing"], false, "{body} {t}");
+    let err = t["error"].as_str().unwrap_or("");
+    assert!(
+        err.contains("does not name its database") && err.contains("dbrp"),
+        "{t}"
+    );
+
+    // The seed form: `alert(avg(window(mean, 2)), <, 30)` over the query's rows.
+    let seed = d.dir.join("cpu.seed");
+    std::fs::write(&seed, "alert(avg(window(mean, 2)), <, 30)\n").expect("seed");
+    ok(&d.cli(&[
+        "define",
+        "batcher",
+        "--name",
+        "seed_batch",
+        "--query",
+        "SELECT mean(value) FROM cpu GROUP BY host",
+        "--period",
+        "1s",
+        "--group-by",
+        "10s",
+        "--dbrp",
+        "telegraf.autogen",
+        "--script",
+        &seed.to_string_lossy(),
+    ]));
+    ok(&d.cli(&["enable", "seed_batch"]));
+    // Rows keep arriving only while the data is recent: write a fresh minute.
+    influxd.write_lines("telegraf", &cpu_lines(&["a"], 60, 10.0));
+    d.wait_json("/kapacitor/v1/tasks/seed_batch", 30, |t| {
+        t["stats"]["node-stats"]
+            .as_object()
+            .is_some_and(|n| n.values().any(|s| s["crits_triggered"].as_i64() > Some(0)))
+    });
+}
