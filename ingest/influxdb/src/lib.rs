@@ -20,7 +20,7 @@
 //! })?;
 //! let answer = client.query(&Query::new("SHOW DATABASES"))?;
 //! for row in &answer.results[0].series[0].values {
-//!     println!("{}", row[0]);
+//!     println!("{}", row[0].as_str().unwrap_or_default());
 //! }
 //! # Ok::<_, kap_influxdb::Error>(())
 //! ```
