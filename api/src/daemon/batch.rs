@@ -1,7 +1,7 @@
 //! Batch tasks: the query scheduler and the way query results enter the engine (the
 //! original design's Query Scheduler and Batch engine).
 //!
-//! Each `query` node of an enabled batch task gets a [`Job`]: its query text checked once
+//! Each `query` node of an enabled batch task gets a job: its query text checked once
 //! ([`BatchQuery`]), its [`Schedule`], and the InfluxDB cluster and database it asks. One
 //! scheduler thread keeps the jobs in a heap by due time. At a tick the run for that tick's
 //! range starts on its own thread; its result enters the task's dataflow as **one epoch**

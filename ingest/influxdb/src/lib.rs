@@ -9,7 +9,7 @@
 //! failed statement is an [`Error::Query`] naming the server and the query, never a half
 //! result.
 //!
-//! With the `testing` feature, [`testing::Influxd`] runs a private `influxd` on free ports.
+//! With the `testing` feature, `testing::Influxd` runs a private `influxd` on free ports.
 //!
 //! ```no_run
 //! use kap_influxdb::{Client, ClientConfig, Query};
