@@ -163,6 +163,14 @@ fn subscription_feeds_stream_tasks_and_influxdb_out_writes_back() {
             .unwrap_or_default()
             .contains("kapacitor-")
     });
+    let (status, body) = d.req("POST", "/kapacitor/v1/subscriptions", None);
+    assert_eq!(status, 204, "relinking is idempotent: {body}");
+    let vars = d.json("/kapacitor/v1/debug/vars");
+    assert!(vars["num_subscriptions"].as_i64() >= Some(1), "{vars}");
+    assert!(
+        !vars["cluster_id"].as_str().unwrap_or("").is_empty(),
+        "{vars}"
+    );
     // Points written to InfluxDB reach the task through the subscription; its results are
     // written to the `results` database kapacitord created.
     let t0 = now_ns() - 10_000_000_000;
