@@ -10,14 +10,12 @@ use kap_dataflow::alert::{ALERTS_SERVICE, AlertService};
 use kap_dataflow::exec::TaskExec;
 use kap_dataflow::node::Services;
 use kap_dataflow::ops::http_out::HttpOutRegistry;
-use kap_dataflow::point::{
-    Batch, BatchPoint, Dimensions, FieldValue, Fields, Point, Sym, Tags, normalize,
-};
+use kap_dataflow::point::{Batch, Point};
 use kap_dataflow::runtime::{Engine, EngineConfig, Feed};
 use kap_dsl::eval::CompileOptions;
-use kap_dsl::plan::{NodeSpec, Pipeline, TaskType};
+use kap_dsl::plan::{Pipeline, TaskType};
 use kap_ingest::line_protocol::Precision;
-use kap_ingest::recording::{self, RecordedBatch, RecordedValue};
+use kap_ingest::recording::{self, RecordedBatch};
 use serde_json::Value as Json;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -242,7 +240,7 @@ fn execute(
                 }
             }
             TaskType::Batch => {
-                for (i, b) in replay_batches(read_batch_files(&data_dir, &files)?) {
+                for (i, b) in replay_batches(&read_batch_files(&data_dir, &files)?) {
                     exec.push_batch(i, b);
                 }
             }
@@ -269,16 +267,8 @@ fn execute(
             TaskType::Batch => {
                 let sources = read_batch_files(&data_dir, &files)?;
                 // Recording `i` feeds the `i`-th query node in Kapacitor's walk order.
-                let queries: Vec<usize> = kap_dsl::dot::walk_order(&plan)
-                    .into_iter()
-                    .filter(|&id| {
-                        matches!(
-                            plan.nodes[id].spec,
-                            NodeSpec::Query(_) | NodeSpec::QueryFlux(_)
-                        )
-                    })
-                    .collect();
-                for (i, b) in replay_batches(sources) {
+                let queries = crate::daemon::batch::query_nodes(&plan);
+                for (i, b) in replay_batches(&sources) {
                     if let Some(&q) = queries.get(i) {
                         engine
                             .feed_batches(task, q, vec![b])
@@ -342,98 +332,9 @@ fn replay_stream(plan: &Pipeline, bytes: &[u8]) -> Result<Vec<Point>> {
 
 pub use crate::daemon::write::point_from_line;
 
-/// Batch replay: each file feeds its query node; empty batches are dropped; times are
-/// rebased per file on its first point; the batch time follows the replay's tmax rule.
-/// Within a file, batches keep file order; files are merged by the time of their next
-/// batch (ties: file order). Returns `(file index, batch)`.
-fn replay_batches(sources: Vec<Vec<RecordedBatch>>) -> Vec<(usize, Batch)> {
-    let mut files: Vec<std::collections::VecDeque<Batch>> = sources
-        .into_iter()
-        .map(|batches| {
-            let batches: Vec<RecordedBatch> = batches
-                .into_iter()
-                .filter(|b| !b.points.is_empty())
-                .collect();
-            let origin = batches
-                .first()
-                .and_then(|b| b.points.first())
-                .map(|p| p.time)
-                .unwrap_or(0);
-            batches
-                .into_iter()
-                .map(|b| batch_from_recording(b, origin))
-                .collect()
-        })
-        .collect();
-    let mut out = Vec::new();
-    while let Some(i) = (0..files.len())
-        .filter(|&i| !files[i].is_empty())
-        .min_by_key(|&i| (files[i].front().map(|b| b.tmax), i))
-    {
-        if let Some(b) = files[i].pop_front() {
-            out.push((i, b));
-        }
-    }
-    out
-}
-
-fn batch_from_recording(b: RecordedBatch, origin: i64) -> Batch {
-    let tags: Tags = b
-        .tags
-        .iter()
-        .map(|(k, v)| (Sym::new(k), Sym::new(v)))
-        .collect();
-    let points: Vec<BatchPoint> = b
-        .points
-        .iter()
-        .map(|p| {
-            let mut fields: Fields = p
-                .fields
-                .iter()
-                .map(|(k, v)| {
-                    let v = match v {
-                        RecordedValue::Float(f) => FieldValue::Float(*f),
-                        RecordedValue::String(s) => FieldValue::String(Arc::from(s.as_str())),
-                        RecordedValue::Bool(x) => FieldValue::Bool(*x),
-                    };
-                    (Sym::new(k), v)
-                })
-                .collect();
-            normalize(&mut fields);
-            let ptags: Tags = if p.tags.is_empty() {
-                tags.clone()
-            } else {
-                p.tags
-                    .iter()
-                    .map(|(k, v)| (Sym::new(k), Sym::new(v)))
-                    .collect()
-            };
-            BatchPoint {
-                time: CLOCK_ZERO + (p.time - origin),
-                fields,
-                tags: ptags,
-            }
-        })
-        .collect();
-    let last = points.last().map(|p| p.time).unwrap_or(CLOCK_ZERO);
-    let tmax = match b.tmax {
-        Some(t) if t >= last => t,
-        _ => last,
-    };
-    let dims = Dimensions {
-        by_name: b.byname,
-        tag_names: tags.iter().map(|(k, _)| *k).collect(),
-    };
-    let mut batch = Batch {
-        name: Sym::new(&b.name),
-        tmax,
-        tags,
-        dims,
-        group: Default::default(),
-        points,
-    };
-    batch.regroup();
-    batch
+/// Batch replay as a daemon replay does it, on the corpus clock: `(file index, batch)`.
+fn replay_batches(sources: &[Vec<RecordedBatch>]) -> Vec<(usize, Batch)> {
+    crate::daemon::batch::replay_order(sources, false, CLOCK_ZERO)
 }
 
 fn replace_year(v: &mut Json) {

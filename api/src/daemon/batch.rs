@@ -75,7 +75,7 @@ pub fn query_plans(
     clusters: &Clusters,
 ) -> Result<Vec<QueryPlan>, String> {
     let mut out = Vec::new();
-    for id in kap_dsl::dot::walk_order(plan) {
+    for id in query_nodes(plan) {
         let node = &plan.nodes[id];
         let spec = match &node.spec {
             NodeSpec::Query(q) => q,
@@ -242,8 +242,13 @@ pub fn decode_batches(
     stop: i64,
 ) -> Result<Vec<Batch>, AnswerError> {
     use serde::de::DeserializeSeed;
+    let opts = decode::Opts {
+        by_name,
+        grouped_by_time,
+        stop,
+    };
     if bytes.len() >= PARALLEL_DECODE_BYTES
-        && let Some(out) = decode::parallel(bytes, by_name, grouped_by_time, stop)
+        && let Some(out) = decode::parallel(bytes, opts)
     {
         return Ok(out);
     }
@@ -251,9 +256,7 @@ pub fn decode_batches(
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let seed = decode::AnswerSeed {
         out: &mut out,
-        by_name,
-        grouped_by_time,
-        stop,
+        opts,
     };
     match seed.deserialize(&mut de).and_then(|e| de.end().map(|()| e)) {
         Ok(None) => Ok(out),
@@ -368,6 +371,56 @@ pub fn from_recorded(b: &RecordedBatch, shift: i64) -> Batch {
     };
     batch.regroup();
     batch
+}
+
+/// The query nodes of a plan in Kapacitor's walk order: recording source `i` feeds node
+/// `query_nodes(plan)[i]`.
+pub fn query_nodes(plan: &Pipeline) -> Vec<usize> {
+    kap_dsl::dot::walk_order(plan)
+        .into_iter()
+        .filter(|&id| {
+            matches!(
+                plan.nodes[id].spec,
+                NodeSpec::Query(_) | NodeSpec::QueryFlux(_)
+            )
+        })
+        .collect()
+}
+
+/// Recorded batch sources in the order a replay feeds them, each with its source index:
+/// empty batches are dropped; unless `recording_time`, each source's times move so that
+/// its first point is at `now`; sources are merged by batch time (ties: source order).
+pub fn replay_order(
+    sources: &[Vec<RecordedBatch>],
+    recording_time: bool,
+    now: i64,
+) -> Vec<(usize, Batch)> {
+    let mut files: Vec<std::collections::VecDeque<Batch>> = sources
+        .iter()
+        .map(|batches| {
+            let first = batches
+                .iter()
+                .find_map(|b| b.points.first())
+                .map(|p| p.time)
+                .unwrap_or(0);
+            let shift = if recording_time { 0 } else { now - first };
+            batches
+                .iter()
+                .filter(|b| !b.points.is_empty())
+                .map(|b| from_recorded(b, shift))
+                .collect()
+        })
+        .collect();
+    let mut out = Vec::new();
+    while let Some(i) = (0..files.len())
+        .filter(|&i| !files[i].is_empty())
+        .min_by_key(|&i| (files[i].front().map(|b| b.tmax), i))
+    {
+        if let Some(b) = files[i].pop_front() {
+            out.push((i, b));
+        }
+    }
+    out
 }
 
 /// Counters of one query node.
@@ -695,12 +748,7 @@ mod decode {
     /// which then fails to parse; any failure (or another answer shape: several
     /// statements, an error, a partial answer) returns `None` and the caller decodes the
     /// answer whole.
-    pub(super) fn parallel(
-        bytes: &[u8],
-        by_name: bool,
-        grouped_by_time: bool,
-        stop: i64,
-    ) -> Option<Vec<Batch>> {
+    pub(super) fn parallel(bytes: &[u8], opts: Opts) -> Option<Vec<Batch>> {
         let trimmed = bytes.trim_ascii_end();
         let list = trimmed.strip_prefix(HEAD)?.strip_suffix(TAIL)?;
         let middle = list.len() / 2;
@@ -718,9 +766,7 @@ mod decode {
             let mut de = serde_json::Deserializer::from_slice(&text);
             SeriesList {
                 out: &mut out,
-                by_name,
-                grouped_by_time,
-                stop,
+                opts,
             }
             .deserialize(&mut de)
             .ok()?;
@@ -737,12 +783,19 @@ mod decode {
         Some(a)
     }
 
-    /// `{"results": [...], "error": "..."}`; returns the first error.
-    pub(super) struct AnswerSeed<'a> {
-        pub(super) out: &'a mut Vec<Batch>,
+    /// How rows become batches: `.groupByMeasurement()`, whether the query groups by time,
+    /// and the query's stop time (the batch time rule).
+    #[derive(Debug, Clone, Copy)]
+    pub(super) struct Opts {
         pub(super) by_name: bool,
         pub(super) grouped_by_time: bool,
         pub(super) stop: i64,
+    }
+
+    /// `{"results": [...], "error": "..."}`; returns the first error.
+    pub(super) struct AnswerSeed<'a> {
+        pub(super) out: &'a mut Vec<Batch>,
+        pub(super) opts: Opts,
     }
 
     impl<'de> DeserializeSeed<'de> for AnswerSeed<'_> {
@@ -764,9 +817,7 @@ mod decode {
                     "results" => {
                         let e = map.next_value_seed(Results {
                             out: &mut *self.out,
-                            by_name: self.by_name,
-                            grouped_by_time: self.grouped_by_time,
-                            stop: self.stop,
+                            opts: self.opts,
                         })?;
                         error = error.or(e);
                     }
@@ -786,9 +837,7 @@ mod decode {
     /// `[{"statement_id": 0, "series": [...], "error": "..."}, ...]`.
     struct Results<'a> {
         out: &'a mut Vec<Batch>,
-        by_name: bool,
-        grouped_by_time: bool,
-        stop: i64,
+        opts: Opts,
     }
 
     impl<'de> DeserializeSeed<'de> for Results<'_> {
@@ -808,9 +857,7 @@ mod decode {
             loop {
                 let result = StatementSeed {
                     out: &mut *self.out,
-                    by_name: self.by_name,
-                    grouped_by_time: self.grouped_by_time,
-                    stop: self.stop,
+                    opts: self.opts,
                 };
                 match seq.next_element_seed(result)? {
                     Some(e) => error = error.or(e),
@@ -822,9 +869,7 @@ mod decode {
 
     struct StatementSeed<'a> {
         out: &'a mut Vec<Batch>,
-        by_name: bool,
-        grouped_by_time: bool,
-        stop: i64,
+        opts: Opts,
     }
 
     impl<'de> DeserializeSeed<'de> for StatementSeed<'_> {
@@ -845,9 +890,7 @@ mod decode {
                 match &*key {
                     "series" => map.next_value_seed(SeriesList {
                         out: &mut *self.out,
-                        by_name: self.by_name,
-                        grouped_by_time: self.grouped_by_time,
-                        stop: self.stop,
+                        opts: self.opts,
                     })?,
                     "error" => error = map.next_value()?,
                     _ => {
@@ -861,9 +904,7 @@ mod decode {
 
     struct SeriesList<'a> {
         out: &'a mut Vec<Batch>,
-        by_name: bool,
-        grouped_by_time: bool,
-        stop: i64,
+        opts: Opts,
     }
 
     impl<'de> DeserializeSeed<'de> for SeriesList<'_> {
@@ -879,11 +920,7 @@ mod decode {
             f.write_str("a list of series")
         }
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-            while let Some(b) = seq.next_element_seed(SeriesSeed {
-                by_name: self.by_name,
-                grouped_by_time: self.grouped_by_time,
-                stop: self.stop,
-            })? {
+            while let Some(b) = seq.next_element_seed(SeriesSeed { opts: self.opts })? {
                 self.out.push(b);
             }
             Ok(())
@@ -892,9 +929,7 @@ mod decode {
 
     /// One series: `{"name", "tags", "columns", "values"}` into one batch.
     struct SeriesSeed {
-        by_name: bool,
-        grouped_by_time: bool,
-        stop: i64,
+        opts: Opts,
     }
 
     /// The columns of a series as the rows decoder needs them.
@@ -975,11 +1010,11 @@ mod decode {
                 }
             }
             let tmax = match points.iter().map(|p| p.time).max() {
-                Some(t) if self.grouped_by_time => t,
-                _ => self.stop,
+                Some(t) if self.opts.grouped_by_time => t,
+                _ => self.opts.stop,
             };
             let dims = Dimensions {
-                by_name: self.by_name,
+                by_name: self.opts.by_name,
                 tag_names: tags.iter().map(|(k, _)| *k).collect(),
             };
             let mut b = Batch {
@@ -1276,8 +1311,13 @@ mod tests {
         }
         text.push_str("]}]}");
         assert!(text.len() >= PARALLEL_DECODE_BYTES);
+        let opts = decode::Opts {
+            by_name: false,
+            grouped_by_time: true,
+            stop: 9,
+        };
         assert_eq!(
-            decode::parallel(text.as_bytes(), false, true, 9).map(|b| b.len()),
+            decode::parallel(text.as_bytes(), opts).map(|b| b.len()),
             Some(3000)
         );
         // A boundary-looking text inside a string is not a place to cut.
@@ -1297,7 +1337,7 @@ mod tests {
             r#""statement_id":0,"error":"no","#,
             1,
         );
-        assert!(decode::parallel(failed.as_bytes(), false, true, 9).is_none());
+        assert!(decode::parallel(failed.as_bytes(), opts).is_none());
         assert_eq!(
             decode_batches(failed.as_bytes(), false, true, 9),
             Err(AnswerError::Statement("no".into()))

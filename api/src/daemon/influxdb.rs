@@ -228,18 +228,31 @@ impl Queue {
             chunked: false,
             chunk_size: 0,
         };
+        self.retry(&format!("influxDBOut create ({statement})"), || {
+            self.client.query(&q).map(|_| ())
+        });
+    }
+
+    /// Runs `attempt` until it succeeds, fails for good (not retryable), or the writer
+    /// stops, waiting with exponential backoff between retryable failures; every failure is
+    /// logged with `what`. Returns whether it succeeded.
+    fn retry(
+        &self,
+        what: &str,
+        mut attempt: impl FnMut() -> Result<(), kap_influxdb::Error>,
+    ) -> bool {
         let mut backoff = BACKOFF_MIN;
         loop {
-            match self.client.query(&q) {
-                Ok(_) => return,
+            match attempt() {
+                Ok(()) => return true,
                 Err(e) if e.is_retryable() && !self.stop.load(Ordering::Relaxed) => {
-                    tracing::warn!(cluster = self.name, "influxDBOut create: {e}; retrying");
+                    tracing::warn!(cluster = self.name, "{what}: {e}; retrying in {backoff:?}");
                     std::thread::sleep(backoff);
                     backoff = (backoff * 2).min(BACKOFF_MAX);
                 }
                 Err(e) => {
-                    tracing::error!(cluster = self.name, "influxDBOut create: {e}");
-                    return;
+                    tracing::error!(cluster = self.name, "{what}: {e}; given up");
+                    return false;
                 }
             }
         }
@@ -248,37 +261,19 @@ impl Queue {
     fn write(&self, request: &WriteRequest, points: Vec<Point>, counters: &WriteCounters) {
         for chunk in points.chunks(MAX_REQUEST_POINTS) {
             let body = encode(chunk, &request.precision);
-            let mut backoff = BACKOFF_MIN;
-            loop {
-                match self.client.write(request, &body) {
-                    Ok(()) => {
-                        counters.wrote(chunk.len());
-                        break;
-                    }
-                    Err(e) => {
-                        counters.failed();
-                        if e.is_retryable() && !self.stop.load(Ordering::Relaxed) {
-                            tracing::warn!(
-                                cluster = self.name,
-                                db = request.database,
-                                rp = request.retention_policy,
-                                "influxDBOut: {e}; retrying {} points in {backoff:?}",
-                                chunk.len()
-                            );
-                            std::thread::sleep(backoff);
-                            backoff = (backoff * 2).min(BACKOFF_MAX);
-                            continue;
-                        }
-                        tracing::error!(
-                            cluster = self.name,
-                            db = request.database,
-                            rp = request.retention_policy,
-                            "influxDBOut: {} points not written: {e}",
-                            chunk.len()
-                        );
-                        break;
-                    }
-                }
+            let what = format!(
+                "influxDBOut: {} points to {}.{}",
+                chunk.len(),
+                request.database,
+                request.retention_policy
+            );
+            let written = self.retry(&what, || {
+                self.client
+                    .write(request, &body)
+                    .inspect_err(|_| counters.failed())
+            });
+            if written {
+                counters.wrote(chunk.len());
             }
         }
     }

@@ -85,18 +85,9 @@ pub struct ReplayArgs {
     /// The task to replay into.
     #[arg(long)]
     pub task: Option<String>,
-    /// Keep the recorded times instead of shifting them to now.
-    #[arg(long = "rec-time")]
-    pub rec_time: bool,
-    /// Replay in real time instead of as fast as possible.
-    #[arg(long = "real-clock")]
-    pub real_clock: bool,
-    /// Print the replay id without waiting for the replay to finish.
-    #[arg(long = "no-wait")]
-    pub no_wait: bool,
-    /// The replay id (generated when not given).
-    #[arg(long = "replay-id")]
-    pub replay_id: Option<String>,
+    /// How the replay runs.
+    #[command(flatten)]
+    pub how: ReplayHow,
 }
 
 /// Arguments of `replay-live batch|query`.
@@ -123,7 +114,15 @@ pub struct ReplayLiveArgs {
     /// query: the InfluxDB cluster name.
     #[arg(long)]
     pub cluster: Option<String>,
-    /// Keep the queried times instead of shifting them to now.
+    /// How the replay runs.
+    #[command(flatten)]
+    pub how: ReplayHow,
+}
+
+/// The flags of every replay: `-rec-time`, `-real-clock`, `-no-wait`, `-replay-id`.
+#[derive(Debug, clap::Args)]
+pub struct ReplayHow {
+    /// Keep the recorded (or queried) times instead of shifting them to now.
     #[arg(long = "rec-time")]
     pub rec_time: bool,
     /// Replay in real time instead of as fast as possible.
@@ -135,6 +134,47 @@ pub struct ReplayLiveArgs {
     /// The replay id (generated when not given).
     #[arg(long = "replay-id")]
     pub replay_id: Option<String>,
+}
+
+impl ReplayHow {
+    fn clock(&self) -> String {
+        if self.real_clock { "real" } else { "fast" }.into()
+    }
+
+    fn id(&self) -> String {
+        self.replay_id.clone().unwrap_or_default()
+    }
+}
+
+/// `-past D` (now minus `D` until now) or `-start S [-stop E]` (until now by default) as
+/// RFC 3339 start and stop; `None` when neither is given.
+fn range_flags(
+    cmd: &str,
+    past: &Option<String>,
+    start: &Option<String>,
+    stop: &Option<String>,
+) -> Result<Option<(String, String)>, Failure> {
+    match (past, start) {
+        (Some(_), Some(_)) => Err(Failure::usage(format!(
+            "{cmd}: give either -past or -start, not both"
+        ))),
+        (Some(_), None) if stop.is_some() => Err(Failure::usage(format!(
+            "{cmd}: -past runs until now; -stop does not apply"
+        ))),
+        (Some(p), None) => Ok(Some((
+            time_from_now(duration_flag("-past", p)?, true),
+            time_from_now(Duration::ZERO, false),
+        ))),
+        (None, Some(s)) => Ok(Some((
+            rfc3339_flag("-start", s)?,
+            match stop {
+                Some(s) => rfc3339_flag("-stop", s)?,
+                None => time_from_now(Duration::ZERO, false),
+            },
+        ))),
+        (None, None) if stop.is_some() => Err(Failure::usage(format!("{cmd}: -stop needs -start"))),
+        (None, None) => Ok(None),
+    }
 }
 
 fn duration_flag(flag: &str, v: &str) -> Result<Duration, Failure> {
@@ -214,34 +254,9 @@ pub(crate) fn record(c: &Client, a: &RecordArgs) -> Result<(), Failure> {
                 cluster: a.cluster.clone().unwrap_or_default(),
                 ..RecordBatch::default()
             };
-            match (&a.past, &a.start) {
-                (Some(_), Some(_)) => {
-                    return Err(Failure::usage(
-                        "record batch: give either -past or -start, not both",
-                    ));
-                }
-                (Some(p), None) => {
-                    if a.stop.is_some() {
-                        return Err(Failure::usage(
-                            "record batch: -past records until now; -stop does not apply",
-                        ));
-                    }
-                    let d = duration_flag("-past", p)?;
-                    body.start = time_from_now(d, true);
-                    body.stop = time_from_now(Duration::ZERO, false);
-                }
-                (None, Some(s)) => {
-                    body.start = rfc3339_flag("-start", s)?;
-                    body.stop = match &a.stop {
-                        Some(s) => rfc3339_flag("-stop", s)?,
-                        None => time_from_now(Duration::ZERO, false),
-                    };
-                }
-                (None, None) => {
-                    if a.stop.is_some() {
-                        return Err(Failure::usage("record batch: -stop needs -start"));
-                    }
-                }
+            if let Some((start, stop)) = range_flags("record batch", &a.past, &a.start, &a.stop)? {
+                body.start = start;
+                body.stop = stop;
             }
             c.send("POST", "/recordings/batch", &body)
                 .context(format!("record batch of task {task:?}"))?
@@ -365,15 +380,15 @@ pub(crate) fn replay(c: &Client, a: &ReplayArgs) -> Result<(), Failure> {
     let recording = pick(&a.recording, &a.recording_pos, "recording")?;
     let task = pick(&a.task, &a.task_pos, "task")?;
     let body = CreateReplay {
-        id: a.replay_id.clone().unwrap_or_default(),
+        id: a.how.id(),
         recording: recording.clone(),
         task: task.clone(),
-        recording_time: a.rec_time,
-        clock: if a.real_clock { "real" } else { "fast" }.into(),
+        recording_time: a.how.rec_time,
+        clock: a.how.clock(),
     };
     let what = format!("replay recording {recording:?} into task {task:?}");
     let rep: Replay = c.send("POST", "/replays", &body).context(&what)?;
-    finish_replay(c, rep, a.no_wait, &what)
+    finish_replay(c, rep, a.how.no_wait, &what)
 }
 
 /// `replay-live batch -task T (-start S [-stop E] | -past D)` and
@@ -386,43 +401,26 @@ pub(crate) fn replay_live(c: &Client, a: &ReplayLiveArgs) -> Result<(), Failure>
             a.kind
         )));
     };
-    let id = a.replay_id.clone().unwrap_or_default();
-    let clock = if a.real_clock { "real" } else { "fast" }.to_string();
+    let id = a.how.id();
+    let clock = a.how.clock();
     let (path, what, body) = if a.kind == "batch" {
         if a.query.is_some() {
             return Err(Failure::usage(
                 "replay-live batch: -query belongs to replay-live query",
             ));
         }
-        let (start, stop) = match (&a.past, &a.start) {
-            (Some(_), Some(_)) => {
-                return Err(Failure::usage(
-                    "replay-live batch: give either -past or -start, not both",
-                ));
-            }
-            (Some(p), None) => (
-                time_from_now(duration_flag("-past", p)?, true),
-                time_from_now(Duration::ZERO, false),
-            ),
-            (None, Some(s)) => (
-                rfc3339_flag("-start", s)?,
-                match &a.stop {
-                    Some(s) => rfc3339_flag("-stop", s)?,
-                    None => time_from_now(Duration::ZERO, false),
-                },
-            ),
-            (None, None) => {
-                return Err(Failure::usage(
-                    "replay-live batch: -start or -past is required",
-                ));
-            }
+        let Some((start, stop)) = range_flags("replay-live batch", &a.past, &a.start, &a.stop)?
+        else {
+            return Err(Failure::usage(
+                "replay-live batch: -start or -past is required",
+            ));
         };
         let body = ReplayBatch {
             id,
             task: task.clone(),
             start,
             stop,
-            recording_time: a.rec_time,
+            recording_time: a.how.rec_time,
             clock,
             cluster: a.cluster.clone().unwrap_or_default(),
         };
@@ -445,7 +443,7 @@ pub(crate) fn replay_live(c: &Client, a: &ReplayLiveArgs) -> Result<(), Failure>
             task: task.clone(),
             query,
             cluster: a.cluster.clone().unwrap_or_default(),
-            recording_time: a.rec_time,
+            recording_time: a.how.rec_time,
             clock,
         };
         (
@@ -456,7 +454,7 @@ pub(crate) fn replay_live(c: &Client, a: &ReplayLiveArgs) -> Result<(), Failure>
     };
     let body = body.map_err(|e| Failure::command(e.to_string()))?;
     let rep: Replay = c.send("POST", path, &body).context(&what)?;
-    finish_replay(c, rep, a.no_wait, &what)
+    finish_replay(c, rep, a.how.no_wait, &what)
 }
 
 /// Prints a replay's id, after polling it to its end unless `no_wait`.

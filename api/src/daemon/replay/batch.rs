@@ -4,53 +4,10 @@
 //! same queries replayed at once, without a recording).
 
 use super::*;
-use crate::daemon::batch::{QueryPlan, batches_of, from_recorded, recorded};
+use crate::daemon::batch::{QueryPlan, batches_of, recorded};
 use kap_dsl::schedule::Schedule;
 use kap_influxdb::{Client, ClientConfig, Query};
 use kap_ingest::recording::write_brpl;
-
-/// Batches of recorded sources in the order a replay feeds them, each with its query node:
-/// source `i` feeds the plan's `i`-th query node (Kapacitor's walk order); empty batches
-/// are dropped; unless `recording_time`, each source's times move so its first point is
-/// at `now`; sources are merged by batch time (ties: source order).
-pub(super) fn replay_order(
-    plan: &Pipeline,
-    sources: &[Vec<RecordedBatch>],
-    recording_time: bool,
-    now: i64,
-) -> Vec<(usize, Batch)> {
-    let queries: Vec<usize> = kap_dsl::dot::walk_order(plan)
-        .into_iter()
-        .filter(|&id| matches!(plan.nodes[id].spec, kap_dsl::plan::NodeSpec::Query(_)))
-        .collect();
-    let mut files: Vec<std::collections::VecDeque<(usize, Batch)>> = sources
-        .iter()
-        .zip(&queries)
-        .map(|(batches, &node)| {
-            let first = batches
-                .iter()
-                .find_map(|b| b.points.first())
-                .map(|p| p.time)
-                .unwrap_or(0);
-            let shift = if recording_time { 0 } else { now - first };
-            batches
-                .iter()
-                .filter(|b| !b.points.is_empty())
-                .map(|b| (node, from_recorded(b, shift)))
-                .collect()
-        })
-        .collect();
-    let mut out = Vec::new();
-    while let Some(i) = (0..files.len())
-        .filter(|&i| !files[i].is_empty())
-        .min_by_key(|&i| (files[i].front().map(|(_, b)| b.tmax), i))
-    {
-        if let Some(b) = files[i].pop_front() {
-            out.push(b);
-        }
-    }
-    out
-}
 
 fn plan_dbrps(dbrps: &[DbRp]) -> Vec<kap_dsl::plan::DbRp> {
     dbrps

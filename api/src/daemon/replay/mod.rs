@@ -414,6 +414,17 @@ fn recorded_points(
         .collect())
 }
 
+/// Batch sources as a replay's input: source `i` feeds the plan's `i`-th query node.
+fn batch_input(plan: &Pipeline, sources: &[Vec<RecordedBatch>], recording_time: bool) -> Input {
+    let nodes = crate::daemon::batch::query_nodes(plan);
+    Input::Batches(
+        crate::daemon::batch::replay_order(sources, recording_time, now_ns())
+            .into_iter()
+            .filter_map(|(i, b)| nodes.get(i).map(|&n| (n, b)))
+            .collect(),
+    )
+}
+
 /// What a replay feeds, in order: points (all to the root) or batches (each to its query
 /// node).
 enum Input {
@@ -446,19 +457,9 @@ impl Input {
                     .map_err(|e| format!("reading the recording {}: {e}", path.display()))?;
                 let sources = kap_ingest::recording::read_brpl(&bytes)
                     .map_err(|e| format!("reading the recording {}: {e}", path.display()))?;
-                Input::Batches(batch::replay_order(
-                    &job.plan,
-                    &sources,
-                    recording_time,
-                    now_ns(),
-                ))
+                batch_input(&job.plan, &sources, recording_time)
             }
-            Source::Batches(sources) => Input::Batches(batch::replay_order(
-                &job.plan,
-                sources,
-                recording_time,
-                now_ns(),
-            )),
+            Source::Batches(sources) => batch_input(&job.plan, sources, recording_time),
         })
     }
 
