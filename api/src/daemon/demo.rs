@@ -32,13 +32,17 @@ stream
         .log('/dev/stdout')
 "#;
 
-/// The configuration of the demo: a fresh data dir under the system temp dir.
+/// The configuration of the demo: a fresh data dir under the system temp dir, no InfluxDB.
 pub fn config(port: u16) -> Config {
     let mut c = Config {
         data_dir: std::env::temp_dir().join(format!("kapacitord-demo-{}", std::process::id())),
         ..Config::default()
     };
     c.http.bind_address = format!("127.0.0.1:{port}");
+    // Self-contained: no InfluxDB to subscribe to or query.
+    for cluster in &mut c.influxdb {
+        cluster.enabled = false;
+    }
     c
 }
 
