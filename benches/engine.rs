@@ -24,6 +24,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+/// The daemon's allocator (kapacitord uses it); it serves the baseline too.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SERIES: usize = 10_000;
 const SECONDS: i64 = 30;
 const CHUNK: usize = 4096;

@@ -16,7 +16,9 @@
 //!   stage); messages for later stages pass through on the same worker. Each stage stashes
 //!   what arrives per epoch and, once the frontier has passed the epoch, processes it in
 //!   ingest order (sequence number, then parent index): results do not depend on the number
-//!   of workers. All state of one group lives on one worker.
+//!   of workers. All state of one group lives on one worker. A single worker runs the whole
+//!   plan as one stage: its exchanges would be no-ops, and depth-first execution is the
+//!   order the stages restore.
 //! - **End of input.** Closing a dataflow's input (end of a replay) lets each stage run its
 //!   nodes' `done` once its input frontier is empty (join and union flush; windows don't).
 //!   Removing a live task drops its dataflow without flushing anything.
@@ -316,6 +318,14 @@ pub fn stages(plan: &Pipeline) -> Stages {
         }
     }
     Stages { stage_of, keys }
+}
+
+/// The whole plan as one local stage (a single worker needs no exchange).
+fn fused(plan: &Pipeline) -> Stages {
+    Stages {
+        stage_of: vec![0; plan.nodes.len()],
+        keys: vec![StageKey::Local],
+    }
 }
 
 /// How often an idle engine advances every worker's epoch (the watermark heartbeat), so that
@@ -1250,7 +1260,13 @@ fn build_dataflow(
     shared: &Arc<Shared>,
 ) -> Result<Built, String> {
     let services = crate::exec::with_stats_feeds(services, plan);
-    let st = stages(plan);
+    // With one worker every exchange would route to this worker: one stage runs the whole
+    // plan depth first, Kapacitor's order, which the stages restore by sorting anyway.
+    let st = if worker.peers() == 1 {
+        fused(plan)
+    } else {
+        stages(plan)
+    };
     let stage_of = Arc::new(st.stage_of.clone());
     // Build every stage's executor before touching timely, so an error leaves no dataflow.
     let mut execs = Vec::new();
