@@ -13,14 +13,11 @@
 //!                     for each wanted db.rp we do not hold ("already exists" is fine)
 //! ```
 //!
-//! Subscriptions of anyone else are never touched. In `subscriptions` and
-//! `excluded-subscriptions` a database with an empty list stands for all its retention
-//! policies. Failures are logged (naming the cluster and the statement) and retried: after
+//! Subscriptions of anyone else are never touched. As in Kapacitor, `subscriptions` and
+//! `excluded-subscriptions` name retention policies one by one (a database with an empty
+//! list names none). Failures are logged (naming the cluster and the statement) and retried: after
 //! 1 s, doubling up to the sync interval. `udp` subscriptions are not supported (the sync
 //! reports it); `http` and `https` are.
-
-// Until the daemon starts it (`Daemon`, `POST /kapacitor/v1/subscriptions`, `/debug/vars`);
-// remove then.
 
 use crate::config::InfluxDbConfig;
 use kap_influxdb::{Client, Query, Response, quote_ident, quote_string};
@@ -386,17 +383,15 @@ fn column(answer: &Response, name: &str) -> Vec<String> {
     out
 }
 
-/// Whether `list` (db → rps, an empty rp list meaning all) names `db`.`rp`.
+/// Whether `list` (db → rps) names `db`.`rp`. As in Kapacitor, a database listed with no
+/// retention policy names none of them.
 fn listed(list: &BTreeMap<String, Vec<String>>, db: &str, rp: &str) -> bool {
-    list.get(db)
-        .is_some_and(|rps| rps.is_empty() || rps.iter().any(|r| r == rp))
+    list.get(db).is_some_and(|rps| rps.iter().any(|r| r == rp))
 }
 
 /// Whether some retention policy of `db` may be wanted (saves a `SHOW RETENTION POLICIES`).
 fn may_want_db(c: &InfluxDbConfig, db: &str) -> bool {
-    let included = c.subscriptions.is_empty() || c.subscriptions.contains_key(db);
-    let excluded_all = c.excluded_subscriptions.get(db).is_some_and(Vec::is_empty);
-    included && !excluded_all
+    c.subscriptions.is_empty() || c.subscriptions.contains_key(db)
 }
 
 /// Whether we subscribe to `db`.`rp`: in `subscriptions` (empty = all) and not excluded.
@@ -480,12 +475,16 @@ mod tests {
             BTreeMap::from([("a".into(), vec!["autogen".into()]), ("b".into(), vec![])]);
         assert!(wants(&c, "a", "autogen"));
         assert!(!wants(&c, "a", "short"));
-        assert!(wants(&c, "b", "anything"));
+        // Kapacitor: a database listed without retention policies names none of them.
+        assert!(!wants(&c, "b", "anything"));
         assert!(!wants(&c, "c", "autogen"));
         assert!(may_want_db(&c, "a") && !may_want_db(&c, "c"));
+        c.subscriptions.clear();
         c.excluded_subscriptions = BTreeMap::from([("b".into(), vec![])]);
-        assert!(!wants(&c, "b", "anything"));
-        assert!(!may_want_db(&c, "b"));
+        assert!(
+            wants(&c, "b", "anything"),
+            "an empty exclusion excludes nothing"
+        );
     }
 
     #[test]
