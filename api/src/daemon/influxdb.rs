@@ -455,6 +455,102 @@ mod tests {
     use super::*;
     use kap_dataflow::point::{FieldValue, Point};
 
+    /// A fake InfluxDB whose `/write` answers 500 `failures` times, then 204; returns its
+    /// URL and the bodies it accepted.
+    fn flaky_influxdb(failures: usize) -> (String, Arc<Mutex<Vec<String>>>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let accepted = Arc::new(Mutex::new(Vec::new()));
+        let got = Arc::clone(&accepted);
+        std::thread::spawn(move || {
+            let mut left = failures;
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { return };
+                let mut req = Vec::new();
+                let mut buf = [0u8; 4096];
+                // Headers, then Content-Length bytes of body.
+                let body = loop {
+                    let Ok(n) = conn.read(&mut buf) else {
+                        break None;
+                    };
+                    if n == 0 {
+                        break None;
+                    }
+                    req.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&req).to_string();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let len = text
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        if req.len() >= end + 4 + len {
+                            break Some(text[end + 4..].to_string());
+                        }
+                    }
+                };
+                let status = if left > 0 {
+                    left -= 1;
+                    "500 Internal Server Error"
+                } else {
+                    got.lock().unwrap().push(body.unwrap_or_default());
+                    "204 No Content"
+                };
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+            }
+        });
+        (url, accepted)
+    }
+
+    #[test]
+    fn failed_writes_are_retried_and_counted_until_they_succeed() {
+        let (url, accepted) = flaky_influxdb(2);
+        let mut config = Config::default();
+        config.influxdb[0].urls = vec![url];
+        // Plain bodies, to read them back (the default is gzip).
+        config.influxdb[0].compression = String::new();
+        let writer = InfluxWriter::start(Clusters::from_config(&config).unwrap(), Weak::new());
+        let counters = Arc::new(WriteCounters::default());
+        let points: Vec<Point> = (0..3)
+            .map(|i| {
+                Point::new(
+                    "cpu",
+                    vec![],
+                    vec![(kap_dataflow::point::Sym::new("v"), FieldValue::Int(i))],
+                    i * 1_000_000_000,
+                )
+            })
+            .collect();
+        let target = WriteTarget {
+            cluster: Some(""),
+            database: "db",
+            retention_policy: "rp",
+            precision: "s",
+            consistency: "",
+            counters: &counters,
+        };
+        writer.write(&target, points).expect("queued");
+        assert!(writer.flush(Duration::from_secs(20)), "written in the end");
+        assert_eq!(counters.written.load(Ordering::Relaxed), 3);
+        assert_eq!(
+            counters.errors.load(Ordering::Relaxed),
+            2,
+            "each failed attempt counts"
+        );
+        assert_eq!(
+            accepted.lock().unwrap().as_slice(),
+            ["cpu v=0i 0\ncpu v=1i 1\ncpu v=2i 2\n"]
+        );
+        writer.shutdown(Duration::from_secs(1));
+    }
+
     #[test]
     fn identifiers_are_quoted_when_needed() {
         assert_eq!(quote_ident("telegraf"), "telegraf");
