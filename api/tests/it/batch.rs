@@ -373,3 +373,47 @@ fn query_errors_missing_databases_and_the_seed_form() {
             .is_some_and(|n| n.values().any(|s| s["crits_triggered"].as_i64() > Some(0)))
     });
 }
+
+/// A batch recording replays on the real clock when asked: its batches come as far apart
+/// as their times are.
+#[test]
+fn batch_replays_follow_the_real_clock() {
+    let influxd = Influxd::start();
+    influxd.create_database("telegraf");
+    let t0 = now_ns() - 60_000_000_000;
+    influxd.write_lines(
+        "telegraf",
+        &format!(
+            "cpu,host=a value=1 {t0}\ncpu,host=b value=1 {}\n",
+            t0 + 2_000_000_000
+        ),
+    );
+    let d = daemon_with("batch-real", &influxd, false);
+    let body = serde_json::json!({
+        "id": "b", "type": "batch", "status": "disabled",
+        "script": "batch\n    |query('SELECT value FROM \"telegraf\".\"autogen\".\"cpu\"')\n        .period(1m)\n        .every(1m)\n        .groupBy('host')\n    |log()\n",
+    })
+    .to_string();
+    let (status, resp) = d.req("POST", "/kapacitor/v1/tasks", Some(&body));
+    assert_eq!(status, 200, "{resp}");
+    let rec = stdout(&d.cli(&[
+        "record",
+        "query",
+        "-type",
+        "batch",
+        "-query",
+        "SELECT value FROM telegraf.autogen.cpu WHERE time > now() - 5m GROUP BY host",
+    ]));
+    let timed = |args: &[&str]| {
+        let start = std::time::Instant::now();
+        ok(&d.cli(args));
+        start.elapsed()
+    };
+    let fast = timed(&["replay", &rec, "b"]);
+    let real = timed(&["replay", &rec, "b", "-real-clock"]);
+    assert!(real >= Duration::from_millis(1800), "real clock: {real:?}");
+    assert!(
+        real > fast + Duration::from_millis(1000),
+        "fast {fast:?}, real {real:?}"
+    );
+}
