@@ -26,7 +26,7 @@ use kap_dataflow::runtime::Engine;
 use kap_dsl::plan::{DbRp, NodeSpec, Pipeline, QuerySpec};
 use kap_dsl::query::BatchQuery;
 use kap_dsl::schedule::{Schedule, run_range};
-use kap_influxdb::{AnswerError, Cell, Client, Query, Response};
+use kap_influxdb::{AnswerError, Cell, Client, Query};
 use kap_ingest::recording::{RecordedBatch, RecordedPoint, RecordedValue};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
@@ -162,76 +162,50 @@ fn cell_time(v: &Cell) -> Option<i64> {
     }
 }
 
-/// Kapacitor's `ResultToBufferedBatches` plus the batch time rule (semantics §1.2): one
-/// batch per series (name, series tags as group tags, `byName`), rows with no non-null
-/// value dropped, batch time = the last row's time when the query is grouped by time and
-/// returned rows, else the query's stop time. Empty series still give an (empty) batch.
-pub fn batches_of(resp: &Response, by_name: bool, grouped_by_time: bool, stop: i64) -> Vec<Batch> {
-    let mut out = Vec::new();
-    for series in resp.results.iter().flat_map(|r| &r.series) {
-        let tags: Tags = series
-            .tags
-            .iter()
-            .map(|(k, v)| (Sym::new(k), Sym::new(v)))
-            .collect();
-        let columns: Vec<Option<Sym>> = series
-            .columns
-            .iter()
-            .map(|c| (c != "time").then(|| Sym::new(c)))
-            .collect();
-        let time_col = series.columns.iter().position(|c| c == "time");
-        let mut points = Vec::with_capacity(series.values.len());
-        let mut tmax = i64::MIN;
-        for row in &series.values {
-            let time = time_col
-                .and_then(|i| row.get(i))
-                .and_then(cell_time)
-                .unwrap_or(0);
-            let mut fields: Fields = Vec::with_capacity(columns.len());
-            for (c, v) in columns.iter().zip(row) {
-                if let (Some(c), Some(v)) = (c, cell_value(v)) {
-                    fields.push((*c, v));
-                }
-            }
-            if fields.is_empty() {
-                continue;
-            }
-            normalize(&mut fields);
-            tmax = tmax.max(time);
-            points.push(BatchPoint {
-                time,
-                fields,
-                tags: tags.clone(),
-            });
-        }
-        let tmax = if points.is_empty() || !grouped_by_time {
-            stop
-        } else {
-            tmax
-        };
-        let dims = Dimensions {
-            by_name,
-            tag_names: tags.iter().map(|(k, _)| *k).collect(),
-        };
-        let mut b = Batch {
-            name: Sym::new(&series.name),
-            tmax,
-            tags,
-            dims,
-            group: Default::default(),
-            points,
-        };
-        b.regroup();
-        out.push(b);
+/// Kapacitor drops rows without a non-null value; the others become points with the
+/// series tags.
+fn push_point(points: &mut Vec<BatchPoint>, time: i64, mut fields: Fields, tags: &Tags) {
+    if fields.is_empty() {
+        return;
     }
-    out
+    normalize(&mut fields);
+    points.push(BatchPoint {
+        time,
+        fields,
+        tags: tags.clone(),
+    });
+}
+
+/// One series' batch: Kapacitor's `ResultToBufferedBatches` plus the batch time rule
+/// (semantics §1.2): name, series tags as group tags, `byName`; batch time = the last
+/// row's time when the query is grouped by time and returned rows, else the query's stop
+/// time. An empty series still gives an (empty) batch.
+fn series_batch(name: &str, tags: Tags, points: Vec<BatchPoint>, opts: decode::Opts) -> Batch {
+    let tmax = match points.iter().map(|p| p.time).max() {
+        Some(t) if opts.grouped_by_time => t,
+        _ => opts.stop,
+    };
+    let dims = Dimensions {
+        by_name: opts.by_name,
+        tag_names: tags.iter().map(|(k, _)| *k).collect(),
+    };
+    let mut b = Batch {
+        name: Sym::new(name),
+        tmax,
+        tags,
+        dims,
+        group: Default::default(),
+        points,
+    };
+    b.regroup();
+    b
 }
 
 /// Answers at least this long are decoded on two threads, split between series.
 const PARALLEL_DECODE_BYTES: usize = 256 * 1024;
 
-/// Kapacitor's conversion of [`batches_of`], decoded straight from a (non-chunked)
-/// `/query` answer without building the intermediate table: a batch query may answer
+/// Kapacitor's conversion of a (non-chunked) `/query` answer into one batch per series
+/// ([`series_batch`]), decoded straight from its bytes without building the table: a batch query may answer
 /// hundreds of thousands of rows, and every cell and row allocated on the way shows.
 /// InfluxDB writes a series' `columns` before its `values`; rows that come first anyway
 /// are kept as cells until the columns are known.
@@ -552,9 +526,9 @@ impl BatchService {
         query_plans(plan, dbrps, &self.clusters)
     }
 
-    /// Schedules the query nodes of task `id` (installed in the engine under `id`).
-    pub fn start_task(&self, id: &str, plan: &Pipeline, dbrps: &[DbRp]) -> Result<(), String> {
-        let plans = self.plans(plan, dbrps)?;
+    /// Schedules the query nodes of task `id` (installed in the engine under `id`), as
+    /// resolved by [`BatchService::plans`].
+    pub fn start_task(&self, id: &str, plans: Vec<QueryPlan>) {
         let now = now_ns();
         let mut st = lock(&self.inner.state);
         let mut ids = Vec::new();
@@ -580,7 +554,6 @@ impl BatchService {
         st.by_task.insert(id.to_string(), ids);
         drop(st);
         self.inner.woken.notify_all();
-        Ok(())
     }
 
     /// Stops scheduling task `id` (a run in flight finishes; its result is dropped with the
@@ -727,10 +700,8 @@ fn run_job(inner: &Inner, job: &Job, tick: i64) {
 mod decode {
     //! The serde seeds of [`super::decode_batches`].
 
-    use super::{Cell, cell_time, cell_value};
-    use kap_dataflow::point::{
-        Batch, BatchPoint, Dimensions, FieldValue, Fields, Sym, Tags, normalize,
-    };
+    use super::{Cell, cell_time, cell_value, push_point};
+    use kap_dataflow::point::{Batch, BatchPoint, FieldValue, Fields, Sym, Tags};
     use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
     use std::collections::BTreeMap;
     use std::fmt;
@@ -1009,38 +980,8 @@ mod decode {
                     push_point(&mut points, time, fields, &tags);
                 }
             }
-            let tmax = match points.iter().map(|p| p.time).max() {
-                Some(t) if self.opts.grouped_by_time => t,
-                _ => self.opts.stop,
-            };
-            let dims = Dimensions {
-                by_name: self.opts.by_name,
-                tag_names: tags.iter().map(|(k, _)| *k).collect(),
-            };
-            let mut b = Batch {
-                name: Sym::new(&name),
-                tmax,
-                tags,
-                dims,
-                group: Default::default(),
-                points,
-            };
-            b.regroup();
-            Ok(b)
+            Ok(super::series_batch(&name, tags, points, self.opts))
         }
-    }
-
-    /// Kapacitor drops rows without a non-null value.
-    fn push_point(points: &mut Vec<BatchPoint>, time: i64, mut fields: Fields, tags: &Tags) {
-        if fields.is_empty() {
-            return;
-        }
-        normalize(&mut fields);
-        points.push(BatchPoint {
-            time,
-            fields,
-            tags: tags.clone(),
-        });
     }
 
     struct Rows<'a> {
@@ -1191,7 +1132,7 @@ mod decode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kap_influxdb::{Series, StatementResult};
+    use kap_influxdb::{Response, Series, StatementResult};
 
     fn series(
         name: &str,
@@ -1216,6 +1157,46 @@ mod tests {
                 .collect(),
             partial: false,
         }
+    }
+
+    /// The same conversion from a decoded `Response` (the test oracle of the decoder).
+    fn batches_of(resp: &Response, by_name: bool, grouped_by_time: bool, stop: i64) -> Vec<Batch> {
+        let opts = decode::Opts {
+            by_name,
+            grouped_by_time,
+            stop,
+        };
+        let mut out = Vec::new();
+        for series in resp.results.iter().flat_map(|r| &r.series) {
+            let tags: Tags = series
+                .tags
+                .iter()
+                .map(|(k, v)| (Sym::new(k), Sym::new(v)))
+                .collect();
+            let columns: Vec<Option<Sym>> = series
+                .columns
+                .iter()
+                .map(|c| (c != "time").then(|| Sym::new(c)))
+                .collect();
+            let mut points = Vec::new();
+            for row in &series.values {
+                let mut time = 0;
+                let mut fields: Fields = Vec::new();
+                for (c, v) in columns.iter().zip(row) {
+                    match c {
+                        None => time = cell_time(v).unwrap_or(0),
+                        Some(c) => {
+                            if let Some(v) = cell_value(v) {
+                                fields.push((*c, v));
+                            }
+                        }
+                    }
+                }
+                push_point(&mut points, time, fields, &tags);
+            }
+            out.push(series_batch(&series.name, tags, points, opts));
+        }
+        out
     }
 
     fn response(series: Vec<Series>) -> Response {
@@ -1424,7 +1405,7 @@ mod tests {
                     kap_dataflow::runtime::Feed::Direct,
                 )
                 .unwrap();
-            service.start_task(id, &plan, &[]).unwrap();
+            service.start_task(id, service.plans(&plan, &[]).unwrap());
         }
         std::thread::sleep(run);
         for id in ["t1", "t2", "t3"] {

@@ -174,10 +174,12 @@ impl Runtime {
             Feed::Live { dbrps, .. } if batch => (Feed::Direct, dbrps),
             other => (other, Vec::new()),
         };
-        if batch {
-            // Checked before anything is installed, so a bad query leaves nothing behind.
-            self.batch.plans(plan, &dbrps).map_err(fail)?;
-        }
+        // Resolved before anything is installed, so a bad query leaves nothing behind.
+        let queries = if batch {
+            Some(self.batch.plans(plan, &dbrps).map_err(fail)?)
+        } else {
+            None
+        };
         self.engine
             .install(id, plan, self.live_services(), feed)
             .map_err(|e| fail(e.to_string()))?;
@@ -192,9 +194,8 @@ impl Runtime {
                 tracing::error!(task = id, node = n.name, "influxDBOut create: {e}");
             }
         }
-        if batch && let Err(e) = self.batch.start_task(id, plan, &dbrps) {
-            let _ = self.engine.remove(id);
-            return Err(fail(e));
+        if let Some(queries) = queries {
+            self.batch.start_task(id, queries);
         }
         Ok(())
     }

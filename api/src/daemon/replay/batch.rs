@@ -4,7 +4,7 @@
 //! same queries replayed at once, without a recording).
 
 use super::*;
-use crate::daemon::batch::{QueryPlan, batches_of, recorded};
+use crate::daemon::batch::{QueryPlan, decode_batches, recorded};
 use kap_dsl::schedule::Schedule;
 use kap_influxdb::{Client, ClientConfig, Query};
 use kap_ingest::recording::write_brpl;
@@ -178,17 +178,17 @@ fn query_client(shared: &Shared, cluster: &str, host: &str) -> Result<Client, Ap
 
 /// The result of a raw query as batches: one per series, batch time = its last row's.
 fn raw_batches(client: &Client, query: &str) -> Result<Vec<Batch>, String> {
-    let resp = client
-        .query(&Query {
-            command: query.to_string(),
-            database: String::new(),
-            retention_policy: String::new(),
-            epoch: Some("ns".into()),
-            chunked: false,
-            chunk_size: 0,
-        })
-        .map_err(|e| e.to_string())?;
-    Ok(batches_of(&resp, false, true, 0))
+    let q = Query {
+        command: query.to_string(),
+        database: String::new(),
+        retention_policy: String::new(),
+        epoch: Some("ns".into()),
+        chunked: false,
+        chunk_size: 0,
+    };
+    client
+        .query_with(&q, |bytes| decode_batches(bytes, false, true, 0))
+        .map_err(|e| e.to_string())
 }
 
 /// Batches as stream points of `db`/`rp`, in time order.
