@@ -205,7 +205,7 @@ fn series_batch(name: &str, tags: Tags, points: Vec<BatchPoint>, opts: decode::O
 const PARALLEL_DECODE_BYTES: usize = 256 * 1024;
 
 /// Kapacitor's conversion of a (non-chunked) `/query` answer into one batch per series
-/// ([`series_batch`]), decoded straight from its bytes without building the table: a batch query may answer
+/// (`series_batch`), decoded straight from its bytes without building the table: a batch query may answer
 /// hundreds of thousands of rows, and every cell and row allocated on the way shows.
 /// InfluxDB writes a series' `columns` before its `values`; rows that come first anyway
 /// are kept as cells until the columns are known.
