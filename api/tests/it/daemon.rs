@@ -443,20 +443,24 @@ fn seed_stream_workflow_end_to_end() {
     let seed = dir.join("cpu.seed");
     std::fs::write(&seed, "alert(avg(window(value, 10)), <, 30)\n").expect("seed file");
     let seed_arg = seed.to_string_lossy().into_owned();
+    // `define streamer` of the same task with the script in `script`.
+    let define = |script: &str| {
+        ok(&d.cli(&[
+            "define",
+            "streamer",
+            "--name",
+            "cpu_alert",
+            "--from",
+            "cpu",
+            "--where",
+            "cpu = 'cpu-total'",
+            "--script",
+            script,
+        ]))
+    };
 
     // 1. define streamer (seed form), no dbrp: it matches every database.
-    ok(&d.cli(&[
-        "define",
-        "streamer",
-        "--name",
-        "cpu_alert",
-        "--from",
-        "cpu",
-        "--where",
-        "cpu = 'cpu-total'",
-        "--script",
-        &seed_arg,
-    ]));
+    define(&seed_arg);
     let t = d.json("/kapacitor/v1/tasks/cpu_alert");
     assert_eq!(t["type"], "stream");
     assert_eq!(t["status"], "disabled");
@@ -495,18 +499,7 @@ fn seed_stream_workflow_end_to_end() {
     )
     .expect("fragment");
     let frag_arg = fragment.to_string_lossy().into_owned();
-    ok(&d.cli(&[
-        "define",
-        "streamer",
-        "--name",
-        "cpu_alert",
-        "--from",
-        "cpu",
-        "--where",
-        "cpu = 'cpu-total'",
-        "--script",
-        &frag_arg,
-    ]));
+    define(&frag_arg);
     ok(&d.cli(&["replay", &rec, "cpu_alert"]));
     wait_for(20, "the replay's alert log", || !log_lines(&log).is_empty());
     let first = log_lines(&log);
@@ -526,35 +519,13 @@ fn seed_stream_workflow_end_to_end() {
         .expect("fragment")
         .replace("< 30", "< 5");
     std::fs::write(&fragment, quiet).expect("fragment");
-    ok(&d.cli(&[
-        "define",
-        "streamer",
-        "--name",
-        "cpu_alert",
-        "--from",
-        "cpu",
-        "--where",
-        "cpu = 'cpu-total'",
-        "--script",
-        &frag_arg,
-    ]));
+    define(&frag_arg);
     ok(&d.cli(&["replay", &rec, "cpu_alert"]));
     std::thread::sleep(Duration::from_millis(300));
     assert!(log_lines(&log).is_empty(), "the edited task does not alert");
 
     // 5. back to the seed form, enable, and see it alert on live points.
-    ok(&d.cli(&[
-        "define",
-        "streamer",
-        "--name",
-        "cpu_alert",
-        "--from",
-        "cpu",
-        "--where",
-        "cpu = 'cpu-total'",
-        "--script",
-        &seed_arg,
-    ]));
+    define(&seed_arg);
     ok(&d.cli(&["enable", "cpu_alert"]));
     let (status, body) = d.req(
         "POST",
