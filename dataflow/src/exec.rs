@@ -141,23 +141,47 @@ impl TaskExec {
             children[e.from].push((e.to, e.input));
             inputs[e.to] += 1;
         }
-        for node in &plan.nodes {
-            let parent = plan.parents(node.id).next();
-            let info = BuildInfo {
-                task: task.to_string(),
-                node: node.name.clone(),
-                node_id: node.id,
-                inputs: inputs[node.id].max(1),
-                task_type: plan.task_type,
-                batch_input: parent.is_some_and(|p| edges[p] == EdgeType::Batch),
-                services: services.clone(),
-            };
-            let mine = segment.as_ref().is_none_or(|(of, st)| of[node.id] == *st);
-            if mine {
-                procs.push(ops::build(&node.spec, &info)?);
-            } else {
-                procs.push(Box::new(ops::passthrough::Swallow));
+        let infos: Vec<BuildInfo> = plan
+            .nodes
+            .iter()
+            .map(|node| {
+                let parent = plan.parents(node.id).next();
+                BuildInfo {
+                    task: task.to_string(),
+                    node: node.name.clone(),
+                    node_id: node.id,
+                    inputs: inputs[node.id].max(1),
+                    task_type: plan.task_type,
+                    batch_input: parent.is_some_and(|p| edges[p] == EdgeType::Batch),
+                    services: services.clone(),
+                }
+            })
+            .collect();
+        let mine = |id: usize| segment.as_ref().is_none_or(|(of, st)| of[id] == *st);
+        let mut built: Vec<Option<Box<dyn Processor>>> = Vec::new();
+        built.resize_with(plan.nodes.len(), || None);
+        // A node with one parent whose only child it is may run fused with it
+        // (`ops::build_fused`): both are built together.
+        for (id, kids) in children.iter().enumerate() {
+            if let [(child, 0)] = kids[..]
+                && inputs[child] == 1
+                && mine(id)
+                && mine(child)
+                && let Some((a, b)) = ops::build_fused(
+                    (&plan.nodes[id].spec, &infos[id]),
+                    (&plan.nodes[child].spec, &infos[child]),
+                )?
+            {
+                built[id] = Some(a);
+                built[child] = Some(b);
             }
+        }
+        for (node, info) in plan.nodes.iter().zip(&infos) {
+            procs.push(match built[node.id].take() {
+                Some(p) => p,
+                None if mine(node.id) => ops::build(&node.spec, info)?,
+                None => Box::new(ops::passthrough::Swallow),
+            });
         }
         // Query nodes in Kapacitor's walk order (the order its replays feed recordings).
         let queries = kap_dsl::dot::walk_order(plan)

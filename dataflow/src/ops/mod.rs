@@ -83,6 +83,30 @@ pub fn build(spec: &NodeSpec, info: &BuildInfo) -> Result<Box<dyn Processor>, Bu
     })
 }
 
+/// A parent's and its child's processors, built together.
+pub type FusedPair = (Box<dyn Processor>, Box<dyn Processor>);
+
+/// Builds a window and its only child together when the child's function can be folded
+/// into the window (a tumbling window before `count`, `sum` or `mean`): the window then
+/// keeps one running partial per group instead of its points, and hands it to the child
+/// with each batch. Outputs, errors and stats are those of the two nodes built apart.
+/// `None` when the pair does not qualify.
+pub fn build_fused(
+    window: (&NodeSpec, &BuildInfo),
+    child: (&NodeSpec, &BuildInfo),
+) -> Result<Option<FusedPair>, BuildError> {
+    let (NodeSpec::Window(w), NodeSpec::InfluxQL(q)) = (window.0, child.0) else {
+        return Ok(None);
+    };
+    if window.1.batch_input || !window::tumbling(w) {
+        return Ok(None);
+    }
+    let Some((folder, node)) = influxql::fold(q, child.1)? else {
+        return Ok(None);
+    };
+    Ok(Some((window::build_folded(w, window.1, folder)?, node)))
+}
+
 /// Emits `msg` unchanged (helper for simple nodes).
 pub(crate) fn forward(msg: Msg, out: &mut Vec<Msg>) {
     out.push(msg);

@@ -2,6 +2,7 @@
 //! (`.period(p).every(e)`) or by count (`.periodCount(n).everyCount(m)`), with Kapacitor's
 //! exact emit rules (semantics §2).
 
+use super::influxql::{Folder, Partial};
 use crate::node::{BuildError, BuildInfo, Ctx, Processor};
 use crate::point::{Batch, BatchPoint, Dimensions, GroupId, GroupMap, Msg, Point, Sym, Tags};
 use kap_dsl::plan::WindowSpec;
@@ -23,6 +24,36 @@ pub(crate) fn go_truncate(t: i64, d: i64) -> i64 {
 
 /// Builds a window processor.
 pub(crate) fn build(spec: &WindowSpec, info: &BuildInfo) -> Result<Box<dyn Processor>, BuildError> {
+    build_with(spec, info, None)
+}
+
+/// Whether a window's batches never overlap and leave nothing behind: then every point is
+/// in exactly one batch, and a fold of its only child can replace its buffer.
+pub(crate) fn tumbling(spec: &WindowSpec) -> bool {
+    if spec.period_count > 0 || spec.every_count > 0 {
+        spec.every_count > 0 && (spec.period_count <= 0 || spec.period_count == spec.every_count)
+    } else {
+        spec.every.unwrap_or(0) > 0 && spec.period == spec.every
+    }
+}
+
+/// Builds a [`tumbling`] window that folds its points into `folder` (its only child's
+/// function) instead of keeping them: it emits the same batches, empty, each with its
+/// partial.
+pub(crate) fn build_folded(
+    spec: &WindowSpec,
+    info: &BuildInfo,
+    folder: Folder,
+) -> Result<Box<dyn Processor>, BuildError> {
+    debug_assert!(tumbling(spec));
+    build_with(spec, info, Some(folder))
+}
+
+fn build_with(
+    spec: &WindowSpec,
+    info: &BuildInfo,
+    folder: Option<Folder>,
+) -> Result<Box<dyn Processor>, BuildError> {
     if info.batch_input {
         return Err(BuildError::invalid(info, "window cannot receive batches"));
     }
@@ -48,6 +79,7 @@ pub(crate) fn build(spec: &WindowSpec, info: &BuildInfo) -> Result<Box<dyn Proce
             every: spec.every_count,
             fill_period: spec.fill_period,
             groups: GroupMap::default(),
+            folder,
         }));
     }
     if period < 0 || every < 0 {
@@ -64,6 +96,7 @@ pub(crate) fn build(spec: &WindowSpec, info: &BuildInfo) -> Result<Box<dyn Proce
             fill_period: spec.fill_period,
         },
         groups: GroupMap::default(),
+        folder,
     }))
 }
 
@@ -114,6 +147,17 @@ struct TimeGroup {
     next_emit: i64,
     /// Buffered points (their group is the head's).
     buf: VecDeque<BatchPoint>,
+    /// What a folded window keeps instead.
+    fold: Fold,
+}
+
+/// A folded window's group: the partial of the next batch, and whether a point has been
+/// kept since the last emit. Until then, points older than the next batch's lower bound
+/// are the front of the buffer the emit purges: they are dropped on arrival.
+#[derive(Debug, Default)]
+struct Fold {
+    part: Partial,
+    kept: bool,
 }
 
 /// Time window settings.
@@ -130,9 +174,19 @@ struct TimeCfg {
 struct TimeWindow {
     cfg: TimeCfg,
     groups: GroupMap<TimeGroup>,
+    folder: Option<Folder>,
 }
 
 impl TimeCfg {
+    /// The next emit time after an emit triggered at `t`.
+    fn next_emit_after(&self, t: i64) -> i64 {
+        if self.align {
+            go_truncate(t + self.every, self.every)
+        } else {
+            t + self.every
+        }
+    }
+
     fn first_emit(&self, t0: i64) -> i64 {
         let (p, e) = (self.period, self.every);
         match (self.fill_period, self.align) {
@@ -147,7 +201,32 @@ impl TimeCfg {
     }
 
     /// Handles time `t` for a group (a point, or a barrier when `point` is `None`).
-    fn tick(&self, g: &mut TimeGroup, t: i64, point: Option<Point>, out: &mut Vec<Msg>) {
+    fn tick(
+        &self,
+        g: &mut TimeGroup,
+        t: i64,
+        point: Option<Point>,
+        folder: Option<&Folder>,
+        out: &mut Vec<Msg>,
+    ) {
+        if let Some(folder) = folder {
+            // Tumbling (period == every > 0): each emit empties the buffer, so the batch
+            // holds exactly the points kept since the last one.
+            if t >= g.next_emit {
+                let emit = g.next_emit;
+                g.next_emit = self.next_emit_after(t);
+                folder.hand_over(std::mem::take(&mut g.fold.part));
+                g.fold.kept = false;
+                out.push(Msg::Batch(g.head.batch(emit, Vec::new())));
+            }
+            if let Some(p) = point
+                && (g.fold.kept || p.time >= g.next_emit - self.period)
+            {
+                g.fold.kept = true;
+                folder.add(&mut g.fold.part, &p.fields);
+            }
+            return;
+        }
         if self.every != 0 {
             if t >= g.next_emit {
                 let lower = g.next_emit - self.period;
@@ -155,11 +234,7 @@ impl TimeCfg {
                     g.buf.pop_front();
                 }
                 let emit = g.next_emit;
-                g.next_emit = if self.align {
-                    go_truncate(t + self.every, self.every)
-                } else {
-                    t + self.every
-                };
+                g.next_emit = self.next_emit_after(t);
                 // The front points the next emit will purge are moved, not copied.
                 let next_lower = g.next_emit - self.period;
                 let moved = g.buf.iter().take_while(|p| p.time < next_lower).count();
@@ -198,8 +273,9 @@ impl Processor for TimeWindow {
                     head: Box::new(GroupHead::of_point(&p)),
                     next_emit: cfg.first_emit(t),
                     buf: VecDeque::new(),
+                    fold: Fold::default(),
                 });
-                cfg.tick(g, t, Some(p), out);
+                cfg.tick(g, t, Some(p), self.folder.as_ref(), out);
             }
             Msg::Barrier(b) => {
                 let t = b.time;
@@ -213,8 +289,9 @@ impl Processor for TimeWindow {
                     }),
                     next_emit: cfg.first_emit(t),
                     buf: VecDeque::new(),
+                    fold: Fold::default(),
                 });
-                cfg.tick(g, t, None, out);
+                cfg.tick(g, t, None, self.folder.as_ref(), out);
             }
             Msg::DeleteGroup(g) => {
                 self.groups.remove(&g.id);
@@ -239,6 +316,8 @@ struct CountGroup {
     buf: VecDeque<BatchPoint>,
     count: i64,
     next_emit: i64,
+    /// What a folded window keeps instead of `buf`.
+    part: Partial,
 }
 
 /// Count windows.
@@ -248,6 +327,7 @@ struct CountWindow {
     every: i64,
     fill_period: bool,
     groups: GroupMap<CountGroup>,
+    folder: Option<Folder>,
 }
 
 impl Processor for CountWindow {
@@ -261,10 +341,26 @@ impl Processor for CountWindow {
                 };
                 let g = self.groups.entry(p.group).or_insert_with(|| CountGroup {
                     head: GroupHead::of_point(&p),
-                    buf: VecDeque::with_capacity(self.period.min(1024)),
+                    buf: if self.folder.is_some() {
+                        VecDeque::new()
+                    } else {
+                        VecDeque::with_capacity(self.period.min(1024))
+                    },
                     count: 0,
                     next_emit,
+                    part: Partial::default(),
                 });
+                if let Some(folder) = &self.folder {
+                    // periodCount == everyCount: each emit takes every buffered point.
+                    folder.add(&mut g.part, &p.fields);
+                    g.count += 1;
+                    if g.count == g.next_emit {
+                        g.next_emit += self.every;
+                        folder.hand_over(std::mem::take(&mut g.part));
+                        out.push(Msg::Batch(g.head.batch(p.time, Vec::new())));
+                    }
+                    return;
+                }
                 if g.buf.len() == self.period {
                     g.buf.pop_front();
                 }

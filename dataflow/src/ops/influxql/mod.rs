@@ -77,6 +77,10 @@ pub(crate) fn build(
     spec: &InfluxQLSpec,
     info: &BuildInfo,
 ) -> Result<Box<dyn Processor>, BuildError> {
+    Ok(Box::new(new(spec, info)?))
+}
+
+fn new(spec: &InfluxQLSpec, info: &BuildInfo) -> Result<InfluxQL, BuildError> {
     use InfluxQLFunc::*;
     let func = spec.func;
     if matches!(func, Top | Bottom) && spec.n <= 0 {
@@ -116,14 +120,15 @@ pub(crate) fn build(
         interval: spec.interval,
         quiet: spec.quiet,
     };
-    Ok(Box::new(InfluxQL {
+    Ok(InfluxQL {
         cfg,
         transformation,
         buckets: GroupMap::default(),
         transforms: GroupMap::default(),
         batch_groups: HashSet::default(),
         items: Vec::new(),
-    }))
+        handoff: None,
+    })
 }
 
 /// The begin of a batch / bucket: what its outputs carry.
@@ -162,9 +167,62 @@ struct InfluxQL {
     batch_groups: HashSet<GroupId, BuildIdHasher>,
     /// Values of the bucket being reduced (reused buffer for batches).
     items: Vec<Item>,
+    /// Folded into the window before it ([`fold`]): its batches come with partials.
+    handoff: Option<Handoff>,
 }
 
-/// Reads the field of a point for a reducer of kind `acc.kind` (realizing it from the first
+/// Why a point's field cannot be aggregated (reported as the node's error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unusable {
+    /// The field is missing (or null).
+    Missing,
+    /// The first value's type is one the function does not take.
+    Unsupported(&'static str),
+    /// The value's type differs from the first value's.
+    WrongType(&'static str),
+}
+
+impl Unusable {
+    /// Counts and logs the error, as Kapacitor's node does.
+    fn report(self, cfg: &Cfg, ctx: &mut Ctx<'_>) {
+        let message = match self {
+            Unusable::Missing => format!("field {:?} missing from point", cfg.field.as_str()),
+            Unusable::Unsupported(t) => format!("cannot apply {} to {t} field", cfg.func.name()),
+            Unusable::WrongType(t) => {
+                format!("wrong type for field {:?}: {t}", cfg.field.as_str())
+            }
+        };
+        ctx.error(cfg.quiet, &message);
+    }
+}
+
+/// The field of a point for a reducer of kind `kind` (realized from the first usable value).
+fn classify<'a>(
+    cfg: &Cfg,
+    kind: &mut Option<Kind>,
+    fields: &'a Fields,
+) -> Result<&'a FieldValue, Unusable> {
+    let v = match get(fields, cfg.field) {
+        Some(v) if !matches!(v, FieldValue::Null) => v,
+        _ => return Err(Unusable::Missing),
+    };
+    let Some(k) = kind_of(v) else {
+        return Err(Unusable::Missing);
+    };
+    match kind {
+        None => {
+            if !cfg.supports(k) {
+                return Err(Unusable::Unsupported(v.type_name()));
+            }
+            *kind = Some(k);
+        }
+        Some(have) if *have != k => return Err(Unusable::WrongType(v.type_name())),
+        Some(_) => {}
+    }
+    Ok(v)
+}
+
+/// Reads the field of a point for a reducer of kind `kind` (realizing it from the first
 /// point); logs and returns `None` when the point cannot be aggregated.
 fn realize(
     cfg: &Cfg,
@@ -172,46 +230,108 @@ fn realize(
     fields: &Fields,
     ctx: &mut Ctx<'_>,
 ) -> Option<FieldValue> {
-    let v = match get(fields, cfg.field) {
-        Some(v) if !matches!(v, FieldValue::Null) => v,
-        _ => {
-            ctx.error(
-                cfg.quiet,
-                &format!("field {:?} missing from point", cfg.field.as_str()),
-            );
-            return None;
+    match classify(cfg, kind, fields) {
+        Ok(v) => Some(v.clone()),
+        Err(e) => {
+            e.report(cfg, ctx);
+            None
         }
-    };
-    let k = kind_of(v)?;
-    match kind {
-        None => {
-            if !cfg.supports(k) {
-                ctx.error(
-                    cfg.quiet,
-                    &format!(
-                        "cannot apply {} to {} field",
-                        cfg.func.name(),
-                        v.type_name()
-                    ),
-                );
-                return None;
-            }
-            *kind = Some(k);
-        }
-        Some(have) if *have != k => {
-            ctx.error(
-                cfg.quiet,
-                &format!(
-                    "wrong type for field {:?}: {}",
-                    cfg.field.as_str(),
-                    v.type_name()
-                ),
-            );
-            return None;
-        }
-        Some(_) => {}
     }
-    Some(v.clone())
+}
+
+/// A `count`, `sum` or `mean` folded point by point, for a window whose only child is that
+/// node: the window keeps this instead of its points and hands it over with each (empty)
+/// batch it emits. The result, errors included, is what the node computes from the
+/// batch's points: the same values in the same order.
+#[derive(Debug, Default)]
+pub(crate) struct Partial {
+    kind: Option<Kind>,
+    size: usize,
+    int_sum: i64,
+    float_sum: f64,
+    /// Points that could not be aggregated, reported by the node when it takes the batch.
+    unusable: Vec<Unusable>,
+}
+
+/// The window's end of a fold: it adds points to a group's [`Partial`] and hands partials
+/// over to the node, in the order of the batches it emits.
+#[derive(Debug)]
+pub(crate) struct Folder {
+    cfg: Cfg,
+    handoff: Handoff,
+}
+
+/// Partials on their way from a window to its folded child (same executor, same thread:
+/// the child takes each one while handling the batch emitted with it).
+type Handoff = std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<Partial>>>;
+
+impl Folder {
+    /// Adds a point (its fields) to a group's partial.
+    pub(crate) fn add(&self, part: &mut Partial, fields: &Fields) {
+        match classify(&self.cfg, &mut part.kind, fields) {
+            Ok(v) => {
+                part.size += 1;
+                match v {
+                    FieldValue::Int(i) => part.int_sum = part.int_sum.wrapping_add(*i),
+                    FieldValue::Float(x) => part.float_sum += x,
+                    _ => {}
+                }
+            }
+            Err(e) => part.unusable.push(e),
+        }
+    }
+
+    /// Hands a group's partial over with the batch emitted next.
+    pub(crate) fn hand_over(&self, part: Partial) {
+        self.handoff
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back(part);
+    }
+}
+
+impl Partial {
+    /// The reducer's outputs, as [`reducers::reduce`] gives them over the same values.
+    fn outs(&self, cfg: &Cfg) -> Vec<Out> {
+        let n = self.size;
+        let int = self.kind == Some(Kind::Int);
+        let one = |time, v| vec![Out { time, v, idx: None }];
+        match cfg.func {
+            InfluxQLFunc::Count => one(ZERO_TIME, FieldValue::Int(n as i64)),
+            InfluxQLFunc::Sum if int => one(0, FieldValue::Int(self.int_sum)),
+            InfluxQLFunc::Sum => one(
+                0,
+                FieldValue::Float(if n == 0 { 0.0 } else { self.float_sum }),
+            ),
+            InfluxQLFunc::Mean if n == 0 => Vec::new(),
+            InfluxQLFunc::Mean if int => {
+                one(ZERO_TIME, FieldValue::Float(self.int_sum as f64 / n as f64))
+            }
+            InfluxQLFunc::Mean => one(ZERO_TIME, FieldValue::Float(self.float_sum / n as f64)),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// The window's end of a fold, and the node.
+pub(crate) type Folded = (Folder, Box<dyn Processor>);
+
+/// Folds `spec`'s function into the window before it, when it is `count`, `sum` or
+/// `mean` (one value per batch, computable point by point in the same order): returns the
+/// window's end and the node, which then takes partials instead of points.
+pub(crate) fn fold(spec: &InfluxQLSpec, info: &BuildInfo) -> Result<Option<Folded>, BuildError> {
+    use InfluxQLFunc::*;
+    if !matches!(spec.func, Count | Sum | Mean) {
+        return Ok(None);
+    }
+    let mut node = new(spec, info)?;
+    let handoff = Handoff::default();
+    node.handoff = Some(std::sync::Arc::clone(&handoff));
+    let folder = Folder {
+        cfg: node.cfg.clone(),
+        handoff,
+    };
+    Ok(Some((folder, Box::new(node))))
 }
 
 /// Where selected points come from: the bucket's stored points or a batch's points.
@@ -285,6 +405,11 @@ impl InfluxQL {
             reducers::reduce(cfg, acc.kind.unwrap_or(Kind::Float), items)
         };
         items.clear();
+        Self::emit(cfg, head, outs, src, out);
+    }
+
+    /// Emits the reducer's outputs for a bucket/batch.
+    fn emit<S: Source>(cfg: &Cfg, head: &Head, outs: Vec<Out>, src: &mut S, out: &mut Vec<Msg>) {
         let time_of = |o: &Out| {
             if cfg.point_times && o.time != ZERO_TIME {
                 o.time
@@ -468,6 +593,24 @@ impl InfluxQL {
     fn batch(&mut self, mut b: Batch, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>) {
         self.batch_groups.insert(b.group);
         let cfg = &self.cfg;
+        let folded = self
+            .handoff
+            .as_ref()
+            .and_then(|h| h.lock().unwrap_or_else(|e| e.into_inner()).pop_front());
+        if let Some(part) = folded {
+            for e in &part.unusable {
+                e.report(cfg, ctx);
+            }
+            let head = Head {
+                name: b.name,
+                tags: std::mem::take(&mut b.tags),
+                dims: std::mem::take(&mut b.dims),
+                group: b.group,
+                time: b.tmax,
+            };
+            Self::emit(cfg, &head, part.outs(cfg), &mut b.points, out);
+            return;
+        }
         if self.transformation {
             let mut tr = Transform::default();
             let mut points = Vec::with_capacity(b.points.len());
