@@ -39,9 +39,8 @@ pub struct TaskExec {
     /// Nodes in Kapacitor's walk order (for end of input).
     order: Vec<usize>,
     finished: bool,
-    /// Segment mode (the timely runtime): the stage of every node, and this executor's
-    /// stage. Messages for nodes of other stages leave through [`TaskExec::take_exits`].
-    segment: Option<(std::sync::Arc<Vec<usize>>, usize)>,
+    /// Messages for nodes of other stages (segment mode, the timely runtime: see
+    /// [`TaskExec::take_exits`]).
     exits: Vec<(usize, usize, Msg)>,
     /// Nodes watched by a `stats` node: their per-group `emitted` counters.
     watched: Vec<Option<crate::ops::stats::StatsFeed>>,
@@ -50,6 +49,10 @@ pub struct TaskExec {
     /// Reused buffers of [`TaskExec::run`]: the work stack and a node's outputs.
     stack: Vec<(usize, usize, Msg)>,
     out: Vec<Msg>,
+    /// Per node, what every message reads, kept apart from the (large) plan nodes so the
+    /// hot path touches few cache lines: its name and whether this executor runs it.
+    names: Vec<String>,
+    owned: Vec<bool>,
 }
 
 /// Adds a shared [`StatsFeeds`](crate::ops::stats::StatsFeeds) registry to `services` when the
@@ -202,7 +205,11 @@ impl TaskExec {
                         .is_some_and(|(of, st)| kids.iter().all(|&(c, _)| of[c] != *st))
             })
             .collect();
+        let names = plan.nodes.iter().map(|n| n.name.clone()).collect();
+        let owned = (0..plan.nodes.len()).map(mine).collect();
         Ok(TaskExec {
+            names,
+            owned,
             exits_only,
             task: task.to_string(),
             stats: vec![NodeStats::default(); plan.nodes.len()],
@@ -215,7 +222,6 @@ impl TaskExec {
             queries,
             order: kap_dsl::dot::walk_order(plan),
             finished: false,
-            segment,
             exits: Vec::new(),
             watched,
             stack: Vec::new(),
@@ -272,7 +278,7 @@ impl TaskExec {
         let mut out = std::mem::take(&mut self.out);
         let mut ctx = Ctx {
             task: &self.task,
-            node: &self.plan.nodes[n].name,
+            node: &self.names[n],
             services: &self.services,
             stats: &mut self.stats[n],
         };
@@ -380,7 +386,7 @@ impl TaskExec {
 
     /// Whether `node` belongs to this executor (always true outside segment mode).
     pub fn owns(&self, node: usize) -> bool {
-        self.segment.as_ref().is_none_or(|(of, st)| of[node] == *st)
+        self.owned[node]
     }
 
     /// End of input: every node's `done` runs in walk order (parents before children), and

@@ -379,6 +379,15 @@ fn worker_for(hash: u64, peers: usize) -> usize {
     (hash % peers as u64) as usize
 }
 
+/// The lane of a point: by its series hash, which one worker does not need.
+fn lane_of(p: &Point, peers: usize) -> usize {
+    if peers == 1 {
+        0
+    } else {
+        worker_for(series_hash(p), peers)
+    }
+}
+
 impl Engine {
     /// Starts the workers.
     pub fn start(config: EngineConfig) -> Result<Engine, EngineError> {
@@ -648,7 +657,7 @@ impl Engine {
         let mut parts: Vec<Vec<(u64, Point)>> = self.parts(points.len());
         let first = self.seq.fetch_add(points.len() as u64, Ordering::Relaxed);
         for (seq, p) in (first..).zip(points) {
-            parts[worker_for(series_hash(&p), self.workers)].push((seq, p));
+            parts[lane_of(&p, self.workers)].push((seq, p));
         }
         let deadline = Instant::now() + timeout;
         for (w, part) in parts.into_iter().enumerate() {
@@ -682,7 +691,7 @@ impl Engine {
         let mut parts: Vec<Vec<Routed>> = self.parts(points.len());
         let first = self.seq.fetch_add(points.len() as u64, Ordering::Relaxed);
         for (seq, p) in (first..).zip(points) {
-            let w = worker_for(series_hash(&p), self.workers);
+            let w = lane_of(&p, self.workers);
             parts[w].push(Routed {
                 dest: 0,
                 input: 0,

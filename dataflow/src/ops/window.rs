@@ -145,19 +145,31 @@ struct TimeGroup {
     /// Boxed: only emits read it, and small entries keep the group map cache-friendly.
     head: Box<GroupHead>,
     next_emit: i64,
-    /// Buffered points (their group is the head's).
-    buf: VecDeque<BatchPoint>,
-    /// What a folded window keeps instead.
-    fold: Fold,
+    /// What the group keeps until its next emit.
+    keep: Keep,
 }
 
-/// A folded window's group: the partial of the next batch, and whether a point has been
-/// kept since the last emit. Until then, points older than the next batch's lower bound
-/// are the front of the buffer the emit purges: they are dropped on arrival.
-#[derive(Debug, Default)]
-struct Fold {
-    part: Partial,
-    kept: bool,
+/// What a time window's group keeps until its next emit.
+#[derive(Debug)]
+enum Keep {
+    /// Buffered points (their group is the head's).
+    Points(VecDeque<BatchPoint>),
+    /// A folded window's partial of the next batch, and whether a point has been kept since
+    /// the last emit. Until then, points older than the next batch's lower bound are the
+    /// front of the buffer the emit would purge: they are dropped on arrival.
+    Fold { part: Partial, kept: bool },
+}
+
+impl Keep {
+    fn new(folder: Option<&Folder>) -> Keep {
+        match folder {
+            Some(_) => Keep::Fold {
+                part: Partial::default(),
+                kept: false,
+            },
+            None => Keep::Points(VecDeque::new()),
+        }
+    }
 }
 
 /// Time window settings.
@@ -209,53 +221,57 @@ impl TimeCfg {
         folder: Option<&Folder>,
         out: &mut Vec<Msg>,
     ) {
-        if let Some(folder) = folder {
-            // Tumbling (period == every > 0): each emit empties the buffer, so the batch
-            // holds exactly the points kept since the last one.
-            if t >= g.next_emit {
-                let emit = g.next_emit;
-                g.next_emit = self.next_emit_after(t);
-                folder.hand_over(std::mem::take(&mut g.fold.part));
-                g.fold.kept = false;
-                out.push(Msg::Batch(g.head.batch(emit, Vec::new())));
+        let buf = match (&mut g.keep, folder) {
+            (Keep::Points(buf), _) => buf,
+            (Keep::Fold { part, kept }, Some(folder)) => {
+                // Tumbling (period == every > 0): each emit empties the buffer, so the batch
+                // holds exactly the points kept since the last one.
+                if t >= g.next_emit {
+                    let emit = g.next_emit;
+                    g.next_emit = self.next_emit_after(t);
+                    folder.hand_over(std::mem::take(part));
+                    *kept = false;
+                    out.push(Msg::Batch(g.head.batch(emit, Vec::new())));
+                }
+                if let Some(p) = point
+                    && (*kept || p.time >= g.next_emit - self.period)
+                {
+                    *kept = true;
+                    folder.add(part, &p.fields);
+                }
+                return;
             }
-            if let Some(p) = point
-                && (g.fold.kept || p.time >= g.next_emit - self.period)
-            {
-                g.fold.kept = true;
-                folder.add(&mut g.fold.part, &p.fields);
-            }
-            return;
-        }
+            (Keep::Fold { .. }, None) => return,
+        };
         if self.every != 0 {
             if t >= g.next_emit {
                 let lower = g.next_emit - self.period;
-                while g.buf.front().is_some_and(|p| p.time < lower) {
-                    g.buf.pop_front();
+                while buf.front().is_some_and(|p| p.time < lower) {
+                    buf.pop_front();
                 }
                 let emit = g.next_emit;
                 g.next_emit = self.next_emit_after(t);
                 // The front points the next emit will purge are moved, not copied.
                 let next_lower = g.next_emit - self.period;
-                let moved = g.buf.iter().take_while(|p| p.time < next_lower).count();
-                let mut points = Vec::with_capacity(g.buf.len());
-                points.extend(g.buf.drain(..moved));
-                points.extend(g.buf.iter().cloned());
+                let moved = buf.iter().take_while(|p| p.time < next_lower).count();
+                let mut points = Vec::with_capacity(buf.len());
+                points.extend(buf.drain(..moved));
+                points.extend(buf.iter().cloned());
                 out.push(Msg::Batch(g.head.batch(emit, points)));
             }
             if let Some(p) = point {
-                g.buf.push_back(into_batch_point(p));
+                buf.push_back(into_batch_point(p));
             }
         } else {
             if let Some(p) = point {
-                g.buf.push_back(into_batch_point(p));
+                buf.push_back(into_batch_point(p));
             }
             if t >= g.next_emit {
                 let lower = t - self.period;
-                while g.buf.front().is_some_and(|p| p.time <= lower) {
-                    g.buf.pop_front();
+                while buf.front().is_some_and(|p| p.time <= lower) {
+                    buf.pop_front();
                 }
-                let points = g.buf.iter().cloned().collect();
+                let points = buf.iter().cloned().collect();
                 out.push(Msg::Batch(g.head.batch(t, points)));
                 g.next_emit = t;
             }
@@ -272,8 +288,7 @@ impl Processor for TimeWindow {
                 let g = self.groups.entry(p.group).or_insert_with(|| TimeGroup {
                     head: Box::new(GroupHead::of_point(&p)),
                     next_emit: cfg.first_emit(t),
-                    buf: VecDeque::new(),
-                    fold: Fold::default(),
+                    keep: Keep::new(self.folder.as_ref()),
                 });
                 cfg.tick(g, t, Some(p), self.folder.as_ref(), out);
             }
@@ -288,8 +303,7 @@ impl Processor for TimeWindow {
                         group: b.group.id,
                     }),
                     next_emit: cfg.first_emit(t),
-                    buf: VecDeque::new(),
-                    fold: Fold::default(),
+                    keep: Keep::new(self.folder.as_ref()),
                 });
                 cfg.tick(g, t, None, self.folder.as_ref(), out);
             }

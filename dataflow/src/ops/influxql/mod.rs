@@ -249,8 +249,9 @@ pub(crate) struct Partial {
     size: usize,
     int_sum: i64,
     float_sum: f64,
-    /// Points that could not be aggregated, reported by the node when it takes the batch.
-    unusable: Vec<Unusable>,
+    /// Points that could not be aggregated, reported by the node when it takes the batch
+    /// (boxed: rare, and a small partial keeps a window's groups cache-friendly).
+    unusable: Option<Box<Vec<Unusable>>>,
 }
 
 /// The window's end of a fold: it adds points to a group's [`Partial`] and hands partials
@@ -277,7 +278,7 @@ impl Folder {
                     _ => {}
                 }
             }
-            Err(e) => part.unusable.push(e),
+            Err(e) => part.unusable.get_or_insert_default().push(e),
         }
     }
 
@@ -598,7 +599,7 @@ impl InfluxQL {
             .as_ref()
             .and_then(|h| h.lock().unwrap_or_else(|e| e.into_inner()).pop_front());
         if let Some(part) = folded {
-            for e in &part.unusable {
+            for e in part.unusable.iter().flat_map(|u| u.iter()) {
                 e.report(cfg, ctx);
             }
             let head = Head {
