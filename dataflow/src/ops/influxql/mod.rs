@@ -251,8 +251,12 @@ pub(crate) struct Partial {
     float_sum: f64,
     /// Points that could not be aggregated, reported by the node when it takes the batch
     /// (boxed: rare, and a small partial keeps a window's groups cache-friendly).
-    unusable: Option<Box<Vec<Unusable>>>,
+    unusable: Option<Box<Unusables>>,
 }
+
+/// The unusable points of a partial, in order.
+#[derive(Debug, Default)]
+struct Unusables(Vec<Unusable>);
 
 /// The window's end of a fold: it adds points to a group's [`Partial`] and hands partials
 /// over to the node, in the order of the batches it emits.
@@ -278,7 +282,7 @@ impl Folder {
                     _ => {}
                 }
             }
-            Err(e) => part.unusable.get_or_insert_default().push(e),
+            Err(e) => part.unusable.get_or_insert_default().0.push(e),
         }
     }
 
@@ -599,7 +603,7 @@ impl InfluxQL {
             .as_ref()
             .and_then(|h| h.lock().unwrap_or_else(|e| e.into_inner()).pop_front());
         if let Some(part) = folded {
-            for e in part.unusable.iter().flat_map(|u| u.iter()) {
+            for e in part.unusable.iter().flat_map(|u| u.0.iter()) {
                 e.report(cfg, ctx);
             }
             let head = Head {
