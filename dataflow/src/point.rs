@@ -238,13 +238,132 @@ pub fn normalize<V>(list: &mut Vec<(Sym, V)>) {
     *list = out;
 }
 
-/// How data is grouped: Kapacitor's `Dimensions`.
+/// How data is grouped: Kapacitor's `Dimensions`, interned like [`Sym`] (a pointer to a
+/// leaked, deduplicated [`DimSet`]), so a point carries its grouping without an allocation
+/// and copying, comparing and hashing one is free. The number of distinct sets is bounded
+/// by the scripts' `groupBy`s (and, for `groupBy(*)`, by the tag key sets seen).
+#[derive(Clone, Copy)]
+pub struct Dimensions(&'static DimSet);
+
+/// The content of [`Dimensions`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-pub struct Dimensions {
+pub struct DimSet {
     /// The measurement is part of the group.
     pub by_name: bool,
     /// Group tag keys, sorted (when produced by `from`/`groupBy`).
     pub tag_names: Vec<Sym>,
+}
+
+fn dim_interner() -> &'static RwLock<HashMap<&'static DimSet, Dimensions>> {
+    static INTERNER: OnceLock<RwLock<HashMap<&'static DimSet, Dimensions>>> = OnceLock::new();
+    INTERNER.get_or_init(|| RwLock::new(HashMap::new()))
+}
+
+/// Slots of each thread's cache in front of the dimensions interner (a power of two).
+const DIM_CACHE: usize = 64;
+
+thread_local! {
+    /// Recently interned dimensions, direct-mapped by a hash of their content.
+    static RECENT_DIMS: std::cell::RefCell<[Option<Dimensions>; DIM_CACHE]> =
+        const { std::cell::RefCell::new([None; DIM_CACHE]) };
+}
+
+impl Dimensions {
+    /// Interns `by_name` and `tag_names`.
+    pub fn new(by_name: bool, tag_names: Vec<Sym>) -> Dimensions {
+        Dimensions::of(by_name, &tag_names)
+    }
+
+    /// Interns `by_name` and a slice of tag names (allocating only the first time).
+    pub fn of(by_name: bool, tag_names: &[Sym]) -> Dimensions {
+        let mut h = IdHasher::default();
+        h.write_u8(u8::from(by_name));
+        for k in tag_names {
+            k.hash(&mut h);
+        }
+        let slot = (h.finish() >> 40) as usize & (DIM_CACHE - 1);
+        let same = |d: &Dimensions| d.by_name == by_name && d.tag_names == tag_names;
+        if let Some(d) = RECENT_DIMS.with(|c| c.borrow()[slot].filter(same)) {
+            return d;
+        }
+        let key = DimSet {
+            by_name,
+            tag_names: tag_names.to_vec(),
+        };
+        let found = dim_interner()
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .copied();
+        let d = found.unwrap_or_else(|| {
+            let mut map = dim_interner().write().unwrap_or_else(|e| e.into_inner());
+            *map.entry(Box::leak(Box::new(key.clone())))
+                .or_insert_with_key(|k| Dimensions(k))
+        });
+        RECENT_DIMS.with(|c| c.borrow_mut()[slot] = Some(d));
+        d
+    }
+
+    /// The same grouping with other tag names.
+    pub fn with_tag_names(self, tag_names: Vec<Sym>) -> Dimensions {
+        Dimensions::new(self.by_name, tag_names)
+    }
+
+    /// The interned content.
+    pub fn set(self) -> &'static DimSet {
+        self.0
+    }
+}
+
+impl std::ops::Deref for Dimensions {
+    type Target = DimSet;
+
+    fn deref(&self) -> &DimSet {
+        self.0
+    }
+}
+
+impl Default for Dimensions {
+    /// No grouping (the nil group).
+    fn default() -> Dimensions {
+        static NONE: OnceLock<Dimensions> = OnceLock::new();
+        *NONE.get_or_init(|| Dimensions::new(false, Vec::new()))
+    }
+}
+
+impl PartialEq for Dimensions {
+    fn eq(&self, other: &Dimensions) -> bool {
+        std::ptr::eq(self.0, other.0)
+    }
+}
+impl Eq for Dimensions {}
+
+impl Hash for Dimensions {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (std::ptr::from_ref(self.0) as usize).hash(state);
+    }
+}
+
+impl fmt::Debug for Dimensions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Dimensions")
+            .field("by_name", &self.by_name)
+            .field("tag_names", &self.tag_names)
+            .finish()
+    }
+}
+
+impl Serialize for Dimensions {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Dimensions {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Dimensions, D::Error> {
+        let set = DimSet::deserialize(d)?;
+        Ok(Dimensions::new(set.by_name, set.tag_names))
+    }
 }
 
 /// A stable 64-bit hash of a group (FNV-1a over its id string); used for per-group state
@@ -499,7 +618,7 @@ impl Point {
         GroupInfo {
             name: self.name,
             tags: self.group_tags(),
-            dims: self.dims.clone(),
+            dims: self.dims,
             id: self.group,
         }
     }
@@ -559,7 +678,7 @@ impl Batch {
         GroupInfo {
             name: self.name,
             tags: self.tags.clone(),
-            dims: self.dims.clone(),
+            dims: self.dims,
             id: self.group,
         }
     }
@@ -567,7 +686,9 @@ impl Batch {
     /// Setting a batch's tags also sets its dimensions to the sorted tag keys (Kapacitor's
     /// `BeginBatch.SetTags`), and regroups.
     pub fn set_tags(&mut self, tags: Tags) {
-        self.dims.tag_names = tags.iter().map(|(k, _)| *k).collect();
+        self.dims = self
+            .dims
+            .with_tag_names(tags.iter().map(|(k, _)| *k).collect());
         self.tags = tags;
         self.regroup();
     }
@@ -630,27 +751,18 @@ mod tests {
             (Sym::new("cpu"), Sym::new("cpu0")),
             (Sym::new("host"), Sym::new("serverA")),
         ];
-        let dims = Dimensions {
-            by_name: false,
-            tag_names: vec![Sym::new("cpu"), Sym::new("host")],
-        };
+        let dims = Dimensions::new(false, vec![Sym::new("cpu"), Sym::new("host")]);
         assert_eq!(
             group_id_string(Sym::new("m"), &tags, &dims),
             "cpu=cpu0,host=serverA"
         );
-        let dims = Dimensions {
-            by_name: true,
-            tag_names: vec![Sym::new("dc")],
-        };
+        let dims = Dimensions::new(true, vec![Sym::new("dc")]);
         assert_eq!(group_id_string(Sym::new("m"), &tags, &dims), "m\ndc=");
         assert_eq!(
             group_id_string(Sym::new("m"), &tags, &Dimensions::default()),
             ""
         );
-        let dims = Dimensions {
-            by_name: true,
-            tag_names: vec![],
-        };
+        let dims = Dimensions::new(true, vec![]);
         assert_eq!(group_id_string(Sym::new("m"), &tags, &dims), "m");
     }
 
@@ -662,18 +774,9 @@ mod tests {
         ];
         for dims in [
             Dimensions::default(),
-            Dimensions {
-                by_name: true,
-                tag_names: vec![],
-            },
-            Dimensions {
-                by_name: true,
-                tag_names: vec![Sym::new("cpu"), Sym::new("dc")],
-            },
-            Dimensions {
-                by_name: false,
-                tag_names: vec![Sym::new("host")],
-            },
+            Dimensions::new(true, vec![]),
+            Dimensions::new(true, vec![Sym::new("cpu"), Sym::new("dc")]),
+            Dimensions::new(false, vec![Sym::new("host")]),
         ] {
             let name = Sym::new("m");
             assert_eq!(

@@ -286,10 +286,7 @@ mod tests {
             name: s("cpu"),
             tmax: 0,
             tags: vec![(s("host"), s("a"))],
-            dims: Dimensions {
-                by_name: false,
-                tag_names: vec![s("host")],
-            },
+            dims: Dimensions::new(false, vec![s("host")]),
             group: GroupId::default(),
             points,
         };

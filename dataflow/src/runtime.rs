@@ -1577,9 +1577,6 @@ fn on_key(msg: &Msg, tags: &[crate::point::Sym]) -> u64 {
         Msg::Barrier(b) => (b.group.name, &b.group.tags, b.group.dims.by_name),
         Msg::DeleteGroup(g) => (g.name, &g.tags, g.dims.by_name),
     };
-    let dims = Dimensions {
-        by_name,
-        tag_names: tags.to_vec(),
-    };
+    let dims = Dimensions::new(by_name, tags.to_vec());
     crate::point::group_of(name, all_tags, &dims).0
 }

@@ -134,10 +134,7 @@ fn point(t: i64, value: f64, host: &str) -> Point {
         tags: vec![(Sym::new("host"), Sym::new(host))],
         fields: vec![(Sym::new("value"), FieldValue::Float(value))],
         time: t,
-        dims: Dimensions {
-            by_name: false,
-            tag_names: vec![Sym::new("host")],
-        },
+        dims: Dimensions::new(false, vec![Sym::new("host")]),
         group: GroupId::default(),
     };
     p.regroup();
@@ -149,10 +146,7 @@ fn batch(tmax: i64, points: &[(i64, f64)]) -> Batch {
         name: Sym::new("cpu"),
         tmax,
         tags: vec![(Sym::new("cpu"), Sym::new("cpu1"))],
-        dims: Dimensions {
-            by_name: false,
-            tag_names: vec![Sym::new("cpu")],
-        },
+        dims: Dimensions::new(false, vec![Sym::new("cpu")]),
         group: GroupId::default(),
         points: points
             .iter()
@@ -605,10 +599,7 @@ fn run_stream_corpus_case(case: &str) {
             fields: vec![(Sym::new("value"), FieldValue::Float(value))],
             // The replay puts the point of second n at 1971-01-01 + (n - 1) s.
             time: (31_536_000 + secs - 1) * S,
-            dims: Dimensions {
-                by_name: false,
-                tag_names: vec![Sym::new("host")],
-            },
+            dims: Dimensions::new(false, vec![Sym::new("host")]),
             group: GroupId::default(),
         };
         p.regroup();

@@ -66,10 +66,7 @@ fn point(host: &str, t: i64, v: i64) -> Point {
         tags: vec![(Sym::new("host"), Sym::new(host))],
         fields: vec![(Sym::new("v"), FieldValue::Int(v))],
         time: t,
-        dims: Dimensions {
-            by_name: false,
-            tag_names: vec![Sym::new("host")],
-        },
+        dims: Dimensions::new(false, vec![Sym::new("host")]),
         group: GroupId::default(),
     };
     p.regroup();
@@ -141,10 +138,7 @@ fn nan_is_an_error_and_batches_replace() {
         name: Sym::new("cpu"),
         tmax: 0,
         tags: vec![(Sym::new("host"), Sym::new("a"))],
-        dims: Dimensions {
-            by_name: false,
-            tag_names: vec![Sym::new("host")],
-        },
+        dims: Dimensions::new(false, vec![Sym::new("host")]),
         group: GroupId::default(),
         points: vec![],
     };
@@ -193,10 +187,7 @@ fn cpu1_batch() -> Batch {
         name: Sym::new("cpu_usage_idle"),
         tmax: Y1971 + 30 * S,
         tags: cpu.clone(),
-        dims: Dimensions {
-            by_name: false,
-            tag_names: vec![Sym::new("cpu")],
-        },
+        dims: Dimensions::new(false, vec![Sym::new("cpu")]),
         group: GroupId::default(),
         points: MEANS
             .iter()

@@ -71,10 +71,7 @@ fn batch_columns_from_first_point() {
         name: s("m"),
         tmax: 10,
         tags: vec![(s("host"), s("h"))],
-        dims: Dimensions {
-            by_name: false,
-            tag_names: vec![s("host")],
-        },
+        dims: Dimensions::new(false, vec![s("host")]),
         group: GroupId::default(),
         points: vec![
             BatchPoint {

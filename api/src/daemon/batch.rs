@@ -185,10 +185,7 @@ fn series_batch(name: &str, tags: Tags, points: Vec<BatchPoint>, opts: decode::O
         Some(t) if opts.grouped_by_time => t,
         _ => opts.stop,
     };
-    let dims = Dimensions {
-        by_name: opts.by_name,
-        tag_names: tags.iter().map(|(k, _)| *k).collect(),
-    };
+    let dims = Dimensions::new(opts.by_name, tags.iter().map(|(k, _)| *k).collect());
     let mut b = Batch {
         name: Sym::new(name),
         tmax,
@@ -331,10 +328,7 @@ pub fn from_recorded(b: &RecordedBatch, shift: i64) -> Batch {
         (None, None) => 0,
     }
     .saturating_add(shift);
-    let dims = Dimensions {
-        by_name: b.byname,
-        tag_names: tags.iter().map(|(k, _)| *k).collect(),
-    };
+    let dims = Dimensions::new(b.byname, tags.iter().map(|(k, _)| *k).collect());
     let mut batch = Batch {
         name: Sym::new(&b.name),
         tmax,

@@ -200,7 +200,7 @@ impl Combine {
                 tags,
                 fields,
                 time: points[set[0]].time,
-                dims: dims.clone(),
+                dims: *dims,
                 group: GroupId::default(),
             };
             p.regroup();
@@ -215,10 +215,10 @@ impl Processor for Combine {
             Msg::Point(p) => {
                 let mut g = match self.groups.remove(&p.group) {
                     Some(g) => g,
-                    None => self.new_group(p.name, p.dims.clone()),
+                    None => self.new_group(p.name, p.dims),
                 };
                 g.name = p.name;
-                g.dims = p.dims.clone();
+                g.dims = p.dims;
                 let id = p.group;
                 self.add(
                     &mut g,
@@ -235,10 +235,10 @@ impl Processor for Combine {
             Msg::Batch(b) => {
                 let mut g = match self.groups.remove(&b.group) {
                     Some(g) => g,
-                    None => self.new_group(b.name, b.dims.clone()),
+                    None => self.new_group(b.name, b.dims),
                 };
                 g.name = b.name;
-                g.dims = b.dims.clone();
+                g.dims = b.dims;
                 g.time = None;
                 g.points.clear();
                 for bp in b.points {

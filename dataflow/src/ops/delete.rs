@@ -48,9 +48,14 @@ impl Processor for Delete {
             Msg::Point(mut p) => {
                 self.fields(&mut p.fields, ctx);
                 let tags_changed = self.tags(&mut p.tags, ctx);
-                let before = p.dims.tag_names.len();
-                p.dims.tag_names.retain(|k| !self.tags.contains(k));
-                if tags_changed || before != p.dims.tag_names.len() {
+                let dims_changed = p.dims.tag_names.iter().any(|k| self.tags.contains(k));
+                if dims_changed {
+                    let kept = p.dims.tag_names.iter().copied();
+                    p.dims = p
+                        .dims
+                        .with_tag_names(kept.filter(|k| !self.tags.contains(k)).collect());
+                }
+                if tags_changed || dims_changed {
                     p.regroup();
                 }
                 out.push(Msg::Point(p));

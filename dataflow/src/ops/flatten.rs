@@ -152,7 +152,7 @@ impl Processor for Flatten {
                     time: t,
                     name: p.name,
                     tags,
-                    dims: p.dims.clone(),
+                    dims: p.dims,
                     points: Vec::new(),
                 });
                 g.points.push((p.tags, p.fields));

@@ -133,6 +133,8 @@ impl<K: Hash + Eq + Copy, V> Ordered<K, V> {
 /// or every tag key for `*`.
 pub(crate) struct DimSpec {
     star: bool,
+    /// Without `*`: the dimensions, without and with the measurement.
+    fixed: [Dimensions; 2],
     names: Vec<Sym>,
     exclude: Vec<Sym>,
 }
@@ -162,6 +164,7 @@ impl DimSpec {
         names.dedup();
         DimSpec {
             star,
+            fixed: [false, true].map(|by_name| Dimensions::of(by_name, &names)),
             names,
             exclude,
         }
@@ -175,6 +178,19 @@ impl DimSpec {
                 .collect()
         } else {
             self.names.clone()
+        }
+    }
+
+    /// The dimensions of a point with these (sorted) tag keys (no allocation unless `*`).
+    pub(crate) fn dims<'a>(
+        &self,
+        by_name: bool,
+        keys: impl Iterator<Item = &'a Sym>,
+    ) -> Dimensions {
+        if self.star {
+            Dimensions::new(by_name, self.tag_names(keys))
+        } else {
+            self.fixed[usize::from(by_name)]
         }
     }
 }
@@ -258,10 +274,7 @@ impl Processor for From {
                 if self.round > 0 {
                     p.time = go_round(p.time, self.round);
                 }
-                p.dims = Dimensions {
-                    by_name: self.by_name,
-                    tag_names: self.dims.tag_names(p.tags.iter().map(|(k, _)| k)),
-                };
+                p.dims = self.dims.dims(self.by_name, p.tags.iter().map(|(k, _)| k));
                 p.regroup();
                 out.push(Msg::Point(p));
             }

@@ -3,7 +3,7 @@
 
 use super::from::{DimSpec, Ordered};
 use crate::node::{BuildError, BuildInfo, Ctx, Processor};
-use crate::point::{Batch, Dimensions, GroupId, Msg, get, group_of};
+use crate::point::{Batch, GroupId, Msg, get, group_of};
 use kap_dsl::plan::GroupBySpec;
 
 /// The `groupBy` processor.
@@ -45,10 +45,10 @@ impl Processor for GroupBy {
     fn process(&mut self, _: usize, msg: Msg, _: &mut Ctx<'_>, out: &mut Vec<Msg>) {
         match msg {
             Msg::Point(mut p) => {
-                p.dims = Dimensions {
-                    by_name: p.dims.by_name || self.by_measurement,
-                    tag_names: self.dims.tag_names(p.tags.iter().map(|(k, _)| k)),
-                };
+                p.dims = self.dims.dims(
+                    p.dims.by_name || self.by_measurement,
+                    p.tags.iter().map(|(k, _)| k),
+                );
                 p.regroup();
                 out.push(Msg::Point(p));
             }
@@ -56,10 +56,7 @@ impl Processor for GroupBy {
                 self.emit(b.tmax, out);
                 let by_name = b.dims.by_name || self.by_measurement;
                 for bp in b.points {
-                    let dims = Dimensions {
-                        by_name,
-                        tag_names: self.dims.tag_names(bp.tags.iter().map(|(k, _)| k)),
-                    };
+                    let dims = self.dims.dims(by_name, bp.tags.iter().map(|(k, _)| k));
                     let id = group_of(b.name, &bp.tags, &dims);
                     let group = self.groups.entry(id, || {
                         let tags = dims
@@ -71,7 +68,7 @@ impl Processor for GroupBy {
                             name: b.name,
                             tmax: b.tmax,
                             tags,
-                            dims: dims.clone(),
+                            dims,
                             group: id,
                             points: Vec::new(),
                         }

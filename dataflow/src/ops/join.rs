@@ -141,10 +141,10 @@ impl Join {
     /// Name, group tags and dimensions of a data message.
     fn meta(m: &Msg) -> (Sym, Tags, Dimensions) {
         match m {
-            Msg::Point(p) => (p.name, p.group_tags(), p.dims.clone()),
-            Msg::Batch(b) => (b.name, b.tags.clone(), b.dims.clone()),
-            Msg::Barrier(b) => (b.group.name, b.group.tags.clone(), b.group.dims.clone()),
-            Msg::DeleteGroup(g) => (g.name, g.tags.clone(), g.dims.clone()),
+            Msg::Point(p) => (p.name, p.group_tags(), p.dims),
+            Msg::Batch(b) => (b.name, b.tags.clone(), b.dims),
+            Msg::Barrier(b) => (b.group.name, b.group.tags.clone(), b.group.dims),
+            Msg::DeleteGroup(g) => (g.name, g.tags.clone(), g.dims),
         }
     }
 
@@ -268,7 +268,7 @@ impl Join {
                     tags: fp.group_tags(),
                     fields,
                     time: set.time,
-                    dims: fp.dims.clone(),
+                    dims: fp.dims,
                     group: GroupId::default(),
                 };
                 p.regroup();
@@ -306,10 +306,7 @@ impl Join {
             name,
             tmax: set.time,
             tags: fb.tags.clone(),
-            dims: Dimensions {
-                by_name: fb.dims.by_name,
-                tag_names: fb.tags.iter().map(|(k, _)| *k).collect(),
-            },
+            dims: Dimensions::new(fb.dims.by_name, fb.tags.iter().map(|(k, _)| *k).collect()),
             group: GroupId::default(),
             points: Vec::new(),
         };
@@ -447,10 +444,7 @@ impl Join {
         let key = group_hash(&group_id_string(
             name,
             &gtags,
-            &Dimensions {
-                by_name: dims.by_name,
-                tag_names: self.on.clone(),
-            },
+            &Dimensions::new(dims.by_name, self.on.clone()),
         ));
         self.low_marks.insert((src, key), t);
         let mut low: Option<i64> = None;

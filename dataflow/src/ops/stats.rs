@@ -52,7 +52,7 @@ impl StatsFeed {
         let mut g = self.lock();
         let entry = g.entry(group.to_string()).or_insert_with(|| GroupStats {
             tags: tags.clone(),
-            dims: dims.clone(),
+            dims: *dims,
             values: BTreeMap::new(),
         });
         *entry.values.entry(key.to_string()).or_insert(0) += n;

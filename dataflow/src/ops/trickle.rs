@@ -26,7 +26,7 @@ impl Processor for Trickle {
                         tags: bp.tags,
                         fields: bp.fields,
                         time: bp.time,
-                        dims: b.dims.clone(),
+                        dims: b.dims,
                         group: b.group,
                     };
                     p.regroup();

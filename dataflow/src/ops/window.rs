@@ -114,7 +114,7 @@ impl GroupHead {
         GroupHead {
             name: p.name,
             tags: p.group_tags(),
-            dims: p.dims.clone(),
+            dims: p.dims,
             group: p.group,
         }
     }
@@ -124,7 +124,7 @@ impl GroupHead {
             name: self.name,
             tmax,
             tags: self.tags.clone(),
-            dims: self.dims.clone(),
+            dims: self.dims,
             group: self.group,
             points,
         }
@@ -299,7 +299,7 @@ impl Processor for TimeWindow {
                     head: Box::new(GroupHead {
                         name: Sym::new("barrier"),
                         tags: b.group.tags.clone(),
-                        dims: b.group.dims.clone(),
+                        dims: b.group.dims,
                         group: b.group.id,
                     }),
                     next_emit: cfg.first_emit(t),

@@ -111,10 +111,7 @@ pub(crate) fn int(x: i64) -> FieldValue {
 pub(crate) fn dims(by: &[&str]) -> Dimensions {
     let mut tag_names: Vec<Sym> = by.iter().map(|s| Sym::new(s)).collect();
     tag_names.sort();
-    Dimensions {
-        by_name: false,
-        tag_names,
-    }
+    Dimensions::new(false, tag_names)
 }
 
 /// A point of measurement `m` grouped by `by`, at `t` ns.

@@ -193,10 +193,7 @@ pub(crate) fn fields(fs: &[(&str, FieldValue)]) -> Vec<(Sym, FieldValue)> {
 }
 
 pub(crate) fn dims(names: &[&str]) -> Dimensions {
-    Dimensions {
-        by_name: false,
-        tag_names: names.iter().map(|n| Sym::new(n)).collect(),
-    }
+    Dimensions::new(false, names.iter().map(|n| Sym::new(n)).collect())
 }
 
 /// A point of measurement `name` grouped by `group`.

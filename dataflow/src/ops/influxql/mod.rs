@@ -451,7 +451,7 @@ impl InfluxQL {
                 name: head.name,
                 tmax,
                 tags: head.tags.clone(),
-                dims: head.dims.clone(),
+                dims: head.dims,
                 group: head.group,
                 points,
             }));
@@ -483,7 +483,7 @@ impl InfluxQL {
             tags,
             fields,
             time,
-            dims: head.dims.clone(),
+            dims: head.dims,
             group: head.group,
         }));
     }
@@ -558,7 +558,7 @@ impl InfluxQL {
         let head_of = |p: &Point| Head {
             name: p.name,
             tags: p.group_tags(),
-            dims: p.dims.clone(),
+            dims: p.dims,
             group: p.group,
             time: p.time,
         };
