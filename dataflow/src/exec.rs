@@ -269,32 +269,55 @@ impl TaskExec {
         }
     }
 
-    /// Runs node `n` on one message (or makes it an exit), pushing its outputs' work.
-    fn step(&mut self, n: usize, i: usize, m: Msg, stack: &mut Vec<(usize, usize, Msg)>) {
-        if !self.owns(n) {
-            self.exits.push((n, i, m));
+    /// Runs node `n` on one message (or makes it an exit), pushing its outputs' work. A
+    /// lone output for a lone child is handled next without the stack (where it would be
+    /// popped next anyway).
+    fn step(
+        &mut self,
+        mut n: usize,
+        mut i: usize,
+        mut m: Msg,
+        stack: &mut Vec<(usize, usize, Msg)>,
+    ) {
+        loop {
+            if !self.owns(n) {
+                self.exits.push((n, i, m));
+                return;
+            }
+            let mut out = std::mem::take(&mut self.out);
+            let mut ctx = Ctx {
+                task: &self.task,
+                node: &self.names[n],
+                services: &self.services,
+                stats: &mut self.stats[n],
+            };
+            out.clear();
+            let t = &mut self.timing[n];
+            if t.0.is_multiple_of(TIME_SAMPLE) {
+                let start = std::time::Instant::now();
+                self.procs[n].process(i, m, &mut ctx, &mut out);
+                t.1 += start.elapsed().as_nanos() as u64;
+                t.2 += 1;
+            } else {
+                self.procs[n].process(i, m, &mut ctx, &mut out);
+            }
+            t.0 += 1;
+            if let ([(child, input)], 1, false, None) = (
+                &self.children[n][..],
+                out.len(),
+                self.exits_only[n],
+                &self.watched[n],
+            ) && let Some(next) = out.pop()
+            {
+                self.edges[n][0] += 1;
+                (n, i, m) = (*child, *input, next);
+                self.out = out;
+                continue;
+            }
+            self.fan_out(n, &mut out, stack);
+            self.out = out;
             return;
         }
-        let mut out = std::mem::take(&mut self.out);
-        let mut ctx = Ctx {
-            task: &self.task,
-            node: &self.names[n],
-            services: &self.services,
-            stats: &mut self.stats[n],
-        };
-        out.clear();
-        let t = &mut self.timing[n];
-        if t.0.is_multiple_of(TIME_SAMPLE) {
-            let start = std::time::Instant::now();
-            self.procs[n].process(i, m, &mut ctx, &mut out);
-            t.1 += start.elapsed().as_nanos() as u64;
-            t.2 += 1;
-        } else {
-            self.procs[n].process(i, m, &mut ctx, &mut out);
-        }
-        t.0 += 1;
-        self.fan_out(n, &mut out, stack);
-        self.out = out;
     }
 
     fn fan_out(&mut self, n: usize, out: &mut Vec<Msg>, stack: &mut Vec<(usize, usize, Msg)>) {
