@@ -141,6 +141,19 @@ struct Head {
     time: i64,
 }
 
+impl Head {
+    /// A batch's head (its tags moved out).
+    fn take_from(b: &mut Batch) -> Head {
+        Head {
+            name: b.name,
+            tags: std::mem::take(&mut b.tags),
+            dims: b.dims,
+            group: b.group,
+            time: b.tmax,
+        }
+    }
+}
+
 /// A stream group's current equal-time bucket.
 #[derive(Debug)]
 struct Bucket {
@@ -606,13 +619,7 @@ impl InfluxQL {
             for e in part.unusable.iter().flat_map(|u| u.0.iter()) {
                 e.report(cfg, ctx);
             }
-            let head = Head {
-                name: b.name,
-                tags: std::mem::take(&mut b.tags),
-                dims: std::mem::take(&mut b.dims),
-                group: b.group,
-                time: b.tmax,
-            };
+            let head = Head::take_from(&mut b);
             Self::emit(cfg, &head, part.outs(cfg), &mut b.points, out);
             return;
         }
@@ -648,13 +655,7 @@ impl InfluxQL {
                 });
             }
         }
-        let head = Head {
-            name: b.name,
-            tags: std::mem::take(&mut b.tags),
-            dims: std::mem::take(&mut b.dims),
-            group: b.group,
-            time: b.tmax,
-        };
+        let head = Head::take_from(&mut b);
         Self::finish(cfg, &head, &acc, &mut items, &mut b.points, out);
         self.items = items;
     }
