@@ -1,4 +1,5 @@
-//! A tumbling window folded into its `count`/`sum`/`mean` child (`ops::build_fused`) must
+//! A tumbling window folded into its `count`/`sum`/`mean`/`spread`/`first`/`last`/`min`/
+//! `max` child (`ops::build_fused`) must
 //! behave exactly like the two nodes built apart: same outputs in the same order, same
 //! batches emitted by the window (times and groups), same errors, same cardinalities. The
 //! data mixes groups, late and out-of-order points, missing fields, ints, floats and
@@ -114,7 +115,10 @@ fn messages(seed: u64, n: usize) -> Vec<Msg> {
     let mut t: i64 = 1_000 * S;
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
-        t += (rng.below(1500) as i64) * 1_000_000;
+        // Some points share their time with the previous one: selectors meet time ties.
+        if rng.below(4) != 0 {
+            t += (rng.below(1500) as i64) * 1_000_000;
+        }
         let host = ["a", "b", "c"][rng.below(3) as usize];
         let late = if rng.below(10) == 0 {
             (rng.below(25_000) as i64) * 1_000_000
@@ -135,11 +139,15 @@ fn messages(seed: u64, n: usize) -> Vec<Msg> {
                     0 => None,
                     1 => Some(FieldValue::String("x".into())),
                     2..=4 => Some(int(rng.below(100) as i64 - 50)),
+                    // Few distinct values: selectors meet ties.
+                    5..=14 => Some(fl((rng.below(8) as f64) / 2.0)),
                     _ => Some(fl((rng.below(10_000) as f64) / 7.0 - 300.0)),
                 };
+                // `n` tells apart the points a selector may pick.
+                let n = int(out.len() as i64);
                 let fields: Vec<(&str, FieldValue)> = match value {
-                    Some(v) => vec![("value", v), ("other", int(1))],
-                    None => vec![("other", int(1))],
+                    Some(v) => vec![("value", v), ("n", n)],
+                    None => vec![("n", n)],
                 };
                 Msg::Point(point(&[("host", host)], &["host"], &fields, time))
             }
@@ -163,9 +171,20 @@ fn folded_windows_match_the_nodes_built_apart() {
     ];
     let mut folded_runs = 0;
     for w in windows {
-        for f in ["mean", "sum", "count"] {
+        for f in [
+            "mean('value')",
+            "sum('value')",
+            "count('value')",
+            "spread('value')",
+            "first('value')",
+            "last('value')",
+            "min('value')",
+            "max('value').as('top')",
+            "min('value').usePointTimes()",
+            "first('value').usePointTimes().as('f')",
+        ] {
             let script = format!(
-                "stream\n    |from()\n        .measurement('m')\n        .groupBy('host')\n    |window(){w}\n    |{f}('value')\n"
+                "stream\n    |from()\n        .measurement('m')\n        .groupBy('host')\n    |window(){w}\n    |{f}\n"
             );
             let mut apart = Pair::new(&script, false).expect("apart");
             let mut fused =
@@ -195,17 +214,18 @@ fn folded_windows_match_the_nodes_built_apart() {
             folded_runs += 1;
         }
     }
-    assert_eq!(folded_runs, windows.len() * 3);
+    assert_eq!(folded_runs, windows.len() * 10);
 }
 
 #[test]
-fn only_tumbling_windows_before_count_sum_or_mean_are_folded() {
+fn only_tumbling_windows_before_one_value_functions_are_folded() {
     let head = "stream\n    |from()\n        .measurement('m')\n        .groupBy('host')\n";
     for tail in [
         "|window().period(10s).every(5s)|mean('value')",
         "|window().period(10s).every(20s)|mean('value')",
         "|window().periodCount(4).everyCount(2)|count('value')",
-        "|window().period(10s).every(10s)|max('value')",
+        "|window().period(10s).every(10s)|percentile('value', 90.0)",
+        "|window().period(10s).every(10s)|top(2, 'value')",
         "|window().period(10s).every(10s)|median('value')",
         "|window().period(10s).every(10s)|difference('value')",
     ] {

@@ -237,7 +237,7 @@ impl TimeCfg {
                     && (*kept || p.time >= g.next_emit - self.period)
                 {
                     *kept = true;
-                    folder.add(part, &p.fields);
+                    folder.add(part, p);
                 }
                 return;
             }
@@ -366,12 +366,13 @@ impl Processor for CountWindow {
                 });
                 if let Some(folder) = &self.folder {
                     // periodCount == everyCount: each emit takes every buffered point.
-                    folder.add(&mut g.part, &p.fields);
+                    let t = p.time;
+                    folder.add(&mut g.part, p);
                     g.count += 1;
                     if g.count == g.next_emit {
                         g.next_emit += self.every;
                         folder.hand_over(std::mem::take(&mut g.part));
-                        out.push(Msg::Batch(g.head.batch(p.time, Vec::new())));
+                        out.push(Msg::Batch(g.head.batch(t, Vec::new())));
                     }
                     return;
                 }

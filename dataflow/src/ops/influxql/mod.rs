@@ -252,7 +252,7 @@ fn realize(
     }
 }
 
-/// A `count`, `sum` or `mean` folded point by point, for a window whose only child is that
+/// A function of [`fold`] computed point by point, for a window whose only child is that
 /// node: the window keeps this instead of its points and hands it over with each (empty)
 /// batch it emits. The result, errors included, is what the node computes from the
 /// batch's points: the same values in the same order.
@@ -262,9 +262,26 @@ pub(crate) struct Partial {
     size: usize,
     int_sum: i64,
     float_sum: f64,
+    /// The selected point so far (`first`, `last`, `min`, `max`), or the value range so far
+    /// (`spread`); boxed, being bigger than the sums.
+    chosen: Option<Box<Chosen>>,
     /// Points that could not be aggregated, reported by the node when it takes the batch
     /// (boxed: rare, and a small partial keeps a window's groups cache-friendly).
     unusable: Option<Box<Unusables>>,
+}
+
+/// What a selector or `spread` keeps of the values seen.
+#[derive(Debug)]
+enum Chosen {
+    /// The selected point: its time and value, and the fields and tags it brings along.
+    Selected {
+        time: i64,
+        v: FieldValue,
+        fields: Fields,
+        tags: Tags,
+    },
+    /// The smallest and largest values.
+    Range { min: FieldValue, max: FieldValue },
 }
 
 /// The unusable points of a partial, in order.
@@ -284,18 +301,69 @@ pub(crate) struct Folder {
 type Handoff = std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<Partial>>>;
 
 impl Folder {
-    /// Adds a point (its fields) to a group's partial.
-    pub(crate) fn add(&self, part: &mut Partial, fields: &Fields) {
-        match classify(&self.cfg, &mut part.kind, fields) {
-            Ok(v) => {
-                part.size += 1;
-                match v {
-                    FieldValue::Int(i) => part.int_sum = part.int_sum.wrapping_add(*i),
-                    FieldValue::Float(x) => part.float_sum += x,
-                    _ => {}
+    /// Adds a point to a group's partial (a selector keeps it if it is the best so far).
+    pub(crate) fn add(&self, part: &mut Partial, p: Point) {
+        use std::cmp::Ordering::{Equal, Greater, Less};
+        let v = match classify(&self.cfg, &mut part.kind, &p.fields) {
+            Ok(v) => v,
+            Err(e) => {
+                part.unusable.get_or_insert_default().0.push(e);
+                return;
+            }
+        };
+        part.size += 1;
+        let func = self.cfg.func;
+        match func {
+            InfluxQLFunc::First | InfluxQLFunc::Last | InfluxQLFunc::Min | InfluxQLFunc::Max => {
+                // `reducers::reduce`'s rule, item by item.
+                let better = match part.chosen.as_deref() {
+                    Some(Chosen::Selected {
+                        time: best_time,
+                        v: best,
+                        ..
+                    }) => {
+                        let c = reducers::cmp_values(v, best);
+                        let (t, bt) = (p.time, *best_time);
+                        match func {
+                            InfluxQLFunc::First => t < bt || (t == bt && c == Greater),
+                            InfluxQLFunc::Last => t > bt || (t == bt && c == Greater),
+                            InfluxQLFunc::Min => c == Less || (c == Equal && t < bt),
+                            _ => c == Greater || (c == Equal && t < bt),
+                        }
+                    }
+                    _ => true,
+                };
+                if better {
+                    let v = v.clone();
+                    part.chosen = Some(Box::new(Chosen::Selected {
+                        time: p.time,
+                        v,
+                        fields: p.fields,
+                        tags: p.tags,
+                    }));
                 }
             }
-            Err(e) => part.unusable.get_or_insert_default().0.push(e),
+            InfluxQLFunc::Spread => match part.chosen.as_deref_mut() {
+                Some(Chosen::Range { min, max }) => {
+                    if reducers::cmp_values(v, min) == Less {
+                        *min = v.clone();
+                    }
+                    if reducers::cmp_values(v, max) == Greater {
+                        *max = v.clone();
+                    }
+                }
+                _ => {
+                    part.chosen = Some(Box::new(Chosen::Range {
+                        min: v.clone(),
+                        max: v.clone(),
+                    }));
+                }
+            },
+            _ => match v {
+                FieldValue::Int(i) => part.int_sum = part.int_sum.wrapping_add(*i),
+                FieldValue::Float(x) => part.float_sum += x,
+                _ => {}
+            },
         }
     }
 
@@ -309,37 +377,67 @@ impl Folder {
 }
 
 impl Partial {
-    /// The reducer's outputs, as [`reducers::reduce`] gives them over the same values.
-    fn outs(&self, cfg: &Cfg) -> Vec<Out> {
+    /// The reducer's outputs, as [`reducers::reduce`] gives them over the same values, and
+    /// the points they select from.
+    fn outs(self, cfg: &Cfg) -> (Vec<Out>, Vec<BatchPoint>) {
         let n = self.size;
         let int = self.kind == Some(Kind::Int);
         let one = |time, v| vec![Out { time, v, idx: None }];
-        match cfg.func {
-            InfluxQLFunc::Count => one(ZERO_TIME, FieldValue::Int(n as i64)),
-            InfluxQLFunc::Sum if int => one(0, FieldValue::Int(self.int_sum)),
-            InfluxQLFunc::Sum => one(
+        let outs = match (cfg.func, self.chosen.map(|c| *c)) {
+            (InfluxQLFunc::Count, _) => one(ZERO_TIME, FieldValue::Int(n as i64)),
+            (InfluxQLFunc::Sum, _) if int => one(0, FieldValue::Int(self.int_sum)),
+            (InfluxQLFunc::Sum, _) => one(
                 0,
                 FieldValue::Float(if n == 0 { 0.0 } else { self.float_sum }),
             ),
-            InfluxQLFunc::Mean if n == 0 => Vec::new(),
-            InfluxQLFunc::Mean if int => {
+            (InfluxQLFunc::Mean, _) if n == 0 => Vec::new(),
+            (InfluxQLFunc::Mean, _) if int => {
                 one(ZERO_TIME, FieldValue::Float(self.int_sum as f64 / n as f64))
             }
-            InfluxQLFunc::Mean => one(ZERO_TIME, FieldValue::Float(self.float_sum / n as f64)),
-            _ => Vec::new(),
-        }
+            (InfluxQLFunc::Mean, _) => one(ZERO_TIME, FieldValue::Float(self.float_sum / n as f64)),
+            (
+                _,
+                Some(Chosen::Selected {
+                    time,
+                    v,
+                    fields,
+                    tags,
+                }),
+            ) => {
+                let point = BatchPoint { time, fields, tags };
+                let outs = vec![Out {
+                    time,
+                    v,
+                    idx: Some(0),
+                }];
+                return (outs, vec![point]);
+            }
+            (_, Some(Chosen::Range { min, max })) => {
+                let v = match (&max, &min) {
+                    (FieldValue::Int(a), FieldValue::Int(b)) => FieldValue::Int(a.wrapping_sub(*b)),
+                    (a, b) => FieldValue::Float(reducers::f(a) - reducers::f(b)),
+                };
+                one(ZERO_TIME, v)
+            }
+            (_, None) => Vec::new(),
+        };
+        (outs, Vec::new())
     }
 }
 
 /// The window's end of a fold, and the node.
 pub(crate) type Folded = (Folder, Box<dyn Processor>);
 
-/// Folds `spec`'s function into the window before it, when it is `count`, `sum` or
-/// `mean` (one value per batch, computable point by point in the same order): returns the
+/// Folds `spec`'s function into the window before it, when it is `count`, `sum`, `mean`,
+/// `spread` or a selector of one point (`first`, `last`, `min`, `max`): one output per
+/// batch, computable point by point in the same order: returns the
 /// window's end and the node, which then takes partials instead of points.
 pub(crate) fn fold(spec: &InfluxQLSpec, info: &BuildInfo) -> Result<Option<Folded>, BuildError> {
     use InfluxQLFunc::*;
-    if !matches!(spec.func, Count | Sum | Mean) {
+    if !matches!(
+        spec.func,
+        Count | Sum | Mean | First | Last | Min | Max | Spread
+    ) {
         return Ok(None);
     }
     let mut node = new(spec, info)?;
@@ -620,7 +718,8 @@ impl InfluxQL {
                 e.report(cfg, ctx);
             }
             let head = Head::take_from(&mut b);
-            Self::emit(cfg, &head, part.outs(cfg), &mut b.points, out);
+            let (outs, mut points) = part.outs(cfg);
+            Self::emit(cfg, &head, outs, &mut points, out);
             return;
         }
         if self.transformation {

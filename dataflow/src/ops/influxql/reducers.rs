@@ -27,7 +27,8 @@ pub(crate) struct Out {
     pub(crate) idx: Option<usize>,
 }
 
-fn f(v: &FieldValue) -> f64 {
+/// A numeric value as a float (0 for others).
+pub(crate) fn f(v: &FieldValue) -> f64 {
     match v {
         FieldValue::Float(x) => *x,
         FieldValue::Int(i) => *i as f64,
