@@ -87,7 +87,8 @@ pub fn build(spec: &NodeSpec, info: &BuildInfo) -> Result<Box<dyn Processor>, Bu
 pub type FusedPair = (Box<dyn Processor>, Box<dyn Processor>);
 
 /// Builds a window and its only child together when the child's function can be folded
-/// into the window (a tumbling window before `count`, `sum` or `mean`): the window then
+/// into the window (a tumbling window before `count`, `sum`, `mean`, `spread`, `first`,
+/// `last`, `min` or `max`): the window then
 /// keeps one running partial per group instead of its points, and hands it to the child
 /// with each batch. Outputs, errors and stats are those of the two nodes built apart.
 /// `None` when the pair does not qualify.
