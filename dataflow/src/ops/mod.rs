@@ -88,9 +88,8 @@ pub type FusedPair = (Box<dyn Processor>, Box<dyn Processor>);
 
 /// Builds a window and its only child together when the child's function can be folded
 /// into the window (a tumbling window before `count`, `sum`, `mean`, `spread`, `first`,
-/// `last`, `min` or `max`): the window then
-/// keeps one running partial per group instead of its points, and hands it to the child
-/// with each batch. Outputs, errors and stats are those of the two nodes built apart.
+/// `last`, `min` or `max`): the window then keeps one running partial per group instead
+/// of its points, and hands it to the child with each batch. Outputs, errors and stats are those of the two nodes built apart.
 /// `None` when the pair does not qualify.
 pub fn build_fused(
     window: (&NodeSpec, &BuildInfo),
