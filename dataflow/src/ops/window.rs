@@ -241,6 +241,7 @@ impl TimeCfg {
                 }
                 return;
             }
+            // Never: only a folded window creates folded groups.
             (Keep::Fold { .. }, None) => return,
         };
         if self.every != 0 {
