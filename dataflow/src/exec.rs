@@ -28,9 +28,6 @@ pub struct TaskExec {
     /// Per node: `(child, input index at the child)` in link order.
     children: Vec<Vec<(usize, usize)>>,
     stats: Vec<NodeStats>,
-    /// Per node: calls, and the time and count of the sampled ones (every
-    /// [`TIME_SAMPLE`]th call is timed, so timing costs little).
-    timing: Vec<(u64, u64, u64)>,
     /// Messages sent per edge, aligned with `children`.
     edges: Vec<Vec<u64>>,
     services: Services,
@@ -50,9 +47,26 @@ pub struct TaskExec {
     stack: Vec<(usize, usize, Msg)>,
     out: Vec<Msg>,
     /// Per node, what every message reads, kept apart from the (large) plan nodes so the
-    /// hot path touches few cache lines: its name and whether this executor runs it.
+    /// hot path touches few cache lines.
     names: Vec<String>,
-    owned: Vec<bool>,
+    hot: Vec<Hot>,
+}
+
+/// What the executor reads of a node for every message.
+#[derive(Debug, Clone, Copy, Default)]
+struct Hot {
+    /// This executor runs the node.
+    owned: bool,
+    /// The node forwards what it receives (roots): no call needed.
+    forward: bool,
+    /// Its only child and the input index there, when that child runs here too and no
+    /// `stats` node watches it: its outputs go there directly.
+    lone: Option<(usize, usize)>,
+    /// Calls, and the time and count of the sampled ones (every [`TIME_SAMPLE`]th call is
+    /// timed, so timing costs little).
+    calls: u64,
+    ns: u64,
+    samples: u64,
 }
 
 /// Adds a shared [`StatsFeeds`](crate::ops::stats::StatsFeeds) registry to `services` when the
@@ -206,14 +220,33 @@ impl TaskExec {
             })
             .collect();
         let names = plan.nodes.iter().map(|n| n.name.clone()).collect();
-        let owned = (0..plan.nodes.len()).map(mine).collect();
+        let hot = plan
+            .nodes
+            .iter()
+            .map(|node| Hot {
+                owned: mine(node.id),
+                forward: matches!(
+                    node.spec,
+                    NodeSpec::Stream
+                        | NodeSpec::Batch
+                        | NodeSpec::Query(_)
+                        | NodeSpec::QueryFlux(_)
+                ),
+                lone: match children[node.id][..] {
+                    [(child, input)] if mine(child) && watched[node.id].is_none() => {
+                        Some((child, input))
+                    }
+                    _ => None,
+                },
+                ..Hot::default()
+            })
+            .collect();
         Ok(TaskExec {
             names,
-            owned,
+            hot,
             exits_only,
             task: task.to_string(),
             stats: vec![NodeStats::default(); plan.nodes.len()],
-            timing: vec![(0, 0, 0); plan.nodes.len()],
             plan: plan.clone(),
             procs,
             edges: children.iter().map(|c| vec![0; c.len()]).collect(),
@@ -280,9 +313,18 @@ impl TaskExec {
         stack: &mut Vec<(usize, usize, Msg)>,
     ) {
         loop {
-            if !self.owns(n) {
+            let hot = &mut self.hot[n];
+            if !hot.owned {
                 self.exits.push((n, i, m));
                 return;
+            }
+            hot.calls += 1;
+            if hot.forward
+                && let Some((child, input)) = hot.lone
+            {
+                self.edges[n][0] += 1;
+                (n, i) = (child, input);
+                continue;
             }
             let mut out = std::mem::take(&mut self.out);
             let mut ctx = Ctx {
@@ -292,25 +334,19 @@ impl TaskExec {
                 stats: &mut self.stats[n],
             };
             out.clear();
-            let t = &mut self.timing[n];
-            if t.0.is_multiple_of(TIME_SAMPLE) {
+            if hot.calls % TIME_SAMPLE == 1 {
                 let start = std::time::Instant::now();
                 self.procs[n].process(i, m, &mut ctx, &mut out);
-                t.1 += start.elapsed().as_nanos() as u64;
-                t.2 += 1;
+                hot.ns += start.elapsed().as_nanos() as u64;
+                hot.samples += 1;
             } else {
                 self.procs[n].process(i, m, &mut ctx, &mut out);
             }
-            t.0 += 1;
-            if let ([(child, input)], 1, false, None) = (
-                &self.children[n][..],
-                out.len(),
-                self.exits_only[n],
-                &self.watched[n],
-            ) && let Some(next) = out.pop()
+            if let (Some((child, input)), 1) = (hot.lone, out.len())
+                && let Some(next) = out.pop()
             {
                 self.edges[n][0] += 1;
-                (n, i, m) = (*child, *input, next);
+                (n, i, m) = (child, input, next);
                 self.out = out;
                 continue;
             }
@@ -409,7 +445,7 @@ impl TaskExec {
 
     /// Whether `node` belongs to this executor (always true outside segment mode).
     pub fn owns(&self, node: usize) -> bool {
-        self.owned[node]
+        self.hot[node].owned
     }
 
     /// End of input: every node's `done` runs in walk order (parents before children), and
@@ -462,7 +498,7 @@ impl TaskExec {
                     .map(|(k, v)| (k.to_string(), *v))
                     .collect();
                 m.insert("errors".into(), s.errors as i64);
-                let (_, ns, samples) = self.timing[n.id];
+                let Hot { ns, samples, .. } = self.hot[n.id];
                 m.insert(EXEC_NS.into(), ns as i64);
                 m.insert(EXEC_SAMPLES.into(), samples as i64);
                 m.insert(
