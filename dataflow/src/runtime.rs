@@ -370,9 +370,23 @@ fn spawn_heartbeat(
 /// How often stages with wall-clock nodes run their timers.
 const TICK: Duration = Duration::from_millis(100);
 
-/// A stable hash of a point's series (measurement and tags) for pre-partitioning ingest.
+/// A hash of a point's series (measurement and tags) for pre-partitioning ingest: the same
+/// series always reaches the same lane. It hashes the interned names' identities, not their
+/// bytes, so it holds for the life of the process only (lanes are local to it).
 pub fn series_hash(p: &Point) -> u64 {
-    crate::point::series_of(p.name, &p.tags).0
+    use std::hash::{Hash, Hasher};
+    let mut h = crate::point::IdHasher::default();
+    p.name.hash(&mut h);
+    for (k, v) in &p.tags {
+        k.hash(&mut h);
+        v.hash(&mut h);
+    }
+    // Interned names are aligned pointers: mix every bit into the low ones `% peers` reads.
+    let mut x = h.finish();
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x
 }
 
 fn worker_for(hash: u64, peers: usize) -> usize {

@@ -366,3 +366,21 @@ fn live_points_reach_each_subscribed_task_once_among_many_others() {
     }
     engine.shutdown();
 }
+
+#[test]
+fn series_hash_keeps_a_series_on_one_lane_and_spreads_series_evenly() {
+    use kap_dataflow::runtime::series_hash;
+    let a = point("host-1", 1.0, 1);
+    let b = point("host-1", 2.0, 2);
+    assert_eq!(series_hash(&a), series_hash(&b), "same series, same hash");
+    for peers in [2u64, 3, 4] {
+        let mut lanes = vec![0usize; peers as usize];
+        for i in 0..3000 {
+            lanes[(series_hash(&point(&format!("host-{i}"), 0.0, 0)) % peers) as usize] += 1;
+        }
+        let even = 3000 / peers as usize;
+        for n in &lanes {
+            assert!(n.abs_diff(even) < even / 5, "{peers} lanes: {lanes:?}");
+        }
+    }
+}
