@@ -514,6 +514,9 @@ impl Engine {
             keys.insert(id.to_string(), key.clone());
             key
         };
+        // One stats registry for the dataflow, shared by its instances on every worker: a
+        // `stats`/`deadman` node (on one worker) reads what the watched node counts on all.
+        let services = crate::exec::with_stats_feeds(services, plan);
         self.shared
             .services
             .lock()
@@ -1282,7 +1285,6 @@ fn build_dataflow(
     services: Services,
     shared: &Arc<Shared>,
 ) -> Result<Built, String> {
-    let services = crate::exec::with_stats_feeds(services, plan);
     // With one worker every exchange would route to this worker: one stage runs the whole
     // plan depth first, Kapacitor's order, which the stages restore by sorting anyway.
     let st = if worker.peers() == 1 {

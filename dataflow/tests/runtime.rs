@@ -253,6 +253,14 @@ fn barrier_idle_closes_windows_without_new_data() {
 
 #[test]
 fn deadman_fires_when_data_stops() {
+    // Whichever worker the series lands on: the stats node runs on worker 0 and must read
+    // what `from` counts on every worker.
+    for lane in 0..2 {
+        deadman_fires_when_data_on_lane_stops(lane);
+    }
+}
+
+fn deadman_fires_when_data_on_lane_stops(lane: u64) {
     use kap_dataflow::alert::{Level, TOPICS_SERVICE, TopicStore};
     let engine = Engine::start(EngineConfig {
         workers: 2,
@@ -269,8 +277,12 @@ fn deadman_fires_when_data_stops() {
             live(),
         )
         .unwrap();
+    let host = (0..)
+        .map(|i| format!("h{i}"))
+        .find(|h| kap_dataflow::runtime::series_hash(&point(h, 0.0, 0)) % 2 == lane)
+        .unwrap();
     for t in 0..15 {
-        engine.write(vec![point("h1", 1.0, t)]).unwrap();
+        engine.write(vec![point(&host, 1.0, t)]).unwrap();
         std::thread::sleep(Duration::from_millis(50));
     }
     // Data stops: the emitted rate drops to 0 and the deadman goes CRITICAL.
@@ -281,7 +293,9 @@ fn deadman_fires_when_data_stops() {
     {
         std::thread::sleep(Duration::from_millis(20));
     }
-    let state = topics.event_state("dead", id).expect("deadman event");
+    let state = topics
+        .event_state("dead", id)
+        .unwrap_or_else(|| panic!("no deadman event with the data on worker {lane}"));
     assert_eq!(state.level, Level::Critical, "{state:?}");
     assert!(
         state
