@@ -271,36 +271,50 @@ thread_local! {
 impl Dimensions {
     /// Interns `by_name` and `tag_names`.
     pub fn new(by_name: bool, tag_names: Vec<Sym>) -> Dimensions {
-        Dimensions::of(by_name, &tag_names)
+        Dimensions::cached(by_name, std::borrow::Cow::Owned(tag_names))
     }
 
-    /// Interns `by_name` and a slice of tag names (allocating only the first time).
+    /// Interns `by_name` and a slice of tag names (copied only the first time).
     pub fn of(by_name: bool, tag_names: &[Sym]) -> Dimensions {
+        Dimensions::cached(by_name, std::borrow::Cow::Borrowed(tag_names))
+    }
+
+    /// The thread cache in front of [`Dimensions::intern`].
+    fn cached(by_name: bool, tag_names: std::borrow::Cow<'_, [Sym]>) -> Dimensions {
         let mut h = IdHasher::default();
         h.write_u8(u8::from(by_name));
-        for k in tag_names {
+        for k in tag_names.iter() {
             k.hash(&mut h);
         }
         let slot = (h.finish() >> 40) as usize & (DIM_CACHE - 1);
-        let same = |d: &Dimensions| d.by_name == by_name && d.tag_names == tag_names;
+        let same = |d: &Dimensions| d.by_name == by_name && d.tag_names[..] == tag_names[..];
         if let Some(d) = RECENT_DIMS.with(|c| c.borrow()[slot].filter(same)) {
             return d;
         }
-        let key = DimSet {
+        let d = Dimensions::intern(DimSet {
             by_name,
-            tag_names: tag_names.to_vec(),
-        };
-        let found = dim_interner()
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
-            .copied();
-        let d = found.unwrap_or_else(|| {
-            let mut map = dim_interner().write().unwrap_or_else(|e| e.into_inner());
-            *map.entry(Box::leak(Box::new(key.clone())))
-                .or_insert_with_key(|k| Dimensions(k))
+            tag_names: tag_names.into_owned(),
         });
         RECENT_DIMS.with(|c| c.borrow_mut()[slot] = Some(d));
+        d
+    }
+
+    /// The interned copy of `set`, leaked the first time it is seen.
+    fn intern(set: DimSet) -> Dimensions {
+        if let Some(found) = dim_interner()
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&set)
+        {
+            return *found;
+        }
+        let mut map = dim_interner().write().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = map.get(&set) {
+            return *found;
+        }
+        let leaked: &'static DimSet = Box::leak(Box::new(set));
+        let d = Dimensions(leaked);
+        map.insert(leaked, d);
         d
     }
 
