@@ -135,7 +135,6 @@ pub(crate) struct DimSpec {
     star: bool,
     /// Without `*`: the dimensions, without and with the measurement.
     fixed: [Dimensions; 2],
-    names: Vec<Sym>,
     exclude: Vec<Sym>,
 }
 
@@ -143,7 +142,7 @@ impl std::fmt::Debug for DimSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DimSpec")
             .field("star", &self.star)
-            .field("names", &self.names)
+            .field("names", &self.fixed[0].tag_names)
             .finish()
     }
 }
@@ -165,19 +164,7 @@ impl DimSpec {
         DimSpec {
             star,
             fixed: [false, true].map(|by_name| Dimensions::of(by_name, &names)),
-            names,
             exclude,
-        }
-    }
-
-    /// Tag names for a point with these (sorted) tag keys.
-    pub(crate) fn tag_names<'a>(&self, keys: impl Iterator<Item = &'a Sym>) -> Vec<Sym> {
-        if self.star {
-            keys.filter(|k| !self.exclude.contains(k))
-                .copied()
-                .collect()
-        } else {
-            self.names.clone()
         }
     }
 
@@ -188,7 +175,8 @@ impl DimSpec {
         keys: impl Iterator<Item = &'a Sym>,
     ) -> Dimensions {
         if self.star {
-            Dimensions::new(by_name, self.tag_names(keys))
+            let names = keys.filter(|k| !self.exclude.contains(k)).copied();
+            Dimensions::new(by_name, names.collect())
         } else {
             self.fixed[usize::from(by_name)]
         }
