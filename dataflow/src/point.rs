@@ -12,10 +12,47 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, OnceLock, RwLock};
 
-/// An interned string: one pointer (to the leaked, deduplicated string), so a `Sym` is as
-/// small as a `u64` and compares and hashes by address.
+/// An interned string: one pointer (to the leaked, deduplicated string and its content
+/// hash), so a `Sym` is as small as a `u64` and compares and hashes by address.
 #[derive(Clone, Copy)]
-pub struct Sym(&'static &'static str);
+pub struct Sym(&'static Interned);
+
+/// What a [`Sym`] points to: the string and a hash of its bytes, computed once.
+struct Interned {
+    s: &'static str,
+    hash: u64,
+}
+
+/// A hash of a string's bytes that is the same in every process and on every platform
+/// (FxHash's step over little-endian 8-byte words, then a finalizer): [`GroupId`]s are
+/// built from these, and workers of different processes must agree on them.
+pub fn content_hash(s: &str) -> u64 {
+    let mut h: u64 = s.len() as u64;
+    let mut chunks = s.as_bytes().chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut w = [0u8; 8];
+        w[..rest.len()].copy_from_slice(rest);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fmix(h)
+}
+
+/// MurmurHash3's 64-bit finalizer: every input bit reaches the low bits.
+#[inline]
+fn fmix(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^= h >> 33;
+    h
+}
 
 fn interner() -> &'static RwLock<HashMap<&'static str, Sym>> {
     static INTERNER: OnceLock<RwLock<HashMap<&'static str, Sym>>> = OnceLock::new();
@@ -33,35 +70,22 @@ thread_local! {
         std::cell::RefCell::new(vec![None; SYM_CACHE]);
 }
 
-/// FxHash over 8-byte words, for the thread cache's slot only.
-fn slot_of(s: &str) -> usize {
-    let mut h: u64 = s.len() as u64;
-    let mut chunks = s.as_bytes().chunks_exact(8);
-    for c in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-    for b in chunks.remainder() {
-        h = (h.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-    (h >> 32) as usize & (SYM_CACHE - 1)
-}
-
 impl Sym {
     /// Interns `s`.
     pub fn new(s: &str) -> Sym {
-        let slot = slot_of(s);
-        let cached = RECENT.with(|c| c.borrow()[slot].filter(|sym| sym.as_str() == s));
+        let hash = content_hash(s);
+        let slot = hash as usize & (SYM_CACHE - 1);
+        let cached =
+            RECENT.with(|c| c.borrow()[slot].filter(|sym| sym.0.hash == hash && sym.as_str() == s));
         if let Some(sym) = cached {
             return sym;
         }
-        let sym = Sym::intern(s);
+        let sym = Sym::intern(s, hash);
         RECENT.with(|c| c.borrow_mut()[slot] = Some(sym));
         sym
     }
 
-    fn intern(s: &str) -> Sym {
+    fn intern(s: &str, hash: u64) -> Sym {
         if let Some(found) = interner().read().unwrap_or_else(|e| e.into_inner()).get(s) {
             return *found;
         }
@@ -70,7 +94,7 @@ impl Sym {
             return *found;
         }
         let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
-        let sym = Sym(Box::leak(Box::new(leaked)));
+        let sym = Sym(Box::leak(Box::new(Interned { s: leaked, hash })));
         map.insert(leaked, sym);
         sym
     }
@@ -83,7 +107,13 @@ impl Sym {
 
     /// The string.
     pub fn as_str(self) -> &'static str {
-        self.0
+        self.0.s
+    }
+
+    /// The hash of the string's bytes ([`content_hash`]), the same in every process.
+    #[inline]
+    pub fn content_hash(self) -> u64 {
+        self.0.hash
     }
 }
 
@@ -380,8 +410,8 @@ impl<'de> Deserialize<'de> for Dimensions {
     }
 }
 
-/// A stable 64-bit hash of a group (FNV-1a over its id string); used for per-group state
-/// maps and for exchanging data between workers. Equal group ids hash equal everywhere.
+/// A stable 64-bit hash of a group ([`group_of`]); used for per-group state maps and for
+/// exchanging data between workers. Equal group id strings hash equal everywhere.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
 )]
@@ -420,59 +450,26 @@ fn write_group_id(name: Sym, tags: &[(Sym, Sym)], dims: &Dimensions, out: &mut i
     }
 }
 
-/// FNV-1a, fed incrementally.
-#[derive(Debug, Clone, Copy)]
-struct Fnv(u64);
-
-impl Fnv {
-    fn new() -> Fnv {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-
-    fn write(&mut self, s: &str) {
-        for b in s.as_bytes() {
-            self.0 ^= u64::from(*b);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-
-    /// Mixes the low bits: timely routes with `hash % peers` / `hash & (peers - 1)`.
-    fn finish(self) -> GroupId {
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        GroupId(h)
-    }
-}
-
-/// The [`GroupId`] of a group id string.
-pub fn group_hash(id: &str) -> GroupId {
-    let mut h = Fnv::new();
-    h.write(id);
-    h.finish()
-}
-
-/// The [`GroupId`] of a group, without building its id string (equal to
-/// `group_hash(&group_id_string(name, tags, dims))`).
+/// The [`GroupId`] of a group, without building its id string: a hash of what the string
+/// holds (the measurement when grouped by it, then each dimension's name and value, a
+/// missing tag counting as empty), combined from the names' [`content_hash`]es. Groups
+/// with equal id strings get equal ids, in every process.
 pub fn group_of(name: Sym, tags: &[(Sym, Sym)], dims: &Dimensions) -> GroupId {
-    let mut h = Fnv::new();
-    write_group_id(name, tags, dims, &mut |part| h.write(part));
-    h.finish()
-}
-
-/// The hash of a series key `name,k1=v1,k2=v2` (tags in order), without building the string
-/// (equal to `group_hash` of that string).
-pub fn series_of(name: Sym, tags: &[(Sym, Sym)]) -> GroupId {
-    let mut h = Fnv::new();
-    h.write(name.as_str());
-    for (k, v) in tags {
-        h.write(",");
-        h.write(k.as_str());
-        h.write("=");
-        h.write(v.as_str());
+    #[inline]
+    fn mix(h: u64, x: u64) -> u64 {
+        (h.rotate_left(23) ^ x).wrapping_mul(0x9e37_79b9_7f4a_7c15)
     }
-    h.finish()
+    let mut h: u64 = if dims.by_name {
+        mix(0x243f_6a88_85a3_08d3, name.content_hash())
+    } else {
+        0x1319_8a2e_0370_7344
+    };
+    for &k in &dims.tag_names {
+        // `content_hash("")` is 0: a missing tag hashes as an empty value, as in the string.
+        let v = get(tags, k).map_or(0, |v| v.content_hash());
+        h = mix(mix(h, k.content_hash()), v);
+    }
+    GroupId(fmix(h))
 }
 
 /// A fast hasher for keys that are small integers or already hashes ([`GroupId`], [`Sym`]):
@@ -781,36 +778,40 @@ mod tests {
     }
 
     #[test]
-    fn group_of_equals_hash_of_the_id_string() {
+    fn group_of_agrees_with_the_id_string() {
         let tags: Tags = vec![
             (Sym::new("cpu"), Sym::new("cpu0")),
+            (Sym::new("dc"), Sym::new("")),
             (Sym::new("host"), Sym::new("a")),
         ];
-        for dims in [
+        let name = Sym::new("m");
+        let dims = [
             Dimensions::default(),
             Dimensions::new(true, vec![]),
             Dimensions::new(true, vec![Sym::new("cpu"), Sym::new("dc")]),
+            Dimensions::new(false, vec![Sym::new("cpu"), Sym::new("dc")]),
             Dimensions::new(false, vec![Sym::new("host")]),
-        ] {
-            let name = Sym::new("m");
-            assert_eq!(
-                group_of(name, &tags, &dims),
-                group_hash(&group_id_string(name, &tags, &dims))
-            );
-        }
-    }
-
-    #[test]
-    fn series_of_equals_hash_of_the_series_key() {
-        let tags: Tags = vec![
-            (Sym::new("cpu"), Sym::new("cpu0")),
-            (Sym::new("host"), Sym::new("a")),
+            Dimensions::new(false, vec![Sym::new("dc"), Sym::new("cpu")]),
+            Dimensions::new(false, vec![Sym::new("cpu"), Sym::new("zone")]),
         ];
-        assert_eq!(
-            series_of(Sym::new("m"), &tags),
-            group_hash("m,cpu=cpu0,host=a")
-        );
-        assert_eq!(series_of(Sym::new("m"), &[]), group_hash("m"));
+        // Equal id strings, equal ids: a missing tag counts as an empty value.
+        let no_dc: Tags = vec![tags[0], tags[2]];
+        for d in &dims {
+            assert_eq!(group_of(name, &tags, d), group_of(name, &no_dc, d));
+        }
+        // Different id strings, different ids.
+        let mut seen = std::collections::HashMap::new();
+        for d in &dims {
+            for n in [name, Sym::new("n")] {
+                let id = group_of(n, &tags, d);
+                let s = group_id_string(n, &tags, d);
+                assert_eq!(*seen.entry(id).or_insert_with(|| s.clone()), s, "{d:?}");
+            }
+        }
+        // The ids depend on content only (what processes of a cluster agree on).
+        assert_eq!(content_hash(""), 0);
+        assert_eq!(Sym::new("host").content_hash(), content_hash("host"));
+        assert_ne!(content_hash("host-00001"), content_hash("host-00002"));
     }
 
     #[test]

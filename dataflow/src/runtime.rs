@@ -371,17 +371,17 @@ fn spawn_heartbeat(
 const TICK: Duration = Duration::from_millis(100);
 
 /// A hash of a point's series (measurement and tags) for pre-partitioning ingest: the same
-/// series always reaches the same lane. It hashes the interned names' identities, not their
-/// bytes, so it holds for the life of the process only (lanes are local to it).
+/// series always reaches the same lane. It combines the interned names' content hashes
+/// (computed once per name), so no byte is read per point and every process agrees.
 pub fn series_hash(p: &Point) -> u64 {
-    use std::hash::{Hash, Hasher};
+    use std::hash::Hasher;
     let mut h = crate::point::IdHasher::default();
-    p.name.hash(&mut h);
+    h.write_u64(p.name.content_hash());
     for (k, v) in &p.tags {
-        k.hash(&mut h);
-        v.hash(&mut h);
+        h.write_u64(k.content_hash());
+        h.write_u64(v.content_hash());
     }
-    // Interned names are aligned pointers: mix every bit into the low ones `% peers` reads.
+    // Mix every bit into the low ones `% peers` reads.
     let mut x = h.finish();
     x ^= x >> 33;
     x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);

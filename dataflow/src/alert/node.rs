@@ -454,10 +454,13 @@ impl AlertNode {
     }
 
     /// The group id string and rendered alert id of a message of group `gid` (cached).
+    ///
+    /// The default id reads only the name and the group string, which the group id and
+    /// the name determine: its cache neither keeps nor compares the tags.
     fn ids(&mut self, gid: GroupId, name: Sym, tags: &Tags, group: impl FnOnce() -> String) {
         if let Some(c) = self.ids.get(&gid)
             && c.name == name
-            && c.tags == *tags
+            && (self.default_id || c.tags == *tags)
         {
             return;
         }
@@ -467,7 +470,11 @@ impl AlertNode {
             gid,
             IdCache {
                 name,
-                tags: tags.clone(),
+                tags: if self.default_id {
+                    Tags::new()
+                } else {
+                    tags.clone()
+                },
                 group,
                 id,
             },

@@ -5,8 +5,8 @@
 use super::from::{Ordered, go_round};
 use crate::node::{BuildError, BuildInfo, Ctx, Processor};
 use crate::point::{
-    Batch, BatchPoint, Dimensions, FieldValue, Fields, GroupId, Msg, Point, Sym, Tags, group_hash,
-    group_id_string, normalize,
+    Batch, BatchPoint, Dimensions, FieldValue, Fields, GroupId, Msg, Point, Sym, Tags, group_of,
+    normalize,
 };
 use kap_dsl::plan::{Fill, JoinSpec};
 use std::collections::{BTreeMap, HashMap};
@@ -441,11 +441,11 @@ impl Join {
         }
         let t = self.rounded(&m);
         let (name, gtags, dims) = Self::meta(&m);
-        let key = group_hash(&group_id_string(
+        let key = group_of(
             name,
             &gtags,
             &Dimensions::new(dims.by_name, self.on.clone()),
-        ));
+        );
         self.low_marks.insert((src, key), t);
         let mut low: Option<i64> = None;
         if self.all_reported {

@@ -88,16 +88,24 @@ fn build_with(
             "window period and every must be >= 0",
         ));
     }
-    Ok(Box::new(TimeWindow {
-        cfg: TimeCfg {
-            period,
-            every,
-            align: spec.align,
-            fill_period: spec.fill_period,
-        },
-        groups: GroupMap::default(),
-        folder,
-    }))
+    let cfg = TimeCfg {
+        period,
+        every,
+        align: spec.align,
+        fill_period: spec.fill_period,
+    };
+    Ok(match folder {
+        Some(folder) => Box::new(TimeWindow::<FoldGroup> {
+            cfg,
+            groups: GroupMap::default(),
+            folder: Some(folder),
+        }),
+        None => Box::new(TimeWindow::<TimeGroup> {
+            cfg,
+            groups: GroupMap::default(),
+            folder: None,
+        }),
+    })
 }
 
 /// What an emitted batch carries of its group.
@@ -139,37 +147,40 @@ fn into_batch_point(p: Point) -> BatchPoint {
     }
 }
 
-/// One group of a time window.
+/// One group of a time window that buffers its points.
 #[derive(Debug)]
 struct TimeGroup {
     /// Boxed: only emits read it, and small entries keep the group map cache-friendly.
     head: Box<GroupHead>,
     next_emit: i64,
-    /// What the group keeps until its next emit.
-    keep: Keep,
-}
-
-/// What a time window's group keeps until its next emit.
-#[derive(Debug)]
-enum Keep {
     /// Buffered points (their group is the head's).
-    Points(VecDeque<BatchPoint>),
-    /// A folded window's partial of the next batch, and whether a point has been kept since
-    /// the last emit. Until then, points older than the next batch's lower bound are the
-    /// front of the buffer the emit would purge: they are dropped on arrival.
-    Fold { part: Partial, kept: bool },
+    buf: VecDeque<BatchPoint>,
 }
 
-impl Keep {
-    fn new(folder: Option<&Folder>) -> Keep {
-        match folder {
-            Some(_) => Keep::Fold {
-                part: Partial::default(),
-                kept: false,
-            },
-            None => Keep::Points(VecDeque::new()),
-        }
-    }
+/// One group of a folded time window: the partial of the next batch instead of points.
+#[derive(Debug)]
+struct FoldGroup {
+    head: Box<GroupHead>,
+    next_emit: i64,
+    /// `part.kept` tells whether a point has been kept since the last emit. Until then,
+    /// points older than the next batch's lower bound are the front of the buffer the emit
+    /// would purge: they are dropped on arrival.
+    part: Partial,
+}
+
+/// A time window's group: what it keeps until its next emit, and how it handles time.
+trait WindowGroup: Sized {
+    fn new(head: Box<GroupHead>, next_emit: i64) -> Self;
+
+    /// Handles time `t` (a point, or a barrier when `point` is `None`).
+    fn tick(
+        &mut self,
+        cfg: &TimeCfg,
+        t: i64,
+        point: Option<Point>,
+        folder: Option<&Folder>,
+        out: &mut Vec<Msg>,
+    );
 }
 
 /// Time window settings.
@@ -181,11 +192,11 @@ struct TimeCfg {
     fill_period: bool,
 }
 
-/// Time windows.
+/// Time windows, buffering ([`TimeGroup`]) or folded ([`FoldGroup`], with its folder).
 #[derive(Debug)]
-struct TimeWindow {
+struct TimeWindow<G> {
     cfg: TimeCfg,
-    groups: GroupMap<TimeGroup>,
+    groups: GroupMap<G>,
     folder: Option<Folder>,
 }
 
@@ -211,54 +222,78 @@ impl TimeCfg {
             }
         }
     }
+}
 
-    /// Handles time `t` for a group (a point, or a barrier when `point` is `None`).
+impl WindowGroup for FoldGroup {
+    fn new(head: Box<GroupHead>, next_emit: i64) -> FoldGroup {
+        FoldGroup {
+            head,
+            next_emit,
+            part: Partial::default(),
+        }
+    }
+
     fn tick(
-        &self,
-        g: &mut TimeGroup,
+        &mut self,
+        cfg: &TimeCfg,
         t: i64,
         point: Option<Point>,
         folder: Option<&Folder>,
         out: &mut Vec<Msg>,
     ) {
-        let buf = match (&mut g.keep, folder) {
-            (Keep::Points(buf), _) => buf,
-            (Keep::Fold { part, kept }, Some(folder)) => {
-                // Tumbling (period == every > 0): each emit empties the buffer, so the batch
-                // holds exactly the points kept since the last one.
-                if t >= g.next_emit {
-                    let emit = g.next_emit;
-                    g.next_emit = self.next_emit_after(t);
-                    folder.hand_over(std::mem::take(part));
-                    *kept = false;
-                    out.push(Msg::Batch(g.head.batch(emit, Vec::new())));
-                }
-                if let Some(p) = point
-                    && (*kept || p.time >= g.next_emit - self.period)
-                {
-                    *kept = true;
-                    folder.add(part, p);
-                }
-                return;
-            }
-            // Never: only a folded window creates folded groups.
-            (Keep::Fold { .. }, None) => return,
-        };
-        if self.every != 0 {
-            if t >= g.next_emit {
-                let lower = g.next_emit - self.period;
+        // Never without a folder: only a folded window creates folded groups.
+        let Some(folder) = folder else { return };
+        // Tumbling (period == every > 0): each emit empties the buffer, so the batch holds
+        // exactly the points kept since the last one.
+        if t >= self.next_emit {
+            let emit = self.next_emit;
+            self.next_emit = cfg.next_emit_after(t);
+            // The partial handed over leaves a fresh one, `kept` false.
+            folder.hand_over(std::mem::take(&mut self.part));
+            out.push(Msg::Batch(self.head.batch(emit, Vec::new())));
+        }
+        if let Some(p) = point
+            && (self.part.kept || p.time >= self.next_emit - cfg.period)
+        {
+            self.part.kept = true;
+            folder.add(&mut self.part, p);
+        }
+    }
+}
+
+impl WindowGroup for TimeGroup {
+    fn new(head: Box<GroupHead>, next_emit: i64) -> TimeGroup {
+        TimeGroup {
+            head,
+            next_emit,
+            buf: VecDeque::new(),
+        }
+    }
+
+    fn tick(
+        &mut self,
+        cfg: &TimeCfg,
+        t: i64,
+        point: Option<Point>,
+        _: Option<&Folder>,
+        out: &mut Vec<Msg>,
+    ) {
+        let buf = &mut self.buf;
+        if cfg.every != 0 {
+            if t >= self.next_emit {
+                let lower = self.next_emit - cfg.period;
                 while buf.front().is_some_and(|p| p.time < lower) {
                     buf.pop_front();
                 }
-                let emit = g.next_emit;
-                g.next_emit = self.next_emit_after(t);
+                let emit = self.next_emit;
+                self.next_emit = cfg.next_emit_after(t);
                 // The front points the next emit will purge are moved, not copied.
-                let next_lower = g.next_emit - self.period;
+                let next_lower = self.next_emit - cfg.period;
                 let moved = buf.iter().take_while(|p| p.time < next_lower).count();
                 let mut points = Vec::with_capacity(buf.len());
                 points.extend(buf.drain(..moved));
                 points.extend(buf.iter().cloned());
-                out.push(Msg::Batch(g.head.batch(emit, points)));
+                out.push(Msg::Batch(self.head.batch(emit, points)));
             }
             if let Some(p) = point {
                 buf.push_back(into_batch_point(p));
@@ -267,46 +302,43 @@ impl TimeCfg {
             if let Some(p) = point {
                 buf.push_back(into_batch_point(p));
             }
-            if t >= g.next_emit {
-                let lower = t - self.period;
+            if t >= self.next_emit {
+                let lower = t - cfg.period;
                 while buf.front().is_some_and(|p| p.time <= lower) {
                     buf.pop_front();
                 }
                 let points = buf.iter().cloned().collect();
-                out.push(Msg::Batch(g.head.batch(t, points)));
-                g.next_emit = t;
+                out.push(Msg::Batch(self.head.batch(t, points)));
+                self.next_emit = t;
             }
         }
     }
 }
 
-impl Processor for TimeWindow {
+impl<G: WindowGroup + Send + std::fmt::Debug> Processor for TimeWindow<G> {
     fn process(&mut self, _: usize, msg: Msg, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>) {
         let cfg = self.cfg;
         match msg {
             Msg::Point(p) => {
                 let t = p.time;
-                let g = self.groups.entry(p.group).or_insert_with(|| TimeGroup {
-                    head: Box::new(GroupHead::of_point(&p)),
-                    next_emit: cfg.first_emit(t),
-                    keep: Keep::new(self.folder.as_ref()),
+                let g = self.groups.entry(p.group).or_insert_with(|| {
+                    G::new(Box::new(GroupHead::of_point(&p)), cfg.first_emit(t))
                 });
-                cfg.tick(g, t, Some(p), self.folder.as_ref(), out);
+                g.tick(&cfg, t, Some(p), self.folder.as_ref(), out);
             }
             Msg::Barrier(b) => {
                 let t = b.time;
-                let g = self.groups.entry(b.group.id).or_insert_with(|| TimeGroup {
+                let g = self.groups.entry(b.group.id).or_insert_with(|| {
                     // A barrier's name is the literal "barrier" (semantics §0.1).
-                    head: Box::new(GroupHead {
+                    let head = GroupHead {
                         name: Sym::new("barrier"),
                         tags: b.group.tags.clone(),
                         dims: b.group.dims,
                         group: b.group.id,
-                    }),
-                    next_emit: cfg.first_emit(t),
-                    keep: Keep::new(self.folder.as_ref()),
+                    };
+                    G::new(Box::new(head), cfg.first_emit(t))
                 });
-                cfg.tick(g, t, None, self.folder.as_ref(), out);
+                g.tick(&cfg, t, None, self.folder.as_ref(), out);
             }
             Msg::DeleteGroup(g) => {
                 self.groups.remove(&g.id);

@@ -258,16 +258,18 @@ fn realize(
 /// batch's points: the same values in the same order.
 #[derive(Debug, Default)]
 pub(crate) struct Partial {
+    /// Values aggregated.
+    size: u64,
+    /// The sum so far, as the bits of an `i64` or an `f64` by `kind` (the kind is fixed by
+    /// the first value: a value of another kind is unusable, never added).
+    sum: u64,
     kind: Option<Kind>,
-    size: usize,
-    int_sum: i64,
-    float_sum: f64,
-    /// The selected point so far (`first`, `last`, `min`, `max`), or the value range so far
-    /// (`spread`); boxed, being bigger than the sums.
-    chosen: Option<Box<Chosen>>,
-    /// Points that could not be aggregated, reported by the node when it takes the batch
-    /// (boxed: rare, and a small partial keeps a window's groups cache-friendly).
-    unusable: Option<Box<Unusables>>,
+    /// Whether the window has kept a point for this partial (the window's flag, stored
+    /// here where it costs no space).
+    pub(crate) kept: bool,
+    /// What selectors, `spread` and errors need: boxed, so the partial of a sum or mean
+    /// stays small and a window's groups cache-friendly.
+    cold: Option<Box<Cold>>,
 }
 
 /// What a selector or `spread` keeps of the values seen.
@@ -284,9 +286,15 @@ enum Chosen {
     Range { min: FieldValue, max: FieldValue },
 }
 
-/// The unusable points of a partial, in order.
+/// The rarely needed part of a [`Partial`].
 #[derive(Debug, Default)]
-struct Unusables(Vec<Unusable>);
+struct Cold {
+    /// The selected point so far (`first`, `last`, `min`, `max`), or the value range so far
+    /// (`spread`).
+    chosen: Option<Chosen>,
+    /// Points that could not be aggregated, reported by the node when it takes the batch.
+    unusable: Vec<Unusable>,
+}
 
 /// The window's end of a fold: it adds points to a group's [`Partial`] and hands partials
 /// over to the node, in the order of the batches it emits.
@@ -307,7 +315,7 @@ impl Folder {
         let v = match classify(&self.cfg, &mut part.kind, &p.fields) {
             Ok(v) => v,
             Err(e) => {
-                part.unusable.get_or_insert_default().0.push(e);
+                part.cold.get_or_insert_default().unusable.push(e);
                 return;
             }
         };
@@ -316,7 +324,8 @@ impl Folder {
         match func {
             InfluxQLFunc::First | InfluxQLFunc::Last | InfluxQLFunc::Min | InfluxQLFunc::Max => {
                 // `reducers::reduce`'s rule, item by item.
-                let better = match part.chosen.as_deref() {
+                let cold = part.cold.get_or_insert_default();
+                let better = match &cold.chosen {
                     Some(Chosen::Selected {
                         time: best_time,
                         v: best,
@@ -335,15 +344,15 @@ impl Folder {
                 };
                 if better {
                     let v = v.clone();
-                    part.chosen = Some(Box::new(Chosen::Selected {
+                    cold.chosen = Some(Chosen::Selected {
                         time: p.time,
                         v,
                         fields: p.fields,
                         tags: p.tags,
-                    }));
+                    });
                 }
             }
-            InfluxQLFunc::Spread => match part.chosen.as_deref_mut() {
+            InfluxQLFunc::Spread => match &mut part.cold.get_or_insert_default().chosen {
                 Some(Chosen::Range { min, max }) => {
                     if reducers::cmp_values(v, min) == Less {
                         *min = v.clone();
@@ -352,16 +361,16 @@ impl Folder {
                         *max = v.clone();
                     }
                 }
-                _ => {
-                    part.chosen = Some(Box::new(Chosen::Range {
+                chosen => {
+                    *chosen = Some(Chosen::Range {
                         min: v.clone(),
                         max: v.clone(),
-                    }));
+                    });
                 }
             },
             _ => match v {
-                FieldValue::Int(i) => part.int_sum = part.int_sum.wrapping_add(*i),
-                FieldValue::Float(x) => part.float_sum += x,
+                FieldValue::Int(i) => part.sum = (part.sum as i64).wrapping_add(*i) as u64,
+                FieldValue::Float(x) => part.sum = (f64::from_bits(part.sum) + x).to_bits(),
                 _ => {}
             },
         }
@@ -383,18 +392,18 @@ impl Partial {
         let n = self.size;
         let int = self.kind == Some(Kind::Int);
         let one = |time, v| vec![Out { time, v, idx: None }];
-        let outs = match (cfg.func, self.chosen.map(|c| *c)) {
+        let (int_sum, float_sum) = (self.sum as i64, f64::from_bits(self.sum));
+        let outs = match (cfg.func, self.cold.and_then(|c| c.chosen)) {
             (InfluxQLFunc::Count, _) => one(ZERO_TIME, FieldValue::Int(n as i64)),
-            (InfluxQLFunc::Sum, _) if int => one(0, FieldValue::Int(self.int_sum)),
-            (InfluxQLFunc::Sum, _) => one(
-                0,
-                FieldValue::Float(if n == 0 { 0.0 } else { self.float_sum }),
-            ),
+            (InfluxQLFunc::Sum, _) if int => one(0, FieldValue::Int(int_sum)),
+            (InfluxQLFunc::Sum, _) => {
+                one(0, FieldValue::Float(if n == 0 { 0.0 } else { float_sum }))
+            }
             (InfluxQLFunc::Mean, _) if n == 0 => Vec::new(),
             (InfluxQLFunc::Mean, _) if int => {
-                one(ZERO_TIME, FieldValue::Float(self.int_sum as f64 / n as f64))
+                one(ZERO_TIME, FieldValue::Float(int_sum as f64 / n as f64))
             }
-            (InfluxQLFunc::Mean, _) => one(ZERO_TIME, FieldValue::Float(self.float_sum / n as f64)),
+            (InfluxQLFunc::Mean, _) => one(ZERO_TIME, FieldValue::Float(float_sum / n as f64)),
             (
                 _,
                 Some(Chosen::Selected {
@@ -714,7 +723,7 @@ impl InfluxQL {
             .as_ref()
             .and_then(|h| h.lock().unwrap_or_else(|e| e.into_inner()).pop_front());
         if let Some(part) = folded {
-            for e in part.unusable.iter().flat_map(|u| u.0.iter()) {
+            for e in part.cold.iter().flat_map(|c| c.unusable.iter()) {
                 e.report(cfg, ctx);
             }
             let head = Head::take_from(&mut b);
