@@ -50,6 +50,8 @@ pub struct TaskExec {
     /// hot path touches few cache lines.
     names: Vec<String>,
     hot: Vec<Hot>,
+    /// Reused output buffer of [`TaskExec::deliver_chunk`].
+    chunk_out: Vec<Msg>,
 }
 
 /// What the executor reads of a node for every message.
@@ -62,6 +64,10 @@ struct Hot {
     /// Its only child and the input index there, when that child runs here too and no
     /// `stats` node watches it: its outputs go there directly.
     lone: Option<(usize, usize)>,
+    /// The node and everything downstream of it run here as a chain (each node has its
+    /// [`lone`](Hot::lone) child, or none), so messages for it can be delivered a chunk at
+    /// a time: [`TaskExec::deliver_chunk`].
+    chain: bool,
     /// Calls, and the time and count of the sampled ones (every [`TIME_SAMPLE`]th call is
     /// timed, so timing costs little).
     calls: u64,
@@ -241,9 +247,17 @@ impl TaskExec {
                 ..Hot::default()
             })
             .collect();
+        let mut hot: Vec<Hot> = hot;
+        // Children before parents: a node chains when its lone child does, or it has none.
+        for &id in kap_dsl::dot::walk_order(plan).iter().rev() {
+            let h = hot[id];
+            let leaf = children[id].is_empty() && watched[id].is_none();
+            hot[id].chain = h.owned && (leaf || h.lone.is_some_and(|(c, _)| hot[c].chain));
+        }
         Ok(TaskExec {
             names,
             hot,
+            chunk_out: Vec::new(),
             exits_only,
             task: task.to_string(),
             stats: vec![NodeStats::default(); plan.nodes.len()],
@@ -296,6 +310,75 @@ impl TaskExec {
     /// Processes a LIFO work stack: children are pushed in reverse so they run in link
     /// order and each output is fully propagated before the next (depth first), without
     /// recursion. Work for nodes of other stages becomes exits, in the same order.
+    /// Whether messages for `node` may go through [`TaskExec::deliver_chunk`].
+    pub fn chains(&self, node: usize) -> bool {
+        self.hot[node].chain
+    }
+
+    /// Delivers consecutive messages for `node` (input `input`), a [`chains`] node, a node
+    /// at a time down its chain: each node handles the whole chunk, then its child handles
+    /// what it emitted. Every node sees the messages it would see one at a time, in the same
+    /// order; only the interleaving of different nodes' work changes (as between
+    /// Kapacitor's node goroutines). A panicking call loses that message, counted as an
+    /// error of its node. Leaves `msgs` empty (its capacity kept).
+    ///
+    /// [`chains`]: TaskExec::chains
+    pub fn deliver_chunk(&mut self, node: usize, input: usize, msgs: &mut Vec<Msg>) {
+        debug_assert!(self.hot[node].chain);
+        let mut next = std::mem::take(&mut self.chunk_out);
+        let (mut n, mut i) = (node, input);
+        while !msgs.is_empty() {
+            let hot = &mut self.hot[n];
+            if hot.forward {
+                hot.calls += msgs.len() as u64;
+                let Some((child, input)) = hot.lone else {
+                    break;
+                };
+                self.edges[n][0] += msgs.len() as u64;
+                (n, i) = (child, input);
+                continue;
+            }
+            next.clear();
+            let mut panics = 0;
+            {
+                let proc = &mut self.procs[n];
+                let mut ctx = Ctx {
+                    task: &self.task,
+                    node: &self.names[n],
+                    services: &self.services,
+                    stats: &mut self.stats[n],
+                };
+                for m in msgs.drain(..) {
+                    hot.calls += 1;
+                    let start = (hot.calls % TIME_SAMPLE == 1).then(std::time::Instant::now);
+                    let call = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        proc.process(i, m, &mut ctx, &mut next)
+                    }));
+                    if let Some(start) = start {
+                        hot.ns += start.elapsed().as_nanos() as u64;
+                        hot.samples += 1;
+                    }
+                    if call.is_err() {
+                        panics += 1;
+                    }
+                }
+            }
+            for _ in 0..panics {
+                self.record_panic(n);
+            }
+            let Some((child, input)) = self.hot[n].lone else {
+                // A leaf: what it emits goes nowhere.
+                break;
+            };
+            self.edges[n][0] += next.len() as u64;
+            std::mem::swap(msgs, &mut next);
+            (n, i) = (child, input);
+        }
+        msgs.clear();
+        next.clear();
+        self.chunk_out = next;
+    }
+
     fn run(&mut self, stack: &mut Vec<(usize, usize, Msg)>) {
         while let Some((n, i, m)) = stack.pop() {
             self.step(n, i, m, stack);
@@ -350,7 +433,9 @@ impl TaskExec {
                 self.out = out;
                 continue;
             }
-            self.fan_out(n, &mut out, stack);
+            if !out.is_empty() {
+                self.fan_out(n, &mut out, stack);
+            }
             self.out = out;
             return;
         }

@@ -1395,6 +1395,8 @@ where
     // Reused buffers: emptied containers, and the executor's exits.
     let mut spare: Vec<Vec<Routed>> = Vec::new();
     let mut exits: Vec<(usize, usize, Msg)> = Vec::new();
+    // Reused buffer of a run of messages for a chaining node.
+    let mut run: Vec<Msg> = Vec::new();
     let mut finished = false;
     // The latest epoch processed: the end-of-input flush must not overtake it.
     let mut latest: u64 = 0;
@@ -1436,6 +1438,9 @@ where
                 chunks = vec![all];
             }
             let mut session = output.session(&c);
+            // A run of messages for the same chaining node, delivered as one chunk before
+            // any other message: nodes see what they would one message at a time.
+            let mut run_to: Option<(usize, usize)> = None;
             for mut chunk in chunks {
                 for r in chunk.drain(..) {
                     if stage_of[r.dest as usize] != k {
@@ -1443,6 +1448,23 @@ where
                         continue;
                     }
                     dirty = true;
+                    let to = (r.dest as usize, r.input as usize);
+                    if exec.chains(to.0) {
+                        if run_to != Some(to) {
+                            if let Some(prev) = run_to {
+                                flush_run(&mut exec, &mut run, prev);
+                            }
+                            run_to = Some(to);
+                        }
+                        run.push(r.msg);
+                        if run.len() >= RUN_MAX {
+                            flush_run(&mut exec, &mut run, to);
+                        }
+                        continue;
+                    }
+                    if let Some(prev) = run_to.take() {
+                        flush_run(&mut exec, &mut run, prev);
+                    }
                     let (seq, path, depth) = (r.seq, r.path, r.depth);
                     // A bug in one node must not take the worker (and every task) down.
                     let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -1467,6 +1489,9 @@ where
                 if spare.len() < 64 {
                     spare.push(chunk);
                 }
+            }
+            if let Some(prev) = run_to.take() {
+                flush_run(&mut exec, &mut run, prev);
             }
         }
         if ticks
@@ -1543,6 +1568,25 @@ where
         {
             h.downgrade(&min);
         }
+    }
+}
+
+/// The longest run of messages delivered as one chunk (what a chunk's nodes emit stays
+/// in cache, and its buffers small).
+const RUN_MAX: usize = 1024;
+
+/// Delivers a run of messages for a chaining node (`to`: node and input) as one chunk; a
+/// panic outside the nodes' calls loses the run, counted as an error of `to`'s node.
+fn flush_run(exec: &mut TaskExec, run: &mut Vec<Msg>, to: (usize, usize)) {
+    if run.is_empty() {
+        return;
+    }
+    let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        exec.deliver_chunk(to.0, to.1, run)
+    }));
+    if delivered.is_err() {
+        run.clear();
+        exec.record_panic(to.0);
     }
 }
 
