@@ -24,23 +24,40 @@ struct Interned {
 }
 
 /// A hash of a string's bytes that is the same in every process and on every platform
-/// (FxHash's step over little-endian 8-byte words, then a finalizer): [`GroupId`]s are
-/// built from these, and workers of different processes must agree on them.
+/// (wyhash's multiply-fold over little-endian 8-byte words, then a finalizer; 0 for the
+/// empty string): [`GroupId`]s are built from these, and workers of different processes
+/// must agree on them. Every input bit reaches every output bit: strings differing in any
+/// byte get unrelated hashes.
 pub fn content_hash(s: &str) -> u64 {
-    let mut h: u64 = s.len() as u64;
+    if s.is_empty() {
+        return 0;
+    }
+    let mut h: u64 = WY0 ^ s.len() as u64;
     let mut chunks = s.as_bytes().chunks_exact(8);
     for c in &mut chunks {
         let mut w = [0u8; 8];
         w.copy_from_slice(c);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        h = mum(h ^ u64::from_le_bytes(w), WY1);
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
         let mut w = [0u8; 8];
         w[..rest.len()].copy_from_slice(rest);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        h = mum(h ^ u64::from_le_bytes(w), WY1);
     }
     fmix(h)
+}
+
+/// wyhash's constants.
+const WY0: u64 = 0xa076_1d64_78bd_642f;
+const WY1: u64 = 0xe703_7ed1_a0b4_28db;
+
+/// wyhash's mixing step: the full 128-bit product of `a` and `b`, its halves xored, so high
+/// input bits reach low output bits (a plain multiply only carries bits upward).
+#[inline]
+fn mum(a: u64, b: u64) -> u64 {
+    let r = u128::from(a) * u128::from(b);
+    (r as u64) ^ ((r >> 64) as u64)
 }
 
 /// MurmurHash3's 64-bit finalizer: every input bit reaches the low bits.
@@ -455,10 +472,7 @@ fn write_group_id(name: Sym, tags: &[(Sym, Sym)], dims: &Dimensions, out: &mut i
 /// missing tag counting as empty), combined from the names' [`content_hash`]es. Groups
 /// with equal id strings get equal ids, in every process.
 pub fn group_of(name: Sym, tags: &[(Sym, Sym)], dims: &Dimensions) -> GroupId {
-    #[inline]
-    fn mix(h: u64, x: u64) -> u64 {
-        (h.rotate_left(23) ^ x).wrapping_mul(0x9e37_79b9_7f4a_7c15)
-    }
+    let mix = |h: u64, x: u64| mum(h ^ x, WY1);
     let mut h: u64 = if dims.by_name {
         mix(0x243f_6a88_85a3_08d3, name.content_hash())
     } else {
@@ -812,6 +826,30 @@ mod tests {
         assert_eq!(content_hash(""), 0);
         assert_eq!(Sym::new("host").content_hash(), content_hash("host"));
         assert_ne!(content_hash("host-00001"), content_hash("host-00002"));
+    }
+
+    #[test]
+    fn group_ids_of_similar_names_never_collide() {
+        // Names that differ in a few bytes anywhere (a plain multiplicative hash carries
+        // differences in high bytes upward only, and merged groups of such names).
+        let dims = Dimensions::new(false, vec![Sym::new("host")]);
+        let by_name = Dimensions::new(true, vec![Sym::new("host"), Sym::new("cpu")]);
+        let mut ids = std::collections::HashSet::new();
+        let mut hashes = std::collections::HashSet::new();
+        let m = Sym::new("m");
+        for i in 0..100_000 {
+            for name in [format!("host-{i:05}"), format!("{i:09}x"), format!("h{i}")] {
+                let host = Sym::new(&name);
+                assert!(hashes.insert(host.content_hash()), "{name}");
+                let tags = vec![(Sym::new("host"), host)];
+                assert!(ids.insert(group_of(m, &tags, &dims)), "{name}");
+            }
+            let tags = vec![
+                (Sym::new("cpu"), Sym::new(&format!("cpu{}", i % 64))),
+                (Sym::new("host"), Sym::new(&format!("h{}", i / 64))),
+            ];
+            assert!(ids.insert(group_of(m, &tags, &by_name)), "{i}");
+        }
     }
 
     #[test]
