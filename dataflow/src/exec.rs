@@ -50,8 +50,10 @@ pub struct TaskExec {
     /// hot path touches few cache lines.
     names: Vec<String>,
     hot: Vec<Hot>,
-    /// Reused output buffer of [`TaskExec::deliver_chunk`].
+    /// Reused buffers of [`TaskExec::deliver_chunk`]: outputs, and the origins of a chunk's
+    /// messages and of its outputs.
     chunk_out: Vec<Msg>,
+    chunk_origins: (Vec<u32>, Vec<u32>),
 }
 
 /// What the executor reads of a node for every message.
@@ -64,9 +66,9 @@ struct Hot {
     /// Its only child and the input index there, when that child runs here too and no
     /// `stats` node watches it: its outputs go there directly.
     lone: Option<(usize, usize)>,
-    /// The node and everything downstream of it run here as a chain (each node has its
-    /// [`lone`](Hot::lone) child, or none), so messages for it can be delivered a chunk at
-    /// a time: [`TaskExec::deliver_chunk`].
+    /// The node and everything downstream of it in this stage run as a chain (each node
+    /// has its [`lone`](Hot::lone) child, or none, or only children in other stages), so
+    /// messages for it can be delivered a chunk at a time: [`TaskExec::deliver_chunk`].
     chain: bool,
     /// Calls, and the time and count of the sampled ones (every [`TIME_SAMPLE`]th call is
     /// timed, so timing costs little).
@@ -74,6 +76,11 @@ struct Hot {
     ns: u64,
     samples: u64,
 }
+
+/// A message a chunk sends to another stage ([`TaskExec::deliver_chunk`]): the index of
+/// the chunk's message whose handling emitted it, the destination node and its input
+/// index, and the message.
+pub type ChunkExit = (u32, usize, usize, Msg);
 
 /// Adds a shared [`StatsFeeds`](crate::ops::stats::StatsFeeds) registry to `services` when the
 /// plan has `stats` (or `deadman`) nodes and none is registered, so the nodes they watch and
@@ -216,7 +223,7 @@ impl TaskExec {
                 )
             })
             .collect();
-        let exits_only = children
+        let exits_only: Vec<bool> = children
             .iter()
             .map(|kids| {
                 !kids.is_empty()
@@ -251,13 +258,14 @@ impl TaskExec {
         // Children before parents: a node chains when its lone child does, or it has none.
         for &id in kap_dsl::dot::walk_order(plan).iter().rev() {
             let h = hot[id];
-            let leaf = children[id].is_empty() && watched[id].is_none();
-            hot[id].chain = h.owned && (leaf || h.lone.is_some_and(|(c, _)| hot[c].chain));
+            let end = (children[id].is_empty() || exits_only[id]) && watched[id].is_none();
+            hot[id].chain = h.owned && (end || h.lone.is_some_and(|(c, _)| hot[c].chain));
         }
         Ok(TaskExec {
             names,
             hot,
             chunk_out: Vec::new(),
+            chunk_origins: (Vec::new(), Vec::new()),
             exits_only,
             task: task.to_string(),
             stats: vec![NodeStats::default(); plan.nodes.len()],
@@ -319,26 +327,35 @@ impl TaskExec {
     /// at a time down its chain: each node handles the whole chunk, then its child handles
     /// what it emitted. Every node sees the messages it would see one at a time, in the same
     /// order; only the interleaving of different nodes' work changes (as between
-    /// Kapacitor's node goroutines). A panicking call loses that message, counted as an
-    /// error of its node. Leaves `msgs` empty (its capacity kept).
+    /// Kapacitor's node goroutines). What the chain sends to other stages lands in `exits`
+    /// in the order one-at-a-time delivery would send it, each with the index in `msgs` of
+    /// the message whose handling emitted it. A panicking call loses that message, counted
+    /// as an error of its node. Leaves `msgs` empty (its capacity kept).
     ///
     /// [`chains`]: TaskExec::chains
-    pub fn deliver_chunk(&mut self, node: usize, input: usize, msgs: &mut Vec<Msg>) {
+    pub fn deliver_chunk(
+        &mut self,
+        node: usize,
+        input: usize,
+        msgs: &mut Vec<Msg>,
+        exits: &mut Vec<ChunkExit>,
+    ) {
         debug_assert!(self.hot[node].chain);
         let mut next = std::mem::take(&mut self.chunk_out);
+        let (mut origins, mut next_origins) = std::mem::take(&mut self.chunk_origins);
+        origins.clear();
+        origins.extend(0..msgs.len() as u32);
         let (mut n, mut i) = (node, input);
         while !msgs.is_empty() {
             let hot = &mut self.hot[n];
-            if hot.forward {
+            if hot.forward && hot.lone.is_some() {
                 hot.calls += msgs.len() as u64;
-                let Some((child, input)) = hot.lone else {
-                    break;
-                };
                 self.edges[n][0] += msgs.len() as u64;
-                (n, i) = (child, input);
+                (n, i) = hot.lone.unwrap_or((n, i));
                 continue;
             }
             next.clear();
+            next_origins.clear();
             let mut panics = 0;
             {
                 let proc = &mut self.procs[n];
@@ -348,7 +365,7 @@ impl TaskExec {
                     services: &self.services,
                     stats: &mut self.stats[n],
                 };
-                for m in msgs.drain(..) {
+                for (m, &origin) in msgs.drain(..).zip(origins.iter()) {
                     hot.calls += 1;
                     let start = (hot.calls % TIME_SAMPLE == 1).then(std::time::Instant::now);
                     let call = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -361,22 +378,41 @@ impl TaskExec {
                     if call.is_err() {
                         panics += 1;
                     }
+                    next_origins.resize(next.len(), origin);
                 }
             }
             for _ in 0..panics {
                 self.record_panic(n);
             }
-            let Some((child, input)) = self.hot[n].lone else {
-                // A leaf: what it emits goes nowhere.
-                break;
-            };
-            self.edges[n][0] += next.len() as u64;
-            std::mem::swap(msgs, &mut next);
-            (n, i) = (child, input);
+            if let Some((child, input)) = self.hot[n].lone {
+                self.edges[n][0] += next.len() as u64;
+                std::mem::swap(msgs, &mut next);
+                std::mem::swap(&mut origins, &mut next_origins);
+                (n, i) = (child, input);
+                continue;
+            }
+            if self.exits_only[n] {
+                // Children in other stages only: each output goes to each of them.
+                let kids = &self.children[n];
+                let counts = &mut self.edges[n];
+                for (m, &origin) in next.drain(..).zip(next_origins.iter()) {
+                    for (k, &(child, input)) in kids.iter().enumerate() {
+                        counts[k] += 1;
+                        if k + 1 == kids.len() {
+                            exits.push((origin, child, input, m));
+                            break;
+                        }
+                        exits.push((origin, child, input, m.clone()));
+                    }
+                }
+            }
+            // A leaf: what it emits goes nowhere.
+            break;
         }
         msgs.clear();
         next.clear();
         self.chunk_out = next;
+        self.chunk_origins = (origins, next_origins);
     }
 
     fn run(&mut self, stack: &mut Vec<(usize, usize, Msg)>) {

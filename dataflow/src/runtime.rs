@@ -1395,8 +1395,8 @@ where
     // Reused buffers: emptied containers, and the executor's exits.
     let mut spare: Vec<Vec<Routed>> = Vec::new();
     let mut exits: Vec<(usize, usize, Msg)> = Vec::new();
-    // Reused buffer of a run of messages for a chaining node.
-    let mut run: Vec<Msg> = Vec::new();
+    // Reused buffers of a run of messages for a chaining node.
+    let mut run = Run::default();
     let mut finished = false;
     // The latest epoch processed: the end-of-input flush must not overtake it.
     let mut latest: u64 = 0;
@@ -1452,18 +1452,19 @@ where
                     if exec.chains(to.0) {
                         if run_to != Some(to) {
                             if let Some(prev) = run_to {
-                                flush_run(&mut exec, &mut run, prev);
+                                run.flush(&mut exec, prev, &mut |r| session.give(r));
                             }
                             run_to = Some(to);
                         }
-                        run.push(r.msg);
-                        if run.len() >= RUN_MAX {
-                            flush_run(&mut exec, &mut run, to);
+                        run.msgs.push(r.msg);
+                        run.origins.push((r.seq, r.path, r.depth));
+                        if run.msgs.len() >= RUN_MAX {
+                            run.flush(&mut exec, to, &mut |r| session.give(r));
                         }
                         continue;
                     }
                     if let Some(prev) = run_to.take() {
-                        flush_run(&mut exec, &mut run, prev);
+                        run.flush(&mut exec, prev, &mut |r| session.give(r));
                     }
                     let (seq, path, depth) = (r.seq, r.path, r.depth);
                     // A bug in one node must not take the worker (and every task) down.
@@ -1491,7 +1492,7 @@ where
                 }
             }
             if let Some(prev) = run_to.take() {
-                flush_run(&mut exec, &mut run, prev);
+                run.flush(&mut exec, prev, &mut |r| session.give(r));
             }
         }
         if ticks
@@ -1575,18 +1576,49 @@ where
 /// in cache, and its buffers small).
 const RUN_MAX: usize = 1024;
 
-/// Delivers a run of messages for a chaining node (`to`: node and input) as one chunk; a
-/// panic outside the nodes' calls loses the run, counted as an error of `to`'s node.
-fn flush_run(exec: &mut TaskExec, run: &mut Vec<Msg>, to: (usize, usize)) {
-    if run.is_empty() {
-        return;
-    }
-    let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        exec.deliver_chunk(to.0, to.1, run)
-    }));
-    if delivered.is_err() {
-        run.clear();
-        exec.record_panic(to.0);
+/// A run of consecutive messages for a chaining node, delivered as one chunk.
+#[derive(Default)]
+struct Run {
+    msgs: Vec<Msg>,
+    /// Each message's `(seq, path, depth)`.
+    origins: Vec<(u64, u64, u8)>,
+    exits: Vec<crate::exec::ChunkExit>,
+}
+
+impl Run {
+    /// Delivers the run to `to` (node and input) and gives what it sends to other stages
+    /// to `give`, each under its message's ingest sequence with its path extended as one
+    /// message at a time would (a panic outside the nodes' calls loses the run, counted as
+    /// an error of `to`'s node).
+    fn flush(&mut self, exec: &mut TaskExec, to: (usize, usize), give: &mut impl FnMut(Routed)) {
+        if self.msgs.is_empty() {
+            return;
+        }
+        let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            exec.deliver_chunk(to.0, to.1, &mut self.msgs, &mut self.exits)
+        }));
+        if delivered.is_err() {
+            self.msgs.clear();
+            exec.record_panic(to.0);
+        }
+        // Exits come grouped by origin, in order: number each origin's exits from 0.
+        let mut last: Option<u32> = None;
+        let mut k = 0;
+        for (origin, dest, input, msg) in self.exits.drain(..) {
+            k = if last == Some(origin) { k + 1 } else { 0 };
+            last = Some(origin);
+            let (seq, path, depth) = self.origins[origin as usize];
+            let (path, depth) = extend_path(path, depth, k);
+            give(Routed {
+                dest: dest as u32,
+                input: input as u32,
+                seq,
+                path,
+                depth,
+                msg,
+            });
+        }
+        self.origins.clear();
     }
 }
 

@@ -2,10 +2,11 @@
 //! (`TaskExec::deliver_chunk`) must give what delivering them one at a time gives: the same
 //! alert events in the same order, the same node counters (errors, cardinality) and the
 //! same edge counts. Chunks of random sizes, over data with several groups, late points,
-//! missing and mistyped fields.
+//! missing and mistyped fields. In a stage of a multi-stage plan, what the chain sends to
+//! the next stage must come out in the same order, from the same messages.
 
 use kap_dataflow::alert::{ALERTS_SERVICE, AlertEvent, AlertService, AlertSink};
-use kap_dataflow::exec::{EXEC_NS, EXEC_SAMPLES, TaskExec};
+use kap_dataflow::exec::{ChunkExit, EXEC_NS, EXEC_SAMPLES, TaskExec};
 use kap_dataflow::node::Services;
 use kap_dataflow::point::{FieldValue, Msg, Point, Sym};
 use std::sync::{Arc, Mutex};
@@ -24,13 +25,25 @@ impl AlertSink for Events {
 }
 
 fn exec(script: &str) -> (TaskExec, Arc<Events>) {
+    exec_stage(script, None)
+}
+
+/// The executor of the whole plan, or of stage `stage` of its multi-worker split.
+fn exec_stage(script: &str, stage: Option<usize>) -> (TaskExec, Arc<Events>) {
     let plan = kap_dsl::compile_source(script, &Default::default())
         .unwrap_or_else(|d| panic!("{script}: {d:?}"))
         .pipeline;
     let events = Arc::new(Events::default());
     let sink: Arc<dyn AlertSink> = Arc::<Events>::clone(&events);
     let services = Services::default().with(ALERTS_SERVICE, Arc::new(AlertService(sink)));
-    (TaskExec::new("chunks", &plan, services).unwrap(), events)
+    let exec = match stage {
+        None => TaskExec::new("chunks", &plan, services),
+        Some(k) => {
+            let stage_of = Arc::new(kap_dataflow::runtime::stages(&plan).stage_of);
+            TaskExec::new_segment("chunks", &plan, services, stage_of, k)
+        }
+    };
+    (exec.unwrap(), events)
 }
 
 /// A small xorshift generator (deterministic data without a dependency).
@@ -117,8 +130,9 @@ fn a_chain_delivered_in_chunks_acts_as_one_message_at_a_time() {
             while rest.peek().is_some() {
                 let n = 1 + rng.below(40) as usize;
                 run.extend(rest.by_ref().take(n));
-                chunked.deliver_chunk(0, 0, &mut run);
-                assert!(run.is_empty());
+                let mut exits = Vec::new();
+                chunked.deliver_chunk(0, 0, &mut run, &mut exits);
+                assert!(run.is_empty() && exits.is_empty());
             }
             chunked.finish();
 
@@ -146,4 +160,46 @@ fn only_linear_chains_run_in_chunks() {
     let (e, _) =
         exec("var s = stream|from().measurement('cpu')\ns|stats(10s)|alert().crit(lambda: TRUE)");
     assert!(!e.chains(0) && !e.chains(1));
+}
+
+#[test]
+fn a_chain_ending_in_another_stage_sends_what_one_at_a_time_sends() {
+    for script in SCRIPTS {
+        // Stage 0 runs `stream` and `from` (and `where`): `from`'s child is in stage 1.
+        let (mut one, _) = exec_stage(script, Some(0));
+        let (mut chunked, _) = exec_stage(script, Some(0));
+        assert!(chunked.chains(0), "{script}");
+        let data = points(17, 500);
+        // One at a time: each message's exits, numbered in emission order.
+        let mut want = Vec::new();
+        for (i, p) in data.clone().into_iter().enumerate() {
+            one.push_point(p);
+            for (k, (dest, input, m)) in one.take_exits().into_iter().enumerate() {
+                want.push(format!("{i} {k} {dest} {input} {m:?}"));
+            }
+        }
+        let mut got = Vec::new();
+        let mut rng = Rng(3);
+        let mut rest = data.into_iter().map(Msg::Point).peekable();
+        let (mut run, mut exits) = (Vec::new(), Vec::<ChunkExit>::new());
+        let mut base = 0;
+        while rest.peek().is_some() {
+            let n = 1 + rng.below(40) as usize;
+            run.extend(rest.by_ref().take(n));
+            let len = run.len();
+            chunked.deliver_chunk(0, 0, &mut run, &mut exits);
+            let mut last = None;
+            let mut k = 0;
+            for (origin, dest, input, m) in exits.drain(..) {
+                k = if last == Some(origin) { k + 1 } else { 0 };
+                last = Some(origin);
+                let i = base + origin as usize;
+                got.push(format!("{i} {k} {dest} {input} {m:?}"));
+            }
+            base += len;
+        }
+        assert!(!want.is_empty(), "{script}: stage 0 must send on");
+        assert_eq!(want, got, "{script}");
+        assert_eq!(counters(&one), counters(&chunked), "{script}");
+    }
 }
