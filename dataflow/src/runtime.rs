@@ -1476,15 +1476,7 @@ where
                     }
                     exec.swap_exits(&mut exits);
                     for (k, (dest, input, msg)) in exits.drain(..).enumerate() {
-                        let (path, depth) = extend_path(path, depth, k);
-                        session.give(Routed {
-                            dest: dest as u32,
-                            input: input as u32,
-                            seq,
-                            path,
-                            depth,
-                            msg,
-                        });
+                        session.give(Routed::exit((dest, input), (seq, path, depth), k, msg));
                     }
                 }
                 if spare.len() < 64 {
@@ -1508,15 +1500,7 @@ where
                 let mut session = output.session(h);
                 for (i, (dest, input, msg)) in exits.into_iter().enumerate() {
                     // After the epoch's data, before the next ingest message.
-                    let (path, depth) = extend_path(0, 0, i);
-                    session.give(Routed {
-                        dest: dest as u32,
-                        input: input as u32,
-                        seq: u64::MAX - 1,
-                        path,
-                        depth,
-                        msg,
-                    });
+                    session.give(Routed::exit((dest, input), (u64::MAX - 1, 0, 0), i, msg));
                 }
             }
             activator.activate_after(TICK);
@@ -1551,15 +1535,7 @@ where
                     };
                     let mut session = output.session(&flush_cap);
                     for (k, (dest, input, msg)) in exits.into_iter().enumerate() {
-                        let (path, depth) = extend_path(0, 0, k);
-                        session.give(Routed {
-                            dest: dest as u32,
-                            input: input as u32,
-                            seq: u64::MAX,
-                            path,
-                            depth,
-                            msg,
-                        });
+                        session.give(Routed::exit((dest, input), (u64::MAX, 0, 0), k, msg));
                     }
                 }
             }
@@ -1607,16 +1583,12 @@ impl Run {
         for (origin, dest, input, msg) in self.exits.drain(..) {
             k = if last == Some(origin) { k + 1 } else { 0 };
             last = Some(origin);
-            let (seq, path, depth) = self.origins[origin as usize];
-            let (path, depth) = extend_path(path, depth, k);
-            give(Routed {
-                dest: dest as u32,
-                input: input as u32,
-                seq,
-                path,
-                depth,
+            give(Routed::exit(
+                (dest, input),
+                self.origins[origin as usize],
+                k,
                 msg,
-            });
+            ));
         }
         self.origins.clear();
     }
@@ -1645,6 +1617,23 @@ fn in_order(chunks: &[Vec<Routed>]) -> bool {
         }
     }
     true
+}
+
+impl Routed {
+    /// The `k`th message a stage sends on to `dest` (node and input) while handling the
+    /// message at `origin` (its sequence, path and depth): same sequence, path extended.
+    fn exit(dest: (usize, usize), origin: (u64, u64, u8), k: usize, msg: Msg) -> Routed {
+        let (seq, path, depth) = origin;
+        let (path, depth) = extend_path(path, depth, k);
+        Routed {
+            dest: dest.0 as u32,
+            input: dest.1 as u32,
+            seq,
+            path,
+            depth,
+            msg,
+        }
+    }
 }
 
 /// Appends output index `k` to a message path (12 bits per stage, left-aligned; beyond five

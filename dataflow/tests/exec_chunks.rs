@@ -5,10 +5,13 @@
 //! missing and mistyped fields. In a stage of a multi-stage plan, what the chain sends to
 //! the next stage must come out in the same order, from the same messages.
 
+mod ops_common;
+
 use kap_dataflow::alert::{ALERTS_SERVICE, AlertEvent, AlertService, AlertSink};
 use kap_dataflow::exec::{ChunkExit, EXEC_NS, EXEC_SAMPLES, TaskExec};
 use kap_dataflow::node::Services;
 use kap_dataflow::point::{FieldValue, Msg, Point, Sym};
+use ops_common::Rng;
 use std::sync::{Arc, Mutex};
 
 /// Records every event published.
@@ -44,22 +47,6 @@ fn exec_stage(script: &str, stage: Option<usize>) -> (TaskExec, Arc<Events>) {
         }
     };
     (exec.unwrap(), events)
-}
-
-/// A small xorshift generator (deterministic data without a dependency).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 fn points(seed: u64, n: usize) -> Vec<Point> {

@@ -93,22 +93,6 @@ impl Pair {
     }
 }
 
-/// xorshift64.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 /// A random message stream over three groups, time in ms steps with jitter back in time.
 fn messages(seed: u64, n: usize) -> Vec<Msg> {
     let mut rng = Rng(seed | 1);

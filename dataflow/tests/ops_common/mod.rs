@@ -197,3 +197,20 @@ pub(crate) fn point_values(out: &[Msg], f: &str) -> Vec<(i64, FieldValue)> {
         })
         .collect()
 }
+
+/// xorshift64: deterministic random data without a dependency (seed must not be 0).
+pub(crate) struct Rng(pub(crate) u64);
+
+impl Rng {
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A number in `0..n`.
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
