@@ -233,7 +233,7 @@ impl TaskExec {
             })
             .collect();
         let names = plan.nodes.iter().map(|n| n.name.clone()).collect();
-        let hot = plan
+        let mut hot: Vec<Hot> = plan
             .nodes
             .iter()
             .map(|node| Hot {
@@ -254,8 +254,8 @@ impl TaskExec {
                 ..Hot::default()
             })
             .collect();
-        let mut hot: Vec<Hot> = hot;
-        // Children before parents: a node chains when its lone child does, or it has none.
+        // Children before parents: a node chains when its lone child does, or when it has
+        // no children here (none at all, or only in other stages) and no `stats` watcher.
         for &id in kap_dsl::dot::walk_order(plan).iter().rev() {
             let h = hot[id];
             let end = (children[id].is_empty() || exits_only[id]) && watched[id].is_none();
@@ -315,9 +315,6 @@ impl TaskExec {
         self.stack = stack;
     }
 
-    /// Processes a LIFO work stack: children are pushed in reverse so they run in link
-    /// order and each output is fully propagated before the next (depth first), without
-    /// recursion. Work for nodes of other stages becomes exits, in the same order.
     /// Whether messages for `node` may go through [`TaskExec::deliver_chunk`].
     pub fn chains(&self, node: usize) -> bool {
         self.hot[node].chain
@@ -348,10 +345,10 @@ impl TaskExec {
         let (mut n, mut i) = (node, input);
         while !msgs.is_empty() {
             let hot = &mut self.hot[n];
-            if hot.forward && hot.lone.is_some() {
+            if let (true, Some((child, input))) = (hot.forward, hot.lone) {
                 hot.calls += msgs.len() as u64;
                 self.edges[n][0] += msgs.len() as u64;
-                (n, i) = hot.lone.unwrap_or((n, i));
+                (n, i) = (child, input);
                 continue;
             }
             next.clear();
@@ -365,11 +362,11 @@ impl TaskExec {
                     services: &self.services,
                     stats: &mut self.stats[n],
                 };
-                // One unwind guard around the loop, not one per call: a closure per call
-                // would move every message through the stack once more. After a panic the
-                // loop resumes with the next message.
-                // (Counted apart, not enumerated: an (index, message) pair is stored in
-                // parts and read back whole, a stall on every message.)
+                // One unwind guard around the loop, not one per call (a closure per call
+                // moves every message through the stack once more); after a panic the
+                // loop resumes with the next message. Origins are counted apart, not
+                // enumerated: an (index, message) pair is stored in parts and read back
+                // whole, a store-forwarding stall on every message.
                 let mut drained = msgs.drain(..);
                 let (mut j, mut origin) = (0, 0);
                 loop {
@@ -429,6 +426,9 @@ impl TaskExec {
         self.chunk_origins = (origins, next_origins);
     }
 
+    /// Processes a LIFO work stack: children are pushed in reverse so they run in link
+    /// order and each output is fully propagated before the next (depth first), without
+    /// recursion. Work for nodes of other stages becomes exits, in the same order.
     fn run(&mut self, stack: &mut Vec<(usize, usize, Msg)>) {
         while let Some((n, i, m)) = stack.pop() {
             self.step(n, i, m, stack);
