@@ -664,3 +664,73 @@ impl TaskExec {
         stats
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::point::{FieldValue, Sym};
+    use std::sync::{Arc, Mutex};
+
+    /// Panics on points whose `v` is odd; forwards the others.
+    struct PanicOnOdd;
+
+    impl Processor for PanicOnOdd {
+        fn process(&mut self, _: usize, msg: Msg, _: &mut Ctx<'_>, out: &mut Vec<Msg>) {
+            if let Msg::Point(p) = &msg
+                && let Some(FieldValue::Int(v)) = crate::point::get(&p.fields, Sym::new("v"))
+                && v % 2 == 1
+            {
+                panic!("odd value {v}");
+            }
+            out.push(msg);
+        }
+    }
+
+    /// Records the `v` of every point it receives.
+    struct Record(Arc<Mutex<Vec<i64>>>);
+
+    impl Processor for Record {
+        fn process(&mut self, _: usize, msg: Msg, _: &mut Ctx<'_>, _: &mut Vec<Msg>) {
+            if let Msg::Point(p) = &msg
+                && let Some(FieldValue::Int(v)) = crate::point::get(&p.fields, Sym::new("v"))
+            {
+                self.0.lock().unwrap().push(*v);
+            }
+        }
+    }
+
+    /// `stream|from()|log()` with `from` panicking on odd values and `log` recording.
+    fn exec() -> (TaskExec, Arc<Mutex<Vec<i64>>>) {
+        let plan = kap_dsl::compile_source("stream|from()|log()", &Default::default())
+            .unwrap()
+            .pipeline;
+        let mut e = TaskExec::new("t", &plan, Services::default()).unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        e.procs[1] = Box::new(PanicOnOdd);
+        e.procs[2] = Box::new(Record(Arc::clone(&seen)));
+        (e, seen)
+    }
+
+    fn points() -> Vec<Msg> {
+        (0..10)
+            .map(|v| {
+                let fields = vec![(Sym::new("v"), FieldValue::Int(v))];
+                Msg::Point(Point::new("m", Vec::new(), fields, v))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_panicking_call_in_a_chunk_loses_only_its_message() {
+        let (mut chunked, seen) = exec();
+        assert!(chunked.chains(0));
+        let (mut run, mut exits) = (points(), Vec::new());
+        chunked.deliver_chunk(0, 0, &mut run, &mut exits);
+        assert!(run.is_empty() && exits.is_empty());
+        assert_eq!(*seen.lock().unwrap(), vec![0, 2, 4, 6, 8]);
+        let stats = chunked.node_stats();
+        assert_eq!(stats["from1"]["errors"], 5);
+        assert_eq!(chunked.edge_stats()[&("from1".into(), "log2".into())], 5);
+        assert_eq!(stats["log2"]["errors"], 0);
+    }
+}
