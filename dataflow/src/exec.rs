@@ -82,6 +82,25 @@ struct Hot {
 /// index, and the message.
 pub type ChunkExit = (u32, usize, usize, Msg);
 
+/// Sends `m` to each of `kids` (`(child, input)`, link order) through `send`, counting
+/// each edge in `counts`: a clone for every child but the last, which takes `m` itself.
+fn to_each(
+    kids: &[(usize, usize)],
+    counts: &mut [u64],
+    m: Msg,
+    mut send: impl FnMut(usize, usize, Msg),
+) {
+    let Some((&(last, last_input), rest)) = kids.split_last() else {
+        return;
+    };
+    for (k, &(child, input)) in rest.iter().enumerate() {
+        counts[k] += 1;
+        send(child, input, m.clone());
+    }
+    counts[rest.len()] += 1;
+    send(last, last_input, m);
+}
+
 /// Adds a shared [`StatsFeeds`](crate::ops::stats::StatsFeeds) registry to `services` when the
 /// plan has `stats` (or `deadman`) nodes and none is registered, so the nodes they watch and
 /// the stats nodes meet on the same counters (also across workers).
@@ -404,17 +423,13 @@ impl TaskExec {
             }
             if self.exits_only[n] {
                 // Children in other stages only: each output goes to each of them.
-                let kids = &self.children[n];
-                let counts = &mut self.edges[n];
                 for (m, &origin) in next.drain(..).zip(next_origins.iter()) {
-                    for (k, &(child, input)) in kids.iter().enumerate() {
-                        counts[k] += 1;
-                        if k + 1 == kids.len() {
-                            exits.push((origin, child, input, m));
-                            break;
-                        }
-                        exits.push((origin, child, input, m.clone()));
-                    }
+                    to_each(
+                        &self.children[n],
+                        &mut self.edges[n],
+                        m,
+                        |child, input, m| exits.push((origin, child, input, m)),
+                    );
                 }
             }
             // A leaf: what it emits goes nowhere.
@@ -509,14 +524,9 @@ impl TaskExec {
             // Every child is in another stage: the work would go on top of the stack and
             // straight to the exits, in this order.
             for m in out.drain(..) {
-                for (k, &(child, input)) in kids.iter().enumerate() {
-                    counts[k] += 1;
-                    if k + 1 == kids.len() {
-                        self.exits.push((child, input, m));
-                        break;
-                    }
-                    self.exits.push((child, input, m.clone()));
-                }
+                to_each(kids, counts, m, |child, input, m| {
+                    self.exits.push((child, input, m))
+                });
             }
             return;
         }

@@ -98,12 +98,12 @@ fn build_with(
         Some(folder) => Box::new(TimeWindow::<FoldGroup> {
             cfg,
             groups: GroupMap::default(),
-            folder: Some(folder),
+            with: folder,
         }),
         None => Box::new(TimeWindow::<TimeGroup> {
             cfg,
             groups: GroupMap::default(),
-            folder: None,
+            with: (),
         }),
     })
 }
@@ -170,6 +170,9 @@ struct FoldGroup {
 
 /// A time window's group: what it keeps until its next emit, and how it handles time.
 trait WindowGroup: Sized {
+    /// What every group of the window shares (a folded window's folder).
+    type With;
+
     fn new(head: Box<GroupHead>, next_emit: i64) -> Self;
 
     /// Handles time `t` (a point, or a barrier when `point` is `None`).
@@ -178,7 +181,7 @@ trait WindowGroup: Sized {
         cfg: &TimeCfg,
         t: i64,
         point: Option<Point>,
-        folder: Option<&Folder>,
+        with: &Self::With,
         out: &mut Vec<Msg>,
     );
 }
@@ -194,10 +197,10 @@ struct TimeCfg {
 
 /// Time windows, buffering ([`TimeGroup`]) or folded ([`FoldGroup`], with its folder).
 #[derive(Debug)]
-struct TimeWindow<G> {
+struct TimeWindow<G: WindowGroup> {
     cfg: TimeCfg,
     groups: GroupMap<G>,
-    folder: Option<Folder>,
+    with: G::With,
 }
 
 impl TimeCfg {
@@ -225,6 +228,8 @@ impl TimeCfg {
 }
 
 impl WindowGroup for FoldGroup {
+    type With = Folder;
+
     fn new(head: Box<GroupHead>, next_emit: i64) -> FoldGroup {
         FoldGroup {
             head,
@@ -238,11 +243,9 @@ impl WindowGroup for FoldGroup {
         cfg: &TimeCfg,
         t: i64,
         point: Option<Point>,
-        folder: Option<&Folder>,
+        folder: &Folder,
         out: &mut Vec<Msg>,
     ) {
-        // Never without a folder: only a folded window creates folded groups.
-        let Some(folder) = folder else { return };
         // Tumbling (period == every > 0): each emit empties the buffer, so the batch holds
         // exactly the points kept since the last one.
         if t >= self.next_emit {
@@ -262,6 +265,8 @@ impl WindowGroup for FoldGroup {
 }
 
 impl WindowGroup for TimeGroup {
+    type With = ();
+
     fn new(head: Box<GroupHead>, next_emit: i64) -> TimeGroup {
         TimeGroup {
             head,
@@ -270,14 +275,7 @@ impl WindowGroup for TimeGroup {
         }
     }
 
-    fn tick(
-        &mut self,
-        cfg: &TimeCfg,
-        t: i64,
-        point: Option<Point>,
-        _: Option<&Folder>,
-        out: &mut Vec<Msg>,
-    ) {
+    fn tick(&mut self, cfg: &TimeCfg, t: i64, point: Option<Point>, _: &(), out: &mut Vec<Msg>) {
         let buf = &mut self.buf;
         if cfg.every != 0 {
             if t >= self.next_emit {
@@ -315,7 +313,11 @@ impl WindowGroup for TimeGroup {
     }
 }
 
-impl<G: WindowGroup + Send + std::fmt::Debug> Processor for TimeWindow<G> {
+impl<G> Processor for TimeWindow<G>
+where
+    G: WindowGroup + Send + std::fmt::Debug,
+    G::With: Send,
+{
     fn process(&mut self, _: usize, msg: Msg, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>) {
         let cfg = self.cfg;
         match msg {
@@ -324,7 +326,7 @@ impl<G: WindowGroup + Send + std::fmt::Debug> Processor for TimeWindow<G> {
                 let g = self.groups.entry(p.group).or_insert_with(|| {
                     G::new(Box::new(GroupHead::of_point(&p)), cfg.first_emit(t))
                 });
-                g.tick(&cfg, t, Some(p), self.folder.as_ref(), out);
+                g.tick(&cfg, t, Some(p), &self.with, out);
             }
             Msg::Barrier(b) => {
                 let t = b.time;
@@ -338,7 +340,7 @@ impl<G: WindowGroup + Send + std::fmt::Debug> Processor for TimeWindow<G> {
                     };
                     G::new(Box::new(head), cfg.first_emit(t))
                 });
-                g.tick(&cfg, t, None, self.folder.as_ref(), out);
+                g.tick(&cfg, t, None, &self.with, out);
             }
             Msg::DeleteGroup(g) => {
                 self.groups.remove(&g.id);
