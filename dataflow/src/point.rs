@@ -62,7 +62,7 @@ fn mum(a: u64, b: u64) -> u64 {
 
 /// MurmurHash3's 64-bit finalizer: every input bit reaches the low bits.
 #[inline]
-fn fmix(mut h: u64) -> u64 {
+pub(crate) fn fmix(mut h: u64) -> u64 {
     h ^= h >> 33;
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
     h ^= h >> 33;
@@ -484,6 +484,12 @@ pub fn group_of(name: Sym, tags: &[(Sym, Sym)], dims: &Dimensions) -> GroupId {
         h = mix(mix(h, k.content_hash()), v);
     }
     GroupId(fmix(h))
+}
+
+/// The [`GroupId`] of a group restricted to the tags `on` (with the measurement when
+/// grouped by it): what `join(...).on(...)` matches, and exchanges, on.
+pub fn group_on(name: Sym, tags: &[(Sym, Sym)], by_name: bool, on: &[Sym]) -> GroupId {
+    group_of(name, tags, &Dimensions::of(by_name, on))
 }
 
 /// A fast hasher for keys that are small integers or already hashes ([`GroupId`], [`Sym`]):

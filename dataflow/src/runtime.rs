@@ -382,11 +382,7 @@ pub fn series_hash(p: &Point) -> u64 {
         h.write_u64(v.content_hash());
     }
     // Mix every bit into the low ones `% peers` reads.
-    let mut x = h.finish();
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    x ^= x >> 33;
-    x
+    crate::point::fmix(h.finish())
 }
 
 fn worker_for(hash: u64, peers: usize) -> usize {
@@ -1653,13 +1649,11 @@ fn extend_path(path: u64, depth: u8, k: usize) -> (u64, u8) {
 /// The exchange key of a message for a `join(...).on(tags)`: its group id restricted to
 /// `tags` (with the measurement when grouped by it), as Kapacitor's join matches.
 fn on_key(msg: &Msg, tags: &[crate::point::Sym]) -> u64 {
-    use crate::point::Dimensions;
     let (name, all_tags, by_name) = match msg {
         Msg::Point(p) => (p.name, &p.tags, p.dims.by_name),
         Msg::Batch(b) => (b.name, &b.tags, b.dims.by_name),
         Msg::Barrier(b) => (b.group.name, &b.group.tags, b.group.dims.by_name),
         Msg::DeleteGroup(g) => (g.name, &g.tags, g.dims.by_name),
     };
-    let dims = Dimensions::new(by_name, tags.to_vec());
-    crate::point::group_of(name, all_tags, &dims).0
+    crate::point::group_on(name, all_tags, by_name, tags).0
 }

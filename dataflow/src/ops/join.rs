@@ -5,7 +5,7 @@
 use super::from::{Ordered, go_round};
 use crate::node::{BuildError, BuildInfo, Ctx, Processor};
 use crate::point::{
-    Batch, BatchPoint, Dimensions, FieldValue, Fields, GroupId, Msg, Point, Sym, Tags, group_of,
+    Batch, BatchPoint, Dimensions, FieldValue, Fields, GroupId, Msg, Point, Sym, Tags, group_on,
     normalize,
 };
 use kap_dsl::plan::{Fill, JoinSpec};
@@ -441,11 +441,7 @@ impl Join {
         }
         let t = self.rounded(&m);
         let (name, gtags, dims) = Self::meta(&m);
-        let key = group_of(
-            name,
-            &gtags,
-            &Dimensions::new(dims.by_name, self.on.clone()),
-        );
+        let key = group_on(name, &gtags, dims.by_name, &self.on);
         self.low_marks.insert((src, key), t);
         let mut low: Option<i64> = None;
         if self.all_reported {
