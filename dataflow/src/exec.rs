@@ -14,7 +14,7 @@ use kap_dsl::registry::{self, EdgeType};
 use std::collections::BTreeMap;
 
 /// One call in this many is timed for `avg_exec_time_ns`.
-const TIME_SAMPLE: u64 = 32;
+const TIME_SAMPLE: u64 = 128;
 /// Node stat: total time of the timed calls, ns (see [`TaskExec::node_stats`]).
 pub const EXEC_NS: &str = "exec_time_sampled_ns";
 /// Node stat: number of timed calls.
@@ -375,6 +375,7 @@ impl TaskExec {
             let mut panics = 0;
             {
                 let proc = &mut self.procs[n];
+                proc.warm(msgs);
                 let mut ctx = Ctx {
                     task: &self.task,
                     node: &self.names[n],

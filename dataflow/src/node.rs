@@ -224,6 +224,14 @@ pub trait Processor: Send {
     /// several parents), appending what it emits to `out`.
     fn process(&mut self, input: usize, msg: Msg, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>);
 
+    /// Called with a chunk of messages just before they are processed one by one: a node
+    /// whose per-message state lives in a large table touches the entries these messages
+    /// will use, in one tight pass, so their cache misses overlap instead of stalling one
+    /// message after another. Must not change any state a script can observe.
+    fn warm(&self, msgs: &[Msg]) {
+        let _ = msgs;
+    }
+
     /// End of input: only nodes that Kapacitor flushes at end (join, union) emit here.
     fn done(&mut self, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>) {
         let _ = (ctx, out);

@@ -352,6 +352,10 @@ where
         }
     }
 
+    fn warm(&self, msgs: &[Msg]) {
+        crate::point::warm_groups(&self.groups, msgs);
+    }
+
     fn cardinality(&self) -> usize {
         self.groups.len()
     }
