@@ -373,7 +373,46 @@ impl TaskExec {
             next.clear();
             next_origins.clear();
             let mut panics = 0;
-            {
+            if self.procs[n].in_place() {
+                // The messages stay where they are; those that go on are compacted to the
+                // front (nothing moves while every message goes on).
+                let proc = &mut self.procs[n];
+                let mut ctx = Ctx {
+                    task: &self.task,
+                    node: &self.names[n],
+                    services: &self.services,
+                    stats: &mut self.stats[n],
+                };
+                let mut kept = 0;
+                for r in 0..msgs.len() {
+                    hot.calls += 1;
+                    let start = (hot.calls % TIME_SAMPLE == 1).then(std::time::Instant::now);
+                    let m = &mut msgs[r];
+                    // A reference, not a message, goes through the unwind guard: no copy.
+                    let keep = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        proc.process_in_place(i, m, &mut ctx)
+                    }))
+                    .unwrap_or_else(|_| {
+                        panics += 1;
+                        false
+                    });
+                    if let Some(start) = start {
+                        hot.ns += start.elapsed().as_nanos() as u64;
+                        hot.samples += 1;
+                    }
+                    if keep {
+                        if kept != r {
+                            msgs.swap(kept, r);
+                            origins[kept] = origins[r];
+                        }
+                        kept += 1;
+                    }
+                }
+                msgs.truncate(kept);
+                origins.truncate(kept);
+                std::mem::swap(msgs, &mut next);
+                std::mem::swap(&mut origins, &mut next_origins);
+            } else {
                 let proc = &mut self.procs[n];
                 proc.warm(msgs);
                 let mut ctx = Ctx {
@@ -697,27 +736,59 @@ mod tests {
         }
     }
 
-    /// Records the `v` of every point it receives.
-    struct Record(Arc<Mutex<Vec<i64>>>);
+    /// [`PanicOnOdd`], handling messages in place.
+    struct PanicOnOddInPlace;
+
+    impl Processor for PanicOnOddInPlace {
+        fn process(&mut self, i: usize, mut msg: Msg, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>) {
+            if self.process_in_place(i, &mut msg, ctx) {
+                out.push(msg);
+            }
+        }
+
+        fn in_place(&self) -> bool {
+            true
+        }
+
+        fn process_in_place(&mut self, _: usize, msg: &mut Msg, _: &mut Ctx<'_>) -> bool {
+            if let Msg::Point(p) = msg
+                && let Some(FieldValue::Int(v)) = crate::point::get(&p.fields, Sym::new("v"))
+            {
+                if v % 2 == 1 {
+                    panic!("odd value {v}");
+                }
+                // Changed in place: the child must see the change.
+                p.time += 100;
+                return *v != 4;
+            }
+            true
+        }
+    }
+
+    /// The `v` and time of the points a [`Record`] received.
+    type Seen = Arc<Mutex<Vec<(i64, i64)>>>;
+
+    /// Records the `v` and time of every point it receives.
+    struct Record(Seen);
 
     impl Processor for Record {
         fn process(&mut self, _: usize, msg: Msg, _: &mut Ctx<'_>, _: &mut Vec<Msg>) {
             if let Msg::Point(p) = &msg
                 && let Some(FieldValue::Int(v)) = crate::point::get(&p.fields, Sym::new("v"))
             {
-                self.0.lock().unwrap().push(*v);
+                self.0.lock().unwrap().push((*v, p.time));
             }
         }
     }
 
-    /// `stream|from()|log()` with `from` panicking on odd values and `log` recording.
-    fn exec() -> (TaskExec, Arc<Mutex<Vec<i64>>>) {
+    /// `stream|from()|log()` with `from` replaced by `first` and `log` recording.
+    fn exec_with(first: Box<dyn Processor>) -> (TaskExec, Seen) {
         let plan = kap_dsl::compile_source("stream|from()|log()", &Default::default())
             .unwrap()
             .pipeline;
         let mut e = TaskExec::new("t", &plan, Services::default()).unwrap();
         let seen = Arc::new(Mutex::new(Vec::new()));
-        e.procs[1] = Box::new(PanicOnOdd);
+        e.procs[1] = first;
         e.procs[2] = Box::new(Record(Arc::clone(&seen)));
         (e, seen)
     }
@@ -733,15 +804,41 @@ mod tests {
 
     #[test]
     fn a_panicking_call_in_a_chunk_loses_only_its_message() {
-        let (mut chunked, seen) = exec();
+        let (mut chunked, seen) = exec_with(Box::new(PanicOnOdd));
         assert!(chunked.chains(0));
         let (mut run, mut exits) = (points(), Vec::new());
         chunked.deliver_chunk(0, 0, &mut run, &mut exits);
         assert!(run.is_empty() && exits.is_empty());
-        assert_eq!(*seen.lock().unwrap(), vec![0, 2, 4, 6, 8]);
+        let got: Vec<i64> = seen.lock().unwrap().iter().map(|&(v, _)| v).collect();
+        assert_eq!(got, vec![0, 2, 4, 6, 8]);
         let stats = chunked.node_stats();
         assert_eq!(stats["from1"]["errors"], 5);
         assert_eq!(chunked.edge_stats()[&("from1".into(), "log2".into())], 5);
         assert_eq!(stats["log2"]["errors"], 0);
+    }
+
+    #[test]
+    fn in_place_nodes_keep_changes_drop_what_they_refuse_and_lose_only_a_panicking_message() {
+        let (mut chunked, seen) = exec_with(Box::new(PanicOnOddInPlace));
+        let (mut run, mut exits) = (points(), Vec::new());
+        chunked.deliver_chunk(0, 0, &mut run, &mut exits);
+        assert!(run.is_empty() && exits.is_empty());
+        // 4 is refused, odd values panic; the rest go on, in order, as changed.
+        let want = vec![(0, 100), (2, 102), (6, 106), (8, 108)];
+        assert_eq!(*seen.lock().unwrap(), want);
+        let stats = chunked.node_stats();
+        assert_eq!(stats["from1"]["errors"], 5);
+        assert_eq!(chunked.edge_stats()[&("from1".into(), "log2".into())], 4);
+        // One at a time (the stage guards each delivery), the same messages arrive.
+        let (mut single, seen) = exec_with(Box::new(PanicOnOddInPlace));
+        for m in points() {
+            let delivered =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| single.deliver(0, 0, m)));
+            if delivered.is_err() {
+                single.record_panic(1);
+            }
+        }
+        assert_eq!(*seen.lock().unwrap(), want);
+        assert_eq!(single.node_stats()["from1"]["errors"], 5);
     }
 }

@@ -224,6 +224,21 @@ pub trait Processor: Send {
     /// several parents), appending what it emits to `out`.
     fn process(&mut self, input: usize, msg: Msg, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>);
 
+    /// Whether every message this node emits is the message it received, changed or not,
+    /// or nothing: such a node implements [`Processor::process_in_place`], and a chunk
+    /// passes through it without moving its messages.
+    fn in_place(&self) -> bool {
+        false
+    }
+
+    /// Handles one message in place, for a node whose [`Processor::in_place`] is true:
+    /// returns whether the message (as changed here) goes on. Must do what
+    /// [`Processor::process`] does.
+    fn process_in_place(&mut self, input: usize, msg: &mut Msg, ctx: &mut Ctx<'_>) -> bool {
+        let _ = (input, msg, ctx);
+        unreachable!("process_in_place called on a node that does not handle messages in place")
+    }
+
     /// Called with a chunk of messages just before they are processed one by one: a node
     /// whose per-message state lives in a large table touches the entries these messages
     /// will use, in one tight pass, so their cache misses overlap instead of stalling one

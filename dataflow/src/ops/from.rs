@@ -250,11 +250,21 @@ impl From {
 }
 
 impl Processor for From {
-    fn process(&mut self, _: usize, msg: Msg, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>) {
+    fn process(&mut self, input: usize, mut msg: Msg, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>) {
+        if self.process_in_place(input, &mut msg, ctx) {
+            out.push(msg);
+        }
+    }
+
+    fn in_place(&self) -> bool {
+        true
+    }
+
+    fn process_in_place(&mut self, _: usize, msg: &mut Msg, ctx: &mut Ctx<'_>) -> bool {
         match msg {
-            Msg::Point(mut p) => {
-                if !self.accept(&p) {
-                    return;
+            Msg::Point(p) => {
+                if !self.accept(p) {
+                    return false;
                 }
                 if self.truncate > 0 {
                     p.time = go_truncate(p.time, self.truncate);
@@ -264,10 +274,13 @@ impl Processor for From {
                 }
                 p.dims = self.dims.dims(self.by_name, p.tags.iter().map(|(k, _)| k));
                 p.regroup();
-                out.push(Msg::Point(p));
+                true
             }
-            Msg::Batch(_) => ctx.error(self.quiet, "from does not support batch data"),
-            other => out.push(other),
+            Msg::Batch(_) => {
+                ctx.error(self.quiet, "from does not support batch data");
+                false
+            }
+            _ => true,
         }
     }
 }
