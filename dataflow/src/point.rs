@@ -232,10 +232,18 @@ impl FieldValue {
     }
 }
 
+/// A sorted key/value list whose first pair is stored inline: a point with one tag or one
+/// field keeps it without an allocation, so the ingest thread allocates nothing that a
+/// worker must free for it (freeing on another thread than the allocating one is one of
+/// the dearest steps of a point through a short task). Longer lists live on the heap, as
+/// in a `Vec`.
+pub type List<V> = smallvec::SmallVec<[(Sym, V); 1]>;
+/// Builds a [`List`] (tags or fields) like `vec!` builds a `Vec`.
+pub use smallvec::smallvec as list;
 /// Tags, sorted by key, keys unique.
-pub type Tags = Vec<(Sym, Sym)>;
+pub type Tags = List<Sym>;
 /// Fields, sorted by key, keys unique.
-pub type Fields = Vec<(Sym, FieldValue)>;
+pub type Fields = List<FieldValue>;
 
 /// Looks up a key in a sorted key/value list.
 pub fn get<V>(list: &[(Sym, V)], key: Sym) -> Option<&V> {
@@ -252,7 +260,7 @@ pub fn get_str<'a, V>(list: &'a [(Sym, V)], key: &str) -> Option<&'a V> {
 }
 
 /// Sets a key in a sorted key/value list (insert or replace).
-pub fn set<V>(list: &mut Vec<(Sym, V)>, key: Sym, value: V) {
+pub fn set<V>(list: &mut List<V>, key: Sym, value: V) {
     match list.binary_search_by(|(k, _)| k.cmp(&key)) {
         Ok(i) => list[i].1 = value,
         Err(i) => list.insert(i, (key, value)),
@@ -260,7 +268,7 @@ pub fn set<V>(list: &mut Vec<(Sym, V)>, key: Sym, value: V) {
 }
 
 /// Removes a key from a sorted key/value list, returning its value.
-pub fn remove<V>(list: &mut Vec<(Sym, V)>, key: Sym) -> Option<V> {
+pub fn remove<V>(list: &mut List<V>, key: Sym) -> Option<V> {
     match list.binary_search_by(|(k, _)| k.cmp(&key)) {
         Ok(i) => Some(list.remove(i).1),
         Err(_) => None,
@@ -268,14 +276,14 @@ pub fn remove<V>(list: &mut Vec<(Sym, V)>, key: Sym) -> Option<V> {
 }
 
 /// Sorts a key/value list by key; for duplicate keys the last one wins.
-pub fn normalize<V>(list: &mut Vec<(Sym, V)>) {
+pub fn normalize<V>(list: &mut List<V>) {
     // Usually already sorted and unique (parsed lines, query rows): no work, no allocation.
     if list.windows(2).all(|w| w[0].0 < w[1].0) {
         return;
     }
     // Stable sort keeps insertion order among equal keys; keep the last of each run.
     list.sort_by_key(|a| a.0);
-    let mut out: Vec<(Sym, V)> = Vec::with_capacity(list.len());
+    let mut out: List<V> = List::with_capacity(list.len());
     for (k, v) in list.drain(..) {
         match out.last_mut() {
             Some(last) if last.0 == k => last.1 = v,
@@ -619,7 +627,8 @@ pub struct Point {
 impl Point {
     /// A point of measurement `name` with these tags and fields (sorted here; for a
     /// duplicate key the last wins), in the nil group, with no database or retention policy.
-    pub fn new(name: &str, mut tags: Tags, mut fields: Fields, time: i64) -> Point {
+    pub fn new(name: &str, tags: impl Into<Tags>, fields: impl Into<Fields>, time: i64) -> Point {
+        let (mut tags, mut fields) = (tags.into(), fields.into());
         normalize(&mut tags);
         normalize(&mut fields);
         let mut p = Point {
@@ -796,7 +805,7 @@ mod tests {
 
     #[test]
     fn group_ids_match_kapacitor() {
-        let tags: Tags = vec![
+        let tags: Tags = list![
             (Sym::new("cpu"), Sym::new("cpu0")),
             (Sym::new("host"), Sym::new("serverA")),
         ];
@@ -817,7 +826,7 @@ mod tests {
 
     #[test]
     fn group_of_agrees_with_the_id_string() {
-        let tags: Tags = vec![
+        let tags: Tags = list![
             (Sym::new("cpu"), Sym::new("cpu0")),
             (Sym::new("dc"), Sym::new("")),
             (Sym::new("host"), Sym::new("a")),
@@ -833,7 +842,7 @@ mod tests {
             Dimensions::new(false, vec![Sym::new("cpu"), Sym::new("zone")]),
         ];
         // Equal id strings, equal ids: a missing tag counts as an empty value.
-        let no_dc: Tags = vec![tags[0], tags[2]];
+        let no_dc: Tags = list![tags[0], tags[2]];
         for d in &dims {
             assert_eq!(group_of(name, &tags, d), group_of(name, &no_dc, d));
         }
@@ -878,28 +887,28 @@ mod tests {
 
     #[test]
     fn sorted_list_helpers() {
-        let mut f: Fields = vec![];
+        let mut f: Fields = list![];
         set(&mut f, Sym::new("b"), FieldValue::Int(1));
         set(&mut f, Sym::new("a"), FieldValue::Int(2));
         set(&mut f, Sym::new("b"), FieldValue::Int(3));
         assert_eq!(
-            f,
-            vec![
+            f[..],
+            [
                 (Sym::new("a"), FieldValue::Int(2)),
                 (Sym::new("b"), FieldValue::Int(3))
             ]
         );
         assert_eq!(get(&f, Sym::new("b")), Some(&FieldValue::Int(3)));
         assert_eq!(remove(&mut f, Sym::new("a")), Some(FieldValue::Int(2)));
-        let mut g: Fields = vec![
+        let mut g: Fields = list![
             (Sym::new("z"), FieldValue::Int(1)),
             (Sym::new("a"), FieldValue::Int(1)),
             (Sym::new("z"), FieldValue::Int(2)),
         ];
         normalize(&mut g);
         assert_eq!(
-            g,
-            vec![
+            g[..],
+            [
                 (Sym::new("a"), FieldValue::Int(1)),
                 (Sym::new("z"), FieldValue::Int(2))
             ]

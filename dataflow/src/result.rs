@@ -285,7 +285,7 @@ mod tests {
         let mut b = Batch {
             name: s("cpu"),
             tmax: 0,
-            tags: vec![(s("host"), s("a"))],
+            tags: crate::point::list![(s("host"), s("a"))],
             dims: Dimensions::new(false, vec![s("host")]),
             group: GroupId::default(),
             points,
@@ -315,16 +315,16 @@ mod tests {
         let b = batch(vec![
             BatchPoint {
                 time: 1_500_000_000,
-                fields: vec![
+                fields: crate::point::list![
                     (s("value"), FieldValue::Float(5.0)),
                     (s("b"), FieldValue::Int(-3)),
                 ],
-                tags: vec![(s("cpu"), s("c0")), (s("host"), s("a"))],
+                tags: crate::point::list![(s("cpu"), s("c0")), (s("host"), s("a"))],
             },
             BatchPoint {
                 time: 2_000_000_000,
-                fields: vec![(s("value"), FieldValue::Float(1e21))],
-                tags: vec![(s("host"), s("a"))],
+                fields: crate::point::list![(s("value"), FieldValue::Float(1e21))],
+                tags: crate::point::list![(s("host"), s("a"))],
             },
         ]);
         // Fields are sorted lists: normalise the test input.
@@ -348,7 +348,7 @@ mod tests {
     fn strings_escaped_and_nan_rejected() {
         let row = Row {
             name: "a<b>&".into(),
-            tags: vec![],
+            tags: crate::point::list![],
             columns: vec!["time".into(), "s".into()],
             values: vec![vec![
                 Cell::Time(0),

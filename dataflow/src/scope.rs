@@ -77,11 +77,11 @@ mod tests {
 
     #[test]
     fn fields_then_tags_and_conflicts() {
-        let fields: Fields = vec![
+        let fields: Fields = crate::point::list![
             (Sym::new("value"), FieldValue::Float(1.5)),
             (Sym::new("x"), FieldValue::Int(1)),
         ];
-        let tags: Tags = vec![
+        let tags: Tags = crate::point::list![
             (Sym::new("host"), Sym::new("a")),
             (Sym::new("x"), Sym::new("t")),
         ];

@@ -131,8 +131,8 @@ fn point(t: i64, value: f64, host: &str) -> Point {
         name: Sym::new("cpu"),
         db: Sym::new("db"),
         rp: Sym::new("rp"),
-        tags: vec![(Sym::new("host"), Sym::new(host))],
-        fields: vec![(Sym::new("value"), FieldValue::Float(value))],
+        tags: kap_dataflow::point::list![(Sym::new("host"), Sym::new(host))],
+        fields: kap_dataflow::point::list![(Sym::new("value"), FieldValue::Float(value))],
         time: t,
         dims: Dimensions::new(false, vec![Sym::new("host")]),
         group: GroupId::default(),
@@ -145,15 +145,15 @@ fn batch(tmax: i64, points: &[(i64, f64)]) -> Batch {
     let mut b = Batch {
         name: Sym::new("cpu"),
         tmax,
-        tags: vec![(Sym::new("cpu"), Sym::new("cpu1"))],
+        tags: kap_dataflow::point::list![(Sym::new("cpu"), Sym::new("cpu1"))],
         dims: Dimensions::new(false, vec![Sym::new("cpu")]),
         group: GroupId::default(),
         points: points
             .iter()
             .map(|(t, v)| BatchPoint {
                 time: *t,
-                fields: vec![(Sym::new("mean"), FieldValue::Float(*v))],
-                tags: vec![(Sym::new("cpu"), Sym::new("cpu1"))],
+                fields: kap_dataflow::point::list![(Sym::new("mean"), FieldValue::Float(*v))],
+                tags: kap_dataflow::point::list![(Sym::new("cpu"), Sym::new("cpu1"))],
             })
             .collect(),
     };
@@ -424,12 +424,12 @@ fn batch_highest_point_and_all() {
         22 * S,
         "time of the first point at the highest level"
     );
-    assert_eq!(ev.fields, vec![(Sym::new("mean"), FieldValue::Float(93.0))]);
-    assert_eq!(ev.tags, vec![(Sym::new("cpu"), Sym::new("cpu1"))]);
+    assert_eq!(ev.fields[..], [(Sym::new("mean"), FieldValue::Float(93.0))]);
+    assert_eq!(ev.tags[..], [(Sym::new("cpu"), Sym::new("cpu1"))]);
     let Msg::Batch(b) = &out[0] else { panic!() };
     assert_eq!(
-        b.tags,
-        vec![
+        b.tags[..],
+        [
             (Sym::new("cpu"), Sym::new("cpu1")),
             (Sym::new("level"), Sym::new("CRITICAL"))
         ]
@@ -458,7 +458,7 @@ fn batch_highest_point_and_all() {
     h.send(Msg::Batch(batch(40 * S, &[(32 * S, 93.0), (34 * S, 99.0)])));
     let ev = h.sink.take().pop().expect("all critical");
     assert_eq!((ev.level, ev.time), (C, 40 * S));
-    assert_eq!(ev.fields, vec![(Sym::new("mean"), FieldValue::Float(93.0))]);
+    assert_eq!(ev.fields[..], [(Sym::new("mean"), FieldValue::Float(93.0))]);
 }
 
 #[test]
@@ -582,7 +582,7 @@ fn run_stream_corpus_case(case: &str) {
         let key = parts.next().unwrap();
         let value: f64 = parts.next().unwrap()["value=".len()..].parse().unwrap();
         let secs: i64 = parts.next().unwrap().parse().unwrap();
-        let mut tags: Vec<(Sym, Sym)> = key
+        let mut tags: kap_dataflow::point::Tags = key
             .split(',')
             .skip(1)
             .map(|kv| {
@@ -596,7 +596,7 @@ fn run_stream_corpus_case(case: &str) {
             db: Sym::new("dbname"),
             rp: Sym::new("rpname"),
             tags,
-            fields: vec![(Sym::new("value"), FieldValue::Float(value))],
+            fields: kap_dataflow::point::list![(Sym::new("value"), FieldValue::Float(value))],
             // The replay puts the point of second n at 1971-01-01 + (n - 1) s.
             time: (31_536_000 + secs - 1) * S,
             dims: Dimensions::new(false, vec![Sym::new("host")]),

@@ -63,8 +63,8 @@ fn point(host: &str, t: i64, v: i64) -> Point {
         name: Sym::new("cpu"),
         db: Sym::new("db"),
         rp: Sym::new("rp"),
-        tags: vec![(Sym::new("host"), Sym::new(host))],
-        fields: vec![(Sym::new("v"), FieldValue::Int(v))],
+        tags: kap_dataflow::point::list![(Sym::new("host"), Sym::new(host))],
+        fields: kap_dataflow::point::list![(Sym::new("v"), FieldValue::Int(v))],
         time: t,
         dims: Dimensions::new(false, vec![Sym::new("host")]),
         group: GroupId::default(),
@@ -127,7 +127,7 @@ fn nan_is_an_error_and_batches_replace() {
     let reg = Arc::new(HttpOutRegistry::default());
     let mut n = http_out(&reg, "out");
     let mut p = point("a", 0, 0);
-    p.fields = vec![(Sym::new("v"), FieldValue::Float(f64::NAN))];
+    p.fields = kap_dataflow::point::list![(Sym::new("v"), FieldValue::Float(f64::NAN))];
     send(&mut n, Msg::Point(p));
     assert_eq!(
         reg.json("task", "out").unwrap().unwrap_err(),
@@ -137,7 +137,7 @@ fn nan_is_an_error_and_batches_replace() {
     let mut b = Batch {
         name: Sym::new("cpu"),
         tmax: 0,
-        tags: vec![(Sym::new("host"), Sym::new("a"))],
+        tags: kap_dataflow::point::list![(Sym::new("host"), Sym::new("a"))],
         dims: Dimensions::new(false, vec![Sym::new("host")]),
         group: GroupId::default(),
         points: vec![],
@@ -159,8 +159,8 @@ fn corpus_http_out_pass_through_row() {
         name: Sym::new("cpu"),
         db: Sym::new("db"),
         rp: Sym::new("rp"),
-        tags: vec![],
-        fields: vec![(Sym::new("count"), FieldValue::Int(10))],
+        tags: kap_dataflow::point::list![],
+        fields: kap_dataflow::point::list![(Sym::new("count"), FieldValue::Int(10))],
         time: Y1971 + 10 * S,
         dims: Dimensions::default(),
         group: GroupId::default(),
@@ -186,7 +186,7 @@ fn cpu1_batch() -> Batch {
     let mut b = Batch {
         name: Sym::new("cpu_usage_idle"),
         tmax: Y1971 + 30 * S,
-        tags: cpu.clone(),
+        tags: cpu.clone().into(),
         dims: Dimensions::new(false, vec![Sym::new("cpu")]),
         group: GroupId::default(),
         points: MEANS
@@ -194,8 +194,8 @@ fn cpu1_batch() -> Batch {
             .enumerate()
             .map(|(i, m)| BatchPoint {
                 time: Y1971 + (20 + 2 * i as i64) * S,
-                fields: vec![(Sym::new("mean"), FieldValue::Float(*m))],
-                tags: cpu.clone(),
+                fields: kap_dataflow::point::list![(Sym::new("mean"), FieldValue::Float(*m))],
+                tags: cpu.clone().into(),
             })
             .collect(),
     };

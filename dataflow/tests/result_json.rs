@@ -11,7 +11,7 @@ fn s(x: &str) -> Sym {
     Sym::new(x)
 }
 
-fn point(fields: Vec<(Sym, FieldValue)>, tags: Vec<(Sym, Sym)>, time: i64) -> Point {
+fn point(fields: kap_dataflow::point::Fields, tags: kap_dataflow::point::Tags, time: i64) -> Point {
     let mut fields = fields;
     normalize(&mut fields);
     let mut tags = tags;
@@ -42,8 +42,9 @@ fn point_rows_number_forms() {
             (s("f_bool"), FieldValue::Bool(true)),
             (s("f_str"), FieldValue::String(Arc::from("<a & b>"))),
             (s("f_null"), FieldValue::Null),
-        ],
-        vec![(s("z"), s("1")), (s("a"), s("2"))],
+        ]
+        .into(),
+        vec![(s("z"), s("1")), (s("a"), s("2"))].into(),
         1_451_606_400_123_400_000,
     );
     assert_eq!(
@@ -58,7 +59,7 @@ fn point_rows_number_forms() {
 
 #[test]
 fn point_without_tags_or_fields() {
-    let p = point(vec![], vec![], 0);
+    let p = point(vec![].into(), vec![].into(), 0);
     assert_eq!(
         point_row(&p).to_json().unwrap(),
         r#"{"name":"m","columns":["time"],"values":[["1970-01-01T00:00:00Z"]]}"#
@@ -70,14 +71,14 @@ fn batch_columns_from_first_point() {
     let mut b = Batch {
         name: s("m"),
         tmax: 10,
-        tags: vec![(s("host"), s("h"))],
+        tags: vec![(s("host"), s("h"))].into(),
         dims: Dimensions::new(false, vec![s("host")]),
         group: GroupId::default(),
         points: vec![
             BatchPoint {
                 time: 1_000_000_000,
-                fields: vec![(s("value"), FieldValue::Int(1))],
-                tags: vec![(s("cpu"), s("c0")), (s("host"), s("h"))],
+                fields: vec![(s("value"), FieldValue::Int(1))].into(),
+                tags: vec![(s("cpu"), s("c0")), (s("host"), s("h"))].into(),
             },
             // `extra` only appears later: dropped. `cpu` missing: null.
             BatchPoint {
@@ -85,8 +86,9 @@ fn batch_columns_from_first_point() {
                 fields: vec![
                     (s("extra"), FieldValue::Int(9)),
                     (s("value"), FieldValue::Float(2.5)),
-                ],
-                tags: vec![(s("host"), s("h"))],
+                ]
+                .into(),
+                tags: vec![(s("host"), s("h"))].into(),
             },
         ],
     };
@@ -130,7 +132,11 @@ fn series_null_and_null_slots() {
 fn matches_corpus_values() {
     // TestBatch_Delete_GroupBy's expected httpOut body, rebuilt from a point.
     let p = {
-        let mut p = point(vec![(s("sum"), FieldValue::Float(50.0))], vec![], 0);
+        let mut p = point(
+            vec![(s("sum"), FieldValue::Float(50.0))].into(),
+            vec![].into(),
+            0,
+        );
         p.name = s("cpu_usage_idle");
         p.time = 31_536_018 * 1_000_000_000;
         p

@@ -1404,11 +1404,11 @@ mod tests {
             node: "alert2".into(),
             category: String::new(),
             group_id: String::new(),
-            tags: vec![(
+            tags: kap_dataflow::point::list![(
                 kap_dataflow::point::Sym::new("host"),
                 kap_dataflow::point::Sym::new(host),
             )],
-            fields: Vec::new(),
+            fields: Default::default(),
             handlers: Vec::new(),
         }
     }

@@ -928,7 +928,7 @@ mod decode {
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Batch, A::Error> {
             let mut name = String::new();
-            let mut tags: Tags = Vec::new();
+            let mut tags = Tags::new();
             let mut columns: Option<Columns> = None;
             let mut points: Vec<BatchPoint> = Vec::new();
             // Rows that came before the columns (InfluxDB does not do that).
@@ -960,7 +960,7 @@ mod decode {
             if let Some(c) = &columns {
                 for row in &early {
                     let mut time = 0;
-                    let mut fields: Fields = Vec::with_capacity(row.len());
+                    let mut fields = Fields::with_capacity(row.len());
                     for (name, cell) in c.names.iter().zip(row) {
                         match name {
                             None => time = cell_time(cell).unwrap_or(0),
@@ -1028,7 +1028,7 @@ mod decode {
         }
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(i64, Fields), A::Error> {
             let mut time = 0;
-            let mut fields: Fields = Vec::with_capacity(self.columns.names.len());
+            let mut fields = Fields::with_capacity(self.columns.names.len());
             let mut i = 0;
             while let Some(v) = seq.next_element_seed(Value)? {
                 match self.columns.names.get(i) {
@@ -1175,7 +1175,7 @@ mod tests {
             let mut points = Vec::new();
             for row in &series.values {
                 let mut time = 0;
-                let mut fields: Fields = Vec::new();
+                let mut fields = Fields::new();
                 for (c, v) in columns.iter().zip(row) {
                     match c {
                         None => time = cell_time(v).unwrap_or(0),
@@ -1225,7 +1225,7 @@ mod tests {
         assert_eq!(b[0].tmax, 30);
         assert_eq!(b[0].group_string(), "host=a");
         assert_eq!(
-            b[0].points[0].fields,
+            b[0].points[0].fields.to_vec(),
             vec![
                 (Sym::new("max"), FieldValue::Float(3.0)),
                 (Sym::new("mean"), FieldValue::Float(1.5))

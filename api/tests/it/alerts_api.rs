@@ -69,8 +69,8 @@ fn publish(center: &AlertCenter, topics: &TopicStore, topic: &str, level: Level,
         node: "alert2".into(),
         category: String::new(),
         group_id: format!("host={host}"),
-        tags: vec![(Sym::new("host"), Sym::new(host))],
-        fields: Vec::new(),
+        tags: kap_dataflow::point::list![(Sym::new("host"), Sym::new(host))],
+        fields: Default::default(),
         handlers: Vec::new(),
     });
 }

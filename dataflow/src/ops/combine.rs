@@ -173,8 +173,8 @@ impl Combine {
                     None => return,
                 }
             }
-            let mut fields: Fields = Vec::new();
-            let mut tags: Tags = Vec::new();
+            let mut fields: Fields = Fields::new();
+            let mut tags: Tags = Tags::new();
             for (si, &pi) in set.iter().enumerate() {
                 let prefix = &self.names[si];
                 for (fk, fv) in &points[pi].fields {

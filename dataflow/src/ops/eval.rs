@@ -84,7 +84,7 @@ impl Eval {
         time: i64,
     ) -> Result<(Fields, Tags), String> {
         let mut results: Vec<(Sym, Value)> = Vec::with_capacity(self.lambdas.len());
-        let mut new_fields: Fields = Vec::new();
+        let mut new_fields: Fields = Fields::new();
         let mut new_tags: Vec<(Sym, Sym)> = Vec::new();
         for (i, l) in self.lambdas.iter().enumerate() {
             let scope = EvalScope {
@@ -110,7 +110,7 @@ impl Eval {
         }
         normalize(&mut new_fields);
         let out_fields = if !self.keep_list.is_empty() {
-            let mut f: Fields = Vec::with_capacity(self.keep_list.len());
+            let mut f: Fields = Fields::with_capacity(self.keep_list.len());
             for k in &self.keep_list {
                 if let Some(v) = get(&new_fields, *k).or_else(|| get(fields, *k)) {
                     f.push((*k, v.clone()));

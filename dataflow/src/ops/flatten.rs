@@ -46,7 +46,7 @@ pub(crate) fn build(spec: &FlattenSpec, _: &BuildInfo) -> Result<Box<dyn Process
 impl Flatten {
     /// Flattens a set of points into one field set.
     fn flatten(&self, points: &[(Tags, Fields)], ctx: &mut Ctx<'_>) -> Fields {
-        let mut fields: Fields = Vec::new();
+        let mut fields: Fields = Fields::new();
         'points: for (tags, pf) in points {
             let mut prefix = String::new();
             for (i, tag) in self.on.iter().enumerate() {

@@ -233,7 +233,7 @@ impl Join {
         let name = self.stream_name.unwrap_or_else(|| Self::meta(first).0);
         match first {
             Msg::Point(fp) => {
-                let mut fields: Fields = Vec::new();
+                let mut fields: Fields = Fields::new();
                 for (i, v) in set.values.iter().enumerate() {
                     match v {
                         Some(Msg::Point(p)) => {
@@ -359,7 +359,7 @@ impl Join {
             if count == 0 {
                 continue;
             }
-            let mut fields: Fields = Vec::new();
+            let mut fields: Fields = Fields::new();
             let names = field_names.as_deref().unwrap_or(&[]);
             for (i, bp) in cur.iter().enumerate() {
                 match bp {

@@ -180,14 +180,16 @@ pub(crate) fn s(x: &str) -> FieldValue {
     FieldValue::String(Arc::from(x))
 }
 
-pub(crate) fn tags(t: &[(&str, &str)]) -> Vec<(Sym, Sym)> {
-    let mut v: Vec<(Sym, Sym)> = t.iter().map(|(k, v)| (Sym::new(k), Sym::new(v))).collect();
+pub(crate) fn tags(t: &[(&str, &str)]) -> kap_dataflow::point::Tags {
+    let mut v: kap_dataflow::point::Tags =
+        t.iter().map(|(k, v)| (Sym::new(k), Sym::new(v))).collect();
     normalize(&mut v);
     v
 }
 
-pub(crate) fn fields(fs: &[(&str, FieldValue)]) -> Vec<(Sym, FieldValue)> {
-    let mut v: Vec<(Sym, FieldValue)> = fs.iter().map(|(k, v)| (Sym::new(k), v.clone())).collect();
+pub(crate) fn fields(fs: &[(&str, FieldValue)]) -> kap_dataflow::point::Fields {
+    let mut v: kap_dataflow::point::Fields =
+        fs.iter().map(|(k, v)| (Sym::new(k), v.clone())).collect();
     normalize(&mut v);
     v
 }
@@ -231,7 +233,7 @@ pub(crate) fn batch(name: &str, t: &[(&str, &str)], tmax: i64, points: Vec<Batch
     let mut b = Batch {
         name: Sym::new(name),
         tmax,
-        tags: Vec::new(),
+        tags: Default::default(),
         dims: Dimensions::default(),
         group: Default::default(),
         points,
@@ -248,7 +250,7 @@ pub(crate) fn barrier(p: &Point, time: i64) -> Msg {
 }
 
 pub(crate) fn nil_group() -> GroupInfo {
-    GroupInfo::new(Sym::new("m"), Vec::new(), Dimensions::default())
+    GroupInfo::new(Sym::new("m"), Default::default(), Dimensions::default())
 }
 
 pub(crate) fn points(msgs: &[Msg]) -> Vec<&Point> {

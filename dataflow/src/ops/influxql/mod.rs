@@ -563,7 +563,7 @@ impl InfluxQL {
                 };
                 points.push(BatchPoint {
                     time,
-                    fields: vec![(cfg.as_, o.v)],
+                    fields: crate::point::list![(cfg.as_, o.v)],
                     tags,
                 });
             }
@@ -594,7 +594,7 @@ impl InfluxQL {
                 }
                 (fields, src.take_tags(i))
             }
-            _ => (vec![(cfg.as_, o.v)], head.tags.clone()),
+            _ => (crate::point::list![(cfg.as_, o.v)], head.tags.clone()),
         };
         out.push(Msg::Point(Point {
             name: head.name,
@@ -667,7 +667,7 @@ impl InfluxQL {
                     db: Sym::empty(),
                     rp: Sym::empty(),
                     tags,
-                    fields: vec![(cfg.as_, v)],
+                    fields: crate::point::list![(cfg.as_, v)],
                     time,
                     dims: p.dims,
                     group: p.group,
@@ -741,7 +741,7 @@ impl InfluxQL {
                 if let Some((time, v)) = tr.step(cfg, bp.time, v) {
                     points.push(BatchPoint {
                         time,
-                        fields: vec![(cfg.as_, v)],
+                        fields: crate::point::list![(cfg.as_, v)],
                         tags: b.tags.clone(),
                     });
                 }
