@@ -373,6 +373,7 @@ impl TaskExec {
             next.clear();
             next_origins.clear();
             let mut panics = 0;
+            self.procs[n].warm(msgs);
             if self.procs[n].in_place() {
                 // The messages stay where they are; those that go on are compacted to the
                 // front (nothing moves while every message goes on).
@@ -414,7 +415,6 @@ impl TaskExec {
                 std::mem::swap(&mut origins, &mut next_origins);
             } else {
                 let proc = &mut self.procs[n];
-                proc.warm(msgs);
                 let mut ctx = Ctx {
                     task: &self.task,
                     node: &self.names[n],

@@ -14,10 +14,10 @@
 //! Due groups are kept in a deadline heap, so a message costs O(log groups), not a scan.
 
 use crate::node::{BuildError, BuildInfo, Ctx, Processor};
-use crate::point::{Barrier as BarrierMsg, GroupId, GroupInfo, Msg};
+use crate::point::{Barrier as BarrierMsg, GroupId, GroupInfo, GroupMap, Msg};
 use kap_dsl::plan::BarrierSpec;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 
 /// Per-group barrier state.
 #[derive(Debug)]
@@ -43,7 +43,7 @@ pub(crate) struct Barrier {
     idle: i64,
     period: i64,
     delete: bool,
-    groups: HashMap<GroupId, Group>,
+    groups: GroupMap<Group>,
     heap: BinaryHeap<Reverse<(i64, u64, GroupId)>>,
     seq: u64,
 }
@@ -63,7 +63,7 @@ pub(crate) fn build(
         idle: spec.idle,
         period: spec.period,
         delete: spec.delete,
-        groups: HashMap::new(),
+        groups: GroupMap::default(),
         heap: BinaryHeap::new(),
         seq: 0,
     }))

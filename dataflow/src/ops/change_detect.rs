@@ -2,9 +2,8 @@
 //! (type and value) from the last emitted point of its group (§8).
 
 use crate::node::{BuildError, BuildInfo, Ctx, Processor};
-use crate::point::{Fields, GroupId, Msg, Sym, get};
+use crate::point::{Fields, GroupMap, Msg, Sym, get};
 use kap_dsl::plan::ChangeDetectSpec;
-use std::collections::HashMap;
 
 /// Builds a changeDetect processor.
 pub(crate) fn build(
@@ -13,7 +12,7 @@ pub(crate) fn build(
 ) -> Result<Box<dyn Processor>, BuildError> {
     Ok(Box::new(ChangeDetect {
         fields: spec.fields.iter().map(|f| Sym::new(f)).collect(),
-        last: HashMap::new(),
+        last: GroupMap::default(),
     }))
 }
 
@@ -21,7 +20,7 @@ pub(crate) fn build(
 struct ChangeDetect {
     fields: Vec<Sym>,
     /// Per group: the watched fields of the last emitted point.
-    last: HashMap<GroupId, Fields>,
+    last: GroupMap<Fields>,
 }
 
 /// Whether `cur` must be emitted after `prev` (a missing field is not compared).

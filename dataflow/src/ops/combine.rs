@@ -6,10 +6,9 @@
 use super::from::{compile, go_round};
 use crate::lambda::{CompiledLambda, LambdaState};
 use crate::node::{BuildError, BuildInfo, Ctx, Processor};
-use crate::point::{Dimensions, Fields, GroupId, Msg, Point, Sym, Tags, normalize};
+use crate::point::{Dimensions, Fields, GroupId, GroupMap, Msg, Point, Sym, Tags, normalize};
 use crate::scope::PointScope;
 use kap_dsl::plan::CombineSpec;
-use std::collections::HashMap;
 
 /// One buffered point.
 #[derive(Debug, Clone)]
@@ -38,7 +37,7 @@ pub(crate) struct Combine {
     tolerance: i64,
     max: i64,
     quiet: bool,
-    groups: HashMap<GroupId, Group>,
+    groups: GroupMap<Group>,
 }
 
 /// Builds a `combine` node.
@@ -64,7 +63,7 @@ pub(crate) fn build(
         tolerance: spec.tolerance,
         max: spec.max,
         quiet: spec.quiet,
-        groups: HashMap::new(),
+        groups: GroupMap::default(),
     }))
 }
 

@@ -1,9 +1,8 @@
 //! `|derivative(field)`: rate of change between consecutive points of a group (§9).
 
 use crate::node::{BuildError, BuildInfo, Ctx, Processor};
-use crate::point::{FieldValue, Fields, GroupId, Msg, Sym, get, set};
+use crate::point::{FieldValue, Fields, GroupMap, Msg, Sym, get, set};
 use kap_dsl::plan::DerivativeSpec;
-use std::collections::HashMap;
 
 /// Builds a derivative processor.
 pub(crate) fn build(
@@ -18,7 +17,7 @@ pub(crate) fn build(
             non_negative: spec.non_negative,
             quiet: spec.quiet,
         },
-        prev: HashMap::new(),
+        prev: GroupMap::default(),
     }))
 }
 
@@ -35,7 +34,7 @@ struct Cfg {
 struct Derivative {
     cfg: Cfg,
     /// Per group: the stored previous point's time and value.
-    prev: HashMap<GroupId, Option<(i64, f64)>>,
+    prev: GroupMap<Option<(i64, f64)>>,
 }
 
 impl Cfg {

@@ -4,10 +4,9 @@
 use super::from::compile;
 use crate::lambda::{CompiledLambda, LambdaState, Lookup, Scope, Value};
 use crate::node::{BuildError, BuildInfo, Ctx, Processor};
-use crate::point::{Fields, GroupId, Msg, Sym, Tags, get, normalize, set};
+use crate::point::{Fields, GroupId, GroupMap, Msg, Sym, Tags, get, normalize, set};
 use crate::scope::{PointScope, value_to_field};
 use kap_dsl::plan::EvalSpec;
-use std::collections::HashMap;
 
 /// The `eval` processor.
 #[derive(Debug)]
@@ -17,7 +16,7 @@ pub(crate) struct Eval {
     is_tag: Vec<bool>,
     keep: bool,
     keep_list: Vec<Sym>,
-    states: HashMap<GroupId, Vec<LambdaState>>,
+    states: GroupMap<Vec<LambdaState>>,
     quiet: bool,
 }
 
@@ -44,7 +43,7 @@ pub(crate) fn build(spec: &EvalSpec, info: &BuildInfo) -> Result<Box<dyn Process
         is_tag: spec.as_.iter().map(|n| spec.tags.contains(n)).collect(),
         keep: spec.keep || !spec.keep_list.is_empty(),
         keep_list: spec.keep_list.iter().map(|s| Sym::new(s)).collect(),
-        states: HashMap::new(),
+        states: GroupMap::default(),
         quiet: spec.quiet,
     }))
 }

@@ -5,10 +5,9 @@
 use super::from::go_round;
 use crate::node::{BuildError, BuildInfo, Ctx, Processor};
 use crate::point::{
-    Batch, BatchPoint, Dimensions, Fields, GroupId, Msg, Point, Sym, Tags, get, normalize,
+    Batch, BatchPoint, Dimensions, Fields, GroupId, GroupMap, Msg, Point, Sym, Tags, get, normalize,
 };
 use kap_dsl::plan::FlattenSpec;
-use std::collections::HashMap;
 
 /// Points of one group waiting for a later time.
 #[derive(Debug)]
@@ -28,7 +27,7 @@ pub(crate) struct Flatten {
     tolerance: i64,
     drop_name: bool,
     quiet: bool,
-    groups: HashMap<GroupId, Pending>,
+    groups: GroupMap<Pending>,
 }
 
 /// Builds a `flatten` node.
@@ -39,7 +38,7 @@ pub(crate) fn build(spec: &FlattenSpec, _: &BuildInfo) -> Result<Box<dyn Process
         tolerance: spec.tolerance,
         drop_name: spec.drop_original_field_name,
         quiet: spec.quiet,
-        groups: HashMap::new(),
+        groups: GroupMap::default(),
     }))
 }
 

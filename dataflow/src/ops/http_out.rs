@@ -10,7 +10,7 @@
 //! [`HttpOutRegistry::json`].
 
 use crate::node::{BuildError, BuildInfo, Ctx, Processor};
-use crate::point::{GroupId, Msg};
+use crate::point::{GroupId, GroupMap, Msg};
 use crate::result::{ResultSet, Row, batch_row, point_row};
 use kap_dsl::plan::HttpOutSpec;
 use std::collections::{BTreeMap, HashMap};
@@ -25,7 +25,7 @@ pub struct HttpOutSlots {
     /// Slot by creation sequence number.
     slots: BTreeMap<u64, Option<Row>>,
     /// Sequence number of each group's slot.
-    index: HashMap<GroupId, u64>,
+    index: GroupMap<u64>,
     next: u64,
 }
 

@@ -5,8 +5,8 @@
 use super::from::{Ordered, go_round};
 use crate::node::{BuildError, BuildInfo, Ctx, Processor};
 use crate::point::{
-    Batch, BatchPoint, Dimensions, FieldValue, Fields, GroupId, Msg, Point, Sym, Tags, group_on,
-    normalize,
+    Batch, BatchPoint, Dimensions, FieldValue, Fields, GroupId, GroupMap, Msg, Point, Sym, Tags,
+    group_on, normalize,
 };
 use kap_dsl::plan::{Fill, JoinSpec};
 use std::collections::{BTreeMap, HashMap};
@@ -67,8 +67,8 @@ pub(crate) struct Join {
     quiet: bool,
     groups: Ordered<GroupId, JoinGroup>,
     low_marks: HashMap<(usize, GroupId), i64>,
-    match_buf: HashMap<GroupId, Vec<(usize, Msg)>>,
-    specific_buf: HashMap<GroupId, Vec<(usize, Msg)>>,
+    match_buf: GroupMap<Vec<(usize, Msg)>>,
+    specific_buf: GroupMap<Vec<(usize, Msg)>>,
     reported: Vec<bool>,
     all_reported: bool,
     /// Interned `<as><delimiter><field>` keys.
@@ -111,8 +111,8 @@ pub(crate) fn build(spec: &JoinSpec, info: &BuildInfo) -> Result<Box<dyn Process
         quiet: spec.quiet,
         groups: Ordered::default(),
         low_marks: HashMap::new(),
-        match_buf: HashMap::new(),
-        specific_buf: HashMap::new(),
+        match_buf: GroupMap::default(),
+        specific_buf: GroupMap::default(),
         reported: vec![false; inputs],
         all_reported: false,
         prefixed: HashMap::new(),

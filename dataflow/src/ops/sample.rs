@@ -4,16 +4,15 @@
 
 use super::from::go_truncate;
 use crate::node::{BuildError, BuildInfo, Ctx, Processor};
-use crate::point::{GroupId, Msg};
+use crate::point::{GroupMap, Msg};
 use kap_dsl::plan::SampleSpec;
-use std::collections::HashMap;
 
 /// The `sample` processor.
 #[derive(Debug)]
 pub(crate) struct Sample {
     n: i64,
     d: i64,
-    counts: HashMap<GroupId, i64>,
+    counts: GroupMap<i64>,
 }
 
 /// Builds a `sample` node.
@@ -27,7 +26,7 @@ pub(crate) fn build(spec: &SampleSpec, info: &BuildInfo) -> Result<Box<dyn Proce
     Ok(Box::new(Sample {
         n: spec.count,
         d: spec.duration,
-        counts: HashMap::new(),
+        counts: GroupMap::default(),
     }))
 }
 

@@ -3,10 +3,9 @@
 
 use crate::lambda::{CompiledLambda, LambdaState};
 use crate::node::{BuildError, BuildInfo, Ctx, Processor};
-use crate::point::{FieldValue, Fields, GroupId, Msg, Sym, Tags, set};
+use crate::point::{FieldValue, Fields, GroupMap, Msg, Sym, Tags, set};
 use crate::scope::PointScope;
 use kap_dsl::plan::{StateCountSpec, StateDurationSpec};
-use std::collections::HashMap;
 
 /// Builds a stateDuration processor.
 pub(crate) fn build_duration(
@@ -20,7 +19,7 @@ pub(crate) fn build_duration(
         as_: Sym::new(&spec.as_),
         kind: Kind::Duration(spec.unit as f64),
         quiet: spec.quiet,
-        groups: HashMap::new(),
+        groups: GroupMap::default(),
     }))
 }
 
@@ -36,7 +35,7 @@ pub(crate) fn build_count(
         as_: Sym::new(&spec.as_),
         kind: Kind::Count,
         quiet: spec.quiet,
-        groups: HashMap::new(),
+        groups: GroupMap::default(),
     }))
 }
 
@@ -71,7 +70,7 @@ struct StateTracking {
     as_: Sym,
     kind: Kind,
     quiet: bool,
-    groups: HashMap<GroupId, Tracker>,
+    groups: GroupMap<Tracker>,
 }
 
 impl StateTracking {

@@ -4,16 +4,15 @@
 use super::from::compile;
 use crate::lambda::{CompiledLambda, LambdaState};
 use crate::node::{BuildError, BuildInfo, Ctx, Processor};
-use crate::point::{GroupId, Msg};
+use crate::point::{GroupMap, Msg};
 use crate::scope::PointScope;
 use kap_dsl::plan::WhereSpec;
-use std::collections::HashMap;
 
 /// The `where` processor.
 #[derive(Debug)]
 pub(crate) struct Where {
     lambda: CompiledLambda,
-    states: HashMap<GroupId, LambdaState>,
+    states: GroupMap<LambdaState>,
     quiet: bool,
 }
 
@@ -21,13 +20,23 @@ pub(crate) struct Where {
 pub(crate) fn build(spec: &WhereSpec, info: &BuildInfo) -> Result<Box<dyn Processor>, BuildError> {
     Ok(Box::new(Where {
         lambda: compile(info, &spec.lambda)?,
-        states: HashMap::new(),
+        states: GroupMap::default(),
         quiet: spec.quiet,
     }))
 }
 
 impl Processor for Where {
-    fn process(&mut self, _: usize, msg: Msg, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>) {
+    fn process(&mut self, input: usize, mut msg: Msg, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>) {
+        if self.process_in_place(input, &mut msg, ctx) {
+            out.push(msg);
+        }
+    }
+
+    fn in_place(&self) -> bool {
+        true
+    }
+
+    fn process_in_place(&mut self, _: usize, msg: &mut Msg, ctx: &mut Ctx<'_>) -> bool {
         let lambda = &self.lambda;
         match msg {
             Msg::Point(p) => {
@@ -36,15 +45,17 @@ impl Processor for Where {
                     .entry(p.group)
                     .or_insert_with(|| lambda.new_state());
                 match lambda.eval_bool(state, &PointScope::new(&p.fields, &p.tags, p.time)) {
-                    Ok(true) => out.push(Msg::Point(p)),
-                    Ok(false) => {}
-                    Err(e) => ctx.error(
-                        self.quiet,
-                        &format!("error while evaluating expression: {e}"),
-                    ),
+                    Ok(keep) => keep,
+                    Err(e) => {
+                        ctx.error(
+                            self.quiet,
+                            &format!("error while evaluating expression: {e}"),
+                        );
+                        false
+                    }
                 }
             }
-            Msg::Batch(mut b) => {
+            Msg::Batch(b) => {
                 let state = self
                     .states
                     .entry(b.group)
@@ -59,19 +70,23 @@ impl Processor for Where {
                         }
                     }
                 });
-                out.push(Msg::Batch(b));
+                true
             }
             Msg::Barrier(b) => {
                 self.states
                     .entry(b.group.id)
                     .or_insert_with(|| lambda.new_state());
-                out.push(Msg::Barrier(b));
+                true
             }
             Msg::DeleteGroup(g) => {
                 self.states.remove(&g.id);
-                out.push(Msg::DeleteGroup(g));
+                true
             }
         }
+    }
+
+    fn warm(&self, msgs: &[Msg]) {
+        crate::point::warm_groups(&self.states, msgs, |_| 0);
     }
 
     fn cardinality(&self) -> usize {

@@ -175,6 +175,9 @@ trait WindowGroup: Sized {
 
     fn new(head: Box<GroupHead>, next_emit: i64) -> Self;
 
+    /// Reads what [`WindowGroup::tick`] reads first ([`Processor::warm`]).
+    fn touch(&self) -> u64;
+
     /// Handles time `t` (a point, or a barrier when `point` is `None`).
     fn tick(
         &mut self,
@@ -230,6 +233,10 @@ impl TimeCfg {
 impl WindowGroup for FoldGroup {
     type With = Folder;
 
+    fn touch(&self) -> u64 {
+        self.next_emit as u64 ^ u64::from(self.part.kept)
+    }
+
     fn new(head: Box<GroupHead>, next_emit: i64) -> FoldGroup {
         FoldGroup {
             head,
@@ -266,6 +273,10 @@ impl WindowGroup for FoldGroup {
 
 impl WindowGroup for TimeGroup {
     type With = ();
+
+    fn touch(&self) -> u64 {
+        self.next_emit as u64
+    }
 
     fn new(head: Box<GroupHead>, next_emit: i64) -> TimeGroup {
         TimeGroup {
@@ -353,7 +364,7 @@ where
     }
 
     fn warm(&self, msgs: &[Msg]) {
-        crate::point::warm_groups(&self.groups, msgs);
+        crate::point::warm_groups(&self.groups, msgs, G::touch);
     }
 
     fn cardinality(&self) -> usize {
