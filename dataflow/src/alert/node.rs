@@ -188,11 +188,18 @@ pub(crate) struct AlertNode {
     sink: Option<Arc<AlertService>>,
     inhibitors: Arc<InhibitorRegistry>,
     server_info: AlertServiceInfo,
-    groups: GroupMap<GroupState>,
-    /// Per group, the group id string and rendered alert id of the last message, reused
-    /// while the name and tags stay the same (the id template sees nothing else that
-    /// changes).
-    ids: GroupMap<IdCache>,
+    /// The groups: alert state and id cache together, one table (one lookup a message).
+    groups: GroupMap<Group>,
+}
+
+/// One alert group.
+#[derive(Debug)]
+struct Group {
+    st: GroupState,
+    /// The group id string and rendered alert id of the last message, reused while the
+    /// name and tags stay the same (the id template sees nothing else that changes). None
+    /// for a group a barrier created, until its first point or batch.
+    ids: Option<IdCache>,
 }
 
 /// A group's id string and alert id, for one name and tag set.
@@ -294,7 +301,6 @@ impl AlertNode {
                 .map(|s| (*s).clone())
                 .unwrap_or_default(),
             groups: GroupMap::default(),
-            ids: GroupMap::default(),
         })
     }
 
@@ -386,15 +392,14 @@ impl AlertNode {
         Ok((message, details))
     }
 
-    /// Creates a group's state on its first message (restoring a stored non-OK level).
+    /// A group's state on its first message (restoring a stored non-OK level).
     /// `rendered` is the group's alert id when the caller has rendered it already.
-    fn new_group(
-        &mut self,
-        gid: GroupId,
+    fn new_state(
+        &self,
         (name, group, tags): (&str, &str, &Tags),
         rendered: Option<Result<String, String>>,
         time: i64,
-    ) {
+    ) -> GroupState {
         let mut st = GroupState::new(self.history);
         for (category, equal) in &self.inhibit {
             let vals = equal
@@ -416,7 +421,7 @@ impl AlertNode {
                 st.triggered(t);
             }
         }
-        self.groups.insert(gid, st);
+        st
     }
 
     /// Kapacitor's `restoreEventState`: the anonymous topic takes precedence.
@@ -453,38 +458,57 @@ impl AlertNode {
         }
     }
 
-    /// The group id string and rendered alert id of a message of group `gid` (cached).
+    /// Makes sure group `gid` exists and caches the group id string and rendered alert id
+    /// for this name and tag set (`group` builds the group id string when needed).
     ///
     /// The default id reads only the name and the group string, which the group id and
     /// the name determine: its cache neither keeps nor compares the tags.
-    fn ids(&mut self, gid: GroupId, name: Sym, tags: &Tags, group: impl FnOnce() -> String) {
-        if let Some(c) = self.ids.get(&gid)
-            && c.name == name
-            && (self.default_id || c.tags == *tags)
-        {
+    fn ensure_group(
+        &mut self,
+        gid: GroupId,
+        name: Sym,
+        tags: &Tags,
+        group: impl FnOnce() -> String,
+        time: i64,
+    ) {
+        let fresh = self
+            .groups
+            .get(&gid)
+            .and_then(|g| g.ids.as_ref())
+            .is_some_and(|c| c.name == name && (self.default_id || c.tags == *tags));
+        if fresh {
             return;
         }
         let group = group();
         let id = self.render_id(name.as_str(), &group, tags);
-        self.ids.insert(
+        let cache = IdCache {
+            name,
+            tags: if self.default_id {
+                Tags::new()
+            } else {
+                tags.clone()
+            },
+            group,
+            id,
+        };
+        if let Some(g) = self.groups.get_mut(&gid) {
+            g.ids = Some(cache);
+            return;
+        }
+        let what = (name.as_str(), cache.group.as_str(), tags);
+        let st = self.new_state(what, Some(cache.id.clone()), time);
+        self.groups.insert(
             gid,
-            IdCache {
-                name,
-                tags: if self.default_id {
-                    Tags::new()
-                } else {
-                    tags.clone()
-                },
-                group,
-                id,
+            Group {
+                st,
+                ids: Some(cache),
             },
         );
     }
 
     fn remove_group(&mut self, gid: GroupId) {
-        self.ids.remove(&gid);
-        if let Some(st) = self.groups.remove(&gid) {
-            for i in &st.inhibitors {
+        if let Some(g) = self.groups.remove(&gid) {
+            for i in &g.st.inhibitors {
                 self.inhibitors.remove(i);
             }
         }
@@ -581,23 +605,17 @@ impl AlertNode {
     }
 
     fn point(&mut self, mut p: Point, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>) {
-        self.ids(p.group, p.name, &p.tags, || p.group_string());
-        let Some(cache) = self.ids.get(&p.group) else {
+        self.ensure_group(p.group, p.name, &p.tags, || p.group_string(), p.time);
+        let Some(Group {
+            st,
+            ids: Some(cache),
+        }) = self.groups.get_mut(&p.group)
+        else {
             return;
         };
-        if !self.groups.contains_key(&p.group) {
-            let (group, id) = (cache.group.clone(), cache.id.clone());
-            let what = (p.name.as_str(), group.as_str(), &p.tags);
-            self.new_group(p.group, what, Some(id), p.time);
-        }
-        let Some(cache) = self.ids.get(&p.group) else {
-            return;
-        };
-        if let Err(e) = &cache.id {
-            return ctx.error(self.quiet, e);
-        }
-        let Some(st) = self.groups.get_mut(&p.group) else {
-            return;
+        let id = match &cache.id {
+            Ok(id) => id,
+            Err(e) => return ctx.error(self.quiet, e),
         };
         let mut errors = Vec::new();
         let scope = PointScope::new(&p.fields, &p.tags, p.time);
@@ -612,19 +630,14 @@ impl AlertNode {
             st.triggered(p.time);
         }
         let duration = st.duration();
+        let fired = (fire && !(self.no_recoveries && level == Level::Ok))
+            .then(|| (cache.group.clone(), id.clone()));
         for e in &errors {
             self.log_error(ctx, e);
         }
-        if !fire || (self.no_recoveries && level == Level::Ok) {
-            return;
-        }
-        let Some(IdCache {
-            group, id: Ok(id), ..
-        }) = self.ids.get(&p.group)
-        else {
+        let Some((group, id)) = fired else {
             return;
         };
-        let (group, id) = (group.clone(), id.clone());
         let event = match self.event(
             id,
             p.name.as_str(),
@@ -648,16 +661,12 @@ impl AlertNode {
     }
 
     fn batch(&mut self, mut b: Batch, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>) {
-        self.ids(b.group, b.name, &b.tags, || b.group_string());
-        let Some(cache) = self.ids.get(&b.group) else {
-            return;
-        };
-        if !self.groups.contains_key(&b.group) {
-            let (group, id) = (cache.group.clone(), cache.id.clone());
-            let what = (b.name.as_str(), group.as_str(), &b.tags);
-            self.new_group(b.group, what, Some(id), b.tmax);
-        }
-        let Some(cache) = self.ids.get(&b.group) else {
+        self.ensure_group(b.group, b.name, &b.tags, || b.group_string(), b.tmax);
+        let Some(Group {
+            st,
+            ids: Some(cache),
+        }) = self.groups.get_mut(&b.group)
+        else {
             return;
         };
         let (group, id) = match &cache.id {
@@ -667,9 +676,6 @@ impl AlertNode {
         if b.points.is_empty() {
             return;
         }
-        let Some(st) = self.groups.get_mut(&b.group) else {
-            return;
-        };
         let current = st.current_level();
         let mut errors = Vec::new();
         let mut lowest = Level::Critical;
@@ -770,7 +776,8 @@ impl Processor for AlertNode {
                 if !self.groups.contains_key(&b.group.id) {
                     let g = &b.group;
                     let group = g.id_string();
-                    self.new_group(g.id, ("barrier", &group, &g.tags), None, b.time);
+                    let st = self.new_state(("barrier", &group, &g.tags), None, b.time);
+                    self.groups.insert(g.id, Group { st, ids: None });
                 }
                 out.push(Msg::Barrier(b));
             }
@@ -781,6 +788,10 @@ impl Processor for AlertNode {
         }
     }
 
+    fn warm(&self, msgs: &[Msg]) {
+        crate::point::warm_groups(&self.groups, msgs, |g| g.st.idx as u64);
+    }
+
     fn cardinality(&self) -> usize {
         self.groups.len()
     }
@@ -788,8 +799,8 @@ impl Processor for AlertNode {
 
 impl Drop for AlertNode {
     fn drop(&mut self) {
-        for st in self.groups.values() {
-            for i in &st.inhibitors {
+        for g in self.groups.values() {
+            for i in &g.st.inhibitors {
                 self.inhibitors.remove(i);
             }
         }

@@ -10,7 +10,9 @@ const WEIGHT_DIFF: f64 = 1.5;
 /// The state of one alert group.
 #[derive(Debug)]
 pub(crate) struct GroupState {
-    pub(crate) history: Vec<Level>,
+    /// The last levels, a ring; Kapacitor's default length (21) fits inline, so a new
+    /// group allocates nothing for it.
+    pub(crate) history: smallvec::SmallVec<[Level; 24]>,
     pub(crate) idx: usize,
     pub(crate) flapping: bool,
     pub(crate) changed: bool,
@@ -30,7 +32,7 @@ pub(crate) struct StateConfig {
 impl GroupState {
     pub(crate) fn new(history: usize) -> GroupState {
         GroupState {
-            history: vec![Level::Ok; history.max(2)],
+            history: smallvec::smallvec![Level::Ok; history.max(2)],
             idx: 0,
             flapping: false,
             changed: false,
