@@ -189,7 +189,8 @@ pub(crate) struct AlertNode {
     inhibitors: Arc<InhibitorRegistry>,
     server_info: AlertServiceInfo,
     /// The groups: alert state and id cache together, one table (one lookup a message).
-    groups: GroupMap<Group>,
+    /// Boxed: the table's entries stay small, so growing it moves and allocates little.
+    groups: GroupMap<Box<Group>>,
 }
 
 /// One alert group.
@@ -499,10 +500,10 @@ impl AlertNode {
         let st = self.new_state(what, Some(cache.id.clone()), time);
         self.groups.insert(
             gid,
-            Group {
+            Box::new(Group {
                 st,
                 ids: Some(cache),
-            },
+            }),
         );
     }
 
@@ -609,7 +610,7 @@ impl AlertNode {
         let Some(Group {
             st,
             ids: Some(cache),
-        }) = self.groups.get_mut(&p.group)
+        }) = self.groups.get_mut(&p.group).map(|g| &mut **g)
         else {
             return;
         };
@@ -665,7 +666,7 @@ impl AlertNode {
         let Some(Group {
             st,
             ids: Some(cache),
-        }) = self.groups.get_mut(&b.group)
+        }) = self.groups.get_mut(&b.group).map(|g| &mut **g)
         else {
             return;
         };
@@ -777,7 +778,7 @@ impl Processor for AlertNode {
                     let g = &b.group;
                     let group = g.id_string();
                     let st = self.new_state(("barrier", &group, &g.tags), None, b.time);
-                    self.groups.insert(g.id, Group { st, ids: None });
+                    self.groups.insert(g.id, Box::new(Group { st, ids: None }));
                 }
                 out.push(Msg::Barrier(b));
             }
