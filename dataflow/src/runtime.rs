@@ -1423,58 +1423,51 @@ where
                 break;
             };
             latest = latest.max(t);
-            // Usually already in order (one sending worker, or a local stage): checking is
-            // far cheaper than moving every message through a sort.
-            if !in_order(&chunks) {
-                let mut all: Vec<Routed> = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
-                for chunk in &mut chunks {
-                    all.append(chunk);
-                }
-                all.sort_by_key(order_key);
-                chunks = vec![all];
-            }
             let mut session = output.session(&c);
             // A run of messages for the same chaining node, delivered as one chunk before
             // any other message: nodes see what they would one message at a time.
             let mut run_to: Option<(usize, usize)> = None;
-            for mut chunk in chunks {
-                for r in chunk.drain(..) {
-                    if stage_of[r.dest as usize] != k {
-                        session.give(r);
-                        continue;
-                    }
-                    dirty = true;
-                    let to = (r.dest as usize, r.input as usize);
-                    if exec.chains(to.0) {
-                        if run_to != Some(to) {
-                            if let Some(prev) = run_to {
-                                run.flush(&mut exec, prev, &mut |r| session.give(r));
-                            }
-                            run_to = Some(to);
-                        }
-                        run.msgs.push(r.msg);
-                        run.origins.push((r.seq, r.path, r.depth));
-                        if run.msgs.len() >= RUN_MAX {
-                            run.flush(&mut exec, to, &mut |r| session.give(r));
-                        }
-                        continue;
-                    }
-                    if let Some(prev) = run_to.take() {
-                        run.flush(&mut exec, prev, &mut |r| session.give(r));
-                    }
-                    let (seq, path, depth) = (r.seq, r.path, r.depth);
-                    // A bug in one node must not take the worker (and every task) down.
-                    let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        exec.deliver(r.dest as usize, r.input as usize, r.msg)
-                    }));
-                    if delivered.is_err() {
-                        exec.record_panic(r.dest as usize);
-                    }
-                    exec.swap_exits(&mut exits);
-                    for (k, (dest, input, msg)) in exits.drain(..).enumerate() {
-                        session.give(Routed::exit((dest, input), (seq, path, depth), k, msg));
-                    }
+            // Each sending worker's messages arrive in order: merging them moves each
+            // message once (a sort of the whole epoch moved it a dozen times, through
+            // buffers as large as the epoch).
+            for r in Merged::new(&mut chunks) {
+                if stage_of[r.dest as usize] != k {
+                    session.give(r);
+                    continue;
                 }
+                dirty = true;
+                let to = (r.dest as usize, r.input as usize);
+                if exec.chains(to.0) {
+                    if run_to != Some(to) {
+                        if let Some(prev) = run_to {
+                            run.flush(&mut exec, prev, &mut |r| session.give(r));
+                        }
+                        run_to = Some(to);
+                    }
+                    run.msgs.push(r.msg);
+                    run.origins.push((r.seq, r.path, r.depth));
+                    if run.msgs.len() >= RUN_MAX {
+                        run.flush(&mut exec, to, &mut |r| session.give(r));
+                    }
+                    continue;
+                }
+                if let Some(prev) = run_to.take() {
+                    run.flush(&mut exec, prev, &mut |r| session.give(r));
+                }
+                let (seq, path, depth) = (r.seq, r.path, r.depth);
+                // A bug in one node must not take the worker (and every task) down.
+                let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    exec.deliver(r.dest as usize, r.input as usize, r.msg)
+                }));
+                if delivered.is_err() {
+                    exec.record_panic(r.dest as usize);
+                }
+                exec.swap_exits(&mut exits);
+                for (k, (dest, input, msg)) in exits.drain(..).enumerate() {
+                    session.give(Routed::exit((dest, input), (seq, path, depth), k, msg));
+                }
+            }
+            for chunk in chunks {
                 if spare.len() < 64 {
                     spare.push(chunk);
                 }
@@ -1592,29 +1585,110 @@ impl Run {
     }
 }
 
+/// A message's place in a stage's processing order ([`order_key`]).
+type OrderKey = (u64, u64, u32);
+
 /// The order a stage processes an epoch's messages in: ingest order, then depth-first
 /// emission order, then parent index.
-fn order_key(r: &Routed) -> (u64, u64, u32) {
+fn order_key(r: &Routed) -> OrderKey {
     (r.seq, r.path, r.input)
 }
 
-/// Whether the concatenation of `chunks` is already sorted by [`order_key`].
-fn in_order(chunks: &[Vec<Routed>]) -> bool {
-    let mut last: Option<(u64, u64, u32)> = None;
-    for chunk in chunks {
-        if let (Some(l), Some(first)) = (last, chunk.first())
-            && l > order_key(first)
-        {
-            return false;
+/// An epoch's messages in [`order_key`] order, taken out of the containers they arrived
+/// in. Every container of one sending worker is in order and they arrive in order, so the
+/// containers chain into a few ordered runs (one per sender, in practice) that are merged
+/// as they are read: each message is moved once. A container out of order (none is, but
+/// nothing depends on it) is sorted first.
+struct Merged<'a> {
+    /// The runs: containers back to back, each drained from the front.
+    runs: Vec<std::collections::VecDeque<std::vec::Drain<'a, Routed>>>,
+    /// With several runs, each run's next key and index, least first.
+    heads: std::collections::BinaryHeap<std::cmp::Reverse<(OrderKey, usize)>>,
+}
+
+impl<'a> Merged<'a> {
+    fn new(chunks: &'a mut [Vec<Routed>]) -> Merged<'a> {
+        // Runs of containers: a container extends the first run it can follow in order.
+        let mut tails: Vec<OrderKey> = Vec::new();
+        let mut run_of: Vec<usize> = Vec::with_capacity(chunks.len());
+        for chunk in chunks.iter_mut() {
+            if !chunk.is_sorted_by_key(order_key) {
+                chunk.sort_by_key(order_key);
+            }
+            let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
+                run_of.push(usize::MAX);
+                continue;
+            };
+            let (first, last) = (order_key(first), order_key(last));
+            match tails.iter().position(|t| *t <= first) {
+                Some(k) => {
+                    tails[k] = last;
+                    run_of.push(k);
+                }
+                None => {
+                    tails.push(last);
+                    run_of.push(tails.len() - 1);
+                }
+            }
         }
-        if !chunk.is_sorted_by_key(order_key) {
-            return false;
+        let mut runs: Vec<_> = (0..tails.len())
+            .map(|_| std::collections::VecDeque::new())
+            .collect();
+        for (chunk, k) in chunks.iter_mut().zip(run_of) {
+            if k != usize::MAX {
+                runs[k].push_back(chunk.drain(..));
+            }
         }
-        if let Some(end) = chunk.last() {
-            last = Some(order_key(end));
+        let mut merged = Merged {
+            runs,
+            heads: std::collections::BinaryHeap::new(),
+        };
+        if merged.runs.len() > 1 {
+            for k in 0..merged.runs.len() {
+                merged.push_head(k);
+            }
+        }
+        merged
+    }
+
+    /// Takes the next message of run `k`.
+    fn take(&mut self, k: usize) -> Option<Routed> {
+        let run = &mut self.runs[k];
+        loop {
+            let part = run.front_mut()?;
+            if let Some(r) = part.next() {
+                return Some(r);
+            }
+            run.pop_front();
         }
     }
-    true
+
+    /// Queues run `k`'s next key, if it has messages left.
+    fn push_head(&mut self, k: usize) {
+        let run = &mut self.runs[k];
+        while let Some(part) = run.front() {
+            if let Some(r) = part.as_slice().first() {
+                self.heads.push(std::cmp::Reverse((order_key(r), k)));
+                return;
+            }
+            run.pop_front();
+        }
+    }
+}
+
+impl Iterator for Merged<'_> {
+    type Item = Routed;
+
+    fn next(&mut self) -> Option<Routed> {
+        if self.runs.len() == 1 {
+            return self.take(0);
+        }
+        // Ties go to the run that started first: arrival order.
+        let std::cmp::Reverse((_, k)) = self.heads.pop()?;
+        let r = self.take(k);
+        self.push_head(k);
+        r
+    }
 }
 
 impl Routed {
@@ -1656,4 +1730,69 @@ fn on_key(msg: &Msg, tags: &[crate::point::Sym]) -> u64 {
         Msg::DeleteGroup(g) => (g.name, &g.tags, g.dims.by_name),
     };
     crate::point::group_on(name, all_tags, by_name, tags).0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn routed(seq: u64, path: u64, input: u32) -> Routed {
+        Routed {
+            dest: 0,
+            input,
+            seq,
+            path,
+            depth: 0,
+            msg: Msg::DeleteGroup(crate::point::GroupInfo::new(
+                crate::point::Sym::new("m"),
+                crate::point::Tags::new(),
+                crate::point::Dimensions::default(),
+            )),
+        }
+    }
+
+    fn keys(chunks: &mut [Vec<Routed>]) -> Vec<(u64, u64, u32)> {
+        Merged::new(chunks).map(|r| order_key(&r)).collect()
+    }
+
+    #[test]
+    fn merging_interleaved_senders_yields_the_sorted_epoch_and_empties_the_containers() {
+        // Two senders' containers, interleaved on arrival, each sender in order.
+        let mut chunks = vec![
+            vec![routed(0, 0, 0), routed(2, 0, 0), routed(4, 0, 0)],
+            vec![routed(1, 0, 0), routed(3, 0, 0)],
+            vec![],
+            vec![routed(5, 0, 0), routed(6, 1 << 52, 0)],
+            vec![routed(3, 1 << 52, 0), routed(7, 0, 1)],
+        ];
+        let mut want: Vec<_> = chunks.iter().flatten().map(order_key).collect();
+        want.sort();
+        assert_eq!(keys(&mut chunks), want);
+        assert!(chunks.iter().all(Vec::is_empty));
+        // A container out of order is sorted first; one ordered container stays as is.
+        let mut chunks = vec![
+            vec![routed(3, 0, 0), routed(1, 0, 0)],
+            vec![routed(2, 0, 0)],
+        ];
+        assert_eq!(keys(&mut chunks), vec![(1, 0, 0), (2, 0, 0), (3, 0, 0)]);
+        let mut chunks = vec![
+            vec![routed(1, 0, 0), routed(2, 0, 0)],
+            vec![routed(9, 0, 0)],
+        ];
+        assert_eq!(keys(&mut chunks), vec![(1, 0, 0), (2, 0, 0), (9, 0, 0)]);
+    }
+
+    #[test]
+    fn merged_ties_keep_arrival_order() {
+        let tagged = |seq, dest| Routed {
+            dest,
+            ..routed(seq, 0, 0)
+        };
+        let mut chunks = vec![
+            vec![tagged(1, 10), tagged(5, 11)],
+            vec![tagged(0, 20), tagged(5, 21)],
+        ];
+        let dests: Vec<u32> = Merged::new(&mut chunks).map(|r| r.dest).collect();
+        assert_eq!(dests, vec![20, 10, 11, 21]);
+    }
 }
