@@ -233,7 +233,8 @@ pub trait Processor: Send {
 
     /// Handles one message in place, for a node whose [`Processor::in_place`] is true:
     /// returns whether the message (as changed here) goes on. Must do what
-    /// [`Processor::process`] does.
+    /// [`Processor::process`] does. The executor calls it only on such nodes; the default
+    /// panics (a broken contract, counted as the node's error like any panic).
     fn process_in_place(&mut self, input: usize, msg: &mut Msg, ctx: &mut Ctx<'_>) -> bool {
         let _ = (input, msg, ctx);
         unreachable!("process_in_place called on a node that does not handle messages in place")

@@ -234,9 +234,9 @@ impl FieldValue {
 
 /// A sorted key/value list whose first pair is stored inline: a point with one tag or one
 /// field keeps it without an allocation, so the ingest thread allocates nothing that a
-/// worker must free for it (freeing on another thread than the allocating one is one of
-/// the dearest steps of a point through a short task). Longer lists live on the heap, as
-/// in a `Vec`.
+/// worker must free for it (freeing memory on another thread than the one that allocated
+/// it is among the costliest steps of a point through a short task). Longer lists live on
+/// the heap, as in a `Vec`.
 pub type List<V> = smallvec::SmallVec<[(Sym, V); 1]>;
 /// Builds a [`List`] (tags or fields) like `vec!` builds a `Vec`.
 pub use smallvec::smallvec as list;
