@@ -373,17 +373,17 @@ impl TaskExec {
             next.clear();
             next_origins.clear();
             let mut panics = 0;
-            self.procs[n].warm(msgs);
-            if self.procs[n].in_place() {
+            let proc = &mut self.procs[n];
+            let mut ctx = Ctx {
+                task: &self.task,
+                node: &self.names[n],
+                services: &self.services,
+                stats: &mut self.stats[n],
+            };
+            proc.warm(msgs);
+            if proc.in_place() {
                 // The messages stay where they are; those that go on are compacted to the
                 // front (nothing moves while every message goes on).
-                let proc = &mut self.procs[n];
-                let mut ctx = Ctx {
-                    task: &self.task,
-                    node: &self.names[n],
-                    services: &self.services,
-                    stats: &mut self.stats[n],
-                };
                 let mut kept = 0;
                 for r in 0..msgs.len() {
                     hot.calls += 1;
@@ -414,13 +414,6 @@ impl TaskExec {
                 std::mem::swap(msgs, &mut next);
                 std::mem::swap(&mut origins, &mut next_origins);
             } else {
-                let proc = &mut self.procs[n];
-                let mut ctx = Ctx {
-                    task: &self.task,
-                    node: &self.names[n],
-                    services: &self.services,
-                    stats: &mut self.stats[n],
-                };
                 // One unwind guard around the loop, not one per call (a closure per call
                 // moves every message through the stack once more); after a panic the
                 // loop resumes with the next message. Origins are counted apart, not

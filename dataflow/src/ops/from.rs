@@ -250,10 +250,8 @@ impl From {
 }
 
 impl Processor for From {
-    fn process(&mut self, input: usize, mut msg: Msg, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>) {
-        if self.process_in_place(input, &mut msg, ctx) {
-            out.push(msg);
-        }
+    fn process(&mut self, input: usize, msg: Msg, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>) {
+        super::process_by_in_place(self, input, msg, ctx, out);
     }
 
     fn in_place(&self) -> bool {

@@ -2,7 +2,7 @@
 //! [`build`] matches the plan's closed [`NodeSpec`] enum exhaustively, so a node kind
 //! without a runtime is visible here.
 
-use crate::node::{BuildError, BuildInfo, Processor};
+use crate::node::{BuildError, BuildInfo, Ctx, Processor};
 use crate::point::Msg;
 use kap_dsl::plan::NodeSpec;
 
@@ -127,5 +127,19 @@ pub(crate) fn edit_batch(
     for bp in &mut b.points {
         fields(&mut bp.fields, ctx);
         tags(&mut bp.tags, ctx);
+    }
+}
+
+/// [`Processor::process`] of a node that handles messages in place
+/// ([`Processor::in_place`]): the message goes on when the node keeps it.
+pub(crate) fn process_by_in_place(
+    node: &mut dyn Processor,
+    input: usize,
+    mut msg: Msg,
+    ctx: &mut Ctx<'_>,
+    out: &mut Vec<Msg>,
+) {
+    if node.process_in_place(input, &mut msg, ctx) {
+        out.push(msg);
     }
 }

@@ -26,10 +26,8 @@ pub(crate) fn build(spec: &WhereSpec, info: &BuildInfo) -> Result<Box<dyn Proces
 }
 
 impl Processor for Where {
-    fn process(&mut self, input: usize, mut msg: Msg, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>) {
-        if self.process_in_place(input, &mut msg, ctx) {
-            out.push(msg);
-        }
+    fn process(&mut self, input: usize, msg: Msg, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>) {
+        super::process_by_in_place(self, input, msg, ctx, out);
     }
 
     fn in_place(&self) -> bool {
