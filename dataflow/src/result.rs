@@ -3,15 +3,15 @@
 //! (`kapacitor-semantics.md` §0.4–§0.6).
 //!
 //! ```
-//! use kap_dataflow::point::{Dimensions, FieldValue, Point, Sym};
+//! use kap_dataflow::point::{Dimensions, FieldValue, Point, Sym, list};
 //! use kap_dataflow::result::{ResultSet, point_row};
 //!
 //! let mut p = Point {
 //!     name: Sym::new("cpu"),
 //!     db: Sym::new("db"),
 //!     rp: Sym::new("rp"),
-//!     tags: vec![(Sym::new("host"), Sym::new("a"))],
-//!     fields: vec![(Sym::new("value"), FieldValue::Float(1.5))],
+//!     tags: list![(Sym::new("host"), Sym::new("a"))],
+//!     fields: list![(Sym::new("value"), FieldValue::Float(1.5))],
 //!     time: 10_000_000_000,
 //!     dims: Dimensions::default(),
 //!     group: Default::default(),
