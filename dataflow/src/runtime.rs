@@ -1388,8 +1388,7 @@ where
     let mut held: Option<Capability<u64>> = Some(cap);
     // What arrived per epoch, as the containers timely handed over (moved, not copied).
     let mut stash: BTreeMap<u64, (Capability<u64>, Vec<Vec<Routed>>)> = BTreeMap::new();
-    // Reused buffers: emptied containers, and the executor's exits.
-    let mut spare: Vec<Vec<Routed>> = Vec::new();
+    // A reused buffer: the executor's exits.
     let mut exits: Vec<(usize, usize, Msg)> = Vec::new();
     // Reused buffers of a run of messages for a chaining node.
     let mut run = Run::default();
@@ -1404,16 +1403,16 @@ where
     let mut dirty = false;
     let mut published = Instant::now();
     move |(input, frontier), output| {
-        // `for_each` keeps arrival order (FIFO per sending worker), which the stable sort
-        // below relies on for ties.
+        // `for_each` keeps arrival order (FIFO per sending worker), which the merge below
+        // relies on for ties. timely drops what is left in a container's place, so it gets
+        // an empty one (no allocation); the emptied containers are freed after processing.
         input.for_each(|c, data| {
             let Some(t) = c.least().copied() else { return };
             let Some(owned) = c.retain_least(0) else {
                 return;
             };
             let entry = stash.entry(t).or_insert_with(|| (owned, Vec::new()));
-            let empty = spare.pop().unwrap_or_default();
-            entry.1.push(std::mem::replace(data, empty));
+            entry.1.push(std::mem::take(data));
         });
         while let Some((&t, _)) = stash.first_key_value() {
             if frontier.less_equal(&t) {
@@ -1465,11 +1464,6 @@ where
                 exec.swap_exits(&mut exits);
                 for (k, (dest, input, msg)) in exits.drain(..).enumerate() {
                     session.give(Routed::exit((dest, input), (seq, path, depth), k, msg));
-                }
-            }
-            for chunk in chunks {
-                if spare.len() < 64 {
-                    spare.push(chunk);
                 }
             }
             if let Some(prev) = run_to.take() {
