@@ -733,10 +733,8 @@ mod tests {
     struct PanicOnOddInPlace;
 
     impl Processor for PanicOnOddInPlace {
-        fn process(&mut self, i: usize, mut msg: Msg, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>) {
-            if self.process_in_place(i, &mut msg, ctx) {
-                out.push(msg);
-            }
+        fn process(&mut self, i: usize, msg: Msg, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>) {
+            crate::ops::process_by_in_place(self, i, msg, ctx, out);
         }
 
         fn in_place(&self) -> bool {
