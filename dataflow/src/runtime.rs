@@ -1402,6 +1402,8 @@ where
     }
     let mut dirty = false;
     let mut published = Instant::now();
+    // The first stage reads ingest's containers, each numbered in order as it was filled.
+    let from_ingest = k == 0;
     move |(input, frontier), output| {
         // `for_each` keeps arrival order (FIFO per sending worker), which the merge below
         // relies on for ties. timely drops what is left in a container's place, so it gets
@@ -1429,7 +1431,7 @@ where
             // Each sending worker's messages arrive in order: merging them moves each
             // message once (a sort of the whole epoch moved it a dozen times, through
             // buffers as large as the epoch).
-            for r in Merged::new(&mut chunks) {
+            for r in Merged::new(&mut chunks, from_ingest) {
                 if stage_of[r.dest as usize] != k {
                     session.give(r);
                     continue;
@@ -1601,12 +1603,16 @@ struct Merged<'a> {
 }
 
 impl<'a> Merged<'a> {
-    fn new(chunks: &'a mut [Vec<Routed>]) -> Merged<'a> {
+    /// `sorted`: every container is known to be in order (ingest's, which number their
+    /// messages as they fill them), so none is checked; checking reads every message once
+    /// more, through an epoch that can be larger than the cache.
+    fn new(chunks: &'a mut [Vec<Routed>], sorted: bool) -> Merged<'a> {
         // Runs of containers: a container extends the first run it can follow in order.
         let mut tails: Vec<OrderKey> = Vec::new();
         let mut run_of: Vec<usize> = Vec::with_capacity(chunks.len());
         for chunk in chunks.iter_mut() {
-            if !chunk.is_sorted_by_key(order_key) {
+            debug_assert!(!sorted || chunk.is_sorted_by_key(order_key));
+            if !sorted && !chunk.is_sorted_by_key(order_key) {
                 chunk.sort_by_key(order_key);
             }
             let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
@@ -1746,7 +1752,7 @@ mod tests {
     }
 
     fn keys(chunks: &mut [Vec<Routed>]) -> Vec<(u64, u64, u32)> {
-        Merged::new(chunks).map(|r| order_key(&r)).collect()
+        Merged::new(chunks, false).map(|r| order_key(&r)).collect()
     }
 
     #[test]
@@ -1786,7 +1792,7 @@ mod tests {
             vec![tagged(1, 10), tagged(5, 11)],
             vec![tagged(0, 20), tagged(5, 21)],
         ];
-        let dests: Vec<u32> = Merged::new(&mut chunks).map(|r| r.dest).collect();
+        let dests: Vec<u32> = Merged::new(&mut chunks, false).map(|r| r.dest).collect();
         assert_eq!(dests, vec![20, 10, 11, 21]);
     }
 }
