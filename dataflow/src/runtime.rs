@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use timely::container::CapacityContainerBuilder;
-use timely::dataflow::channels::pact::{Exchange, Pipeline as PipelinePact};
+use timely::dataflow::channels::pact::{DistributorPact, Pipeline as PipelinePact};
 use timely::dataflow::operators::generic::operator::Operator;
 use timely::dataflow::operators::{Capability, Probe};
 use timely::dataflow::{InputHandle, ProbeHandle, StreamVec};
@@ -1299,6 +1299,7 @@ fn build_dataflow(
     }
     let df_index = worker.next_dataflow_index();
     let me = worker.index() as u64;
+    let peers = worker.peers();
     let key_name = key;
     let mut input = InputHandle::new();
     let probe = ProbeHandle::new();
@@ -1308,6 +1309,12 @@ fn build_dataflow(
             let key = st.keys[k].clone();
             // A gathering stage's timers run on the worker that holds its data.
             let tick_here = key != StageKey::Gather || me == 0;
+            // The next stage's exchange: this stage splits what it sends by worker already.
+            let next = st
+                .keys
+                .get(k + 1)
+                .filter(|key| **key != StageKey::Local)
+                .map(|key| Router::new(key.clone(), Arc::clone(&stage_of), k + 1, me, peers));
             let stage_of = Arc::clone(&stage_of);
             let name = format!("stage{k}");
             // Zeros for every node until the stage publishes: an idle task still shows them.
@@ -1329,27 +1336,17 @@ fn build_dataflow(
                         &name,
                         move |cap, info| {
                             let activator = scope.activator_for(info.address);
-                            stage_logic(cap, exec, stage_of, k, activator, tick_here, slot)
+                            stage_logic(cap, exec, stage_of, k, activator, tick_here, slot, next)
                         },
                     ),
                 StageKey::Group | StageKey::Gather | StageKey::On(_) => {
-                    let so = Arc::clone(&stage_of);
-                    let route = move |r: &Routed| -> u64 {
-                        if so[r.dest as usize] != k {
-                            return me;
-                        }
-                        match &key {
-                            StageKey::Gather => 0,
-                            StageKey::On(tags) => on_key(&r.msg, tags),
-                            _ => r.msg.group().0,
-                        }
-                    };
+                    let router = Router::new(key, Arc::clone(&stage_of), k, me, peers);
                     stream.unary_frontier::<CapacityContainerBuilder<Vec<Routed>>, _, _, _>(
-                        Exchange::new(route),
+                        DistributorPact(move |_peers| Split::new(router)),
                         &name,
                         move |cap, info| {
                             let activator = scope.activator_for(info.address);
-                            stage_logic(cap, exec, stage_of, k, activator, tick_here, slot)
+                            stage_logic(cap, exec, stage_of, k, activator, tick_here, slot, next)
                         },
                     )
                 }
@@ -1358,6 +1355,109 @@ fn build_dataflow(
         stream.probe_with(&probe);
     });
     Ok((df_index, input, probe))
+}
+
+/// Where the messages entering stage `k` go: those for its nodes by the stage's key, those
+/// passing through to later stages stay on this worker.
+#[derive(Clone)]
+struct Router {
+    key: StageKey,
+    stage_of: Arc<Vec<usize>>,
+    k: usize,
+    me: u64,
+    peers: u64,
+}
+
+impl Router {
+    fn new(key: StageKey, stage_of: Arc<Vec<usize>>, k: usize, me: u64, peers: usize) -> Router {
+        Router {
+            key,
+            stage_of,
+            k,
+            me,
+            peers: peers as u64,
+        }
+    }
+
+    /// The worker of a message.
+    fn worker(&self, r: &Routed) -> usize {
+        let hash = if self.stage_of[r.dest as usize] != self.k {
+            self.me
+        } else {
+            match &self.key {
+                StageKey::Gather => 0,
+                StageKey::On(tags) => on_key(&r.msg, tags),
+                _ => r.msg.group().0,
+            }
+        };
+        (hash % self.peers) as usize
+    }
+}
+
+/// Sends a stage's outgoing containers on to the workers its [`Router`] picks. A container
+/// whose messages all go to one worker (as the sending stage splits them) moves there whole,
+/// uncopied; otherwise each worker gets one container of exactly its messages, in order.
+/// (timely's own distributor copies every message into buffers of 8 KB, sent one by one.)
+struct Split {
+    router: Router,
+    /// A reused buffer: each message's worker.
+    targets: Vec<u32>,
+}
+
+impl Split {
+    fn new(router: Router) -> Split {
+        Split {
+            router,
+            targets: Vec::new(),
+        }
+    }
+}
+
+impl timely::dataflow::channels::pushers::exchange::Distributor<Vec<Routed>> for Split {
+    fn partition<T: Clone, P>(
+        &mut self,
+        container: &mut Vec<Routed>,
+        stamp: &timely::progress::Stamp<T>,
+        pushers: &mut [P],
+    ) where
+        P: timely::communication::Push<timely::dataflow::channels::Message<T, Vec<Routed>>>,
+    {
+        use timely::dataflow::channels::Message;
+        debug_assert_eq!(pushers.len() as u64, self.router.peers);
+        let router = &self.router;
+        self.targets.clear();
+        self.targets
+            .extend(container.iter().map(|r| router.worker(r) as u32));
+        let Some(&first) = self.targets.first() else {
+            return;
+        };
+        if self.targets.iter().all(|&t| t == first) {
+            Message::push_at(container, stamp.clone(), &mut pushers[first as usize]);
+            // A pusher may hand back a used container: nothing of it is ours to send.
+            container.clear();
+            return;
+        }
+        let mut counts = vec![0usize; pushers.len()];
+        for &t in &self.targets {
+            counts[t as usize] += 1;
+        }
+        let mut parts: Vec<Vec<Routed>> = counts.into_iter().map(Vec::with_capacity).collect();
+        for (r, &t) in container.drain(..).zip(&self.targets) {
+            parts[t as usize].push(r);
+        }
+        for (part, pusher) in parts.iter_mut().zip(pushers.iter_mut()) {
+            if !part.is_empty() {
+                Message::push_at(part, stamp.clone(), pusher);
+            }
+        }
+    }
+
+    fn flush<T: Clone, P>(&mut self, _: &timely::progress::Stamp<T>, _: &mut [P])
+    where
+        P: timely::communication::Push<timely::dataflow::channels::Message<T, Vec<Routed>>>,
+    {
+        // Nothing is held back between containers.
+    }
 }
 
 /// The input of a stage operator: its input handle and frontier.
@@ -1381,6 +1481,7 @@ fn stage_logic<P>(
     activator: timely::scheduling::Activator,
     tick_here: bool,
     slot: Arc<Mutex<StageStats>>,
+    next: Option<Router>,
 ) -> impl FnMut(StageInput<'_, '_, P>, &mut StageOutput<'_>)
 where
     P: timely::communication::Pull<timely::dataflow::channels::Message<u64, Vec<Routed>>>,
@@ -1424,7 +1525,10 @@ where
                 break;
             };
             latest = latest.max(t);
-            let mut session = output.session(&c);
+            // What this epoch sends on, handed to timely as one container: given one by one,
+            // each message would be copied into timely's small buffers once more.
+            let arrived: usize = chunks.iter().map(Vec::len).sum();
+            let mut outbox = Outbox::new(next.as_ref(), arrived);
             // A run of messages for the same chaining node, delivered as one chunk before
             // any other message: nodes see what they would one message at a time.
             let mut run_to: Option<(usize, usize)> = None;
@@ -1433,7 +1537,7 @@ where
             // buffers as large as the epoch).
             for r in Merged::new(&mut chunks, from_ingest) {
                 if stage_of[r.dest as usize] != k {
-                    session.give(r);
+                    outbox.post(r);
                     continue;
                 }
                 dirty = true;
@@ -1441,19 +1545,19 @@ where
                 if exec.chains(to.0) {
                     if run_to != Some(to) {
                         if let Some(prev) = run_to {
-                            run.flush(&mut exec, prev, &mut |r| session.give(r));
+                            run.flush(&mut exec, prev, &mut |r| outbox.post(r));
                         }
                         run_to = Some(to);
                     }
                     run.msgs.push(r.msg);
                     run.origins.push((r.seq, r.path, r.depth));
                     if run.msgs.len() >= RUN_MAX {
-                        run.flush(&mut exec, to, &mut |r| session.give(r));
+                        run.flush(&mut exec, to, &mut |r| outbox.post(r));
                     }
                     continue;
                 }
                 if let Some(prev) = run_to.take() {
-                    run.flush(&mut exec, prev, &mut |r| session.give(r));
+                    run.flush(&mut exec, prev, &mut |r| outbox.post(r));
                 }
                 let (seq, path, depth) = (r.seq, r.path, r.depth);
                 // A bug in one node must not take the worker (and every task) down.
@@ -1465,12 +1569,13 @@ where
                 }
                 exec.swap_exits(&mut exits);
                 for (k, (dest, input, msg)) in exits.drain(..).enumerate() {
-                    session.give(Routed::exit((dest, input), (seq, path, depth), k, msg));
+                    outbox.post(Routed::exit((dest, input), (seq, path, depth), k, msg));
                 }
             }
             if let Some(prev) = run_to.take() {
-                run.flush(&mut exec, prev, &mut |r| session.give(r));
+                run.flush(&mut exec, prev, &mut |r| outbox.post(r));
             }
+            outbox.send(output, &c);
         }
         if ticks
             && !frontier.is_empty()
@@ -1482,11 +1587,12 @@ where
             }
             let exits = exec.take_exits();
             if !exits.is_empty() {
-                let mut session = output.session(h);
+                let mut outbox = Outbox::new(next.as_ref(), exits.len());
                 for (i, (dest, input, msg)) in exits.into_iter().enumerate() {
                     // After the epoch's data, before the next ingest message.
-                    session.give(Routed::exit((dest, input), (u64::MAX - 1, 0, 0), i, msg));
+                    outbox.post(Routed::exit((dest, input), (u64::MAX - 1, 0, 0), i, msg));
                 }
+                outbox.send(output, h);
             }
             activator.activate_after(TICK);
             // Wall-clock nodes change their counters on their own (influxDBOut's writes
@@ -1518,10 +1624,11 @@ where
                     } else {
                         h.clone()
                     };
-                    let mut session = output.session(&flush_cap);
+                    let mut outbox = Outbox::new(next.as_ref(), exits.len());
                     for (k, (dest, input, msg)) in exits.into_iter().enumerate() {
-                        session.give(Routed::exit((dest, input), (u64::MAX, 0, 0), k, msg));
+                        outbox.post(Routed::exit((dest, input), (u64::MAX, 0, 0), k, msg));
                     }
+                    outbox.send(output, &flush_cap);
                 }
             }
             held = None;
@@ -1529,6 +1636,44 @@ where
             && h.time() < &min
         {
             h.downgrade(&min);
+        }
+    }
+}
+
+/// The most room an epoch's outbox starts with (it grows past it when needed).
+const OUTBOX_MAX: usize = 1 << 14;
+
+/// What a stage sends on while handling an epoch, one container per worker of the next
+/// stage (split by its [`Router`]): each goes to timely whole, so the exchange moves it
+/// instead of copying its messages.
+struct Outbox<'r> {
+    router: Option<&'r Router>,
+    parts: Vec<Vec<Routed>>,
+}
+
+impl<'r> Outbox<'r> {
+    /// Room for an even share of `arrived` messages per worker.
+    fn new(router: Option<&'r Router>, arrived: usize) -> Outbox<'r> {
+        let n = router.map_or(1, |r| r.peers as usize);
+        let room = (arrived / n + 16).min(OUTBOX_MAX);
+        Outbox {
+            router,
+            parts: (0..n).map(|_| Vec::with_capacity(room)).collect(),
+        }
+    }
+
+    fn post(&mut self, r: Routed) {
+        let w = self.router.map_or(0, |router| router.worker(&r));
+        self.parts[w].push(r);
+    }
+
+    /// Gives timely what was posted, at `cap`'s time.
+    fn send(&mut self, output: &mut StageOutput<'_>, cap: &Capability<u64>) {
+        let mut session = output.session(cap);
+        for part in &mut self.parts {
+            if !part.is_empty() {
+                session.give_container(part);
+            }
         }
     }
 }
@@ -1598,9 +1743,15 @@ fn order_key(r: &Routed) -> OrderKey {
 struct Merged<'a> {
     /// The runs: containers back to back, each drained from the front.
     runs: Vec<std::collections::VecDeque<std::vec::Drain<'a, Routed>>>,
-    /// With several runs, each run's next key and index, least first.
+    /// With many runs, each run's next key and index, least first.
     heads: std::collections::BinaryHeap<std::cmp::Reverse<(OrderKey, usize)>>,
+    /// With a few runs, each run's next key (`None` once it is empty): a scan finds the
+    /// least faster than the heap keeps it.
+    next: Vec<Option<OrderKey>>,
 }
+
+/// Up to this many runs are merged by a scan of their next keys, beyond it by a heap.
+const FEW_RUNS: usize = 8;
 
 impl<'a> Merged<'a> {
     /// `sorted`: every container is known to be in order (ingest's, which number their
@@ -1642,11 +1793,15 @@ impl<'a> Merged<'a> {
         let mut merged = Merged {
             runs,
             heads: std::collections::BinaryHeap::new(),
+            next: Vec::new(),
         };
-        if merged.runs.len() > 1 {
-            for k in 0..merged.runs.len() {
+        let n = merged.runs.len();
+        if n > FEW_RUNS {
+            for k in 0..n {
                 merged.push_head(k);
             }
+        } else if n > 1 {
+            merged.next = (0..n).map(|k| merged.peek(k)).collect();
         }
         merged
     }
@@ -1663,15 +1818,22 @@ impl<'a> Merged<'a> {
         }
     }
 
-    /// Queues run `k`'s next key, if it has messages left.
-    fn push_head(&mut self, k: usize) {
+    /// Run `k`'s next key, if it has messages left.
+    fn peek(&mut self, k: usize) -> Option<OrderKey> {
         let run = &mut self.runs[k];
         while let Some(part) = run.front() {
             if let Some(r) = part.as_slice().first() {
-                self.heads.push(std::cmp::Reverse((order_key(r), k)));
-                return;
+                return Some(order_key(r));
             }
             run.pop_front();
+        }
+        None
+    }
+
+    /// Queues run `k`'s next key, if it has messages left.
+    fn push_head(&mut self, k: usize) {
+        if let Some(key) = self.peek(k) {
+            self.heads.push(std::cmp::Reverse((key, k)));
         }
     }
 }
@@ -1680,10 +1842,25 @@ impl Iterator for Merged<'_> {
     type Item = Routed;
 
     fn next(&mut self) -> Option<Routed> {
-        if self.runs.len() == 1 {
+        let n = self.runs.len();
+        if n == 1 {
             return self.take(0);
         }
         // Ties go to the run that started first: arrival order.
+        if n <= FEW_RUNS {
+            let mut least: Option<(OrderKey, usize)> = None;
+            for (k, key) in self.next.iter().enumerate() {
+                if let Some(key) = *key
+                    && least.is_none_or(|(l, _)| key < l)
+                {
+                    least = Some((key, k));
+                }
+            }
+            let (_, k) = least?;
+            let r = self.take(k);
+            self.next[k] = self.peek(k);
+            return r;
+        }
         let std::cmp::Reverse((_, k)) = self.heads.pop()?;
         let r = self.take(k);
         self.push_head(k);
@@ -1794,5 +1971,36 @@ mod tests {
         ];
         let dests: Vec<u32> = Merged::new(&mut chunks, false).map(|r| r.dest).collect();
         assert_eq!(dests, vec![20, 10, 11, 21]);
+    }
+
+    #[test]
+    fn many_senders_merge_by_heap_as_a_few_do_by_scan() {
+        // Run k holds the sequences congruent to k; every run has a tie at 1000 (taken in
+        // arrival order). Both strategies must give the same, sorted epoch.
+        for senders in [3u64, FEW_RUNS as u64, FEW_RUNS as u64 + 5] {
+            let mut chunks: Vec<Vec<Routed>> = (0..senders)
+                .map(|k| {
+                    let mut c: Vec<Routed> = (0..20)
+                        .map(|i| Routed {
+                            dest: k as u32,
+                            ..routed(i * senders + k, 0, 0)
+                        })
+                        .collect();
+                    c.push(Routed {
+                        dest: k as u32,
+                        ..routed(1000, 0, 0)
+                    });
+                    c
+                })
+                .collect();
+            let got: Vec<(u64, u32)> = Merged::new(&mut chunks, true)
+                .map(|r| (r.seq, r.dest))
+                .collect();
+            let mut want: Vec<(u64, u32)> = (0..20 * senders)
+                .map(|s| (s, (s % senders) as u32))
+                .collect();
+            want.extend((0..senders).map(|k| (1000, k as u32)));
+            assert_eq!(got, want, "{senders} senders");
+        }
     }
 }
