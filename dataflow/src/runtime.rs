@@ -1535,7 +1535,8 @@ where
             // Each sending worker's messages arrive in order: merging them moves each
             // message once (a sort of the whole epoch moved it a dozen times, through
             // buffers as large as the epoch).
-            for r in Merged::new(&mut chunks, from_ingest) {
+            let mut merged = Merged::new(&mut chunks, from_ingest);
+            while let Some(r) = merged.next() {
                 if stage_of[r.dest as usize] != k {
                     outbox.post(r);
                     continue;
@@ -1551,6 +1552,9 @@ where
                     }
                     run.msgs.push(r.msg);
                     run.origins.push((r.seq, r.path, r.depth));
+                    // The messages after it for the same node and input join in bulk.
+                    let room = RUN_MAX.saturating_sub(run.msgs.len());
+                    merged.take_stretch((r.dest, r.input), room, &mut run.msgs, &mut run.origins);
                     if run.msgs.len() >= RUN_MAX {
                         run.flush(&mut exec, to, &mut |r| outbox.post(r));
                     }
@@ -1806,6 +1810,33 @@ impl<'a> Merged<'a> {
         merged
     }
 
+    /// With a single run (one sender, or ingest), moves the next messages while they go to
+    /// `to` (node and input), at most `room`, to `msgs` and their `(seq, path, depth)` to
+    /// `origins`: what taking them one by one would do, without moving each through the
+    /// stack. With several runs, takes nothing (the merge decides each next message).
+    fn take_stretch(
+        &mut self,
+        to: (u32, u32),
+        room: usize,
+        msgs: &mut Vec<Msg>,
+        origins: &mut Vec<(u64, u64, u8)>,
+    ) {
+        let [run] = self.runs.as_mut_slice() else {
+            return;
+        };
+        let Some(part) = run.front_mut() else {
+            return;
+        };
+        let s = part.as_slice();
+        let n = s
+            .iter()
+            .take(room)
+            .take_while(|r| (r.dest, r.input) == to)
+            .count();
+        origins.extend(s[..n].iter().map(|r| (r.seq, r.path, r.depth)));
+        msgs.extend(part.by_ref().take(n).map(|r| r.msg));
+    }
+
     /// Takes the next message of run `k`.
     fn take(&mut self, k: usize) -> Option<Routed> {
         let run = &mut self.runs[k];
@@ -1971,6 +2002,33 @@ mod tests {
         ];
         let dests: Vec<u32> = Merged::new(&mut chunks, false).map(|r| r.dest).collect();
         assert_eq!(dests, vec![20, 10, 11, 21]);
+    }
+
+    #[test]
+    fn a_stretch_takes_what_one_by_one_would_and_stops_at_another_node_or_the_room() {
+        let to = |seq, dest| Routed {
+            dest,
+            ..routed(seq, 0, 0)
+        };
+        let mut chunks = vec![vec![to(0, 1), to(1, 1), to(2, 1), to(3, 2), to(4, 1)]];
+        let mut merged = Merged::new(&mut chunks, true);
+        let (mut msgs, mut origins) = (Vec::new(), Vec::new());
+        assert_eq!(merged.next().map(|r| r.seq), Some(0));
+        merged.take_stretch((1, 0), 1, &mut msgs, &mut origins);
+        assert_eq!(origins, vec![(1, 0, 0)]);
+        merged.take_stretch((1, 0), 10, &mut msgs, &mut origins);
+        assert_eq!(origins, vec![(1, 0, 0), (2, 0, 0)]);
+        assert_eq!(msgs.len(), 2);
+        let rest: Vec<u64> = merged.map(|r| r.seq).collect();
+        assert_eq!(rest, vec![3, 4]);
+        // With two runs the merge picks every message.
+        let mut chunks = vec![vec![to(0, 1), to(2, 1)], vec![to(1, 1)]];
+        let mut merged = Merged::new(&mut chunks, false);
+        merged.next();
+        merged.take_stretch((1, 0), 10, &mut msgs, &mut origins);
+        assert_eq!(msgs.len(), 2);
+        let rest: Vec<u64> = merged.map(|r| r.seq).collect();
+        assert_eq!(rest, vec![1, 2]);
     }
 
     #[test]
