@@ -480,18 +480,34 @@ fn write_group_id(name: Sym, tags: &[(Sym, Sym)], dims: &Dimensions, out: &mut i
 /// missing tag counting as empty), combined from the names' [`content_hash`]es. Groups
 /// with equal id strings get equal ids, in every process.
 pub fn group_of(name: Sym, tags: &[(Sym, Sym)], dims: &Dimensions) -> GroupId {
-    let mix = |h: u64, x: u64| mum(h ^ x, WY1);
     let mut h: u64 = if dims.by_name {
-        mix(0x243f_6a88_85a3_08d3, name.content_hash())
+        group_mix(0x243f_6a88_85a3_08d3, name.content_hash())
     } else {
-        0x1319_8a2e_0370_7344
+        UNNAMED_GROUP_SEED
     };
     for &k in &dims.tag_names {
         // `content_hash("")` is 0: a missing tag hashes as an empty value, as in the string.
         let v = get(tags, k).map_or(0, |v| v.content_hash());
-        h = mix(mix(h, k.content_hash()), v);
+        h = group_mix(group_mix(h, k.content_hash()), v);
     }
     GroupId(fmix(h))
+}
+
+/// The [`GroupId`] of grouping by every one of these (sorted) tags, not by measurement:
+/// [`group_of`] with those dimensions, without interning them.
+pub fn group_of_all(tags: &[(Sym, Sym)]) -> GroupId {
+    let h = tags.iter().fold(UNNAMED_GROUP_SEED, |h, (k, v)| {
+        group_mix(group_mix(h, k.content_hash()), v.content_hash())
+    });
+    GroupId(fmix(h))
+}
+
+/// Where [`group_of`] starts when the measurement is not part of the group.
+const UNNAMED_GROUP_SEED: u64 = 0x1319_8a2e_0370_7344;
+
+/// One step of [`group_of`].
+fn group_mix(h: u64, x: u64) -> u64 {
+    mum(h ^ x, WY1)
 }
 
 /// The [`GroupId`] of a group restricted to the tags `on` (with the measurement when

@@ -163,6 +163,59 @@ struct Shared {
     stats: Mutex<HashMap<String, Vec<Arc<Mutex<StageStats>>>>>,
     /// [`Df::fresh`] of each dataflow key, shared by its instances on every worker.
     fresh: Mutex<HashMap<String, Arc<AtomicU64>>>,
+    /// Emptied message containers, for ingest and stages to fill again.
+    spare: Spare,
+}
+
+/// Emptied message containers, kept for reuse (a bounded few). Ingest's and each stage's
+/// outgoing containers are taken here, and the stage that drains them puts them back: a
+/// container allocated on one thread is no longer freed on another, where the allocator
+/// cannot reuse it and fresh pages, zeroed by the kernel, replace it.
+#[derive(Debug)]
+struct Spare {
+    kept: Mutex<Vec<Vec<Routed>>>,
+    /// The most containers kept.
+    limit: usize,
+}
+
+/// The most containers [`Spare`] keeps per worker.
+const SPARE_PER_WORKER: usize = 8;
+/// The largest container [`Spare`] keeps (in messages): larger ones are rare, and freed.
+const SPARE_MAX_ROOM: usize = 1 << 13;
+
+impl Spare {
+    fn new(workers: usize) -> Spare {
+        Spare {
+            kept: Mutex::new(Vec::new()),
+            limit: workers * SPARE_PER_WORKER,
+        }
+    }
+
+    /// An empty container with room for at least `room` messages.
+    fn take(&self, room: usize) -> Vec<Routed> {
+        let reused = self.kept.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        match reused {
+            Some(mut v) => {
+                v.reserve(room);
+                v
+            }
+            None => Vec::with_capacity(room),
+        }
+    }
+
+    /// Keeps these emptied containers (up to the limit; the others are freed).
+    fn put(&self, containers: impl IntoIterator<Item = Vec<Routed>>) {
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        for mut v in containers {
+            if kept.len() >= self.limit {
+                break;
+            }
+            if v.capacity() > 0 && v.capacity() <= SPARE_MAX_ROOM {
+                v.clear();
+                kept.push(v);
+            }
+        }
+    }
 }
 
 /// The statistics one stage executor published last (every node of the plan; nodes of
@@ -370,23 +423,26 @@ fn spawn_heartbeat(
 /// How often stages with wall-clock nodes run their timers.
 const TICK: Duration = Duration::from_millis(100);
 
-/// A hash of a point's series (measurement and tags) for pre-partitioning ingest: the same
-/// series always reaches the same lane. It combines the interned names' content hashes
-/// (computed once per name), so no byte is read per point and every process agrees.
+/// The hash ingest pre-partitions points by: the group id of grouping by every tag, without
+/// the measurement ([`group_of_all`](crate::point::group_of_all)). The same series always
+/// reaches the same lane, and a task whose grouping is all of a series' tags (`groupBy(*)`,
+/// or `groupBy('host')` of points tagged only by host) finds each group already on the
+/// worker its exchange sends it to: none of its points crosses workers. It reads the
+/// interned names' content hashes (computed once per name): no byte is read per point and
+/// every process agrees.
 pub fn series_hash(p: &Point) -> u64 {
-    use std::hash::Hasher;
-    let mut h = crate::point::IdHasher::default();
-    h.write_u64(p.name.content_hash());
-    for (k, v) in &p.tags {
-        h.write_u64(k.content_hash());
-        h.write_u64(v.content_hash());
-    }
-    // Mix every bit into the low ones `% peers` reads.
-    crate::point::fmix(h.finish())
+    crate::point::group_of_all(&p.tags).0
 }
 
+/// The worker of a hash: `hash % peers`, by a mask when `peers` is a power of two (a
+/// division costs tens of cycles, paid per message at every exchange).
 fn worker_for(hash: u64, peers: usize) -> usize {
-    (hash % peers as u64) as usize
+    let peers = peers as u64;
+    (if peers.is_power_of_two() {
+        hash & (peers - 1)
+    } else {
+        hash % peers
+    }) as usize
 }
 
 /// The lane of a point: by its series hash, which one worker does not need.
@@ -418,6 +474,7 @@ impl Engine {
             errors: Mutex::new(HashMap::new()),
             stats: Mutex::new(HashMap::new()),
             fresh: Mutex::new(HashMap::new()),
+            spare: Spare::new(workers),
         });
         let worker_shared = Arc::clone(&shared);
         let receivers = Arc::new(receivers);
@@ -701,7 +758,7 @@ impl Engine {
     /// Feeds a direct dataflow with points for its root (one epoch), blocking while lanes
     /// are full (replays are paced by the engine).
     pub fn feed_points(&self, id: &str, points: Vec<Point>) -> Result<(), EngineError> {
-        let mut parts: Vec<Vec<Routed>> = self.parts(points.len());
+        let mut parts = self.routed_parts(points.len());
         let first = self.seq.fetch_add(points.len() as u64, Ordering::Relaxed);
         for (seq, p) in (first..).zip(points) {
             let w = lane_of(&p, self.workers);
@@ -719,13 +776,26 @@ impl Engine {
 
     /// One empty part per worker, with room for an even share of `n` items (and some).
     fn parts<T>(&self, n: usize) -> Vec<Vec<T>> {
-        let share = if self.workers == 1 {
+        let share = self.share(n);
+        (0..self.workers)
+            .map(|_| Vec::with_capacity(share))
+            .collect()
+    }
+
+    /// An even share of `n` items per worker (and some).
+    fn share(&self, n: usize) -> usize {
+        if self.workers == 1 {
             n
         } else {
             n / self.workers + n / 8 + 16
-        };
+        }
+    }
+
+    /// [`Engine::parts`] for messages, reusing emptied containers.
+    fn routed_parts(&self, n: usize) -> Vec<Vec<Routed>> {
+        let share = self.share(n);
         (0..self.workers)
-            .map(|_| Vec::with_capacity(share))
+            .map(|_| self.shared.spare.take(share))
             .collect()
     }
 
@@ -755,7 +825,7 @@ impl Engine {
     }
 
     fn feed(&self, id: &str, items: Vec<(u64, Routed)>) -> Result<(), EngineError> {
-        let mut parts: Vec<Vec<Routed>> = self.parts(items.len());
+        let mut parts = self.routed_parts(items.len());
         for (h, r) in items {
             parts[worker_for(h, self.workers)].push(r);
         }
@@ -771,6 +841,7 @@ impl Engine {
         let e = self.next_epoch(&mut epoch);
         for (w, part) in parts.into_iter().enumerate() {
             if part.is_empty() {
+                self.shared.spare.put([part]);
                 continue;
             }
             self.lanes[w]
@@ -1316,6 +1387,7 @@ fn build_dataflow(
                 .filter(|key| **key != StageKey::Local)
                 .map(|key| Router::new(key.clone(), Arc::clone(&stage_of), k + 1, me, peers));
             let stage_of = Arc::clone(&stage_of);
+            let shared = Arc::clone(shared);
             let name = format!("stage{k}");
             // Zeros for every node until the stage publishes: an idle task still shows them.
             let slot = Arc::new(Mutex::new(StageStats {
@@ -1336,7 +1408,9 @@ fn build_dataflow(
                         &name,
                         move |cap, info| {
                             let activator = scope.activator_for(info.address);
-                            stage_logic(cap, exec, stage_of, k, activator, tick_here, slot, next)
+                            stage_logic(
+                                cap, exec, stage_of, k, activator, tick_here, slot, next, shared,
+                            )
                         },
                     ),
                 StageKey::Group | StageKey::Gather | StageKey::On(_) => {
@@ -1346,7 +1420,9 @@ fn build_dataflow(
                         &name,
                         move |cap, info| {
                             let activator = scope.activator_for(info.address);
-                            stage_logic(cap, exec, stage_of, k, activator, tick_here, slot, next)
+                            stage_logic(
+                                cap, exec, stage_of, k, activator, tick_here, slot, next, shared,
+                            )
                         },
                     )
                 }
@@ -1390,7 +1466,7 @@ impl Router {
                 _ => r.msg.group().0,
             }
         };
-        (hash % self.peers) as usize
+        worker_for(hash, self.peers as usize)
     }
 }
 
@@ -1482,6 +1558,7 @@ fn stage_logic<P>(
     tick_here: bool,
     slot: Arc<Mutex<StageStats>>,
     next: Option<Router>,
+    shared: Arc<Shared>,
 ) -> impl FnMut(StageInput<'_, '_, P>, &mut StageOutput<'_>)
 where
     P: timely::communication::Pull<timely::dataflow::channels::Message<u64, Vec<Routed>>>,
@@ -1528,7 +1605,7 @@ where
             // What this epoch sends on, handed to timely as one container: given one by one,
             // each message would be copied into timely's small buffers once more.
             let arrived: usize = chunks.iter().map(Vec::len).sum();
-            let mut outbox = Outbox::new(next.as_ref(), arrived);
+            let mut outbox = Outbox::new(next.as_ref(), arrived, &shared.spare);
             // A run of messages for the same chaining node, delivered as one chunk before
             // any other message: nodes see what they would one message at a time.
             let mut run_to: Option<(usize, usize)> = None;
@@ -1579,7 +1656,10 @@ where
             if let Some(prev) = run_to.take() {
                 run.flush(&mut exec, prev, &mut |r| outbox.post(r));
             }
+            drop(merged);
             outbox.send(output, &c);
+            // The emptied containers (and parts left unused) are filled again.
+            shared.spare.put(chunks.into_iter().chain(outbox.parts));
         }
         if ticks
             && !frontier.is_empty()
@@ -1591,7 +1671,7 @@ where
             }
             let exits = exec.take_exits();
             if !exits.is_empty() {
-                let mut outbox = Outbox::new(next.as_ref(), exits.len());
+                let mut outbox = Outbox::new(next.as_ref(), exits.len(), &shared.spare);
                 for (i, (dest, input, msg)) in exits.into_iter().enumerate() {
                     // After the epoch's data, before the next ingest message.
                     outbox.post(Routed::exit((dest, input), (u64::MAX - 1, 0, 0), i, msg));
@@ -1628,7 +1708,7 @@ where
                     } else {
                         h.clone()
                     };
-                    let mut outbox = Outbox::new(next.as_ref(), exits.len());
+                    let mut outbox = Outbox::new(next.as_ref(), exits.len(), &shared.spare);
                     for (k, (dest, input, msg)) in exits.into_iter().enumerate() {
                         outbox.post(Routed::exit((dest, input), (u64::MAX, 0, 0), k, msg));
                     }
@@ -1657,12 +1737,12 @@ struct Outbox<'r> {
 
 impl<'r> Outbox<'r> {
     /// Room for an even share of `arrived` messages per worker.
-    fn new(router: Option<&'r Router>, arrived: usize) -> Outbox<'r> {
+    fn new(router: Option<&'r Router>, arrived: usize, spare: &Spare) -> Outbox<'r> {
         let n = router.map_or(1, |r| r.peers as usize);
         let room = (arrived / n + 16).min(OUTBOX_MAX);
         Outbox {
             router,
-            parts: (0..n).map(|_| Vec::with_capacity(room)).collect(),
+            parts: (0..n).map(|_| spare.take(room)).collect(),
         }
     }
 

@@ -382,6 +382,25 @@ fn live_points_reach_each_subscribed_task_once_among_many_others() {
 }
 
 #[test]
+fn ingest_partitions_a_series_where_grouping_by_all_its_tags_sends_it() {
+    use kap_dataflow::point::{Dimensions, group_of};
+    use kap_dataflow::runtime::series_hash;
+    let tags = vec![
+        (Sym::new("dc"), Sym::new("east")),
+        (Sym::new("host"), Sym::new("h1")),
+    ];
+    let p = Point::new("cpu", tags, vec![(Sym::new("v"), FieldValue::Int(1))], 0);
+    let all = Dimensions::of(false, &[Sym::new("dc"), Sym::new("host")]);
+    assert_eq!(series_hash(&p), group_of(p.name, &p.tags, &all).0);
+    // Another measurement with the same tags: the same lane, as the same group.
+    let q = Point::new("mem", p.tags.clone(), p.fields.clone(), 0);
+    assert_eq!(series_hash(&p), series_hash(&q));
+    // Grouping by fewer tags is another group (it may be exchanged).
+    let host = Dimensions::of(false, &[Sym::new("host")]);
+    assert_ne!(series_hash(&p), group_of(p.name, &p.tags, &host).0);
+}
+
+#[test]
 fn series_hash_keeps_a_series_on_one_lane_and_spreads_series_evenly() {
     use kap_dataflow::runtime::series_hash;
     let a = point("host-1", 1.0, 1);
