@@ -1416,7 +1416,7 @@ fn build_dataflow(
                 StageKey::Group | StageKey::Gather | StageKey::On(_) => {
                     let router = Router::new(key, Arc::clone(&stage_of), k, me, peers);
                     stream.unary_frontier::<CapacityContainerBuilder<Vec<Routed>>, _, _, _>(
-                        DistributorPact(move |_peers| Split::new(router)),
+                        DistributorPact(move |_peers| Split { router }),
                         &name,
                         move |cap, info| {
                             let activator = scope.activator_for(info.address);
@@ -1470,23 +1470,13 @@ impl Router {
     }
 }
 
-/// Sends a stage's outgoing containers on to the workers its [`Router`] picks. A container
-/// whose messages all go to one worker (as the sending stage splits them) moves there whole,
-/// uncopied; otherwise each worker gets one container of exactly its messages, in order.
-/// (timely's own distributor copies every message into buffers of 8 KB, sent one by one.)
+/// Sends a stage's outgoing containers on to the workers its [`Router`] picks. Every such
+/// container comes from an [`Outbox`], which holds one worker's messages per container: it
+/// moves there whole, uncopied, by its first message's worker (debug builds check the
+/// others). timely's own distributor copies every message into buffers of 8 KB, sent one
+/// by one.
 struct Split {
     router: Router,
-    /// A reused buffer: each message's worker.
-    targets: Vec<u32>,
-}
-
-impl Split {
-    fn new(router: Router) -> Split {
-        Split {
-            router,
-            targets: Vec::new(),
-        }
-    }
 }
 
 impl timely::dataflow::channels::pushers::exchange::Distributor<Vec<Routed>> for Split {
@@ -1498,34 +1488,14 @@ impl timely::dataflow::channels::pushers::exchange::Distributor<Vec<Routed>> for
     ) where
         P: timely::communication::Push<timely::dataflow::channels::Message<T, Vec<Routed>>>,
     {
-        use timely::dataflow::channels::Message;
         debug_assert_eq!(pushers.len() as u64, self.router.peers);
-        let router = &self.router;
-        self.targets.clear();
-        self.targets
-            .extend(container.iter().map(|r| router.worker(r) as u32));
-        let Some(&first) = self.targets.first() else {
+        let Some(w) = container.first().map(|r| self.router.worker(r)) else {
             return;
         };
-        if self.targets.iter().all(|&t| t == first) {
-            Message::push_at(container, stamp.clone(), &mut pushers[first as usize]);
-            // A pusher may hand back a used container: nothing of it is ours to send.
-            container.clear();
-            return;
-        }
-        let mut counts = vec![0usize; pushers.len()];
-        for &t in &self.targets {
-            counts[t as usize] += 1;
-        }
-        let mut parts: Vec<Vec<Routed>> = counts.into_iter().map(Vec::with_capacity).collect();
-        for (r, &t) in container.drain(..).zip(&self.targets) {
-            parts[t as usize].push(r);
-        }
-        for (part, pusher) in parts.iter_mut().zip(pushers.iter_mut()) {
-            if !part.is_empty() {
-                Message::push_at(part, stamp.clone(), pusher);
-            }
-        }
+        debug_assert!(container.iter().all(|r| self.router.worker(r) == w));
+        timely::dataflow::channels::Message::push_at(container, stamp.clone(), &mut pushers[w]);
+        // A pusher may hand back a used container: nothing of it is ours to send.
+        container.clear();
     }
 
     fn flush<T: Clone, P>(&mut self, _: &timely::progress::Stamp<T>, _: &mut [P])
