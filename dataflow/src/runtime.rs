@@ -178,6 +178,9 @@ struct Spare {
     limit: usize,
 }
 
+/// The most room a live write's container for one dataflow starts with (messages).
+const LIVE_ROOM: usize = 1024;
+
 /// The most containers [`Spare`] keeps per worker.
 const SPARE_PER_WORKER: usize = 8;
 /// The largest container [`Spare`] keeps (in messages): larger ones are rare, and freed.
@@ -1055,6 +1058,7 @@ fn run_worker(
                                     &mut epoch,
                                     &mut pending,
                                     &mut swept,
+                                    &shared.spare,
                                 );
                             }
                             if let Some(input) = dfs.get_mut(&id).and_then(|d| d.input.as_mut())
@@ -1101,7 +1105,15 @@ fn run_worker(
                 }
                 Ok(l) => {
                     idle = false;
-                    apply_lane(l, &mut dfs, &mut live, &mut epoch, &mut pending, &mut swept);
+                    apply_lane(
+                        l,
+                        &mut dfs,
+                        &mut live,
+                        &mut epoch,
+                        &mut pending,
+                        &mut swept,
+                        &shared.spare,
+                    );
                 }
                 Err(_) => break,
             }
@@ -1219,10 +1231,19 @@ impl LiveIndex {
 
     /// Routes one epoch of live points to the dataflows subscribed to them: a point reaching
     /// several dataflows is cloned for all but the last.
-    fn route(&mut self, epoch: u64, points: Vec<(u64, Point)>, dfs: &mut BTreeMap<String, Df>) {
+    fn route(
+        &mut self,
+        epoch: u64,
+        points: Vec<(u64, Point)>,
+        dfs: &mut BTreeMap<String, Df>,
+        spare: &Spare,
+    ) {
         if self.subs.is_empty() {
             return;
         }
+        // A dataflow's container for this epoch starts with room for much of the write
+        // (timely took last epoch's): it grows by copying less often.
+        let room = points.len().min(LIVE_ROOM);
         let mut found: Vec<u32> = Vec::new();
         for (seq, p) in points {
             found.clear();
@@ -1255,9 +1276,9 @@ impl LiveIndex {
                 msg,
             };
             for &slot in rest {
-                self.push(slot, routed(Msg::Point(p.clone())));
+                self.push(slot, routed(Msg::Point(p.clone())), spare, room);
             }
-            self.push(last, routed(Msg::Point(p)));
+            self.push(last, routed(Msg::Point(p)), spare, room);
         }
         for slot in std::mem::take(&mut self.touched) {
             let slot = slot as usize;
@@ -1276,10 +1297,13 @@ impl LiveIndex {
         }
     }
 
-    fn push(&mut self, slot: u32, r: Routed) {
+    fn push(&mut self, slot: u32, r: Routed, spare: &Spare, room: usize) {
         let buf = &mut self.bufs[slot as usize];
         if buf.is_empty() {
             self.touched.push(slot);
+            if buf.capacity() == 0 {
+                *buf = spare.take(room);
+            }
         }
         buf.push(r);
     }
@@ -1292,9 +1316,10 @@ fn apply_lane(
     epoch: &mut u64,
     pending: &mut HashMap<String, Vec<Lane>>,
     swept: &mut Instant,
+    spare: &Spare,
 ) {
     match l {
-        Lane::Live { epoch: e, points } => live.route(e, points, dfs),
+        Lane::Live { epoch: e, points } => live.route(e, points, dfs, spare),
         Lane::Direct {
             id,
             epoch: e,
