@@ -181,8 +181,9 @@ struct Spare {
 /// The most room a live write's container for one dataflow starts with (messages).
 const LIVE_ROOM: usize = 1024;
 
-/// The most containers [`Spare`] keeps per worker.
-const SPARE_PER_WORKER: usize = 8;
+/// The most containers [`Spare`] keeps per worker: with [`SPARE_MAX_ROOM`], at most about
+/// 5 MB per worker sit idle in it.
+const SPARE_PER_WORKER: usize = 4;
 /// The largest container [`Spare`] keeps (in messages): larger ones are rare, and freed.
 const SPARE_MAX_ROOM: usize = 1 << 13;
 
@@ -1597,8 +1598,8 @@ where
                 break;
             };
             latest = latest.max(t);
-            // What this epoch sends on, handed to timely as one container: given one by one,
-            // each message would be copied into timely's small buffers once more.
+            // What this epoch sends on, handed to timely as one container per worker: given
+            // one by one, each message would be copied into timely's small buffers once more.
             let arrived: usize = chunks.iter().map(Vec::len).sum();
             let mut outbox = Outbox::new(next.as_ref(), arrived, &shared.spare);
             // A run of messages for the same chaining node, delivered as one chunk before
@@ -1653,8 +1654,8 @@ where
             }
             drop(merged);
             outbox.send(output, &c);
-            // The emptied containers (and parts left unused) are filled again.
-            shared.spare.put(chunks.into_iter().chain(outbox.parts));
+            // The emptied containers are filled again.
+            shared.spare.put(chunks);
         }
         if ticks
             && !frontier.is_empty()
@@ -1728,22 +1729,30 @@ const OUTBOX_MAX: usize = 1 << 14;
 struct Outbox<'r> {
     router: Option<&'r Router>,
     parts: Vec<Vec<Routed>>,
+    spare: &'r Spare,
+    /// The room a part starts with, taken from `spare` at its first message.
+    room: usize,
 }
 
 impl<'r> Outbox<'r> {
     /// Room for an even share of `arrived` messages per worker.
-    fn new(router: Option<&'r Router>, arrived: usize, spare: &Spare) -> Outbox<'r> {
+    fn new(router: Option<&'r Router>, arrived: usize, spare: &'r Spare) -> Outbox<'r> {
         let n = router.map_or(1, |r| r.peers as usize);
-        let room = (arrived / n + 16).min(OUTBOX_MAX);
         Outbox {
             router,
-            parts: (0..n).map(|_| spare.take(room)).collect(),
+            parts: (0..n).map(|_| Vec::new()).collect(),
+            spare,
+            room: (arrived / n + 16).min(OUTBOX_MAX),
         }
     }
 
     fn post(&mut self, r: Routed) {
         let w = self.router.map_or(0, |router| router.worker(&r));
-        self.parts[w].push(r);
+        let part = &mut self.parts[w];
+        if part.capacity() == 0 {
+            *part = self.spare.take(self.room);
+        }
+        part.push(r);
     }
 
     /// Gives timely what was posted, at `cap`'s time.
