@@ -398,7 +398,7 @@ impl AlertNode {
     fn new_state(
         &self,
         (name, group, tags): (&str, &str, &Tags),
-        rendered: Option<Result<String, String>>,
+        rendered: Option<&Result<String, String>>,
         time: i64,
     ) -> GroupState {
         let mut st = GroupState::new(self.history);
@@ -414,7 +414,14 @@ impl AlertNode {
             self.inhibitors.add(Arc::clone(&inh));
             st.inhibitors.push(inh);
         }
-        let id = rendered.unwrap_or_else(|| self.render_id(name, group, tags));
+        let fresh;
+        let id = match rendered {
+            Some(id) => id,
+            None => {
+                fresh = self.render_id(name, group, tags);
+                &fresh
+            }
+        };
         if let Ok(id) = id {
             let (level, t) = self.restore_event_state(&id);
             if level != Level::Ok {
@@ -497,7 +504,7 @@ impl AlertNode {
             return;
         }
         let what = (name.as_str(), cache.group.as_str(), tags);
-        let st = self.new_state(what, Some(cache.id.clone()), time);
+        let st = self.new_state(what, Some(&cache.id), time);
         self.groups.insert(
             gid,
             Box::new(Group {
