@@ -983,10 +983,13 @@ fn run_worker(
     let index = worker.index();
     let mut sequencer: Option<Sequencer<Cmd>> = Some(Sequencer::new(worker, Instant::now()));
     let mut dfs: BTreeMap<String, Df> = BTreeMap::new();
-    let mut live = LiveIndex::default();
-    let mut epoch: u64 = 1;
-    let mut pending: HashMap<String, Vec<Lane>> = HashMap::new();
-    let mut swept = Instant::now();
+    let mut st = LaneState {
+        live: LiveIndex::default(),
+        epoch: 1,
+        pending: HashMap::new(),
+        swept: Instant::now(),
+        spare: &shared.spare,
+    };
     let mut shutdown = false;
     while !shutdown {
         if index == 0
@@ -1022,7 +1025,7 @@ fn run_worker(
                         Ok((df_index, mut input, probe)) => {
                             // Data that raced ahead of the install command is replayed at
                             // its own epochs, so every worker orders it the same way.
-                            let early = pending.remove(&id).unwrap_or_default();
+                            let early = st.pending.remove(&id).unwrap_or_default();
                             let start = early
                                 .iter()
                                 .filter_map(|l| match l {
@@ -1030,8 +1033,8 @@ fn run_worker(
                                     _ => None,
                                 })
                                 .min()
-                                .unwrap_or(epoch)
-                                .min(epoch);
+                                .unwrap_or(st.epoch)
+                                .min(st.epoch);
                             input.advance_to(start);
                             dfs.insert(
                                 id.clone(),
@@ -1050,22 +1053,14 @@ fn run_worker(
                                     ),
                                 },
                             );
-                            live.add(&id, &feed);
+                            st.live.add(&id, &feed);
                             for l in early {
-                                apply_lane(
-                                    l,
-                                    &mut dfs,
-                                    &mut live,
-                                    &mut epoch,
-                                    &mut pending,
-                                    &mut swept,
-                                    &shared.spare,
-                                );
+                                apply_lane(l, &mut dfs, &mut st);
                             }
                             if let Some(input) = dfs.get_mut(&id).and_then(|d| d.input.as_mut())
-                                && input.time() < &epoch
+                                && input.time() < &st.epoch
                             {
-                                input.advance_to(epoch);
+                                input.advance_to(st.epoch);
                             }
                             let _ = installed.send((id.clone(), index));
                         }
@@ -1092,8 +1087,8 @@ fn run_worker(
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
                         .remove(&id);
-                    live.remove(&id);
-                    pending.remove(&id);
+                    st.live.remove(&id);
+                    st.pending.remove(&id);
                 }
             }
         }
@@ -1106,15 +1101,7 @@ fn run_worker(
                 }
                 Ok(l) => {
                     idle = false;
-                    apply_lane(
-                        l,
-                        &mut dfs,
-                        &mut live,
-                        &mut epoch,
-                        &mut pending,
-                        &mut swept,
-                        &shared.spare,
-                    );
+                    apply_lane(l, &mut dfs, &mut st);
                 }
                 Err(_) => break,
             }
@@ -1310,15 +1297,26 @@ impl LiveIndex {
     }
 }
 
-fn apply_lane(
-    l: Lane,
-    dfs: &mut BTreeMap<String, Df>,
-    live: &mut LiveIndex,
-    epoch: &mut u64,
-    pending: &mut HashMap<String, Vec<Lane>>,
-    swept: &mut Instant,
-    spare: &Spare,
-) {
+/// What a worker keeps of its lane between messages.
+struct LaneState<'s> {
+    live: LiveIndex,
+    /// The latest epoch every lane has advanced to.
+    epoch: u64,
+    /// Lane messages for dataflows whose install command has not arrived yet.
+    pending: HashMap<String, Vec<Lane>>,
+    /// When the dataflows last swept their idle state.
+    swept: Instant,
+    spare: &'s Spare,
+}
+
+fn apply_lane(l: Lane, dfs: &mut BTreeMap<String, Df>, st: &mut LaneState<'_>) {
+    let LaneState {
+        live,
+        epoch,
+        pending,
+        swept,
+        spare,
+    } = st;
     match l {
         Lane::Live { epoch: e, points } => live.route(e, points, dfs, spare),
         Lane::Direct {

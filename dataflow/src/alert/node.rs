@@ -423,7 +423,7 @@ impl AlertNode {
             }
         };
         if let Ok(id) = id {
-            let (level, t) = self.restore_event_state(&id);
+            let (level, t) = self.restore_event_state(id);
             if level != Level::Ok {
                 st.add_event(time, level, &self.cfg);
                 st.triggered(t);
