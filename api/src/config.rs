@@ -131,6 +131,8 @@ pub struct Config {
     pub replay: ReplayConfig,
     /// `[batch]`: how batch queries are spread over time (ours, not Kapacitor's).
     pub batch: BatchConfig,
+    /// `[engine]`: the dataflow engine (ours, not Kapacitor's).
+    pub engine: EngineSettings,
     /// `[storage]`: the store file.
     pub storage: StorageConfig,
     /// `[task]`: task snapshots and the legacy task store.
@@ -204,6 +206,29 @@ pub struct BatchConfig {
     pub query_spread: Duration,
     /// At most this many batch queries run at once; `0`: no limit.
     pub max_concurrent_queries: usize,
+}
+
+/// `[engine]`: ours. The engine runs every task's dataflow on this many worker threads,
+/// each group's state on one of them.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct EngineSettings {
+    /// Worker threads; `0`: one per available core.
+    pub workers: usize,
+}
+
+/// The most engine workers `[engine] workers` accepts.
+pub const MAX_ENGINE_WORKERS: usize = 1024;
+
+impl EngineSettings {
+    /// The worker count to start the engine with (`0` resolved to the available cores).
+    pub fn worker_count(&self) -> usize {
+        if self.workers == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            self.workers
+        }
+    }
 }
 
 /// `[storage]`.
@@ -382,6 +407,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             replay: ReplayConfig::default(),
             batch: BatchConfig::default(),
+            engine: EngineSettings::default(),
             storage: StorageConfig::default(),
             task: TaskConfig::default(),
             load: LoadConfig::default(),
@@ -711,6 +737,15 @@ impl Config {
                 format!(
                     "unknown level \"{}\" (want DEBUG, INFO, WARN, ERROR or OFF)",
                     self.logging.level
+                ),
+            );
+        }
+        if self.engine.workers > MAX_ENGINE_WORKERS {
+            return invalid(
+                "engine.workers".into(),
+                format!(
+                    "{} is too many (at most {MAX_ENGINE_WORKERS}; 0 means one per core)",
+                    self.engine.workers
                 ),
             );
         }
@@ -1401,6 +1436,21 @@ mod tests {
             assert_eq!(format_go_duration(d), want);
             assert_eq!(parse_go_duration(want), Ok(d));
         }
+    }
+
+    #[test]
+    fn engine_workers_come_from_the_file_or_the_environment_and_are_bounded() {
+        let c = Config::parse("[engine]\nworkers = 3\n", "test").unwrap();
+        assert_eq!(c.engine.worker_count(), 3);
+        let mut c = Config::default();
+        assert!(c.engine.worker_count() >= 1, "0 means one per core");
+        c.apply_env(&|k| (k == "KAPACITOR_ENGINE_WORKERS").then(|| "2".to_string()))
+            .unwrap();
+        assert_eq!(c.engine.workers, 2);
+        c.engine.workers = MAX_ENGINE_WORKERS + 1;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("engine.workers"), "{err}");
+        assert!(Config::parse("[engine]\nworkerz = 3\n", "test").is_err());
     }
 
     #[test]

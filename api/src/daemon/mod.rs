@@ -167,10 +167,15 @@ impl Daemon {
             .with_context(|| format!("creating [replay] dir {}", config.replay_dir().display()))?;
         let store = Store::open(&config.store_path())
             .with_context(|| format!("opening the store {}", config.store_path().display()))?;
+        let workers = config.engine.worker_count();
         let engine = Arc::new(
-            Engine::start(EngineConfig::default())
-                .map_err(|e| anyhow::anyhow!("starting the engine: {e}"))?,
+            Engine::start(EngineConfig {
+                workers,
+                ..EngineConfig::default()
+            })
+            .map_err(|e| anyhow::anyhow!("starting the engine: {e}"))?,
         );
+        tracing::info!(workers, "engine started");
         let topics = Arc::new(TopicStore::default());
         let center = Arc::new(
             alerts::AlertCenter::open(
