@@ -1465,7 +1465,7 @@ struct Router {
     stage_of: Arc<Vec<usize>>,
     k: usize,
     me: u64,
-    peers: u64,
+    peers: usize,
 }
 
 impl Router {
@@ -1475,7 +1475,7 @@ impl Router {
             stage_of,
             k,
             me,
-            peers: peers as u64,
+            peers,
         }
     }
 
@@ -1490,7 +1490,7 @@ impl Router {
                 _ => r.msg.group().0,
             }
         };
-        worker_for(hash, self.peers as usize)
+        worker_for(hash, self.peers)
     }
 }
 
@@ -1512,7 +1512,7 @@ impl timely::dataflow::channels::pushers::exchange::Distributor<Vec<Routed>> for
     ) where
         P: timely::communication::Push<timely::dataflow::channels::Message<T, Vec<Routed>>>,
     {
-        debug_assert_eq!(pushers.len() as u64, self.router.peers);
+        debug_assert_eq!(pushers.len(), self.router.peers);
         let Some(w) = container.first().map(|r| self.router.worker(r)) else {
             return;
         };
@@ -1643,9 +1643,7 @@ where
                     exec.record_panic(r.dest as usize);
                 }
                 exec.swap_exits(&mut exits);
-                for (k, (dest, input, msg)) in exits.drain(..).enumerate() {
-                    outbox.post(Routed::exit((dest, input), (seq, path, depth), k, msg));
-                }
+                outbox.post_exits(exits.drain(..), (seq, path, depth));
             }
             if let Some(prev) = run_to.take() {
                 run.flush(&mut exec, prev, &mut |r| outbox.post(r));
@@ -1666,10 +1664,8 @@ where
             let exits = exec.take_exits();
             if !exits.is_empty() {
                 let mut outbox = Outbox::new(next.as_ref(), exits.len(), &shared.spare);
-                for (i, (dest, input, msg)) in exits.into_iter().enumerate() {
-                    // After the epoch's data, before the next ingest message.
-                    outbox.post(Routed::exit((dest, input), (u64::MAX - 1, 0, 0), i, msg));
-                }
+                // After the epoch's data, before the next ingest message.
+                outbox.post_exits(exits, (u64::MAX - 1, 0, 0));
                 outbox.send(output, h);
             }
             activator.activate_after(TICK);
@@ -1703,9 +1699,7 @@ where
                         h.clone()
                     };
                     let mut outbox = Outbox::new(next.as_ref(), exits.len(), &shared.spare);
-                    for (k, (dest, input, msg)) in exits.into_iter().enumerate() {
-                        outbox.post(Routed::exit((dest, input), (u64::MAX, 0, 0), k, msg));
-                    }
+                    outbox.post_exits(exits, (u64::MAX, 0, 0));
                     outbox.send(output, &flush_cap);
                 }
             }
@@ -1735,7 +1729,7 @@ struct Outbox<'r> {
 impl<'r> Outbox<'r> {
     /// Room for an even share of `arrived` messages per worker.
     fn new(router: Option<&'r Router>, arrived: usize, spare: &'r Spare) -> Outbox<'r> {
-        let n = router.map_or(1, |r| r.peers as usize);
+        let n = router.map_or(1, |r| r.peers);
         Outbox {
             router,
             parts: (0..n).map(|_| Vec::new()).collect(),
@@ -1751,6 +1745,18 @@ impl<'r> Outbox<'r> {
             *part = self.spare.take(self.room);
         }
         part.push(r);
+    }
+
+    /// Posts what the executor sent on to other stages while handling the message at
+    /// `origin` (its sequence, path and depth), in order ([`Routed::exit`]).
+    fn post_exits(
+        &mut self,
+        exits: impl IntoIterator<Item = (usize, usize, Msg)>,
+        origin: (u64, u64, u8),
+    ) {
+        for (k, (dest, input, msg)) in exits.into_iter().enumerate() {
+            self.post(Routed::exit((dest, input), origin, k, msg));
+        }
     }
 
     /// Gives timely what was posted, at `cap`'s time.
