@@ -53,7 +53,7 @@ fn seed_batch_workflow_end_to_end() {
     influxd.create_database("telegraf");
     influxd.write_lines("telegraf", &cpu_lines(&["a", "b"], 120, 10.0));
     let d = daemon_with("batch-seed", &influxd, false);
-    let dir = d.dir.clone();
+    let dir = d.dir.to_path_buf();
     let log = dir.join("alerts.log");
     let fragment = dir.join("cpu.tick");
     std::fs::write(
@@ -211,7 +211,7 @@ fn query_recordings_and_replay_live() {
     influxd.create_database("telegraf");
     influxd.write_lines("telegraf", &cpu_lines(&["a"], 30, 5.0));
     let d = daemon_with("batch-query", &influxd, false);
-    let dir = d.dir.clone();
+    let dir = d.dir.to_path_buf();
     let slog = dir.join("stream.log");
     let blog = dir.join("batch.log");
     let stream = format!(

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 /// A `kapacitord` process with its own data dir and port.
 pub(crate) struct Daemon {
-    pub(crate) dir: PathBuf,
+    pub(crate) dir: crate::TestDir,
     pub(crate) port: u16,
     child: Option<Child>,
     extra: Extra,
@@ -439,7 +439,7 @@ pub(crate) fn wait_for(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
 #[test]
 fn seed_stream_workflow_end_to_end() {
     let d = Daemon::start("seed1");
-    let dir = d.dir.clone();
+    let dir = d.dir.to_path_buf();
     let seed = dir.join("cpu.seed");
     std::fs::write(&seed, "alert(avg(window(value, 10)), <, 30)\n").expect("seed file");
     let seed_arg = seed.to_string_lossy().into_owned();
@@ -662,9 +662,16 @@ fn demo_alerts_within_a_minute() {
             break;
         }
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    // Stopped as Ctrl-C would stop it, the demo removes its data dir.
+    let data_dir = std::env::temp_dir().join(format!("kapacitord-demo-{}", child.id()));
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let stopped = child.wait().expect("wait for kapacitord demo");
     let alert = alert.expect("an alert printed within 60 s");
+    assert!(stopped.success(), "{stopped}");
+    assert!(!data_dir.exists(), "{} left behind", data_dir.display());
     assert!(
         alert["message"]
             .as_str()

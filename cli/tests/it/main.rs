@@ -26,12 +26,25 @@ pub(crate) fn run(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-/// A fresh temporary directory for one test.
-pub(crate) fn tempdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("kap-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create temp dir");
-    dir
+/// A fresh temporary directory for one test, removed with everything in it when dropped
+/// (a test that fails keeps nothing behind either).
+pub(crate) struct TestDir(tempfile::TempDir);
+
+impl std::ops::Deref for TestDir {
+    type Target = std::path::Path;
+
+    fn deref(&self) -> &std::path::Path {
+        self.0.path()
+    }
+}
+
+/// A fresh temporary directory for one test, named after it.
+pub(crate) fn tempdir(name: &str) -> TestDir {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("kap-cli-{name}-"))
+        .tempdir()
+        .expect("create temp dir");
+    TestDir(dir)
 }
 
 /// The vendored conformance corpus (`dsl/tests/corpus`).

@@ -48,6 +48,8 @@ struct Files {
     vars: String,
     task: String,
     handler: String,
+    /// Holds the files until the test is done with them.
+    _dir: crate::TestDir,
 }
 
 fn files(name: &str) -> Files {
@@ -74,6 +76,7 @@ fn files(name: &str) -> Files {
             "h.json",
             r#"{"topic": "cpu", "id": "log", "kind": "log", "options": {"path": "/tmp/x"}}"#,
         ),
+        _dir: dir,
     }
 }
 
