@@ -326,29 +326,47 @@ thread_local! {
 impl Dimensions {
     /// Interns `by_name` and `tag_names`.
     pub fn new(by_name: bool, tag_names: Vec<Sym>) -> Dimensions {
-        Dimensions::cached(by_name, std::borrow::Cow::Owned(tag_names))
+        Dimensions::cached(by_name, tag_names.iter().copied(), || tag_names.clone())
     }
 
     /// Interns `by_name` and a slice of tag names (copied only the first time).
     pub fn of(by_name: bool, tag_names: &[Sym]) -> Dimensions {
-        Dimensions::cached(by_name, std::borrow::Cow::Borrowed(tag_names))
+        Dimensions::cached(by_name, tag_names.iter().copied(), || tag_names.to_vec())
     }
 
-    /// The thread cache in front of [`Dimensions::intern`].
-    fn cached(by_name: bool, tag_names: std::borrow::Cow<'_, [Sym]>) -> Dimensions {
+    /// Interns `by_name` and the tag names `keys` yields, sorted (collected only the
+    /// first time a thread sees them): no allocation per call.
+    pub fn of_keys<I>(by_name: bool, keys: I) -> Dimensions
+    where
+        I: Iterator<Item = Sym> + Clone,
+    {
+        Dimensions::cached(by_name, keys.clone(), || keys.collect())
+    }
+
+    /// Grouping by every one of these (sorted) tags, not by measurement: a series.
+    pub fn of_series(tags: &[(Sym, Sym)]) -> Dimensions {
+        Dimensions::of_keys(false, tags.iter().map(|(k, _)| *k))
+    }
+
+    /// The thread cache in front of [`Dimensions::intern`]: `keys` are the tag names,
+    /// `owned` collects them for the interner on a miss.
+    fn cached<I>(by_name: bool, keys: I, owned: impl FnOnce() -> Vec<Sym>) -> Dimensions
+    where
+        I: Iterator<Item = Sym> + Clone,
+    {
         let mut h = IdHasher::default();
         h.write_u8(u8::from(by_name));
-        for k in tag_names.iter() {
+        for k in keys.clone() {
             k.hash(&mut h);
         }
         let slot = (h.finish() >> 40) as usize & (DIM_CACHE - 1);
-        let same = |d: &Dimensions| d.by_name == by_name && d.tag_names[..] == tag_names[..];
+        let same = |d: &Dimensions| d.by_name == by_name && d.tag_names.iter().copied().eq(keys);
         if let Some(d) = RECENT_DIMS.with(|c| c.borrow()[slot].filter(same)) {
             return d;
         }
         let d = Dimensions::intern(DimSet {
             by_name,
-            tag_names: tag_names.into_owned(),
+            tag_names: owned(),
         });
         RECENT_DIMS.with(|c| c.borrow_mut()[slot] = Some(d));
         d
@@ -820,6 +838,19 @@ mod tests {
         assert_eq!(json, "\"host\"");
         let back: Sym = serde_json::from_str(&json).unwrap();
         assert_eq!(back, a);
+    }
+
+    #[test]
+    fn dimensions_intern_alike_from_a_vec_a_slice_keys_or_a_series() {
+        let (dc, host) = (Sym::new("dc"), Sym::new("host"));
+        let tags: Tags = list![(dc, Sym::new("east")), (host, Sym::new("h1"))];
+        let by_vec = Dimensions::new(false, vec![dc, host]);
+        assert_eq!(Dimensions::of(false, &[dc, host]), by_vec);
+        assert_eq!(Dimensions::of_keys(false, [dc, host].into_iter()), by_vec);
+        assert_eq!(Dimensions::of_series(&tags), by_vec);
+        assert_ne!(Dimensions::of_keys(true, [dc, host].into_iter()), by_vec);
+        assert_ne!(Dimensions::of_keys(false, [host].into_iter()), by_vec);
+        assert_eq!(Dimensions::of_series(&[]), Dimensions::default());
     }
 
     #[test]

@@ -449,13 +449,15 @@ fn worker_for(hash: u64, peers: usize) -> usize {
     }) as usize
 }
 
-/// The lane of a point: by its series hash, which one worker does not need.
-fn lane_of(p: &Point, peers: usize) -> usize {
-    if peers == 1 {
-        0
-    } else {
-        worker_for(series_hash(p), peers)
-    }
+/// Groups an arriving point by its series (every tag, not the measurement) and returns its
+/// lane, by that group's id ([`series_hash`]). The hashing happens here, on the writer's
+/// thread, where the point's names were just read: a `from` whose grouping is the series
+/// (`groupBy(*)`, or `groupBy('host')` of points tagged only by host) keeps the group.
+fn into_lane(p: &mut Point, peers: usize) -> usize {
+    p.dims = crate::point::Dimensions::of_series(&p.tags);
+    p.group = crate::point::group_of_all(&p.tags);
+    debug_assert_eq!(p.group, crate::point::group_of(p.name, &p.tags, &p.dims));
+    worker_for(p.group.0, peers)
 }
 
 impl Engine {
@@ -730,8 +732,8 @@ impl Engine {
         let e = self.next_epoch(&mut epoch);
         let mut parts: Vec<Vec<(u64, Point)>> = self.parts(points.len());
         let first = self.seq.fetch_add(points.len() as u64, Ordering::Relaxed);
-        for (seq, p) in (first..).zip(points) {
-            parts[lane_of(&p, self.workers)].push((seq, p));
+        for (seq, mut p) in (first..).zip(points) {
+            parts[into_lane(&mut p, self.workers)].push((seq, p));
         }
         let deadline = Instant::now() + timeout;
         for (w, part) in parts.into_iter().enumerate() {
@@ -764,8 +766,8 @@ impl Engine {
     pub fn feed_points(&self, id: &str, points: Vec<Point>) -> Result<(), EngineError> {
         let mut parts = self.routed_parts(points.len());
         let first = self.seq.fetch_add(points.len() as u64, Ordering::Relaxed);
-        for (seq, p) in (first..).zip(points) {
-            let w = lane_of(&p, self.workers);
+        for (seq, mut p) in (first..).zip(points) {
+            let w = into_lane(&mut p, self.workers);
             parts[w].push(Routed {
                 dest: 0,
                 input: 0,

@@ -97,6 +97,45 @@ fn from_group_by_star_and_measurement_and_round() {
     assert_eq!(p.group_string(), "cpu\na=1,b=2");
 }
 
+/// Ingest groups a point by its series (every tag); `from` keeps that group when its own
+/// grouping is the same and regroups otherwise: either way the group it emits is the one
+/// hashing its dimensions gives, whatever grouping the point arrived with.
+#[test]
+fn from_groups_alike_whether_a_point_arrives_grouped_by_its_series_or_not() {
+    use kap_dataflow::point::{Dimensions, group_of, group_of_all};
+    let grouping = [
+        "",
+        ".groupBy('host')",
+        ".groupBy('dc')",
+        ".groupBy('dc', 'host')",
+        ".groupBy(*)",
+        ".groupBy(*).groupByMeasurement()",
+    ];
+    for g in grouping {
+        for tag_pairs in [&[("host", "h1")][..], &[("dc", "east"), ("host", "h1")]] {
+            let mut h = Harness::new(&spec(&format!("stream\n    |from(){g}\n"), 1), 1, false);
+            let plain = pt("cpu", tag_pairs, &[("v", f(1.0))], S, &[]);
+            let mut series = plain.clone();
+            series.dims = Dimensions::of_series(&series.tags);
+            series.group = group_of_all(&series.tags);
+            assert_eq!(
+                series.group,
+                group_of(series.name, &series.tags, &series.dims)
+            );
+            let a = h.send(0, Msg::Point(plain));
+            let b = h.send(0, Msg::Point(series));
+            let (a, b) = (points(&a)[0], points(&b)[0]);
+            assert_eq!(a.dims, b.dims, "{g} {tag_pairs:?}");
+            assert_eq!(a.group, b.group, "{g} {tag_pairs:?}");
+            assert_eq!(
+                a.group,
+                group_of(a.name, &a.tags, &a.dims),
+                "{g} {tag_pairs:?}"
+            );
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // where
 

@@ -677,8 +677,8 @@ impl AlertNode {
         else {
             return;
         };
-        let (group, id) = match &cache.id {
-            Ok(id) => (cache.group.clone(), id.clone()),
+        let id = match &cache.id {
+            Ok(id) => id,
             Err(e) => return ctx.error(self.quiet, e),
         };
         if b.points.is_empty() {
@@ -729,12 +729,14 @@ impl AlertNode {
             st.triggered(t);
         }
         let duration = st.duration();
+        let fired = (fire && !(self.no_recoveries && level == Level::Ok))
+            .then(|| (cache.group.clone(), id.clone()));
         for e in &errors {
             self.log_error(ctx, e);
         }
-        if !fire || (self.no_recoveries && level == Level::Ok) {
+        let Some((group, id)) = fired else {
             return;
-        }
+        };
         let fields = b.points[hi].fields.clone();
         let event = match self.event(
             id,

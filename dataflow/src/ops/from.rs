@@ -172,11 +172,10 @@ impl DimSpec {
     pub(crate) fn dims<'a>(
         &self,
         by_name: bool,
-        keys: impl Iterator<Item = &'a Sym>,
+        keys: impl Iterator<Item = &'a Sym> + Clone,
     ) -> Dimensions {
         if self.star {
-            let names = keys.filter(|k| !self.exclude.contains(k)).copied();
-            Dimensions::new(by_name, names.collect())
+            Dimensions::of_keys(by_name, keys.filter(|k| !self.exclude.contains(k)).copied())
         } else {
             self.fixed[usize::from(by_name)]
         }
@@ -270,8 +269,13 @@ impl Processor for From {
                 if self.round > 0 {
                     p.time = go_round(p.time, self.round);
                 }
-                p.dims = self.dims.dims(self.by_name, p.tags.iter().map(|(k, _)| k));
-                p.regroup();
+                let dims = self.dims.dims(self.by_name, p.tags.iter().map(|(k, _)| k));
+                // A point's group always matches its dimensions: already grouped this way
+                // (ingest groups a point by its series), it keeps its group unhashed.
+                if dims != p.dims {
+                    p.dims = dims;
+                    p.regroup();
+                }
                 true
             }
             Msg::Batch(_) => {
