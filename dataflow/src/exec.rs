@@ -356,6 +356,21 @@ impl TaskExec {
         msgs: &mut Vec<Msg>,
         exits: &mut Vec<ChunkExit>,
     ) {
+        self.deliver_chunk_to(node, input, msgs, &mut |origin, child, input, m| {
+            exits.push((origin, child, input, m));
+        });
+    }
+
+    /// [`TaskExec::deliver_chunk`], handing each exit to `exit` (origin index, destination
+    /// node, its input, message) as it is made: a stage posts it where it goes next
+    /// without first collecting it.
+    pub fn deliver_chunk_to(
+        &mut self,
+        node: usize,
+        input: usize,
+        msgs: &mut Vec<Msg>,
+        exit: &mut impl FnMut(u32, usize, usize, Msg),
+    ) {
         debug_assert!(self.hot[node].chain);
         let mut next = std::mem::take(&mut self.chunk_out);
         let (mut origins, mut next_origins) = std::mem::take(&mut self.chunk_origins);
@@ -461,7 +476,7 @@ impl TaskExec {
                         &self.children[n],
                         &mut self.edges[n],
                         m,
-                        |child, input, m| exits.push((origin, child, input, m)),
+                        |child, input, m| exit(origin, child, input, m),
                     );
                 }
             }

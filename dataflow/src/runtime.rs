@@ -1483,13 +1483,18 @@ impl Router {
 
     /// The worker of a message.
     fn worker(&self, r: &Routed) -> usize {
-        let hash = if self.stage_of[r.dest as usize] != self.k {
+        self.worker_of(r.dest as usize, &r.msg)
+    }
+
+    /// The worker of a message `msg` for node `dest`.
+    fn worker_of(&self, dest: usize, msg: &Msg) -> usize {
+        let hash = if self.stage_of[dest] != self.k {
             self.me
         } else {
             match &self.key {
                 StageKey::Gather => 0,
-                StageKey::On(tags) => on_key(&r.msg, tags),
-                _ => r.msg.group().0,
+                StageKey::On(tags) => on_key(msg, tags),
+                _ => msg.group().0,
             }
         };
         worker_for(hash, self.peers)
@@ -1576,8 +1581,6 @@ where
     }
     let mut dirty = false;
     let mut published = Instant::now();
-    // The first stage reads ingest's containers, each numbered in order as it was filled.
-    let from_ingest = k == 0;
     move |(input, frontier), output| {
         // `for_each` keeps arrival order (FIFO per sending worker), which the merge below
         // relies on for ties. timely drops what is left in a container's place, so it gets
@@ -1608,7 +1611,7 @@ where
             // Each sending worker's messages arrive in order: merging them moves each
             // message once (a sort of the whole epoch moved it a dozen times, through
             // buffers as large as the epoch).
-            let mut merged = Merged::new(&mut chunks, from_ingest);
+            let mut merged = Merged::new(&mut chunks);
             while let Some(r) = merged.next() {
                 if stage_of[r.dest as usize] != k {
                     outbox.post(r);
@@ -1619,7 +1622,7 @@ where
                 if exec.chains(to.0) {
                     if run_to != Some(to) {
                         if let Some(prev) = run_to {
-                            run.flush(&mut exec, prev, &mut |r| outbox.post(r));
+                            run.flush(&mut exec, prev, &mut outbox);
                         }
                         run_to = Some(to);
                     }
@@ -1629,12 +1632,12 @@ where
                     let room = RUN_MAX.saturating_sub(run.msgs.len());
                     merged.take_stretch((r.dest, r.input), room, &mut run.msgs, &mut run.origins);
                     if run.msgs.len() >= RUN_MAX {
-                        run.flush(&mut exec, to, &mut |r| outbox.post(r));
+                        run.flush(&mut exec, to, &mut outbox);
                     }
                     continue;
                 }
                 if let Some(prev) = run_to.take() {
-                    run.flush(&mut exec, prev, &mut |r| outbox.post(r));
+                    run.flush(&mut exec, prev, &mut outbox);
                 }
                 let (seq, path, depth) = (r.seq, r.path, r.depth);
                 // A bug in one node must not take the worker (and every task) down.
@@ -1648,7 +1651,7 @@ where
                 outbox.post_exits(exits.drain(..), (seq, path, depth));
             }
             if let Some(prev) = run_to.take() {
-                run.flush(&mut exec, prev, &mut |r| outbox.post(r));
+                run.flush(&mut exec, prev, &mut outbox);
             }
             drop(merged);
             outbox.send(output, &c);
@@ -1719,13 +1722,24 @@ const OUTBOX_MAX: usize = 1 << 14;
 
 /// What a stage sends on while handling an epoch, one container per worker of the next
 /// stage (split by its [`Router`]): each goes to timely whole, so the exchange moves it
-/// instead of copying its messages.
+/// instead of copying its messages. Every container leaves in [`order_key`] order, so the
+/// stage receiving it need not check: a stage posts in the order it processes, which only
+/// a path too deep to extend ([`extend_path`]) can break, and a part it broke is sorted
+/// before it leaves.
 struct Outbox<'r> {
     router: Option<&'r Router>,
-    parts: Vec<Vec<Routed>>,
+    parts: Vec<Part>,
     spare: &'r Spare,
     /// The room a part starts with, taken from `spare` at its first message.
     room: usize,
+}
+
+/// One worker's container of an [`Outbox`], with the order key of its last message.
+#[derive(Default)]
+struct Part {
+    msgs: Vec<Routed>,
+    last: OrderKey,
+    unsorted: bool,
 }
 
 impl<'r> Outbox<'r> {
@@ -1734,19 +1748,51 @@ impl<'r> Outbox<'r> {
         let n = router.map_or(1, |r| r.peers);
         Outbox {
             router,
-            parts: (0..n).map(|_| Vec::new()).collect(),
+            parts: (0..n).map(|_| Part::default()).collect(),
             spare,
             room: (arrived / n + 16).min(OUTBOX_MAX),
         }
     }
 
+    /// Posts a message that goes on as it is (for a node of a later stage).
     fn post(&mut self, r: Routed) {
         let w = self.router.map_or(0, |router| router.worker(&r));
+        let key = order_key(&r);
+        self.part(w, key).push(r);
+    }
+
+    /// Posts exit `k` of the message at `origin` (its sequence, path and depth) for node
+    /// and input `dest` ([`Routed::exit`]); its worker is known before it is built.
+    fn post_exit(&mut self, dest: (usize, usize), origin: (u64, u64, u8), k: usize, msg: Msg) {
+        let w = self
+            .router
+            .map_or(0, |router| router.worker_of(dest.0, &msg));
+        let r = Routed::exit(dest, origin, k, msg);
+        let key = order_key(&r);
+        self.part(w, key).push(r);
+    }
+
+    /// Worker `w`'s container, about to take a message of order `key`.
+    fn part(&mut self, w: usize, key: OrderKey) -> &mut Vec<Routed> {
         let part = &mut self.parts[w];
-        if part.capacity() == 0 {
-            *part = self.spare.take(self.room);
+        if part.msgs.capacity() == 0 {
+            part.msgs = self.spare.take(self.room);
+        } else if key < part.last {
+            part.unsorted = true;
         }
-        part.push(r);
+        part.last = key;
+        &mut part.msgs
+    }
+
+    /// Sorts each part posted out of order (stably: ties keep the order they were posted
+    /// in), as the next stage expects every container.
+    fn seal(&mut self) {
+        for part in &mut self.parts {
+            if part.unsorted {
+                part.msgs.sort_by_key(order_key);
+                part.unsorted = false;
+            }
+        }
     }
 
     /// Posts what the executor sent on to other stages while handling the message at
@@ -1757,16 +1803,17 @@ impl<'r> Outbox<'r> {
         origin: (u64, u64, u8),
     ) {
         for (k, (dest, input, msg)) in exits.into_iter().enumerate() {
-            self.post(Routed::exit((dest, input), origin, k, msg));
+            self.post_exit((dest, input), origin, k, msg);
         }
     }
 
     /// Gives timely what was posted, at `cap`'s time.
     fn send(&mut self, output: &mut StageOutput<'_>, cap: &Capability<u64>) {
+        self.seal();
         let mut session = output.session(cap);
         for part in &mut self.parts {
-            if !part.is_empty() {
-                session.give_container(part);
+            if !part.msgs.is_empty() {
+                session.give_container(&mut part.msgs);
             }
         }
     }
@@ -1784,37 +1831,30 @@ struct Run {
     msgs: Vec<Msg>,
     /// Each message's `(seq, path, depth)`.
     origins: Vec<(u64, u64, u8)>,
-    exits: Vec<crate::exec::ChunkExit>,
 }
 
 impl Run {
-    /// Delivers the run to `to` (node and input) and gives what it sends to other stages
-    /// to `give`, each under its message's ingest sequence with its path extended as one
-    /// message at a time would (a panic outside the nodes' calls loses the run, counted as
-    /// an error of `to`'s node).
-    fn flush(&mut self, exec: &mut TaskExec, to: (usize, usize), give: &mut impl FnMut(Routed)) {
+    /// Delivers the run to `to` (node and input) and posts what it sends to other stages
+    /// to `outbox` as it is made, each under its message's ingest sequence with its path
+    /// extended as one message at a time would (a panic outside the nodes' calls loses the
+    /// run, counted as an error of `to`'s node).
+    fn flush(&mut self, exec: &mut TaskExec, to: (usize, usize), outbox: &mut Outbox<'_>) {
         if self.msgs.is_empty() {
             return;
         }
+        // Exits come grouped by origin, in order: number each origin's exits from 0.
+        let Run { msgs, origins } = self;
+        let (mut last, mut k) = (None, 0);
         let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            exec.deliver_chunk(to.0, to.1, &mut self.msgs, &mut self.exits)
+            exec.deliver_chunk_to(to.0, to.1, msgs, &mut |origin, dest, input, msg| {
+                k = if last == Some(origin) { k + 1 } else { 0 };
+                last = Some(origin);
+                outbox.post_exit((dest, input), origins[origin as usize], k, msg);
+            })
         }));
         if delivered.is_err() {
-            self.msgs.clear();
+            msgs.clear();
             exec.record_panic(to.0);
-        }
-        // Exits come grouped by origin, in order: number each origin's exits from 0.
-        let mut last: Option<u32> = None;
-        let mut k = 0;
-        for (origin, dest, input, msg) in self.exits.drain(..) {
-            k = if last == Some(origin) { k + 1 } else { 0 };
-            last = Some(origin);
-            give(Routed::exit(
-                (dest, input),
-                self.origins[origin as usize],
-                k,
-                msg,
-            ));
         }
         self.origins.clear();
     }
@@ -1832,8 +1872,10 @@ fn order_key(r: &Routed) -> OrderKey {
 /// An epoch's messages in [`order_key`] order, taken out of the containers they arrived
 /// in. Every container of one sending worker is in order and they arrive in order, so the
 /// containers chain into a few ordered runs (one per sender, in practice) that are merged
-/// as they are read: each message is moved once. A container out of order (none is, but
-/// nothing depends on it) is sorted first.
+/// as they are read: each message is moved once. Every container arrives in order (ingest
+/// numbers its messages as it fills it, an [`Outbox`] sorts a part it posted out of order),
+/// so none is checked (debug builds do): checking read every message once more, through
+/// an epoch that can be larger than the cache.
 struct Merged<'a> {
     /// The runs: containers back to back, each drained from the front.
     runs: Vec<std::collections::VecDeque<std::vec::Drain<'a, Routed>>>,
@@ -1848,18 +1890,12 @@ struct Merged<'a> {
 const FEW_RUNS: usize = 8;
 
 impl<'a> Merged<'a> {
-    /// `sorted`: every container is known to be in order (ingest's, which number their
-    /// messages as they fill them), so none is checked; checking reads every message once
-    /// more, through an epoch that can be larger than the cache.
-    fn new(chunks: &'a mut [Vec<Routed>], sorted: bool) -> Merged<'a> {
+    fn new(chunks: &'a mut [Vec<Routed>]) -> Merged<'a> {
         // Runs of containers: a container extends the first run it can follow in order.
         let mut tails: Vec<OrderKey> = Vec::new();
         let mut run_of: Vec<usize> = Vec::with_capacity(chunks.len());
         for chunk in chunks.iter_mut() {
-            debug_assert!(!sorted || chunk.is_sorted_by_key(order_key));
-            if !sorted && !chunk.is_sorted_by_key(order_key) {
-                chunk.sort_by_key(order_key);
-            }
+            debug_assert!(chunk.is_sorted_by_key(order_key));
             let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
                 run_of.push(usize::MAX);
                 continue;
@@ -2050,7 +2086,7 @@ mod tests {
     }
 
     fn keys(chunks: &mut [Vec<Routed>]) -> Vec<(u64, u64, u32)> {
-        Merged::new(chunks, false).map(|r| order_key(&r)).collect()
+        Merged::new(chunks).map(|r| order_key(&r)).collect()
     }
 
     #[test]
@@ -2067,17 +2103,39 @@ mod tests {
         want.sort();
         assert_eq!(keys(&mut chunks), want);
         assert!(chunks.iter().all(Vec::is_empty));
-        // A container out of order is sorted first; one ordered container stays as is.
-        let mut chunks = vec![
-            vec![routed(3, 0, 0), routed(1, 0, 0)],
-            vec![routed(2, 0, 0)],
-        ];
-        assert_eq!(keys(&mut chunks), vec![(1, 0, 0), (2, 0, 0), (3, 0, 0)]);
+        // One ordered container stays as is.
         let mut chunks = vec![
             vec![routed(1, 0, 0), routed(2, 0, 0)],
             vec![routed(9, 0, 0)],
         ];
         assert_eq!(keys(&mut chunks), vec![(1, 0, 0), (2, 0, 0), (9, 0, 0)]);
+    }
+
+    #[test]
+    fn an_outbox_hands_over_every_container_in_order() {
+        let spare = Spare::new(1);
+        let mut outbox = Outbox::new(None, 8, &spare);
+        // A path too deep to extend: exits of one message tie on (seq, path), and their
+        // inputs may fall (node 7's input 1 before node 8's input 0).
+        let deep = (5, 0, 6);
+        outbox.post(routed(1, 0, 0));
+        outbox.post_exit((7, 1), deep, 0, routed(0, 0, 0).msg);
+        outbox.post_exit((8, 0), deep, 1, routed(0, 0, 0).msg);
+        outbox.post(routed(9, 0, 0));
+        assert!(outbox.parts[0].unsorted);
+        outbox.seal();
+        let got: Vec<(u64, u32)> = outbox.parts[0]
+            .msgs
+            .iter()
+            .map(|r| (r.seq, r.dest))
+            .collect();
+        assert_eq!(got, vec![(1, 0), (5, 8), (5, 7), (9, 0)]);
+        assert!(outbox.parts[0].msgs.is_sorted_by_key(order_key));
+        // Posted in order, nothing moves.
+        let mut outbox = Outbox::new(None, 8, &spare);
+        outbox.post_exit((7, 1), (5, 0, 0), 0, routed(0, 0, 0).msg);
+        outbox.post_exit((8, 0), (5, 0, 0), 1, routed(0, 0, 0).msg);
+        assert!(!outbox.parts[0].unsorted);
     }
 
     #[test]
@@ -2090,7 +2148,7 @@ mod tests {
             vec![tagged(1, 10), tagged(5, 11)],
             vec![tagged(0, 20), tagged(5, 21)],
         ];
-        let dests: Vec<u32> = Merged::new(&mut chunks, false).map(|r| r.dest).collect();
+        let dests: Vec<u32> = Merged::new(&mut chunks).map(|r| r.dest).collect();
         assert_eq!(dests, vec![20, 10, 11, 21]);
     }
 
@@ -2101,7 +2159,7 @@ mod tests {
             ..routed(seq, 0, 0)
         };
         let mut chunks = vec![vec![to(0, 1), to(1, 1), to(2, 1), to(3, 2), to(4, 1)]];
-        let mut merged = Merged::new(&mut chunks, true);
+        let mut merged = Merged::new(&mut chunks);
         let (mut msgs, mut origins) = (Vec::new(), Vec::new());
         assert_eq!(merged.next().map(|r| r.seq), Some(0));
         merged.take_stretch((1, 0), 1, &mut msgs, &mut origins);
@@ -2113,7 +2171,7 @@ mod tests {
         assert_eq!(rest, vec![3, 4]);
         // With two runs the merge picks every message.
         let mut chunks = vec![vec![to(0, 1), to(2, 1)], vec![to(1, 1)]];
-        let mut merged = Merged::new(&mut chunks, false);
+        let mut merged = Merged::new(&mut chunks);
         merged.next();
         merged.take_stretch((1, 0), 10, &mut msgs, &mut origins);
         assert_eq!(msgs.len(), 2);
@@ -2141,9 +2199,7 @@ mod tests {
                     c
                 })
                 .collect();
-            let got: Vec<(u64, u32)> = Merged::new(&mut chunks, true)
-                .map(|r| (r.seq, r.dest))
-                .collect();
+            let got: Vec<(u64, u32)> = Merged::new(&mut chunks).map(|r| (r.seq, r.dest)).collect();
             let mut want: Vec<(u64, u32)> = (0..20 * senders)
                 .map(|s| (s, (s % senders) as u32))
                 .collect();
