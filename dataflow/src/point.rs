@@ -245,12 +245,20 @@ pub type Tags = List<Sym>;
 /// Fields, sorted by key, keys unique.
 pub type Fields = List<FieldValue>;
 
-/// Looks up a key in a sorted key/value list.
+/// Looks up a key in a sorted key/value list: a short list (most points' tags and fields)
+/// is scanned comparing interned pointers, without reading a name; a long one is searched.
 pub fn get<V>(list: &[(Sym, V)], key: Sym) -> Option<&V> {
+    if list.len() <= SCAN_MAX {
+        return list.iter().find(|(k, _)| *k == key).map(|(_, v)| v);
+    }
     list.binary_search_by(|(k, _)| k.cmp(&key))
         .ok()
         .map(|i| &list[i].1)
 }
+
+/// Up to this many keys, [`get`] scans instead of searching (a binary search compares the
+/// strings of the keys it passes).
+const SCAN_MAX: usize = 8;
 
 /// Looks up a key given as a string, without interning it.
 pub fn get_str<'a, V>(list: &'a [(Sym, V)], key: &str) -> Option<&'a V> {

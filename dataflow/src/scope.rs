@@ -2,7 +2,7 @@
 //! tags, and how lambda results become field values.
 
 use crate::lambda::{Lookup, Scope, Value};
-use crate::point::{FieldValue, Fields, Tags, get_str};
+use crate::point::{FieldValue, Fields, Sym, Tags, get, get_str};
 use std::sync::Arc;
 
 /// The fields, tags and time a lambda is evaluated against (a point, or a batch point
@@ -24,10 +24,8 @@ impl<'a> PointScope<'a> {
     }
 }
 
-impl Scope for PointScope<'_> {
-    fn lookup(&self, name: &str) -> Lookup {
-        let field = get_str(self.fields, name);
-        let tag = get_str(self.tags, name);
+impl PointScope<'_> {
+    fn resolve(field: Option<&FieldValue>, tag: Option<&Sym>) -> Lookup {
         match (field, tag) {
             (Some(_), Some(_)) => Lookup::Conflict,
             (Some(f), None) => match field_to_value(f) {
@@ -37,6 +35,16 @@ impl Scope for PointScope<'_> {
             (None, Some(t)) => Lookup::Tag(Arc::from(t.as_str())),
             (None, None) => Lookup::Absent,
         }
+    }
+}
+
+impl Scope for PointScope<'_> {
+    fn lookup(&self, name: &str) -> Lookup {
+        PointScope::resolve(get_str(self.fields, name), get_str(self.tags, name))
+    }
+
+    fn lookup_sym(&self, _: &str, sym: Sym) -> Lookup {
+        PointScope::resolve(get(self.fields, sym), get(self.tags, sym))
     }
 
     fn time(&self) -> i64 {
@@ -91,5 +99,36 @@ mod tests {
         assert_eq!(s.lookup("x"), Lookup::Conflict);
         assert_eq!(s.lookup("nope"), Lookup::Absent);
         assert_eq!(s.time(), 7);
+    }
+
+    /// A compiled lambda's interned lookup resolves as the string lookup does, in lists
+    /// short enough to scan and long enough to search.
+    #[test]
+    fn interned_lookup_resolves_as_by_name() {
+        for n in [0usize, 1, 3, 8, 9, 20] {
+            let mut fields = Fields::new();
+            let mut tags = Tags::new();
+            for i in 0..n {
+                crate::point::set(
+                    &mut fields,
+                    Sym::new(&format!("f{i:02}")),
+                    FieldValue::Int(i as i64),
+                );
+                crate::point::set(&mut tags, Sym::new(&format!("t{i:02}")), Sym::new("v"));
+            }
+            crate::point::set(&mut fields, Sym::new("both"), FieldValue::Bool(true));
+            crate::point::set(&mut tags, Sym::new("both"), Sym::new("b"));
+            let s = PointScope::new(&fields, &tags, 0);
+            let names = (0..n + 1)
+                .flat_map(|i| [format!("f{i:02}"), format!("t{i:02}")])
+                .chain(["both".to_string(), "nope".to_string()]);
+            for name in names {
+                assert_eq!(
+                    s.lookup_sym(&name, Sym::new(&name)),
+                    s.lookup(&name),
+                    "{n}: {name}"
+                );
+            }
+        }
     }
 }

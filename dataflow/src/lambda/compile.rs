@@ -6,6 +6,7 @@ use super::scope::{EmptyScope, Lookup, Scope};
 use super::state::{LambdaState, Slot, StatefulFn, fresh_seed};
 use super::value::Value;
 use super::{Clock, CompileOptions, FixedClock, levels, ops};
+use crate::point::Sym;
 use kap_dsl::expr::{BinaryOp, Expr, UnaryOp};
 use kap_dsl::registry::functions as registry;
 use regex::Regex;
@@ -50,8 +51,8 @@ impl HandlerFn {
 enum Node {
     /// A literal or a folded constant sub-expression (never `Missing`).
     Const(Value),
-    /// A field or tag reference (never `"time"`).
-    Ref(Arc<str>),
+    /// A field or tag reference (never `"time"`), and its name interned.
+    Ref(Arc<str>, Sym),
     /// `"time"`: the point time.
     Time,
     /// `now()`.
@@ -96,7 +97,7 @@ impl Node {
     /// evaluate to `Missing`).
     fn ref_name(&self) -> Arc<str> {
         match self {
-            Node::Ref(name) => Arc::clone(name),
+            Node::Ref(name, _) => Arc::clone(name),
             _ => Arc::from("?"),
         }
     }
@@ -129,7 +130,7 @@ impl Node {
     fn eval(&self, cx: &mut Ctx<'_>) -> Result<Value, EvalError> {
         match self {
             Node::Const(v) => Ok(v.clone()),
-            Node::Ref(name) => match cx.scope.lookup(name) {
+            Node::Ref(name, sym) => match cx.scope.lookup_sym(name, *sym) {
                 Lookup::Field(v) => Ok(v),
                 Lookup::Tag(t) => Ok(Value::String(t)),
                 Lookup::Absent => Ok(Value::Missing),
@@ -157,7 +158,7 @@ impl Node {
                 with_args(name, args, cx, |values, cx| f(values, cx.env))
             }
             Node::IsPresent(x) => match &**x {
-                Node::Ref(name) => match cx.scope.lookup(name) {
+                Node::Ref(name, sym) => match cx.scope.lookup_sym(name, *sym) {
                     Lookup::Absent => Ok(Value::Bool(false)),
                     Lookup::Conflict => Err(EvalError::FieldTagConflict {
                         name: Arc::clone(name),
@@ -315,7 +316,7 @@ impl Compiler {
                 }
             },
             Expr::Ref(name) if name == "time" => Node::Time,
-            Expr::Ref(name) => Node::Ref(self.reference(name)),
+            Expr::Ref(name) => Node::Ref(self.reference(name), Sym::new(name)),
             Expr::Ident(name) => match levels::from_ident(name) {
                 Some(level) => Node::Const(Value::Int(level)),
                 None => return Err(CompileError::UnknownIdentifier(name.clone())),

@@ -1,6 +1,7 @@
 //! What a lambda reads from the point it is evaluated for.
 
 use super::value::Value;
+use crate::point::Sym;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -42,6 +43,14 @@ pub struct AlertContext {
 pub trait Scope {
     /// Resolves a reference: field first, then tag; both is [`Lookup::Conflict`].
     fn lookup(&self, name: &str) -> Lookup;
+
+    /// [`Scope::lookup`] of a reference whose name is also given interned (`sym`, as a
+    /// compiled lambda keeps it): a scope over interned keys finds it without comparing
+    /// strings. Must resolve as `lookup(name)` does.
+    fn lookup_sym(&self, name: &str, sym: Sym) -> Lookup {
+        let _ = sym;
+        self.lookup(name)
+    }
 
     /// The point time, in nanoseconds since the Unix epoch.
     fn time(&self) -> i64;

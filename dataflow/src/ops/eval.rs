@@ -56,14 +56,15 @@ struct EvalScope<'a> {
 
 impl Scope for EvalScope<'_> {
     fn lookup(&self, name: &str) -> Lookup {
-        match self.point.lookup(name) {
-            Lookup::Absent => {
-                let key = Sym::new(name);
-                match self.results.iter().rev().find(|(k, _)| *k == key) {
-                    Some((_, v)) => Lookup::Field(v.clone()),
-                    None => Lookup::Absent,
-                }
-            }
+        self.lookup_sym(name, Sym::new(name))
+    }
+
+    fn lookup_sym(&self, name: &str, sym: Sym) -> Lookup {
+        match self.point.lookup_sym(name, sym) {
+            Lookup::Absent => match self.results.iter().rev().find(|(k, _)| *k == sym) {
+                Some((_, v)) => Lookup::Field(v.clone()),
+                None => Lookup::Absent,
+            },
             other => other,
         }
     }
