@@ -454,3 +454,37 @@ fn references_are_listed_once_in_order() {
     let refs: Vec<&str> = l.references().iter().map(|r| &**r).collect();
     assert_eq!(refs, ["b", "host", "i"]);
 }
+
+/// `"ref" op constant` takes a shorter path than other comparisons: it must give exactly
+/// what the same comparison against a reference holding the constant gives, whatever the
+/// reference resolves to (field, tag, nothing, both), in any scope.
+#[test]
+fn a_reference_compared_with_a_constant_resolves_as_any_operand_does() {
+    let scopes = [
+        MapScope::new(0).with_field("x", 5i64),
+        MapScope::new(0).with_field("x", 0.5),
+        MapScope::new(0).with_tag("x", "a"),
+        MapScope::new(0),
+        MapScope::new(0).with_field("x", 5i64).with_tag("x", "a"),
+    ];
+    for (c, c_ref) in [(int(1), "ci"), (float(1.0), "cf"), (string("a"), "cs")] {
+        for op in [B::Greater, B::Eq, B::NotEq, B::Add] {
+            let fast = CompiledLambda::compile(&bin(op, r("x"), c.clone())).unwrap();
+            let general = CompiledLambda::compile(&bin(op, r("x"), r(c_ref))).unwrap();
+            for scope in &scopes {
+                let scope = scope
+                    .clone()
+                    .with_field("ci", 1i64)
+                    .with_field("cf", 1.0)
+                    .with_field("cs", "a");
+                let got = fast.eval(&mut fast.new_state(), &scope);
+                let want = general.eval(&mut general.new_state(), &scope);
+                assert_eq!(
+                    got.as_ref().map_err(ToString::to_string),
+                    want.as_ref().map_err(ToString::to_string),
+                    "{op:?} {c_ref} in {scope:?}"
+                );
+            }
+        }
+    }
+}

@@ -10,6 +10,7 @@ use crate::point::Sym;
 use kap_dsl::expr::{BinaryOp, Expr, UnaryOp};
 use kap_dsl::registry::functions as registry;
 use regex::Regex;
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -114,6 +115,16 @@ impl Node {
         Ok(v)
     }
 
+    /// [`Node::operand`], borrowing a constant instead of cloning it (most comparisons
+    /// have one: `"usage" > 90`).
+    fn operand_ref(&self, side: Side, cx: &mut Ctx<'_>) -> Result<Cow<'_, Value>, EvalError> {
+        match self {
+            // Never missing.
+            Node::Const(v) => Ok(Cow::Borrowed(v)),
+            _ => self.operand(side, cx).map(Cow::Owned),
+        }
+    }
+
     /// Evaluates argument `i` of `func`, rejecting a missing value.
     fn arg(&self, func: &'static str, i: usize, cx: &mut Ctx<'_>) -> Result<Value, EvalError> {
         let v = self.eval(cx)?;
@@ -149,9 +160,30 @@ impl Node {
             }
             Node::And(l, r) => logical(BinaryOp::And, l, r, cx),
             Node::Or(l, r) => logical(BinaryOp::Or, l, r, cx),
+            // The commonest comparison, `"field" > 90`: its reference looked up and its
+            // constant borrowed right here, as `operand` would give them.
+            Node::Binary(op, l, r) if let (Node::Ref(name, sym), Node::Const(c)) = (&**l, &**r) => {
+                let lv = match cx.scope.lookup_sym(name, *sym) {
+                    Lookup::Field(v) => v,
+                    Lookup::Tag(t) => Value::String(t),
+                    Lookup::Absent => Value::Missing,
+                    Lookup::Conflict => {
+                        return Err(EvalError::FieldTagConflict {
+                            name: Arc::clone(name),
+                        });
+                    }
+                };
+                if lv.is_missing() {
+                    return Err(EvalError::MissingOperand {
+                        side: Side::Left,
+                        name: Arc::clone(name),
+                    });
+                }
+                ops::binary(*op, &lv, c)
+            }
             Node::Binary(op, l, r) => {
-                let lv = l.operand(Side::Left, cx)?;
-                let rv = r.operand(Side::Right, cx)?;
+                let lv = l.operand_ref(Side::Left, cx)?;
+                let rv = r.operand_ref(Side::Right, cx)?;
                 ops::binary(*op, &lv, &rv)
             }
             Node::Call { name, f, args } => {
