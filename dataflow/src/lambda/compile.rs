@@ -160,28 +160,10 @@ impl Node {
             }
             Node::And(l, r) => logical(BinaryOp::And, l, r, cx),
             Node::Or(l, r) => logical(BinaryOp::Or, l, r, cx),
-            // The commonest comparison, `"field" > 90`: its reference looked up and its
-            // constant borrowed right here, as `operand` would give them.
-            Node::Binary(op, l, r) if let (Node::Ref(name, sym), Node::Const(c)) = (&**l, &**r) => {
-                let lv = match cx.scope.lookup_sym(name, *sym) {
-                    Lookup::Field(v) => v,
-                    Lookup::Tag(t) => Value::String(t),
-                    Lookup::Absent => Value::Missing,
-                    Lookup::Conflict => {
-                        return Err(EvalError::FieldTagConflict {
-                            name: Arc::clone(name),
-                        });
-                    }
-                };
-                if lv.is_missing() {
-                    return Err(EvalError::MissingOperand {
-                        side: Side::Left,
-                        name: Arc::clone(name),
-                    });
-                }
-                ops::binary(*op, &lv, c)
-            }
             Node::Binary(op, l, r) => {
+                if let (Node::Ref(name, sym), Node::Const(c)) = (&**l, &**r) {
+                    return ref_op_const(*op, (name, *sym), c, cx);
+                }
                 let lv = l.operand_ref(Side::Left, cx)?;
                 let rv = r.operand_ref(Side::Right, cx)?;
                 ops::binary(*op, &lv, &rv)
@@ -225,6 +207,33 @@ impl Node {
 }
 
 /// `AND` / `OR` with short-circuit: the right side is evaluated only when it decides.
+/// The commonest comparison, `"field" > 90`: the reference looked up and the constant
+/// borrowed right here, giving what [`Node::operand`] of each would give.
+fn ref_op_const(
+    op: BinaryOp,
+    (name, sym): (&Arc<str>, Sym),
+    c: &Value,
+    cx: &mut Ctx<'_>,
+) -> Result<Value, EvalError> {
+    let lv = match cx.scope.lookup_sym(name, sym) {
+        Lookup::Field(v) => v,
+        Lookup::Tag(t) => Value::String(t),
+        Lookup::Absent => Value::Missing,
+        Lookup::Conflict => {
+            return Err(EvalError::FieldTagConflict {
+                name: Arc::clone(name),
+            });
+        }
+    };
+    if lv.is_missing() {
+        return Err(EvalError::MissingOperand {
+            side: Side::Left,
+            name: Arc::clone(name),
+        });
+    }
+    ops::binary(op, &lv, c)
+}
+
 fn logical(op: BinaryOp, l: &Node, r: &Node, cx: &mut Ctx<'_>) -> Result<Value, EvalError> {
     let short = op == BinaryOp::Or;
     match l.operand(Side::Left, cx)? {
