@@ -32,7 +32,7 @@ impl PointScope<'_> {
                 Value::Missing => Lookup::Absent,
                 v => Lookup::Field(v),
             },
-            (None, Some(t)) => Lookup::Tag(Arc::from(t.as_str())),
+            (None, Some(t)) => Lookup::TagSym(*t),
             (None, None) => Lookup::Absent,
         }
     }
@@ -95,10 +95,55 @@ mod tests {
         ];
         let s = PointScope::new(&fields, &tags, 7);
         assert_eq!(s.lookup("value"), Lookup::Field(Value::Float(1.5)));
-        assert_eq!(s.lookup("host"), Lookup::Tag(Arc::from("a")));
+        assert_eq!(s.lookup("host"), Lookup::TagSym(Sym::new("a")));
         assert_eq!(s.lookup("x"), Lookup::Conflict);
         assert_eq!(s.lookup("nope"), Lookup::Absent);
         assert_eq!(s.time(), 7);
+    }
+
+    /// A tag compared with a constant without making its string gives what comparing the
+    /// string gives (a scope whose tags are strings).
+    #[test]
+    fn a_tag_compares_alike_interned_or_as_a_string() {
+        use crate::lambda::{CompiledLambda, MapScope};
+        use kap_dsl::expr::{BinaryOp as B, Expr};
+        let fields: Fields = crate::point::list![(Sym::new("v"), FieldValue::Int(1))];
+        for host in ["a", "b", "c", ""] {
+            let tags: Tags = crate::point::list![(Sym::new("host"), Sym::new(host))];
+            let point = PointScope::new(&fields, &tags, 0);
+            let map = MapScope::new(0)
+                .with_field("v", 1i64)
+                .with_tag("host", host);
+            let consts = [
+                Expr::Str("b".into()),
+                Expr::Regex("^[ab]$".into()),
+                Expr::Int(1),
+            ];
+            for c in &consts {
+                for op in [
+                    B::Eq,
+                    B::NotEq,
+                    B::Less,
+                    B::GreaterEq,
+                    B::RegexMatch,
+                    B::RegexNotMatch,
+                    B::Add,
+                ] {
+                    let e =
+                        Expr::Binary(op, Box::new(Expr::Ref("host".into())), Box::new(c.clone()));
+                    let Ok(l) = CompiledLambda::compile(&e) else {
+                        continue;
+                    };
+                    let got = l.eval(&mut l.new_state(), &point);
+                    let want = l.eval(&mut l.new_state(), &map);
+                    assert_eq!(
+                        got.map_err(|e| e.to_string()),
+                        want.map_err(|e| e.to_string()),
+                        "{host:?} {op:?} {c:?}"
+                    );
+                }
+            }
+        }
     }
 
     /// A compiled lambda's interned lookup resolves as the string lookup does, in lists

@@ -144,6 +144,7 @@ impl Node {
             Node::Ref(name, sym) => match cx.scope.lookup_sym(name, *sym) {
                 Lookup::Field(v) => Ok(v),
                 Lookup::Tag(t) => Ok(Value::String(t)),
+                Lookup::TagSym(t) => Ok(Value::string(t.as_str())),
                 Lookup::Absent => Ok(Value::Missing),
                 Lookup::Conflict => Err(EvalError::FieldTagConflict {
                     name: Arc::clone(name),
@@ -177,7 +178,7 @@ impl Node {
                     Lookup::Conflict => Err(EvalError::FieldTagConflict {
                         name: Arc::clone(name),
                     }),
-                    Lookup::Field(_) | Lookup::Tag(_) => Ok(Value::Bool(true)),
+                    Lookup::Field(_) | Lookup::Tag(_) | Lookup::TagSym(_) => Ok(Value::Bool(true)),
                 },
                 other => Ok(Value::Bool(!other.eval(cx)?.is_missing())),
             },
@@ -218,6 +219,10 @@ fn ref_op_const(
     let lv = match cx.scope.lookup_sym(name, sym) {
         Lookup::Field(v) => v,
         Lookup::Tag(t) => Value::String(t),
+        Lookup::TagSym(t) => match ops::str_binary(op, t.as_str(), c) {
+            Some(b) => return Ok(Value::Bool(b)),
+            None => Value::string(t.as_str()),
+        },
         Lookup::Absent => Value::Missing,
         Lookup::Conflict => {
             return Err(EvalError::FieldTagConflict {

@@ -76,8 +76,14 @@ fn compare(op: BinaryOp, l: &Value, r: &Value) -> Result<bool, EvalError> {
         (Value::Bool(a), Value::Bool(b)) if matches!(op, Eq | NotEq) => Some(a.cmp(b)),
         _ => return Err(mismatched(op, l, r)),
     };
-    // An unordered pair (a NaN) is unequal to everything, as in Go.
-    Ok(match op {
+    Ok(ordered(op, ord))
+}
+
+/// Whether `ord` satisfies comparison `op`. An unordered pair (a NaN) is unequal to
+/// everything, as in Go.
+fn ordered(op: BinaryOp, ord: Option<Ordering>) -> bool {
+    use BinaryOp::*;
+    match op {
         Eq => ord == Some(Ordering::Equal),
         NotEq => ord != Some(Ordering::Equal),
         Less => ord == Some(Ordering::Less),
@@ -85,7 +91,23 @@ fn compare(op: BinaryOp, l: &Value, r: &Value) -> Result<bool, EvalError> {
         Greater => ord == Some(Ordering::Greater),
         GreaterEq => matches!(ord, Some(Ordering::Greater | Ordering::Equal)),
         _ => false,
-    })
+    }
+}
+
+/// [`binary`] of a string `l` (a tag's value, not yet a [`Value`]) and `r`, when it is a
+/// comparison with a string or a regex match: what `binary` gives, without making the
+/// string. `None` for every other case.
+pub(crate) fn str_binary(op: BinaryOp, l: &str, r: &Value) -> Option<bool> {
+    use BinaryOp::*;
+    match (op, r) {
+        (Eq | NotEq | Less | LessEq | Greater | GreaterEq, Value::String(b)) => {
+            Some(ordered(op, Some(l.as_bytes().cmp(b.as_bytes()))))
+        }
+        (RegexMatch | RegexNotMatch, Value::Regex(re)) => {
+            Some(re.is_match(l) == (op == RegexMatch))
+        }
+        _ => None,
+    }
 }
 
 /// Go's `time.Duration(f)` for a float: truncation, saturating where Go's result is

@@ -12,6 +12,9 @@ pub enum Lookup {
     Field(Value),
     /// A tag of the point.
     Tag(Arc<str>),
+    /// A tag of the point, as its interned value: no string is made unless the lambda
+    /// needs one (comparing it with a constant does not).
+    TagSym(Sym),
     /// Neither a field nor a tag: the reference evaluates to [`Value::Missing`].
     Absent,
     /// Both a field and a tag have this name, which Kapacitor rejects
