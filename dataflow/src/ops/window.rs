@@ -139,11 +139,13 @@ impl GroupHead {
     }
 }
 
-fn into_batch_point(p: Point) -> BatchPoint {
+/// The batch point of `p`, whose tags and fields it takes (the rest of `p` is dropped with
+/// its message): nothing is copied but the time.
+fn take_batch_point(p: &mut Point) -> BatchPoint {
     BatchPoint {
         time: p.time,
-        fields: p.fields,
-        tags: p.tags,
+        fields: std::mem::take(&mut p.fields),
+        tags: std::mem::take(&mut p.tags),
     }
 }
 
@@ -178,12 +180,14 @@ trait WindowGroup: Sized {
     /// Reads what [`WindowGroup::tick`] reads first ([`Processor::warm`]).
     fn touch(&self) -> u64;
 
-    /// Handles time `t` (a point, or a barrier when `point` is `None`).
+    /// Handles time `t` (a point, or a barrier when `point` is `None`). The point is lent,
+    /// not moved: a group may take its tags and fields, the rest is dropped with its
+    /// message.
     fn tick(
         &mut self,
         cfg: &TimeCfg,
         t: i64,
-        point: Option<Point>,
+        point: Option<&mut Point>,
         with: &Self::With,
         out: &mut Vec<Msg>,
     );
@@ -249,7 +253,7 @@ impl WindowGroup for FoldGroup {
         &mut self,
         cfg: &TimeCfg,
         t: i64,
-        point: Option<Point>,
+        point: Option<&mut Point>,
         folder: &Folder,
         out: &mut Vec<Msg>,
     ) {
@@ -286,7 +290,14 @@ impl WindowGroup for TimeGroup {
         }
     }
 
-    fn tick(&mut self, cfg: &TimeCfg, t: i64, point: Option<Point>, _: &(), out: &mut Vec<Msg>) {
+    fn tick(
+        &mut self,
+        cfg: &TimeCfg,
+        t: i64,
+        point: Option<&mut Point>,
+        _: &(),
+        out: &mut Vec<Msg>,
+    ) {
         let buf = &mut self.buf;
         if cfg.every != 0 {
             if t >= self.next_emit {
@@ -305,11 +316,11 @@ impl WindowGroup for TimeGroup {
                 out.push(Msg::Batch(self.head.batch(emit, points)));
             }
             if let Some(p) = point {
-                buf.push_back(into_batch_point(p));
+                buf.push_back(take_batch_point(p));
             }
         } else {
             if let Some(p) = point {
-                buf.push_back(into_batch_point(p));
+                buf.push_back(take_batch_point(p));
             }
             if t >= self.next_emit {
                 let lower = t - cfg.period;
@@ -329,16 +340,19 @@ where
     G: WindowGroup + Send + std::fmt::Debug,
     G::With: Send,
 {
-    fn process(&mut self, _: usize, msg: Msg, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>) {
+    fn process(&mut self, _: usize, mut msg: Msg, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>) {
         let cfg = self.cfg;
+        // The point is lent to its group, not moved (a move copies the whole point).
+        if let Msg::Point(p) = &mut msg {
+            let t = p.time;
+            let g = self.groups.entry(p.group).or_insert_with(|| {
+                G::new(Box::new(GroupHead::of_point(p)), cfg.first_emit(t))
+            });
+            g.tick(&cfg, t, Some(p), &self.with, out);
+            return;
+        }
         match msg {
-            Msg::Point(p) => {
-                let t = p.time;
-                let g = self.groups.entry(p.group).or_insert_with(|| {
-                    G::new(Box::new(GroupHead::of_point(&p)), cfg.first_emit(t))
-                });
-                g.tick(&cfg, t, Some(p), &self.with, out);
-            }
+            Msg::Point(_) => {}
             Msg::Barrier(b) => {
                 let t = b.time;
                 let g = self.groups.entry(b.group.id).or_insert_with(|| {
@@ -395,8 +409,8 @@ struct CountWindow {
 }
 
 impl Processor for CountWindow {
-    fn process(&mut self, _: usize, msg: Msg, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>) {
-        match msg {
+    fn process(&mut self, _: usize, mut msg: Msg, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>) {
+        match &mut msg {
             Msg::Point(p) => {
                 let next_emit = if self.fill_period {
                     self.period as i64
@@ -404,7 +418,7 @@ impl Processor for CountWindow {
                     self.every
                 };
                 let g = self.groups.entry(p.group).or_insert_with(|| CountGroup {
-                    head: GroupHead::of_point(&p),
+                    head: GroupHead::of_point(p),
                     buf: if self.folder.is_some() {
                         VecDeque::new()
                     } else {
@@ -430,7 +444,7 @@ impl Processor for CountWindow {
                     g.buf.pop_front();
                 }
                 let t = p.time;
-                g.buf.push_back(into_batch_point(p));
+                g.buf.push_back(take_batch_point(p));
                 g.count += 1;
                 if g.count == g.next_emit {
                     g.next_emit += self.every;
@@ -448,12 +462,12 @@ impl Processor for CountWindow {
                     out.push(Msg::Batch(g.head.batch(t, points)));
                 }
             }
-            Msg::Barrier(b) => out.push(Msg::Barrier(b)),
+            Msg::Batch(_) => ctx.error(false, "window cannot receive batches"),
             Msg::DeleteGroup(g) => {
                 self.groups.remove(&g.id);
-                out.push(Msg::DeleteGroup(g));
+                out.push(msg);
             }
-            Msg::Batch(_) => ctx.error(false, "window cannot receive batches"),
+            Msg::Barrier(_) => out.push(msg),
         }
     }
 

@@ -309,8 +309,9 @@ pub(crate) struct Folder {
 type Handoff = std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<Partial>>>;
 
 impl Folder {
-    /// Adds a point to a group's partial (a selector keeps it if it is the best so far).
-    pub(crate) fn add(&self, part: &mut Partial, p: Point) {
+    /// Adds a point to a group's partial (a selector keeps it if it is the best so far,
+    /// taking its tags and fields: the point is lent, and dropped with its message).
+    pub(crate) fn add(&self, part: &mut Partial, p: &mut Point) {
         use std::cmp::Ordering::{Equal, Greater, Less};
         let v = match classify(&self.cfg, &mut part.kind, &p.fields) {
             Ok(v) => v,
@@ -347,8 +348,8 @@ impl Folder {
                     cold.chosen = Some(Chosen::Selected {
                         time: p.time,
                         v,
-                        fields: p.fields,
-                        tags: p.tags,
+                        fields: std::mem::take(&mut p.fields),
+                        tags: std::mem::take(&mut p.tags),
                     });
                 }
             }
