@@ -15,6 +15,9 @@ use std::collections::BTreeMap;
 
 /// One call in this many is timed for `avg_exec_time_ns`.
 const TIME_SAMPLE: u64 = 128;
+/// The largest chunk buffers an executor keeps between chunks (messages): a chunk can be a
+/// whole ingest parcel, and a rare large one should not stay allocated in every stage.
+const CHUNK_KEEP: usize = 1 << 13;
 /// Node stat: total time of the timed calls, ns (see [`TaskExec::node_stats`]).
 pub const EXEC_NS: &str = "exec_time_sampled_ns";
 /// Node stat: number of timed calls.
@@ -485,6 +488,17 @@ impl TaskExec {
         }
         msgs.clear();
         next.clear();
+        // A chunk may be a whole ingest parcel: buffers grown past what runs usually need
+        // are freed, not kept by every stage of every task.
+        if next.capacity() > CHUNK_KEEP {
+            next = Vec::new();
+        }
+        if origins.capacity() > CHUNK_KEEP {
+            origins = Vec::new();
+        }
+        if next_origins.capacity() > CHUNK_KEEP {
+            next_origins = Vec::new();
+        }
         self.chunk_out = next;
         self.chunk_origins = (origins, next_origins);
     }

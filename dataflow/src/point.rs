@@ -356,6 +356,14 @@ impl Dimensions {
         Dimensions::of_keys(false, tags.iter().map(|(k, _)| *k))
     }
 
+    /// Whether these are [`Dimensions::of_series`] of `tags` (compared key by key, by
+    /// pointer: no lookup).
+    pub fn is_series_of(&self, tags: &[(Sym, Sym)]) -> bool {
+        !self.by_name
+            && self.tag_names.len() == tags.len()
+            && self.tag_names.iter().zip(tags).all(|(a, (b, _))| a == b)
+    }
+
     /// The thread cache in front of [`Dimensions::intern`]: `keys` are the tag names,
     /// `owned` collects them for the interner on a miss.
     fn cached<I>(by_name: bool, keys: I, owned: impl FnOnce() -> Vec<Sym>) -> Dimensions

@@ -23,11 +23,14 @@
 //!   nodes' `done` once its input frontier is empty (join and union flush; windows don't).
 //!   Removing a live task drops its dataflow without flushing anything.
 
+mod parcel;
+
 use crate::exec::TaskExec;
 use crate::node::Services;
 use crate::point::{Batch, BuildIdHasher, Msg, Point, Sym};
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 use kap_dsl::plan::{DbRp, NodeSpec, Pipeline};
+use parcel::{Head, Merged, OrderKey, Origin, Parcel, Spare};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,27 +40,8 @@ use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{DistributorPact, Pipeline as PipelinePact};
 use timely::dataflow::operators::generic::operator::Operator;
 use timely::dataflow::operators::{Capability, Probe};
-use timely::dataflow::{InputHandle, ProbeHandle, StreamVec};
+use timely::dataflow::{InputHandle, ProbeHandle, Stream};
 use timely::synchronization::Sequencer;
-
-/// A message on its way through a task's stages.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Routed {
-    /// Destination node id.
-    pub dest: u32,
-    /// Parent index at the destination (multi-parent nodes).
-    pub input: u32,
-    /// Ingest sequence number of the message that caused this one.
-    pub seq: u64,
-    /// Position among the messages caused by the same ingest message: each stage appends
-    /// the output's index (12 bits per stage, left-aligned), so sorting by `(seq, path)`
-    /// restores Kapacitor's depth-first emission order whatever the worker count.
-    pub path: u64,
-    /// Number of stage indexes in `path`.
-    pub depth: u8,
-    /// The message.
-    pub msg: Msg,
-}
 
 /// Why the engine refused work.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -124,7 +108,7 @@ enum Lane {
     Direct {
         id: String,
         epoch: u64,
-        items: Vec<Routed>,
+        items: Parcel,
     },
     /// Every input may advance to this epoch.
     Advance(u64),
@@ -163,64 +147,12 @@ struct Shared {
     stats: Mutex<HashMap<String, Vec<Arc<Mutex<StageStats>>>>>,
     /// [`Df::fresh`] of each dataflow key, shared by its instances on every worker.
     fresh: Mutex<HashMap<String, Arc<AtomicU64>>>,
-    /// Emptied message containers, for ingest and stages to fill again.
+    /// Emptied parcels, for ingest and stages to fill again.
     spare: Spare,
 }
 
-/// Emptied message containers, kept for reuse (a bounded few). Ingest's and each stage's
-/// outgoing containers are taken here, and the stage that drains them puts them back: a
-/// container allocated on one thread is no longer freed on another, where the allocator
-/// cannot reuse it and fresh pages, zeroed by the kernel, replace it.
-#[derive(Debug)]
-struct Spare {
-    kept: Mutex<Vec<Vec<Routed>>>,
-    /// The most containers kept.
-    limit: usize,
-}
-
-/// The most room a live write's container for one dataflow starts with (messages).
+/// The most room a live write's parcel for one dataflow starts with (messages).
 const LIVE_ROOM: usize = 1024;
-
-/// The most containers [`Spare`] keeps per worker: with [`SPARE_MAX_ROOM`], at most about
-/// 5 MB per worker sit idle in it.
-const SPARE_PER_WORKER: usize = 4;
-/// The largest container [`Spare`] keeps (in messages): larger ones are rare, and freed.
-const SPARE_MAX_ROOM: usize = 1 << 13;
-
-impl Spare {
-    fn new(workers: usize) -> Spare {
-        Spare {
-            kept: Mutex::new(Vec::new()),
-            limit: workers * SPARE_PER_WORKER,
-        }
-    }
-
-    /// An empty container with room for at least `room` messages.
-    fn take(&self, room: usize) -> Vec<Routed> {
-        let reused = self.kept.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        match reused {
-            Some(mut v) => {
-                v.reserve(room);
-                v
-            }
-            None => Vec::with_capacity(room),
-        }
-    }
-
-    /// Keeps these emptied containers (up to the limit; the others are freed).
-    fn put(&self, containers: impl IntoIterator<Item = Vec<Routed>>) {
-        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
-        for mut v in containers {
-            if kept.len() >= self.limit {
-                break;
-            }
-            if v.capacity() > 0 && v.capacity() <= SPARE_MAX_ROOM {
-                v.clear();
-                kept.push(v);
-            }
-        }
-    }
-}
 
 /// The statistics one stage executor published last (every node of the plan; nodes of
 /// other stages stay at zero there).
@@ -449,15 +381,32 @@ fn worker_for(hash: u64, peers: usize) -> usize {
     }) as usize
 }
 
-/// Groups an arriving point by its series (every tag, not the measurement) and returns its
-/// lane, by that group's id ([`series_hash`]). The hashing happens here, on the writer's
-/// thread, where the point's names were just read: a `from` whose grouping is the series
-/// (`groupBy(*)`, or `groupBy('host')` of points tagged only by host) keeps the group.
-fn into_lane(p: &mut Point, peers: usize) -> usize {
-    p.dims = crate::point::Dimensions::of_series(&p.tags);
-    p.group = crate::point::group_of_all(&p.tags);
-    debug_assert_eq!(p.group, crate::point::group_of(p.name, &p.tags, &p.dims));
-    worker_for(p.group.0, peers)
+/// Groups arriving points by their series (every tag, not the measurement) and picks their
+/// lanes, by that group's id ([`series_hash`]). The hashing happens here, on the writer's
+/// thread, where the points' names were just read: a `from` whose grouping is the series
+/// (`groupBy(*)`, or `groupBy('host')` of points tagged only by host) keeps the group. The
+/// last series' dimensions are kept: the points of a write mostly share their tag keys, and
+/// then reuse them instead of looking them up again.
+#[derive(Default)]
+struct Lanes {
+    last: Option<crate::point::Dimensions>,
+}
+
+impl Lanes {
+    /// Groups `p` by its series and returns its lane among `peers`.
+    fn assign(&mut self, p: &mut Point, peers: usize) -> usize {
+        p.dims = match self.last {
+            Some(d) if d.is_series_of(&p.tags) => d,
+            _ => {
+                let d = crate::point::Dimensions::of_series(&p.tags);
+                self.last = Some(d);
+                d
+            }
+        };
+        p.group = crate::point::group_of_all(&p.tags);
+        debug_assert_eq!(p.group, crate::point::group_of(p.name, &p.tags, &p.dims));
+        worker_for(p.group.0, peers)
+    }
 }
 
 impl Engine {
@@ -732,8 +681,9 @@ impl Engine {
         let e = self.next_epoch(&mut epoch);
         let mut parts: Vec<Vec<(u64, Point)>> = self.parts(points.len());
         let first = self.seq.fetch_add(points.len() as u64, Ordering::Relaxed);
+        let mut lanes = Lanes::default();
         for (seq, mut p) in (first..).zip(points) {
-            parts[into_lane(&mut p, self.workers)].push((seq, p));
+            parts[lanes.assign(&mut p, self.workers)].push((seq, p));
         }
         let deadline = Instant::now() + timeout;
         for (w, part) in parts.into_iter().enumerate() {
@@ -764,18 +714,12 @@ impl Engine {
     /// Feeds a direct dataflow with points for its root (one epoch), blocking while lanes
     /// are full (replays are paced by the engine).
     pub fn feed_points(&self, id: &str, points: Vec<Point>) -> Result<(), EngineError> {
-        let mut parts = self.routed_parts(points.len());
+        let mut parts = self.parcels(points.len());
         let first = self.seq.fetch_add(points.len() as u64, Ordering::Relaxed);
+        let mut lanes = Lanes::default();
         for (seq, mut p) in (first..).zip(points) {
-            let w = into_lane(&mut p, self.workers);
-            parts[w].push(Routed {
-                dest: 0,
-                input: 0,
-                seq,
-                path: 0,
-                depth: 0,
-                msg: Msg::Point(p),
-            });
+            let w = lanes.assign(&mut p, self.workers);
+            parts[w].push(Head::ingest(0, seq), Msg::Point(p));
         }
         self.feed_parts(id, parts)
     }
@@ -797,8 +741,9 @@ impl Engine {
         }
     }
 
-    /// [`Engine::parts`] for messages, reusing emptied containers.
-    fn routed_parts(&self, n: usize) -> Vec<Vec<Routed>> {
+    /// One empty parcel per worker, with room for an even share of `n` messages, reusing
+    /// emptied parcels.
+    fn parcels(&self, n: usize) -> Vec<Parcel> {
         let share = self.share(n);
         (0..self.workers)
             .map(|_| self.shared.spare.take(share))
@@ -812,34 +757,17 @@ impl Engine {
         node: usize,
         batches: Vec<Batch>,
     ) -> Result<(), EngineError> {
-        let items = batches
-            .into_iter()
-            .map(|b| (b.group.0, self.routed(node, Msg::Batch(b))))
-            .collect();
-        self.feed(id, items)
-    }
-
-    fn routed(&self, dest: usize, msg: Msg) -> Routed {
-        Routed {
-            dest: dest as u32,
-            input: 0,
-            seq: self.seq.fetch_add(1, Ordering::Relaxed),
-            path: 0,
-            depth: 0,
-            msg,
-        }
-    }
-
-    fn feed(&self, id: &str, items: Vec<(u64, Routed)>) -> Result<(), EngineError> {
-        let mut parts = self.routed_parts(items.len());
-        for (h, r) in items {
-            parts[worker_for(h, self.workers)].push(r);
+        let mut parts = self.parcels(batches.len());
+        let first = self.seq.fetch_add(batches.len() as u64, Ordering::Relaxed);
+        for (seq, b) in (first..).zip(batches) {
+            parts[worker_for(b.group.0, self.workers)]
+                .push(Head::ingest(node as u32, seq), Msg::Batch(b));
         }
         self.feed_parts(id, parts)
     }
 
-    /// Sends one epoch of pre-partitioned items to a direct dataflow.
-    fn feed_parts(&self, id: &str, parts: Vec<Vec<Routed>>) -> Result<(), EngineError> {
+    /// Sends one epoch of pre-partitioned parcels to a direct dataflow.
+    fn feed_parts(&self, id: &str, parts: Vec<Parcel>) -> Result<(), EngineError> {
         let key = self
             .key(id)
             .ok_or_else(|| EngineError::Build(format!("no dataflow `{id}` is installed")))?;
@@ -948,7 +876,7 @@ impl Drop for Engine {
 
 struct Df {
     index: usize,
-    input: Option<InputHandle<u64, CapacityContainerBuilder<Vec<Routed>>>>,
+    input: Option<InputHandle<u64, CapacityContainerBuilder<Parcel>>>,
     probe: ProbeHandle<u64>,
     reported: bool,
     /// The latest epoch at which any worker sent this dataflow data (shared by its
@@ -1145,7 +1073,7 @@ struct LiveIndex {
     /// Keys registered for each slot (to remove them again).
     keys_of: Vec<Vec<LiveKey>>,
     /// Points batched per slot while routing one lane message (reused).
-    bufs: Vec<Vec<Routed>>,
+    bufs: Vec<Parcel>,
     /// Slots with points in `bufs`, in first-touch order.
     touched: Vec<u32>,
 }
@@ -1167,7 +1095,7 @@ impl LiveIndex {
             None => {
                 self.slots.push(None);
                 self.keys_of.push(Vec::new());
-                self.bufs.push(Vec::new());
+                self.bufs.push(Parcel::default());
                 self.slots.len() - 1
             }
         };
@@ -1216,7 +1144,7 @@ impl LiveIndex {
             self.any_dbrp -= usize::from(k.0.is_none());
             self.any_measurement -= usize::from(k.1.is_none());
         }
-        self.bufs[slot] = Vec::new();
+        self.bufs[slot] = Parcel::default();
     }
 
     /// Routes one epoch of live points to the dataflows subscribed to them: a point reaching
@@ -1257,18 +1185,11 @@ impl LiveIndex {
             let Some((&last, rest)) = found.split_last() else {
                 continue;
             };
-            let routed = |msg| Routed {
-                dest: 0,
-                input: 0,
-                seq,
-                path: 0,
-                depth: 0,
-                msg,
-            };
+            let head = Head::ingest(0, seq);
             for &slot in rest {
-                self.push(slot, routed(Msg::Point(p.clone())), spare, room);
+                self.push(slot, head, Msg::Point(p.clone()), spare, room);
             }
-            self.push(last, routed(Msg::Point(p)), spare, room);
+            self.push(last, head, Msg::Point(p), spare, room);
         }
         for slot in std::mem::take(&mut self.touched) {
             let slot = slot as usize;
@@ -1287,7 +1208,7 @@ impl LiveIndex {
         }
     }
 
-    fn push(&mut self, slot: u32, r: Routed, spare: &Spare, room: usize) {
+    fn push(&mut self, slot: u32, head: Head, msg: Msg, spare: &Spare, room: usize) {
         let buf = &mut self.bufs[slot as usize];
         if buf.is_empty() {
             self.touched.push(slot);
@@ -1295,7 +1216,7 @@ impl LiveIndex {
                 *buf = spare.take(room);
             }
         }
-        buf.push(r);
+        buf.push(head, msg);
     }
 }
 
@@ -1366,7 +1287,7 @@ fn apply_lane(l: Lane, dfs: &mut BTreeMap<String, Df>, st: &mut LaneState<'_>) {
 
 type Built = (
     usize,
-    InputHandle<u64, CapacityContainerBuilder<Vec<Routed>>>,
+    InputHandle<u64, CapacityContainerBuilder<Parcel>>,
     ProbeHandle<u64>,
 );
 
@@ -1401,7 +1322,7 @@ fn build_dataflow(
     let mut input = InputHandle::new();
     let probe = ProbeHandle::new();
     worker.dataflow_named::<u64, _, _>(&format!("task:{key}"), |scope| {
-        let mut stream: StreamVec<'_, u64, Routed> = input.to_stream(scope);
+        let mut stream: Stream<'_, u64, Parcel> = input.to_stream(scope);
         for (k, exec) in execs.into_iter().enumerate() {
             let key = st.keys[k].clone();
             // A gathering stage's timers run on the worker that holds its data.
@@ -1429,7 +1350,7 @@ fn build_dataflow(
                 .push(Arc::clone(&slot));
             stream = match key {
                 StageKey::Local => stream
-                    .unary_frontier::<CapacityContainerBuilder<Vec<Routed>>, _, _, _>(
+                    .unary_frontier::<CapacityContainerBuilder<Parcel>, _, _, _>(
                         PipelinePact,
                         &name,
                         move |cap, info| {
@@ -1441,7 +1362,7 @@ fn build_dataflow(
                     ),
                 StageKey::Group | StageKey::Gather | StageKey::On(_) => {
                     let router = Router::new(key, Arc::clone(&stage_of), k, me, peers);
-                    stream.unary_frontier::<CapacityContainerBuilder<Vec<Routed>>, _, _, _>(
+                    stream.unary_frontier::<CapacityContainerBuilder<Parcel>, _, _, _>(
                         DistributorPact(move |_peers| Split { router }),
                         &name,
                         move |cap, info| {
@@ -1482,8 +1403,8 @@ impl Router {
     }
 
     /// The worker of a message.
-    fn worker(&self, r: &Routed) -> usize {
-        self.worker_of(r.dest as usize, &r.msg)
+    fn worker(&self, head: &Head, msg: &Msg) -> usize {
+        self.worker_of(head.dest as usize, msg)
     }
 
     /// The worker of a message `msg` for node `dest`.
@@ -1510,20 +1431,27 @@ struct Split {
     router: Router,
 }
 
-impl timely::dataflow::channels::pushers::exchange::Distributor<Vec<Routed>> for Split {
+impl timely::dataflow::channels::pushers::exchange::Distributor<Parcel> for Split {
     fn partition<T: Clone, P>(
         &mut self,
-        container: &mut Vec<Routed>,
+        container: &mut Parcel,
         stamp: &timely::progress::Stamp<T>,
         pushers: &mut [P],
     ) where
-        P: timely::communication::Push<timely::dataflow::channels::Message<T, Vec<Routed>>>,
+        P: timely::communication::Push<timely::dataflow::channels::Message<T, Parcel>>,
     {
         debug_assert_eq!(pushers.len(), self.router.peers);
-        let Some(w) = container.first().map(|r| self.router.worker(r)) else {
+        let (Some(h), Some(m)) = (container.heads.first(), container.msgs.first()) else {
             return;
         };
-        debug_assert!(container.iter().all(|r| self.router.worker(r) == w));
+        let w = self.router.worker(h, m);
+        debug_assert!(
+            container
+                .heads
+                .iter()
+                .zip(&container.msgs)
+                .all(|(h, m)| self.router.worker(h, m) == w)
+        );
         timely::dataflow::channels::Message::push_at(container, stamp.clone(), &mut pushers[w]);
         // A pusher may hand back a used container: nothing of it is ours to send.
         container.clear();
@@ -1531,7 +1459,7 @@ impl timely::dataflow::channels::pushers::exchange::Distributor<Vec<Routed>> for
 
     fn flush<T: Clone, P>(&mut self, _: &timely::progress::Stamp<T>, _: &mut [P])
     where
-        P: timely::communication::Push<timely::dataflow::channels::Message<T, Vec<Routed>>>,
+        P: timely::communication::Push<timely::dataflow::channels::Message<T, Parcel>>,
     {
         // Nothing is held back between containers.
     }
@@ -1539,14 +1467,14 @@ impl timely::dataflow::channels::pushers::exchange::Distributor<Vec<Routed>> for
 
 /// The input of a stage operator: its input handle and frontier.
 type StageInput<'a, 'b, P> = (
-    &'a mut timely::dataflow::operators::generic::InputHandleCore<u64, Vec<Routed>, P>,
+    &'a mut timely::dataflow::operators::generic::InputHandleCore<u64, Parcel, P>,
     &'b timely::progress::frontier::MutableAntichain<u64>,
 );
 /// The output session builder of a stage operator.
 type StageOutput<'a> = timely::dataflow::operators::generic::OutputBuilderSession<
     'a,
     u64,
-    CapacityContainerBuilder<Vec<Routed>>,
+    CapacityContainerBuilder<Parcel>,
 >;
 
 #[allow(clippy::too_many_arguments)]
@@ -1562,14 +1490,13 @@ fn stage_logic<P>(
     shared: Arc<Shared>,
 ) -> impl FnMut(StageInput<'_, '_, P>, &mut StageOutput<'_>)
 where
-    P: timely::communication::Pull<timely::dataflow::channels::Message<u64, Vec<Routed>>>,
+    P: timely::communication::Pull<timely::dataflow::channels::Message<u64, Parcel>>,
 {
     let mut held: Option<Capability<u64>> = Some(cap);
-    // What arrived per epoch, as the containers timely handed over (moved, not copied).
-    let mut stash: BTreeMap<u64, (Capability<u64>, Vec<Vec<Routed>>)> = BTreeMap::new();
-    // A reused buffer: the executor's exits.
+    // What arrived per epoch, as the parcels timely handed over (moved, not copied).
+    let mut stash: BTreeMap<u64, (Capability<u64>, Vec<Parcel>)> = BTreeMap::new();
+    // Reused buffers: the executor's exits, and a run of messages for a chaining node.
     let mut exits: Vec<(usize, usize, Msg)> = Vec::new();
-    // Reused buffers of a run of messages for a chaining node.
     let mut run = Run::default();
     let mut finished = false;
     // The latest epoch processed: the end-of-input flush must not overtake it.
@@ -1583,8 +1510,8 @@ where
     let mut published = Instant::now();
     move |(input, frontier), output| {
         // `for_each` keeps arrival order (FIFO per sending worker), which the merge below
-        // relies on for ties. timely drops what is left in a container's place, so it gets
-        // an empty one (no allocation); the emptied containers are freed after processing.
+        // relies on for ties. timely drops what is left in a parcel's place, so it gets an
+        // empty one (no allocation); the emptied parcels are reused after processing.
         input.for_each(|c, data| {
             let Some(t) = c.least().copied() else { return };
             let Some(owned) = c.retain_least(0) else {
@@ -1597,66 +1524,42 @@ where
             if frontier.less_equal(&t) {
                 break;
             }
-            let Some((c, mut chunks)) = stash.remove(&t) else {
+            let Some((c, mut parcels)) = stash.remove(&t) else {
                 break;
             };
             latest = latest.max(t);
-            // What this epoch sends on, handed to timely as one container per worker: given
+            // What this epoch sends on, handed to timely as one parcel per worker: given
             // one by one, each message would be copied into timely's small buffers once more.
-            let arrived: usize = chunks.iter().map(Vec::len).sum();
+            let arrived: usize = parcels.iter().map(Parcel::len).sum();
             let mut outbox = Outbox::new(next.as_ref(), arrived, &shared.spare);
-            // A run of messages for the same chaining node, delivered as one chunk before
-            // any other message: nodes see what they would one message at a time.
-            let mut run_to: Option<(usize, usize)> = None;
-            // Each sending worker's messages arrive in order: merging them moves each
-            // message once (a sort of the whole epoch moved it a dozen times, through
-            // buffers as large as the epoch).
-            let mut merged = Merged::new(&mut chunks);
-            while let Some(r) = merged.next() {
-                if stage_of[r.dest as usize] != k {
-                    outbox.post(r);
-                    continue;
+            let mut walk = Walk {
+                exec: &mut exec,
+                stage_of: &stage_of,
+                k,
+                run: &mut run,
+                run_to: None,
+                exits: &mut exits,
+                outbox: &mut outbox,
+                delivered: false,
+            };
+            if parcel::one_run(&parcels) {
+                // One sender (or ingest): its parcels in arrival order are the epoch's order.
+                for p in &mut parcels {
+                    walk.parcel(p);
                 }
-                dirty = true;
-                let to = (r.dest as usize, r.input as usize);
-                if exec.chains(to.0) {
-                    if run_to != Some(to) {
-                        if let Some(prev) = run_to {
-                            run.flush(&mut exec, prev, &mut outbox);
-                        }
-                        run_to = Some(to);
-                    }
-                    run.msgs.push(r.msg);
-                    run.origins.push((r.seq, r.path, r.depth));
-                    // The messages after it for the same node and input join in bulk.
-                    let room = RUN_MAX.saturating_sub(run.msgs.len());
-                    merged.take_stretch((r.dest, r.input), room, &mut run.msgs, &mut run.origins);
-                    if run.msgs.len() >= RUN_MAX {
-                        run.flush(&mut exec, to, &mut outbox);
-                    }
-                    continue;
+            } else {
+                // Each sending worker's parcels arrive in order: merging them moves each
+                // message once (a sort of the whole epoch moved it a dozen times, through
+                // buffers as large as the epoch).
+                for (head, msg) in Merged::new(&mut parcels) {
+                    walk.message(head, msg);
                 }
-                if let Some(prev) = run_to.take() {
-                    run.flush(&mut exec, prev, &mut outbox);
-                }
-                let (seq, path, depth) = (r.seq, r.path, r.depth);
-                // A bug in one node must not take the worker (and every task) down.
-                let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    exec.deliver(r.dest as usize, r.input as usize, r.msg)
-                }));
-                if delivered.is_err() {
-                    exec.record_panic(r.dest as usize);
-                }
-                exec.swap_exits(&mut exits);
-                outbox.post_exits(exits.drain(..), (seq, path, depth));
             }
-            if let Some(prev) = run_to.take() {
-                run.flush(&mut exec, prev, &mut outbox);
-            }
-            drop(merged);
+            walk.flush();
+            dirty |= walk.delivered;
             outbox.send(output, &c);
-            // The emptied containers are filled again.
-            shared.spare.put(chunks);
+            // The emptied parcels are filled again.
+            shared.spare.put(parcels);
         }
         if ticks
             && !frontier.is_empty()
@@ -1717,15 +1620,93 @@ where
     }
 }
 
+/// A stage handling one epoch's messages, in order: those for its chaining nodes in runs
+/// (a chunk per node), the others one at a time, those for later stages posted on.
+struct Walk<'a, 'r> {
+    exec: &'a mut TaskExec,
+    stage_of: &'a [usize],
+    /// This stage.
+    k: usize,
+    run: &'a mut Run,
+    /// The node and input of the messages in `run`.
+    run_to: Option<(usize, usize)>,
+    exits: &'a mut Vec<(usize, usize, Msg)>,
+    outbox: &'a mut Outbox<'r>,
+    /// Whether any message reached a node of this stage.
+    delivered: bool,
+}
+
+impl Walk<'_, '_> {
+    /// Handles a parcel, in order. A parcel whose messages all go to one chaining node of
+    /// this stage (what ingest sends, and most stage-to-stage traffic) goes to it whole:
+    /// its messages are the chunk the node reads, not copied into a run first.
+    fn parcel(&mut self, p: &mut Parcel) {
+        if let Some(&first) = p.heads.first()
+            && self.stage_of[first.dest as usize] == self.k
+            && self.exec.chains(first.dest as usize)
+            && p.heads.iter().all(|h| h.to() == first.to())
+        {
+            self.flush();
+            self.delivered = true;
+            let to = (first.dest as usize, first.input as usize);
+            Run::deliver(self.exec, to, &mut p.msgs, &p.heads, self.outbox);
+            return;
+        }
+        let Parcel { heads, msgs } = p;
+        for (head, msg) in heads.iter().zip(msgs.drain(..)) {
+            self.message(*head, msg);
+        }
+    }
+
+    /// Handles one message.
+    fn message(&mut self, head: Head, msg: Msg) {
+        if self.stage_of[head.dest as usize] != self.k {
+            self.outbox.post(head, msg);
+            return;
+        }
+        self.delivered = true;
+        let to = (head.dest as usize, head.input as usize);
+        if self.exec.chains(to.0) {
+            if self.run_to != Some(to) {
+                self.flush();
+                self.run_to = Some(to);
+            }
+            self.run.push(head, msg);
+            if self.run.msgs.len() >= RUN_MAX {
+                self.run.flush(self.exec, to, self.outbox);
+            }
+            return;
+        }
+        self.flush();
+        // A bug in one node must not take the worker (and every task) down.
+        let exec = &mut *self.exec;
+        let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            exec.deliver(to.0, to.1, msg)
+        }));
+        if delivered.is_err() {
+            exec.record_panic(to.0);
+        }
+        exec.swap_exits(self.exits);
+        self.outbox.post_exits(self.exits.drain(..), head.origin());
+    }
+
+    /// Delivers the pending run, if any.
+    fn flush(&mut self) {
+        if let Some(to) = self.run_to.take() {
+            self.run.flush(self.exec, to, self.outbox);
+        }
+    }
+}
+
 /// The most room an epoch's outbox starts with (it grows past it when needed).
 const OUTBOX_MAX: usize = 1 << 14;
 
-/// What a stage sends on while handling an epoch, one container per worker of the next
-/// stage (split by its [`Router`]): each goes to timely whole, so the exchange moves it
-/// instead of copying its messages. Every container leaves in [`order_key`] order, so the
-/// stage receiving it need not check: a stage posts in the order it processes, which only
-/// a path too deep to extend ([`extend_path`]) can break, and a part it broke is sorted
-/// before it leaves.
+/// What a stage sends on while handling an epoch, one parcel per worker of the next stage
+/// (split by its [`Router`]): each goes to timely whole, so the exchange moves it instead
+/// of copying its messages. Every parcel leaves in [`Head::key`] order, so the stage
+/// receiving it need not check: a stage posts in the order it processes, which only a path
+/// too deep to extend ([`Head::exit`]) can break, and a parcel it broke is sorted before it
+/// leaves.
 struct Outbox<'r> {
     router: Option<&'r Router>,
     parts: Vec<Part>,
@@ -1734,10 +1715,10 @@ struct Outbox<'r> {
     room: usize,
 }
 
-/// One worker's container of an [`Outbox`], with the order key of its last message.
+/// One worker's parcel of an [`Outbox`], with the order key of its last message.
 #[derive(Default)]
 struct Part {
-    msgs: Vec<Routed>,
+    parcel: Parcel,
     last: OrderKey,
     unsorted: bool,
 }
@@ -1755,53 +1736,47 @@ impl<'r> Outbox<'r> {
     }
 
     /// Posts a message that goes on as it is (for a node of a later stage).
-    fn post(&mut self, r: Routed) {
-        let w = self.router.map_or(0, |router| router.worker(&r));
-        let key = order_key(&r);
-        self.part(w, key).push(r);
+    fn post(&mut self, head: Head, msg: Msg) {
+        let w = self.router.map_or(0, |router| router.worker(&head, &msg));
+        self.part(w, head.key()).push(head, msg);
     }
 
-    /// Posts exit `k` of the message at `origin` (its sequence, path and depth) for node
-    /// and input `dest` ([`Routed::exit`]); its worker is known before it is built.
-    fn post_exit(&mut self, dest: (usize, usize), origin: (u64, u64, u8), k: usize, msg: Msg) {
+    /// Posts exit `k` of the message at `origin` for node and input `dest`
+    /// ([`Head::exit`]); its worker is known before its head is made.
+    fn post_exit(&mut self, dest: (usize, usize), origin: Origin, k: usize, msg: Msg) {
         let w = self
             .router
             .map_or(0, |router| router.worker_of(dest.0, &msg));
-        let r = Routed::exit(dest, origin, k, msg);
-        let key = order_key(&r);
-        self.part(w, key).push(r);
+        let head = Head::exit(dest, origin, k);
+        self.part(w, head.key()).push(head, msg);
     }
 
-    /// Worker `w`'s container, about to take a message of order `key`.
-    fn part(&mut self, w: usize, key: OrderKey) -> &mut Vec<Routed> {
+    /// Worker `w`'s parcel, about to take a message of order `key`.
+    fn part(&mut self, w: usize, key: OrderKey) -> &mut Parcel {
         let part = &mut self.parts[w];
-        if part.msgs.capacity() == 0 {
-            part.msgs = self.spare.take(self.room);
+        if part.parcel.capacity() == 0 {
+            part.parcel = self.spare.take(self.room);
         } else if key < part.last {
             part.unsorted = true;
         }
         part.last = key;
-        &mut part.msgs
+        &mut part.parcel
     }
 
     /// Sorts each part posted out of order (stably: ties keep the order they were posted
-    /// in), as the next stage expects every container.
+    /// in), as the next stage expects every parcel.
     fn seal(&mut self) {
         for part in &mut self.parts {
             if part.unsorted {
-                part.msgs.sort_by_key(order_key);
+                part.parcel.sort();
                 part.unsorted = false;
             }
         }
     }
 
     /// Posts what the executor sent on to other stages while handling the message at
-    /// `origin` (its sequence, path and depth), in order ([`Routed::exit`]).
-    fn post_exits(
-        &mut self,
-        exits: impl IntoIterator<Item = (usize, usize, Msg)>,
-        origin: (u64, u64, u8),
-    ) {
+    /// `origin`, in order ([`Head::exit`]).
+    fn post_exits(&mut self, exits: impl IntoIterator<Item = (usize, usize, Msg)>, origin: Origin) {
         for (k, (dest, input, msg)) in exits.into_iter().enumerate() {
             self.post_exit((dest, input), origin, k, msg);
         }
@@ -1812,246 +1787,68 @@ impl<'r> Outbox<'r> {
         self.seal();
         let mut session = output.session(cap);
         for part in &mut self.parts {
-            if !part.msgs.is_empty() {
-                session.give_container(&mut part.msgs);
+            if !part.parcel.is_empty() {
+                session.give_container(&mut part.parcel);
             }
         }
     }
 }
 
-/// The longest run of messages delivered as one chunk: long enough to amortize the
-/// per-node work of a run (1024 measured no faster), short enough that what a run's nodes
-/// emit stays in cache and the buffers every busy task's stages keep stay small (a few
-/// tens of KB).
+/// The longest run of messages gathered one by one into a chunk: long enough to amortize
+/// the per-node work of a run (1024 measured no faster), short enough that what a run's
+/// nodes emit stays in cache and the buffers every busy task's stages keep stay small (a
+/// few tens of KB). Parcels that go to one node whole are not cut.
 const RUN_MAX: usize = 256;
 
-/// A run of consecutive messages for a chaining node, delivered as one chunk.
+/// A run of consecutive messages for a chaining node, gathered to be delivered as one
+/// chunk.
 #[derive(Default)]
 struct Run {
     msgs: Vec<Msg>,
-    /// Each message's `(seq, path, depth)`.
-    origins: Vec<(u64, u64, u8)>,
+    heads: Vec<Head>,
 }
 
 impl Run {
-    /// Delivers the run to `to` (node and input) and posts what it sends to other stages
-    /// to `outbox` as it is made, each under its message's ingest sequence with its path
-    /// extended as one message at a time would (a panic outside the nodes' calls loses the
-    /// run, counted as an error of `to`'s node).
+    fn push(&mut self, head: Head, msg: Msg) {
+        self.heads.push(head);
+        self.msgs.push(msg);
+    }
+
+    /// Delivers the run to `to` (node and input), leaving it empty.
     fn flush(&mut self, exec: &mut TaskExec, to: (usize, usize), outbox: &mut Outbox<'_>) {
-        if self.msgs.is_empty() {
+        Run::deliver(exec, to, &mut self.msgs, &self.heads, outbox);
+        self.heads.clear();
+    }
+
+    /// Delivers `msgs`, whose heads are `heads`, to `to` (node and input) as one chunk,
+    /// leaving `msgs` empty, and posts what it sends to other stages to `outbox` as it is
+    /// made, each under its message's ingest sequence with its path extended as one
+    /// message at a time would (a panic outside the nodes' calls loses the chunk, counted
+    /// as an error of `to`'s node).
+    fn deliver(
+        exec: &mut TaskExec,
+        to: (usize, usize),
+        msgs: &mut Vec<Msg>,
+        heads: &[Head],
+        outbox: &mut Outbox<'_>,
+    ) {
+        if msgs.is_empty() {
             return;
         }
         // Exits come grouped by origin, in order: number each origin's exits from 0.
-        let Run { msgs, origins } = self;
         let (mut last, mut k) = (None, 0);
         let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             exec.deliver_chunk_to(to.0, to.1, msgs, &mut |origin, dest, input, msg| {
                 k = if last == Some(origin) { k + 1 } else { 0 };
                 last = Some(origin);
-                outbox.post_exit((dest, input), origins[origin as usize], k, msg);
+                outbox.post_exit((dest, input), heads[origin as usize].origin(), k, msg);
             })
         }));
         if delivered.is_err() {
             msgs.clear();
             exec.record_panic(to.0);
         }
-        self.origins.clear();
     }
-}
-
-/// A message's place in a stage's processing order ([`order_key`]).
-type OrderKey = (u64, u64, u32);
-
-/// The order a stage processes an epoch's messages in: ingest order, then depth-first
-/// emission order, then parent index.
-fn order_key(r: &Routed) -> OrderKey {
-    (r.seq, r.path, r.input)
-}
-
-/// An epoch's messages in [`order_key`] order, taken out of the containers they arrived
-/// in. Every container of one sending worker is in order and they arrive in order, so the
-/// containers chain into a few ordered runs (one per sender, in practice) that are merged
-/// as they are read: each message is moved once. Every container arrives in order (ingest
-/// numbers its messages as it fills it, an [`Outbox`] sorts a part it posted out of order),
-/// so none is checked (debug builds do): checking read every message once more, through
-/// an epoch that can be larger than the cache.
-struct Merged<'a> {
-    /// The runs: containers back to back, each drained from the front.
-    runs: Vec<std::collections::VecDeque<std::vec::Drain<'a, Routed>>>,
-    /// With many runs, each run's next key and index, least first.
-    heads: std::collections::BinaryHeap<std::cmp::Reverse<(OrderKey, usize)>>,
-    /// With a few runs, each run's next key (`None` once it is empty): a scan finds the
-    /// least faster than the heap keeps it.
-    next: Vec<Option<OrderKey>>,
-}
-
-/// Up to this many runs are merged by a scan of their next keys, beyond it by a heap.
-const FEW_RUNS: usize = 8;
-
-impl<'a> Merged<'a> {
-    fn new(chunks: &'a mut [Vec<Routed>]) -> Merged<'a> {
-        // Runs of containers: a container extends the first run it can follow in order.
-        let mut tails: Vec<OrderKey> = Vec::new();
-        let mut run_of: Vec<usize> = Vec::with_capacity(chunks.len());
-        for chunk in chunks.iter_mut() {
-            debug_assert!(chunk.is_sorted_by_key(order_key));
-            let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
-                run_of.push(usize::MAX);
-                continue;
-            };
-            let (first, last) = (order_key(first), order_key(last));
-            match tails.iter().position(|t| *t <= first) {
-                Some(k) => {
-                    tails[k] = last;
-                    run_of.push(k);
-                }
-                None => {
-                    tails.push(last);
-                    run_of.push(tails.len() - 1);
-                }
-            }
-        }
-        let mut runs: Vec<_> = (0..tails.len())
-            .map(|_| std::collections::VecDeque::new())
-            .collect();
-        for (chunk, k) in chunks.iter_mut().zip(run_of) {
-            if k != usize::MAX {
-                runs[k].push_back(chunk.drain(..));
-            }
-        }
-        let mut merged = Merged {
-            runs,
-            heads: std::collections::BinaryHeap::new(),
-            next: Vec::new(),
-        };
-        let n = merged.runs.len();
-        if n > FEW_RUNS {
-            for k in 0..n {
-                merged.push_head(k);
-            }
-        } else if n > 1 {
-            merged.next = (0..n).map(|k| merged.peek(k)).collect();
-        }
-        merged
-    }
-
-    /// With a single run (one sender, or ingest), moves the next messages while they go to
-    /// `to` (node and input), at most `room`, to `msgs` and their `(seq, path, depth)` to
-    /// `origins`: what taking them one by one would do, without moving each through the
-    /// stack. With several runs, takes nothing (the merge decides each next message).
-    fn take_stretch(
-        &mut self,
-        to: (u32, u32),
-        room: usize,
-        msgs: &mut Vec<Msg>,
-        origins: &mut Vec<(u64, u64, u8)>,
-    ) {
-        let [run] = self.runs.as_mut_slice() else {
-            return;
-        };
-        let Some(part) = run.front_mut() else {
-            return;
-        };
-        let s = part.as_slice();
-        let n = s
-            .iter()
-            .take(room)
-            .take_while(|r| (r.dest, r.input) == to)
-            .count();
-        origins.extend(s[..n].iter().map(|r| (r.seq, r.path, r.depth)));
-        msgs.extend(part.by_ref().take(n).map(|r| r.msg));
-    }
-
-    /// Takes the next message of run `k`.
-    fn take(&mut self, k: usize) -> Option<Routed> {
-        let run = &mut self.runs[k];
-        loop {
-            let part = run.front_mut()?;
-            if let Some(r) = part.next() {
-                return Some(r);
-            }
-            run.pop_front();
-        }
-    }
-
-    /// Run `k`'s next key, if it has messages left.
-    fn peek(&mut self, k: usize) -> Option<OrderKey> {
-        let run = &mut self.runs[k];
-        while let Some(part) = run.front() {
-            if let Some(r) = part.as_slice().first() {
-                return Some(order_key(r));
-            }
-            run.pop_front();
-        }
-        None
-    }
-
-    /// Queues run `k`'s next key, if it has messages left.
-    fn push_head(&mut self, k: usize) {
-        if let Some(key) = self.peek(k) {
-            self.heads.push(std::cmp::Reverse((key, k)));
-        }
-    }
-}
-
-impl Iterator for Merged<'_> {
-    type Item = Routed;
-
-    fn next(&mut self) -> Option<Routed> {
-        let n = self.runs.len();
-        if n == 1 {
-            return self.take(0);
-        }
-        // Ties go to the run that started first: arrival order.
-        if n <= FEW_RUNS {
-            let mut least: Option<(OrderKey, usize)> = None;
-            for (k, key) in self.next.iter().enumerate() {
-                if let Some(key) = *key
-                    && least.is_none_or(|(l, _)| key < l)
-                {
-                    least = Some((key, k));
-                }
-            }
-            let (_, k) = least?;
-            let r = self.take(k);
-            self.next[k] = self.peek(k);
-            return r;
-        }
-        let std::cmp::Reverse((_, k)) = self.heads.pop()?;
-        let r = self.take(k);
-        self.push_head(k);
-        r
-    }
-}
-
-impl Routed {
-    /// The `k`th message a stage sends on to `dest` (node and input) while handling the
-    /// message at `origin` (its sequence, path and depth): same sequence, path extended.
-    fn exit(dest: (usize, usize), origin: (u64, u64, u8), k: usize, msg: Msg) -> Routed {
-        let (seq, path, depth) = origin;
-        let (path, depth) = extend_path(path, depth, k);
-        Routed {
-            dest: dest.0 as u32,
-            input: dest.1 as u32,
-            seq,
-            path,
-            depth,
-            msg,
-        }
-    }
-}
-
-/// Appends output index `k` to a message path (12 bits per stage, left-aligned; beyond five
-/// stages, or 4095 outputs, later ties keep arrival order).
-fn extend_path(path: u64, depth: u8, k: usize) -> (u64, u8) {
-    const BITS: u32 = 12;
-    let level = u32::from(depth);
-    if (level + 1) * BITS > 64 {
-        return (path, depth);
-    }
-    let idx = (k as u64 + 1).min((1 << BITS) - 1);
-    (path | (idx << (64 - (level + 1) * BITS)), depth + 1)
 }
 
 /// The exchange key of a message for a `join(...).on(tags)`: its group id restricted to
@@ -2070,141 +1867,40 @@ fn on_key(msg: &Msg, tags: &[crate::point::Sym]) -> u64 {
 mod tests {
     use super::*;
 
-    fn routed(seq: u64, path: u64, input: u32) -> Routed {
-        Routed {
-            dest: 0,
-            input,
-            seq,
-            path,
-            depth: 0,
-            msg: Msg::DeleteGroup(crate::point::GroupInfo::new(
-                crate::point::Sym::new("m"),
-                crate::point::Tags::new(),
-                crate::point::Dimensions::default(),
-            )),
-        }
-    }
-
-    fn keys(chunks: &mut [Vec<Routed>]) -> Vec<(u64, u64, u32)> {
-        Merged::new(chunks).map(|r| order_key(&r)).collect()
+    fn msg() -> Msg {
+        Msg::DeleteGroup(crate::point::GroupInfo::new(
+            crate::point::Sym::new("m"),
+            crate::point::Tags::new(),
+            crate::point::Dimensions::default(),
+        ))
     }
 
     #[test]
-    fn merging_interleaved_senders_yields_the_sorted_epoch_and_empties_the_containers() {
-        // Two senders' containers, interleaved on arrival, each sender in order.
-        let mut chunks = vec![
-            vec![routed(0, 0, 0), routed(2, 0, 0), routed(4, 0, 0)],
-            vec![routed(1, 0, 0), routed(3, 0, 0)],
-            vec![],
-            vec![routed(5, 0, 0), routed(6, 1 << 52, 0)],
-            vec![routed(3, 1 << 52, 0), routed(7, 0, 1)],
-        ];
-        let mut want: Vec<_> = chunks.iter().flatten().map(order_key).collect();
-        want.sort();
-        assert_eq!(keys(&mut chunks), want);
-        assert!(chunks.iter().all(Vec::is_empty));
-        // One ordered container stays as is.
-        let mut chunks = vec![
-            vec![routed(1, 0, 0), routed(2, 0, 0)],
-            vec![routed(9, 0, 0)],
-        ];
-        assert_eq!(keys(&mut chunks), vec![(1, 0, 0), (2, 0, 0), (9, 0, 0)]);
-    }
-
-    #[test]
-    fn an_outbox_hands_over_every_container_in_order() {
+    fn an_outbox_hands_over_every_parcel_in_order() {
         let spare = Spare::new(1);
         let mut outbox = Outbox::new(None, 8, &spare);
         // A path too deep to extend: exits of one message tie on (seq, path), and their
         // inputs may fall (node 7's input 1 before node 8's input 0).
         let deep = (5, 0, 6);
-        outbox.post(routed(1, 0, 0));
-        outbox.post_exit((7, 1), deep, 0, routed(0, 0, 0).msg);
-        outbox.post_exit((8, 0), deep, 1, routed(0, 0, 0).msg);
-        outbox.post(routed(9, 0, 0));
+        outbox.post(Head::ingest(0, 1), msg());
+        outbox.post_exit((7, 1), deep, 0, msg());
+        outbox.post_exit((8, 0), deep, 1, msg());
+        outbox.post(Head::ingest(0, 9), msg());
         assert!(outbox.parts[0].unsorted);
         outbox.seal();
         let got: Vec<(u64, u32)> = outbox.parts[0]
-            .msgs
+            .parcel
+            .heads
             .iter()
-            .map(|r| (r.seq, r.dest))
+            .map(|h| (h.seq, h.dest))
             .collect();
         assert_eq!(got, vec![(1, 0), (5, 8), (5, 7), (9, 0)]);
-        assert!(outbox.parts[0].msgs.is_sorted_by_key(order_key));
+        assert!(outbox.parts[0].parcel.is_sorted());
+        assert_eq!(outbox.parts[0].parcel.msgs.len(), 4);
         // Posted in order, nothing moves.
         let mut outbox = Outbox::new(None, 8, &spare);
-        outbox.post_exit((7, 1), (5, 0, 0), 0, routed(0, 0, 0).msg);
-        outbox.post_exit((8, 0), (5, 0, 0), 1, routed(0, 0, 0).msg);
+        outbox.post_exit((7, 1), (5, 0, 0), 0, msg());
+        outbox.post_exit((8, 0), (5, 0, 0), 1, msg());
         assert!(!outbox.parts[0].unsorted);
-    }
-
-    #[test]
-    fn merged_ties_keep_arrival_order() {
-        let tagged = |seq, dest| Routed {
-            dest,
-            ..routed(seq, 0, 0)
-        };
-        let mut chunks = vec![
-            vec![tagged(1, 10), tagged(5, 11)],
-            vec![tagged(0, 20), tagged(5, 21)],
-        ];
-        let dests: Vec<u32> = Merged::new(&mut chunks).map(|r| r.dest).collect();
-        assert_eq!(dests, vec![20, 10, 11, 21]);
-    }
-
-    #[test]
-    fn a_stretch_takes_what_one_by_one_would_and_stops_at_another_node_or_the_room() {
-        let to = |seq, dest| Routed {
-            dest,
-            ..routed(seq, 0, 0)
-        };
-        let mut chunks = vec![vec![to(0, 1), to(1, 1), to(2, 1), to(3, 2), to(4, 1)]];
-        let mut merged = Merged::new(&mut chunks);
-        let (mut msgs, mut origins) = (Vec::new(), Vec::new());
-        assert_eq!(merged.next().map(|r| r.seq), Some(0));
-        merged.take_stretch((1, 0), 1, &mut msgs, &mut origins);
-        assert_eq!(origins, vec![(1, 0, 0)]);
-        merged.take_stretch((1, 0), 10, &mut msgs, &mut origins);
-        assert_eq!(origins, vec![(1, 0, 0), (2, 0, 0)]);
-        assert_eq!(msgs.len(), 2);
-        let rest: Vec<u64> = merged.map(|r| r.seq).collect();
-        assert_eq!(rest, vec![3, 4]);
-        // With two runs the merge picks every message.
-        let mut chunks = vec![vec![to(0, 1), to(2, 1)], vec![to(1, 1)]];
-        let mut merged = Merged::new(&mut chunks);
-        merged.next();
-        merged.take_stretch((1, 0), 10, &mut msgs, &mut origins);
-        assert_eq!(msgs.len(), 2);
-        let rest: Vec<u64> = merged.map(|r| r.seq).collect();
-        assert_eq!(rest, vec![1, 2]);
-    }
-
-    #[test]
-    fn many_senders_merge_by_heap_as_a_few_do_by_scan() {
-        // Run k holds the sequences congruent to k; every run has a tie at 1000 (taken in
-        // arrival order). Both strategies must give the same, sorted epoch.
-        for senders in [3u64, FEW_RUNS as u64, FEW_RUNS as u64 + 5] {
-            let mut chunks: Vec<Vec<Routed>> = (0..senders)
-                .map(|k| {
-                    let mut c: Vec<Routed> = (0..20)
-                        .map(|i| Routed {
-                            dest: k as u32,
-                            ..routed(i * senders + k, 0, 0)
-                        })
-                        .collect();
-                    c.push(Routed {
-                        dest: k as u32,
-                        ..routed(1000, 0, 0)
-                    });
-                    c
-                })
-                .collect();
-            let got: Vec<(u64, u32)> = Merged::new(&mut chunks).map(|r| (r.seq, r.dest)).collect();
-            let mut want: Vec<(u64, u32)> = (0..20 * senders)
-                .map(|s| (s, (s % senders) as u32))
-                .collect();
-            want.extend((0..senders).map(|k| (1000, k as u32)));
-            assert_eq!(got, want, "{senders} senders");
-        }
     }
 }

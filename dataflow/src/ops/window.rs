@@ -345,9 +345,10 @@ where
         // The point is lent to its group, not moved (a move copies the whole point).
         if let Msg::Point(p) = &mut msg {
             let t = p.time;
-            let g = self.groups.entry(p.group).or_insert_with(|| {
-                G::new(Box::new(GroupHead::of_point(p)), cfg.first_emit(t))
-            });
+            let g = self
+                .groups
+                .entry(p.group)
+                .or_insert_with(|| G::new(Box::new(GroupHead::of_point(p)), cfg.first_emit(t)));
             g.tick(&cfg, t, Some(p), &self.with, out);
             return;
         }
