@@ -85,6 +85,30 @@ struct Hot {
 /// index, and the message.
 pub type ChunkExit = (u32, usize, usize, Msg);
 
+/// Where [`TaskExec::deliver_chunk_to`] hands the messages a chunk sends to other stages,
+/// in the order one-at-a-time delivery would send them.
+pub trait ChunkExits {
+    /// One exit: the index in the chunk of the message whose handling emitted it, the
+    /// destination node, its input index, and the message.
+    fn exit(&mut self, origin: u32, dest: usize, input: usize, msg: Msg);
+
+    /// Every output of the chunk's last node, whose only child, `dest` (input `input`), is
+    /// in another stage: `msgs[i]` was emitted while handling the chunk's message
+    /// `origins[i]` (in order). What it leaves in `msgs` is dropped; a taker may swap in
+    /// another (empty) buffer. By default, each goes through [`ChunkExits::exit`].
+    fn exit_all(&mut self, dest: usize, input: usize, msgs: &mut Vec<Msg>, origins: &[u32]) {
+        for (m, &origin) in msgs.drain(..).zip(origins) {
+            self.exit(origin, dest, input, m);
+        }
+    }
+}
+
+impl<F: FnMut(u32, usize, usize, Msg)> ChunkExits for F {
+    fn exit(&mut self, origin: u32, dest: usize, input: usize, msg: Msg) {
+        self(origin, dest, input, msg);
+    }
+}
+
 /// Sends `m` to each of `kids` (`(child, input)`, link order) through `send`, counting
 /// each edge in `counts`: a clone for every child but the last, which takes `m` itself.
 fn to_each(
@@ -364,15 +388,15 @@ impl TaskExec {
         });
     }
 
-    /// [`TaskExec::deliver_chunk`], handing each exit to `exit` (origin index, destination
-    /// node, its input, message) as it is made: a stage posts it where it goes next
-    /// without first collecting it.
+    /// [`TaskExec::deliver_chunk`], handing the exits to `exit` as they are made (all at
+    /// once when the chunk's last node has a lone child in another stage): a stage posts
+    /// them where they go next without first collecting them.
     pub fn deliver_chunk_to(
         &mut self,
         node: usize,
         input: usize,
         msgs: &mut Vec<Msg>,
-        exit: &mut impl FnMut(u32, usize, usize, Msg),
+        exit: &mut impl ChunkExits,
     ) {
         debug_assert!(self.hot[node].chain);
         let mut next = std::mem::take(&mut self.chunk_out);
@@ -473,14 +497,20 @@ impl TaskExec {
                 continue;
             }
             if self.exits_only[n] {
-                // Children in other stages only: each output goes to each of them.
-                for (m, &origin) in next.drain(..).zip(next_origins.iter()) {
-                    to_each(
-                        &self.children[n],
-                        &mut self.edges[n],
-                        m,
-                        |child, input, m| exit(origin, child, input, m),
-                    );
+                if let [(child, input)] = self.children[n][..] {
+                    // One child, in another stage: every output goes to it, at once.
+                    self.edges[n][0] += next.len() as u64;
+                    exit.exit_all(child, input, &mut next, &next_origins);
+                } else {
+                    // Children in other stages only: each output goes to each of them.
+                    for (m, &origin) in next.drain(..).zip(next_origins.iter()) {
+                        to_each(
+                            &self.children[n],
+                            &mut self.edges[n],
+                            m,
+                            |child, input, m| exit.exit(origin, child, input, m),
+                        );
+                    }
                 }
             }
             // A leaf: what it emits goes nowhere.

@@ -247,6 +247,7 @@ pub type Fields = List<FieldValue>;
 
 /// Looks up a key in a sorted key/value list: a short list (most points' tags and fields)
 /// is scanned comparing interned pointers, without reading a name; a long one is searched.
+#[inline]
 pub fn get<V>(list: &[(Sym, V)], key: Sym) -> Option<&V> {
     if list.len() <= SCAN_MAX {
         return list.iter().find(|(k, _)| *k == key).map(|(_, v)| v);

@@ -1407,6 +1407,20 @@ impl Router {
         self.worker_of(head.dest as usize, msg)
     }
 
+    /// The worker all of `msgs` for node `dest` go to, if they go to one.
+    fn worker_of_all(&self, dest: usize, msgs: &[Msg]) -> Option<usize> {
+        let first = self.worker_of(dest, msgs.first()?);
+        let one = self.stage_of[dest] != self.k
+            || match &self.key {
+                StageKey::Gather => true,
+                StageKey::On(_) => msgs.iter().all(|m| self.worker_of(dest, m) == first),
+                _ => msgs
+                    .iter()
+                    .all(|m| worker_for(m.group().0, self.peers) == first),
+            };
+        one.then_some(first)
+    }
+
     /// The worker of a message `msg` for node `dest`.
     fn worker_of(&self, dest: usize, msg: &Msg) -> usize {
         let hash = if self.stage_of[dest] != self.k {
@@ -1715,10 +1729,11 @@ struct Outbox<'r> {
     room: usize,
 }
 
-/// One worker's parcel of an [`Outbox`], with the order key of its last message.
+/// One worker's parcels of an [`Outbox`] (messages are posted to the last; a chunk's exits
+/// may come as a parcel of their own), with the order key of the last message.
 #[derive(Default)]
 struct Part {
-    parcel: Parcel,
+    parcels: Vec<Parcel>,
     last: OrderKey,
     unsorted: bool,
 }
@@ -1751,24 +1766,70 @@ impl<'r> Outbox<'r> {
         self.part(w, head.key()).push(head, msg);
     }
 
-    /// Worker `w`'s parcel, about to take a message of order `key`.
+    /// Worker `w`'s last parcel, about to take a message of order `key`.
     fn part(&mut self, w: usize, key: OrderKey) -> &mut Parcel {
         let part = &mut self.parts[w];
-        if part.parcel.capacity() == 0 {
-            part.parcel = self.spare.take(self.room);
+        if part.parcels.is_empty() {
+            part.parcels.push(self.spare.take(self.room));
         } else if key < part.last {
             part.unsorted = true;
         }
         part.last = key;
-        &mut part.parcel
+        part.parcels.last_mut().expect("a part has a parcel")
+    }
+
+    /// Posts `msgs`, all for node and input `dest`, as a parcel of their own if they go to
+    /// one worker (the buffer is taken, an empty one left in its place): message `i` gets
+    /// head `heads(i)`. Returns `false`, having posted nothing, if they go to several.
+    fn post_all(
+        &mut self,
+        dest: usize,
+        msgs: &mut Vec<Msg>,
+        heads: impl Iterator<Item = Head>,
+    ) -> bool {
+        if msgs.is_empty() {
+            return true;
+        }
+        let w = match self.router {
+            Some(router) => match router.worker_of_all(dest, msgs) {
+                Some(w) => w,
+                None => return false,
+            },
+            None => 0,
+        };
+        let mut parcel = self.spare.take(0);
+        std::mem::swap(&mut parcel.msgs, msgs);
+        parcel.heads.clear();
+        parcel.heads.extend(heads);
+        let Some((first, last)) = parcel.bounds() else {
+            return true;
+        };
+        let part = &mut self.parts[w];
+        if !part.parcels.is_empty() && first < part.last {
+            part.unsorted = true;
+        }
+        part.last = last;
+        // An emptied last parcel gives way to it.
+        if part.parcels.last().is_some_and(Parcel::is_empty) {
+            part.parcels.pop();
+        }
+        part.parcels.push(parcel);
+        true
     }
 
     /// Sorts each part posted out of order (stably: ties keep the order they were posted
-    /// in), as the next stage expects every parcel.
+    /// in) into one parcel, as the next stage expects every parcel.
     fn seal(&mut self) {
         for part in &mut self.parts {
             if part.unsorted {
-                part.parcel.sort();
+                let mut all = std::mem::take(&mut part.parcels).into_iter();
+                let mut one = all.next().unwrap_or_default();
+                for mut p in all {
+                    one.heads.append(&mut p.heads);
+                    one.msgs.append(&mut p.msgs);
+                }
+                one.sort();
+                part.parcels.push(one);
                 part.unsorted = false;
             }
         }
@@ -1787,8 +1848,10 @@ impl<'r> Outbox<'r> {
         self.seal();
         let mut session = output.session(cap);
         for part in &mut self.parts {
-            if !part.parcel.is_empty() {
-                session.give_container(&mut part.parcel);
+            for parcel in &mut part.parcels {
+                if !parcel.is_empty() {
+                    session.give_container(parcel);
+                }
             }
         }
     }
@@ -1835,18 +1898,79 @@ impl Run {
         if msgs.is_empty() {
             return;
         }
-        // Exits come grouped by origin, in order: number each origin's exits from 0.
-        let (mut last, mut k) = (None, 0);
+        let mut exits = ToOutbox {
+            outbox,
+            heads,
+            last: None,
+            k: 0,
+        };
         let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            exec.deliver_chunk_to(to.0, to.1, msgs, &mut |origin, dest, input, msg| {
-                k = if last == Some(origin) { k + 1 } else { 0 };
-                last = Some(origin);
-                outbox.post_exit((dest, input), heads[origin as usize].origin(), k, msg);
-            })
+            exec.deliver_chunk_to(to.0, to.1, msgs, &mut exits)
         }));
         if delivered.is_err() {
             msgs.clear();
             exec.record_panic(to.0);
+        }
+    }
+}
+
+/// Where a chunk's exits go: to the outbox, each under the head of the chunk message it
+/// derives from, with its path extended as one message at a time would.
+struct ToOutbox<'a, 'r> {
+    outbox: &'a mut Outbox<'r>,
+    /// The heads of the chunk's messages.
+    heads: &'a [Head],
+    /// The origin of the last exit, and its number among that origin's exits.
+    last: Option<u32>,
+    k: usize,
+}
+
+impl ToOutbox<'_, '_> {
+    /// The number of the next exit of `origin` (exits come grouped by origin, in order:
+    /// each origin's are numbered from 0).
+    fn number(&mut self, origin: u32) -> usize {
+        self.k = if self.last == Some(origin) {
+            self.k + 1
+        } else {
+            0
+        };
+        self.last = Some(origin);
+        self.k
+    }
+}
+
+impl crate::exec::ChunkExits for ToOutbox<'_, '_> {
+    fn exit(&mut self, origin: u32, dest: usize, input: usize, msg: Msg) {
+        let k = self.number(origin);
+        let from = self.heads[origin as usize].origin();
+        self.outbox.post_exit((dest, input), from, k, msg);
+    }
+
+    fn exit_all(&mut self, dest: usize, input: usize, msgs: &mut Vec<Msg>, origins: &[u32]) {
+        // Numbered as one at a time would, then posted whole if they go to one worker.
+        let (last, k) = (self.last, self.k);
+        let heads = self.heads;
+        let (mut at, mut n) = (last, k);
+        let numbered = origins.iter().map(|&o| {
+            n = if at == Some(o) { n + 1 } else { 0 };
+            at = Some(o);
+            Head::exit((dest, input), heads[o as usize].origin(), n)
+        });
+        if self.outbox.post_all(dest, msgs, numbered) {
+            if let Some(&o) = origins.last() {
+                // The numbering goes on from the last exit.
+                let same = origins.iter().rev().take_while(|&&x| x == o).count();
+                self.k = if last == Some(o) && same == origins.len() {
+                    k + same
+                } else {
+                    same - 1
+                };
+                self.last = Some(o);
+            }
+            return;
+        }
+        for (m, &origin) in msgs.drain(..).zip(origins) {
+            self.exit(origin, dest, input, m);
         }
     }
 }
@@ -1875,6 +1999,27 @@ mod tests {
         ))
     }
 
+    fn point(host: &str) -> Msg {
+        let tags =
+            crate::point::list![(crate::point::Sym::new("host"), crate::point::Sym::new(host))];
+        let fields = crate::point::list![(
+            crate::point::Sym::new("v"),
+            crate::point::FieldValue::Float(1.0)
+        )];
+        let mut p = Point::new("m", tags, fields, 0);
+        Lanes::default().assign(&mut p, 1);
+        Msg::Point(p)
+    }
+
+    /// The heads of every message of an outbox's part `w`, parcel after parcel.
+    fn heads_of(outbox: &Outbox<'_>, w: usize) -> Vec<Head> {
+        outbox.parts[w]
+            .parcels
+            .iter()
+            .flat_map(|p| p.heads.iter().copied())
+            .collect()
+    }
+
     #[test]
     fn an_outbox_hands_over_every_parcel_in_order() {
         let spare = Spare::new(1);
@@ -1888,19 +2033,97 @@ mod tests {
         outbox.post(Head::ingest(0, 9), msg());
         assert!(outbox.parts[0].unsorted);
         outbox.seal();
-        let got: Vec<(u64, u32)> = outbox.parts[0]
-            .parcel
-            .heads
+        let got: Vec<(u64, u32)> = heads_of(&outbox, 0)
             .iter()
             .map(|h| (h.seq, h.dest))
             .collect();
         assert_eq!(got, vec![(1, 0), (5, 8), (5, 7), (9, 0)]);
-        assert!(outbox.parts[0].parcel.is_sorted());
-        assert_eq!(outbox.parts[0].parcel.msgs.len(), 4);
+        assert!(outbox.parts[0].parcels.iter().all(Parcel::is_sorted));
+        assert_eq!(outbox.parts[0].parcels[0].msgs.len(), 4);
         // Posted in order, nothing moves.
         let mut outbox = Outbox::new(None, 8, &spare);
         outbox.post_exit((7, 1), (5, 0, 0), 0, msg());
         outbox.post_exit((8, 0), (5, 0, 0), 1, msg());
         assert!(!outbox.parts[0].unsorted);
+    }
+
+    #[test]
+    fn a_chunk_posted_whole_takes_its_buffer_and_heads_as_one_at_a_time_would() {
+        let spare = Spare::new(2);
+        // Node 1 is stage 1's, exchanged by group among 2 workers.
+        let router = Router::new(StageKey::Group, Arc::new(vec![0, 1]), 1, 0, 2);
+        // Hosts on different workers: not posted whole, nothing taken.
+        let host_on = |w| {
+            (0..64)
+                .map(|i| point(&format!("h{i}")))
+                .find(|m| router.worker_of(1, m) == w)
+                .expect("a host on each worker")
+        };
+        let (on0, on1) = (host_on(0), host_on(1));
+        let mut outbox = Outbox::new(Some(&router), 8, &spare);
+        let mut mixed = vec![on0.clone(), on1.clone()];
+        assert!(!outbox.post_all(1, &mut mixed, std::iter::empty()));
+        assert_eq!(mixed.len(), 2);
+
+        // Exits of chunk messages 0, 0, 2 (origin heads at seq 10, 11, 12): posted whole
+        // they get the heads one-at-a-time exits would get, and the buffer moves.
+        let heads = [
+            Head::ingest(0, 10),
+            Head::ingest(0, 11),
+            Head::ingest(0, 12),
+        ];
+        let origins = [0u32, 0, 2];
+        let one_by_one = {
+            let mut outbox = Outbox::new(Some(&router), 8, &spare);
+            let mut to = ToOutbox {
+                outbox: &mut outbox,
+                heads: &heads,
+                last: None,
+                k: 0,
+            };
+            for &o in &origins {
+                crate::exec::ChunkExits::exit(&mut to, o, 1, 0, on1.clone());
+            }
+            heads_of(&outbox, 1)
+        };
+        let mut outbox = Outbox::new(Some(&router), 8, &spare);
+        outbox.post(Head::ingest(1, 3), on1.clone());
+        let mut to = ToOutbox {
+            outbox: &mut outbox,
+            heads: &heads,
+            last: None,
+            k: 0,
+        };
+        let mut chunk = vec![on1.clone(), on1.clone(), on1.clone()];
+        let buffer = chunk.as_ptr();
+        crate::exec::ChunkExits::exit_all(&mut to, 1, 0, &mut chunk, &origins);
+        // The numbering goes on after the chunk as it would have.
+        assert_eq!((to.last, to.k), (Some(2), 0));
+        assert!(chunk.is_empty());
+        let part = &outbox.parts[1];
+        assert_eq!(part.parcels.len(), 2, "a parcel of its own");
+        assert_eq!(
+            part.parcels[1].msgs.as_ptr(),
+            buffer,
+            "the chunk's buffer, moved"
+        );
+        assert!(!part.unsorted);
+        assert_eq!(heads_of(&outbox, 1)[1..], one_by_one[..]);
+        assert!(outbox.parts[0].parcels.is_empty());
+    }
+
+    #[test]
+    fn a_chunk_posted_whole_behind_later_messages_is_sorted_in() {
+        let spare = Spare::new(1);
+        let mut outbox = Outbox::new(None, 8, &spare);
+        outbox.post(Head::ingest(1, 9), msg());
+        let mut chunk = vec![msg(), msg()];
+        let heads = [Head::ingest(1, 2), Head::ingest(1, 5)];
+        assert!(outbox.post_all(1, &mut chunk, heads.iter().copied()));
+        assert!(outbox.parts[0].unsorted);
+        outbox.seal();
+        let seqs: Vec<u64> = heads_of(&outbox, 0).iter().map(|h| h.seq).collect();
+        assert_eq!(seqs, vec![2, 5, 9]);
+        assert_eq!(outbox.parts[0].parcels.len(), 1);
     }
 }

@@ -249,6 +249,7 @@ impl WindowGroup for FoldGroup {
         }
     }
 
+    #[inline]
     fn tick(
         &mut self,
         cfg: &TimeCfg,
