@@ -6,7 +6,7 @@
 //! The executor is single-threaded and owns the state of the groups it is given; the timely
 //! runtime runs one executor segment per worker for the groups that worker owns.
 
-use crate::node::{BuildError, BuildInfo, Ctx, NodeStats, Processor, Services};
+use crate::node::{BuildError, BuildInfo, Ctx, Emits, NodeStats, Processor, Services};
 use crate::ops;
 use crate::point::{Batch, Msg, Point};
 use kap_dsl::plan::{NodeSpec, Pipeline};
@@ -422,40 +422,70 @@ impl TaskExec {
                 services: &self.services,
                 stats: &mut self.stats[n],
             };
-            proc.warm(msgs);
-            if proc.in_place() {
+            if proc.by_ref() {
+                // The messages stay where they are; the node reads (or takes parts of)
+                // them, and they are dropped together after. One unwind guard per call;
+                // after a panic the node goes on with the next message.
+                let len = msgs.len();
+                let start = std::time::Instant::now();
+                let mut from = 0;
+                while from < len {
+                    let mut emits = Emits::new(&mut next, &mut next_origins, &origins, from);
+                    let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        proc.process_refs(i, &mut msgs[from..], &mut ctx, &mut emits)
+                    }));
+                    if done.is_ok() {
+                        break;
+                    }
+                    panics += 1;
+                    emits.settle();
+                    from = emits.handling() + 1;
+                }
+                hot.calls += len as u64;
+                hot.ns += start.elapsed().as_nanos() as u64;
+                hot.samples += len as u64;
+                msgs.clear();
+            } else if proc.in_place() {
+                proc.warm(msgs);
                 // The messages stay where they are; those that go on are compacted to the
-                // front (nothing moves while every message goes on).
-                let mut kept = 0;
-                for r in 0..msgs.len() {
-                    hot.calls += 1;
-                    let start = (hot.calls % TIME_SAMPLE == 1).then(std::time::Instant::now);
-                    let m = &mut msgs[r];
-                    // A reference, not a message, goes through the unwind guard: no copy.
-                    let keep = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        proc.process_in_place(i, m, &mut ctx)
-                    }))
-                    .unwrap_or_else(|_| {
-                        panics += 1;
-                        false
-                    });
-                    if let Some(start) = start {
-                        hot.ns += start.elapsed().as_nanos() as u64;
-                        hot.samples += 1;
-                    }
-                    if keep {
-                        if kept != r {
-                            msgs.swap(kept, r);
-                            origins[kept] = origins[r];
+                // front (nothing moves while every message goes on). One unwind guard
+                // around the loop; after a panic (its message is not kept) the loop
+                // resumes with the next message.
+                let len = msgs.len();
+                let (mut r, mut kept) = (0, 0);
+                while r < len {
+                    let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        while r < len {
+                            hot.calls += 1;
+                            let start =
+                                (hot.calls % TIME_SAMPLE == 1).then(std::time::Instant::now);
+                            let keep = proc.process_in_place(i, &mut msgs[r], &mut ctx);
+                            if let Some(start) = start {
+                                hot.ns += start.elapsed().as_nanos() as u64;
+                                hot.samples += 1;
+                            }
+                            if keep {
+                                if kept != r {
+                                    msgs.swap(kept, r);
+                                    origins[kept] = origins[r];
+                                }
+                                kept += 1;
+                            }
+                            r += 1;
                         }
-                        kept += 1;
+                    }));
+                    if done.is_ok() {
+                        break;
                     }
+                    panics += 1;
+                    r += 1;
                 }
                 msgs.truncate(kept);
                 origins.truncate(kept);
                 std::mem::swap(msgs, &mut next);
                 std::mem::swap(&mut origins, &mut next_origins);
             } else {
+                proc.warm(msgs);
                 // One unwind guard around the loop, not one per call (a closure per call
                 // moves every message through the stack once more); after a panic the
                 // loop resumes with the next message. Origins are counted apart, not
@@ -497,21 +527,7 @@ impl TaskExec {
                 continue;
             }
             if self.exits_only[n] {
-                if let [(child, input)] = self.children[n][..] {
-                    // One child, in another stage: every output goes to it, at once.
-                    self.edges[n][0] += next.len() as u64;
-                    exit.exit_all(child, input, &mut next, &next_origins);
-                } else {
-                    // Children in other stages only: each output goes to each of them.
-                    for (m, &origin) in next.drain(..).zip(next_origins.iter()) {
-                        to_each(
-                            &self.children[n],
-                            &mut self.edges[n],
-                            m,
-                            |child, input, m| exit.exit(origin, child, input, m),
-                        );
-                    }
-                }
+                self.exit_outputs(n, &mut next, &next_origins, exit);
             }
             // A leaf: what it emits goes nowhere.
             break;
@@ -531,6 +547,32 @@ impl TaskExec {
         }
         self.chunk_out = next;
         self.chunk_origins = (origins, next_origins);
+    }
+
+    /// Hands node `n`'s outputs `next` (with their `origins`), all for children in other
+    /// stages, to `exit`.
+    fn exit_outputs(
+        &mut self,
+        n: usize,
+        next: &mut Vec<Msg>,
+        origins: &[u32],
+        exit: &mut impl ChunkExits,
+    ) {
+        if let [(child, input)] = self.children[n][..] {
+            // One child, in another stage: every output goes to it, at once.
+            self.edges[n][0] += next.len() as u64;
+            exit.exit_all(child, input, next, origins);
+        } else {
+            // Children in other stages only: each output goes to each of them.
+            for (m, &origin) in next.drain(..).zip(origins) {
+                to_each(
+                    &self.children[n],
+                    &mut self.edges[n],
+                    m,
+                    |child, input, m| exit.exit(origin, child, input, m),
+                );
+            }
+        }
     }
 
     /// Processes a LIFO work stack: children are pushed in reverse so they run in link
@@ -815,6 +857,58 @@ mod tests {
         }
     }
 
+    /// Reads points by reference: panics on odd `v`, emits two copies of `v` 2 (the second
+    /// a second later), one of the others, and takes each point's fields (what a by-ref
+    /// node may do).
+    struct PanicOnOddByRef;
+
+    impl PanicOnOddByRef {
+        fn handle(p: &mut Point, out: &mut Vec<Msg>) {
+            let Some(&FieldValue::Int(v)) = crate::point::get(&p.fields, Sym::new("v")) else {
+                return;
+            };
+            if v % 2 == 1 {
+                panic!("odd value {v}");
+            }
+            let copy = Point::new("m", Vec::new(), std::mem::take(&mut p.fields), p.time);
+            if v == 2 {
+                let mut later = copy.clone();
+                later.time += 1;
+                out.push(Msg::Point(copy));
+                out.push(Msg::Point(later));
+            } else {
+                out.push(Msg::Point(copy));
+            }
+        }
+    }
+
+    impl Processor for PanicOnOddByRef {
+        fn process(&mut self, _: usize, mut msg: Msg, _: &mut Ctx<'_>, out: &mut Vec<Msg>) {
+            if let Msg::Point(p) = &mut msg {
+                Self::handle(p, out);
+            }
+        }
+
+        fn by_ref(&self) -> bool {
+            true
+        }
+
+        fn process_refs(
+            &mut self,
+            _: usize,
+            msgs: &mut [Msg],
+            _: &mut Ctx<'_>,
+            emits: &mut Emits<'_>,
+        ) {
+            for (j, m) in msgs.iter_mut().enumerate() {
+                emits.at(j);
+                if let Msg::Point(p) = m {
+                    emits.with(|out| Self::handle(p, out));
+                }
+            }
+        }
+    }
+
     /// The `v` and time of the points a [`Record`] received.
     type Seen = Arc<Mutex<Vec<(i64, i64)>>>;
 
@@ -890,5 +984,58 @@ mod tests {
         }
         assert_eq!(*seen.lock().unwrap(), want);
         assert_eq!(single.node_stats()["from1"]["errors"], 5);
+    }
+
+    #[test]
+    fn by_ref_nodes_emit_as_one_at_a_time_and_lose_only_a_panicking_message() {
+        let (mut chunked, seen) = exec_with(Box::new(PanicOnOddByRef));
+        let (mut run, mut exits) = (points(), Vec::new());
+        chunked.deliver_chunk(0, 0, &mut run, &mut exits);
+        assert!(run.is_empty() && exits.is_empty());
+        let want = vec![(0, 0), (2, 2), (2, 3), (4, 4), (6, 6), (8, 8)];
+        assert_eq!(*seen.lock().unwrap(), want);
+        let stats = chunked.node_stats();
+        assert_eq!(stats["from1"]["errors"], 5);
+        assert_eq!(chunked.edge_stats()[&("from1".into(), "log2".into())], 6);
+        let (mut single, seen) = exec_with(Box::new(PanicOnOddByRef));
+        for m in points() {
+            let delivered =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| single.deliver(0, 0, m)));
+            if delivered.is_err() {
+                single.record_panic(1);
+            }
+        }
+        assert_eq!(*seen.lock().unwrap(), want);
+    }
+
+    #[test]
+    fn a_by_ref_nodes_exits_carry_the_origin_of_the_message_that_made_them() {
+        // `from` in a stage of its own: what it emits leaves the chunk as exits.
+        let plan = kap_dsl::compile_source("stream|from()|log()", &Default::default())
+            .unwrap()
+            .pipeline;
+        let stage_of = std::sync::Arc::new(vec![0, 0, 1]);
+        let mut e = TaskExec::new_segment("t", &plan, Services::default(), stage_of, 0).unwrap();
+        e.procs[1] = Box::new(PanicOnOddByRef);
+        let (mut run, mut exits) = (points(), Vec::new());
+        e.deliver_chunk(0, 0, &mut run, &mut exits);
+        let got: Vec<(u32, usize, i64)> = exits
+            .iter()
+            .map(|(origin, dest, _, m)| match m {
+                Msg::Point(p) => (*origin, *dest, p.time),
+                _ => (*origin, *dest, -1),
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (0, 2, 0),
+                (2, 2, 2),
+                (2, 2, 3),
+                (4, 2, 4),
+                (6, 2, 6),
+                (8, 2, 8)
+            ]
+        );
     }
 }

@@ -240,6 +240,30 @@ pub trait Processor: Send {
         unreachable!("process_in_place called on a node that does not handle messages in place")
     }
 
+    /// Whether this node handles a chunk by reference ([`Processor::process_refs`]): its
+    /// messages stay where they are and the executor drops them after, instead of moving
+    /// each into a [`Processor::process`] call.
+    fn by_ref(&self) -> bool {
+        false
+    }
+
+    /// Handles `msgs` in order, by reference, for a node whose [`Processor::by_ref`] is
+    /// true: calls `emits.at(j)` before handling `msgs[j]`, emits through `emits`, and
+    /// leaves the messages to the executor (it may take parts of them, such as a point's
+    /// tags and fields). Must do for each message what [`Processor::process`] does, and
+    /// warms its own state ([`Processor::warm`] is not called). A panic loses only the
+    /// message being handled: the executor calls again with the messages after it.
+    fn process_refs(
+        &mut self,
+        input: usize,
+        msgs: &mut [Msg],
+        ctx: &mut Ctx<'_>,
+        emits: &mut Emits<'_>,
+    ) {
+        let _ = (input, msgs, ctx, emits);
+        unreachable!("process_refs called on a node that does not handle chunks by reference")
+    }
+
     /// Called with a chunk of messages just before they are processed one by one: a node
     /// whose per-message state lives in a large table touches the entries these messages
     /// will use, in one tight pass, so their cache misses overlap instead of stalling one
@@ -268,6 +292,67 @@ pub trait Processor: Send {
     /// Number of groups with state (`working_cardinality`).
     fn cardinality(&self) -> usize {
         0
+    }
+}
+
+/// What a node emits while handling a chunk by reference ([`Processor::process_refs`]),
+/// each output recorded with the origin of the message being handled.
+#[derive(Debug)]
+pub struct Emits<'a> {
+    out: &'a mut Vec<Msg>,
+    origins: &'a mut Vec<u32>,
+    /// The origin of each message of the chunk.
+    chunk: &'a [u32],
+    /// Index in `chunk` of the first message the node was given.
+    base: usize,
+    /// Index in `chunk` of the message being handled.
+    at: usize,
+}
+
+impl<'a> Emits<'a> {
+    /// Emits into `out`, recording in `origins` the origin (from `chunk`) of the message
+    /// being handled; the node is given the chunk's messages from index `base`.
+    pub fn new(
+        out: &'a mut Vec<Msg>,
+        origins: &'a mut Vec<u32>,
+        chunk: &'a [u32],
+        base: usize,
+    ) -> Emits<'a> {
+        Emits {
+            out,
+            origins,
+            chunk,
+            base,
+            at: base,
+        }
+    }
+
+    /// The node is handling message `j` of the slice it was given.
+    #[inline]
+    pub fn at(&mut self, j: usize) {
+        self.at = self.base + j;
+    }
+
+    /// Index in the chunk of the message being handled.
+    pub fn handling(&self) -> usize {
+        self.at
+    }
+
+    /// Lets `f` emit into the output, as [`Processor::process`] does into its `out`.
+    #[inline]
+    pub fn with<R>(&mut self, f: impl FnOnce(&mut Vec<Msg>) -> R) -> R {
+        let before = self.out.len();
+        let r = f(self.out);
+        if self.out.len() != before {
+            self.settle();
+        }
+        r
+    }
+
+    /// Records the origin of every output not yet recorded (after a panic too).
+    pub fn settle(&mut self) {
+        let origin = self.chunk.get(self.at).copied().unwrap_or_default();
+        self.origins.resize(self.out.len(), origin);
     }
 }
 

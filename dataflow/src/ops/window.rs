@@ -3,7 +3,7 @@
 //! exact emit rules (semantics §2).
 
 use super::influxql::{Folder, Partial};
-use crate::node::{BuildError, BuildInfo, Ctx, Processor};
+use crate::node::{BuildError, BuildInfo, Ctx, Emits, Processor};
 use crate::point::{Batch, BatchPoint, Dimensions, GroupId, GroupMap, Msg, Point, Sym, Tags};
 use kap_dsl::plan::WindowSpec;
 use std::collections::VecDeque;
@@ -345,12 +345,7 @@ where
         let cfg = self.cfg;
         // The point is lent to its group, not moved (a move copies the whole point).
         if let Msg::Point(p) = &mut msg {
-            let t = p.time;
-            let g = self
-                .groups
-                .entry(p.group)
-                .or_insert_with(|| G::new(Box::new(GroupHead::of_point(p)), cfg.first_emit(t)));
-            g.tick(&cfg, t, Some(p), &self.with, out);
+            self.point(p, out);
             return;
         }
         match msg {
@@ -379,12 +374,60 @@ where
         }
     }
 
+    fn by_ref(&self) -> bool {
+        true
+    }
+
+    fn process_refs(
+        &mut self,
+        input: usize,
+        msgs: &mut [Msg],
+        ctx: &mut Ctx<'_>,
+        emits: &mut Emits<'_>,
+    ) {
+        // A block's groups are warmed just before its points are handled: warming a whole
+        // ingest parcel would evict the first entries before they are used.
+        for (b, block) in msgs.chunks_mut(WARM_BLOCK).enumerate() {
+            self.warm(block);
+            for (j, msg) in block.iter_mut().enumerate() {
+                emits.at(b * WARM_BLOCK + j);
+                match msg {
+                    Msg::Point(p) => emits.with(|out| self.point(p, out)),
+                    // Barriers and deletes (and batches, refused) are rare: handled as one
+                    // at a time would, on a copy.
+                    other => {
+                        let m = other.clone();
+                        emits.with(|out| self.process(input, m, ctx, out));
+                    }
+                }
+            }
+        }
+    }
+
     fn warm(&self, msgs: &[Msg]) {
         crate::point::warm_groups(&self.groups, msgs, G::touch);
     }
 
     fn cardinality(&self) -> usize {
         self.groups.len()
+    }
+}
+
+/// Points whose groups a time window warms at once ([`Processor::warm`]): about what the
+/// first level of cache holds of its group table's entries.
+const WARM_BLOCK: usize = 256;
+
+impl<G: WindowGroup> TimeWindow<G> {
+    /// Handles a point, lent to its group.
+    #[inline]
+    fn point(&mut self, p: &mut Point, out: &mut Vec<Msg>) {
+        let cfg = self.cfg;
+        let t = p.time;
+        let g = self
+            .groups
+            .entry(p.group)
+            .or_insert_with(|| G::new(Box::new(GroupHead::of_point(p)), cfg.first_emit(t)));
+        g.tick(&cfg, t, Some(p), &self.with, out);
     }
 }
 
