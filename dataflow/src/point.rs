@@ -359,6 +359,7 @@ impl Dimensions {
 
     /// Whether these are [`Dimensions::of_series`] of `tags` (compared key by key, by
     /// pointer: no lookup).
+    #[inline]
     pub fn is_series_of(&self, tags: &[(Sym, Sym)]) -> bool {
         !self.by_name
             && self.tag_names.len() == tags.len()
@@ -530,6 +531,7 @@ pub fn group_of(name: Sym, tags: &[(Sym, Sym)], dims: &Dimensions) -> GroupId {
 
 /// The [`GroupId`] of grouping by every one of these (sorted) tags, not by measurement:
 /// [`group_of`] with those dimensions, without interning them.
+#[inline]
 pub fn group_of_all(tags: &[(Sym, Sym)]) -> GroupId {
     let h = tags.iter().fold(UNNAMED_GROUP_SEED, |h, (k, v)| {
         group_mix(group_mix(h, k.content_hash()), v.content_hash())

@@ -394,6 +394,7 @@ struct Lanes {
 
 impl Lanes {
     /// Groups `p` by its series and returns its lane among `peers`.
+    #[inline]
     fn assign(&mut self, p: &mut Point, peers: usize) -> usize {
         p.dims = match self.last {
             Some(d) if d.is_series_of(&p.tags) => d,

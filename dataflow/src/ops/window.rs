@@ -249,7 +249,7 @@ impl WindowGroup for FoldGroup {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn tick(
         &mut self,
         cfg: &TimeCfg,
@@ -419,7 +419,7 @@ const WARM_BLOCK: usize = 256;
 
 impl<G: WindowGroup> TimeWindow<G> {
     /// Handles a point, lent to its group.
-    #[inline]
+    #[inline(always)]
     fn point(&mut self, p: &mut Point, out: &mut Vec<Msg>) {
         let cfg = self.cfg;
         let t = p.time;

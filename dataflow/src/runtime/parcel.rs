@@ -118,6 +118,7 @@ impl Parcel {
     }
 
     /// Appends a message.
+    #[inline]
     pub(super) fn push(&mut self, head: Head, msg: Msg) {
         self.heads.push(head);
         self.msgs.push(msg);

@@ -314,7 +314,7 @@ type Handoff = std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<Partia
 impl Folder {
     /// Adds a point to a group's partial (a selector keeps it if it is the best so far,
     /// taking its tags and fields: the point is lent, and dropped with its message).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn add(&self, part: &mut Partial, p: &mut Point) {
         // Most points: a number of the kind the partial has, for a sum. This is what the
         // general path does with it, without its calls.
@@ -415,10 +415,10 @@ impl Folder {
 impl Partial {
     /// The reducer's outputs, as [`reducers::reduce`] gives them over the same values, and
     /// the points they select from.
-    fn outs(self, cfg: &Cfg) -> (Vec<Out>, Vec<BatchPoint>) {
+    fn outs(self, cfg: &Cfg) -> (Outs, Vec<BatchPoint>) {
         let n = self.size;
         let int = self.kind == Some(Kind::Int);
-        let one = |time, v| vec![Out { time, v, idx: None }];
+        let one = |time, v| smallvec::smallvec![Out { time, v, idx: None }];
         let (int_sum, float_sum) = (self.sum as i64, f64::from_bits(self.sum));
         let outs = match (cfg.func, self.cold.and_then(|c| c.chosen)) {
             (InfluxQLFunc::Count, _) => one(ZERO_TIME, FieldValue::Int(n as i64)),
@@ -426,7 +426,7 @@ impl Partial {
             (InfluxQLFunc::Sum, _) => {
                 one(0, FieldValue::Float(if n == 0 { 0.0 } else { float_sum }))
             }
-            (InfluxQLFunc::Mean, _) if n == 0 => Vec::new(),
+            (InfluxQLFunc::Mean, _) if n == 0 => Outs::new(),
             (InfluxQLFunc::Mean, _) if int => {
                 one(ZERO_TIME, FieldValue::Float(int_sum as f64 / n as f64))
             }
@@ -441,7 +441,7 @@ impl Partial {
                 }),
             ) => {
                 let point = BatchPoint { time, fields, tags };
-                let outs = vec![Out {
+                let outs = smallvec::smallvec![Out {
                     time,
                     v,
                     idx: Some(0),
@@ -455,11 +455,14 @@ impl Partial {
                 };
                 one(ZERO_TIME, v)
             }
-            (_, None) => Vec::new(),
+            (_, None) => Outs::new(),
         };
         (outs, Vec::new())
     }
 }
+
+/// A function's outputs for one bucket: one, mostly, kept inline (no allocation per batch).
+type Outs = smallvec::SmallVec<[Out; 1]>;
 
 /// The window's end of a fold, and the node.
 pub(crate) type Folded = (Folder, Box<dyn Processor>);
@@ -535,14 +538,14 @@ impl InfluxQL {
         src: &mut S,
         out: &mut Vec<Msg>,
     ) {
-        let outs: Vec<Out> = if acc.size == 0 || items.is_empty() {
+        let outs: Outs = if acc.size == 0 || items.is_empty() {
             match cfg.func {
-                InfluxQLFunc::Count => vec![Out {
+                InfluxQLFunc::Count => smallvec::smallvec![Out {
                     time: ZERO_TIME,
                     v: FieldValue::Int(0),
                     idx: None,
                 }],
-                InfluxQLFunc::Sum => vec![Out {
+                InfluxQLFunc::Sum => smallvec::smallvec![Out {
                     time: 0,
                     v: match acc.kind {
                         Some(Kind::Int) => FieldValue::Int(0),
@@ -553,16 +556,20 @@ impl InfluxQL {
                 _ => return,
             }
         } else if matches!(cfg.func, InfluxQLFunc::Top | InfluxQLFunc::Bottom) {
-            Self::top_bottom(cfg, items, src)
+            Outs::from_vec(Self::top_bottom(cfg, items, src))
         } else {
-            reducers::reduce(cfg, acc.kind.unwrap_or(Kind::Float), items)
+            Outs::from_vec(reducers::reduce(
+                cfg,
+                acc.kind.unwrap_or(Kind::Float),
+                items,
+            ))
         };
         items.clear();
         Self::emit(cfg, head, outs, src, out);
     }
 
     /// Emits the reducer's outputs for a bucket/batch.
-    fn emit<S: Source>(cfg: &Cfg, head: &Head, outs: Vec<Out>, src: &mut S, out: &mut Vec<Msg>) {
+    fn emit<S: Source>(cfg: &Cfg, head: &Head, outs: Outs, src: &mut S, out: &mut Vec<Msg>) {
         let time_of = |o: &Out| {
             if cfg.point_times && o.time != ZERO_TIME {
                 o.time
