@@ -974,7 +974,14 @@ mod tests {
         assert_eq!(stats["from1"]["errors"], 5);
         assert_eq!(chunked.edge_stats()[&("from1".into(), "log2".into())], 4);
         // One at a time (the stage guards each delivery), the same messages arrive.
-        let (mut single, seen) = exec_with(Box::new(PanicOnOddInPlace));
+        let (single, seen) = one_at_a_time(Box::new(PanicOnOddInPlace));
+        assert_eq!(*seen.lock().unwrap(), want);
+        assert_eq!(single.node_stats()["from1"]["errors"], 5);
+    }
+
+    /// [`exec_with`] fed [`points`] one at a time, each delivery guarded as a stage does.
+    fn one_at_a_time(first: Box<dyn Processor>) -> (TaskExec, Seen) {
+        let (mut single, seen) = exec_with(first);
         for m in points() {
             let delivered =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| single.deliver(0, 0, m)));
@@ -982,8 +989,7 @@ mod tests {
                 single.record_panic(1);
             }
         }
-        assert_eq!(*seen.lock().unwrap(), want);
-        assert_eq!(single.node_stats()["from1"]["errors"], 5);
+        (single, seen)
     }
 
     #[test]
@@ -997,15 +1003,9 @@ mod tests {
         let stats = chunked.node_stats();
         assert_eq!(stats["from1"]["errors"], 5);
         assert_eq!(chunked.edge_stats()[&("from1".into(), "log2".into())], 6);
-        let (mut single, seen) = exec_with(Box::new(PanicOnOddByRef));
-        for m in points() {
-            let delivered =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| single.deliver(0, 0, m)));
-            if delivered.is_err() {
-                single.record_panic(1);
-            }
-        }
+        let (single, seen) = one_at_a_time(Box::new(PanicOnOddByRef));
         assert_eq!(*seen.lock().unwrap(), want);
+        assert_eq!(single.node_stats()["from1"]["errors"], 5);
     }
 
     #[test]

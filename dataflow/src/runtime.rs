@@ -1990,15 +1990,8 @@ fn on_key(msg: &Msg, tags: &[crate::point::Sym]) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use super::parcel::tests::msg;
     use super::*;
-
-    fn msg() -> Msg {
-        Msg::DeleteGroup(crate::point::GroupInfo::new(
-            crate::point::Sym::new("m"),
-            crate::point::Tags::new(),
-            crate::point::Dimensions::default(),
-        ))
-    }
 
     fn point(host: &str) -> Msg {
         let tags =

@@ -26,26 +26,9 @@ pub(crate) fn run(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-/// A fresh temporary directory for one test, removed with everything in it when dropped
-/// (a test that fails keeps nothing behind either).
-pub(crate) struct TestDir(tempfile::TempDir);
-
-impl std::ops::Deref for TestDir {
-    type Target = std::path::Path;
-
-    fn deref(&self) -> &std::path::Path {
-        self.0.path()
-    }
-}
-
-/// A fresh temporary directory for one test, named after it.
-pub(crate) fn tempdir(name: &str) -> TestDir {
-    let dir = tempfile::Builder::new()
-        .prefix(&format!("kap-cli-{name}-"))
-        .tempdir()
-        .expect("create temp dir");
-    TestDir(dir)
-}
+#[path = "../../../api/tests/common/testdir.rs"]
+mod testdir;
+pub(crate) use testdir::{TestDir, tempdir};
 
 /// The vendored conformance corpus (`dsl/tests/corpus`).
 pub(crate) fn corpus_dir() -> PathBuf {

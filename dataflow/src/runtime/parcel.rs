@@ -446,10 +446,11 @@ impl Iterator for Merged<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn msg() -> Msg {
+    /// A message whose content does not matter.
+    pub(in crate::runtime) fn msg() -> Msg {
         Msg::DeleteGroup(crate::point::GroupInfo::new(
             crate::point::Sym::new("m"),
             crate::point::Tags::new(),
