@@ -482,7 +482,10 @@ pub struct GroupId(pub u64);
 /// measurement, then `k=v` for each dimension (in dimension order) joined by `,`; a missing
 /// tag gives `k=`.
 pub fn group_id_string(name: Sym, tags: &[(Sym, Sym)], dims: &Dimensions) -> String {
-    let mut s = String::new();
+    // Measured first: the string is allocated once, at its size.
+    let mut len = 0;
+    write_group_id(name, tags, dims, &mut |part| len += part.len());
+    let mut s = String::with_capacity(len);
     write_group_id(name, tags, dims, &mut |part| s.push_str(part));
     s
 }
@@ -720,11 +723,12 @@ impl Point {
 
     /// The group tags only (dimension tags present on the point; missing ones are empty).
     pub fn group_tags(&self) -> Tags {
-        self.dims
-            .tag_names
-            .iter()
-            .map(|k| (*k, get(&self.tags, *k).copied().unwrap_or_else(Sym::empty)))
-            .collect()
+        let names = &self.dims.tag_names;
+        let mut tags = Tags::with_capacity(names.len());
+        for k in names {
+            tags.push((*k, get(&self.tags, *k).copied().unwrap_or_else(Sym::empty)));
+        }
+        tags
     }
 
     /// Group info of this point.
