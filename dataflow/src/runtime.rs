@@ -1456,13 +1456,13 @@ impl timely::dataflow::channels::pushers::exchange::Distributor<Parcel> for Spli
         P: timely::communication::Push<timely::dataflow::channels::Message<T, Parcel>>,
     {
         debug_assert_eq!(pushers.len(), self.router.peers);
-        let (Some(h), Some(m)) = (container.heads.first(), container.msgs.first()) else {
+        let (Some(h), Some(m)) = (container.heads().first(), container.msgs.first()) else {
             return;
         };
         let w = self.router.worker(h, m);
         debug_assert!(
             container
-                .heads
+                .heads()
                 .iter()
                 .zip(&container.msgs)
                 .all(|(h, m)| self.router.worker(h, m) == w)
@@ -1656,18 +1656,18 @@ impl Walk<'_, '_> {
     /// this stage (what ingest sends, and most stage-to-stage traffic) goes to it whole:
     /// its messages are the chunk the node reads, not copied into a run first.
     fn parcel(&mut self, p: &mut Parcel) {
-        if let Some(&first) = p.heads.first()
-            && self.stage_of[first.dest as usize] == self.k
-            && self.exec.chains(first.dest as usize)
-            && p.heads.iter().all(|h| h.to() == first.to())
+        if let Some((dest, input)) = p.to()
+            && self.stage_of[dest as usize] == self.k
+            && self.exec.chains(dest as usize)
         {
             self.flush();
             self.delivered = true;
-            let to = (first.dest as usize, first.input as usize);
-            Run::deliver(self.exec, to, &mut p.msgs, &p.heads, self.outbox);
+            let to = (dest as usize, usize::from(input));
+            let (heads, msgs) = p.split();
+            Run::deliver(self.exec, to, msgs, heads, self.outbox);
             return;
         }
-        let Parcel { heads, msgs } = p;
+        let (heads, msgs) = p.split();
         for (head, msg) in heads.iter().zip(msgs.drain(..)) {
             self.message(*head, msg);
         }
@@ -1800,8 +1800,7 @@ impl<'r> Outbox<'r> {
         };
         let mut parcel = self.spare.take(0);
         std::mem::swap(&mut parcel.msgs, msgs);
-        parcel.heads.clear();
-        parcel.heads.extend(heads);
+        parcel.set_heads(heads);
         let Some((first, last)) = parcel.bounds() else {
             return true;
         };
@@ -1826,8 +1825,7 @@ impl<'r> Outbox<'r> {
                 let mut all = std::mem::take(&mut part.parcels).into_iter();
                 let mut one = all.next().unwrap_or_default();
                 for mut p in all {
-                    one.heads.append(&mut p.heads);
-                    one.msgs.append(&mut p.msgs);
+                    one.append(&mut p);
                 }
                 one.sort();
                 part.parcels.push(one);
@@ -2010,7 +2008,7 @@ mod tests {
         outbox.parts[w]
             .parcels
             .iter()
-            .flat_map(|p| p.heads.iter().copied())
+            .flat_map(|p| p.heads().iter().copied())
             .collect()
     }
 

@@ -12,13 +12,14 @@ use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
-/// Where a message goes and where it stands in a stage's processing order.
+/// Where a message goes and where it stands in a stage's processing order (24 bytes:
+/// every message ingest sends carries one).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct Head {
     /// Destination node id.
     pub(super) dest: u32,
     /// Parent index at the destination (multi-parent nodes).
-    pub(super) input: u32,
+    pub(super) input: u16,
     /// Ingest sequence number of the message that caused this one.
     pub(super) seq: u64,
     /// Position among the messages caused by the same ingest message: each stage appends
@@ -50,11 +51,11 @@ impl Head {
     /// The order a stage processes an epoch's messages in: ingest order, then depth-first
     /// emission order, then parent index.
     pub(super) fn key(&self) -> OrderKey {
-        (self.seq, self.path, self.input)
+        (self.seq, self.path, u32::from(self.input))
     }
 
     /// The node and input the message is for.
-    pub(super) fn to(&self) -> (u32, u32) {
+    pub(super) fn to(&self) -> (u32, u16) {
         (self.dest, self.input)
     }
 
@@ -70,7 +71,7 @@ impl Head {
         let (path, depth) = extend_path(path, depth, k);
         Head {
             dest: dest.0 as u32,
-            input: dest.1 as u32,
+            input: u16::try_from(dest.1).unwrap_or(u16::MAX),
             seq,
             path,
             depth,
@@ -94,7 +95,11 @@ fn extend_path(path: u64, depth: u8, k: usize) -> (u64, u8) {
 /// `i` is `msgs[i]`, going where `heads[i]` says. Both columns always have the same length.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(super) struct Parcel {
-    pub(super) heads: Vec<Head>,
+    heads: Vec<Head>,
+    /// The node and input every message goes to, when they all go to one (kept as heads
+    /// are added, so a stage need not read every head to know it); `None` when empty or
+    /// mixed.
+    to: Option<(u32, u16)>,
     pub(super) msgs: Vec<Msg>,
 }
 
@@ -103,6 +108,7 @@ impl Parcel {
     pub(super) fn with_capacity(n: usize) -> Parcel {
         Parcel {
             heads: Vec::with_capacity(n),
+            to: None,
             msgs: Vec::with_capacity(n),
         }
     }
@@ -120,8 +126,43 @@ impl Parcel {
     /// Appends a message.
     #[inline]
     pub(super) fn push(&mut self, head: Head, msg: Msg) {
+        self.to = match (self.heads.is_empty(), self.to) {
+            (true, _) => Some(head.to()),
+            (false, Some(to)) if to == head.to() => Some(to),
+            _ => None,
+        };
         self.heads.push(head);
         self.msgs.push(msg);
+    }
+
+    /// The messages' heads.
+    pub(super) fn heads(&self) -> &[Head] {
+        &self.heads
+    }
+
+    /// The heads, and the messages to take.
+    pub(super) fn split(&mut self) -> (&[Head], &mut Vec<Msg>) {
+        (&self.heads, &mut self.msgs)
+    }
+
+    /// The node and input every message goes to, if they all go to one.
+    pub(super) fn to(&self) -> Option<(u32, u16)> {
+        self.to
+    }
+
+    /// Replaces the heads (one per message, in order).
+    pub(super) fn set_heads(&mut self, heads: impl Iterator<Item = Head>) {
+        self.heads.clear();
+        self.heads.extend(heads);
+        self.to = uniform(&self.heads);
+    }
+
+    /// Moves `other`'s messages to the end of this one's.
+    pub(super) fn append(&mut self, other: &mut Parcel) {
+        self.heads.append(&mut other.heads);
+        self.msgs.append(&mut other.msgs);
+        other.to = None;
+        self.to = uniform(&self.heads);
     }
 
     /// Room for at least `n` more messages.
@@ -138,6 +179,7 @@ impl Parcel {
     /// Empties it, keeping its room.
     pub(super) fn clear(&mut self) {
         self.heads.clear();
+        self.to = None;
         self.msgs.clear();
     }
 
@@ -164,6 +206,12 @@ impl Parcel {
             }
         }
     }
+}
+
+/// The node and input all of `heads` go to, if they go to one.
+fn uniform(heads: &[Head]) -> Option<(u32, u16)> {
+    let to = heads.first()?.to();
+    heads.iter().all(|h| h.to() == to).then_some(to)
 }
 
 impl timely::Accountable for Parcel {
@@ -360,7 +408,7 @@ impl<'a> Merged<'a> {
         let mut runs: Vec<_> = (0..tails.len()).map(|_| VecDeque::new()).collect();
         for (p, k) in parcels.iter_mut().zip(run_of) {
             if k != usize::MAX {
-                let Parcel { heads, msgs } = p;
+                let Parcel { heads, msgs, .. } = p;
                 runs[k].push_back(Cursor {
                     heads: heads.iter(),
                     msgs: msgs.drain(..),
@@ -458,7 +506,7 @@ pub(super) mod tests {
         ))
     }
 
-    fn head(seq: u64, path: u64, input: u32) -> Head {
+    fn head(seq: u64, path: u64, input: u16) -> Head {
         Head {
             dest: 0,
             input,
@@ -493,7 +541,7 @@ pub(super) mod tests {
         assert!(!one_run(&parcels));
         let mut want: Vec<_> = parcels
             .iter()
-            .flat_map(|p| p.heads.iter().map(Head::key))
+            .flat_map(|p| p.heads().iter().map(Head::key))
             .collect();
         want.sort();
         assert_eq!(keys(&mut parcels), want);
@@ -576,7 +624,7 @@ pub(super) mod tests {
         assert!(!p.is_sorted());
         p.sort();
         assert!(p.is_sorted());
-        let dests: Vec<u32> = p.heads.iter().map(|h| h.dest).collect();
+        let dests: Vec<u32> = p.heads().iter().map(|h| h.dest).collect();
         assert_eq!(dests, vec![3, 1, 0, 2]);
         // Each message moved with its head.
         let names: Vec<String> = p
@@ -588,6 +636,35 @@ pub(super) mod tests {
             })
             .collect();
         assert_eq!(names, vec!["m3", "m1", "m0", "m2"]);
+    }
+
+    #[test]
+    fn a_parcel_knows_when_all_its_messages_go_to_one_node() {
+        let to = |dest, input| Head {
+            dest,
+            ..head(0, 0, input)
+        };
+        let mut p = Parcel::default();
+        assert_eq!(p.to(), None);
+        p.push(to(3, 0), msg());
+        p.push(to(3, 0), msg());
+        assert_eq!(p.to(), Some((3, 0)));
+        let mut q = parcel(&[to(3, 1)]);
+        assert_eq!(q.to(), Some((3, 1)));
+        p.append(&mut q);
+        assert_eq!(p.to(), None);
+        p.set_heads([to(4, 0), to(4, 0), to(4, 0)].into_iter());
+        assert_eq!(p.to(), Some((4, 0)));
+        p.push(to(5, 0), msg());
+        assert_eq!(p.to(), None);
+        p.clear();
+        p.push(to(5, 0), msg());
+        assert_eq!(p.to(), Some((5, 0)));
+    }
+
+    #[test]
+    fn a_head_is_24_bytes() {
+        assert_eq!(std::mem::size_of::<Head>(), 24);
     }
 
     #[test]
