@@ -92,7 +92,8 @@ fn extend_path(path: u64, depth: u8, k: usize) -> (u64, u8) {
 }
 
 /// Messages on their way through a task's stages (the container timely moves): message
-/// `i` is `msgs[i]`, going where `heads[i]` says. Both columns always have the same length.
+/// `i` is `msgs[i]`, going where `heads[i]` says. Both columns have the same length, but
+/// while a stage takes the messages out (the heads stay until the parcel is cleared).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(super) struct Parcel {
     heads: Vec<Head>,
