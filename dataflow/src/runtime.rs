@@ -1410,15 +1410,12 @@ impl Router {
 
     /// The worker all of `msgs` for node `dest` go to, if they go to one.
     fn worker_of_all(&self, dest: usize, msgs: &[Msg]) -> Option<usize> {
-        let first = self.worker_of(dest, msgs.first()?);
+        let (head, rest) = msgs.split_first()?;
+        let first = self.worker_of(dest, head);
+        // Passing through, or gathered: one worker whatever the messages.
         let one = self.stage_of[dest] != self.k
-            || match &self.key {
-                StageKey::Gather => true,
-                StageKey::On(_) => msgs.iter().all(|m| self.worker_of(dest, m) == first),
-                _ => msgs
-                    .iter()
-                    .all(|m| worker_for(m.group().0, self.peers) == first),
-            };
+            || self.key == StageKey::Gather
+            || rest.iter().all(|m| self.worker_of(dest, m) == first);
         one.then_some(first)
     }
 
@@ -1512,7 +1509,7 @@ where
     let mut stash: BTreeMap<u64, (Capability<u64>, Vec<Parcel>)> = BTreeMap::new();
     // Reused buffers: the executor's exits, and a run of messages for a chaining node.
     let mut exits: Vec<(usize, usize, Msg)> = Vec::new();
-    let mut run = Run::default();
+    let mut run = Parcel::default();
     let mut finished = false;
     // The latest epoch processed: the end-of-input flush must not overtake it.
     let mut latest: u64 = 0;
@@ -1642,7 +1639,8 @@ struct Walk<'a, 'r> {
     stage_of: &'a [usize],
     /// This stage.
     k: usize,
-    run: &'a mut Run,
+    /// Messages gathered one by one for a chaining node, delivered as one chunk.
+    run: &'a mut Parcel,
     /// The node and input of the messages in `run`.
     run_to: Option<(usize, usize)>,
     exits: &'a mut Vec<(usize, usize, Msg)>,
@@ -1664,7 +1662,7 @@ impl Walk<'_, '_> {
             self.delivered = true;
             let to = (dest as usize, usize::from(input));
             let (heads, msgs) = p.split();
-            Run::deliver(self.exec, to, msgs, heads, self.outbox);
+            deliver(self.exec, to, msgs, heads, self.outbox);
             return;
         }
         let (heads, msgs) = p.split();
@@ -1687,8 +1685,8 @@ impl Walk<'_, '_> {
                 self.run_to = Some(to);
             }
             self.run.push(head, msg);
-            if self.run.msgs.len() >= RUN_MAX {
-                self.run.flush(self.exec, to, self.outbox);
+            if self.run.len() >= RUN_MAX {
+                self.deliver_run(to);
             }
             return;
         }
@@ -1708,8 +1706,15 @@ impl Walk<'_, '_> {
     /// Delivers the pending run, if any.
     fn flush(&mut self) {
         if let Some(to) = self.run_to.take() {
-            self.run.flush(self.exec, to, self.outbox);
+            self.deliver_run(to);
         }
+    }
+
+    /// Delivers the run to `to` (node and input), leaving it empty.
+    fn deliver_run(&mut self, to: (usize, usize)) {
+        let (heads, msgs) = self.run.split();
+        deliver(self.exec, to, msgs, heads, self.outbox);
+        self.run.clear();
     }
 }
 
@@ -1862,54 +1867,33 @@ impl<'r> Outbox<'r> {
 /// few tens of KB). Parcels that go to one node whole are not cut.
 const RUN_MAX: usize = 256;
 
-/// A run of consecutive messages for a chaining node, gathered to be delivered as one
-/// chunk.
-#[derive(Default)]
-struct Run {
-    msgs: Vec<Msg>,
-    heads: Vec<Head>,
-}
-
-impl Run {
-    fn push(&mut self, head: Head, msg: Msg) {
-        self.heads.push(head);
-        self.msgs.push(msg);
+/// Delivers `msgs`, whose heads are `heads`, to `to` (node and input) as one chunk, leaving
+/// `msgs` empty, and posts what it sends to other stages to `outbox` as it is made, each
+/// under its message's ingest sequence with its path extended as one message at a time
+/// would (a panic outside the nodes' calls loses the chunk, counted as an error of `to`'s
+/// node).
+fn deliver(
+    exec: &mut TaskExec,
+    to: (usize, usize),
+    msgs: &mut Vec<Msg>,
+    heads: &[Head],
+    outbox: &mut Outbox<'_>,
+) {
+    if msgs.is_empty() {
+        return;
     }
-
-    /// Delivers the run to `to` (node and input), leaving it empty.
-    fn flush(&mut self, exec: &mut TaskExec, to: (usize, usize), outbox: &mut Outbox<'_>) {
-        Run::deliver(exec, to, &mut self.msgs, &self.heads, outbox);
-        self.heads.clear();
-    }
-
-    /// Delivers `msgs`, whose heads are `heads`, to `to` (node and input) as one chunk,
-    /// leaving `msgs` empty, and posts what it sends to other stages to `outbox` as it is
-    /// made, each under its message's ingest sequence with its path extended as one
-    /// message at a time would (a panic outside the nodes' calls loses the chunk, counted
-    /// as an error of `to`'s node).
-    fn deliver(
-        exec: &mut TaskExec,
-        to: (usize, usize),
-        msgs: &mut Vec<Msg>,
-        heads: &[Head],
-        outbox: &mut Outbox<'_>,
-    ) {
-        if msgs.is_empty() {
-            return;
-        }
-        let mut exits = ToOutbox {
-            outbox,
-            heads,
-            last: None,
-            k: 0,
-        };
-        let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            exec.deliver_chunk_to(to.0, to.1, msgs, &mut exits)
-        }));
-        if delivered.is_err() {
-            msgs.clear();
-            exec.record_panic(to.0);
-        }
+    let mut exits = ToOutbox {
+        outbox,
+        heads,
+        last: None,
+        k: 0,
+    };
+    let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        exec.deliver_chunk_to(to.0, to.1, msgs, &mut exits)
+    }));
+    if delivered.is_err() {
+        msgs.clear();
+        exec.record_panic(to.0);
     }
 }
 
@@ -1924,48 +1908,32 @@ struct ToOutbox<'a, 'r> {
     k: usize,
 }
 
-impl ToOutbox<'_, '_> {
-    /// The number of the next exit of `origin` (exits come grouped by origin, in order:
-    /// each origin's are numbered from 0).
-    fn number(&mut self, origin: u32) -> usize {
-        self.k = if self.last == Some(origin) {
-            self.k + 1
-        } else {
-            0
-        };
-        self.last = Some(origin);
-        self.k
-    }
+/// The number of the next exit of `origin`, after the exit numbered `k` of origin `last`
+/// (exits come grouped by origin, in order: each origin's are numbered from 0).
+fn number(last: &mut Option<u32>, k: &mut usize, origin: u32) -> usize {
+    *k = if *last == Some(origin) { *k + 1 } else { 0 };
+    *last = Some(origin);
+    *k
 }
 
 impl crate::exec::ChunkExits for ToOutbox<'_, '_> {
     fn exit(&mut self, origin: u32, dest: usize, input: usize, msg: Msg) {
-        let k = self.number(origin);
+        let k = number(&mut self.last, &mut self.k, origin);
         let from = self.heads[origin as usize].origin();
         self.outbox.post_exit((dest, input), from, k, msg);
     }
 
     fn exit_all(&mut self, dest: usize, input: usize, msgs: &mut Vec<Msg>, origins: &[u32]) {
-        // Numbered as one at a time would, then posted whole if they go to one worker.
-        let (last, k) = (self.last, self.k);
+        // Numbered as one at a time would, then posted whole if they go to one worker
+        // (the numbering goes on from the last exit; nothing is numbered otherwise).
         let heads = self.heads;
-        let (mut at, mut n) = (last, k);
+        let (mut last, mut k) = (self.last, self.k);
         let numbered = origins.iter().map(|&o| {
-            n = if at == Some(o) { n + 1 } else { 0 };
-            at = Some(o);
+            let n = number(&mut last, &mut k, o);
             Head::exit((dest, input), heads[o as usize].origin(), n)
         });
         if self.outbox.post_all(dest, msgs, numbered) {
-            if let Some(&o) = origins.last() {
-                // The numbering goes on from the last exit.
-                let same = origins.iter().rev().take_while(|&&x| x == o).count();
-                self.k = if last == Some(o) && same == origins.len() {
-                    k + same
-                } else {
-                    same - 1
-                };
-                self.last = Some(o);
-            }
+            (self.last, self.k) = (last, k);
             return;
         }
         for (m, &origin) in msgs.drain(..).zip(origins) {
