@@ -57,6 +57,8 @@ pub struct TaskExec {
     /// messages and of its outputs.
     chunk_out: Vec<Msg>,
     chunk_origins: (Vec<u32>, Vec<u32>),
+    /// Whether each message of a run goes on, for in-place nodes (a reused buffer).
+    chunk_kept: Vec<bool>,
 }
 
 /// What the executor reads of a node for every message.
@@ -312,6 +314,7 @@ impl TaskExec {
             hot,
             chunk_out: Vec::new(),
             chunk_origins: (Vec::new(), Vec::new()),
+            chunk_kept: Vec::new(),
             exits_only,
             task: task.to_string(),
             stats: vec![NodeStats::default(); plan.nodes.len()],
@@ -448,40 +451,39 @@ impl TaskExec {
             } else if proc.in_place() {
                 proc.warm(msgs);
                 // The messages stay where they are; those that go on are compacted to the
-                // front (nothing moves while every message goes on). One unwind guard
-                // around the loop; after a panic (its message is not kept) the loop
-                // resumes with the next message.
+                // front (nothing moves while every message goes on). One call per run and
+                // one unwind guard around it; after a panic (its message is not kept) the
+                // node goes on with the next message.
                 let len = msgs.len();
-                let (mut r, mut kept) = (0, 0);
-                while r < len {
+                let mut kept = std::mem::take(&mut self.chunk_kept);
+                kept.clear();
+                let start = std::time::Instant::now();
+                while kept.len() < len {
+                    let from = kept.len();
                     let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        while r < len {
-                            hot.calls += 1;
-                            let start =
-                                (hot.calls % TIME_SAMPLE == 1).then(std::time::Instant::now);
-                            let keep = proc.process_in_place(i, &mut msgs[r], &mut ctx);
-                            if let Some(start) = start {
-                                hot.ns += start.elapsed().as_nanos() as u64;
-                                hot.samples += 1;
-                            }
-                            if keep {
-                                if kept != r {
-                                    msgs.swap(kept, r);
-                                    origins[kept] = origins[r];
-                                }
-                                kept += 1;
-                            }
-                            r += 1;
-                        }
+                        proc.process_in_place_run(i, &mut msgs[from..], &mut kept, &mut ctx)
                     }));
-                    if done.is_ok() {
-                        break;
+                    if done.is_err() {
+                        panics += 1;
+                        kept.push(false);
                     }
-                    panics += 1;
-                    r += 1;
                 }
-                msgs.truncate(kept);
-                origins.truncate(kept);
+                hot.calls += len as u64;
+                hot.ns += start.elapsed().as_nanos() as u64;
+                hot.samples += len as u64;
+                if let Some(first) = kept.iter().position(|k| !k) {
+                    let mut at = first;
+                    for r in first + 1..len {
+                        if kept[r] {
+                            msgs.swap(at, r);
+                            origins[at] = origins[r];
+                            at += 1;
+                        }
+                    }
+                    msgs.truncate(at);
+                    origins.truncate(at);
+                }
+                self.chunk_kept = kept;
                 std::mem::swap(msgs, &mut next);
                 std::mem::swap(&mut origins, &mut next_origins);
             } else {
@@ -544,6 +546,9 @@ impl TaskExec {
         }
         if next_origins.capacity() > CHUNK_KEEP {
             next_origins = Vec::new();
+        }
+        if self.chunk_kept.capacity() > CHUNK_KEEP {
+            self.chunk_kept = Vec::new();
         }
         self.chunk_out = next;
         self.chunk_origins = (origins, next_origins);

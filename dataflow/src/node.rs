@@ -240,6 +240,25 @@ pub trait Processor: Send {
         unreachable!("process_in_place called on a node that does not handle messages in place")
     }
 
+    /// Handles a run of messages in place, in order, for a node whose
+    /// [`Processor::in_place`] is true: pushes to `kept`, for each message, whether it goes
+    /// on ([`Processor::process_in_place`]'s answer). The default calls
+    /// [`Processor::process_in_place`] once per message, statically: one call through the
+    /// node's vtable per run instead of per message. After a panic the executor calls again
+    /// with the messages after the one that panicked (`kept` tells how far it got).
+    fn process_in_place_run(
+        &mut self,
+        input: usize,
+        msgs: &mut [Msg],
+        kept: &mut Vec<bool>,
+        ctx: &mut Ctx<'_>,
+    ) {
+        for m in msgs {
+            let keep = self.process_in_place(input, m, ctx);
+            kept.push(keep);
+        }
+    }
+
     /// Whether this node handles a chunk by reference ([`Processor::process_refs`]): its
     /// messages stay where they are and the executor drops them after, instead of moving
     /// each into a [`Processor::process`] call.

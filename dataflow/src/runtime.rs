@@ -372,6 +372,7 @@ pub fn series_hash(p: &Point) -> u64 {
 
 /// The worker of a hash: `hash % peers`, by a mask when `peers` is a power of two (a
 /// division costs tens of cycles, paid per message at every exchange).
+#[inline]
 fn worker_for(hash: u64, peers: usize) -> usize {
     let peers = peers as u64;
     (if peers.is_power_of_two() {
@@ -394,7 +395,7 @@ struct Lanes {
 
 impl Lanes {
     /// Groups `p` by its series and returns its lane among `peers`.
-    #[inline]
+    #[inline(always)]
     fn assign(&mut self, p: &mut Point, peers: usize) -> usize {
         p.dims = match self.last {
             Some(d) if d.is_series_of(&p.tags) => d,
@@ -718,9 +719,11 @@ impl Engine {
         let mut parts = self.parcels(points.len());
         let first = self.seq.fetch_add(points.len() as u64, Ordering::Relaxed);
         let mut lanes = Lanes::default();
-        for (seq, mut p) in (first..).zip(points) {
-            let w = lanes.assign(&mut p, self.workers);
-            parts[w].push(Head::ingest(0, seq), Msg::Point(p));
+        let (peers, mut seq) = (self.workers, first);
+        for mut p in points {
+            let w = lanes.assign(&mut p, peers);
+            parts[w].push_ingest(seq, Msg::Point(p));
+            seq += 1;
         }
         self.feed_parts(id, parts)
     }
@@ -1412,10 +1415,17 @@ impl Router {
     fn worker_of_all(&self, dest: usize, msgs: &[Msg]) -> Option<usize> {
         let (head, rest) = msgs.split_first()?;
         let first = self.worker_of(dest, head);
-        // Passing through, or gathered: one worker whatever the messages.
+        // Passing through, or gathered: one worker whatever the messages. By group (the
+        // common case), the stage and key are read once, not per message.
         let one = self.stage_of[dest] != self.k
-            || self.key == StageKey::Gather
-            || rest.iter().all(|m| self.worker_of(dest, m) == first);
+            || match &self.key {
+                StageKey::Gather => true,
+                StageKey::On(_) => rest.iter().all(|m| self.worker_of(dest, m) == first),
+                StageKey::Local | StageKey::Group => {
+                    let peers = self.peers;
+                    rest.iter().all(|m| worker_for(m.group().0, peers) == first)
+                }
+            };
         one.then_some(first)
     }
 

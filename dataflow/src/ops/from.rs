@@ -169,6 +169,7 @@ impl DimSpec {
     }
 
     /// The dimensions of a point with these (sorted) tag keys (no allocation unless `*`).
+    #[inline]
     pub(crate) fn dims<'a>(
         &self,
         by_name: bool,
@@ -209,6 +210,10 @@ fn opt_sym(s: &str) -> Option<Sym> {
 
 /// Builds a `from` node.
 pub(crate) fn build(spec: &FromSpec, info: &BuildInfo) -> Result<Box<dyn Processor>, BuildError> {
+    Ok(Box::new(new(spec, info)?))
+}
+
+fn new(spec: &FromSpec, info: &BuildInfo) -> Result<From, BuildError> {
     let where_ = match &spec.where_ {
         Some(e) => {
             let l = compile(info, e)?;
@@ -217,7 +222,7 @@ pub(crate) fn build(spec: &FromSpec, info: &BuildInfo) -> Result<Box<dyn Process
         }
         None => None,
     };
-    Ok(Box::new(From {
+    Ok(From {
         database: opt_sym(&spec.database),
         rp: opt_sym(&spec.retention_policy),
         measurement: opt_sym(&spec.measurement),
@@ -227,10 +232,11 @@ pub(crate) fn build(spec: &FromSpec, info: &BuildInfo) -> Result<Box<dyn Process
         truncate: spec.truncate,
         round: spec.round,
         quiet: spec.quiet,
-    }))
+    })
 }
 
 impl From {
+    #[inline]
     fn accept(&mut self, p: &Point) -> bool {
         if self.database.is_some_and(|d| d != p.db)
             || self.rp.is_some_and(|r| r != p.rp)
@@ -258,6 +264,50 @@ impl Processor for From {
     }
 
     fn process_in_place(&mut self, _: usize, msg: &mut Msg, ctx: &mut Ctx<'_>) -> bool {
+        self.one(msg, ctx)
+    }
+
+    fn process_in_place_run(
+        &mut self,
+        _: usize,
+        msgs: &mut [Msg],
+        kept: &mut Vec<bool>,
+        ctx: &mut Ctx<'_>,
+    ) {
+        // The common `from`: filters on names only, fixed dimensions. Its loop reads
+        // nothing of `self` per point but what it compares.
+        if self.where_.is_none() && self.truncate == 0 && self.round == 0 && !self.dims.star {
+            let dims = self.dims.fixed[usize::from(self.by_name)];
+            let (db, rp, name) = (self.database, self.rp, self.measurement);
+            for m in msgs {
+                let keep = match m {
+                    Msg::Point(p) => {
+                        let keep = db.is_none_or(|d| d == p.db)
+                            && rp.is_none_or(|r| r == p.rp)
+                            && name.is_none_or(|n| n == p.name);
+                        if keep && dims != p.dims {
+                            p.dims = dims;
+                            p.regroup();
+                        }
+                        keep
+                    }
+                    other => self.one(other, ctx),
+                };
+                kept.push(keep);
+            }
+            return;
+        }
+        for m in msgs {
+            let keep = self.one(m, ctx);
+            kept.push(keep);
+        }
+    }
+}
+
+impl From {
+    /// [`Processor::process_in_place`], inlined into [`Processor::process_in_place_run`].
+    #[inline(always)]
+    fn one(&mut self, msg: &mut Msg, ctx: &mut Ctx<'_>) -> bool {
         match msg {
             Msg::Point(p) => {
                 if !self.accept(p) {
@@ -290,6 +340,97 @@ impl Processor for From {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::{NodeStats, Services};
+    use crate::point::{FieldValue, list};
+
+    /// The `from` node of `script`.
+    fn from_of(script: &str) -> From {
+        let plan = kap_dsl::compile_source(script, &Default::default())
+            .unwrap()
+            .pipeline;
+        let kap_dsl::plan::NodeSpec::From(spec) = &plan.nodes[1].spec else {
+            panic!("node 1 is not a from");
+        };
+        let info = BuildInfo {
+            task: "t".into(),
+            node: "from1".into(),
+            node_id: 1,
+            inputs: 1,
+            task_type: plan.task_type,
+            batch_input: false,
+            services: Services::default(),
+        };
+        new(spec, &info).unwrap()
+    }
+
+    /// Points of two measurements and several series, and a batch `from` refuses.
+    fn mixed() -> Vec<Msg> {
+        let mut msgs: Vec<Msg> = (0..12i64)
+            .map(|i| {
+                let name = if i % 3 == 0 { "other" } else { "cpu" };
+                let tags = list![
+                    (Sym::new("host"), Sym::new(&format!("h{}", i % 2))),
+                    (Sym::new("cpu"), Sym::new(&format!("c{}", i % 4)))
+                ];
+                let fields = list![(Sym::new("v"), FieldValue::Int(i))];
+                let mut p = Point::new(name, tags, fields, i * 1_000_000_007);
+                // As ingest groups it: by its series.
+                p.dims = Dimensions::of_series(&p.tags);
+                p.group = crate::point::group_of_all(&p.tags);
+                Msg::Point(p)
+            })
+            .collect();
+        let batch = crate::point::Batch {
+            name: Sym::new("cpu"),
+            tmax: 0,
+            tags: Default::default(),
+            dims: Dimensions::default(),
+            group: Default::default(),
+            points: Vec::new(),
+        };
+        msgs.insert(5, Msg::Batch(batch));
+        msgs
+    }
+
+    /// A run handled at once keeps, changes and refuses what one message at a time does.
+    #[test]
+    fn a_run_is_handled_as_one_message_at_a_time() {
+        for script in [
+            "stream|from().measurement('cpu').groupBy('host')",
+            "stream|from().measurement('cpu').groupBy('host', 'cpu')",
+            "stream|from().groupBy(*)",
+            "stream|from().measurement('cpu').truncate(1s).groupBy('host')",
+            "stream|from().where(lambda: \"v\" > 3)",
+        ] {
+            let services = Services::default();
+            let (mut one, mut run) = (from_of(script), from_of(script));
+            let (mut one_stats, mut run_stats) = (NodeStats::default(), NodeStats::default());
+            let mut one_msgs = mixed();
+            let mut one_kept = Vec::new();
+            for m in &mut one_msgs {
+                let mut ctx = Ctx {
+                    task: "t",
+                    node: "from1",
+                    services: &services,
+                    stats: &mut one_stats,
+                };
+                one_kept.push(one.process_in_place(0, m, &mut ctx));
+            }
+            let mut run_msgs = mixed();
+            let mut run_kept = Vec::new();
+            let mut ctx = Ctx {
+                task: "t",
+                node: "from1",
+                services: &services,
+                stats: &mut run_stats,
+            };
+            run.process_in_place_run(0, &mut run_msgs, &mut run_kept, &mut ctx);
+            assert_eq!(run_kept, one_kept, "{script}");
+            assert_eq!(format!("{run_msgs:?}"), format!("{one_msgs:?}"), "{script}");
+            assert_eq!(run_stats.errors, 1, "{script}");
+            assert_eq!(one_stats.errors, 1, "{script}");
+        }
+    }
 
     #[test]
     fn go_time_rounding() {

@@ -136,6 +136,20 @@ impl Parcel {
         self.msgs.push(msg);
     }
 
+    /// Appends an ingested message for node 0 ([`Head::ingest`]): [`Parcel::push`] for
+    /// ingest's loop, inlined.
+    #[inline(always)]
+    pub(super) fn push_ingest(&mut self, seq: u64, msg: Msg) {
+        let head = Head::ingest(0, seq);
+        if self.heads.is_empty() {
+            self.to = Some(head.to());
+        } else if self.to != Some(head.to()) {
+            self.to = None;
+        }
+        self.heads.push(head);
+        self.msgs.push(msg);
+    }
+
     /// The messages' heads.
     pub(super) fn heads(&self) -> &[Head] {
         &self.heads
