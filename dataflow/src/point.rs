@@ -611,8 +611,16 @@ pub type BuildIdHasher = std::hash::BuildHasherDefault<IdHasher>;
 /// (which should read the value's fields its node reads first, so the entry's cache lines
 /// are all loaded): the lookups are independent, so their cache misses overlap, and the
 /// entries are in cache when the messages are processed one by one.
-pub fn warm_groups<V>(map: &GroupMap<V>, msgs: &[Msg], touch: impl Fn(&V) -> u64) {
+///
+/// A table that fits well within the core's second-level cache is not warmed: its entries
+/// are found there anyway, and the pass would only look every group up twice. `held` is
+/// what each entry owns elsewhere (a boxed value's size), counted in the table's footprint.
+pub fn warm_groups<V>(map: &GroupMap<V>, msgs: &[Msg], held: usize, touch: impl Fn(&V) -> u64) {
     if map.len() < WARM_MIN {
+        return;
+    }
+    let footprint = map.capacity() * (std::mem::size_of::<(GroupId, V)>() + held);
+    if footprint <= l2_bytes() / 2 {
         return;
     }
     let mut sum = 0u64;
@@ -626,6 +634,42 @@ pub fn warm_groups<V>(map: &GroupMap<V>, msgs: &[Msg], touch: impl Fn(&V) -> u64
 
 /// Below this many groups a table stays in cache and warming it is pure cost.
 const WARM_MIN: usize = 512;
+
+/// The size of a core's second-level cache, read once (Linux's sysfs); 512 KiB where it
+/// cannot be read.
+fn l2_bytes() -> usize {
+    static L2: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *L2.get_or_init(|| read_l2_bytes().unwrap_or(512 << 10))
+}
+
+fn read_l2_bytes() -> Option<usize> {
+    (0..8).find_map(|i| {
+        let dir = format!("/sys/devices/system/cpu/cpu0/cache/index{i}");
+        let level = std::fs::read_to_string(format!("{dir}/level")).ok()?;
+        if level.trim() != "2" {
+            return None;
+        }
+        cache_size(&std::fs::read_to_string(format!("{dir}/size")).ok()?)
+    })
+}
+
+/// A sysfs cache size (`2048K`, `2M`, or bytes) in bytes.
+fn cache_size(s: &str) -> Option<usize> {
+    let s = s.trim();
+    let (digits, unit) = match s.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => s.split_at(i),
+        None => (s, ""),
+    };
+    let n: usize = digits.parse().ok()?;
+    let scale = match unit {
+        "" => 1,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(scale)
+}
 
 /// Per-group state: a map keyed by [`GroupId`] with the fast [`IdHasher`].
 pub type GroupMap<V> = HashMap<GroupId, V, BuildIdHasher>;
@@ -849,6 +893,16 @@ impl Msg {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cache_sizes_read_as_sysfs_writes_them() {
+        assert_eq!(cache_size("2048K\n"), Some(2 << 20));
+        assert_eq!(cache_size("2M"), Some(2 << 20));
+        assert_eq!(cache_size("49152"), Some(49152));
+        assert_eq!(cache_size("lots"), None);
+        assert_eq!(cache_size("12X"), None);
+        assert!(l2_bytes() > 0);
+    }
 
     #[test]
     fn interning_dedups_and_orders_by_content() {

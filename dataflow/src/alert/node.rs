@@ -804,7 +804,9 @@ impl Processor for AlertNode {
     }
 
     fn warm(&self, msgs: &[Msg]) {
-        crate::point::warm_groups(&self.groups, msgs, |g| g.st.idx as u64);
+        crate::point::warm_groups(&self.groups, msgs, std::mem::size_of::<Group>(), |g| {
+            g.st.idx as u64
+        });
     }
 
     fn cardinality(&self) -> usize {

@@ -84,7 +84,7 @@ impl Processor for Where {
     }
 
     fn warm(&self, msgs: &[Msg]) {
-        crate::point::warm_groups(&self.states, msgs, |_| 0);
+        crate::point::warm_groups(&self.states, msgs, 0, |_| 0);
     }
 
     fn cardinality(&self) -> usize {

@@ -405,7 +405,7 @@ where
     }
 
     fn warm(&self, msgs: &[Msg]) {
-        crate::point::warm_groups(&self.groups, msgs, G::touch);
+        crate::point::warm_groups(&self.groups, msgs, 0, G::touch);
     }
 
     fn cardinality(&self) -> usize {
