@@ -716,15 +716,29 @@ impl Engine {
     /// Feeds a direct dataflow with points for its root (one epoch), blocking while lanes
     /// are full (replays are paced by the engine).
     pub fn feed_points(&self, id: &str, points: Vec<Point>) -> Result<(), EngineError> {
-        let mut parts = self.parcels(points.len());
-        let first = self.seq.fetch_add(points.len() as u64, Ordering::Relaxed);
+        let n = points.len();
+        let first = self.seq.fetch_add(n as u64, Ordering::Relaxed);
         let mut lanes = Lanes::default();
-        let (peers, mut seq) = (self.workers, first);
-        for mut p in points {
-            let w = lanes.assign(&mut p, peers);
-            parts[w].push_ingest(seq, Msg::Point(p));
-            seq += 1;
-        }
+        let mut points = points;
+        // Points are grouped where they lie, then moved once, into their messages.
+        let parts = if self.workers == 1 {
+            for p in &mut points {
+                lanes.assign(p, 1);
+            }
+            let mut part = self.shared.spare.take(n);
+            part.extend_ingest(first, points);
+            vec![part]
+        } else {
+            let lane_of: Vec<u32> = points
+                .iter_mut()
+                .map(|p| lanes.assign(p, self.workers) as u32)
+                .collect();
+            let mut parts = self.parcels(n);
+            for (i, p) in points.into_iter().enumerate() {
+                parts[lane_of[i] as usize].push_ingest(first + i as u64, Msg::Point(p));
+            }
+            parts
+        };
         self.feed_parts(id, parts)
     }
 

@@ -7,7 +7,7 @@
 //! `Vec<Msg>`: the messages ingest wrote are the ones the first node reads, never copied on
 //! the way.
 
-use crate::point::Msg;
+use crate::point::{Msg, Point};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -148,6 +148,20 @@ impl Parcel {
         }
         self.heads.push(head);
         self.msgs.push(msg);
+    }
+
+    /// Appends ingested points for node 0, numbered from `first` ([`Head::ingest`]): each
+    /// point moves once, straight into its message.
+    pub(super) fn extend_ingest(&mut self, first: u64, points: Vec<Point>) {
+        if points.is_empty() {
+            return;
+        }
+        let to = Head::ingest(0, first).to();
+        self.to = (self.heads.is_empty() || self.to == Some(to)).then_some(to);
+        let n = points.len() as u64;
+        self.heads
+            .extend((first..first + n).map(|seq| Head::ingest(0, seq)));
+        self.msgs.extend(points.into_iter().map(Msg::Point));
     }
 
     /// The messages' heads.
