@@ -528,6 +528,27 @@ impl CompiledLambda {
     /// Evaluates a predicate (where, alert levels, handler `match`): a non-boolean result
     /// is an error.
     pub fn eval_bool(&self, state: &mut LambdaState, scope: &dyn Scope) -> Result<bool, EvalError> {
+        // The most common predicate, a numeric field compared with a number (`"usage" >
+        // 90`), is answered here without building the evaluation context; anything else
+        // (a tag, a missing field, another type) takes the general path, which gives the
+        // same answer or error.
+        if let Node::Binary(op, l, r) = &self.root
+            && let (Node::Ref(name, sym), Node::Const(c @ (Value::Float(_) | Value::Int(_)))) =
+                (&**l, &**r)
+            && matches!(
+                op,
+                BinaryOp::Eq
+                    | BinaryOp::NotEq
+                    | BinaryOp::Less
+                    | BinaryOp::LessEq
+                    | BinaryOp::Greater
+                    | BinaryOp::GreaterEq
+            )
+            && let Lookup::Field(v @ (Value::Float(_) | Value::Int(_))) =
+                scope.lookup_sym(name, *sym)
+        {
+            return Ok(ops::compare_numbers(*op, &v, c));
+        }
         match self.eval(state, scope)? {
             Value::Bool(b) => Ok(b),
             other => Err(EvalError::NotBool {

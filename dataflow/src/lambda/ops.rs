@@ -81,6 +81,20 @@ fn compare(op: BinaryOp, l: &Value, r: &Value) -> Result<bool, EvalError> {
 
 /// Whether `ord` satisfies comparison `op`. An unordered pair (a NaN) is unequal to
 /// everything, as in Go.
+/// `compare` of two numbers (ints or floats): what [`binary`] gives for a comparison
+/// operator `op`, without its dispatch.
+#[inline]
+pub(crate) fn compare_numbers(op: BinaryOp, l: &Value, r: &Value) -> bool {
+    let ord = match (l, r) {
+        (Value::Int(a), Value::Int(b)) => Some(a.cmp(b)),
+        (Value::Float(a), Value::Float(b)) => a.partial_cmp(b),
+        (Value::Int(a), Value::Float(b)) => (*a as f64).partial_cmp(b),
+        (Value::Float(a), Value::Int(b)) => a.partial_cmp(&(*b as f64)),
+        _ => None,
+    };
+    ordered(op, ord)
+}
+
 fn ordered(op: BinaryOp, ord: Option<Ordering>) -> bool {
     use BinaryOp::*;
     match op {

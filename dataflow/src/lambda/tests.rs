@@ -16,3 +16,53 @@ fn influxql_durations_parse() {
     assert_eq!(parse_influxql_duration("1h30m"), Ok(5_400_000_000_000));
     assert!(parse_influxql_duration("5").is_err());
 }
+
+/// A numeric field compared with a number answers in `eval_bool`'s short path: the same
+/// answers and errors as evaluating the comparison in full, for every operand kind.
+#[test]
+fn numeric_comparisons_answer_as_the_full_evaluation() {
+    use super::{CompiledLambda, MapScope, Value};
+    use kap_dsl::expr::{BinaryOp, Expr};
+    let scopes = [
+        MapScope::default().with_field("x", Value::Float(9.5)),
+        MapScope::default().with_field("x", Value::Float(10.0)),
+        MapScope::default().with_field("x", Value::Float(f64::NAN)),
+        MapScope::default().with_field("x", Value::Int(10)),
+        MapScope::default().with_field("x", Value::Int(-3)),
+        MapScope::default().with_field("x", Value::String("10".into())),
+        MapScope::default().with_field("x", Value::Bool(true)),
+        MapScope::default().with_tag("x", "10"),
+        MapScope::default()
+            .with_field("x", Value::Int(1))
+            .with_tag("x", "1"),
+        MapScope::default(),
+    ];
+    let ops = [
+        BinaryOp::Eq,
+        BinaryOp::NotEq,
+        BinaryOp::Less,
+        BinaryOp::LessEq,
+        BinaryOp::Greater,
+        BinaryOp::GreaterEq,
+        BinaryOp::RegexMatch,
+    ];
+    for op in ops {
+        for c in [Expr::Float(10.0), Expr::Int(10)] {
+            let expr = Expr::Binary(op, Box::new(Expr::Ref("x".into())), Box::new(c.clone()));
+            let lambda = CompiledLambda::compile(&expr).unwrap();
+            for scope in &scopes {
+                let mut state = lambda.new_state();
+                let short = lambda.eval_bool(&mut state, scope);
+                let full = lambda.eval(&mut state, scope).and_then(|v| match v {
+                    Value::Bool(b) => Ok(b),
+                    other => panic!("{expr}: not a bool: {other:?}"),
+                });
+                assert_eq!(
+                    format!("{short:?}"),
+                    format!("{full:?}"),
+                    "{expr} over {scope:?}"
+                );
+            }
+        }
+    }
+}
