@@ -715,11 +715,10 @@ impl Engine {
 
     /// Feeds a direct dataflow with points for its root (one epoch), blocking while lanes
     /// are full (replays are paced by the engine).
-    pub fn feed_points(&self, id: &str, points: Vec<Point>) -> Result<(), EngineError> {
+    pub fn feed_points(&self, id: &str, mut points: Vec<Point>) -> Result<(), EngineError> {
         let n = points.len();
         let first = self.seq.fetch_add(n as u64, Ordering::Relaxed);
         let mut lanes = Lanes::default();
-        let mut points = points;
         // Points are grouped where they lie, then moved once, into their messages.
         let parts = if self.workers == 1 {
             for p in &mut points {
@@ -735,7 +734,7 @@ impl Engine {
                 .collect();
             let mut parts = self.parcels(n);
             for (i, p) in points.into_iter().enumerate() {
-                parts[lane_of[i] as usize].push_ingest(first + i as u64, Msg::Point(p));
+                parts[lane_of[i] as usize].push(Head::ingest(0, first + i as u64), Msg::Point(p));
             }
             parts
         };

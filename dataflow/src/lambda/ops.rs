@@ -63,11 +63,10 @@ pub(crate) fn binary(op: BinaryOp, l: &Value, r: &Value) -> Result<Value, EvalEr
 
 fn compare(op: BinaryOp, l: &Value, r: &Value) -> Result<bool, EvalError> {
     use BinaryOp::*;
+    if let Some(ord) = number_order(l, r) {
+        return Ok(ordered(op, ord));
+    }
     let ord: Option<Ordering> = match (l, r) {
-        (Value::Int(a), Value::Int(b)) => Some(a.cmp(b)),
-        (Value::Float(a), Value::Float(b)) => a.partial_cmp(b),
-        (Value::Int(a), Value::Float(b)) => (*a as f64).partial_cmp(b),
-        (Value::Float(a), Value::Int(b)) => a.partial_cmp(&(*b as f64)),
         // Go compares strings byte-wise, as does `str`'s `Ord`.
         (Value::String(a), Value::String(b)) => Some(a.as_bytes().cmp(b.as_bytes())),
         (Value::Duration(a), Value::Duration(b)) | (Value::Time(a), Value::Time(b)) => {
@@ -79,22 +78,28 @@ fn compare(op: BinaryOp, l: &Value, r: &Value) -> Result<bool, EvalError> {
     Ok(ordered(op, ord))
 }
 
-/// Whether `ord` satisfies comparison `op`. An unordered pair (a NaN) is unequal to
-/// everything, as in Go.
 /// `compare` of two numbers (ints or floats): what [`binary`] gives for a comparison
 /// operator `op`, without its dispatch.
 #[inline]
 pub(crate) fn compare_numbers(op: BinaryOp, l: &Value, r: &Value) -> bool {
-    let ord = match (l, r) {
+    ordered(op, number_order(l, r).flatten())
+}
+
+/// The order of two numbers, ints or floats (`Some(None)` when a NaN is involved); `None`
+/// when either is not a number.
+#[inline]
+fn number_order(l: &Value, r: &Value) -> Option<Option<Ordering>> {
+    Some(match (l, r) {
         (Value::Int(a), Value::Int(b)) => Some(a.cmp(b)),
         (Value::Float(a), Value::Float(b)) => a.partial_cmp(b),
         (Value::Int(a), Value::Float(b)) => (*a as f64).partial_cmp(b),
         (Value::Float(a), Value::Int(b)) => a.partial_cmp(&(*b as f64)),
-        _ => None,
-    };
-    ordered(op, ord)
+        _ => return None,
+    })
 }
 
+/// Whether `ord` satisfies comparison `op`. An unordered pair (a NaN) is unequal to
+/// everything, as in Go.
 fn ordered(op: BinaryOp, ord: Option<Ordering>) -> bool {
     use BinaryOp::*;
     match op {

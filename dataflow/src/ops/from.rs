@@ -185,9 +185,7 @@ impl DimSpec {
 
 /// The `from` processor.
 pub(crate) struct From {
-    database: Option<Sym>,
-    rp: Option<Sym>,
-    measurement: Option<Sym>,
+    names: Names,
     where_: Option<(CompiledLambda, LambdaState)>,
     dims: DimSpec,
     by_name: bool,
@@ -199,8 +197,36 @@ pub(crate) struct From {
 impl std::fmt::Debug for From {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("From")
-            .field("measurement", &self.measurement)
+            .field("measurement", &self.names.measurement)
             .finish()
+    }
+}
+
+/// The database, retention policy and measurement a `from` keeps (each, when set).
+#[derive(Debug, Clone, Copy)]
+struct Names {
+    database: Option<Sym>,
+    rp: Option<Sym>,
+    measurement: Option<Sym>,
+}
+
+impl Names {
+    #[inline(always)]
+    /// Whether `p` is of these names.
+    fn keeps(&self, p: &Point) -> bool {
+        self.database.is_none_or(|d| d == p.db)
+            && self.rp.is_none_or(|r| r == p.rp)
+            && self.measurement.is_none_or(|m| m == p.name)
+    }
+}
+
+/// Groups `p` by `dims`. A point's group always matches its dimensions: one already
+/// grouped this way (ingest groups a point by its series) keeps its group unhashed.
+#[inline(always)]
+fn group_as(p: &mut Point, dims: Dimensions) {
+    if dims != p.dims {
+        p.dims = dims;
+        p.regroup();
     }
 }
 
@@ -223,9 +249,11 @@ fn new(spec: &FromSpec, info: &BuildInfo) -> Result<From, BuildError> {
         None => None,
     };
     Ok(From {
-        database: opt_sym(&spec.database),
-        rp: opt_sym(&spec.retention_policy),
-        measurement: opt_sym(&spec.measurement),
+        names: Names {
+            database: opt_sym(&spec.database),
+            rp: opt_sym(&spec.retention_policy),
+            measurement: opt_sym(&spec.measurement),
+        },
         where_,
         dims: DimSpec::new(&spec.dimensions, &[]),
         by_name: spec.group_by_measurement,
@@ -238,10 +266,7 @@ fn new(spec: &FromSpec, info: &BuildInfo) -> Result<From, BuildError> {
 impl From {
     #[inline]
     fn accept(&mut self, p: &Point) -> bool {
-        if self.database.is_some_and(|d| d != p.db)
-            || self.rp.is_some_and(|r| r != p.rp)
-            || self.measurement.is_some_and(|m| m != p.name)
-        {
+        if !self.names.keeps(p) {
             return false;
         }
         if let Some((l, s)) = &mut self.where_ {
@@ -251,6 +276,32 @@ impl From {
                 .unwrap_or(false);
         }
         true
+    }
+
+    /// [`Processor::process_in_place`], inlined into [`Processor::process_in_place_run`].
+    #[inline(always)]
+    fn one(&mut self, msg: &mut Msg, ctx: &mut Ctx<'_>) -> bool {
+        match msg {
+            Msg::Point(p) => {
+                if !self.accept(p) {
+                    return false;
+                }
+                if self.truncate > 0 {
+                    p.time = go_truncate(p.time, self.truncate);
+                }
+                if self.round > 0 {
+                    p.time = go_round(p.time, self.round);
+                }
+                let dims = self.dims.dims(self.by_name, p.tags.iter().map(|(k, _)| k));
+                group_as(p, dims);
+                true
+            }
+            Msg::Batch(_) => {
+                ctx.error(self.quiet, "from does not support batch data");
+                false
+            }
+            _ => true,
+        }
     }
 }
 
@@ -277,17 +328,13 @@ impl Processor for From {
         // The common `from`: filters on names only, fixed dimensions. Its loop reads
         // nothing of `self` per point but what it compares.
         if self.where_.is_none() && self.truncate == 0 && self.round == 0 && !self.dims.star {
-            let dims = self.dims.fixed[usize::from(self.by_name)];
-            let (db, rp, name) = (self.database, self.rp, self.measurement);
+            let (names, dims) = (self.names, self.dims.fixed[usize::from(self.by_name)]);
             for m in msgs {
                 let keep = match m {
                     Msg::Point(p) => {
-                        let keep = db.is_none_or(|d| d == p.db)
-                            && rp.is_none_or(|r| r == p.rp)
-                            && name.is_none_or(|n| n == p.name);
-                        if keep && dims != p.dims {
-                            p.dims = dims;
-                            p.regroup();
+                        let keep = names.keeps(p);
+                        if keep {
+                            group_as(p, dims);
                         }
                         keep
                     }
@@ -300,39 +347,6 @@ impl Processor for From {
         for m in msgs {
             let keep = self.one(m, ctx);
             kept.push(keep);
-        }
-    }
-}
-
-impl From {
-    /// [`Processor::process_in_place`], inlined into [`Processor::process_in_place_run`].
-    #[inline(always)]
-    fn one(&mut self, msg: &mut Msg, ctx: &mut Ctx<'_>) -> bool {
-        match msg {
-            Msg::Point(p) => {
-                if !self.accept(p) {
-                    return false;
-                }
-                if self.truncate > 0 {
-                    p.time = go_truncate(p.time, self.truncate);
-                }
-                if self.round > 0 {
-                    p.time = go_round(p.time, self.round);
-                }
-                let dims = self.dims.dims(self.by_name, p.tags.iter().map(|(k, _)| k));
-                // A point's group always matches its dimensions: already grouped this way
-                // (ingest groups a point by its series), it keeps its group unhashed.
-                if dims != p.dims {
-                    p.dims = dims;
-                    p.regroup();
-                }
-                true
-            }
-            Msg::Batch(_) => {
-                ctx.error(self.quiet, "from does not support batch data");
-                false
-            }
-            _ => true,
         }
     }
 }

@@ -125,27 +125,9 @@ impl Parcel {
     }
 
     /// Appends a message.
-    #[inline]
-    pub(super) fn push(&mut self, head: Head, msg: Msg) {
-        self.to = match (self.heads.is_empty(), self.to) {
-            (true, _) => Some(head.to()),
-            (false, Some(to)) if to == head.to() => Some(to),
-            _ => None,
-        };
-        self.heads.push(head);
-        self.msgs.push(msg);
-    }
-
-    /// Appends an ingested message for node 0 ([`Head::ingest`]): [`Parcel::push`] for
-    /// ingest's loop, inlined.
     #[inline(always)]
-    pub(super) fn push_ingest(&mut self, seq: u64, msg: Msg) {
-        let head = Head::ingest(0, seq);
-        if self.heads.is_empty() {
-            self.to = Some(head.to());
-        } else if self.to != Some(head.to()) {
-            self.to = None;
-        }
+    pub(super) fn push(&mut self, head: Head, msg: Msg) {
+        self.note_to(head.to());
         self.heads.push(head);
         self.msgs.push(msg);
     }
@@ -156,12 +138,17 @@ impl Parcel {
         if points.is_empty() {
             return;
         }
-        let to = Head::ingest(0, first).to();
-        self.to = (self.heads.is_empty() || self.to == Some(to)).then_some(to);
+        self.note_to(Head::ingest(0, first).to());
         let n = points.len() as u64;
         self.heads
             .extend((first..first + n).map(|seq| Head::ingest(0, seq)));
         self.msgs.extend(points.into_iter().map(Msg::Point));
+    }
+
+    /// Keeps [`Parcel::to`] true before messages for node and input `to` are appended.
+    #[inline(always)]
+    fn note_to(&mut self, to: (u32, u16)) {
+        self.to = (self.heads.is_empty() || self.to == Some(to)).then_some(to);
     }
 
     /// The messages' heads.
