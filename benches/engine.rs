@@ -11,9 +11,15 @@
 //! critical alerts, and every run checks the engine found as many as the baseline; before
 //! timing, both also run with a threshold that fires often (mean < 40) and must agree.
 //!
+//! The machine's speed drifts by up to twice over minutes (shared hosts), and criterion
+//! measures the baseline and each engine setting minutes apart. So the bench ends with a
+//! paired measurement: rounds of baseline, engine with 1 worker and engine with 2 workers
+//! back to back, each round's shares computed within the round, and the median printed
+//! (`paired: ...`).
+//!
 //! Run: `cargo bench -p kap-benches --bench engine`.
 
-use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group};
 use kap_dataflow::alert::{ALERTS_SERVICE, AlertEvent, AlertService, AlertSink, Level};
 use kap_dataflow::node::Services;
 use kap_dataflow::point::{FieldValue, Point, Sym};
@@ -22,7 +28,7 @@ use std::collections::HashMap;
 use std::hint::black_box;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The daemon's allocator (kapacitord uses it); it serves the baseline too.
 #[global_allocator]
@@ -198,5 +204,70 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
+/// Rounds of the paired measurement.
+const PAIRED_ROUNDS: usize = 15;
+
+/// Baseline, 1 worker and 2 workers back to back, `PAIRED_ROUNDS` times; prints the median
+/// time of each and the median of the shares computed within each round.
+fn paired() {
+    let points = points();
+    let plan = compile(10.0);
+    let expected = baseline(&points, 10.0);
+    let engines: Vec<Engine> = [1usize, 2]
+        .into_iter()
+        .map(|workers| {
+            Engine::start(EngineConfig {
+                workers,
+                ..EngineConfig::default()
+            })
+            .expect("engine")
+        })
+        .collect();
+    let mut rows: Vec<[f64; 3]> = Vec::with_capacity(PAIRED_ROUNDS);
+    for round in 0..PAIRED_ROUNDS {
+        let mut row = [0.0; 3];
+        let t = Instant::now();
+        assert_eq!(black_box(baseline(&points, 10.0)), expected);
+        row[0] = t.elapsed().as_secs_f64();
+        for (k, engine) in engines.iter().enumerate() {
+            let input = chunks(&points);
+            let t = Instant::now();
+            let got = run_engine(engine, &plan, input, 1_000 + round * 2 + k);
+            row[k + 1] = t.elapsed().as_secs_f64();
+            assert_eq!(got, expected);
+        }
+        rows.push(row);
+    }
+    for engine in engines {
+        engine.shutdown();
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let col = |k: usize| median(rows.iter().map(|r| r[k]).collect());
+    // Share: the engine's points/s (per core with 2 workers) over the baseline's, per round.
+    let share1 = median(rows.iter().map(|r| r[0] / r[1]).collect());
+    let share2 = median(rows.iter().map(|r| r[0] / (2.0 * r[2])).collect());
+    let ms = |s: f64| s * 1e3;
+    println!(
+        "paired ({PAIRED_ROUNDS} rounds, medians): baseline {:.2} ms, engine 1 worker {:.2} ms \
+         (share {:.1} %), engine 2 workers {:.2} ms (share per core {:.1} %)",
+        ms(col(0)),
+        ms(col(1)),
+        100.0 * share1,
+        ms(col(2)),
+        100.0 * share2,
+    );
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    // `cargo test --benches` runs benches once as tests: no paired rounds then.
+    if !std::env::args().any(|a| a == "--test" || a == "--list") {
+        paired();
+    }
+}
