@@ -11,7 +11,9 @@
 //!
 //! Topic handlers live in the store ([`HandlerRecord`]) and in memory, compiled (match
 //! lambda, delivery action). Kinds that deliver without service configuration: `log`,
-//! `post`, `tcp`, `exec`, and `publish` (re-publishes to other topics). The other kinds
+//! `post`, `tcp`, `exec`, `publish` (re-publishes to other topics) and `aggregate` (one
+//! event per interval for the events it got, published to another topic by the
+//! aggregates thread; see [`aggregate`]). The other kinds
 //! Kapacitor knows are accepted, stored and listed; delivering through them counts an error
 //! and logs `handler <id> of kind <kind>: no [<kind>] service configured`.
 //!
@@ -19,9 +21,12 @@
 //! persisted when `[alert] persist-topics` is on and restored by [`AlertCenter::open`],
 //! before tasks start; `collected` is not persisted (0 after a restart, as in Kapacitor).
 
+mod aggregate;
+
 use super::{ApiError, Daemon};
 use crate::alert_handlers::{HandlerStats, run_handler};
 use crate::store::{EventStateRecord, HandlerRecord, Store, StoreError, TopicStateRecord};
+use aggregate::Aggregate;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -42,6 +47,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 /// Base path of the topics API.
 pub const TOPICS_PATH: &str = "/kapacitor/v1/alerts/topics";
@@ -80,6 +86,9 @@ pub const HANDLER_KINDS: &[&str] = &[
 /// How deep `publish` handlers may chain before an event is dropped (guards against loops).
 const MAX_PUBLISH_DEPTH: usize = 8;
 
+/// The longest the aggregates thread sleeps (it wakes sooner when an interval ends).
+const AGGREGATE_WAIT_MAX: Duration = Duration::from_millis(100);
+
 /// What a topic handler does with an event.
 #[derive(Debug)]
 enum Action {
@@ -87,6 +96,8 @@ enum Action {
     Run(Box<PlanHandler>),
     /// Re-publish to these topics.
     Publish(Vec<String>),
+    /// Gather events; the aggregates thread publishes one per interval.
+    Aggregate(Arc<Aggregate>),
     /// A kind that needs service configuration the daemon does not have.
     Unconfigured(String),
 }
@@ -134,6 +145,8 @@ pub struct AlertCenter {
     inner: Arc<Inner>,
     queue: Option<crossbeam_channel::Sender<AlertEvent>>,
     signal: Option<crossbeam_channel::Sender<()>>,
+    /// Dropped to stop the aggregates thread.
+    stop: Option<crossbeam_channel::Sender<()>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -216,6 +229,23 @@ impl AlertCenter {
                 })
                 .expect("spawning the alert handler thread"),
         );
+        let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(0);
+        let i = Arc::clone(&inner);
+        let sig = sig_tx.clone();
+        threads.push(
+            std::thread::Builder::new()
+                .name("alert-aggregates".into())
+                .spawn(move || {
+                    loop {
+                        let wait = i.tick_aggregates(Instant::now(), &sig);
+                        match stop_rx.recv_timeout(wait) {
+                            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+                            _ => break,
+                        }
+                    }
+                })
+                .expect("spawning the aggregate handlers thread"),
+        );
         let i = Arc::clone(&inner);
         threads.push(
             std::thread::Builder::new()
@@ -232,6 +262,7 @@ impl AlertCenter {
             inner,
             queue: Some(tx),
             signal: Some(sig_tx),
+            stop: Some(stop_tx),
             threads: Mutex::new(threads),
         })
     }
@@ -536,6 +567,7 @@ impl AlertCenter {
 impl Drop for AlertCenter {
     fn drop(&mut self) {
         self.queue.take();
+        self.stop.take();
         self.signal.take();
         for t in lock(&self.threads).drain(..) {
             let _ = t.join();
@@ -636,26 +668,76 @@ impl Inner {
                         continue;
                     }
                     for t in targets {
-                        let state = EventState {
-                            level: event.level,
-                            message: event.message.clone(),
-                            details: event.details.clone(),
-                            time: event.time,
-                            duration: event.duration,
-                        };
                         let mut ev = event.clone();
                         ev.handlers = Vec::new();
-                        ev.previous_level = self
-                            .topics
-                            .update(t, &ev.id, state)
-                            .map_or(Level::Ok, |s| s.level);
-                        ev.topic = t.clone();
-                        self.mark_dirty(t, Some(signal));
-                        self.dispatch(ev, depth + 1, signal);
+                        self.collect(t, ev, depth + 1, signal);
                     }
+                }
+                Action::Aggregate(a) => {
+                    let mut ev = event.clone();
+                    ev.handlers = Vec::new();
+                    a.add(ev);
                 }
             }
         }
+    }
+
+    /// An event a handler publishes to topic `topic`: it updates the topic's state (its
+    /// previous level is the one the topic held for its id) and goes to the topic's
+    /// handlers.
+    fn collect(
+        &self,
+        topic: &str,
+        mut event: AlertEvent,
+        depth: usize,
+        signal: &crossbeam_channel::Sender<()>,
+    ) {
+        let state = EventState {
+            level: event.level,
+            message: event.message.clone(),
+            details: event.details.clone(),
+            time: event.time,
+            duration: event.duration,
+        };
+        event.previous_level = self
+            .topics
+            .update(topic, &event.id, state)
+            .map_or(Level::Ok, |s| s.level);
+        event.topic = topic.to_string();
+        self.mark_dirty(topic, Some(signal));
+        self.dispatch(event, depth, signal);
+    }
+
+    /// Publishes the aggregate event of every `aggregate` handler whose interval has ended
+    /// at `now`; returns how long until the next interval ends (at most
+    /// [`AGGREGATE_WAIT_MAX`], so new handlers are seen).
+    fn tick_aggregates(&self, now: Instant, signal: &crossbeam_channel::Sender<()>) -> Duration {
+        let aggregates: Vec<(Arc<Compiled>, Arc<Aggregate>)> = self
+            .handlers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .flat_map(BTreeMap::values)
+            .filter_map(|h| match &h.action {
+                Action::Aggregate(a) => Some((Arc::clone(h), Arc::clone(a))),
+                _ => None,
+            })
+            .collect();
+        let mut next = now + AGGREGATE_WAIT_MAX;
+        for (h, a) in aggregates {
+            match a.tick(now) {
+                None => {}
+                Some(Ok(event)) => {
+                    let topic = a.topic.clone();
+                    self.collect(&topic, event, 1, signal);
+                }
+                Some(Err(e)) => {
+                    self.error(format!("handler {} of kind aggregate: {e}", h.rec.id));
+                }
+            }
+            next = next.min(a.due());
+        }
+        next.saturating_duration_since(now)
     }
 
     /// Persists the states of the dirty topics.
@@ -943,7 +1025,7 @@ fn compile(rec: &HandlerRecord) -> Result<Compiled, String> {
             }
             Action::Publish(topics)
         }
-        "aggregate" => Action::Unconfigured("the aggregate handler is not supported yet".into()),
+        "aggregate" => Action::Aggregate(Arc::new(Aggregate::from_options(o)?)),
         kind => Action::Unconfigured(format!("no [{kind}] service configured")),
     };
     let matcher = if rec.match_expr.trim().is_empty() {

@@ -151,6 +151,71 @@ fn tcp_topic_handler_receives_matching_events() {
 }
 
 #[test]
+fn aggregate_handler_publishes_one_event_per_interval() {
+    let dir = crate::tempdir("alerts-aggregate");
+    let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = tcp.local_addr().unwrap().to_string();
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let l = Arc::clone(&lines);
+    std::thread::spawn(move || {
+        for s in tcp.incoming().flatten() {
+            for line in BufReader::new(s).lines().map_while(Result::ok) {
+                l.lock().unwrap().push(line);
+            }
+        }
+    });
+    let (_store, topics, center) = open(&dir);
+    // Events of topic `cpu` are aggregated every second into topic `agg`, whose tcp handler
+    // delivers them.
+    center
+        .create_handler(
+            "cpu",
+            spec(
+                "agg-cpu",
+                "aggregate",
+                serde_json::json!({"id": "id-agg", "interval": 1_000_000_000, "topic": "agg"}),
+                "",
+            ),
+        )
+        .unwrap();
+    center
+        .create_handler(
+            "agg",
+            spec("to-tcp", "tcp", serde_json::json!({"address": addr}), ""),
+        )
+        .unwrap();
+    publish(&center, &topics, "cpu", Level::Warning, "x");
+    publish(&center, &topics, "cpu", Level::Critical, "y");
+    assert!(
+        wait_until(|| !lines.lock().unwrap().is_empty()),
+        "no aggregate event received; last error: {:?}",
+        center.last_error()
+    );
+    // Nothing more arrives while no event comes in.
+    std::thread::sleep(Duration::from_millis(1300));
+    let got = lines.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "{got:?}");
+    let v: serde_json::Value = serde_json::from_str(&got[0]).unwrap();
+    assert_eq!(v["id"], "id-agg");
+    assert_eq!(v["message"], "Received 2 events in the last 1s.");
+    assert_eq!(v["details"], "cpu is WARNING\ncpu is CRITICAL");
+    assert_eq!(v["level"], "CRITICAL");
+    assert_eq!(v["previousLevel"], "OK");
+    // The aggregate event is the `agg` topic's state.
+    let topic = center.topic("agg").unwrap();
+    assert_eq!((topic.level.as_str(), topic.collected), ("CRITICAL", 1));
+    // A bad option is refused, saying which.
+    let err = center
+        .create_handler(
+            "cpu",
+            spec("bad", "aggregate", serde_json::json!({"topic": "agg"}), ""),
+        )
+        .unwrap_err();
+    assert_eq!(err.status, 400);
+    assert!(err.message.contains("interval"), "{}", err.message);
+}
+
+#[test]
 fn handlers_replace_patch_and_delete() {
     let dir = crate::tempdir("alerts-crud");
     let (_store, _topics, center) = open(&dir);
