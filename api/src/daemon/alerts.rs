@@ -692,13 +692,7 @@ impl Inner {
         depth: usize,
         signal: &crossbeam_channel::Sender<()>,
     ) {
-        let state = EventState {
-            level: event.level,
-            message: event.message.clone(),
-            details: event.details.clone(),
-            time: event.time,
-            duration: event.duration,
-        };
+        let state = event.state();
         event.previous_level = self
             .topics
             .update(topic, &event.id, state)

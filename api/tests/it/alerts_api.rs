@@ -75,6 +75,22 @@ fn publish(center: &AlertCenter, topics: &TopicStore, topic: &str, level: Level,
     });
 }
 
+/// A TCP listener on 127.0.0.1: its address, and the lines it receives.
+fn tcp_lines() -> (String, Arc<Mutex<Vec<String>>>) {
+    let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = tcp.local_addr().unwrap().to_string();
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let l = Arc::clone(&lines);
+    std::thread::spawn(move || {
+        for s in tcp.incoming().flatten() {
+            for line in BufReader::new(s).lines().map_while(Result::ok) {
+                l.lock().unwrap().push(line);
+            }
+        }
+    });
+    (addr, lines)
+}
+
 fn spec(id: &str, kind: &str, options: serde_json::Value, m: &str) -> HandlerSpec {
     HandlerSpec {
         topic: String::new(),
@@ -88,17 +104,7 @@ fn spec(id: &str, kind: &str, options: serde_json::Value, m: &str) -> HandlerSpe
 #[test]
 fn tcp_topic_handler_receives_matching_events() {
     let dir = crate::tempdir("alerts-tcp");
-    let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = tcp.local_addr().unwrap().to_string();
-    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
-    let l = Arc::clone(&lines);
-    std::thread::spawn(move || {
-        for s in tcp.incoming().flatten() {
-            for line in BufReader::new(s).lines().map_while(Result::ok) {
-                l.lock().unwrap().push(line);
-            }
-        }
-    });
+    let (addr, lines) = tcp_lines();
     let (_store, topics, center) = open(&dir);
     center
         .create_handler(
@@ -153,17 +159,7 @@ fn tcp_topic_handler_receives_matching_events() {
 #[test]
 fn aggregate_handler_publishes_one_event_per_interval() {
     let dir = crate::tempdir("alerts-aggregate");
-    let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = tcp.local_addr().unwrap().to_string();
-    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
-    let l = Arc::clone(&lines);
-    std::thread::spawn(move || {
-        for s in tcp.incoming().flatten() {
-            for line in BufReader::new(s).lines().map_while(Result::ok) {
-                l.lock().unwrap().push(line);
-            }
-        }
-    });
+    let (addr, lines) = tcp_lines();
     let (_store, topics, center) = open(&dir);
     // Events of topic `cpu` are aggregated every second into topic `agg`, whose tcp handler
     // delivers them.

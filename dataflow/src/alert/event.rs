@@ -93,6 +93,17 @@ pub struct AlertEvent {
 }
 
 impl AlertEvent {
+    /// The state a topic keeps of this event.
+    pub fn state(&self) -> super::EventState {
+        super::EventState {
+            level: self.level,
+            message: self.message.clone(),
+            details: self.details.clone(),
+            time: self.time,
+            duration: self.duration,
+        }
+    }
+
     /// Kapacitor's `AlertData` JSON (`json.Marshal`, no trailing newline):
     /// `{"id","message","details","time","duration","level","data","previousLevel","recoverable"}`.
     pub fn to_json(&self) -> Result<String, String> {

@@ -3,7 +3,7 @@
 use super::event::{AlertEvent, Level};
 use super::state::{GroupState, StateConfig};
 use super::{
-    ALERTS_SERVICE, AlertService, AlertServiceInfo, EventState, INHIBITORS_SERVICE, Inhibitor,
+    ALERTS_SERVICE, AlertService, AlertServiceInfo, INHIBITORS_SERVICE, Inhibitor,
     InhibitorRegistry, SERVER_INFO_SERVICE, TOPICS_SERVICE, TopicStore,
 };
 use crate::lambda::{CompiledLambda, LambdaState};
@@ -543,13 +543,7 @@ impl AlertNode {
             },
             1,
         );
-        let state = EventState {
-            level: event.level,
-            message: event.message.clone(),
-            details: event.details.clone(),
-            time: event.time,
-            duration: event.duration,
-        };
+        let state = event.state();
         if let Some(anon) = &self.anon_topic {
             let mut ev = event.clone();
             ev.topic = anon.clone();
