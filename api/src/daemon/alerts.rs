@@ -20,6 +20,10 @@
 //! Topic states (the level, message, details, time and duration of each event) are
 //! persisted when `[alert] persist-topics` is on and restored by [`AlertCenter::open`],
 //! before tasks start; `collected` is not persisted (0 after a restart, as in Kapacitor).
+//!
+//! A task's anonymous topics (`main:<task>:<node>`, of its alerts' inline handlers) follow
+//! the task as in Kapacitor: closed when it stops (state saved, the topic unknown to the
+//! API), restored when it starts, deleted with it.
 
 mod aggregate;
 
@@ -130,6 +134,9 @@ struct Inner {
     last_error: Mutex<Option<String>>,
     persist: bool,
     dirty: Mutex<BTreeSet<String>>,
+    /// Anonymous topics of stopped tasks: out of the live topics, their state kept in the
+    /// store (Kapacitor's closed topics).
+    closed: Mutex<BTreeSet<String>>,
     /// Serializes API changes of handlers and topics.
     write: Mutex<()>,
 }
@@ -212,6 +219,7 @@ impl AlertCenter {
             last_error: Mutex::new(None),
             persist: opts.persist_topics,
             dirty: Mutex::new(BTreeSet::new()),
+            closed: Mutex::new(BTreeSet::new()),
             write: Mutex::new(()),
         });
         let (tx, rx) = crossbeam_channel::bounded::<AlertEvent>(opts.buffer.max(1));
@@ -285,6 +293,79 @@ impl AlertCenter {
     /// The topic states store.
     pub fn topic_store(&self) -> &Arc<TopicStore> {
         &self.inner.topics
+    }
+
+    /// When task `task` stops (disabled, or restarted with a new script): its anonymous
+    /// topics (`main:<task>:<node>`, of its alerts' inline handlers) are closed, as
+    /// Kapacitor closes them. Their state is saved, and they leave the topics the API lists
+    /// (`unknown topic` until the task starts again).
+    pub fn close_task_topics(&self, task: &str) {
+        for t in self.inner.topics.topics() {
+            if !is_anon_topic_of(&t, task) {
+                continue;
+            }
+            lock(&self.inner.closed).insert(t.clone());
+            let state = self.inner.topics.topic(&t);
+            self.inner.topics.remove_topic(&t);
+            if let (true, Some(state)) = (self.inner.persist, state)
+                && let Err(e) = self.inner.store.put(&state_record(&t, &state))
+            {
+                tracing::error!(topic = %t, "saving a closed topic's state: {e}");
+            }
+        }
+    }
+
+    /// When task `task` starts: its closed anonymous topics come back with their saved
+    /// state.
+    pub fn restore_task_topics(&self, task: &str) {
+        let closed: Vec<String> = {
+            let mut c = lock(&self.inner.closed);
+            let mine: Vec<String> = c
+                .iter()
+                .filter(|t| is_anon_topic_of(t, task))
+                .cloned()
+                .collect();
+            for t in &mine {
+                c.remove(t);
+            }
+            mine
+        };
+        for t in closed {
+            match self.inner.store.get::<TopicStateRecord>(&t) {
+                Ok(Some(rec)) => {
+                    for (id, e) in rec.events {
+                        self.inner
+                            .topics
+                            .restore(&t, &id, event_state_from_record(&e));
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::error!(topic = %t, "restoring a closed topic's state: {e}"),
+            }
+        }
+    }
+
+    /// When task `task` is deleted: its anonymous topics go, with their state and handlers.
+    pub fn delete_task_topics(&self, task: &str) {
+        let mut topics: BTreeSet<String> = self
+            .inner
+            .topics
+            .topics()
+            .into_iter()
+            .filter(|t| is_anon_topic_of(t, task))
+            .collect();
+        lock(&self.inner.closed).retain(|t| {
+            let mine = is_anon_topic_of(t, task);
+            if mine {
+                topics.insert(t.clone());
+            }
+            !mine
+        });
+        for t in topics {
+            if let Err(e) = self.delete_topic(&t) {
+                tracing::error!(topic = %t, "deleting an anonymous topic: {}", e.message);
+            }
+        }
     }
 
     // ---- API ----
@@ -734,23 +815,18 @@ impl Inner {
         next.saturating_duration_since(now)
     }
 
-    /// Persists the states of the dirty topics.
+    /// Persists the states of the dirty topics (a closed topic's saved state stays).
     fn flush(&self) {
         let dirty = std::mem::take(&mut *lock(&self.dirty));
         if dirty.is_empty() || !self.persist {
             return;
         }
+        let closed = lock(&self.closed).clone();
         let res = self.store.transaction(|tx| -> Result<(), StoreError> {
             for t in &dirty {
                 match self.topics.topic(t) {
-                    Some(state) => tx.put(&TopicStateRecord {
-                        topic: t.clone(),
-                        events: state
-                            .events
-                            .iter()
-                            .map(|(id, e)| (id.clone(), event_state_record(e)))
-                            .collect(),
-                    })?,
+                    Some(state) => tx.put(&state_record(t, &state))?,
+                    None if closed.contains(t) => {}
                     None => {
                         tx.delete::<TopicStateRecord>(t)?;
                     }
@@ -766,6 +842,28 @@ impl Inner {
 }
 
 // ---- conversions ----
+
+/// Whether `topic` is an anonymous topic of task `task`: `main:<task>:<node>` (task and
+/// node ids have no `:`).
+fn is_anon_topic_of(topic: &str, task: &str) -> bool {
+    topic
+        .strip_prefix("main:")
+        .and_then(|r| r.strip_prefix(task))
+        .and_then(|r| r.strip_prefix(':'))
+        .is_some_and(|node| !node.is_empty() && !node.contains(':'))
+}
+
+/// The stored state of a topic.
+fn state_record(topic: &str, state: &kap_dataflow::alert::TopicState) -> TopicStateRecord {
+    TopicStateRecord {
+        topic: topic.to_string(),
+        events: state
+            .events
+            .iter()
+            .map(|(id, e)| (id.clone(), event_state_record(e)))
+            .collect(),
+    }
+}
 
 fn event_state_record(e: &EventState) -> EventStateRecord {
     EventStateRecord {

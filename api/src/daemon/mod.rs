@@ -204,8 +204,9 @@ impl Daemon {
             clusters,
             &config.batch,
         ));
-        let tasks = tasks::TaskManager::load(store.clone(), Arc::clone(&runtime))
-            .map_err(|e| anyhow::anyhow!("loading tasks: {}", e.message))?;
+        let tasks =
+            tasks::TaskManager::load(store.clone(), Arc::clone(&runtime), Arc::clone(&center))
+                .map_err(|e| anyhow::anyhow!("loading tasks: {}", e.message))?;
         let replays = replay::ReplayService::open(store.clone(), Arc::clone(&runtime), &config)
             .map_err(|e| anyhow::anyhow!("loading recordings and replays: {}", e.message))?;
         Ok(Arc::new(Daemon {

@@ -45,6 +45,8 @@ pub struct TaskManager {
     inner: Mutex<Inner>,
     store: Store,
     runtime: Arc<Runtime>,
+    /// Closes, restores and deletes the tasks' anonymous alert topics.
+    alerts: Arc<super::alerts::AlertCenter>,
 }
 
 impl std::fmt::Debug for TaskManager {
@@ -203,7 +205,11 @@ pub fn measurements(plan: &Pipeline) -> Option<Vec<String>> {
 
 impl TaskManager {
     /// Loads tasks and templates from the store and starts the enabled tasks.
-    pub fn load(store: Store, runtime: Arc<Runtime>) -> Result<TaskManager, ApiError> {
+    pub fn load(
+        store: Store,
+        runtime: Arc<Runtime>,
+        alerts: Arc<super::alerts::AlertCenter>,
+    ) -> Result<TaskManager, ApiError> {
         let templates = store
             .list::<TemplateRecord>()
             .map_err(ApiError::internal)?
@@ -238,6 +244,7 @@ impl TaskManager {
             inner: Mutex::new(Inner { tasks, templates }),
             store,
             runtime,
+            alerts,
         };
         {
             let mut inner = mgr.lock();
@@ -259,6 +266,7 @@ impl TaskManager {
         let Some(plan) = &entry.plan else {
             return;
         };
+        self.alerts.restore_task_topics(&entry.rec.id);
         let feed = Feed::Live {
             dbrps: plan_dbrps(&entry.rec),
             measurements: measurements(plan),
@@ -278,6 +286,7 @@ impl TaskManager {
     fn stop(&self, entry: &mut TaskEntry) {
         if entry.executing {
             self.runtime.stop_task(&entry.rec.id);
+            self.alerts.close_task_topics(&entry.rec.id);
             entry.executing = false;
         }
     }
@@ -463,6 +472,7 @@ impl TaskManager {
         if let Some(mut entry) = inner.tasks.remove(id) {
             self.stop(&mut entry);
         }
+        self.alerts.delete_task_topics(id);
         self.store
             .delete::<TaskRecord>(id)
             .map_err(ApiError::internal)?;

@@ -391,6 +391,58 @@ fn a_bad_script_never_replaces_a_working_task() {
     assert_eq!(t["executing"], true);
 }
 
+/// Kapacitor's anonymous topic (`main:<task>:<node>`, the topic of an alert's inline
+/// handlers) closes when its task is disabled (`unknown topic`), comes back with its state
+/// when the task is enabled again, and goes when the task is deleted
+/// (`TestServer_AlertAnonTopic`).
+#[test]
+fn an_anonymous_topic_closes_with_its_task_and_goes_with_it() {
+    let d = Daemon::start("anontopic");
+    let log = d.dir.join("alerts.log");
+    let script = format!(
+        "stream\n    |from()\n        .measurement('alert')\n    |alert()\n        .id('id')\n        .crit(lambda: \"value\" > 1.0)\n        .log('{}')\n",
+        log.display()
+    );
+    let task = serde_json::json!({
+        "id": "testAnonTopic", "type": "stream", "dbrps": [{"db": "mydb", "rp": "myrp"}],
+        "script": script, "status": "enabled"
+    });
+    let (status, body) = d.req("POST", "/kapacitor/v1/tasks", Some(&task.to_string()));
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = d.req(
+        "POST",
+        "/kapacitor/v1/write?db=mydb&rp=myrp&precision=s",
+        Some("alert value=3 0"),
+    );
+    assert_eq!(status, 204, "{body}");
+    let events = "/kapacitor/v1/alerts/topics/main:testAnonTopic:alert2/events";
+    d.wait_json(events, 10, |v| {
+        v["events"][0]["state"]["level"] == "CRITICAL"
+    });
+    let set = |status: &str| {
+        let body = serde_json::json!({ "status": status }).to_string();
+        let (code, text) = d.req("PATCH", "/kapacitor/v1/tasks/testAnonTopic", Some(&body));
+        assert_eq!(code, 200, "{text}");
+    };
+    set("disabled");
+    let (status, body) = d.req("GET", events, None);
+    assert_eq!(
+        status, 404,
+        "a disabled task's anonymous topic is unknown: {body}"
+    );
+    set("enabled");
+    let v = d.json(events);
+    assert_eq!(v["events"][0]["id"], "id", "the state comes back: {v}");
+    assert_eq!(v["events"][0]["state"]["level"], "CRITICAL", "{v}");
+    let (status, _) = d.req("DELETE", "/kapacitor/v1/tasks/testAnonTopic", None);
+    assert_eq!(status, 204);
+    let (status, body) = d.req("GET", events, None);
+    assert_eq!(
+        status, 404,
+        "a deleted task's anonymous topic is gone: {body}"
+    );
+}
+
 pub(crate) fn ok(out: &Output) -> String {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
