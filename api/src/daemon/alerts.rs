@@ -13,7 +13,7 @@
 //! lambda, delivery action). Kinds that deliver without service configuration: `log`,
 //! `post`, `tcp`, `exec`, `publish` (re-publishes to other topics) and `aggregate` (one
 //! event per interval for the events it got, published to another topic by the
-//! aggregates thread; see [`aggregate`]). The other kinds
+//! aggregates thread; see `alerts/aggregate.rs`). The other kinds
 //! Kapacitor knows are accepted, stored and listed; delivering through them counts an error
 //! and logs `handler <id> of kind <kind>: no [<kind>] service configured`.
 //!
