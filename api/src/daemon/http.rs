@@ -37,6 +37,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .nest("/alerts", super::alerts::routes())
         .route("/debug/vars", get(debug_vars))
         .route("/subscriptions", post(sync_subscriptions))
+        .route("/sideload/reload", post(reload_sideload))
         .route("/loglevel", post(log_level))
         .route("/storage/backup", get(backup))
         .route("/metrics", get(metrics))
@@ -417,6 +418,12 @@ async fn backup(State(d): St) -> Result<Response, ApiError> {
 }
 
 /// `POST /subscriptions`: re-links the InfluxDB subscriptions now.
+/// `POST /sideload/reload`: sideload nodes read their files again.
+async fn reload_sideload(State(d): St) -> StatusCode {
+    d.runtime.sideload.reload();
+    StatusCode::NO_CONTENT
+}
+
 async fn sync_subscriptions(State(d): St) -> Result<StatusCode, ApiError> {
     blocking(move || match d.subscriptions.get() {
         Some(s) => s

@@ -12,6 +12,7 @@ use kap_dataflow::alert::{
 };
 use kap_dataflow::node::{LogSink, PointsWriter, Services};
 use kap_dataflow::ops::http_out::HttpOutRegistry;
+use kap_dataflow::ops::sideload::{self, SideloadReloads};
 use kap_dataflow::point::Point;
 use kap_dataflow::runtime::{Engine, EngineError, Feed};
 use kap_dsl::dot::DotStats;
@@ -76,6 +77,8 @@ pub struct Runtime {
     pub inhibitors: Arc<InhibitorRegistry>,
     /// `.ServerInfo` of templates.
     pub server_info: Arc<AlertServiceInfo>,
+    /// Reloads of sideload sources (`POST /sideload/reload`).
+    pub sideload: Arc<SideloadReloads>,
     /// Ingest counters.
     pub ingest: IngestStats,
     /// `influxDBOut` (to the `[[influxdb]]` clusters) and `kapacitorLoopback` writes.
@@ -118,6 +121,7 @@ impl Runtime {
             alerts,
             inhibitors: Arc::new(InhibitorRegistry::default()),
             server_info: Arc::new(info),
+            sideload: Arc::default(),
             ingest: IngestStats::default(),
             observers: Mutex::new(Vec::new()),
             next_observer: AtomicU64::new(1),
@@ -162,6 +166,7 @@ impl Runtime {
         .with(TOPICS_SERVICE, topics)
         .with(INHIBITORS_SERVICE, inhibitors)
         .with(SERVER_INFO_SERVICE, Arc::clone(&self.server_info))
+        .with(sideload::SERVICE_NAME, Arc::clone(&self.sideload))
     }
 
     /// Installs a live task: a stream task reads the points `feed` selects; a batch task

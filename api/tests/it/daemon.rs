@@ -443,6 +443,55 @@ fn an_anonymous_topic_closes_with_its_task_and_goes_with_it() {
     );
 }
 
+/// A sideload node reads its files once, and again after `POST /sideload/reload`.
+#[test]
+fn sideload_sources_reload_on_request() {
+    let d = Daemon::start("sideload");
+    let src = d.dir.join("sideload");
+    std::fs::create_dir_all(src.join("host")).unwrap();
+    let file = src.join("host").join("a.yml");
+    std::fs::write(&file, "threshold: 10.5\n").unwrap();
+    let script = format!(
+        "stream\n    |from()\n        .measurement('cpu')\n    |sideload()\n        .source('file://{}')\n        .order('host/{{{{.host}}}}.yml')\n        .field('threshold', 0.0)\n    |httpOut('out')\n",
+        src.display()
+    );
+    let task = serde_json::json!({
+        "id": "side", "type": "stream", "dbrps": [{"db": "mydb", "rp": "myrp"}],
+        "script": script, "status": "enabled"
+    });
+    let (status, body) = d.req("POST", "/kapacitor/v1/tasks", Some(&task.to_string()));
+    assert_eq!(status, 200, "{body}");
+    let write = |t: i64| {
+        let line = format!("cpu,host=a value=1 {t}");
+        let (status, body) = d.req(
+            "POST",
+            "/kapacitor/v1/write?db=mydb&rp=myrp&precision=s",
+            Some(&line),
+        );
+        assert_eq!(status, 204, "{body}");
+    };
+    let threshold_at = |t: &str, want: f64| {
+        d.wait_json("/kapacitor/v1/tasks/side/out", 10, |v| {
+            let row = &v["series"][0];
+            row["values"][0][0] == t
+                && row["columns"]
+                    .as_array()
+                    .and_then(|c| c.iter().position(|c| c == "threshold"))
+                    .is_some_and(|i| row["values"][0][i] == want)
+        });
+    };
+    write(1);
+    threshold_at("1970-01-01T00:00:01Z", 10.5);
+    std::fs::write(&file, "threshold: 20.5\n").unwrap();
+    write(2);
+    // Read once: the change is not seen yet.
+    threshold_at("1970-01-01T00:00:02Z", 10.5);
+    let (status, body) = d.req("POST", "/kapacitor/v1/sideload/reload", None);
+    assert_eq!(status, 204, "{body}");
+    write(3);
+    threshold_at("1970-01-01T00:00:03Z", 20.5);
+}
+
 pub(crate) fn ok(out: &Output) -> String {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(

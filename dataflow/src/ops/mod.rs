@@ -28,7 +28,7 @@ pub(crate) mod log;
 pub(crate) mod outputs;
 pub(crate) mod sample;
 pub(crate) mod shift;
-pub(crate) mod sideload;
+pub mod sideload;
 pub mod stats;
 pub(crate) mod trickle;
 pub(crate) mod union;

@@ -11,8 +11,10 @@
 //! bare strings, ints, floats, YAML 1.1 booleans); nested maps, lists and nulls are skipped,
 //! so those keys take the default (in Kapacitor they fail the type conversion, which also
 //! yields the default). No YAML crate is used: `serde_yaml` is deprecated and the flat
-//! top level is all a lookup can use. Each file is read once and cached for the life of the task (Kapacitor
-//! reloads sources through its API; a runtime reload means rebuilding the node).
+//! top level is all a lookup can use. Each file is read once and cached until the sources
+//! are reloaded: the daemon's `POST /kapacitor/v1/sideload/reload` counts a reload in the
+//! [`SideloadReloads`] service, and every sideload node drops what it read when the count
+//! changes.
 
 use crate::node::{BuildError, BuildInfo, Ctx, Processor};
 use crate::point::{FieldValue, Fields, Msg, Sym, Tags, set};
@@ -21,6 +23,27 @@ use kap_dsl::plan::SideloadSpec;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Name of the [`SideloadReloads`] service in [`crate::node::Services`].
+pub const SERVICE_NAME: &str = "sideload";
+
+/// Reloads of the sideload sources (Kapacitor's `POST /kapacitor/v1/sideload/reload`):
+/// each sideload node reads its files again after one.
+#[derive(Debug, Default)]
+pub struct SideloadReloads(AtomicU64);
+
+impl SideloadReloads {
+    /// Reloads every source: nodes drop the files they read and read them again as points
+    /// need them.
+    pub fn reload(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn count(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
 
 /// A scalar read from a sideload file.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +63,8 @@ pub(crate) struct Sideload {
     tags: Vec<(String, String)>,
     quiet: bool,
     cache: HashMap<PathBuf, Option<HashMap<String, Scalar>>>,
+    /// The reloads service, and the reload count the cache was filled under.
+    reloads: Option<(Arc<SideloadReloads>, u64)>,
 }
 
 /// Builds a `sideload` node.
@@ -76,6 +101,10 @@ pub(crate) fn build(
         tags: spec.tags.clone(),
         quiet: spec.quiet,
         cache: HashMap::new(),
+        reloads: info.services.get::<SideloadReloads>(SERVICE_NAME).map(|r| {
+            let n = r.count();
+            (r, n)
+        }),
     }))
 }
 
@@ -305,6 +334,13 @@ impl Sideload {
 
 impl Processor for Sideload {
     fn process(&mut self, _: usize, msg: Msg, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>) {
+        if let Some((reloads, seen)) = &mut self.reloads {
+            let n = reloads.count();
+            if n != *seen {
+                *seen = n;
+                self.cache.clear();
+            }
+        }
         match msg {
             Msg::Point(mut p) => {
                 if self.apply(&mut p.fields, &mut p.tags, ctx) {
