@@ -241,6 +241,65 @@ impl Client {
         }
     }
 
+    /// `GET`s `path` and hands the response body to `sink` as it arrives, until the daemon
+    /// ends it (a log stream never does: the user interrupts). A non-2xx answer becomes a
+    /// [`Failure`].
+    pub fn stream(
+        &self,
+        path: &str,
+        sink: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
+    ) -> Result<(), Failure> {
+        let full = if path.starts_with("/kapacitor/") {
+            path.to_string()
+        } else {
+            format!("{BASE}{path}")
+        };
+        let fail = |e: std::io::Error| Failure::command(format!("GET {full}: {}", io_cause(&e)));
+        let resp = match &self.transport {
+            Transport::Unix { socket } => crate::unix_http::stream(socket, &full, "", sink)
+                .map_err(|e| {
+                    if is_connect_error(&e) {
+                        self.connect_failure(&io_cause(&e))
+                    } else {
+                        fail(e)
+                    }
+                })?,
+            Transport::Http { base, agent } => {
+                let uri = format!("{base}{full}");
+                let resp = agent.get(&uri).call().map_err(|e| match e {
+                    ureq::Error::Io(io) if is_connect_error(&io) => {
+                        self.connect_failure(&io_cause(&io))
+                    }
+                    ureq::Error::HostNotFound => self.connect_failure("host not found"),
+                    ureq::Error::ConnectionFailed => self.connect_failure("connection failed"),
+                    other => Failure::command(format!("GET {uri}: {other}")),
+                })?;
+                let status = resp.status().as_u16();
+                let mut reader = resp.into_body().into_reader();
+                if !(200..300).contains(&status) {
+                    let mut body = Vec::new();
+                    std::io::Read::read_to_end(&mut reader, &mut body).map_err(fail)?;
+                    Response { status, body }
+                } else {
+                    let mut buf = vec![0u8; 8192];
+                    loop {
+                        let n = std::io::Read::read(&mut reader, &mut buf).map_err(fail)?;
+                        if n == 0 {
+                            break;
+                        }
+                        sink(&buf[..n]).map_err(fail)?;
+                    }
+                    return Ok(());
+                }
+            }
+        };
+        if resp.ok() {
+            Ok(())
+        } else {
+            Err(api_failure(&resp))
+        }
+    }
+
     /// Sends a request with an optional JSON body; a non-2xx answer becomes a [`Failure`].
     pub fn call(
         &self,

@@ -105,6 +105,11 @@ pub enum Command {
     Backup(commands::misc::BackupArgs),
     /// Set the daemon's log level: `level debug|info|warn|error`.
     Level(commands::misc::LevelArgs),
+    /// Print a task's log lines as they are written: `watch TASK [key=value…]`.
+    Watch(commands::misc::WatchArgs),
+    /// Print the daemon's log lines as they are written: `logs [key=value…]` (e.g.
+    /// `lvl=info+`, `service=alerts`).
+    Logs(commands::misc::LogsArgs),
 }
 
 /// Long flags that Kapacitor spells with one dash; `-type` is rewritten to `--type`.

@@ -14,14 +14,50 @@ pub fn request(
     body: Option<&[u8]>,
     content_type: &str,
 ) -> io::Result<Response> {
+    read_response(send(socket, method, path, body, content_type)?)
+}
+
+/// Sends a `GET` on a fresh connection and hands the response body to `sink` as it
+/// arrives; returns the status (the body of a non-2xx answer is read whole instead).
+pub fn stream(
+    socket: &Path,
+    path: &str,
+    content_type: &str,
+    sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+) -> io::Result<Response> {
+    let mut r = send(socket, "GET", path, None, content_type)?;
+    let (status, framing) = read_head(&mut r)?;
+    if !(200..300).contains(&status) {
+        let mut body = Vec::new();
+        read_body(&mut r, framing, &mut |b| {
+            body.extend_from_slice(b);
+            Ok(())
+        })?;
+        return Ok(Response { status, body });
+    }
+    read_body(&mut r, framing, sink)?;
+    Ok(Response {
+        status,
+        body: Vec::new(),
+    })
+}
+
+/// Connects, sends the request, and returns the reader of the answer.
+fn send(
+    socket: &Path,
+    method: &str,
+    path: &str,
+    body: Option<&[u8]>,
+    content_type: &str,
+) -> io::Result<BufReader<UnixStream>> {
     let mut stream = UnixStream::connect(socket)?;
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: kapacitor\r\nAccept: */*\r\nConnection: close\r\n"
     );
+    if !content_type.is_empty() && (body.is_some() || method == "GET") {
+        head.push_str(&format!("Content-Type: {content_type}\r\n"));
+    }
     if let Some(b) = body {
-        if !content_type.is_empty() {
-            head.push_str(&format!("Content-Type: {content_type}\r\n"));
-        }
         head.push_str(&format!("Content-Length: {}\r\n", b.len()));
     }
     head.push_str("\r\n");
@@ -30,15 +66,34 @@ pub fn request(
         stream.write_all(b)?;
     }
     stream.flush()?;
-    read_response(BufReader::new(stream))
+    Ok(BufReader::new(stream))
 }
 
 fn bad(msg: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, msg.to_string())
 }
 
+/// How a response body is delimited.
+#[derive(Debug, Clone, Copy)]
+enum Framing {
+    Chunked,
+    Length(usize),
+    ToEnd,
+}
+
 /// Parses a response: status line, headers, then the body.
 pub fn read_response(mut r: impl BufRead) -> io::Result<Response> {
+    let (status, framing) = read_head(&mut r)?;
+    let mut body = Vec::new();
+    read_body(&mut r, framing, &mut |b| {
+        body.extend_from_slice(b);
+        Ok(())
+    })?;
+    Ok(Response { status, body })
+}
+
+/// The status line and headers: the status and the body's framing.
+fn read_head(r: &mut impl BufRead) -> io::Result<(u16, Framing)> {
     let mut line = String::new();
     r.read_line(&mut line)?;
     let status = line
@@ -68,29 +123,53 @@ pub fn read_response(mut r: impl BufRead) -> io::Result<Response> {
             }
         }
     }
-    let mut body = Vec::new();
-    if chunked {
-        loop {
-            line.clear();
-            r.read_line(&mut line)?;
-            let size_text = line.trim().split(';').next().unwrap_or("");
-            let size = usize::from_str_radix(size_text, 16).map_err(|_| bad("bad chunk size"))?;
-            if size == 0 {
-                break;
+    let framing = match (chunked, content_length) {
+        (true, _) => Framing::Chunked,
+        (false, Some(n)) => Framing::Length(n),
+        (false, None) if status == 204 || status == 304 => Framing::Length(0),
+        (false, None) => Framing::ToEnd,
+    };
+    Ok((status, framing))
+}
+
+/// Reads a body, handing each piece to `sink` as it arrives.
+fn read_body(
+    r: &mut impl BufRead,
+    framing: Framing,
+    sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut buf = Vec::new();
+    match framing {
+        Framing::Chunked => {
+            let mut line = String::new();
+            loop {
+                line.clear();
+                if r.read_line(&mut line)? == 0 {
+                    return Ok(());
+                }
+                let size_text = line.trim().split(';').next().unwrap_or("");
+                let size =
+                    usize::from_str_radix(size_text, 16).map_err(|_| bad("bad chunk size"))?;
+                if size == 0 {
+                    return Ok(());
+                }
+                buf.resize(size, 0);
+                r.read_exact(&mut buf)?;
+                sink(&buf)?;
+                line.clear();
+                r.read_line(&mut line)?;
             }
-            let start = body.len();
-            body.resize(start + size, 0);
-            r.read_exact(&mut body[start..])?;
-            line.clear();
-            r.read_line(&mut line)?;
         }
-    } else if let Some(n) = content_length {
-        body.resize(n, 0);
-        r.read_exact(&mut body)?;
-    } else if status != 204 && status != 304 {
-        r.read_to_end(&mut body)?;
+        Framing::Length(n) => {
+            buf.resize(n, 0);
+            r.read_exact(&mut buf)?;
+            sink(&buf)
+        }
+        Framing::ToEnd => {
+            r.read_to_end(&mut buf)?;
+            sink(&buf)
+        }
     }
-    Ok(Response { status, body })
 }
 
 #[cfg(test)]

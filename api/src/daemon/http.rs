@@ -44,6 +44,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .merge(super::replay::routes());
     Router::new()
         .nest("/kapacitor/v1", v1)
+        .route("/kapacitor/v1preview/logs", get(super::logs::stream))
         .route("/write", post(write_points))
         .route("/ping", get(ping).head(ping))
         .fallback(not_found)
@@ -72,6 +73,11 @@ async fn ping() -> StatusCode {
 pub struct Query(Vec<(String, String)>);
 
 impl Query {
+    /// Every key and value, in order.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+
     /// Parses a raw query string.
     pub fn parse(raw: Option<&str>) -> Query {
         Query(

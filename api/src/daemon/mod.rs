@@ -14,6 +14,7 @@ pub mod batch;
 pub mod demo;
 pub mod http;
 pub mod influxdb;
+pub mod logs;
 pub mod replay;
 pub mod runtime;
 pub(crate) mod subscriptions;
@@ -441,6 +442,7 @@ fn init_logging(config: &Config) -> anyhow::Result<()> {
                 .with_ansi(ansi)
                 .with_writer(writer),
         )
+        .with(logs::HubLayer)
         .try_init()
         .map_err(|e| anyhow::anyhow!("setting up logging: {e}"))?;
     let _ = SET_LEVEL.set(Box::new(move |l| {

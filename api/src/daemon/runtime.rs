@@ -44,13 +44,16 @@ pub struct IngestStats {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TracingLog;
 
+/// The `tracing` target of tasks' log lines (logfmt: `msg=… task=… node=…`).
+pub const TASK_LOG_TARGET: &str = "kapacitor::task";
+
 impl LogSink for TracingLog {
     fn log(&self, level: &str, line: &str) {
         match level {
-            "ERROR" => tracing::error!(target: "kapacitor::task", "{line}"),
-            "WARN" => tracing::warn!(target: "kapacitor::task", "{line}"),
-            "DEBUG" => tracing::debug!(target: "kapacitor::task", "{line}"),
-            _ => tracing::info!(target: "kapacitor::task", "{line}"),
+            "ERROR" => tracing::error!(target: TASK_LOG_TARGET, "{line}"),
+            "WARN" => tracing::warn!(target: TASK_LOG_TARGET, "{line}"),
+            "DEBUG" => tracing::debug!(target: TASK_LOG_TARGET, "{line}"),
+            _ => tracing::info!(target: TASK_LOG_TARGET, "{line}"),
         }
     }
 }

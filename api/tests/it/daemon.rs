@@ -492,6 +492,76 @@ fn sideload_sources_reload_on_request() {
     threshold_at("1970-01-01T00:00:03Z", 20.5);
 }
 
+/// `kapacitor watch TASK` prints the task's log lines as they are written (Kapacitor's
+/// `/kapacitor/v1preview/logs` stream); `kapacitor logs` refuses a bad filter.
+#[test]
+fn watch_prints_a_task_s_log_lines_as_they_come() {
+    use std::io::BufRead;
+    let d = Daemon::start("watch");
+    // Test daemons log at WARN; a log stream carries what the daemon writes.
+    ok(&d.cli(&["level", "info"]));
+    let task = serde_json::json!({
+        "id": "w", "type": "stream", "dbrps": [{"db": "mydb", "rp": "myrp"}],
+        "script": "stream\n    |from()\n        .measurement('cpu')\n    |log()\n        .prefix('P')\n",
+        "status": "enabled"
+    });
+    let (status, body) = d.req("POST", "/kapacitor/v1/tasks", Some(&task.to_string()));
+    assert_eq!(status, 200, "{body}");
+    let mut child = Command::new(kapacitor_bin())
+        .arg("-url")
+        .arg(d.url())
+        .args(["watch", "w", "lvl=info+"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run kapacitor watch");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // Lines are only streamed once the session is open: write until one arrives.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut t = 1;
+    let line = loop {
+        let (status, body) = d.req(
+            "POST",
+            "/kapacitor/v1/write?db=mydb&rp=myrp&precision=s",
+            Some(&format!("cpu,host=a value={t} {t}")),
+        );
+        assert_eq!(status, 204, "{body}");
+        t += 1;
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(300)) {
+            break line;
+        }
+        assert!(Instant::now() < deadline, "kapacitor watch printed nothing");
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    for want in [
+        "lvl=info",
+        "msg=point",
+        "task=w",
+        "node=log2",
+        "prefix=P",
+        "tag_host=a",
+    ] {
+        assert!(line.contains(want), "{want} missing from {line:?}");
+    }
+    let out = d.cli(&["logs", "lvl"]);
+    assert_eq!(out.status.code(), Some(2), "a sub-usage error: {out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("bad key=value pair \"lvl\""),
+        "{out:?}"
+    );
+}
+
 pub(crate) fn ok(out: &Output) -> String {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(

@@ -1,4 +1,4 @@
-//! `stats`, `vars`, `backup` and `level`.
+//! `stats`, `vars`, `backup`, `level`, and the log streams `watch` and `logs`.
 
 use crate::client::{Client, Context, Failure};
 use std::path::PathBuf;
@@ -9,6 +9,70 @@ pub struct StatsArgs {
     /// `general` (server summary) or `ingress` (points received per db, rp, measurement).
     #[arg(value_parser = ["general", "ingress"])]
     pub kind: String,
+}
+
+/// Arguments of `watch`.
+#[derive(Debug, clap::Args)]
+pub struct WatchArgs {
+    /// The task whose log lines to print.
+    pub task: String,
+    /// More `key=value` pairs a line must have (e.g. `node=log2`, `lvl=error`).
+    pub tags: Vec<String>,
+}
+
+/// Arguments of `logs`.
+#[derive(Debug, clap::Args)]
+pub struct LogsArgs {
+    /// `key=value` pairs a line must have (e.g. `service=alerts`, `lvl=info+`: info and
+    /// above).
+    pub tags: Vec<String>,
+}
+
+/// `watch <task> [k=v…]`: prints the task's log lines as the daemon writes them.
+pub(crate) fn watch(c: &Client, a: &WatchArgs) -> Result<(), Failure> {
+    let mut pairs = vec![("task".to_string(), a.task.clone())];
+    pairs.extend(key_values(&a.tags)?);
+    tail_logs(c, &pairs)
+}
+
+/// `logs [k=v…]`: prints the daemon's log lines as it writes them.
+pub(crate) fn logs(c: &Client, a: &LogsArgs) -> Result<(), Failure> {
+    tail_logs(c, &key_values(&a.tags)?)
+}
+
+/// `key=value` arguments, or a usage error naming the bad one.
+fn key_values(args: &[String]) -> Result<Vec<(String, String)>, Failure> {
+    args.iter()
+        .map(|s| match s.split_once('=') {
+            Some((k, v)) if !k.is_empty() && !v.contains('=') => Ok((k.to_string(), v.to_string())),
+            _ => Err(Failure::usage(format!(
+                "bad key=value pair {s:?}: want key=value, e.g. lvl=info+"
+            ))),
+        })
+        .collect()
+}
+
+/// Streams `/kapacitor/v1preview/logs` with these filters to stdout.
+fn tail_logs(c: &Client, pairs: &[(String, String)]) -> Result<(), Failure> {
+    use std::io::Write;
+    let query: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                crate::client::query_escape(k),
+                crate::client::query_escape(v)
+            )
+        })
+        .collect();
+    let path = format!("/kapacitor/v1preview/logs?{}", query.join("&"));
+    let stdout = std::io::stdout();
+    c.stream(&path, &mut |bytes| {
+        let mut out = stdout.lock();
+        out.write_all(bytes)?;
+        out.flush()
+    })
+    .context("stream the logs")
 }
 
 /// Arguments of `backup`.

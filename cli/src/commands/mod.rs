@@ -54,6 +54,8 @@ pub(crate) fn run_remote(url: &str, command: Command) -> Result<(), Failure> {
         Command::Vars => misc::vars(c),
         Command::Backup(a) => misc::backup(c, &a),
         Command::Level(a) => misc::level(c, &a),
+        Command::Watch(a) => misc::watch(c, &a),
+        Command::Logs(a) => misc::logs(c, &a),
         Command::Vet(_) | Command::Fmt(_) | Command::Version => Ok(()),
     }
 }
