@@ -562,6 +562,55 @@ fn watch_prints_a_task_s_log_lines_as_they_come() {
     );
 }
 
+/// `define -file` and `define-topic-handler` read YAML files as Kapacitor's CLI does (the
+/// format of its template task and handler examples).
+#[test]
+fn yaml_task_and_handler_files() {
+    let d = Daemon::start("yaml");
+    let w = |name: &str, text: &str| {
+        let p = d.dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let tpl = w(
+        "tpl.tick",
+        "var measurement string\nvar threshold = 80.0\nstream\n    |from()\n        .measurement(measurement)\n    |alert()\n        .crit(lambda: \"value\" > threshold)\n",
+    );
+    ok(&d.cli(&["define-template", "tpl", "-tick", &tpl, "-type", "stream"]));
+    let task = w(
+        "task.yaml",
+        "id: from_yaml\ntemplate-id: tpl\ndbrps:\n  - db: mydb\n    rp: myrp\nvars:\n  measurement:\n    type: string\n    value: cpu\n  threshold:\n    type: float\n    value: 90.5\n",
+    );
+    ok(&d.cli(&["define", "from_yaml", "-file", &task]));
+    let t = d.json("/kapacitor/v1/tasks/from_yaml");
+    assert_eq!(t["template-id"], "tpl", "{t}");
+    assert_eq!(
+        t["dbrps"],
+        serde_json::json!([{"db": "mydb", "rp": "myrp"}]),
+        "{t}"
+    );
+    assert_eq!(t["vars"]["threshold"]["value"], 90.5, "{t}");
+    assert_eq!(t["vars"]["measurement"]["value"], "cpu", "{t}");
+    let handler = w(
+        "handler.yml",
+        "topic: cpu\nid: to-log\nkind: log\nmatch: changed() == TRUE\noptions:\n  path: /tmp/alerts.log\n",
+    );
+    ok(&d.cli(&["define-topic-handler", &handler]));
+    let h = d.json("/kapacitor/v1/alerts/topics/cpu/handlers/to-log");
+    assert_eq!(h["kind"], "log", "{h}");
+    assert_eq!(h["match"], "changed() == TRUE", "{h}");
+    assert_eq!(h["options"]["path"], "/tmp/alerts.log", "{h}");
+    // A broken YAML file is refused, naming the file and the place.
+    let bad = w("bad.yaml", "id: x\ndbrps: [\n");
+    let out = d.cli(&["define", "x", "-file", &bad]);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("invalid task file") && err.contains("bad.yaml") && err.contains("line"),
+        "{err}"
+    );
+}
+
 pub(crate) fn ok(out: &Output) -> String {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(

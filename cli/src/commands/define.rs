@@ -23,10 +23,11 @@ pub struct DefineArgs {
     /// Template id to create the task from.
     #[arg(long)]
     pub template: Option<String>,
-    /// JSON file of vars (`{"name": {"type": "int", "value": 10}}`).
+    /// Vars file, JSON or YAML (`{"name": {"type": "int", "value": 10}}`).
     #[arg(long)]
     pub vars: Option<PathBuf>,
-    /// JSON task file (`{"template-id", "dbrps", "vars", "script", "type"}`); flags override it.
+    /// Task file, JSON or YAML by extension (`template-id`, `dbrps`, `vars`, `script`,
+    /// `type`); flags override it.
     #[arg(long)]
     pub file: Option<PathBuf>,
     /// Do not reload an enabled task after updating it.
@@ -71,7 +72,7 @@ pub struct DefineTemplateArgs {
 /// Arguments of `define-topic-handler`.
 #[derive(Debug, clap::Args)]
 pub struct DefineHandlerArgs {
-    /// JSON file: `{"topic", "id", "kind", "options", "match"}`.
+    /// Handler file, JSON or YAML by extension: `topic`, `id`, `kind`, `options`, `match`.
     pub file: PathBuf,
 }
 
@@ -88,17 +89,19 @@ pub(crate) fn parse_dbrp(s: &str) -> Result<DbRp, Failure> {
     }
 }
 
+/// Reads a task, vars or handler file: YAML when its extension is `.yaml` or `.yml`
+/// (as Kapacitor decides), JSON otherwise.
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T, Failure> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    if ext.eq_ignore_ascii_case("yaml") || ext.eq_ignore_ascii_case("yml") {
-        return Err(Failure::usage(format!(
-            "{what} {}: YAML files are not supported yet; write it as JSON",
-            path.display()
-        )));
-    }
     let text = super::read_file(path)?;
-    serde_json::from_str(&text)
-        .map_err(|e| Failure::command(format!("invalid {what} {}: {e}", path.display())))
+    let invalid = |e: &dyn std::fmt::Display| {
+        Failure::command(format!("invalid {what} {}: {e}", path.display()))
+    };
+    if ext.eq_ignore_ascii_case("yaml") || ext.eq_ignore_ascii_case("yml") {
+        serde_yaml_ng::from_str(&text).map_err(|e| invalid(&e))
+    } else {
+        serde_json::from_str(&text).map_err(|e| invalid(&e))
+    }
 }
 
 /// `define`: dispatches to the workflow forms or Kapacitor's define.
