@@ -496,7 +496,6 @@ fn sideload_sources_reload_on_request() {
 /// `/kapacitor/v1preview/logs` stream); `kapacitor logs` refuses a bad filter.
 #[test]
 fn watch_prints_a_task_s_log_lines_as_they_come() {
-    use std::io::BufRead;
     let d = Daemon::start("watch");
     // Test daemons log at WARN; a log stream carries what the daemon writes.
     ok(&d.cli(&["level", "info"]));
@@ -514,18 +513,7 @@ fn watch_prints_a_task_s_log_lines_as_they_come() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("run kapacitor watch");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let rx = stdout_lines(&mut child);
     // Lines are only streamed once the session is open: write until one arrives.
     let deadline = Instant::now() + Duration::from_secs(15);
     let mut t = 1;
@@ -609,6 +597,24 @@ fn yaml_task_and_handler_files() {
         err.contains("invalid task file") && err.contains("bad.yaml") && err.contains("line"),
         "{err}"
     );
+}
+
+/// The lines a child writes to its piped stdout, as they come.
+fn stdout_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
 }
 
 pub(crate) fn ok(out: &Output) -> String {
@@ -859,19 +865,7 @@ fn demo_alerts_within_a_minute() {
         .stderr(Stdio::null())
         .spawn()
         .expect("kapacitord demo");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let rx = stdout_lines(&mut child);
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut alert = None;
     while let Ok(line) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
