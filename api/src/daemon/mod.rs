@@ -19,6 +19,7 @@ pub mod replay;
 pub mod runtime;
 pub(crate) mod subscriptions;
 pub mod tasks;
+pub mod throughput;
 pub mod udp;
 pub mod vars;
 pub mod write;

@@ -82,6 +82,8 @@ pub struct Runtime {
     pub server_info: Arc<AlertServiceInfo>,
     /// Reloads of sideload sources (`POST /sideload/reload`).
     pub sideload: Arc<SideloadReloads>,
+    /// Each running task's throughput.
+    throughput: Arc<super::throughput::Throughput>,
     /// Ingest counters.
     pub ingest: IngestStats,
     /// `influxDBOut` (to the `[[influxdb]]` clusters) and `kapacitorLoopback` writes.
@@ -118,6 +120,7 @@ impl Runtime {
                 Arc::downgrade(&engine),
             )),
             batch: BatchService::start(clusters, Arc::clone(&engine), batch),
+            throughput: super::throughput::Throughput::start(Arc::downgrade(&engine)),
             engine,
             http_out: Arc::new(HttpOutRegistry::default()),
             topics,
@@ -205,6 +208,7 @@ impl Runtime {
         if let Some(queries) = queries {
             self.batch.start_task(id, queries);
         }
+        self.throughput.add(id, plan);
         Ok(())
     }
 
@@ -216,6 +220,7 @@ impl Runtime {
         }
         self.http_out.remove_task(id);
         self.inhibitors.remove_task(id);
+        self.throughput.remove(id);
     }
 
     /// Engine statistics of a running task, with its query nodes' counters.
@@ -249,7 +254,7 @@ impl Runtime {
             })
             .collect();
         DotStats {
-            throughput: 0.0,
+            throughput: self.throughput.get(id),
             nodes,
             edges: st.edges,
         }
@@ -261,8 +266,10 @@ impl Runtime {
             return TaskStats::default();
         };
         let mut out = TaskStats::default();
-        out.task_stats
-            .insert("throughput".into(), serde_json::Value::from(0.0));
+        out.task_stats.insert(
+            "throughput".into(),
+            serde_json::Value::from(self.throughput.get(id)),
+        );
         for (name, mut counters) in st.nodes {
             let avg = avg_exec_ns(&mut counters);
             let mut m: serde_json::Map<String, serde_json::Value> = counters

@@ -599,6 +599,44 @@ fn yaml_task_and_handler_files() {
     );
 }
 
+/// A running task's throughput (task stats and DOT) is what its source took in over the
+/// last second.
+#[test]
+fn throughput_is_the_points_of_the_last_second() {
+    let d = Daemon::start("throughput");
+    let task = serde_json::json!({
+        "id": "tp", "type": "stream", "dbrps": [{"db": "mydb", "rp": "myrp"}],
+        "script": "stream\n    |from()\n        .measurement('cpu')\n    |httpOut('out')\n",
+        "status": "enabled"
+    });
+    let (status, body) = d.req("POST", "/kapacitor/v1/tasks", Some(&task.to_string()));
+    assert_eq!(status, 200, "{body}");
+    let t = d.json("/kapacitor/v1/tasks/tp");
+    assert_eq!(t["stats"]["task-stats"]["throughput"], 0.0, "{t}");
+    let start = Instant::now();
+    let mut i = 0;
+    while start.elapsed() < Duration::from_millis(3500) {
+        i += 1;
+        let (status, body) = d.req(
+            "POST",
+            "/kapacitor/v1/write?db=mydb&rp=myrp&precision=s",
+            Some(&format!("cpu,host=a value=1 {i}\ncpu,host=b value=1 {i}")),
+        );
+        assert_eq!(status, 204, "{body}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let t = d.json("/kapacitor/v1/tasks/tp");
+    let rate = t["stats"]["task-stats"]["throughput"]
+        .as_f64()
+        .unwrap_or(0.0);
+    assert!(rate > 0.0, "{t}");
+    let dot = t["dot"].as_str().unwrap_or_default();
+    assert!(
+        dot.contains("graph [throughput=\"") && !dot.contains("throughput=\"0.00"),
+        "{dot}"
+    );
+}
+
 /// The lines a child writes to its piped stdout, as they come.
 fn stdout_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
     use std::io::BufRead;
