@@ -256,14 +256,15 @@ impl Client {
         };
         let fail = |e: std::io::Error| Failure::command(format!("GET {full}: {}", io_cause(&e)));
         let resp = match &self.transport {
-            Transport::Unix { socket } => crate::unix_http::stream(socket, &full, "", sink)
-                .map_err(|e| {
+            Transport::Unix { socket } => {
+                crate::unix_http::stream(socket, &full, sink).map_err(|e| {
                     if is_connect_error(&e) {
                         self.connect_failure(&io_cause(&e))
                     } else {
                         fail(e)
                     }
-                })?,
+                })?
+            }
             Transport::Http { base, agent } => {
                 let uri = format!("{base}{full}");
                 let resp = agent.get(&uri).call().map_err(|e| match e {

@@ -22,10 +22,9 @@ pub fn request(
 pub fn stream(
     socket: &Path,
     path: &str,
-    content_type: &str,
     sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
 ) -> io::Result<Response> {
-    let mut r = send(socket, "GET", path, None, content_type)?;
+    let mut r = send(socket, "GET", path, None, "")?;
     let (status, framing) = read_head(&mut r)?;
     if !(200..300).contains(&status) {
         let mut body = Vec::new();
@@ -54,10 +53,10 @@ fn send(
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: kapacitor\r\nAccept: */*\r\nConnection: close\r\n"
     );
-    if !content_type.is_empty() && (body.is_some() || method == "GET") {
-        head.push_str(&format!("Content-Type: {content_type}\r\n"));
-    }
     if let Some(b) = body {
+        if !content_type.is_empty() {
+            head.push_str(&format!("Content-Type: {content_type}\r\n"));
+        }
         head.push_str(&format!("Content-Length: {}\r\n", b.len()));
     }
     head.push_str("\r\n");
@@ -188,5 +187,42 @@ mod tests {
         let r = read_response(&b"HTTP/1.1 204 No Content\r\n\r\n"[..]).unwrap();
         assert_eq!(r.status, 204);
         assert!(r.body.is_empty());
+    }
+
+    #[test]
+    fn a_stream_hands_over_each_chunk_as_it_comes() {
+        let dir = std::env::temp_dir().join(format!("kap-unix-stream-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let socket = dir.join("s.sock");
+        let _ = std::fs::remove_file(&socket);
+        let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let server = std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut req = BufReader::new(conn.try_clone().unwrap());
+            let mut line = String::new();
+            while req.read_line(&mut line).unwrap() > 0 && line != "\r\n" {
+                line.clear();
+            }
+            conn.write_all(
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nline1\n\r\n",
+            )
+            .unwrap();
+            conn.flush().unwrap();
+            // The second chunk only once the client has seen the first.
+            go_rx.recv().unwrap();
+            conn.write_all(b"6\r\nline2\n\r\n0\r\n\r\n").unwrap();
+        });
+        let mut pieces = Vec::new();
+        let r = stream(&socket, "/logs", &mut |b| {
+            pieces.push(String::from_utf8_lossy(b).into_owned());
+            let _ = go_tx.send(());
+            Ok(())
+        })
+        .unwrap();
+        server.join().unwrap();
+        assert_eq!(r.status, 200);
+        assert_eq!(pieces, ["line1\n", "line2\n"]);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
