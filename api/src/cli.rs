@@ -36,6 +36,10 @@ pub struct RunArgs {
     /// Log level (overrides `[logging] level`): debug, info, warn, error.
     #[arg(long)]
     pub log_level: Option<String>,
+    /// Comma-separated alert handler kinds to refuse, inline in TICKscript and as topic
+    /// handlers (e.g. `exec,tcp`).
+    #[arg(long = "disable-handlers", value_delimiter = ',')]
+    pub disable_handlers: Vec<String>,
 }
 
 /// Sub-commands.
@@ -86,6 +90,7 @@ const LONG_FLAGS: &[&str] = &[
     "hostname",
     "log-file",
     "log-level",
+    "disable-handlers",
     "workers",
     "direct",
     "only",

@@ -145,6 +145,9 @@ pub struct Config {
     pub logging: LoggingConfig,
     /// `[deadman]`: the global deadman switch.
     pub deadman: DeadmanConfig,
+    /// Alert handler kinds refused (the `-disable-handlers` flag; not a config key).
+    #[serde(skip)]
+    pub disabled_handlers: std::collections::BTreeSet<String>,
     /// `[stats]`: internal statistics written to `_kapacitor`.
     pub stats: StatsConfig,
     /// `[[influxdb]]`: InfluxDB clusters to query and subscribe to.
@@ -417,6 +420,7 @@ impl Default for Config {
             stats: StatsConfig::default(),
             influxdb: vec![InfluxDbConfig::default()],
             udp: Vec::new(),
+            disabled_handlers: Default::default(),
         }
     }
 }

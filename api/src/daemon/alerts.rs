@@ -139,6 +139,8 @@ struct Inner {
     closed: Mutex<BTreeSet<String>>,
     /// Serializes API changes of handlers and topics.
     write: Mutex<()>,
+    /// Handler kinds refused (`kapacitord -disable-handlers`).
+    disabled: BTreeSet<String>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -158,12 +160,14 @@ pub struct AlertCenter {
 }
 
 /// Options of [`AlertCenter::open`].
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct AlertOptions {
     /// Events that may wait for the handlers (`[alert] topic-buffer-length`).
     pub buffer: usize,
     /// Persist and restore topic states (`[alert] persist-topics`).
     pub persist_topics: bool,
+    /// Handler kinds refused, inline and on topics (`kapacitord -disable-handlers`).
+    pub disabled_handlers: BTreeSet<String>,
 }
 
 impl Default for AlertOptions {
@@ -171,6 +175,7 @@ impl Default for AlertOptions {
         AlertOptions {
             buffer: 5000,
             persist_topics: true,
+            disabled_handlers: BTreeSet::new(),
         }
     }
 }
@@ -190,7 +195,7 @@ impl AlertCenter {
     ) -> Result<AlertCenter, StoreError> {
         let mut map = HandlerMap::new();
         for rec in store.list::<HandlerRecord>()? {
-            match compile(&rec) {
+            match refuse_disabled(&opts.disabled_handlers, &rec.kind).and_then(|()| compile(&rec)) {
                 Ok(c) => {
                     map.entry(rec.topic.clone())
                         .or_default()
@@ -221,6 +226,7 @@ impl AlertCenter {
             dirty: Mutex::new(BTreeSet::new()),
             closed: Mutex::new(BTreeSet::new()),
             write: Mutex::new(()),
+            disabled: opts.disabled_handlers,
         });
         let (tx, rx) = crossbeam_channel::bounded::<AlertEvent>(opts.buffer.max(1));
         let (sig_tx, sig_rx) = crossbeam_channel::bounded::<()>(1);
@@ -293,6 +299,22 @@ impl AlertCenter {
     /// The topic states store.
     pub fn topic_store(&self) -> &Arc<TopicStore> {
         &self.inner.topics
+    }
+
+    /// Refuses a task whose alerts use a disabled handler kind (`-disable-handlers`).
+    ///
+    /// # Errors
+    /// Which node uses which disabled kind.
+    pub fn refuse_disabled_inline(&self, plan: &kap_dsl::plan::Pipeline) -> Result<(), String> {
+        for n in &plan.nodes {
+            if let kap_dsl::plan::NodeSpec::Alert(a) = &n.spec {
+                for h in &a.handlers {
+                    refuse_disabled(&self.inner.disabled, h.kind())
+                        .map_err(|e| format!("{}: {e}", n.name))?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// When task `task` stops (disabled, or restarted with a new script): its anonymous
@@ -485,6 +507,7 @@ impl AlertCenter {
     /// this id exists.
     pub fn create_handler(&self, topic: &str, spec: WireHandlerSpec) -> Result<Handler, ApiError> {
         let rec = record_from_spec(topic, spec)?;
+        refuse_disabled(&self.inner.disabled, &rec.kind).map_err(ApiError::bad_request)?;
         let compiled = compile(&rec).map_err(ApiError::bad_request)?;
         let _w = lock(&self.inner.write);
         if self.handler_exists(topic, &rec.id) {
@@ -512,6 +535,7 @@ impl AlertCenter {
         spec: WireHandlerSpec,
     ) -> Result<Handler, ApiError> {
         let rec = record_from_spec(topic, spec)?;
+        refuse_disabled(&self.inner.disabled, &rec.kind).map_err(ApiError::bad_request)?;
         let compiled = compile(&rec).map_err(ApiError::bad_request)?;
         let _w = lock(&self.inner.write);
         if !self.handler_exists(topic, id) {
@@ -1135,6 +1159,17 @@ fn compile(rec: &HandlerRecord) -> Result<Compiled, String> {
         matcher,
         action,
     })
+}
+
+/// Refuses a handler kind that `kapacitord -disable-handlers` disabled.
+fn refuse_disabled(disabled: &BTreeSet<String>, kind: &str) -> Result<(), String> {
+    if disabled.contains(kind) {
+        Err(format!(
+            "the {kind} handler is disabled (kapacitord -disable-handlers)"
+        ))
+    } else {
+        Ok(())
+    }
 }
 
 /// Parses a `match` expression: a lambda body where the level identifiers `OK`, `INFO`,

@@ -187,6 +187,7 @@ impl Daemon {
                 alerts::AlertOptions {
                     buffer: usize::try_from(config.alert.topic_buffer_length).unwrap_or(5000),
                     persist_topics: config.alert.persist_topics,
+                    disabled_handlers: config.disabled_handlers.clone(),
                 },
             )
             .context("loading alert topics and handlers")?,
@@ -371,6 +372,19 @@ fn run_daemon(args: crate::cli::RunArgs) -> anyhow::Result<()> {
     }
     if let Some(l) = args.log_level {
         config.logging.level = l;
+    }
+    for kind in args.disable_handlers {
+        let kind = kind.trim();
+        if kind.is_empty() {
+            continue;
+        }
+        if !alerts::HANDLER_KINDS.contains(&kind) {
+            anyhow::bail!(
+                "-disable-handlers: unknown handler kind {kind:?} (known: {})",
+                alerts::HANDLER_KINDS.join(", ")
+            );
+        }
+        config.disabled_handlers.insert(kind.to_string());
     }
     config.validate()?;
     init_logging(&config)?;

@@ -160,6 +160,15 @@ fn diagnostics_error(prefix: &str, diags: Vec<kap_dsl::diagnostic::Diagnostic>) 
     e
 }
 
+/// A compiled task, unless its alerts use a handler kind the daemon disabled
+/// (`kapacitord -disable-handlers`): then a 400 naming the node and the kind.
+fn allowed(alerts: &super::alerts::AlertCenter, c: Compiled) -> Result<Compiled, ApiError> {
+    alerts
+        .refuse_disabled_inline(&c.pipeline)
+        .map_err(|e| ApiError::bad_request(format!("invalid TICKscript: {e}")))?;
+    Ok(c)
+}
+
 /// Compiles a task's script with its vars.
 fn compile_task(script: &str, kind: Option<TaskType>, vars: &Vars) -> Result<Compiled, ApiError> {
     let values = vars::to_values(vars).map_err(ApiError::bad_request)?;
@@ -223,7 +232,9 @@ impl TaskManager {
                 &rec.script,
                 parse_type(&rec.task_type).ok().flatten(),
                 &vars_of(&rec),
-            ) {
+            )
+            .and_then(|c| allowed(&alerts, c))
+            {
                 Ok(c) => (Some(c.pipeline), String::new()),
                 Err(e) => (None, e.message),
             };
@@ -331,7 +342,7 @@ impl TaskManager {
             )
         };
         let vars = opts.vars.clone().unwrap_or_default();
-        let compiled = compile_task(&script, kind, &vars)?;
+        let compiled = allowed(&self.alerts, compile_task(&script, kind, &vars)?)?;
         let dbrps = resolve_dbrps(&opts.dbrps, &compiled.pipeline)?;
         let status = match opts.status.as_str() {
             "" | "disabled" => "disabled",
@@ -419,7 +430,10 @@ impl TaskManager {
         } else {
             parse_type(&opts.kind)?
         };
-        let compiled = compile_task(&rec.script, kind, &vars_of(&rec))?;
+        let compiled = allowed(
+            &self.alerts,
+            compile_task(&rec.script, kind, &vars_of(&rec))?,
+        )?;
         rec.task_type = type_name(compiled.pipeline.task_type).to_string();
         // New explicit dbrps or `dbrp` statements in the script replace the task's; else
         // it keeps its own.
@@ -641,8 +655,9 @@ impl TaskManager {
             t.script = rec.script.clone();
             t.task_type = rec.task_type.clone();
             t.template_id = Some(new_id.clone());
-            let c = compile_task(&t.script, parse_type(&t.task_type)?, &vars_of(&t)).map_err(
-                |err| {
+            let c = compile_task(&t.script, parse_type(&t.task_type)?, &vars_of(&t))
+                .and_then(|c| allowed(&self.alerts, c))
+                .map_err(|err| {
                     let msg = err
                         .message
                         .strip_prefix("invalid TICKscript: ")
@@ -652,8 +667,7 @@ impl TaskManager {
                         "error reloading associated task {}: {msg}",
                         t.id
                     ))
-                },
-            )?;
+                })?;
             updated.push((t, c.pipeline));
         }
         self.store

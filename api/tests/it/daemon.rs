@@ -24,6 +24,8 @@ pub(crate) struct Extra {
     pub(crate) http: String,
     pub(crate) tail: String,
     pub(crate) influxdb: String,
+    /// More `kapacitord` arguments.
+    pub(crate) args: Vec<String>,
 }
 
 fn free_port() -> u16 {
@@ -101,6 +103,7 @@ impl Daemon {
             .arg(&conf)
             .arg("-pidfile")
             .arg(self.dir.join("kapacitord.pid"))
+            .args(&self.extra.args)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -634,6 +637,73 @@ fn throughput_is_the_points_of_the_last_second() {
     assert!(
         dot.contains("graph [throughput=\"") && !dot.contains("throughput=\"0.00"),
         "{dot}"
+    );
+}
+
+/// `kapacitord -disable-handlers exec,tcp` refuses those kinds inline in TICKscript and as
+/// topic handlers, saying which; other kinds work; an unknown kind stops the daemon.
+#[test]
+fn disabled_handlers_are_refused() {
+    let d = Daemon::start_config(
+        "disabled-handlers",
+        Extra {
+            args: vec!["-disable-handlers".into(), "exec,tcp".into()],
+            ..Extra::default()
+        },
+    );
+    let task = |id: &str, handler: &str| {
+        serde_json::json!({
+            "id": id, "type": "stream", "dbrps": [{"db": "mydb", "rp": "myrp"}],
+            "script": format!("stream\n    |from()\n        .measurement('cpu')\n    |alert()\n        .crit(lambda: TRUE)\n        {handler}\n"),
+        })
+        .to_string()
+    };
+    let (status, body) = d.req(
+        "POST",
+        "/kapacitor/v1/tasks",
+        Some(&task("ex", ".exec('/bin/echo', 'x')")),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("alert2: the exec handler is disabled (kapacitord -disable-handlers)"),
+        "{body}"
+    );
+    let log = d.dir.join("alerts.log");
+    let (status, body) = d.req(
+        "POST",
+        "/kapacitor/v1/tasks",
+        Some(&task("lg", &format!(".log('{}')", log.display()))),
+    );
+    assert_eq!(status, 200, "{body}");
+    let handler = |kind: &str, options: serde_json::Value| {
+        serde_json::json!({"id": format!("h-{kind}"), "kind": kind, "options": options}).to_string()
+    };
+    let (status, body) = d.req(
+        "POST",
+        "/kapacitor/v1/alerts/topics/cpu/handlers",
+        Some(&handler(
+            "tcp",
+            serde_json::json!({"address": "127.0.0.1:1"}),
+        )),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("the tcp handler is disabled"), "{body}");
+    let (status, body) = d.req(
+        "POST",
+        "/kapacitor/v1/alerts/topics/cpu/handlers",
+        Some(&handler("log", serde_json::json!({"path": log}))),
+    );
+    assert_eq!(status, 200, "{body}");
+    let out = Command::new(env!("CARGO_BIN_EXE_kapacitord"))
+        .arg("-config")
+        .arg(d.config_path())
+        .args(["-disable-handlers", "exec,nope"])
+        .output()
+        .expect("run kapacitord");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("unknown handler kind \"nope\""),
+        "{out:?}"
     );
 }
 
