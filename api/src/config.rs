@@ -727,10 +727,11 @@ impl Config {
             return invalid("data_dir".into(), "must not be empty".into());
         }
         self.http_bind_addr()?;
-        if self.http.https_enabled && self.http.https_certificate.is_empty() {
+        if self.http.https_enabled {
+            // Serving plain HTTP to a user who asked for HTTPS would be silent and unsafe.
             return invalid(
-                "http.https-certificate".into(),
-                "must be set when https-enabled is true".into(),
+                "http.https-enabled".into(),
+                "HTTPS is not supported by this build: serve it behind a TLS-terminating proxy and set https-enabled = false".into(),
             );
         }
         if !["DEBUG", "INFO", "WARN", "ERROR", "OFF"]
