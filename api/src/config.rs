@@ -727,11 +727,10 @@ impl Config {
             return invalid("data_dir".into(), "must not be empty".into());
         }
         self.http_bind_addr()?;
-        if self.http.https_enabled {
-            // Serving plain HTTP to a user who asked for HTTPS would be silent and unsafe.
+        if self.http.https_enabled && self.http.https_certificate.is_empty() {
             return invalid(
-                "http.https-enabled".into(),
-                "HTTPS is not supported by this build: serve it behind a TLS-terminating proxy and set https-enabled = false".into(),
+                "http.https-certificate".into(),
+                "must be set when https-enabled is true".into(),
             );
         }
         if !["DEBUG", "INFO", "WARN", "ERROR", "OFF"]

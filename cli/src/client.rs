@@ -99,6 +99,7 @@ enum Transport {
 pub struct Client {
     url: String,
     hint: &'static str,
+    skip_verify: bool,
     transport: Transport,
 }
 
@@ -114,9 +115,10 @@ struct ErrorFields {
 }
 
 impl Client {
-    /// A client for `url` (`http://host:port`, `unix:///path/to.sock`). `hint` ends
-    /// connection errors, e.g. `set -url or KAPACITOR_URL`.
-    pub fn new(url: &str, hint: &'static str) -> Result<Client, Failure> {
+    /// A client for `url` (`http://host:port`, `https://host:port`,
+    /// `unix:///path/to.sock`). `hint` ends connection errors, e.g. `set -url or
+    /// KAPACITOR_URL`. `skip_verify` accepts any server certificate (`-skipVerify`).
+    pub fn new(url: &str, hint: &'static str, skip_verify: bool) -> Result<Client, Failure> {
         let url = url.trim().trim_end_matches('/').to_string();
         let transport = if let Some(path) = url.strip_prefix("unix://") {
             if path.is_empty() {
@@ -129,28 +131,24 @@ impl Client {
             Transport::Unix {
                 socket: PathBuf::from(path),
             }
-        } else if url.starts_with("http://") {
+        } else if url.starts_with("http://") || url.starts_with("https://") {
+            let tls = ureq::tls::TlsConfig::builder()
+                .disable_verification(skip_verify)
+                .build();
             let config = ureq::Agent::config_builder()
                 .http_status_as_error(false)
                 .timeout_connect(Some(Duration::from_secs(10)))
+                .tls_config(tls)
                 .build();
             Transport::Http {
                 base: url.clone(),
                 agent: config.into(),
             }
-        } else if url.starts_with("https://") {
-            return Err(Failure {
-                code: exit::CONNECT,
-                message: format!(
-                    "cannot reach kapacitord at {url}: this build has no TLS support; use http:// or unix://"
-                ),
-                details: Vec::new(),
-            });
         } else {
             return Err(Failure {
                 code: exit::USAGE,
                 message: format!(
-                    "invalid URL {url:?}: expected http://host:port or unix:///path/to.sock"
+                    "invalid URL {url:?}: expected http://host:port, https://host:port or unix:///path/to.sock"
                 ),
                 details: Vec::new(),
             });
@@ -158,6 +156,7 @@ impl Client {
         Ok(Client {
             url,
             hint,
+            skip_verify,
             transport,
         })
     }
@@ -165,6 +164,37 @@ impl Client {
     /// The daemon URL, as given.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// Whether any certificate of an https URL is accepted.
+    pub fn skip_verify(&self) -> bool {
+        self.skip_verify
+    }
+
+    /// What a failed HTTP(S) request means: the daemon could not be reached (exit 4),
+    /// including a TLS handshake that failed, or the request itself failed (exit 3).
+    fn request_failure(&self, method: &str, uri: &str, e: ureq::Error) -> Failure {
+        let tls_hint = if self.skip_verify {
+            ""
+        } else {
+            " (a self-signed certificate needs -skipVerify)"
+        };
+        match e {
+            ureq::Error::Io(io) if is_connect_error(&io) => self.connect_failure(&io_cause(&io)),
+            ureq::Error::Io(io)
+                if io
+                    .get_ref()
+                    .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()) =>
+            {
+                self.connect_failure(&format!("TLS: {io}{tls_hint}"))
+            }
+            ureq::Error::HostNotFound => self.connect_failure("host not found"),
+            ureq::Error::ConnectionFailed => self.connect_failure("connection failed"),
+            ureq::Error::Timeout(t) => self.connect_failure(&format!("timeout ({t})")),
+            ureq::Error::Rustls(e) => self.connect_failure(&format!("TLS: {e}{tls_hint}")),
+            ureq::Error::Tls(e) => self.connect_failure(&format!("TLS: {e}")),
+            other => Failure::command(format!("{method} {uri}: {other}")),
+        }
     }
 
     fn connect_failure(&self, cause: &str) -> Failure {
@@ -218,15 +248,7 @@ impl Client {
                         .map_err(|e| Failure::command(format!("{method} {uri}: {e}")))
                         .map(|req| agent.run(req))?,
                 };
-                let mut resp = result.map_err(|e| match e {
-                    ureq::Error::Io(io) if is_connect_error(&io) => {
-                        self.connect_failure(&io_cause(&io))
-                    }
-                    ureq::Error::HostNotFound => self.connect_failure("host not found"),
-                    ureq::Error::ConnectionFailed => self.connect_failure("connection failed"),
-                    ureq::Error::Timeout(t) => self.connect_failure(&format!("timeout ({t})")),
-                    other => Failure::command(format!("{method} {uri}: {other}")),
-                })?;
+                let mut resp = result.map_err(|e| self.request_failure(method, &uri, e))?;
                 let status = resp.status().as_u16();
                 let body = resp
                     .body_mut()
@@ -267,14 +289,10 @@ impl Client {
             }
             Transport::Http { base, agent } => {
                 let uri = format!("{base}{full}");
-                let resp = agent.get(&uri).call().map_err(|e| match e {
-                    ureq::Error::Io(io) if is_connect_error(&io) => {
-                        self.connect_failure(&io_cause(&io))
-                    }
-                    ureq::Error::HostNotFound => self.connect_failure("host not found"),
-                    ureq::Error::ConnectionFailed => self.connect_failure("connection failed"),
-                    other => Failure::command(format!("GET {uri}: {other}")),
-                })?;
+                let resp = agent
+                    .get(&uri)
+                    .call()
+                    .map_err(|e| self.request_failure("GET", &uri, e))?;
                 let status = resp.status().as_u16();
                 let mut reader = resp.into_body().into_reader();
                 if !(200..300).contains(&status) {

@@ -43,7 +43,7 @@ pub struct Cli {
         global = true
     )]
     pub url: String,
-    /// Skip TLS verification (accepted for compatibility; this build speaks plain HTTP).
+    /// Accept any certificate of an https URL (self-signed ones).
     #[arg(long = "skipVerify", env = "KAPACITOR_UNSAFE_SSL", global = true)]
     pub skip_verify: bool,
     /// The command to run.
@@ -231,7 +231,7 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
             println!("Kapacitor (Rust) {}", env!("CARGO_PKG_VERSION"));
             exit::OK
         }
-        other => match commands::run_remote(&cli.url, other) {
+        other => match commands::run_remote(&cli.url, cli.skip_verify, other) {
             Ok(()) => exit::OK,
             Err(f) => f.report(),
         },

@@ -20,6 +20,7 @@ pub mod runtime;
 pub(crate) mod subscriptions;
 pub mod tasks;
 pub mod throughput;
+pub mod tls;
 pub mod udp;
 pub mod vars;
 pub mod write;
@@ -246,6 +247,15 @@ pub async fn serve(
         .http_bind_addr()
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let unix = config.unix_socket().map(|p| p.to_path_buf());
+    // A bad certificate stops the daemon before it opens anything.
+    let tls = if config.http.https_enabled {
+        Some(tls::acceptor(
+            &config.http.https_certificate,
+            &config.http.https_private_key,
+        )?)
+    } else {
+        None
+    };
     let daemon = tokio::task::spawn_blocking(move || Daemon::open(config)).await??;
     let app = http::router(Arc::clone(&daemon));
     let listener = tokio::net::TcpListener::bind(bind)
@@ -271,7 +281,7 @@ pub async fn serve(
         daemon: Arc::clone(&daemon),
     };
     ready(&serving);
-    tracing::info!(%addr, "listening for HTTP requests");
+    tracing::info!(%addr, https = tls.is_some(), "listening for HTTP requests");
     let mut tasks = Vec::new();
     if let Some(path) = unix {
         let _ = std::fs::remove_file(&path);
@@ -289,13 +299,24 @@ pub async fn serve(
         }));
     }
     let mut rx = stop_tx.subscribe();
-    let tcp = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.recv().await;
+    let stopped = async move {
+        let _ = rx.recv().await;
+    };
+    let tcp = match tls {
+        Some(acceptor) => {
+            let listener = tls::TlsListener::new(listener, acceptor)?;
+            tokio::spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(stopped)
+                    .await
             })
-            .await
-    });
+        }
+        None => tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stopped)
+                .await
+        }),
+    };
     tokio::select! {
         _ = shutdown => {}
         _ = signal() => {}

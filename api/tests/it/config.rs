@@ -311,12 +311,8 @@ fn validation() {
             .to_string()
     };
     assert!(invalid("[http]\nbind-address = \"9092\"\n").contains("http.bind-address"));
-    // Asked-for HTTPS is refused, never served as plain HTTP.
-    let https = invalid("[http]\nhttps-enabled = true\n");
-    assert!(
-        https.contains("http.https-enabled") && https.contains("HTTPS is not supported"),
-        "{https}"
-    );
+    let https = invalid("[http]\nhttps-enabled = true\nhttps-certificate = \"\"\n");
+    assert!(https.contains("http.https-certificate"), "{https}");
     assert!(invalid("[[influxdb]]\nurls = []\n").contains("influxdb[0].urls"));
     assert!(invalid("[[influxdb]]\nurls = [\"localhost:8086\"]\n").contains("invalid URL"));
     assert!(

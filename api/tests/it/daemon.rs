@@ -707,6 +707,101 @@ fn disabled_handlers_are_refused() {
     );
 }
 
+/// `[http] https-enabled` serves the API over TLS with the configured certificate and key;
+/// the CLI reaches it at an https URL (`-skipVerify` for a self-signed certificate, and a
+/// clear connection error without it); a certificate file that is not one stops the daemon
+/// naming the key.
+#[test]
+fn https_serves_the_api_over_tls() {
+    let dir = crate::tempdir("https");
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
+        .expect("self-signed certificate");
+    let cert = dir.join("kapacitor.pem");
+    let key = dir.join("kapacitor.key");
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
+    let port = free_port();
+    let conf = dir.join("kapacitord.conf");
+    let write_conf = |cert: &std::path::Path| {
+        std::fs::write(
+            &conf,
+            format!(
+                "data_dir = {:?}\n[http]\nbind-address = \"127.0.0.1:{port}\"\nhttps-enabled = true\nhttps-certificate = {:?}\nhttps-private-key = {:?}\n[logging]\nlevel = \"WARN\"\n[[influxdb]]\nenabled = false\n",
+                dir.join("data"),
+                cert,
+                key,
+            ),
+        )
+        .unwrap();
+    };
+    write_conf(&cert);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kapacitord"))
+        .arg("-config")
+        .arg(&conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start kapacitord");
+    let url = format!("https://127.0.0.1:{port}");
+    let cli = |args: &[&str]| {
+        Command::new(kapacitor_bin())
+            .arg("-url")
+            .arg(&url)
+            .args(args)
+            .output()
+            .expect("run kapacitor")
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !cli(&["-skipVerify", "list", "tasks"]).status.success() {
+        assert!(Instant::now() < deadline, "no HTTPS answer in 30 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (status, _) = http(port, "GET", "/kapacitor/v1/ping", None).unwrap_or((0, String::new()));
+    assert_ne!(
+        status, 204,
+        "plain HTTP must not be served on the HTTPS port"
+    );
+    let f = dir.join("t.tick");
+    std::fs::write(
+        &f,
+        "stream\n    |from()\n        .measurement('cpu')\n    |httpOut('out')\n",
+    )
+    .unwrap();
+    let out = cli(&[
+        "-skipVerify",
+        "define",
+        "tls_task",
+        "-tick",
+        f.to_str().unwrap(),
+        "-dbrp",
+        "mydb.myrp",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let out = cli(&["-skipVerify", "list", "tasks"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("tls_task"),
+        "{out:?}"
+    );
+    let out = cli(&["list", "tasks"]);
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("TLS") && err.contains("-skipVerify"), "{err}");
+    let _ = child.kill();
+    let _ = child.wait();
+    // A certificate file that holds no certificate stops the daemon, naming the key.
+    let bad = dir.join("bad.pem");
+    std::fs::write(&bad, "not a certificate\n").unwrap();
+    write_conf(&bad);
+    let out = Command::new(env!("CARGO_BIN_EXE_kapacitord"))
+        .arg("-config")
+        .arg(&conf)
+        .output()
+        .expect("run kapacitord");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("[http] https-certificate"), "{err}");
+}
+
 /// The lines a child writes to its piped stdout, as they come.
 fn stdout_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
     use std::io::BufRead;

@@ -27,9 +27,10 @@ pub(crate) fn read_file(path: &std::path::Path) -> Result<String, Failure> {
         .map_err(|e| Failure::command(format!("cannot read {}: {e}", path.display())))
 }
 
-/// Runs a command that talks to the daemon at `url`.
-pub(crate) fn run_remote(url: &str, command: Command) -> Result<(), Failure> {
-    let client = Client::new(url, "set -url or KAPACITOR_URL")?;
+/// Runs a command that talks to the daemon at `url` (`skip_verify`: accept any
+/// certificate of an https URL).
+pub(crate) fn run_remote(url: &str, skip_verify: bool, command: Command) -> Result<(), Failure> {
+    let client = Client::new(url, "set -url or KAPACITOR_URL", skip_verify)?;
     let c = &client;
     match command {
         Command::Define(a) => define::define(c, &a),

@@ -632,7 +632,7 @@ pub(crate) fn push(c: &Client, a: &PushArgs) -> Result<(), Failure> {
     let t: Task = c
         .get(&format!("{path}?script-format=raw"))
         .context(format!("push task {id:?}: read it from {}", c.url()))?;
-    let remote = Client::new(&a.remote, "check --remote")?;
+    let remote = Client::new(&a.remote, "check --remote", c.skip_verify())?;
     let what = format!("push task {id:?} to {}", remote.url());
     let body = CreateTask {
         id: id.clone(),
