@@ -207,6 +207,7 @@ impl Daemon {
             },
             clusters,
             &config.batch,
+            kap_dataflow::ops::http_post::HttpPostService::new(Arc::new(UreqPoster)),
         ));
         let tasks =
             tasks::TaskManager::load(store.clone(), Arc::clone(&runtime), Arc::clone(&center))

@@ -12,6 +12,7 @@ use kap_dataflow::alert::{
 };
 use kap_dataflow::node::{LogSink, PointsWriter, Services};
 use kap_dataflow::ops::http_out::HttpOutRegistry;
+use kap_dataflow::ops::http_post::{self, HttpPostService};
 use kap_dataflow::ops::sideload::{self, SideloadReloads};
 use kap_dataflow::point::Point;
 use kap_dataflow::runtime::{Engine, EngineError, Feed};
@@ -82,6 +83,8 @@ pub struct Runtime {
     pub server_info: Arc<AlertServiceInfo>,
     /// Reloads of sideload sources (`POST /sideload/reload`).
     pub sideload: Arc<SideloadReloads>,
+    /// The client and `[[httppost]]` endpoints of httpPost nodes.
+    pub http_post: Arc<HttpPostService>,
     /// Each running task's throughput.
     throughput: Arc<super::throughput::Throughput>,
     /// Ingest counters.
@@ -113,6 +116,7 @@ impl Runtime {
         info: AlertServiceInfo,
         clusters: Clusters,
         batch: &BatchConfig,
+        http_post: HttpPostService,
     ) -> Runtime {
         Runtime {
             writer: Arc::new(InfluxWriter::start(
@@ -128,6 +132,7 @@ impl Runtime {
             inhibitors: Arc::new(InhibitorRegistry::default()),
             server_info: Arc::new(info),
             sideload: Arc::default(),
+            http_post: Arc::new(http_post),
             ingest: IngestStats::default(),
             observers: Mutex::new(Vec::new()),
             next_observer: AtomicU64::new(1),
@@ -173,6 +178,7 @@ impl Runtime {
         .with(INHIBITORS_SERVICE, inhibitors)
         .with(SERVER_INFO_SERVICE, Arc::clone(&self.server_info))
         .with(sideload::SERVICE_NAME, Arc::clone(&self.sideload))
+        .with(http_post::SERVICE_NAME, Arc::clone(&self.http_post))
     }
 
     /// Installs a live task: a stream task reads the points `feed` selects; a batch task

@@ -5,6 +5,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A `kapacitord` process with its own data dir and port.
@@ -800,6 +801,81 @@ fn https_serves_the_api_over_tls() {
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("[http] https-certificate"), "{err}");
+}
+
+/// The `(request line and headers, body)` of each request an [`http_sink`] got.
+type Requests = Arc<Mutex<Vec<(String, String)>>>;
+
+/// An HTTP server on 127.0.0.1 that answers 200 to every request: its URL, and the
+/// requests it got.
+fn http_sink() -> (String, Requests) {
+    use std::io::{BufRead, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let g = Arc::clone(&got);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let g = Arc::clone(&g);
+            std::thread::spawn(move || {
+                let mut w = stream.try_clone().unwrap();
+                let mut r = std::io::BufReader::new(stream);
+                loop {
+                    let (mut head, mut line, mut len) = (String::new(), String::new(), 0);
+                    while r.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                            len = v.trim().parse().unwrap_or(0);
+                        }
+                        head.push_str(&line);
+                        line.clear();
+                    }
+                    if head.is_empty() {
+                        return;
+                    }
+                    let mut body = vec![0; len];
+                    if r.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    g.lock()
+                        .unwrap()
+                        .push((head, String::from_utf8_lossy(&body).into_owned()));
+                    let _ = w.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+                }
+            });
+        }
+    });
+    (url, got)
+}
+
+/// A live task's httpPost posts each point's row to its URL.
+#[test]
+fn http_post_reaches_its_url() {
+    let d = Daemon::start("httppost");
+    let (url, got) = http_sink();
+    let task = serde_json::json!({
+        "id": "hp", "type": "stream", "dbrps": [{"db": "mydb", "rp": "myrp"}],
+        "script": format!("stream\n    |from()\n        .measurement('cpu')\n    |httpPost('{url}/x')\n        .header('k', 'v')\n"),
+        "status": "enabled"
+    });
+    let (status, body) = d.req("POST", "/kapacitor/v1/tasks", Some(&task.to_string()));
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = d.req(
+        "POST",
+        "/kapacitor/v1/write?db=mydb&rp=myrp&precision=s",
+        Some("cpu,host=a value=2 1"),
+    );
+    assert_eq!(status, 204, "{body}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while got.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "nothing posted");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (head, body) = got.lock().unwrap()[0].clone();
+    assert!(head.starts_with("POST /x "), "{head}");
+    assert!(head.to_ascii_lowercase().contains("k: v"), "{head}");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("JSON body");
+    assert_eq!(v["series"][0]["name"], "cpu", "{body}");
+    assert_eq!(v["series"][0]["values"][0][1], 2, "{body}");
 }
 
 /// The lines a child writes to its piped stdout, as they come.
