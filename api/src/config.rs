@@ -154,6 +154,66 @@ pub struct Config {
     pub influxdb: Vec<InfluxDbConfig>,
     /// `[[udp]]`: line-protocol UDP listeners.
     pub udp: Vec<UdpConfig>,
+    /// `[[httppost]]`: named endpoints of httpPost nodes and post alert handlers.
+    pub httppost: Vec<HttpPostConfig>,
+}
+
+/// One `[[httppost]]` endpoint: httpPost nodes (`.endpoint(name)`) and post alert handlers
+/// (`.post().endpoint(name)`, topic handlers' `endpoint` option) post to its URL with its
+/// headers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct HttpPostConfig {
+    /// The endpoint's name.
+    pub endpoint: String,
+    /// Where to post.
+    pub url: String,
+    /// Headers sent with every post.
+    pub headers: BTreeMap<String, String>,
+    /// HTTP basic authentication (`[httppost.basic-auth]`), when a username is set.
+    pub basic_auth: BasicAuth,
+    /// Kapacitor's body templates: not supported, refused when set.
+    pub alert_template: String,
+    /// See `alert-template`.
+    pub alert_template_file: String,
+    /// See `alert-template`.
+    pub row_template: String,
+    /// See `alert-template`.
+    pub row_template_file: String,
+}
+
+impl HttpPostConfig {
+    /// The endpoint as httpPost nodes and post handlers use it: its URL, and its headers
+    /// with `Authorization: Basic …` when a basic-auth username is set.
+    pub fn endpoint_config(&self) -> kap_dataflow::ops::http_post::EndpointConfig {
+        use base64::Engine as _;
+        let mut headers: Vec<(String, String)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if !self.basic_auth.username.is_empty() {
+            let token = base64::engine::general_purpose::STANDARD.encode(format!(
+                "{}:{}",
+                self.basic_auth.username, self.basic_auth.password
+            ));
+            headers.push(("Authorization".into(), format!("Basic {token}")));
+        }
+        kap_dataflow::ops::http_post::EndpointConfig {
+            url: self.url.clone(),
+            headers,
+        }
+    }
+}
+
+/// `[httppost.basic-auth]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct BasicAuth {
+    /// User name.
+    pub username: String,
+    /// Password.
+    pub password: String,
 }
 
 /// `[http]`.
@@ -420,6 +480,7 @@ impl Default for Config {
             stats: StatsConfig::default(),
             influxdb: vec![InfluxDbConfig::default()],
             udp: Vec::new(),
+            httppost: Vec::new(),
             disabled_handlers: Default::default(),
         }
     }
@@ -566,7 +627,6 @@ const IGNORED_SECTIONS: &[&str] = &[
     "gce",
     "graphite",
     "hipchat",
-    "httppost",
     "kafka",
     "kubernetes",
     "marathon",
@@ -600,7 +660,7 @@ const IGNORED_SECTIONS: &[&str] = &[
 ];
 
 /// Keys whose value is a free-form `db = [rp, …]` table.
-const FREE_FORM_TABLES: &[&str] = &["subscriptions", "excluded-subscriptions"];
+const FREE_FORM_TABLES: &[&str] = &["subscriptions", "excluded-subscriptions", "headers"];
 
 /// Keys holding Go durations, so environment overrides can be checked as such.
 const DURATION_KEYS: &[&str] = &[
@@ -619,6 +679,7 @@ fn array_element_default(section: &str) -> Option<toml::Table> {
     match section {
         "influxdb" => Some(to_table(&InfluxDbConfig::default())),
         "udp" => Some(to_table(&UdpConfig::default())),
+        "httppost" => Some(to_table(&HttpPostConfig::default())),
         _ => None,
     }
 }
@@ -758,6 +819,43 @@ impl Config {
         }
         if self.deadman.interval.is_zero() {
             return invalid("deadman.interval".into(), "must be positive".into());
+        }
+        let mut endpoints = std::collections::BTreeSet::new();
+        for (i, e) in self.httppost.iter().enumerate() {
+            let key = |k: &str| format!("httppost[{i}].{k}");
+            if e.endpoint.is_empty() {
+                return invalid(key("endpoint"), "must not be empty".into());
+            }
+            if !endpoints.insert(e.endpoint.as_str()) {
+                return invalid(
+                    key("endpoint"),
+                    format!("duplicate endpoint \"{}\"", e.endpoint),
+                );
+            }
+            let rest = e
+                .url
+                .strip_prefix("http://")
+                .or_else(|| e.url.strip_prefix("https://"));
+            if rest.is_none_or(|r| r.is_empty()) {
+                return invalid(
+                    key("url"),
+                    format!("invalid URL \"{}\": want http://… or https://…", e.url),
+                );
+            }
+            for (k, v) in [
+                ("alert-template", &e.alert_template),
+                ("alert-template-file", &e.alert_template_file),
+                ("row-template", &e.row_template),
+                ("row-template-file", &e.row_template_file),
+            ] {
+                if !v.is_empty() {
+                    return invalid(
+                        key(k),
+                        "body templates are not supported yet: remove it to post Kapacitor's JSON"
+                            .into(),
+                    );
+                }
+            }
         }
         let mut names = std::collections::BTreeSet::new();
         for (i, c) in self.influxdb.iter().enumerate() {

@@ -44,7 +44,7 @@ use kap_api_types::{
 use kap_dataflow::alert::{AlertEvent, AlertSink, EventState, Level, TopicStore};
 use kap_dataflow::gofmt;
 use kap_dataflow::lambda::{AlertContext, CompiledLambda, MapScope};
-use kap_dataflow::ops::http_post::HttpPoster;
+use kap_dataflow::ops::http_post::{EndpointConfig, HttpPoster};
 use kap_dsl::plan::{ExecHandler, HandlerSpec as PlanHandler, LogHandler, PostHandler, TcpHandler};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -141,6 +141,8 @@ struct Inner {
     write: Mutex<()>,
     /// Handler kinds refused (`kapacitord -disable-handlers`).
     disabled: BTreeSet<String>,
+    /// `[[httppost]]` endpoints post handlers may name.
+    endpoints: BTreeMap<String, EndpointConfig>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -168,6 +170,8 @@ pub struct AlertOptions {
     pub persist_topics: bool,
     /// Handler kinds refused, inline and on topics (`kapacitord -disable-handlers`).
     pub disabled_handlers: BTreeSet<String>,
+    /// `[[httppost]]` endpoints post handlers may name.
+    pub endpoints: BTreeMap<String, EndpointConfig>,
 }
 
 impl Default for AlertOptions {
@@ -176,6 +180,7 @@ impl Default for AlertOptions {
             buffer: 5000,
             persist_topics: true,
             disabled_handlers: BTreeSet::new(),
+            endpoints: BTreeMap::new(),
         }
     }
 }
@@ -227,6 +232,7 @@ impl AlertCenter {
             closed: Mutex::new(BTreeSet::new()),
             write: Mutex::new(()),
             disabled: opts.disabled_handlers,
+            endpoints: opts.endpoints,
         });
         let (tx, rx) = crossbeam_channel::bounded::<AlertEvent>(opts.buffer.max(1));
         let (sig_tx, sig_rx) = crossbeam_channel::bounded::<()>(1);
@@ -724,7 +730,7 @@ impl Inner {
     fn dispatch(&self, event: AlertEvent, depth: usize, signal: &crossbeam_channel::Sender<()>) {
         for h in &event.handlers {
             self.stats.handled.fetch_add(1, Ordering::Relaxed);
-            if let Err(e) = run_handler(h, &event, self.poster.as_ref()) {
+            if let Err(e) = self.run(h, &event) {
                 self.error(format!(
                     "inline {} handler of task {}: {e}",
                     h.kind(),
@@ -754,7 +760,7 @@ impl Inner {
             self.stats.handled.fetch_add(1, Ordering::Relaxed);
             match &h.action {
                 Action::Run(spec) => {
-                    if let Err(e) = run_handler(spec, &event, self.poster.as_ref()) {
+                    if let Err(e) = self.run(spec, &event) {
                         self.error(format!("handler {} of kind {}: {e}", h.rec.id, h.rec.kind));
                     }
                 }
@@ -784,6 +790,23 @@ impl Inner {
                     a.add(ev);
                 }
             }
+        }
+    }
+
+    /// Runs a handler for an event; a post handler naming an `[[httppost]]` endpoint posts
+    /// to its URL with its headers (the handler's own after them).
+    fn run(&self, h: &PlanHandler, event: &AlertEvent) -> Result<(), String> {
+        match h {
+            PlanHandler::Post(p) if p.url.is_empty() && !p.endpoint.is_empty() => {
+                let e = self.endpoints.get(&p.endpoint).ok_or_else(|| {
+                    format!("no [[httppost]] endpoint {:?} configured", p.endpoint)
+                })?;
+                let mut p = p.clone();
+                p.url = e.url.clone();
+                p.headers = e.headers.iter().cloned().chain(p.headers).collect();
+                run_handler(&PlanHandler::Post(p), event, self.poster.as_ref())
+            }
+            _ => run_handler(h, event, self.poster.as_ref()),
         }
     }
 
@@ -1115,9 +1138,8 @@ fn compile(rec: &HandlerRecord) -> Result<Compiled, String> {
                     .collect::<Result<_, _>>()?,
                 Some(v) => return Err(format!("option \"headers\" must be an object, got {v}")),
             };
-            if url.is_empty() && !endpoint.is_empty() {
-                Action::Unconfigured(format!("no [[httppost]] endpoint {endpoint:?} configured"))
-            } else {
+            {
+                // A named endpoint's URL and headers are looked up as events are delivered.
                 Action::Run(Box::new(PlanHandler::Post(PostHandler {
                     url,
                     endpoint,

@@ -189,6 +189,11 @@ impl Daemon {
                     buffer: usize::try_from(config.alert.topic_buffer_length).unwrap_or(5000),
                     persist_topics: config.alert.persist_topics,
                     disabled_handlers: config.disabled_handlers.clone(),
+                    endpoints: config
+                        .httppost
+                        .iter()
+                        .map(|e| (e.endpoint.clone(), e.endpoint_config()))
+                        .collect(),
                 },
             )
             .context("loading alert topics and handlers")?,
@@ -207,7 +212,10 @@ impl Daemon {
             },
             clusters,
             &config.batch,
-            kap_dataflow::ops::http_post::HttpPostService::new(Arc::new(UreqPoster)),
+            config.httppost.iter().fold(
+                kap_dataflow::ops::http_post::HttpPostService::new(Arc::new(UreqPoster)),
+                |service, e| service.with_endpoint(&e.endpoint, e.endpoint_config()),
+            ),
         ));
         let tasks =
             tasks::TaskManager::load(store.clone(), Arc::clone(&runtime), Arc::clone(&center))

@@ -878,6 +878,62 @@ fn http_post_reaches_its_url() {
     assert_eq!(v["series"][0]["values"][0][1], 2, "{body}");
 }
 
+/// `[[httppost]]` endpoints: an httpPost node and an alert's post handler that name one
+/// post to its URL with its headers and basic authentication.
+#[test]
+fn httppost_endpoints_from_the_config() {
+    let (url, got) = http_sink();
+    let d = Daemon::start_config(
+        "httppost-endpoints",
+        Extra {
+            tail: format!(
+                "[[httppost]]\nendpoint = \"sink\"\nurl = \"{url}/sink\"\nheaders = {{ Example = \"your-key\" }}\n[httppost.basic-auth]\nusername = \"me\"\npassword = \"secret\"\n"
+            ),
+            ..Extra::default()
+        },
+    );
+    let task = serde_json::json!({
+        "id": "ep", "type": "stream", "dbrps": [{"db": "mydb", "rp": "myrp"}],
+        "script": "stream\n    |from()\n        .measurement('cpu')\n    |httpPost()\n        .endpoint('sink')\n    |alert()\n        .crit(lambda: TRUE)\n        .post()\n            .endpoint('sink')\n",
+        "status": "enabled"
+    });
+    let (status, body) = d.req("POST", "/kapacitor/v1/tasks", Some(&task.to_string()));
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = d.req(
+        "POST",
+        "/kapacitor/v1/write?db=mydb&rp=myrp&precision=s",
+        Some("cpu,host=a value=2 1"),
+    );
+    assert_eq!(status, 204, "{body}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while got.lock().unwrap().len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "posts: {:?}",
+            got.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let posts = got.lock().unwrap().clone();
+    // `me:secret` in base64.
+    for (head, _) in &posts {
+        let h = head.to_ascii_lowercase();
+        assert!(head.starts_with("POST /sink "), "{head}");
+        assert!(h.contains("example: your-key"), "{head}");
+        assert!(h.contains("authorization: basic bwu6c2vjcmv0"), "{head}");
+    }
+    assert!(
+        posts.iter().any(|(_, b)| b.contains("\"series\"")),
+        "{posts:?}"
+    );
+    assert!(
+        posts
+            .iter()
+            .any(|(_, b)| b.contains("\"level\":\"CRITICAL\"")),
+        "{posts:?}"
+    );
+}
+
 /// The lines a child writes to its piped stdout, as they come.
 fn stdout_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
     use std::io::BufRead;
