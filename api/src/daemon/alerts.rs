@@ -1138,23 +1138,21 @@ fn compile(rec: &HandlerRecord) -> Result<Compiled, String> {
                     .collect::<Result<_, _>>()?,
                 Some(v) => return Err(format!("option \"headers\" must be an object, got {v}")),
             };
-            {
-                // A named endpoint's URL and headers are looked up as events are delivered.
-                Action::Run(Box::new(PlanHandler::Post(PostHandler {
-                    url,
-                    endpoint,
-                    headers,
-                    capture_response: o
-                        .get("capture-response")
-                        .and_then(Value::as_bool)
-                        .unwrap_or(false),
-                    timeout: opt_duration(o, "timeout")?,
-                    skip_ssl_verification: o
-                        .get("skip-ssl-verification")
-                        .and_then(Value::as_bool)
-                        .unwrap_or(false),
-                })))
-            }
+            // A named endpoint's URL and headers are looked up as events are delivered.
+            Action::Run(Box::new(PlanHandler::Post(PostHandler {
+                url,
+                endpoint,
+                headers,
+                capture_response: o
+                    .get("capture-response")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+                timeout: opt_duration(o, "timeout")?,
+                skip_ssl_verification: o
+                    .get("skip-ssl-verification")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+            })))
         }
         "publish" => {
             let topics = opt_strings(o, "topics")?;
