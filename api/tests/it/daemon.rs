@@ -146,6 +146,26 @@ impl Daemon {
         http(self.port, method, path, body).expect("HTTP request")
     }
 
+    /// Creates task `id`, enabled, a stream task on `mydb.myrp` running `script`.
+    pub(crate) fn enable_task(&self, id: &str, script: &str) {
+        let task = serde_json::json!({
+            "id": id, "type": "stream", "dbrps": [{"db": "mydb", "rp": "myrp"}],
+            "script": script, "status": "enabled"
+        });
+        let (status, body) = self.req("POST", "/kapacitor/v1/tasks", Some(&task.to_string()));
+        assert_eq!(status, 200, "create task {id}: {body}");
+    }
+
+    /// Writes line protocol (seconds) to `mydb.myrp`.
+    pub(crate) fn write_s(&self, lines: &str) {
+        let (status, body) = self.req(
+            "POST",
+            "/kapacitor/v1/write?db=mydb&rp=myrp&precision=s",
+            Some(lines),
+        );
+        assert_eq!(status, 204, "write {lines:?}: {body}");
+    }
+
     /// GET a JSON document.
     pub(crate) fn json(&self, path: &str) -> serde_json::Value {
         let (status, body) = self.req("GET", path, None);
@@ -303,12 +323,7 @@ fn kill_9_loses_nothing_and_restarts_cleanly() {
     assert_eq!(t["vars"]["field"]["value"], "value");
     assert_eq!(d.json("/kapacitor/v1/templates/tpl")["id"], "tpl");
     // The restarted task processes data.
-    let (status, body) = d.req(
-        "POST",
-        "/kapacitor/v1/write?db=mydb&rp=myrp&precision=s",
-        Some(&lines(0, 11)),
-    );
-    assert_eq!(status, 204, "{body}");
+    d.write_s(&lines(0, 11));
     let out = d.wait_json("/kapacitor/v1/tasks/counter/count", 20, |v| {
         !v["series"].is_null()
     });
@@ -413,12 +428,7 @@ fn an_anonymous_topic_closes_with_its_task_and_goes_with_it() {
     });
     let (status, body) = d.req("POST", "/kapacitor/v1/tasks", Some(&task.to_string()));
     assert_eq!(status, 200, "{body}");
-    let (status, body) = d.req(
-        "POST",
-        "/kapacitor/v1/write?db=mydb&rp=myrp&precision=s",
-        Some("alert value=3 0"),
-    );
-    assert_eq!(status, 204, "{body}");
+    d.write_s("alert value=3 0");
     let events = "/kapacitor/v1/alerts/topics/main:testAnonTopic:alert2/events";
     d.wait_json(events, 10, |v| {
         v["events"][0]["state"]["level"] == "CRITICAL"
@@ -467,12 +477,7 @@ fn sideload_sources_reload_on_request() {
     assert_eq!(status, 200, "{body}");
     let write = |t: i64| {
         let line = format!("cpu,host=a value=1 {t}");
-        let (status, body) = d.req(
-            "POST",
-            "/kapacitor/v1/write?db=mydb&rp=myrp&precision=s",
-            Some(&line),
-        );
-        assert_eq!(status, 204, "{body}");
+        d.write_s(&line);
     };
     let threshold_at = |t: &str, want: f64| {
         d.wait_json("/kapacitor/v1/tasks/side/out", 10, |v| {
@@ -503,13 +508,10 @@ fn watch_prints_a_task_s_log_lines_as_they_come() {
     let d = Daemon::start("watch");
     // Test daemons log at WARN; a log stream carries what the daemon writes.
     ok(&d.cli(&["level", "info"]));
-    let task = serde_json::json!({
-        "id": "w", "type": "stream", "dbrps": [{"db": "mydb", "rp": "myrp"}],
-        "script": "stream\n    |from()\n        .measurement('cpu')\n    |log()\n        .prefix('P')\n",
-        "status": "enabled"
-    });
-    let (status, body) = d.req("POST", "/kapacitor/v1/tasks", Some(&task.to_string()));
-    assert_eq!(status, 200, "{body}");
+    d.enable_task(
+        "w",
+        "stream\n    |from()\n        .measurement('cpu')\n    |log()\n        .prefix('P')\n",
+    );
     let mut child = Command::new(kapacitor_bin())
         .arg("-url")
         .arg(d.url())
@@ -522,12 +524,7 @@ fn watch_prints_a_task_s_log_lines_as_they_come() {
     let deadline = Instant::now() + Duration::from_secs(15);
     let mut t = 1;
     let line = loop {
-        let (status, body) = d.req(
-            "POST",
-            "/kapacitor/v1/write?db=mydb&rp=myrp&precision=s",
-            Some(&format!("cpu,host=a value={t} {t}")),
-        );
-        assert_eq!(status, 204, "{body}");
+        d.write_s(&format!("cpu,host=a value={t} {t}"));
         t += 1;
         if let Ok(line) = rx.recv_timeout(Duration::from_millis(300)) {
             break line;
@@ -608,25 +605,17 @@ fn yaml_task_and_handler_files() {
 #[test]
 fn throughput_is_the_points_of_the_last_second() {
     let d = Daemon::start("throughput");
-    let task = serde_json::json!({
-        "id": "tp", "type": "stream", "dbrps": [{"db": "mydb", "rp": "myrp"}],
-        "script": "stream\n    |from()\n        .measurement('cpu')\n    |httpOut('out')\n",
-        "status": "enabled"
-    });
-    let (status, body) = d.req("POST", "/kapacitor/v1/tasks", Some(&task.to_string()));
-    assert_eq!(status, 200, "{body}");
+    d.enable_task(
+        "tp",
+        "stream\n    |from()\n        .measurement('cpu')\n    |httpOut('out')\n",
+    );
     let t = d.json("/kapacitor/v1/tasks/tp");
     assert_eq!(t["stats"]["task-stats"]["throughput"], 0.0, "{t}");
     let start = Instant::now();
     let mut i = 0;
     while start.elapsed() < Duration::from_millis(3500) {
         i += 1;
-        let (status, body) = d.req(
-            "POST",
-            "/kapacitor/v1/write?db=mydb&rp=myrp&precision=s",
-            Some(&format!("cpu,host=a value=1 {i}\ncpu,host=b value=1 {i}")),
-        );
-        assert_eq!(status, 204, "{body}");
+        d.write_s(&format!("cpu,host=a value=1 {i}\ncpu,host=b value=1 {i}"));
         std::thread::sleep(Duration::from_millis(20));
     }
     let t = d.json("/kapacitor/v1/tasks/tp");
@@ -852,19 +841,8 @@ fn http_sink() -> (String, Requests) {
 fn http_post_reaches_its_url() {
     let d = Daemon::start("httppost");
     let (url, got) = http_sink();
-    let task = serde_json::json!({
-        "id": "hp", "type": "stream", "dbrps": [{"db": "mydb", "rp": "myrp"}],
-        "script": format!("stream\n    |from()\n        .measurement('cpu')\n    |httpPost('{url}/x')\n        .header('k', 'v')\n"),
-        "status": "enabled"
-    });
-    let (status, body) = d.req("POST", "/kapacitor/v1/tasks", Some(&task.to_string()));
-    assert_eq!(status, 200, "{body}");
-    let (status, body) = d.req(
-        "POST",
-        "/kapacitor/v1/write?db=mydb&rp=myrp&precision=s",
-        Some("cpu,host=a value=2 1"),
-    );
-    assert_eq!(status, 204, "{body}");
+    d.enable_task("hp", &format!("stream\n    |from()\n        .measurement('cpu')\n    |httpPost('{url}/x')\n        .header('k', 'v')\n"));
+    d.write_s("cpu,host=a value=2 1");
     let deadline = Instant::now() + Duration::from_secs(10);
     while got.lock().unwrap().is_empty() {
         assert!(Instant::now() < deadline, "nothing posted");
@@ -892,19 +870,8 @@ fn httppost_endpoints_from_the_config() {
             ..Extra::default()
         },
     );
-    let task = serde_json::json!({
-        "id": "ep", "type": "stream", "dbrps": [{"db": "mydb", "rp": "myrp"}],
-        "script": "stream\n    |from()\n        .measurement('cpu')\n    |httpPost()\n        .endpoint('sink')\n    |alert()\n        .crit(lambda: TRUE)\n        .post()\n            .endpoint('sink')\n",
-        "status": "enabled"
-    });
-    let (status, body) = d.req("POST", "/kapacitor/v1/tasks", Some(&task.to_string()));
-    assert_eq!(status, 200, "{body}");
-    let (status, body) = d.req(
-        "POST",
-        "/kapacitor/v1/write?db=mydb&rp=myrp&precision=s",
-        Some("cpu,host=a value=2 1"),
-    );
-    assert_eq!(status, 204, "{body}");
+    d.enable_task("ep", "stream\n    |from()\n        .measurement('cpu')\n    |httpPost()\n        .endpoint('sink')\n    |alert()\n        .crit(lambda: TRUE)\n        .post()\n            .endpoint('sink')\n");
+    d.write_s("cpu,host=a value=2 1");
     let deadline = Instant::now() + Duration::from_secs(10);
     while got.lock().unwrap().len() < 2 {
         assert!(
