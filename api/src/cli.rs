@@ -40,6 +40,10 @@ pub struct RunArgs {
     /// handlers (e.g. `exec,tcp`).
     #[arg(long = "disable-handlers", value_delimiter = ',')]
     pub disable_handlers: Vec<String>,
+    /// Comma-separated networks (CIDRs, e.g. `10.0.0.0/8,169.254.0.0/16`) that httpPost
+    /// nodes and post alert handlers may not post to.
+    #[arg(long = "blacklist-cidrs", value_delimiter = ',')]
+    pub blacklist_cidrs: Vec<String>,
 }
 
 /// Sub-commands.
@@ -91,6 +95,7 @@ const LONG_FLAGS: &[&str] = &[
     "log-file",
     "log-level",
     "disable-handlers",
+    "blacklist-cidrs",
     "workers",
     "direct",
     "only",

@@ -148,6 +148,10 @@ pub struct Config {
     /// Alert handler kinds refused (the `-disable-handlers` flag; not a config key).
     #[serde(skip)]
     pub disabled_handlers: std::collections::BTreeSet<String>,
+    /// Networks httpPost nodes and post handlers may not reach (the `-blacklist-cidrs`
+    /// flag; not a config key).
+    #[serde(skip)]
+    pub blacklist_cidrs: Vec<crate::services::Cidr>,
     /// `[stats]`: internal statistics written to `_kapacitor`.
     pub stats: StatsConfig,
     /// `[[influxdb]]`: InfluxDB clusters to query and subscribe to.
@@ -482,6 +486,7 @@ impl Default for Config {
             udp: Vec::new(),
             httppost: Vec::new(),
             disabled_handlers: Default::default(),
+            blacklist_cidrs: Vec::new(),
         }
     }
 }

@@ -88,7 +88,7 @@ pub fn run(
     let sink = HttpSink::start().context("starting the local HTTP sink")?;
     let handlers = Arc::new(AlertService(Arc::new(HandlerDispatcher::start(
         5000,
-        Arc::new(UreqPoster),
+        Arc::new(UreqPoster::default()),
     ))));
     let engine = match workers {
         Some(workers) => Some(

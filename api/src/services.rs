@@ -4,12 +4,111 @@
 use kap_dataflow::node::Services;
 use kap_dataflow::ops::http_post::{EndpointConfig, HttpPostService, HttpPoster, SERVICE_NAME};
 use serde_json::Value as Json;
+use std::net::{IpAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A blocking HTTP client for `httpPost` (ureq, plain HTTP).
+/// A blocking HTTP client for `httpPost` nodes and post alert handlers (ureq; http and
+/// https), refusing hosts in its blacklisted networks (`kapacitord -blacklist-cidrs`).
 #[derive(Debug, Default)]
-pub struct UreqPoster;
+pub struct UreqPoster {
+    blacklist: Vec<Cidr>,
+}
+
+/// A network: an address and the length of its prefix (`10.0.0.0/8`, `::1/128`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl std::str::FromStr for Cidr {
+    type Err = String;
+
+    /// `addr/prefix`, or a bare address (one host).
+    fn from_str(s: &str) -> Result<Cidr, String> {
+        let bad = || format!("invalid CIDR {s:?}: want e.g. 10.0.0.0/8 or fd00::/8");
+        let (addr, prefix) = match s.trim().split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s.trim(), None),
+        };
+        let addr: IpAddr = addr.parse().map_err(|_| bad())?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(bad)?,
+            None => max,
+        };
+        Ok(Cidr { addr, prefix })
+    }
+}
+
+impl std::fmt::Display for Cidr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+impl Cidr {
+    /// Whether `ip` is in this network (an IPv4-mapped IPv6 address counts as IPv4).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        let bits = |a: IpAddr| -> (u128, u32) {
+            match a {
+                IpAddr::V4(v4) => (u128::from(u32::from(v4)) << 96, 32),
+                IpAddr::V6(v6) => (u128::from(v6), 128),
+            }
+        };
+        let ((net, width), (host, host_width)) = (bits(self.addr), bits(ip));
+        if width != host_width {
+            return false;
+        }
+        let mask = if self.prefix == 0 {
+            0
+        } else {
+            u128::MAX << (128 - u32::from(self.prefix))
+        };
+        net & mask == host & mask
+    }
+}
+
+impl UreqPoster {
+    /// A client that refuses to post to hosts in these networks.
+    pub fn with_blacklist(blacklist: Vec<Cidr>) -> UreqPoster {
+        UreqPoster { blacklist }
+    }
+
+    /// Refuses a URL whose host resolves into a blacklisted network.
+    fn check(&self, url: &str) -> Result<(), String> {
+        if self.blacklist.is_empty() {
+            return Ok(());
+        }
+        let uri: ureq::http::Uri = url.parse().map_err(|e| format!("POST {url}: {e}"))?;
+        let host = uri.host().unwrap_or_default();
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let port = uri
+            .port_u16()
+            .unwrap_or(if uri.scheme_str() == Some("https") {
+                443
+            } else {
+                80
+            });
+        let addrs = (host, port)
+            .to_socket_addrs()
+            .map_err(|e| format!("POST {url}: resolving {host}: {e}"))?;
+        for a in addrs {
+            if let Some(c) = self.blacklist.iter().find(|c| c.contains(a.ip())) {
+                return Err(format!(
+                    "POST {url}: {} is in the blacklisted network {c} (kapacitord -blacklist-cidrs)",
+                    a.ip()
+                ));
+            }
+        }
+        Ok(())
+    }
+}
 
 impl HttpPoster for UreqPoster {
     fn post(
@@ -19,6 +118,7 @@ impl HttpPoster for UreqPoster {
         body: String,
         timeout_ns: Option<i64>,
     ) -> Result<(u16, String), String> {
+        self.check(url)?;
         let mut config = ureq::Agent::config_builder().http_status_as_error(false);
         if let Some(ns) = timeout_ns.filter(|ns| *ns > 0) {
             config = config.timeout_global(Some(Duration::from_nanos(ns as u64)));
@@ -38,7 +138,7 @@ impl HttpPoster for UreqPoster {
 /// Adds the httpPost service, with the `[[httppost]]` endpoints a conformance case's
 /// `tm_init` declares (`__HTTP_SINK_URL__` replaced by `sink_url`).
 pub fn with_http_post(services: Services, case: &Json, sink_url: &str) -> Services {
-    let mut service = HttpPostService::new(Arc::new(UreqPoster));
+    let mut service = HttpPostService::new(Arc::new(UreqPoster::default()));
     if let Some(endpoints) = case["tm_init"]["httppost_endpoints"].as_array() {
         for e in endpoints {
             let (Some(name), Some(url)) = (e["endpoint"].as_str(), e["url"].as_str()) else {
@@ -62,4 +162,58 @@ pub fn with_http_post(services: Services, case: &Json, sink_url: &str) -> Servic
         }
     }
     services.with(SERVICE_NAME, Arc::new(service))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidrs_parse_and_contain() {
+        let c: Cidr = "10.0.0.0/8".parse().unwrap();
+        assert!(c.contains("10.1.2.3".parse().unwrap()));
+        assert!(!c.contains("11.0.0.1".parse().unwrap()));
+        assert!(
+            c.contains("::ffff:10.0.0.1".parse().unwrap()),
+            "IPv4-mapped"
+        );
+        let one: Cidr = "127.0.0.1".parse().unwrap();
+        assert_eq!(one.to_string(), "127.0.0.1/32");
+        assert!(one.contains("127.0.0.1".parse().unwrap()));
+        assert!(!one.contains("127.0.0.2".parse().unwrap()));
+        let v6: Cidr = "fd00::/8".parse().unwrap();
+        assert!(v6.contains("fd12::1".parse().unwrap()));
+        assert!(!v6.contains("10.0.0.1".parse().unwrap()));
+        let all: Cidr = "0.0.0.0/0".parse().unwrap();
+        assert!(all.contains("8.8.8.8".parse().unwrap()));
+        for bad in ["10.0.0.0/33", "10.0.0/8", "x", "::/129", ""] {
+            assert!(bad.parse::<Cidr>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_blacklisted_host_is_refused_before_any_connection() {
+        let p = UreqPoster::with_blacklist(vec!["127.0.0.0/8".parse().unwrap()]);
+        let err = p
+            .post(
+                "http://127.0.0.1:9/x",
+                &[],
+                String::new(),
+                Some(1_000_000_000),
+            )
+            .unwrap_err();
+        assert!(
+            err.contains("127.0.0.1 is in the blacklisted network 127.0.0.0/8"),
+            "{err}"
+        );
+        let err = p
+            .post(
+                "http://localhost:9/x",
+                &[],
+                String::new(),
+                Some(1_000_000_000),
+            )
+            .unwrap_err();
+        assert!(err.contains("blacklisted network"), "{err}");
+    }
 }

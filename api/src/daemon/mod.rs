@@ -179,12 +179,16 @@ impl Daemon {
             .map_err(|e| anyhow::anyhow!("starting the engine: {e}"))?,
         );
         tracing::info!(workers, "engine started");
+        // One HTTP client for httpPost nodes and post handlers, live and replayed; it refuses
+        // the networks of `-blacklist-cidrs`.
+        let poster: Arc<dyn kap_dataflow::ops::http_post::HttpPoster> =
+            Arc::new(UreqPoster::with_blacklist(config.blacklist_cidrs.clone()));
         let topics = Arc::new(TopicStore::default());
         let center = Arc::new(
             alerts::AlertCenter::open(
                 store.clone(),
                 Arc::clone(&topics),
-                Arc::new(UreqPoster),
+                Arc::clone(&poster),
                 alerts::AlertOptions {
                     buffer: usize::try_from(config.alert.topic_buffer_length).unwrap_or(5000),
                     persist_topics: config.alert.persist_topics,
@@ -213,7 +217,7 @@ impl Daemon {
             clusters,
             &config.batch,
             config.httppost.iter().fold(
-                kap_dataflow::ops::http_post::HttpPostService::new(Arc::new(UreqPoster)),
+                kap_dataflow::ops::http_post::HttpPostService::new(poster),
                 |service, e| service.with_endpoint(&e.endpoint, e.endpoint_config()),
             ),
         ));
@@ -402,6 +406,15 @@ fn run_daemon(args: crate::cli::RunArgs) -> anyhow::Result<()> {
     }
     if let Some(l) = args.log_level {
         config.logging.level = l;
+    }
+    for c in args.blacklist_cidrs {
+        if c.trim().is_empty() {
+            continue;
+        }
+        config.blacklist_cidrs.push(
+            c.parse()
+                .map_err(|e| anyhow::anyhow!("-blacklist-cidrs: {e}"))?,
+        );
     }
     for kind in args.disable_handlers {
         let kind = kind.trim();

@@ -31,7 +31,7 @@ fn open(dir: &std::path::Path) -> (Store, Arc<TopicStore>, AlertCenter) {
     let center = AlertCenter::open(
         store.clone(),
         Arc::clone(&topics),
-        Arc::new(UreqPoster),
+        Arc::new(UreqPoster::default()),
         AlertOptions::default(),
     )
     .expect("open alert center");

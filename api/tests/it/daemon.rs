@@ -901,6 +901,56 @@ fn httppost_endpoints_from_the_config() {
     );
 }
 
+/// `kapacitord -blacklist-cidrs 127.0.0.0/8`: httpPost nodes and post handlers do not post
+/// into that network (the error is logged); a bad CIDR stops the daemon.
+#[test]
+fn blacklisted_networks_get_no_posts() {
+    let (url, got) = http_sink();
+    let d = Daemon::start_config(
+        "blacklist",
+        Extra {
+            args: vec!["-blacklist-cidrs".into(), "10.0.0.0/8,127.0.0.0/8".into()],
+            ..Extra::default()
+        },
+    );
+    d.enable_task(
+        "bl",
+        &format!(
+            "stream\n    |from()\n        .measurement('cpu')\n    |httpPost('{url}/x')\n    |alert()\n        .crit(lambda: TRUE)\n        .post('{url}/alert')\n"
+        ),
+    );
+    d.write_s("cpu,host=a value=2 1");
+    let log = d.dir.join("kapacitord.log");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text
+            .matches("is in the blacklisted network 127.0.0.0/8")
+            .count()
+            >= 2
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no blacklist errors logged:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(got.lock().unwrap().is_empty(), "{:?}", got.lock().unwrap());
+    let out = Command::new(env!("CARGO_BIN_EXE_kapacitord"))
+        .arg("-config")
+        .arg(d.config_path())
+        .args(["-blacklist-cidrs", "10.0.0.0/33"])
+        .output()
+        .expect("run kapacitord");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("invalid CIDR \"10.0.0.0/33\""),
+        "{out:?}"
+    );
+}
+
 /// The lines a child writes to its piped stdout, as they come.
 fn stdout_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
     use std::io::BufRead;

@@ -89,7 +89,10 @@ fn inline_handlers_deliver_alert_json() {
     let plan = kap_dsl::compile_source(&script, &Default::default())
         .expect("script")
         .pipeline;
-    let dispatcher = Arc::new(HandlerDispatcher::start(100, Arc::new(UreqPoster)));
+    let dispatcher = Arc::new(HandlerDispatcher::start(
+        100,
+        Arc::new(UreqPoster::default()),
+    ));
     let services = Services::default().with(
         ALERTS_SERVICE,
         Arc::new(AlertService(Arc::clone(&dispatcher) as _)),

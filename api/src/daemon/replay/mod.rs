@@ -31,7 +31,6 @@ use super::tasks::{self, TaskManager, go_quote, invalid_id, new_id, valid_id};
 use super::{ApiError, Daemon};
 use crate::alert_handlers::HandlerDispatcher;
 use crate::config::Config;
-use crate::services::UreqPoster;
 use crate::store::{RecordingRecord, ReplayRecord, Store};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -580,14 +579,14 @@ impl ReplayService {
                 store.put(&r).map_err(ApiError::internal)?;
             }
         }
+        let poster = Arc::clone(&runtime.http_post.poster);
         Ok(ReplayService {
             shared: Arc::new(Shared {
                 store,
                 runtime,
                 dir: config.replay_dir(),
                 alerts: Arc::new(AlertService(Arc::new(HandlerDispatcher::start(
-                    5000,
-                    Arc::new(UreqPoster),
+                    5000, poster,
                 )))),
                 recordings: Mutex::new(BTreeMap::new()),
                 replays: Mutex::new(BTreeMap::new()),
