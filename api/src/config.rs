@@ -186,6 +186,18 @@ pub struct HttpPostConfig {
     pub row_template_file: String,
 }
 
+impl Config {
+    /// The `[[httppost]]` endpoints by name, as httpPost nodes and post handlers use them.
+    pub fn httppost_endpoints(
+        &self,
+    ) -> BTreeMap<String, kap_dataflow::ops::http_post::EndpointConfig> {
+        self.httppost
+            .iter()
+            .map(|e| (e.endpoint.clone(), e.endpoint_config()))
+            .collect()
+    }
+}
+
 impl HttpPostConfig {
     /// The endpoint as httpPost nodes and post handlers use it: its URL, and its headers
     /// with `Authorization: Basic …` when a basic-auth username is set.
@@ -680,6 +692,13 @@ const DURATION_KEYS: &[&str] = &[
 ];
 
 /// The default element of an array-of-tables section, for schema checks and env overrides.
+/// Whether `url` is `http://…` or `https://…` with something after the scheme.
+fn is_http_url(url: &str) -> bool {
+    url.strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .is_some_and(|rest| !rest.is_empty())
+}
+
 fn array_element_default(section: &str) -> Option<toml::Table> {
     match section {
         "influxdb" => Some(to_table(&InfluxDbConfig::default())),
@@ -837,11 +856,7 @@ impl Config {
                     format!("duplicate endpoint \"{}\"", e.endpoint),
                 );
             }
-            let rest = e
-                .url
-                .strip_prefix("http://")
-                .or_else(|| e.url.strip_prefix("https://"));
-            if rest.is_none_or(|r| r.is_empty()) {
+            if !is_http_url(&e.url) {
                 return invalid(
                     key("url"),
                     format!("invalid URL \"{}\": want http://… or https://…", e.url),
@@ -878,10 +893,7 @@ impl Config {
                 return invalid(key("urls"), "must list at least one URL".into());
             }
             for url in &c.urls {
-                let rest = url
-                    .strip_prefix("http://")
-                    .or_else(|| url.strip_prefix("https://"));
-                if rest.is_none_or(|r| r.is_empty()) {
+                if !is_http_url(url) {
                     return invalid(
                         key("urls"),
                         format!("invalid URL \"{url}\": want http://host:port or https://…"),

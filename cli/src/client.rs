@@ -217,11 +217,7 @@ impl Client {
         body: Option<Vec<u8>>,
         content_type: &str,
     ) -> Result<Response, Failure> {
-        let full = if path.starts_with("/kapacitor/") {
-            path.to_string()
-        } else {
-            format!("{BASE}{path}")
-        };
+        let full = full_path(path);
         match &self.transport {
             Transport::Unix { socket } => {
                 crate::unix_http::request(socket, method, &full, body.as_deref(), content_type)
@@ -271,11 +267,7 @@ impl Client {
         path: &str,
         sink: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
     ) -> Result<(), Failure> {
-        let full = if path.starts_with("/kapacitor/") {
-            path.to_string()
-        } else {
-            format!("{BASE}{path}")
-        };
+        let full = full_path(path);
         let fail = |e: std::io::Error| Failure::command(format!("GET {full}: {}", io_cause(&e)));
         let resp = match &self.transport {
             Transport::Unix { socket } => {
@@ -387,6 +379,16 @@ impl Client {
         body: Option<&impl Serialize>,
     ) -> Result<(), Failure> {
         self.call(method, path, body).map(|_| ())
+    }
+}
+
+/// `path` under `/kapacitor/v1`, or as is when it already starts with `/kapacitor/` (a
+/// `link.href`).
+fn full_path(path: &str) -> String {
+    if path.starts_with("/kapacitor/") {
+        path.to_string()
+    } else {
+        format!("{BASE}{path}")
     }
 }
 

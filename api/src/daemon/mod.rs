@@ -183,6 +183,7 @@ impl Daemon {
         // the networks of `-blacklist-cidrs`.
         let poster: Arc<dyn kap_dataflow::ops::http_post::HttpPoster> =
             Arc::new(UreqPoster::with_blacklist(config.blacklist_cidrs.clone()));
+        let endpoints = config.httppost_endpoints();
         let topics = Arc::new(TopicStore::default());
         let center = Arc::new(
             alerts::AlertCenter::open(
@@ -193,11 +194,7 @@ impl Daemon {
                     buffer: usize::try_from(config.alert.topic_buffer_length).unwrap_or(5000),
                     persist_topics: config.alert.persist_topics,
                     disabled_handlers: config.disabled_handlers.clone(),
-                    endpoints: config
-                        .httppost
-                        .iter()
-                        .map(|e| (e.endpoint.clone(), e.endpoint_config()))
-                        .collect(),
+                    endpoints: endpoints.clone(),
                 },
             )
             .context("loading alert topics and handlers")?,
@@ -216,10 +213,7 @@ impl Daemon {
             },
             clusters,
             &config.batch,
-            config.httppost.iter().fold(
-                kap_dataflow::ops::http_post::HttpPostService::new(poster),
-                |service, e| service.with_endpoint(&e.endpoint, e.endpoint_config()),
-            ),
+            kap_dataflow::ops::http_post::HttpPostService { poster, endpoints },
         ));
         let tasks =
             tasks::TaskManager::load(store.clone(), Arc::clone(&runtime), Arc::clone(&center))

@@ -684,16 +684,25 @@ fn disabled_handlers_are_refused() {
         Some(&handler("log", serde_json::json!({"path": log}))),
     );
     assert_eq!(status, 200, "{body}");
+    refuses_to_start(
+        &d.config_path(),
+        &["-disable-handlers", "exec,nope"],
+        "unknown handler kind \"nope\"",
+    );
+}
+
+/// `kapacitord -config CONFIG ARGS` exits 1 before serving, saying `why` on stderr.
+fn refuses_to_start(config: &Path, args: &[&str], why: &str) {
     let out = Command::new(env!("CARGO_BIN_EXE_kapacitord"))
         .arg("-config")
-        .arg(d.config_path())
-        .args(["-disable-handlers", "exec,nope"])
+        .arg(config)
+        .args(args)
         .output()
         .expect("run kapacitord");
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("unknown handler kind \"nope\""),
-        "{out:?}"
+        String::from_utf8_lossy(&out.stderr).contains(why),
+        "{why:?} missing: {out:?}"
     );
 }
 
@@ -782,14 +791,7 @@ fn https_serves_the_api_over_tls() {
     let bad = dir.join("bad.pem");
     std::fs::write(&bad, "not a certificate\n").unwrap();
     write_conf(&bad);
-    let out = Command::new(env!("CARGO_BIN_EXE_kapacitord"))
-        .arg("-config")
-        .arg(&conf)
-        .output()
-        .expect("run kapacitord");
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("[http] https-certificate"), "{err}");
+    refuses_to_start(&conf, &[], "[http] https-certificate");
 }
 
 /// The `(request line and headers, body)` of each request an [`http_sink`] got.
@@ -938,16 +940,10 @@ fn blacklisted_networks_get_no_posts() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(got.lock().unwrap().is_empty(), "{:?}", got.lock().unwrap());
-    let out = Command::new(env!("CARGO_BIN_EXE_kapacitord"))
-        .arg("-config")
-        .arg(d.config_path())
-        .args(["-blacklist-cidrs", "10.0.0.0/33"])
-        .output()
-        .expect("run kapacitord");
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("invalid CIDR \"10.0.0.0/33\""),
-        "{out:?}"
+    refuses_to_start(
+        &d.config_path(),
+        &["-blacklist-cidrs", "10.0.0.0/33"],
+        "invalid CIDR \"10.0.0.0/33\"",
     );
 }
 
