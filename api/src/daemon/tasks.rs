@@ -160,24 +160,27 @@ fn diagnostics_error(prefix: &str, diags: Vec<kap_dsl::diagnostic::Diagnostic>) 
     e
 }
 
-/// A compiled task, unless its alerts use a handler kind the daemon disabled
-/// (`kapacitord -disable-handlers`): then a 400 naming the node and the kind.
-fn allowed(alerts: &super::alerts::AlertCenter, c: Compiled) -> Result<Compiled, ApiError> {
-    alerts
-        .refuse_disabled_inline(&c.pipeline)
-        .map_err(|e| ApiError::bad_request(format!("invalid TICKscript: {e}")))?;
-    Ok(c)
-}
-
-/// Compiles a task's script with its vars.
-fn compile_task(script: &str, kind: Option<TaskType>, vars: &Vars) -> Result<Compiled, ApiError> {
+/// Compiles a task's script with its vars; a task whose alerts use a handler kind the
+/// daemon disabled (`kapacitord -disable-handlers`) is refused with a 400 naming the node
+/// and the kind.
+fn compile_task(
+    alerts: &super::alerts::AlertCenter,
+    script: &str,
+    kind: Option<TaskType>,
+    vars: &Vars,
+) -> Result<Compiled, ApiError> {
     let values = vars::to_values(vars).map_err(ApiError::bad_request)?;
     let opts = CompileOptions {
         task_type: kind,
         vars: values,
         ..CompileOptions::default()
     };
-    kap_dsl::compile_source(script, &opts).map_err(|d| diagnostics_error("invalid TICKscript: ", d))
+    let c = kap_dsl::compile_source(script, &opts)
+        .map_err(|d| diagnostics_error("invalid TICKscript: ", d))?;
+    alerts
+        .refuse_disabled_inline(&c.pipeline)
+        .map_err(|e| ApiError::bad_request(format!("invalid TICKscript: {e}")))?;
+    Ok(c)
 }
 
 fn dbrps_of(rec: &TaskRecord) -> Vec<DbRp> {
@@ -229,12 +232,11 @@ impl TaskManager {
         let mut to_start = Vec::new();
         for rec in store.list::<TaskRecord>().map_err(ApiError::internal)? {
             let (plan, error) = match compile_task(
+                &alerts,
                 &rec.script,
                 parse_type(&rec.task_type).ok().flatten(),
                 &vars_of(&rec),
-            )
-            .and_then(|c| allowed(&alerts, c))
-            {
+            ) {
                 Ok(c) => (Some(c.pipeline), String::new()),
                 Err(e) => (None, e.message),
             };
@@ -342,7 +344,7 @@ impl TaskManager {
             )
         };
         let vars = opts.vars.clone().unwrap_or_default();
-        let compiled = allowed(&self.alerts, compile_task(&script, kind, &vars)?)?;
+        let compiled = compile_task(&self.alerts, &script, kind, &vars)?;
         let dbrps = resolve_dbrps(&opts.dbrps, &compiled.pipeline)?;
         let status = match opts.status.as_str() {
             "" | "disabled" => "disabled",
@@ -430,10 +432,7 @@ impl TaskManager {
         } else {
             parse_type(&opts.kind)?
         };
-        let compiled = allowed(
-            &self.alerts,
-            compile_task(&rec.script, kind, &vars_of(&rec))?,
-        )?;
+        let compiled = compile_task(&self.alerts, &rec.script, kind, &vars_of(&rec))?;
         rec.task_type = type_name(compiled.pipeline.task_type).to_string();
         // New explicit dbrps or `dbrp` statements in the script replace the task's; else
         // it keeps its own.
@@ -655,19 +654,20 @@ impl TaskManager {
             t.script = rec.script.clone();
             t.task_type = rec.task_type.clone();
             t.template_id = Some(new_id.clone());
-            let c = compile_task(&t.script, parse_type(&t.task_type)?, &vars_of(&t))
-                .and_then(|c| allowed(&self.alerts, c))
-                .map_err(|err| {
-                    let msg = err
-                        .message
-                        .strip_prefix("invalid TICKscript: ")
-                        .unwrap_or(&err.message)
-                        .to_string();
-                    ApiError::internal_msg(format!(
-                        "error reloading associated task {}: {msg}",
-                        t.id
-                    ))
-                })?;
+            let c = compile_task(
+                &self.alerts,
+                &t.script,
+                parse_type(&t.task_type)?,
+                &vars_of(&t),
+            )
+            .map_err(|err| {
+                let msg = err
+                    .message
+                    .strip_prefix("invalid TICKscript: ")
+                    .unwrap_or(&err.message)
+                    .to_string();
+                ApiError::internal_msg(format!("error reloading associated task {}: {msg}", t.id))
+            })?;
             updated.push((t, c.pipeline));
         }
         self.store
