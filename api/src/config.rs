@@ -36,6 +36,7 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -160,6 +161,9 @@ pub struct Config {
     pub udp: Vec<UdpConfig>,
     /// `[[httppost]]`: named endpoints of httpPost nodes and post alert handlers.
     pub httppost: Vec<HttpPostConfig>,
+    /// The alert services: `[[slack]]`, `[pagerduty2]`, `[smtp]`…
+    #[serde(flatten)]
+    pub services: crate::alert_handlers::ServiceConfigs,
 }
 
 /// One `[[httppost]]` endpoint: httpPost nodes (`.endpoint(name)`) and post alert handlers
@@ -187,6 +191,27 @@ pub struct HttpPostConfig {
 }
 
 impl Config {
+    /// What alert handlers deliver with: `poster`, the `[[httppost]]` endpoints, the alert
+    /// services' sections, and this daemon's URL (`http(s)://hostname:port`).
+    pub fn handler_services(
+        &self,
+        poster: Arc<dyn kap_dataflow::ops::http_post::HttpPoster>,
+    ) -> crate::alert_handlers::HandlerServices {
+        let scheme = if self.http.https_enabled {
+            "https"
+        } else {
+            "http"
+        };
+        let port = self
+            .http
+            .bind_address
+            .rsplit_once(':')
+            .map_or("9092", |(_, p)| p);
+        crate::alert_handlers::HandlerServices::new(poster, self.httppost_endpoints())
+            .with_configs(self.services.clone())
+            .with_url(format!("{scheme}://{}:{port}", self.hostname))
+    }
+
     /// The `[[httppost]]` endpoints by name, as httpPost nodes and post handlers use them.
     pub fn httppost_endpoints(
         &self,
@@ -497,6 +522,7 @@ impl Default for Config {
             influxdb: vec![InfluxDbConfig::default()],
             udp: Vec::new(),
             httppost: Vec::new(),
+            services: Default::default(),
             disabled_handlers: Default::default(),
             blacklist_cidrs: Vec::new(),
         }
@@ -629,51 +655,33 @@ impl Default for UdpConfig {
 
 /// Kapacitor sections this daemon accepts (so Kapacitor's files load) but does not interpret.
 const IGNORED_SECTIONS: &[&str] = &[
-    "alerta",
     "auth",
     "azure",
-    "bigpanda",
     "collectd",
     "config-override",
     "consul",
-    "discord",
     "dns",
     "ec2",
     "file-discovery",
     "fluxtask",
     "gce",
     "graphite",
-    "hipchat",
     "kafka",
     "kubernetes",
     "marathon",
     "mqtt",
     "nerve",
     "opentsdb",
-    "opsgenie",
-    "opsgenie2",
-    "pagerduty",
-    "pagerduty2",
-    "pushover",
     "reporting",
     "scraper",
-    "sensu",
     "serverset",
-    "servicenow",
     "sideload",
-    "slack",
-    "smtp",
     "snmptrap",
     "static-discovery",
     "swarm",
-    "talk",
-    "teams",
-    "telegram",
     "tls",
     "triton",
     "udf",
-    "victorops",
-    "zenoss",
 ];
 
 /// Keys whose value is a free-form `db = [rp, …]` table.
@@ -693,7 +701,7 @@ const DURATION_KEYS: &[&str] = &[
 
 /// The default element of an array-of-tables section, for schema checks and env overrides.
 /// Whether `url` is `http://…` or `https://…` with something after the scheme.
-fn is_http_url(url: &str) -> bool {
+pub(crate) fn is_http_url(url: &str) -> bool {
     url.strip_prefix("http://")
         .or_else(|| url.strip_prefix("https://"))
         .is_some_and(|rest| !rest.is_empty())
@@ -703,6 +711,8 @@ fn array_element_default(section: &str) -> Option<toml::Table> {
     match section {
         "influxdb" => Some(to_table(&InfluxDbConfig::default())),
         "udp" => Some(to_table(&UdpConfig::default())),
+        "slack" => Some(to_table(&crate::alert_handlers::SlackConfig::default())),
+        "discord" => Some(to_table(&crate::alert_handlers::DiscordConfig::default())),
         "httppost" => Some(to_table(&HttpPostConfig::default())),
         _ => None,
     }
@@ -805,6 +815,9 @@ impl Config {
     /// rules (one default InfluxDB cluster, unique names).
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |key: String, message: String| Err(ConfigError::Invalid { key, message });
+        if let Err((key, message)) = self.services.validate() {
+            return invalid(key, message);
+        }
         if self.hostname.is_empty() {
             return invalid("hostname".into(), "must not be empty".into());
         }
@@ -1463,12 +1476,12 @@ pub fn format_go_duration(duration: Duration) -> String {
 }
 
 /// Serde adaptor: a [`Duration`] as a Go duration string.
-mod go_duration_serde {
+pub(crate) mod go_duration_serde {
     use std::time::Duration;
 
     use serde::{Deserializer, Serializer};
 
-    pub(super) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&super::format_go_duration(*d))
     }
 
@@ -1496,7 +1509,7 @@ mod go_duration_serde {
         }
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let text = d.deserialize_any(Text)?;
         super::parse_go_duration(&text).map_err(serde::de::Error::custom)
     }

@@ -3,8 +3,7 @@
 //! engine, exactly as the Go harness replays them, and compares the results with the
 //! README's rules.
 
-use crate::alert_handlers::HandlerDispatcher;
-use crate::services::UreqPoster;
+use crate::alert_handlers::{HandlerDispatcher, HandlerServices};
 use anyhow::{Context, Result, bail};
 use kap_dataflow::alert::{ALERTS_SERVICE, AlertService};
 use kap_dataflow::exec::TaskExec;
@@ -88,7 +87,7 @@ pub fn run(
     let sink = HttpSink::start().context("starting the local HTTP sink")?;
     let handlers = Arc::new(AlertService(Arc::new(HandlerDispatcher::start(
         5000,
-        Arc::new(UreqPoster::default()),
+        Arc::new(HandlerServices::unconfigured()),
     ))));
     let engine = match workers {
         Some(workers) => Some(

@@ -124,7 +124,14 @@ impl HttpPoster for UreqPoster {
             config = config.timeout_global(Some(Duration::from_nanos(ns as u64)));
         }
         let agent: ureq::Agent = config.build().into();
-        let mut req = agent.post(url).header("Content-Type", "application/json");
+        let mut req = agent.post(url);
+        // JSON unless a header says otherwise (Pushover posts a form).
+        if !headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        {
+            req = req.header("Content-Type", "application/json");
+        }
         for (k, v) in headers {
             req = req.header(k.as_str(), v.as_str());
         }

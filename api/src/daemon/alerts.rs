@@ -28,7 +28,7 @@
 mod aggregate;
 
 use super::{ApiError, Daemon};
-use crate::alert_handlers::{HandlerStats, run_handler};
+use crate::alert_handlers::{HandlerServices, HandlerStats, options, run_handler};
 use crate::store::{EventStateRecord, HandlerRecord, Store, StoreError, TopicStateRecord};
 use aggregate::Aggregate;
 use axum::Router;
@@ -44,7 +44,6 @@ use kap_api_types::{
 use kap_dataflow::alert::{AlertEvent, AlertSink, EventState, Level, TopicStore};
 use kap_dataflow::gofmt;
 use kap_dataflow::lambda::{AlertContext, CompiledLambda, MapScope};
-use kap_dataflow::ops::http_post::{EndpointConfig, HttpPoster};
 use kap_dsl::plan::{ExecHandler, HandlerSpec as PlanHandler, LogHandler, PostHandler, TcpHandler};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -128,7 +127,7 @@ type HandlerMap = BTreeMap<String, BTreeMap<String, Arc<Compiled>>>;
 struct Inner {
     store: Store,
     topics: Arc<TopicStore>,
-    poster: Arc<dyn HttpPoster>,
+    services: Arc<HandlerServices>,
     handlers: RwLock<HandlerMap>,
     stats: Arc<HandlerStats>,
     last_error: Mutex<Option<String>>,
@@ -141,8 +140,6 @@ struct Inner {
     write: Mutex<()>,
     /// Handler kinds refused (`kapacitord -disable-handlers`).
     disabled: BTreeSet<String>,
-    /// `[[httppost]]` endpoints post handlers may name.
-    endpoints: BTreeMap<String, EndpointConfig>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -170,8 +167,6 @@ pub struct AlertOptions {
     pub persist_topics: bool,
     /// Handler kinds refused, inline and on topics (`kapacitord -disable-handlers`).
     pub disabled_handlers: BTreeSet<String>,
-    /// `[[httppost]]` endpoints post handlers may name.
-    pub endpoints: BTreeMap<String, EndpointConfig>,
 }
 
 impl Default for AlertOptions {
@@ -180,7 +175,6 @@ impl Default for AlertOptions {
             buffer: 5000,
             persist_topics: true,
             disabled_handlers: BTreeSet::new(),
-            endpoints: BTreeMap::new(),
         }
     }
 }
@@ -195,7 +189,7 @@ impl AlertCenter {
     pub fn open(
         store: Store,
         topics: Arc<TopicStore>,
-        poster: Arc<dyn HttpPoster>,
+        services: Arc<HandlerServices>,
         opts: AlertOptions,
     ) -> Result<AlertCenter, StoreError> {
         let mut map = HandlerMap::new();
@@ -223,7 +217,7 @@ impl AlertCenter {
         let inner = Arc::new(Inner {
             store,
             topics,
-            poster,
+            services,
             handlers: RwLock::new(map),
             stats: Arc::new(HandlerStats::default()),
             last_error: Mutex::new(None),
@@ -232,7 +226,6 @@ impl AlertCenter {
             closed: Mutex::new(BTreeSet::new()),
             write: Mutex::new(()),
             disabled: opts.disabled_handlers,
-            endpoints: opts.endpoints,
         });
         let (tx, rx) = crossbeam_channel::bounded::<AlertEvent>(opts.buffer.max(1));
         let (sig_tx, sig_rx) = crossbeam_channel::bounded::<()>(1);
@@ -307,13 +300,20 @@ impl AlertCenter {
         &self.inner.topics
     }
 
-    /// Refuses a task whose alerts use a disabled handler kind (`-disable-handlers`).
-    ///
-    /// # Errors
-    /// Which node uses which disabled kind.
-    pub fn refuse_disabled_inline(&self, plan: &kap_dsl::plan::Pipeline) -> Result<(), String> {
-        for n in &plan.nodes {
-            if let kap_dsl::plan::NodeSpec::Alert(a) = &n.spec {
+    /// Readies a plan's alert nodes for this daemon: each gets the services configured
+    /// `global = true` that it has no handler of, and a global one with `state-changes-only`
+    /// makes every alert state-changes-only, as in Kapacitor; then a handler of a
+    /// kind refused by `kapacitord -disable-handlers` is an error naming its node.
+    pub fn prepare_inline(&self, plan: &mut kap_dsl::plan::Pipeline) -> Result<(), String> {
+        let globals = self.inner.services.globals();
+        for n in &mut plan.nodes {
+            if let kap_dsl::plan::NodeSpec::Alert(a) = &mut n.spec {
+                for (spec, state_changes_only) in &globals {
+                    a.state_changes_only |= *state_changes_only;
+                    if !a.handlers.iter().any(|h| h.kind() == spec.kind()) {
+                        a.handlers.push(spec.clone());
+                    }
+                }
                 for h in &a.handlers {
                     refuse_disabled(&self.inner.disabled, h.kind())
                         .map_err(|e| format!("{}: {e}", n.name))?;
@@ -793,21 +793,9 @@ impl Inner {
         }
     }
 
-    /// Runs a handler for an event; a post handler naming an `[[httppost]]` endpoint posts
-    /// to its URL with its headers (the handler's own after them).
+    /// Runs a handler for an event.
     fn run(&self, h: &PlanHandler, event: &AlertEvent) -> Result<(), String> {
-        match h {
-            PlanHandler::Post(p) if p.url.is_empty() && !p.endpoint.is_empty() => {
-                let e = self.endpoints.get(&p.endpoint).ok_or_else(|| {
-                    format!("no [[httppost]] endpoint {:?} configured", p.endpoint)
-                })?;
-                let mut p = p.clone();
-                p.url = e.url.clone();
-                p.headers = e.headers.iter().cloned().chain(p.headers).collect();
-                run_handler(&PlanHandler::Post(p), event, self.poster.as_ref())
-            }
-            _ => run_handler(h, event, self.poster.as_ref()),
-        }
+        run_handler(h, event, &self.services)
     }
 
     /// An event a handler publishes to topic `topic`: it updates the topic's state (its
@@ -1162,7 +1150,10 @@ fn compile(rec: &HandlerRecord) -> Result<Compiled, String> {
             Action::Publish(topics)
         }
         "aggregate" => Action::Aggregate(Arc::new(Aggregate::from_options(o)?)),
-        kind => Action::Unconfigured(format!("no [{kind}] service configured")),
+        kind => match options::service_handler(kind, o) {
+            Some(spec) => Action::Run(Box::new(spec?)),
+            None => Action::Unconfigured(format!("the {kind} service is not supported")),
+        },
     };
     let matcher = if rec.match_expr.trim().is_empty() {
         None
@@ -1693,11 +1684,19 @@ mod tests {
         assert!(compile(&rec("tcp", json!({}), "")).is_err());
         assert!(compile(&rec("tcp", json!({"address": "a:1"}), "level( >")).is_err());
         assert!(matches!(
-            compile(&rec("slack", json!({"channel": "#x"}), ""))
+            compile(&rec("kafka", json!({"cluster": "x"}), ""))
                 .unwrap()
                 .action,
             Action::Unconfigured(_)
         ));
+        match compile(&rec("slack", json!({"channel": "#x"}), ""))
+            .unwrap()
+            .action
+        {
+            Action::Run(h) => assert!(matches!(*h, PlanHandler::Slack(_))),
+            other => panic!("{other:?}"),
+        }
+        assert!(compile(&rec("slack", json!({"chanel": "#x"}), "")).is_err());
         match compile(&rec("exec", json!({"prog": "/bin/cat", "args": ["-"]}), ""))
             .unwrap()
             .action

@@ -184,17 +184,17 @@ impl Daemon {
         let poster: Arc<dyn kap_dataflow::ops::http_post::HttpPoster> =
             Arc::new(UreqPoster::with_blacklist(config.blacklist_cidrs.clone()));
         let endpoints = config.httppost_endpoints();
+        let handler_services = Arc::new(config.handler_services(Arc::clone(&poster)));
         let topics = Arc::new(TopicStore::default());
         let center = Arc::new(
             alerts::AlertCenter::open(
                 store.clone(),
                 Arc::clone(&topics),
-                Arc::clone(&poster),
+                Arc::clone(&handler_services),
                 alerts::AlertOptions {
                     buffer: usize::try_from(config.alert.topic_buffer_length).unwrap_or(5000),
                     persist_topics: config.alert.persist_topics,
                     disabled_handlers: config.disabled_handlers.clone(),
-                    endpoints: endpoints.clone(),
                 },
             )
             .context("loading alert topics and handlers")?,

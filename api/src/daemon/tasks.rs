@@ -175,10 +175,10 @@ fn compile_task(
         vars: values,
         ..CompileOptions::default()
     };
-    let c = kap_dsl::compile_source(script, &opts)
+    let mut c = kap_dsl::compile_source(script, &opts)
         .map_err(|d| diagnostics_error("invalid TICKscript: ", d))?;
     alerts
-        .refuse_disabled_inline(&c.pipeline)
+        .prepare_inline(&mut c.pipeline)
         .map_err(|e| ApiError::bad_request(format!("invalid TICKscript: {e}")))?;
     Ok(c)
 }

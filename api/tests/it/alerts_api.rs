@@ -3,8 +3,8 @@
 //! are edited with PUT/PATCH semantics, and handlers and topic levels survive reopening the
 //! store.
 
+use kap_api::alert_handlers::HandlerServices;
 use kap_api::daemon::alerts::{AlertCenter, AlertOptions};
-use kap_api::services::UreqPoster;
 use kap_api::store::Store;
 use kap_api_types::HandlerSpec;
 use kap_dataflow::alert::{AlertEvent, AlertSink, EventState, Level, TopicStore};
@@ -31,7 +31,7 @@ fn open(dir: &std::path::Path) -> (Store, Arc<TopicStore>, AlertCenter) {
     let center = AlertCenter::open(
         store.clone(),
         Arc::clone(&topics),
-        Arc::new(UreqPoster::default()),
+        Arc::new(HandlerServices::unconfigured()),
         AlertOptions::default(),
     )
     .expect("open alert center");
@@ -150,7 +150,7 @@ fn tcp_topic_handler_receives_matching_events() {
         center
             .last_error()
             .unwrap()
-            .contains("handler chat of kind slack: no [slack] service configured")
+            .contains("handler chat of kind slack: no default [[slack]] workspace is configured")
     );
     let topic = center.topic("cpu").unwrap();
     assert_eq!((topic.level.as_str(), topic.collected), ("CRITICAL", 3));

@@ -692,7 +692,7 @@ fn disabled_handlers_are_refused() {
 }
 
 /// `kapacitord -config CONFIG ARGS` exits 1 before serving, saying `why` on stderr.
-fn refuses_to_start(config: &Path, args: &[&str], why: &str) {
+pub(crate) fn refuses_to_start(config: &Path, args: &[&str], why: &str) {
     let out = Command::new(env!("CARGO_BIN_EXE_kapacitord"))
         .arg("-config")
         .arg(config)
@@ -795,11 +795,11 @@ fn https_serves_the_api_over_tls() {
 }
 
 /// The `(request line and headers, body)` of each request an [`http_sink`] got.
-type Requests = Arc<Mutex<Vec<(String, String)>>>;
+pub(crate) type Requests = Arc<Mutex<Vec<(String, String)>>>;
 
 /// An HTTP server on 127.0.0.1 that answers 200 to every request: its URL, and the
 /// requests it got.
-fn http_sink() -> (String, Requests) {
+pub(crate) fn http_sink() -> (String, Requests) {
     use std::io::{BufRead, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());

@@ -2,8 +2,7 @@
 //! a TCP listener and an HTTP server on 127.0.0.1, and a process, fed by a task running in
 //! the engine.
 
-use kap_api::alert_handlers::HandlerDispatcher;
-use kap_api::services::UreqPoster;
+use kap_api::alert_handlers::{HandlerDispatcher, HandlerServices};
 use kap_dataflow::alert::{ALERTS_SERVICE, AlertService};
 use kap_dataflow::node::Services;
 use kap_dataflow::point::{FieldValue, Point, Sym};
@@ -91,7 +90,7 @@ fn inline_handlers_deliver_alert_json() {
         .pipeline;
     let dispatcher = Arc::new(HandlerDispatcher::start(
         100,
-        Arc::new(UreqPoster::default()),
+        Arc::new(HandlerServices::unconfigured()),
     ));
     let services = Services::default().with(
         ALERTS_SERVICE,

@@ -579,14 +579,14 @@ impl ReplayService {
                 store.put(&r).map_err(ApiError::internal)?;
             }
         }
-        let poster = Arc::clone(&runtime.http_post.poster);
+        let services = Arc::new(config.handler_services(Arc::clone(&runtime.http_post.poster)));
         Ok(ReplayService {
             shared: Arc::new(Shared {
                 store,
                 runtime,
                 dir: config.replay_dir(),
                 alerts: Arc::new(AlertService(Arc::new(HandlerDispatcher::start(
-                    5000, poster,
+                    5000, services,
                 )))),
                 recordings: Mutex::new(BTreeMap::new()),
                 replays: Mutex::new(BTreeMap::new()),

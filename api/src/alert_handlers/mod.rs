@@ -1,0 +1,586 @@
+//! Alert handlers: the ones written inline in TICKscript (`.log(path)`, `.post(url)`,
+//! `.slack()`…) and the topic handlers of the API run through [`run_handler`], with the
+//! service sections of the configuration ([`HandlerServices`]: `[[slack]]`, `[pagerduty2]`…).
+//!
+//! The engine's alert nodes publish events to an [`AlertSink`] and never wait: this
+//! dispatcher queues each event in a bounded channel (like Kapacitor's per-handler buffers)
+//! and a background thread performs the I/O, each handler with its own timeout. A full queue
+//! drops the event for the handlers and counts it (Kapacitor logs and drops too).
+
+mod alerta;
+mod chat;
+mod itsm;
+mod opsgenie;
+pub mod options;
+mod pagerduty;
+mod pushover;
+mod sensu;
+mod slack;
+mod smtp;
+mod victorops;
+
+#[cfg(test)]
+mod tests;
+
+pub use alerta::AlertaConfig;
+pub use chat::{DiscordConfig, HipChatConfig, TalkConfig, TeamsConfig, TelegramConfig};
+pub use itsm::{BigPandaConfig, ServiceNowConfig, ZenossConfig, ZenossSeverities};
+pub use opsgenie::{OpsGenie2Config, OpsGenieConfig};
+pub use pagerduty::{PagerDuty2Config, PagerDutyConfig};
+pub use pushover::PushoverConfig;
+pub use sensu::SensuConfig;
+pub use slack::SlackConfig;
+pub use smtp::SmtpConfig;
+pub use victorops::VictorOpsConfig;
+
+use crate::config::is_http_url;
+use kap_dataflow::alert::{AlertEvent, AlertSink};
+use kap_dataflow::ops::http_post::{EndpointConfig, HttpPoster};
+use kap_dataflow::template::{Data, Template};
+use kap_dsl::plan::HandlerSpec;
+use serde::{Deserialize, Deserializer, Serialize};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::net::{TcpStream, ToSocketAddrs};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Default timeout of handlers without one of their own.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Counters of the dispatcher.
+#[derive(Debug, Default)]
+pub struct HandlerStats {
+    /// Events handed to handlers.
+    pub handled: AtomicU64,
+    /// Handler runs that failed (I/O error, timeout, non-2xx answer).
+    pub errors: AtomicU64,
+    /// Events dropped because the queue was full.
+    pub dropped: AtomicU64,
+}
+
+/// Queues alert events and runs their inline handlers on a background thread.
+#[derive(Debug)]
+pub struct HandlerDispatcher {
+    queue: crossbeam_channel::Sender<AlertEvent>,
+    /// Counters.
+    pub stats: Arc<HandlerStats>,
+    /// Last error per handler kind (for logs and tests).
+    pub last_error: Arc<Mutex<Option<String>>>,
+}
+
+impl HandlerDispatcher {
+    /// Starts the dispatcher thread; `capacity` events may wait.
+    pub fn start(capacity: usize, services: Arc<HandlerServices>) -> HandlerDispatcher {
+        let (tx, rx) = crossbeam_channel::bounded::<AlertEvent>(capacity.max(1));
+        let stats = Arc::new(HandlerStats::default());
+        let last_error = Arc::new(Mutex::new(None));
+        let (s, e) = (Arc::clone(&stats), Arc::clone(&last_error));
+        let _ = std::thread::Builder::new()
+            .name("alert-handlers".into())
+            .spawn(move || {
+                for event in rx {
+                    for h in &event.handlers {
+                        s.handled.fetch_add(1, Ordering::Relaxed);
+                        if let Err(err) = run_handler(h, &event, &services) {
+                            s.errors.fetch_add(1, Ordering::Relaxed);
+                            *e.lock().unwrap_or_else(|p| p.into_inner()) = Some(err);
+                        }
+                    }
+                }
+            });
+        HandlerDispatcher {
+            queue: tx,
+            stats,
+            last_error,
+        }
+    }
+}
+
+impl AlertSink for HandlerDispatcher {
+    fn publish(&self, event: AlertEvent) {
+        if event.handlers.is_empty() {
+            return;
+        }
+        if self.queue.try_send(event).is_err() {
+            self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Runs one handler for one event.
+pub fn run_handler(
+    h: &HandlerSpec,
+    event: &AlertEvent,
+    services: &HandlerServices,
+) -> Result<(), String> {
+    let poster = services.poster.as_ref();
+    match h {
+        HandlerSpec::Log(l) => {
+            let mut opts = std::fs::OpenOptions::new();
+            opts.create(true).append(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                opts.mode(u32::try_from(l.mode).unwrap_or(0o600));
+            }
+            let mut f = opts
+                .open(&l.file_path)
+                .map_err(|e| format!("log handler: open {}: {e}", l.file_path))?;
+            f.write_all(event.to_json_line()?.as_bytes())
+                .map_err(|e| format!("log handler: write {}: {e}", l.file_path))
+        }
+        HandlerSpec::Post(p) if p.url.is_empty() && !p.endpoint.is_empty() => {
+            // A named `[[httppost]]` endpoint: its URL, its headers before the handler's own.
+            let e = services.endpoints.get(&p.endpoint).ok_or_else(|| {
+                format!(
+                    "post handler: no [[httppost]] endpoint {:?} configured",
+                    p.endpoint
+                )
+            })?;
+            let mut p = p.clone();
+            p.url = e.url.clone();
+            p.headers = e.headers.iter().cloned().chain(p.headers).collect();
+            run_handler(&HandlerSpec::Post(p), event, services)
+        }
+        HandlerSpec::Post(p) => {
+            if p.url.is_empty() {
+                return Err("post handler: no url and no endpoint".into());
+            }
+            let line = event.to_json_line()?;
+            let timeout = if p.timeout > 0 {
+                p.timeout
+            } else {
+                DEFAULT_TIMEOUT.as_nanos() as i64
+            };
+            let (status, body) = poster.post(&p.url, &p.headers, line, Some(timeout))?;
+            if (200..300).contains(&status) {
+                Ok(())
+            } else if p.capture_response {
+                Err(format!("post handler: {} answered {status}: {body}", p.url))
+            } else {
+                Err(format!("post handler: {} answered {status}", p.url))
+            }
+        }
+        HandlerSpec::Tcp(t) => {
+            let addr = t
+                .address
+                .to_socket_addrs()
+                .map_err(|e| format!("tcp handler: resolve {}: {e}", t.address))?
+                .next()
+                .ok_or_else(|| format!("tcp handler: {} resolves to nothing", t.address))?;
+            let mut s = TcpStream::connect_timeout(&addr, DEFAULT_TIMEOUT)
+                .map_err(|e| format!("tcp handler: connect {}: {e}", t.address))?;
+            s.set_write_timeout(Some(DEFAULT_TIMEOUT))
+                .map_err(|e| e.to_string())?;
+            s.write_all(event.to_json_line()?.as_bytes())
+                .map_err(|e| format!("tcp handler: write {}: {e}", t.address))
+        }
+        HandlerSpec::Exec(x) => {
+            let (prog, args) = x.command.split_first().ok_or("exec handler: no program")?;
+            let mut child = Command::new(prog)
+                .args(args)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .map_err(|e| format!("exec handler: start {prog}: {e}"))?;
+            if let Some(mut stdin) = child.stdin.take() {
+                stdin
+                    .write_all(event.to_json_line()?.as_bytes())
+                    .map_err(|e| format!("exec handler: write to {prog}: {e}"))?;
+            }
+            let deadline = Instant::now() + DEFAULT_TIMEOUT;
+            loop {
+                match child.try_wait().map_err(|e| e.to_string())? {
+                    Some(status) if status.success() => return Ok(()),
+                    Some(status) => {
+                        return Err(format!("exec handler: {prog} exited with {status}"));
+                    }
+                    None if Instant::now() > deadline => {
+                        let _ = child.kill();
+                        return Err(format!(
+                            "exec handler: {prog} timed out after {DEFAULT_TIMEOUT:?}"
+                        ));
+                    }
+                    None => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        }
+        HandlerSpec::Slack(h) => slack::send(&services.slack, services, h, event),
+        HandlerSpec::PagerDuty(h) => services.pagerduty.send(services, h, event),
+        HandlerSpec::PagerDuty2(h) => services.pagerduty2.send(services, h, event),
+        HandlerSpec::VictorOps(h) => services.victorops.send(services, h, event),
+        HandlerSpec::OpsGenie(h) => services.opsgenie.send(services, h, event),
+        HandlerSpec::OpsGenie2(h) => services.opsgenie2.send(services, h, event),
+        HandlerSpec::Teams(h) => services.teams.send(services, h, event),
+        HandlerSpec::Discord(h) => chat::send_discord(&services.discord, services, h, event),
+        HandlerSpec::Telegram(h) => services.telegram.send(services, h, event),
+        HandlerSpec::HipChat(h) => services.hipchat.send(services, h, event),
+        HandlerSpec::Talk(_) => services.talk.send(services, event),
+        HandlerSpec::Pushover(h) => services.pushover.send(services, h, event),
+        HandlerSpec::Sensu(h) => services.sensu.send(h, event),
+        HandlerSpec::Alerta(h) => services.alerta.send(services, h, event),
+        HandlerSpec::Email(h) => services.smtp.send(h, event),
+        HandlerSpec::BigPanda(h) => services.bigpanda.send(services, h, event),
+        HandlerSpec::ServiceNow(h) => services.servicenow.send(services, h, event),
+        HandlerSpec::Zenoss(h) => services.zenoss.send(services, h, event),
+        other => Err(format!(
+            "the `{}` handler is not supported by this daemon",
+            other.kind()
+        )),
+    }
+}
+
+/// What handlers deliver with: the HTTP client (with its blacklist), the `[[httppost]]`
+/// endpoints, this daemon's URL, and the configuration of every alert service.
+#[derive(Debug, Clone)]
+pub struct HandlerServices {
+    poster: Arc<dyn HttpPoster>,
+    endpoints: BTreeMap<String, EndpointConfig>,
+    /// This daemon's URL (`http://hostname:port`), sent as PagerDuty's `client_url`.
+    kapacitor_url: String,
+    /// The configured services.
+    pub configs: ServiceConfigs,
+}
+
+impl std::ops::Deref for HandlerServices {
+    type Target = ServiceConfigs;
+
+    fn deref(&self) -> &ServiceConfigs {
+        &self.configs
+    }
+}
+
+impl HandlerServices {
+    /// Services delivering through `poster`, with no service configured but the
+    /// `[[httppost]]` endpoints given.
+    pub fn new(
+        poster: Arc<dyn HttpPoster>,
+        endpoints: BTreeMap<String, EndpointConfig>,
+    ) -> HandlerServices {
+        HandlerServices {
+            poster,
+            endpoints,
+            kapacitor_url: "http://localhost:9092".into(),
+            configs: ServiceConfigs::default(),
+        }
+    }
+
+    /// Services posting with a plain client: no blacklist, no endpoint, no service
+    /// configured (tests, the conformance runner).
+    pub fn unconfigured() -> HandlerServices {
+        HandlerServices::new(
+            Arc::new(crate::services::UreqPoster::default()),
+            BTreeMap::new(),
+        )
+    }
+
+    /// With these service configurations.
+    pub fn with_configs(mut self, configs: ServiceConfigs) -> HandlerServices {
+        self.configs = configs;
+        self
+    }
+
+    /// With this daemon's URL.
+    pub fn with_url(mut self, url: String) -> HandlerServices {
+        self.kapacitor_url = url;
+        self
+    }
+
+    /// POSTs `body` to `url` and checks for a 2xx answer; `service` names it in errors.
+    fn post(
+        &self,
+        service: &str,
+        url: &str,
+        headers: &[(String, String)],
+        body: String,
+    ) -> Result<String, String> {
+        let timeout = Some(DEFAULT_TIMEOUT.as_nanos() as i64);
+        let (status, answer) = self.poster.post(url, headers, body, timeout)?;
+        if (200..300).contains(&status) {
+            Ok(answer)
+        } else {
+            Err(format!(
+                "{service}: {url} answered {status}: {}",
+                answer.trim()
+            ))
+        }
+    }
+}
+
+/// The alert services' sections of the configuration (Kapacitor's names and defaults).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServiceConfigs {
+    /// `[[slack]]` (or one `[slack]`): workspaces.
+    #[serde(deserialize_with = "one_or_many")]
+    pub slack: Vec<SlackConfig>,
+    /// `[pagerduty]`: Events API v1.
+    pub pagerduty: PagerDutyConfig,
+    /// `[pagerduty2]`: Events API v2.
+    pub pagerduty2: PagerDuty2Config,
+    /// `[victorops]`.
+    pub victorops: VictorOpsConfig,
+    /// `[opsgenie]`: API v1.
+    pub opsgenie: OpsGenieConfig,
+    /// `[opsgenie2]`: API v2.
+    pub opsgenie2: OpsGenie2Config,
+    /// `[teams]`.
+    pub teams: TeamsConfig,
+    /// `[[discord]]` (or one `[discord]`): workspaces.
+    #[serde(deserialize_with = "one_or_many")]
+    pub discord: Vec<DiscordConfig>,
+    /// `[telegram]`.
+    pub telegram: TelegramConfig,
+    /// `[hipchat]`.
+    pub hipchat: HipChatConfig,
+    /// `[talk]`.
+    pub talk: TalkConfig,
+    /// `[pushover]`.
+    pub pushover: PushoverConfig,
+    /// `[sensu]`.
+    pub sensu: SensuConfig,
+    /// `[alerta]`.
+    pub alerta: AlertaConfig,
+    /// `[smtp]`.
+    pub smtp: SmtpConfig,
+    /// `[bigpanda]`.
+    pub bigpanda: BigPandaConfig,
+    /// `[servicenow]`.
+    pub servicenow: ServiceNowConfig,
+    /// `[zenoss]`.
+    pub zenoss: ZenossConfig,
+}
+
+impl ServiceConfigs {
+    /// The section names, as in the configuration file.
+    pub const SECTIONS: &[&str] = &[
+        "slack",
+        "pagerduty",
+        "pagerduty2",
+        "victorops",
+        "opsgenie",
+        "opsgenie2",
+        "teams",
+        "discord",
+        "telegram",
+        "hipchat",
+        "talk",
+        "pushover",
+        "sensu",
+        "alerta",
+        "smtp",
+        "bigpanda",
+        "servicenow",
+        "zenoss",
+    ];
+
+    /// Checks every enabled service, naming the section and key at fault.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        slack::validate(&self.slack)?;
+        chat::validate_discord(&self.discord)?;
+        self.pagerduty.validate()?;
+        self.pagerduty2.validate()?;
+        self.victorops.validate()?;
+        self.opsgenie.validate()?;
+        self.opsgenie2.validate()?;
+        self.teams.validate()?;
+        self.telegram.validate()?;
+        self.hipchat.validate()?;
+        self.talk.validate()?;
+        self.pushover.validate()?;
+        self.sensu.validate()?;
+        self.alerta.validate()?;
+        self.bigpanda.validate()?;
+        self.servicenow.validate()?;
+        self.zenoss.validate()?;
+        self.smtp.validate()
+    }
+
+    /// The services configured `global = true`, as the handlers an alert gets when it has
+    /// none of that kind (Kapacitor attaches them to every alert node), and whether a global
+    /// one also asks for `state-changes-only` (which then applies to the whole alert).
+    pub fn globals(&self) -> Vec<(HandlerSpec, bool)> {
+        let mut out = Vec::new();
+        if let Some(c) = slack::default_workspace(&self.slack).filter(|c| c.enabled && c.global) {
+            out.push((HandlerSpec::Slack(Default::default()), c.state_changes_only));
+        }
+        if let Some(c) = chat::default_discord(&self.discord).filter(|c| c.enabled && c.global) {
+            out.push((
+                HandlerSpec::Discord(Default::default()),
+                c.state_changes_only,
+            ));
+        }
+        let mut add = |on: bool, spec: HandlerSpec, sco: bool| {
+            if on {
+                out.push((spec, sco));
+            }
+        };
+        let g = |enabled: bool, global: bool| enabled && global;
+        add(
+            g(self.pagerduty.enabled, self.pagerduty.global),
+            HandlerSpec::PagerDuty(Default::default()),
+            false,
+        );
+        add(
+            g(self.pagerduty2.enabled, self.pagerduty2.global),
+            HandlerSpec::PagerDuty2(Default::default()),
+            false,
+        );
+        add(
+            g(self.victorops.enabled, self.victorops.global),
+            HandlerSpec::VictorOps(Default::default()),
+            false,
+        );
+        add(
+            g(self.opsgenie.enabled, self.opsgenie.global),
+            HandlerSpec::OpsGenie(Default::default()),
+            false,
+        );
+        add(
+            g(self.opsgenie2.enabled, self.opsgenie2.global),
+            HandlerSpec::OpsGenie2(Default::default()),
+            false,
+        );
+        add(
+            g(self.teams.enabled, self.teams.global),
+            HandlerSpec::Teams(Default::default()),
+            self.teams.state_changes_only,
+        );
+        add(
+            g(self.telegram.enabled, self.telegram.global),
+            HandlerSpec::Telegram(Default::default()),
+            self.telegram.state_changes_only,
+        );
+        add(
+            g(self.hipchat.enabled, self.hipchat.global),
+            HandlerSpec::HipChat(Default::default()),
+            self.hipchat.state_changes_only,
+        );
+        add(
+            g(self.smtp.enabled, self.smtp.global),
+            HandlerSpec::Email(Default::default()),
+            self.smtp.state_changes_only,
+        );
+        add(
+            g(self.bigpanda.enabled, self.bigpanda.global),
+            HandlerSpec::BigPanda(Default::default()),
+            self.bigpanda.state_changes_only,
+        );
+        add(
+            g(self.servicenow.enabled, self.servicenow.global),
+            HandlerSpec::ServiceNow(Default::default()),
+            self.servicenow.state_changes_only,
+        );
+        add(
+            g(self.zenoss.enabled, self.zenoss.global),
+            HandlerSpec::Zenoss(Default::default()),
+            self.zenoss.state_changes_only,
+        );
+        out
+    }
+}
+
+/// A section written once (`[slack]`) or as an array (`[[slack]]`).
+fn one_or_many<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany<T> {
+        Many(Vec<T>),
+        One(T),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::Many(v) => v,
+        OneOrMany::One(t) => vec![t],
+    })
+}
+
+/// Go's `json.Marshal` of a JSON value: serde_json's text with `<`, `>`, `&`, U+2028 and
+/// U+2029 escaped as Go escapes them (they only occur inside strings).
+fn go_json(v: &serde_json::Value) -> String {
+    let text = serde_json::to_string(v).expect("a JSON value serializes");
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The template data of an event, for the services whose options are templates:
+/// `ID`, `Name`, `TaskName`, `Group`, `Tags`, `Level`, `Message`, `Details`.
+fn template_data(event: &AlertEvent) -> Data {
+    Data::structure([
+        ("ID", Data::str(event.id.as_str())),
+        ("Name", Data::str(event.name.as_str())),
+        ("TaskName", Data::str(event.task.as_str())),
+        ("Group", Data::str(event.group_id.as_str())),
+        (
+            "Tags",
+            Data::map(
+                event
+                    .tags
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), Data::str(v.as_str()))),
+            ),
+        ),
+        ("Level", Data::str(event.level.as_str())),
+        ("Message", Data::str(event.message.as_str())),
+        ("Details", Data::str(event.details.as_str())),
+    ])
+}
+
+/// Renders option `what` of `service`, `text` (or `default` when empty), as a Go template
+/// over `data`.
+fn render(
+    service: &str,
+    what: &str,
+    text: &str,
+    default: &str,
+    data: &Data,
+) -> Result<String, String> {
+    let text = if text.is_empty() { default } else { text };
+    Template::parse(what, text)
+        .and_then(|t| t.execute(data))
+        .map_err(|e| format!("{service}: {what} template: {e}"))
+}
+
+/// A TICKscript value (handler metadata, attributes) as JSON.
+fn value_json(v: &kap_dsl::value::Value) -> serde_json::Value {
+    use kap_dsl::value::Value;
+    match v {
+        Value::Int(i) | Value::Duration(i) => serde_json::Value::from(*i),
+        Value::Float(f) => serde_json::Value::from(*f),
+        Value::Bool(b) => serde_json::Value::from(*b),
+        Value::String(s) | Value::Regex(s) => serde_json::Value::from(s.as_str()),
+        Value::List(items) => items.iter().map(value_json).collect(),
+        other => serde_json::Value::from(format!("{other:?}")),
+    }
+}
+
+/// The event's data (`{"series":[…]}`) as a JSON value.
+fn event_data(event: &AlertEvent) -> Result<serde_json::Value, String> {
+    let text = event.data.to_json()?;
+    serde_json::from_str(&text).map_err(|e| format!("the event's data as JSON: {e}"))
+}
+
+/// A `(section, key)` error of a service's configuration.
+fn invalid(section: &str, key: &str, message: &str) -> Result<(), (String, String)> {
+    Err((format!("{section}.{key}"), message.to_string()))
+}
+
+/// The error of a service that is not enabled.
+fn not_enabled(section: &str) -> String {
+    format!("the [{section}] service is not enabled")
+}

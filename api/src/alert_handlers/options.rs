@@ -1,0 +1,188 @@
+//! Topic handlers' `options` (Kapacitor's option names, kebab-case) turned into the handler
+//! an inline TICKscript property would build, so both run through the same code.
+
+use kap_dsl::plan::HandlerSpec;
+use kap_dsl::value::Value;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value as Json};
+
+/// Option names that differ from the handler's field names, per kind.
+const RENAMES: &[(&str, &str, &str)] = &[
+    ("alerta", "service", "services"),
+    ("alerta", "correlate", "correlated"),
+    ("sensu", "metadata", "metadata"),
+    ("snmptrap", "trap-oid", "trap_oid"),
+    ("servicenow", "type", "type_"),
+    ("zenoss", "type", "type_"),
+];
+
+/// Fields holding `key → value` maps (lists of pairs in the handler).
+const MAP_FIELDS: &[&str] = &["attributes", "metadata", "additional_info", "custom_fields"];
+
+/// The handler of a service kind (`slack`, `pagerduty2`…) with these options; `None` for a
+/// kind this module does not cover (`log`, `post`… are built by the alert center).
+pub fn service_handler(
+    kind: &str,
+    options: &Map<String, Json>,
+) -> Option<Result<HandlerSpec, String>> {
+    Some(match kind {
+        "slack" => build(kind, options).map(HandlerSpec::Slack),
+        "pagerduty" => build(kind, options).map(HandlerSpec::PagerDuty),
+        "pagerduty2" => build(kind, options).map(HandlerSpec::PagerDuty2),
+        "victorops" => build(kind, options).map(HandlerSpec::VictorOps),
+        "opsgenie" => build(kind, options).map(HandlerSpec::OpsGenie),
+        "opsgenie2" => build(kind, options).map(HandlerSpec::OpsGenie2),
+        "teams" => build(kind, options).map(HandlerSpec::Teams),
+        "discord" => build(kind, options).map(HandlerSpec::Discord),
+        "telegram" => build(kind, options).map(HandlerSpec::Telegram),
+        "hipchat" => build(kind, options).map(HandlerSpec::HipChat),
+        "talk" => build(kind, options).map(HandlerSpec::Talk),
+        "pushover" => build(kind, options).map(HandlerSpec::Pushover),
+        "sensu" => build(kind, options).map(HandlerSpec::Sensu),
+        "alerta" => build(kind, options).map(HandlerSpec::Alerta),
+        "smtp" => build(kind, options).map(HandlerSpec::Email),
+        "bigpanda" => build(kind, options).map(HandlerSpec::BigPanda),
+        "servicenow" => build(kind, options).map(HandlerSpec::ServiceNow),
+        "zenoss" => build(kind, options).map(HandlerSpec::Zenoss),
+        _ => return None,
+    })
+}
+
+/// Overlays `options` on the handler's defaults: each option must name a field (as
+/// Kapacitor refuses unused options) and have its type.
+fn build<T: Serialize + DeserializeOwned + Default>(
+    kind: &str,
+    options: &Map<String, Json>,
+) -> Result<T, String> {
+    let Json::Object(mut fields) =
+        serde_json::to_value(T::default()).expect("handler options serialize")
+    else {
+        unreachable!("a handler serializes to an object")
+    };
+    for (key, value) in options {
+        let field = RENAMES
+            .iter()
+            .find(|(k, from, _)| *k == kind && from == key)
+            .map_or_else(|| key.replace('-', "_"), |(_, _, to)| (*to).to_string());
+        if !fields.contains_key(&field) {
+            let mut known: Vec<String> = fields.keys().map(|k| k.replace('_', "-")).collect();
+            known.sort();
+            return Err(format!(
+                "{kind} handler: unknown option {key:?} (options: {})",
+                known.join(", ")
+            ));
+        }
+        let value = if MAP_FIELDS.contains(&field.as_str()) {
+            pairs(kind, key, value)?
+        } else if field == "timeout" {
+            duration(kind, key, value)?
+        } else {
+            value.clone()
+        };
+        fields.insert(field, value);
+    }
+    serde_json::from_value(Json::Object(fields))
+        .map_err(|e| format!("{kind} handler: invalid options: {e}"))
+}
+
+/// A JSON object of scalars as the handler's list of `(key, value)` pairs.
+fn pairs(kind: &str, key: &str, value: &Json) -> Result<Json, String> {
+    let Json::Object(m) = value else {
+        return Err(format!("{kind} handler: option {key:?} must be an object"));
+    };
+    let mut out = Vec::new();
+    for (k, v) in m {
+        let v = match v {
+            Json::String(s) => Value::String(s.clone()),
+            Json::Bool(b) => Value::Bool(*b),
+            Json::Number(n) => match n.as_i64() {
+                Some(i) => Value::Int(i),
+                None => Value::Float(n.as_f64().unwrap_or(0.0)),
+            },
+            other => {
+                return Err(format!(
+                    "{kind} handler: option {key:?}: value of {k:?} must be a string, number or boolean, got {other}"
+                ));
+            }
+        };
+        out.push(serde_json::to_value((k, v)).expect("values serialize"));
+    }
+    Ok(Json::Array(out))
+}
+
+/// A duration option: nanoseconds, or a Go duration string (`10s`).
+fn duration(kind: &str, key: &str, value: &Json) -> Result<Json, String> {
+    match value {
+        Json::Number(_) => Ok(value.clone()),
+        Json::String(s) => crate::config::parse_go_duration(s)
+            .map(|d| Json::from(d.as_nanos() as i64))
+            .map_err(|e| format!("{kind} handler: option {key:?}: {e}")),
+        other => Err(format!(
+            "{kind} handler: option {key:?} must be a duration, got {other}"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn opts(v: Json) -> Map<String, Json> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn options_fill_the_handler_kapacitor_names_and_types_checked() {
+        let h = service_handler(
+            "slack",
+            &opts(json!({"channel": "#a", "icon-emoji": ":x:", "workspace": "w"})),
+        )
+        .unwrap()
+        .unwrap();
+        let HandlerSpec::Slack(s) = h else { panic!() };
+        assert_eq!((s.channel.as_str(), s.icon_emoji.as_str()), ("#a", ":x:"));
+        assert_eq!(s.workspace, "w");
+        let e = service_handler("slack", &opts(json!({"chanel": "#a"})))
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            e.contains("unknown option \"chanel\"") && e.contains("channel"),
+            "{e}"
+        );
+        let e = service_handler("slack", &opts(json!({"channel": 3})))
+            .unwrap()
+            .unwrap_err();
+        assert!(e.contains("invalid options"), "{e}");
+        let HandlerSpec::PagerDuty2(p) = service_handler(
+            "pagerduty2",
+            &opts(json!({"routing-key": "rk", "links": [{"href": "http://x", "text": "t"}]})),
+        )
+        .unwrap()
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(p.routing_key, "rk");
+        assert_eq!(p.links[0].href, "http://x");
+        let HandlerSpec::Alerta(a) = service_handler(
+            "alerta",
+            &opts(json!({"service": ["web"], "attributes": {"n": 1, "s": "x"}, "timeout": "1m"})),
+        )
+        .unwrap()
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(a.services, vec!["web"]);
+        assert_eq!(a.timeout, 60_000_000_000);
+        assert_eq!(a.attributes[0], ("n".to_string(), Value::Int(1)));
+        let HandlerSpec::Email(m) = service_handler("smtp", &opts(json!({"to": ["a@b.c"]})))
+            .unwrap()
+            .unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(m.to, vec!["a@b.c"]);
+        assert!(service_handler("log", &Map::new()).is_none());
+    }
+}

@@ -1,0 +1,109 @@
+//! `.sensu()` / `sensu`: a check result sent to a Sensu client socket over TCP, as
+//! Kapacitor's `services/sensu`.
+
+use super::{go_json, invalid, not_enabled, value_json};
+use kap_dataflow::alert::{AlertEvent, Level};
+use kap_dsl::plan::SensuHandler;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::io::Write;
+use std::net::{TcpStream, ToSocketAddrs};
+
+/// `[sensu]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct SensuConfig {
+    /// Whether alerts may be sent.
+    pub enabled: bool,
+    /// The Sensu client's `host:port`.
+    pub addr: String,
+    /// Source when the handler gives none.
+    pub source: String,
+    /// Sensu handlers when the handler gives none.
+    pub handlers: Vec<String>,
+}
+
+impl Default for SensuConfig {
+    fn default() -> Self {
+        SensuConfig {
+            enabled: false,
+            addr: String::new(),
+            source: "Kapacitor".into(),
+            handlers: Vec::new(),
+        }
+    }
+}
+
+/// Whether `name` is a valid Sensu check name (`^[\w.-]+$`).
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '.' || c == '-')
+}
+
+impl SensuConfig {
+    pub(super) fn validate(&self) -> Result<(), (String, String)> {
+        if self.enabled && self.addr.is_empty() {
+            return invalid("sensu", "addr", "must be set when enabled");
+        }
+        Ok(())
+    }
+
+    /// The check result: the alert id as name, the message as output, and the level as
+    /// status (0 OK and INFO, 1 WARNING, 2 CRITICAL); metadata keys are added at the top.
+    pub(super) fn body(
+        &self,
+        h: &SensuHandler,
+        event: &AlertEvent,
+    ) -> Result<serde_json::Value, String> {
+        if !valid_name(&event.id) {
+            return Err(format!(
+                "sensu: invalid name {:?}: it must match [\\w.-]+",
+                event.id
+            ));
+        }
+        let status = match event.level {
+            Level::Ok | Level::Info => 0,
+            Level::Warning => 1,
+            Level::Critical => 2,
+        };
+        let mut body = json!({
+            "name": event.id,
+            "source": if h.source.is_empty() { &self.source } else { &h.source },
+            "output": event.message,
+            "status": status,
+        });
+        let handlers = if h.handlers.is_empty() {
+            &self.handlers
+        } else {
+            &h.handlers
+        };
+        if !handlers.is_empty() {
+            body["handlers"] = json!(handlers);
+        }
+        for (k, v) in &h.metadata {
+            body[k.as_str()] = value_json(v);
+        }
+        Ok(body)
+    }
+
+    pub(super) fn send(&self, h: &SensuHandler, event: &AlertEvent) -> Result<(), String> {
+        if !self.enabled {
+            return Err(not_enabled("sensu"));
+        }
+        let line = go_json(&self.body(h, event)?) + "\n";
+        let addr = self
+            .addr
+            .to_socket_addrs()
+            .map_err(|e| format!("sensu: resolve {}: {e}", self.addr))?
+            .next()
+            .ok_or_else(|| format!("sensu: {} resolves to nothing", self.addr))?;
+        let mut s = TcpStream::connect_timeout(&addr, super::DEFAULT_TIMEOUT)
+            .map_err(|e| format!("sensu: connect {}: {e}", self.addr))?;
+        s.set_write_timeout(Some(super::DEFAULT_TIMEOUT))
+            .map_err(|e| e.to_string())?;
+        s.write_all(line.as_bytes())
+            .map_err(|e| format!("sensu: write {}: {e}", self.addr))
+    }
+}

@@ -1,0 +1,175 @@
+//! `.slack()` and the `slack` topic handler: Slack's incoming webhooks (or `chat.postMessage`
+//! with a token), one `[[slack]]` section per workspace, as Kapacitor's `services/slack`.
+
+use super::{HandlerServices, go_json, invalid, is_http_url, not_enabled};
+use kap_dataflow::alert::{AlertEvent, Level};
+use kap_dsl::plan::SlackHandler;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// One `[[slack]]` workspace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct SlackConfig {
+    /// Whether alerts may be sent to it.
+    pub enabled: bool,
+    /// The workspace handlers use when they name none.
+    pub default: bool,
+    /// Its name, which handlers give with `.workspace()`.
+    pub workspace: String,
+    /// The incoming webhook URL (or `https://slack.com/api/chat.postMessage` with a token).
+    pub url: String,
+    /// A bot token, sent as `Authorization: Bearer …` when set.
+    pub token: String,
+    /// Channel when the handler gives none.
+    pub channel: String,
+    /// User name shown (default `kapacitor`).
+    pub username: String,
+    /// Emoji shown as the icon, e.g. `:ghost:`.
+    pub icon_emoji: String,
+    /// Send every alert here, not only those with `.slack()`.
+    pub global: bool,
+    /// With `global`: only state changes.
+    pub state_changes_only: bool,
+    /// TLS settings Kapacitor accepts (the system's roots are used).
+    pub ssl_ca: String,
+    /// Client certificate (not used).
+    pub ssl_cert: String,
+    /// Client key (not used).
+    pub ssl_key: String,
+    /// Skip certificate checks (not used).
+    pub insecure_skip_verify: bool,
+}
+
+impl Default for SlackConfig {
+    fn default() -> Self {
+        SlackConfig {
+            enabled: false,
+            default: false,
+            workspace: String::new(),
+            url: String::new(),
+            token: String::new(),
+            channel: String::new(),
+            username: "kapacitor".into(),
+            icon_emoji: String::new(),
+            global: false,
+            state_changes_only: false,
+            ssl_ca: String::new(),
+            ssl_cert: String::new(),
+            ssl_key: String::new(),
+            insecure_skip_verify: false,
+        }
+    }
+}
+
+/// Checks the workspaces as Kapacitor does: an enabled one has a URL; with several, each
+/// has a distinct name and at most one is the default.
+pub(super) fn validate(configs: &[SlackConfig]) -> Result<(), (String, String)> {
+    let mut names = std::collections::BTreeSet::new();
+    for (i, c) in configs.iter().enumerate() {
+        let section = format!("slack[{i}]");
+        if c.enabled && !is_http_url(&c.url) {
+            return invalid(&section, "url", "must be an http(s) URL when enabled");
+        }
+        if configs.len() > 1 && c.workspace.is_empty() {
+            return invalid(
+                &section,
+                "workspace",
+                "must be set when there are several [[slack]] sections",
+            );
+        }
+        if !names.insert(c.workspace.as_str()) {
+            return invalid(
+                &section,
+                "workspace",
+                "is used by another [[slack]] section",
+            );
+        }
+    }
+    if configs.iter().filter(|c| c.default).count() > 1 {
+        return invalid(
+            "slack",
+            "default",
+            "only one [[slack]] section may be the default",
+        );
+    }
+    Ok(())
+}
+
+/// The workspace used when a handler names none: the default one, or the only one.
+pub(super) fn default_workspace(configs: &[SlackConfig]) -> Option<&SlackConfig> {
+    configs
+        .iter()
+        .find(|c| c.default)
+        .or_else(|| (configs.len() == 1).then(|| &configs[0]))
+}
+
+/// The message Kapacitor posts: one attachment colored by level, `text` empty.
+pub(super) fn body(
+    c: &SlackConfig,
+    h: &SlackHandler,
+    message: &str,
+    level: Level,
+) -> serde_json::Value {
+    let color = match level {
+        Level::Warning => "warning",
+        Level::Critical => "danger",
+        _ => "good",
+    };
+    let pick = |own: &str, default: &str| {
+        if own.is_empty() {
+            default.to_string()
+        } else {
+            own.to_string()
+        }
+    };
+    json!({
+        "as_user": false,
+        "channel": pick(&h.channel, &c.channel),
+        "text": "",
+        "attachments": [{
+            "fallback": message,
+            "color": color,
+            "text": message,
+            "mrkdwn_in": ["text"],
+        }],
+        "username": pick(&h.username, &c.username),
+        "icon_emoji": pick(&h.icon_emoji, &c.icon_emoji),
+    })
+}
+
+/// Posts the event's message to the handler's workspace.
+pub(super) fn send(
+    configs: &[SlackConfig],
+    services: &HandlerServices,
+    h: &SlackHandler,
+    event: &AlertEvent,
+) -> Result<(), String> {
+    let c = if h.workspace.is_empty() {
+        default_workspace(configs).ok_or("no default [[slack]] workspace is configured")?
+    } else {
+        configs
+            .iter()
+            .find(|c| c.workspace == h.workspace)
+            .ok_or_else(|| format!("no [[slack]] workspace {:?} is configured", h.workspace))?
+    };
+    if !c.enabled {
+        return Err(not_enabled("slack"));
+    }
+    let mut headers = Vec::new();
+    if !c.token.is_empty() {
+        headers.push(("Authorization".to_string(), format!("Bearer {}", c.token)));
+    }
+    let text = go_json(&body(c, h, &event.message, event.level));
+    let answer = services.post("slack", &c.url, &headers, text)?;
+    // chat.postMessage answers 200 with `{"ok":false,"error":…}` on failure.
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(&answer)
+        && v["ok"] == false
+    {
+        return Err(format!(
+            "slack: {}",
+            v["error"].as_str().unwrap_or("request refused")
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,276 @@
+//! Alert services against real servers on 127.0.0.1: the payloads kapacitord posts to
+//! Slack, PagerDuty, VictorOps, Teams, Telegram and Discord (inline, topic and global
+//! handlers), the mail it sends over SMTP, and the configuration it refuses.
+
+use crate::daemon::{Daemon, Extra, Requests, http_sink, refuses_to_start};
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Waits until `got` holds `n` requests whose request line starts with `POST path`, and
+/// returns their JSON bodies in arrival order.
+fn bodies(got: &Requests, path: &str, n: usize) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let found: Vec<Value> = got
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(head, _)| head.starts_with(&format!("POST {path} ")))
+            .map(|(_, body)| serde_json::from_str(body).unwrap_or(Value::String(body.clone())))
+            .collect();
+        if found.len() >= n {
+            return found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{n} posts to {path} expected; got {:?}",
+            got.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// One alert with inline Slack, PagerDuty v2, VictorOps, Teams and Telegram handlers, and
+/// a global Discord configured state-changes-only: each service gets Kapacitor's payload
+/// for the CRITICAL event and for its recovery, and the repeated CRITICAL is not sent.
+#[test]
+fn inline_and_global_handlers_post_each_services_payload() {
+    let (url, got) = http_sink();
+    let d = Daemon::start_config(
+        "services-inline",
+        Extra {
+            tail: format!(
+                "[[slack]]\nenabled = true\nurl = \"{url}/slack\"\nchannel = \"#default\"\n\
+                 [pagerduty2]\nenabled = true\nurl = \"{url}/pd2\"\nrouting-key = \"rk\"\n\
+                 [victorops]\nenabled = true\nurl = \"{url}/vo\"\napi-key = \"api\"\nrouting-key = \"team\"\n\
+                 [teams]\nenabled = true\nchannel-url = \"{url}/teams\"\n\
+                 [telegram]\nenabled = true\nurl = \"{url}/tg/bot\"\ntoken = \"TOKEN\"\nchat-id = \"42\"\n\
+                 [[discord]]\nenabled = true\nurl = \"{url}/discord\"\nglobal = true\nstate-changes-only = true\n"
+            ),
+            ..Extra::default()
+        },
+    );
+    d.enable_task(
+        "svc",
+        "stream\n    |from()\n        .measurement('cpu')\n    |alert()\n        .id('cpu:{{index .Tags \"host\"}}')\n        .message('{{.ID}} is {{.Level}}')\n        .crit(lambda: \"value\" > 90)\n        .slack()\n            .channel('#alerts')\n        .pagerDuty2()\n            .link('http://dash', 'dashboard')\n        .victorOps()\n        .teams()\n        .telegram()\n",
+    );
+    d.write_s("cpu,host=a value=95 1\ncpu,host=a value=96 2\ncpu,host=a value=10 3");
+
+    let slack = bodies(&got, "/slack", 2);
+    assert_eq!(slack[0]["channel"], "#alerts");
+    assert_eq!(slack[0]["username"], "kapacitor");
+    assert_eq!(slack[0]["text"], "");
+    assert_eq!(slack[0]["as_user"], false);
+    let a = &slack[0]["attachments"][0];
+    assert_eq!(a["text"], "cpu:a is CRITICAL");
+    assert_eq!(a["fallback"], "cpu:a is CRITICAL");
+    assert_eq!(a["color"], "danger");
+    assert_eq!(a["mrkdwn_in"], serde_json::json!(["text"]));
+    assert_eq!(slack[1]["attachments"][0]["color"], "good");
+
+    let pd = bodies(&got, "/pd2", 2);
+    assert_eq!(pd[0]["routing_key"], "rk");
+    assert_eq!(pd[0]["event_action"], "trigger");
+    assert_eq!(pd[0]["dedup_key"], "cpu:a");
+    assert_eq!(pd[0]["payload"]["summary"], "cpu:a is CRITICAL");
+    assert_eq!(pd[0]["payload"]["severity"], "critical");
+    assert_eq!(pd[0]["payload"]["source"], "a");
+    assert_eq!(pd[0]["payload"]["class"], "svc");
+    assert_eq!(pd[0]["payload"]["timestamp"], "1970-01-01T00:00:01Z");
+    assert_eq!(
+        pd[0]["payload"]["custom_details"]["result"]["series"][0]["values"][0][1],
+        95
+    );
+    assert_eq!(pd[0]["links"][0]["href"], "http://dash");
+    assert_eq!(pd[0]["client"], "kapacitor");
+    assert_eq!(
+        pd[0]["client_url"],
+        format!("http://localhost:{}", d.port).as_str()
+    );
+    assert_eq!(pd[1]["event_action"], "resolve");
+
+    let vo = bodies(&got, "/vo/api/team", 2);
+    assert_eq!(vo[0]["message_type"], "CRITICAL");
+    assert_eq!(vo[0]["entity_id"], "cpu:a");
+    assert_eq!(vo[0]["state_message"], "cpu:a is CRITICAL");
+    assert_eq!(vo[0]["timestamp"], 1);
+    assert_eq!(vo[0]["monitoring_tool"], "kapacitor");
+    assert!(
+        vo[0]["data"].as_str().unwrap().contains("\"series\""),
+        "{}",
+        vo[0]
+    );
+    assert_eq!(vo[1]["message_type"], "RECOVERY");
+
+    let teams = bodies(&got, "/teams", 2);
+    assert_eq!(teams[0]["@type"], "MessageCard");
+    assert_eq!(teams[0]["text"], "cpu:a is CRITICAL");
+    assert_eq!(teams[0]["themeColor"], "CC4A31");
+
+    let tg = bodies(&got, "/tg/botTOKEN/sendMessage", 2);
+    assert_eq!(tg[0]["chat_id"], "42");
+    assert_eq!(tg[0]["text"], "cpu:a is CRITICAL");
+    assert_eq!(tg[1]["text"], "cpu:a is OK");
+
+    // The global Discord handler joined the alert, and made it state-changes-only: the
+    // second CRITICAL went to no service.
+    let discord = bodies(&got, "/discord", 2);
+    assert_eq!(discord[0]["username"], "Kapacitor");
+    assert_eq!(discord[0]["embeds"][0]["description"], "cpu:a is CRITICAL");
+    std::thread::sleep(Duration::from_millis(300));
+    for path in ["/slack", "/pd2", "/teams", "/discord"] {
+        assert_eq!(bodies(&got, path, 2).len(), 2, "{path}");
+    }
+}
+
+/// A topic handler of a service kind takes Kapacitor's option names; an unknown option is
+/// refused with a 400 that names it.
+#[test]
+fn topic_handlers_of_service_kinds() {
+    let (url, got) = http_sink();
+    let d = Daemon::start_config(
+        "services-topic",
+        Extra {
+            tail: format!(
+                "[slack]\nenabled = true\nurl = \"{url}/slack\"\n\
+                 [pagerduty]\nenabled = true\nurl = \"{url}/pd\"\nservice-key = \"sk\"\n"
+            ),
+            ..Extra::default()
+        },
+    );
+    let (status, body) = d.req(
+        "POST",
+        "/kapacitor/v1/alerts/topics/ops/handlers",
+        Some(r##"{"id":"s","kind":"slack","options":{"channel":"#ops","icon-emoji":":fire:"}}"##),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = d.req(
+        "POST",
+        "/kapacitor/v1/alerts/topics/ops/handlers",
+        Some(r#"{"id":"p","kind":"pagerduty","options":{}}"#),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = d.req(
+        "POST",
+        "/kapacitor/v1/alerts/topics/ops/handlers",
+        Some(r##"{"id":"bad","kind":"slack","options":{"chanel":"#ops"}}"##),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("unknown option \\\"chanel\\\""), "{body}");
+    d.enable_task(
+        "topic",
+        "stream\n    |from()\n        .measurement('cpu')\n    |alert()\n        .crit(lambda: TRUE)\n        .message('hot')\n        .details('{{.ID}} details')\n        .topic('ops')\n",
+    );
+    d.write_s("cpu,host=b value=1 1");
+    let slack = bodies(&got, "/slack", 1);
+    assert_eq!(slack[0]["channel"], "#ops");
+    assert_eq!(slack[0]["icon_emoji"], ":fire:");
+    assert_eq!(slack[0]["attachments"][0]["text"], "hot");
+    let pd = bodies(&got, "/pd", 1);
+    assert_eq!(pd[0]["service_key"], "sk");
+    assert_eq!(pd[0]["event_type"], "trigger");
+    assert_eq!(pd[0]["description"], "hot");
+    assert_eq!(pd[0]["incident_key"], "cpu:nil");
+    assert_eq!(pd[0]["details"], "cpu:nil details");
+}
+
+/// An SMTP server on 127.0.0.1 that records each mail's envelope and data.
+fn smtp_sink() -> (u16, Arc<Mutex<Vec<String>>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mails = Arc::new(Mutex::new(Vec::new()));
+    let m = Arc::clone(&mails);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut w = stream.try_clone().unwrap();
+            let mut r = BufReader::new(stream);
+            let _ = w.write_all(b"220 sink ESMTP\r\n");
+            let mut mail = String::new();
+            let mut line = String::new();
+            while r.read_line(&mut line).unwrap_or(0) > 0 {
+                let cmd = line.to_ascii_uppercase();
+                if cmd.starts_with("EHLO") || cmd.starts_with("HELO") {
+                    let _ = w.write_all(b"250-sink\r\n250 8BITMIME\r\n");
+                } else if cmd.starts_with("DATA") {
+                    let _ = w.write_all(b"354 go on\r\n");
+                    let mut data = String::new();
+                    loop {
+                        data.clear();
+                        if r.read_line(&mut data).unwrap_or(0) == 0 || data == ".\r\n" {
+                            break;
+                        }
+                        mail.push_str(&data);
+                    }
+                    m.lock().unwrap().push(std::mem::take(&mut mail));
+                    let _ = w.write_all(b"250 queued\r\n");
+                } else if cmd.starts_with("QUIT") {
+                    let _ = w.write_all(b"221 bye\r\n");
+                    break;
+                } else {
+                    mail.push_str(&line);
+                    let _ = w.write_all(b"250 ok\r\n");
+                }
+                line.clear();
+            }
+        }
+    });
+    (port, mails)
+}
+
+/// `.email()` sends the message as subject and the details as an HTML body.
+#[test]
+fn email_goes_through_smtp() {
+    let (port, mails) = smtp_sink();
+    let d = Daemon::start_config(
+        "services-smtp",
+        Extra {
+            tail: format!(
+                "[smtp]\nenabled = true\nhost = \"127.0.0.1\"\nport = {port}\nfrom = \"kapacitor@example.com\"\n"
+            ),
+            ..Extra::default()
+        },
+    );
+    d.enable_task(
+        "mail",
+        "stream\n    |from()\n        .measurement('cpu')\n    |alert()\n        .crit(lambda: TRUE)\n        .message('cpu is hot')\n        .details('<b>{{.ID}}</b>')\n        .email('oncall@example.com')\n",
+    );
+    d.write_s("cpu value=1 1");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while mails.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "no mail");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mail = mails.lock().unwrap()[0].clone();
+    assert!(mail.contains("MAIL FROM:<kapacitor@example.com>"), "{mail}");
+    assert!(mail.contains("RCPT TO:<oncall@example.com>"), "{mail}");
+    assert!(mail.contains("Subject: cpu is hot"), "{mail}");
+    assert!(mail.contains("Content-Type: text/html"), "{mail}");
+    assert!(mail.contains("<b>cpu:nil</b>"), "{mail}");
+}
+
+/// An enabled service without its URL stops the daemon, naming the section and key.
+#[test]
+fn a_service_without_its_url_is_refused() {
+    let dir = crate::tempdir("services-refused");
+    let conf = dir.join("kapacitor.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "data_dir = {:?}\n[[slack]]\nenabled = true\nchannel = \"#x\"\n",
+            dir.join("data")
+        ),
+    )
+    .unwrap();
+    refuses_to_start(&conf, &[], "slack[0].url");
+    std::fs::write(
+        &conf,
+        format!(
+            "data_dir = {:?}\n[telegram]\nenabled = true\ntoken = \"t\"\nparse-mode = \"rtf\"\n",
+            dir.join("data")
+        ),
+    )
+    .unwrap();
+    refuses_to_start(&conf, &[], "telegram.parse-mode");
+}
