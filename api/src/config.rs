@@ -669,7 +669,6 @@ const IGNORED_SECTIONS: &[&str] = &[
     "kafka",
     "kubernetes",
     "marathon",
-    "mqtt",
     "nerve",
     "opentsdb",
     "reporting",
@@ -713,6 +712,7 @@ fn array_element_default(section: &str) -> Option<toml::Table> {
         "udp" => Some(to_table(&UdpConfig::default())),
         "slack" => Some(to_table(&crate::alert_handlers::SlackConfig::default())),
         "discord" => Some(to_table(&crate::alert_handlers::DiscordConfig::default())),
+        "mqtt" => Some(to_table(&crate::alert_handlers::MqttConfig::default())),
         "httppost" => Some(to_table(&HttpPostConfig::default())),
         _ => None,
     }

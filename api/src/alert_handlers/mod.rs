@@ -10,6 +10,7 @@
 mod alerta;
 mod chat;
 mod itsm;
+mod mqtt;
 mod opsgenie;
 pub mod options;
 mod pagerduty;
@@ -25,6 +26,7 @@ mod tests;
 pub use alerta::AlertaConfig;
 pub use chat::{DiscordConfig, HipChatConfig, TalkConfig, TeamsConfig, TelegramConfig};
 pub use itsm::{BigPandaConfig, ServiceNowConfig, ZenossConfig, ZenossSeverities};
+pub use mqtt::MqttConfig;
 pub use opsgenie::{OpsGenie2Config, OpsGenieConfig};
 pub use pagerduty::{PagerDuty2Config, PagerDutyConfig};
 pub use pushover::PushoverConfig;
@@ -227,6 +229,7 @@ pub fn run_handler(
         HandlerSpec::BigPanda(h) => services.bigpanda.send(services, h, event),
         HandlerSpec::ServiceNow(h) => services.servicenow.send(services, h, event),
         HandlerSpec::Zenoss(h) => services.zenoss.send(services, h, event),
+        HandlerSpec::Mqtt(h) => services.mqtt_clients.send(&services.mqtt, h, event),
         other => Err(format!(
             "the `{}` handler is not supported by this daemon",
             other.kind()
@@ -242,6 +245,8 @@ pub struct HandlerServices {
     endpoints: BTreeMap<String, EndpointConfig>,
     /// This daemon's URL (`http://hostname:port`), sent as PagerDuty's `client_url`.
     kapacitor_url: String,
+    /// The MQTT brokers' connections, made on first use.
+    mqtt_clients: Arc<mqtt::MqttClients>,
     /// The configured services.
     pub configs: ServiceConfigs,
 }
@@ -265,6 +270,7 @@ impl HandlerServices {
             poster,
             endpoints,
             kapacitor_url: "http://localhost:9092".into(),
+            mqtt_clients: Arc::default(),
             configs: ServiceConfigs::default(),
         }
     }
@@ -353,6 +359,9 @@ pub struct ServiceConfigs {
     pub servicenow: ServiceNowConfig,
     /// `[zenoss]`.
     pub zenoss: ZenossConfig,
+    /// `[[mqtt]]` (or one `[mqtt]`): brokers.
+    #[serde(deserialize_with = "one_or_many")]
+    pub mqtt: Vec<MqttConfig>,
 }
 
 impl ServiceConfigs {
@@ -376,12 +385,14 @@ impl ServiceConfigs {
         "bigpanda",
         "servicenow",
         "zenoss",
+        "mqtt",
     ];
 
     /// Checks every enabled service, naming the section and key at fault.
     pub fn validate(&self) -> Result<(), (String, String)> {
         slack::validate(&self.slack)?;
         chat::validate_discord(&self.discord)?;
+        mqtt::validate(&self.mqtt)?;
         self.pagerduty.validate()?;
         self.pagerduty2.validate()?;
         self.victorops.validate()?;

@@ -45,6 +45,7 @@ pub fn service_handler(
         "bigpanda" => build(kind, options).map(HandlerSpec::BigPanda),
         "servicenow" => build(kind, options).map(HandlerSpec::ServiceNow),
         "zenoss" => build(kind, options).map(HandlerSpec::Zenoss),
+        "mqtt" => build(kind, options).map(HandlerSpec::Mqtt),
         _ => return None,
     })
 }

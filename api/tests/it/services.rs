@@ -274,3 +274,109 @@ fn a_service_without_its_url_is_refused() {
     .unwrap();
     refuses_to_start(&conf, &[], "telegram.parse-mode");
 }
+
+/// The PUBLISH packets an [`mqtt_sink`] got: `(topic, payload, qos, retain)`.
+type Published = Arc<Mutex<Vec<(String, String, u8, bool)>>>;
+
+/// An MQTT 3.1.1 broker on 127.0.0.1 that accepts any client and records each PUBLISH.
+fn mqtt_sink() -> (u16, Published) {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let g = Arc::clone(&got);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let g = Arc::clone(&g);
+            std::thread::spawn(move || {
+                let mut r = stream.try_clone().unwrap();
+                let mut w = stream;
+                loop {
+                    let mut head = [0u8; 1];
+                    if r.read_exact(&mut head).is_err() {
+                        return;
+                    }
+                    // Remaining length: a base-128 varint.
+                    let (mut len, mut shift) = (0usize, 0);
+                    loop {
+                        let mut b = [0u8; 1];
+                        if r.read_exact(&mut b).is_err() {
+                            return;
+                        }
+                        len |= usize::from(b[0] & 0x7f) << shift;
+                        shift += 7;
+                        if b[0] & 0x80 == 0 {
+                            break;
+                        }
+                    }
+                    let mut body = vec![0u8; len];
+                    if r.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    let reply: &[u8] = match head[0] >> 4 {
+                        1 => &[0x20, 0x02, 0x00, 0x00], // CONNECT → CONNACK
+                        3 => {
+                            let qos = (head[0] >> 1) & 3;
+                            let n = usize::from(body[0]) << 8 | usize::from(body[1]);
+                            let topic = String::from_utf8_lossy(&body[2..2 + n]).into_owned();
+                            let mut at = 2 + n;
+                            let id = if qos > 0 {
+                                at += 2;
+                                [body[at - 2], body[at - 1]]
+                            } else {
+                                [0, 0]
+                            };
+                            let payload = String::from_utf8_lossy(&body[at..]).into_owned();
+                            g.lock()
+                                .unwrap()
+                                .push((topic, payload, qos, head[0] & 1 == 1));
+                            if qos == 1 {
+                                let _ = w.write_all(&[0x40, 0x02, id[0], id[1]]);
+                            }
+                            &[]
+                        }
+                        12 => &[0xd0, 0x00], // PINGREQ → PINGRESP
+                        _ => &[],
+                    };
+                    let _ = w.write_all(reply);
+                }
+            });
+        }
+    });
+    (port, got)
+}
+
+/// `.mqtt(topic)` publishes the alert message to the named broker, with its QoS and the
+/// retain flag.
+#[test]
+fn mqtt_publishes_the_message() {
+    let (port, got) = mqtt_sink();
+    let d = Daemon::start_config(
+        "services-mqtt",
+        Extra {
+            tail: format!(
+                "[[mqtt]]\nenabled = true\nname = \"local\"\nurl = \"tcp://127.0.0.1:{port}\"\n"
+            ),
+            ..Extra::default()
+        },
+    );
+    d.enable_task(
+        "mq",
+        "stream\n    |from()\n        .measurement('cpu')\n    |alert()\n        .crit(lambda: TRUE)\n        .message('{{.ID}} is {{.Level}}')\n        .mqtt('alerts/cpu')\n            .brokerName('local')\n            .qos(1)\n            .retained()\n",
+    );
+    d.write_s("cpu value=1 1");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while got.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "nothing published");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        got.lock().unwrap()[0],
+        (
+            "alerts/cpu".to_string(),
+            "cpu:nil is CRITICAL".to_string(),
+            1,
+            true
+        )
+    );
+}
