@@ -352,3 +352,70 @@ fn running_recordings_and_replays_fail_after_a_restart() {
         ("failed", INTERRUPTED)
     );
 }
+
+/// A replay's alerts reach the configured services: a post handler naming an
+/// `[[httppost]]` endpoint posts to its URL, and `.slack()` to the `[[slack]]` workspace.
+#[test]
+fn replay_alerts_reach_endpoints_and_services() {
+    let (url, got) = crate::daemon::http_sink();
+    let dir = crate::tempdir("replay-services");
+    let config = Config {
+        data_dir: dir.join("data"),
+        httppost: vec![kap_api::config::HttpPostConfig {
+            endpoint: "sink".into(),
+            url: format!("{url}/endpoint"),
+            ..Default::default()
+        }],
+        services: kap_api::alert_handlers::ServiceConfigs {
+            slack: vec![kap_api::alert_handlers::SlackConfig {
+                enabled: true,
+                url: format!("{url}/slack"),
+                ..Default::default()
+            }],
+            ..Default::default()
+        },
+        ..Config::default()
+    };
+    let d = Daemon::open(config).expect("daemon opens");
+    task(
+        &d,
+        "t",
+        "stream\n    |from()\n        .measurement('test')\n    |alert()\n        .crit(lambda: TRUE)\n        .message('replayed')\n        .post()\n            .endpoint('sink')\n        .slack()\n",
+        "disabled",
+    );
+    record(&d, "rec", "t", "1970-01-01T00:00:10Z");
+    d.runtime
+        .write(vec![
+            point("test", "mydb", "myrp", 1.0, 1),
+            point("test", "mydb", "myrp", 1.0, 11),
+        ])
+        .expect("written");
+    assert_eq!(
+        d.replays.get_recording("rec").expect("exists").status,
+        "finished"
+    );
+    d.replays
+        .create_replay(
+            &d.tasks,
+            CreateReplay {
+                id: "rep".into(),
+                recording: "rec".into(),
+                task: "t".into(),
+                recording_time: true,
+                clock: "fast".into(),
+            },
+        )
+        .expect("replay starts");
+    assert!(d.replays.wait_idle(Duration::from_secs(60)));
+    wait_until("both posts", || got.lock().unwrap().len() >= 2);
+    let posts = got.lock().unwrap().clone();
+    let to = |path: &str| {
+        posts
+            .iter()
+            .find(|(head, _)| head.starts_with(&format!("POST {path} ")))
+            .map(|(_, body)| serde_json::from_str::<serde_json::Value>(body).expect("JSON"))
+            .unwrap_or_else(|| panic!("no post to {path}: {posts:?}"))
+    };
+    assert_eq!(to("/endpoint")["message"], "replayed");
+    assert_eq!(to("/slack")["attachments"][0]["text"], "replayed");
+}
