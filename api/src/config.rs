@@ -675,7 +675,6 @@ const IGNORED_SECTIONS: &[&str] = &[
     "scraper",
     "serverset",
     "sideload",
-    "snmptrap",
     "static-discovery",
     "swarm",
     "tls",

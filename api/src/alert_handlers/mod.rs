@@ -18,6 +18,7 @@ mod pushover;
 mod sensu;
 mod slack;
 mod smtp;
+mod snmptrap;
 mod victorops;
 
 #[cfg(test)]
@@ -33,6 +34,7 @@ pub use pushover::PushoverConfig;
 pub use sensu::SensuConfig;
 pub use slack::SlackConfig;
 pub use smtp::SmtpConfig;
+pub use snmptrap::SnmpTrapConfig;
 pub use victorops::VictorOpsConfig;
 
 use crate::config::is_http_url;
@@ -230,6 +232,7 @@ pub fn run_handler(
         HandlerSpec::ServiceNow(h) => services.servicenow.send(services, h, event),
         HandlerSpec::Zenoss(h) => services.zenoss.send(services, h, event),
         HandlerSpec::Mqtt(h) => services.mqtt_clients.send(&services.mqtt, h, event),
+        HandlerSpec::SnmpTrap(h) => services.snmptrap.send(h, event),
         other => Err(format!(
             "the `{}` handler is not supported by this daemon",
             other.kind()
@@ -362,6 +365,8 @@ pub struct ServiceConfigs {
     /// `[[mqtt]]` (or one `[mqtt]`): brokers.
     #[serde(deserialize_with = "one_or_many")]
     pub mqtt: Vec<MqttConfig>,
+    /// `[snmptrap]`.
+    pub snmptrap: SnmpTrapConfig,
 }
 
 impl ServiceConfigs {
@@ -386,6 +391,7 @@ impl ServiceConfigs {
         "servicenow",
         "zenoss",
         "mqtt",
+        "snmptrap",
     ];
 
     /// Checks every enabled service, naming the section and key at fault.
@@ -408,6 +414,7 @@ impl ServiceConfigs {
         self.bigpanda.validate()?;
         self.servicenow.validate()?;
         self.zenoss.validate()?;
+        self.snmptrap.validate()?;
         self.smtp.validate()
     }
 
@@ -530,22 +537,25 @@ fn go_json(v: &serde_json::Value) -> String {
 }
 
 /// The template data of an event, for the services whose options are templates:
-/// `ID`, `Name`, `TaskName`, `Group`, `Tags`, `Level`, `Message`, `Details`.
+/// `ID`, `Name`, `TaskName`, `Group`, `Tags`, `Fields`, `Level`, `Message`, `Details`.
 fn template_data(event: &AlertEvent) -> Data {
+    let tags = event
+        .tags
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), v.as_str().to_string()))
+        .collect();
+    let fields = event
+        .fields
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), Data::from(v)))
+        .collect();
     Data::structure([
         ("ID", Data::str(event.id.as_str())),
         ("Name", Data::str(event.name.as_str())),
         ("TaskName", Data::str(event.task.as_str())),
         ("Group", Data::str(event.group_id.as_str())),
-        (
-            "Tags",
-            Data::map(
-                event
-                    .tags
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), Data::str(v.as_str()))),
-            ),
-        ),
+        ("Tags", Data::StringMap(tags)),
+        ("Fields", Data::Map(fields)),
         ("Level", Data::str(event.level.as_str())),
         ("Message", Data::str(event.message.as_str())),
         ("Details", Data::str(event.details.as_str())),

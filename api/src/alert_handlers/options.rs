@@ -12,7 +12,6 @@ const RENAMES: &[(&str, &str, &str)] = &[
     ("alerta", "service", "services"),
     ("alerta", "correlate", "correlated"),
     ("sensu", "metadata", "metadata"),
-    ("snmptrap", "trap-oid", "trap_oid"),
     ("servicenow", "type", "type_"),
     ("zenoss", "type", "type_"),
 ];
@@ -46,6 +45,7 @@ pub fn service_handler(
         "servicenow" => build(kind, options).map(HandlerSpec::ServiceNow),
         "zenoss" => build(kind, options).map(HandlerSpec::Zenoss),
         "mqtt" => build(kind, options).map(HandlerSpec::Mqtt),
+        "snmptrap" => build(kind, options).map(HandlerSpec::SnmpTrap),
         _ => return None,
     })
 }
@@ -76,6 +76,8 @@ fn build<T: Serialize + DeserializeOwned + Default>(
         }
         let value = if MAP_FIELDS.contains(&field.as_str()) {
             pairs(kind, key, value)?
+        } else if kind == "snmptrap" && field == "data" {
+            snmp_data(value)?
         } else if field == "timeout" {
             duration(kind, key, value)?
         } else {
@@ -110,6 +112,26 @@ fn pairs(kind: &str, key: &str, value: &Json) -> Result<Json, String> {
         out.push(serde_json::to_value((k, v)).expect("values serialize"));
     }
     Ok(Json::Array(out))
+}
+
+/// `snmptrap`'s `data`: a list of `{oid, type, value}` (the handler's field is `type_`).
+fn snmp_data(value: &Json) -> Result<Json, String> {
+    let Json::Array(items) = value else {
+        return Err("snmptrap handler: option \"data\" must be a list".into());
+    };
+    items
+        .iter()
+        .map(|item| {
+            let mut item = item
+                .as_object()
+                .cloned()
+                .ok_or("snmptrap handler: each \"data\" item must be an object")?;
+            if let Some(t) = item.remove("type") {
+                item.insert("type_".into(), t);
+            }
+            Ok(Json::Object(item))
+        })
+        .collect()
 }
 
 /// A duration option: nanoseconds, or a Go duration string (`10s`).
@@ -184,6 +206,19 @@ mod tests {
             panic!()
         };
         assert_eq!(m.to, vec!["a@b.c"]);
+        let HandlerSpec::SnmpTrap(t) = service_handler(
+            "snmptrap",
+            &opts(json!({"trap-oid": "1.2.3", "data": [{"oid": "1.2.3.1", "type": "s", "value": "{{.ID}}"}]})),
+        )
+        .unwrap()
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(t.trap_oid, "1.2.3");
+        assert_eq!(
+            (t.data[0].type_.as_str(), t.data[0].value.as_str()),
+            ("s", "{{.ID}}")
+        );
         assert!(service_handler("log", &Map::new()).is_none());
     }
 }

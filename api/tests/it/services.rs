@@ -380,3 +380,65 @@ fn mqtt_publishes_the_message() {
         )
     );
 }
+
+/// `.snmpTrap(oid)` sends an SNMPv2c trap: `sysUpTime.0`, `snmpTrapOID.0`, then the
+/// `.data()` bindings with their templates rendered.
+#[test]
+fn snmp_trap_reaches_the_receiver() {
+    use rasn_smi::v2::{ObjectSyntax, SimpleSyntax};
+    use rasn_snmp::v2::{Pdus, VarBindValue};
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    let d = Daemon::start_config(
+        "services-snmptrap",
+        Extra {
+            tail: format!(
+                "[snmptrap]\nenabled = true\naddr = \"{}\"\ncommunity = \"public\"\nretries = 0\n",
+                socket.local_addr().unwrap()
+            ),
+            ..Extra::default()
+        },
+    );
+    d.enable_task(
+        "trap",
+        "stream\n    |from()\n        .measurement('cpu')\n    |alert()\n        .crit(lambda: TRUE)\n        .message('cpu is hot')\n        .snmpTrap('1.3.6.1.4.1.1')\n            .data('1.3.6.1.4.1.1.1', 's', '{{ .Message }}')\n            .data('1.3.6.1.4.1.1.2', 'i', '{{ index .Fields \"value\" }}')\n",
+    );
+    d.write_s("cpu value=42i 1");
+    let mut buf = [0u8; 2048];
+    let (n, _) = socket.recv_from(&mut buf).expect("a trap");
+    let msg: rasn_snmp::v2c::Message<Pdus> = rasn::ber::decode(&buf[..n]).expect("BER");
+    assert_eq!(msg.community.as_ref(), b"public");
+    let Pdus::Trap(trap) = msg.data else {
+        panic!("not a trap: {:?}", msg.data)
+    };
+    let b = &trap.0.variable_bindings;
+    let oid = |i: usize| {
+        b[i].name
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(".")
+    };
+    assert_eq!(b.len(), 4, "{b:?}");
+    assert_eq!(oid(0), "1.3.6.1.2.1.1.3.0");
+    assert_eq!(oid(1), "1.3.6.1.6.3.1.1.4.1.0");
+    assert_eq!(
+        b[1].value,
+        VarBindValue::Value(ObjectSyntax::Simple(SimpleSyntax::ObjectId(
+            rasn::types::ObjectIdentifier::new(vec![1, 3, 6, 1, 4, 1, 1]).unwrap()
+        )))
+    );
+    assert_eq!(oid(2), "1.3.6.1.4.1.1.1");
+    assert_eq!(
+        b[2].value,
+        VarBindValue::Value(ObjectSyntax::Simple(SimpleSyntax::String(
+            b"cpu is hot".to_vec().into()
+        )))
+    );
+    assert_eq!(
+        b[3].value,
+        VarBindValue::Value(ObjectSyntax::Simple(SimpleSyntax::Integer(42.into())))
+    );
+}

@@ -376,7 +376,7 @@ impl AlertNode {
             Data::Map(
                 fields
                     .iter()
-                    .map(|(k, v)| (k.as_str().to_string(), field_data(v)))
+                    .map(|(k, v)| (k.as_str().to_string(), Data::from(v)))
                     .collect::<BTreeMap<_, _>>(),
             ),
         ));
@@ -763,16 +763,6 @@ impl AlertNode {
             }
         }
         out.push(Msg::Batch(b));
-    }
-}
-
-fn field_data(v: &FieldValue) -> Data {
-    match v {
-        FieldValue::Float(f) => Data::Float(*f),
-        FieldValue::Int(i) => Data::Int(*i),
-        FieldValue::String(s) => Data::String(s.to_string()),
-        FieldValue::Bool(b) => Data::Bool(*b),
-        FieldValue::Null => Data::Nil,
     }
 }
 

@@ -41,6 +41,20 @@ pub enum Data {
     List(Vec<Data>),
 }
 
+/// A field's value as Kapacitor's template data holds it (`.Fields`).
+impl From<&crate::point::FieldValue> for Data {
+    fn from(v: &crate::point::FieldValue) -> Data {
+        use crate::point::FieldValue;
+        match v {
+            FieldValue::Float(f) => Data::Float(*f),
+            FieldValue::Int(i) => Data::Int(*i),
+            FieldValue::String(s) => Data::String(s.to_string()),
+            FieldValue::Bool(b) => Data::Bool(*b),
+            FieldValue::Null => Data::Nil,
+        }
+    }
+}
+
 impl Data {
     /// A string value.
     pub fn str(s: impl Into<String>) -> Self {
