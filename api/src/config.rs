@@ -666,7 +666,6 @@ const IGNORED_SECTIONS: &[&str] = &[
     "fluxtask",
     "gce",
     "graphite",
-    "kafka",
     "kubernetes",
     "marathon",
     "nerve",
@@ -712,6 +711,7 @@ fn array_element_default(section: &str) -> Option<toml::Table> {
         "slack" => Some(to_table(&crate::alert_handlers::SlackConfig::default())),
         "discord" => Some(to_table(&crate::alert_handlers::DiscordConfig::default())),
         "mqtt" => Some(to_table(&crate::alert_handlers::MqttConfig::default())),
+        "kafka" => Some(to_table(&crate::alert_handlers::KafkaConfig::default())),
         "httppost" => Some(to_table(&HttpPostConfig::default())),
         _ => None,
     }

@@ -10,6 +10,7 @@
 mod alerta;
 mod chat;
 mod itsm;
+mod kafka;
 mod mqtt;
 mod opsgenie;
 pub mod options;
@@ -27,6 +28,7 @@ mod tests;
 pub use alerta::AlertaConfig;
 pub use chat::{DiscordConfig, HipChatConfig, TalkConfig, TeamsConfig, TelegramConfig};
 pub use itsm::{BigPandaConfig, ServiceNowConfig, ZenossConfig, ZenossSeverities};
+pub use kafka::KafkaConfig;
 pub use mqtt::MqttConfig;
 pub use opsgenie::{OpsGenie2Config, OpsGenieConfig};
 pub use pagerduty::{PagerDuty2Config, PagerDutyConfig};
@@ -233,10 +235,7 @@ pub fn run_handler(
         HandlerSpec::Zenoss(h) => services.zenoss.send(services, h, event),
         HandlerSpec::Mqtt(h) => services.mqtt_clients.send(&services.mqtt, h, event),
         HandlerSpec::SnmpTrap(h) => services.snmptrap.send(h, event),
-        other => Err(format!(
-            "the `{}` handler is not supported by this daemon",
-            other.kind()
-        )),
+        HandlerSpec::Kafka(h) => services.kafka_clients.send(&services.kafka, h, event),
     }
 }
 
@@ -250,6 +249,8 @@ pub struct HandlerServices {
     kapacitor_url: String,
     /// The MQTT brokers' connections, made on first use.
     mqtt_clients: Arc<mqtt::MqttClients>,
+    /// The Kafka clusters' clients, made on first use.
+    kafka_clients: Arc<kafka::KafkaClients>,
     /// The configured services.
     pub configs: ServiceConfigs,
 }
@@ -274,6 +275,7 @@ impl HandlerServices {
             endpoints,
             kapacitor_url: "http://localhost:9092".into(),
             mqtt_clients: Arc::default(),
+            kafka_clients: Arc::default(),
             configs: ServiceConfigs::default(),
         }
     }
@@ -367,6 +369,9 @@ pub struct ServiceConfigs {
     pub mqtt: Vec<MqttConfig>,
     /// `[snmptrap]`.
     pub snmptrap: SnmpTrapConfig,
+    /// `[[kafka]]` (or one `[kafka]`): clusters.
+    #[serde(deserialize_with = "one_or_many")]
+    pub kafka: Vec<KafkaConfig>,
 }
 
 impl ServiceConfigs {
@@ -392,6 +397,7 @@ impl ServiceConfigs {
         "zenoss",
         "mqtt",
         "snmptrap",
+        "kafka",
     ];
 
     /// Checks every enabled service, naming the section and key at fault.
@@ -399,6 +405,7 @@ impl ServiceConfigs {
         slack::validate(&self.slack)?;
         chat::validate_discord(&self.discord)?;
         mqtt::validate(&self.mqtt)?;
+        kafka::validate(&self.kafka)?;
         self.pagerduty.validate()?;
         self.pagerduty2.validate()?;
         self.victorops.validate()?;

@@ -11,6 +11,13 @@ use serde_json::{Map, Value as Json};
 const RENAMES: &[(&str, &str, &str)] = &[
     ("alerta", "service", "services"),
     ("alerta", "correlate", "correlated"),
+    ("kafka", "topic", "kafka_topic"),
+    ("kafka", "disablePartitionById", "disable_partition_by_id"),
+    (
+        "kafka",
+        "partitionHashAlgorithm",
+        "partition_hash_algorithm",
+    ),
     ("sensu", "metadata", "metadata"),
     ("servicenow", "type", "type_"),
     ("zenoss", "type", "type_"),
@@ -46,6 +53,7 @@ pub fn service_handler(
         "zenoss" => build(kind, options).map(HandlerSpec::Zenoss),
         "mqtt" => build(kind, options).map(HandlerSpec::Mqtt),
         "snmptrap" => build(kind, options).map(HandlerSpec::SnmpTrap),
+        "kafka" => build(kind, options).map(HandlerSpec::Kafka),
         _ => return None,
     })
 }
@@ -219,6 +227,16 @@ mod tests {
             (t.data[0].type_.as_str(), t.data[0].value.as_str()),
             ("s", "{{.ID}}")
         );
+        let HandlerSpec::Kafka(k) = service_handler(
+            "kafka",
+            &opts(json!({"cluster": "c", "topic": "t", "disablePartitionById": true})),
+        )
+        .unwrap()
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!((k.cluster.as_str(), k.kafka_topic.as_str()), ("c", "t"));
+        assert!(k.disable_partition_by_id);
         assert!(service_handler("log", &Map::new()).is_none());
     }
 }

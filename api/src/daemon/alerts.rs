@@ -101,8 +101,6 @@ enum Action {
     Publish(Vec<String>),
     /// Gather events; the aggregates thread publishes one per interval.
     Aggregate(Arc<Aggregate>),
-    /// A kind that needs service configuration the daemon does not have.
-    Unconfigured(String),
 }
 
 /// A topic handler, compiled.
@@ -764,12 +762,6 @@ impl Inner {
                         self.error(format!("handler {} of kind {}: {e}", h.rec.id, h.rec.kind));
                     }
                 }
-                Action::Unconfigured(msg) => {
-                    self.error(format!(
-                        "handler {} of kind {}: {msg}",
-                        h.rec.id, h.rec.kind
-                    ));
-                }
                 Action::Publish(targets) => {
                     if depth >= MAX_PUBLISH_DEPTH {
                         self.error(format!(
@@ -1152,7 +1144,7 @@ fn compile(rec: &HandlerRecord) -> Result<Compiled, String> {
         "aggregate" => Action::Aggregate(Arc::new(Aggregate::from_options(o)?)),
         kind => match options::service_handler(kind, o) {
             Some(spec) => Action::Run(Box::new(spec?)),
-            None => Action::Unconfigured(format!("the {kind} service is not supported")),
+            None => return Err(format!("unsupported action kind {kind:?}")),
         },
     };
     let matcher = if rec.match_expr.trim().is_empty() {
@@ -1684,10 +1676,10 @@ mod tests {
         assert!(compile(&rec("tcp", json!({}), "")).is_err());
         assert!(compile(&rec("tcp", json!({"address": "a:1"}), "level( >")).is_err());
         assert!(matches!(
-            compile(&rec("kafka", json!({"cluster": "x"}), ""))
+            compile(&rec("kafka", json!({"cluster": "x", "topic": "t"}), ""))
                 .unwrap()
                 .action,
-            Action::Unconfigured(_)
+            Action::Run(_)
         ));
         match compile(&rec("slack", json!({"channel": "#x"}), ""))
             .unwrap()

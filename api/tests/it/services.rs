@@ -442,3 +442,164 @@ fn snmp_trap_reaches_the_receiver() {
         VarBindValue::Value(ObjectSyntax::Simple(SimpleSyntax::Integer(42.into())))
     );
 }
+
+/// The Produce requests a [`kafka_sink`] got: `(partition, record batch bytes)`.
+type Produced = Arc<Mutex<Vec<(i32, Vec<u8>)>>>;
+
+/// A Kafka broker on 127.0.0.1 speaking just enough of the protocol for a producer
+/// (ApiVersions v3, Metadata v1, Produce v3), with one topic of `partitions` partitions, of
+/// which it leads all.
+fn kafka_sink(topic: &'static str, partitions: i32) -> (u16, Produced) {
+    use std::io::Read;
+    fn i16_at(b: &[u8], at: &mut usize) -> i16 {
+        *at += 2;
+        i16::from_be_bytes([b[*at - 2], b[*at - 1]])
+    }
+    fn i32_at(b: &[u8], at: &mut usize) -> i32 {
+        *at += 4;
+        i32::from_be_bytes(b[*at - 4..*at].try_into().unwrap())
+    }
+    fn str_at(b: &[u8], at: &mut usize) -> String {
+        let n = i16_at(b, at);
+        if n < 0 {
+            return String::new();
+        }
+        *at += n as usize;
+        String::from_utf8_lossy(&b[*at - n as usize..*at]).into_owned()
+    }
+    fn put_str(out: &mut Vec<u8>, s: &str) {
+        out.extend((s.len() as i16).to_be_bytes());
+        out.extend(s.as_bytes());
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let g = Arc::clone(&got);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let g = Arc::clone(&g);
+            std::thread::spawn(move || {
+                let mut r = stream.try_clone().unwrap();
+                let mut w = stream;
+                loop {
+                    let mut size = [0u8; 4];
+                    if r.read_exact(&mut size).is_err() {
+                        return;
+                    }
+                    let mut req = vec![0u8; i32::from_be_bytes(size) as usize];
+                    if r.read_exact(&mut req).is_err() {
+                        return;
+                    }
+                    let mut at = 0;
+                    let (key, version) = (i16_at(&req, &mut at), i16_at(&req, &mut at));
+                    let correlation = i32_at(&req, &mut at);
+                    let _client = str_at(&req, &mut at);
+                    let mut body = Vec::new();
+                    match key {
+                        18 => {
+                            // ApiVersions v3: compact array of the three APIs.
+                            assert_eq!(version, 3, "ApiVersions version");
+                            body.extend(0i16.to_be_bytes());
+                            body.push(4);
+                            for (api, min, max) in [(0i16, 3i16, 3i16), (3, 0, 1), (18, 0, 3)] {
+                                body.extend(api.to_be_bytes());
+                                body.extend(min.to_be_bytes());
+                                body.extend(max.to_be_bytes());
+                                body.push(0);
+                            }
+                            body.extend(0i32.to_be_bytes());
+                            body.push(0);
+                        }
+                        3 => {
+                            // Metadata v1: this broker, and the topic it leads.
+                            body.extend(1i32.to_be_bytes());
+                            body.extend(1i32.to_be_bytes());
+                            put_str(&mut body, "127.0.0.1");
+                            body.extend(i32::from(port).to_be_bytes());
+                            body.extend((-1i16).to_be_bytes());
+                            body.extend(1i32.to_be_bytes());
+                            body.extend(1i32.to_be_bytes());
+                            body.extend(0i16.to_be_bytes());
+                            put_str(&mut body, topic);
+                            body.push(0);
+                            body.extend(partitions.to_be_bytes());
+                            for p in 0..partitions {
+                                body.extend(0i16.to_be_bytes());
+                                body.extend(p.to_be_bytes());
+                                body.extend(1i32.to_be_bytes());
+                                for _ in 0..2 {
+                                    body.extend(1i32.to_be_bytes());
+                                    body.extend(1i32.to_be_bytes());
+                                }
+                            }
+                        }
+                        0 => {
+                            // Produce v3: one topic, one partition, its record batch.
+                            let _transactional = str_at(&req, &mut at);
+                            let _acks = i16_at(&req, &mut at);
+                            let _timeout = i32_at(&req, &mut at);
+                            let _topics = i32_at(&req, &mut at);
+                            let name = str_at(&req, &mut at);
+                            let _partitions = i32_at(&req, &mut at);
+                            let partition = i32_at(&req, &mut at);
+                            let n = i32_at(&req, &mut at) as usize;
+                            g.lock()
+                                .unwrap()
+                                .push((partition, req[at..at + n].to_vec()));
+                            body.extend(1i32.to_be_bytes());
+                            put_str(&mut body, &name);
+                            body.extend(1i32.to_be_bytes());
+                            body.extend(partition.to_be_bytes());
+                            body.extend(0i16.to_be_bytes());
+                            body.extend(0i64.to_be_bytes());
+                            body.extend((-1i64).to_be_bytes());
+                            body.extend(0i32.to_be_bytes());
+                        }
+                        other => panic!("unexpected Kafka API {other}"),
+                    }
+                    let mut frame = ((body.len() + 4) as i32).to_be_bytes().to_vec();
+                    frame.extend(correlation.to_be_bytes());
+                    frame.extend(body);
+                    if w.write_all(&frame).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, got)
+}
+
+/// `.kafka()` writes Kapacitor's alert JSON to the topic, keyed by the alert id, on the
+/// partition the crc32 of the id picks.
+#[test]
+fn kafka_writes_the_alert_to_its_partition() {
+    let (port, got) = kafka_sink("alerts", 3);
+    let d = Daemon::start_config(
+        "services-kafka",
+        Extra {
+            tail: format!(
+                "[[kafka]]\nenabled = true\nid = \"main\"\nbrokers = [\"127.0.0.1:{port}\"]\n"
+            ),
+            ..Extra::default()
+        },
+    );
+    d.enable_task(
+        "k",
+        "stream\n    |from()\n        .measurement('cpu')\n    |alert()\n        .crit(lambda: TRUE)\n        .message('cpu is hot')\n        .kafka()\n            .cluster('main')\n            .kafkaTopic('alerts')\n",
+    );
+    d.write_s("cpu value=1 1");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while got.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "nothing produced");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (partition, batch) = got.lock().unwrap()[0].clone();
+    assert_eq!(partition, (crc32fast::hash(b"cpu:nil") % 3) as i32);
+    let text = String::from_utf8_lossy(&batch);
+    assert!(text.contains("cpu:nil"), "{text}");
+    assert!(
+        text.contains(r#"{"id":"cpu:nil","message":"cpu is hot","details":"#),
+        "{text}"
+    );
+}
