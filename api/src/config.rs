@@ -737,6 +737,10 @@ impl Config {
     pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
         let doc = DeTable::parse(text).map_err(|e| parse_error(text, origin, &e, None))?;
         check_keys(text, origin, doc.get_ref())?;
+        // The services' sections are flattened into `Config`, where serde loses the span
+        // of an error inside them: read them alone first, so such an error names its line.
+        toml::from_str::<crate::alert_handlers::ServiceConfigs>(text)
+            .map_err(|e| parse_error(text, origin, &e, Some(&doc)))?;
         toml::from_str::<Config>(text).map_err(|e| parse_error(text, origin, &e, Some(&doc)))
     }
 
@@ -1082,6 +1086,12 @@ fn check_keys(text: &str, origin: &str, doc: &DeTable<'_>) -> Result<(), ConfigE
             }
             (Some(toml::Value::Table(section)), DeValue::Table(t)) => {
                 check_table(text, origin, section, t, &path)?;
+            }
+            // A section Kapacitor takes once or as an array (`[slack]`, `[[slack]]`).
+            (Some(toml::Value::Array(_)), DeValue::Table(t)) => {
+                if let Some(element) = array_element_default(name) {
+                    check_table(text, origin, &element, t, &path)?;
+                }
             }
             (Some(toml::Value::Array(_)), DeValue::Array(items)) => {
                 if let Some(element) = array_element_default(name) {
@@ -1601,5 +1611,44 @@ mod tests {
         assert_eq!(edit_distance("bind-adress", "bind-address"), 1);
         assert_eq!(edit_distance("", "abc"), 3);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn service_sections_are_one_table_or_many_and_errors_name_their_line() {
+        let c = Config::parse("[slack]\nenabled = true\nurl = \"http://x\"\n", "f").unwrap();
+        assert_eq!(c.services.slack.len(), 1);
+        assert_eq!(c.services.slack[0].username, "kapacitor");
+        let c = Config::parse(
+            "[[slack]]\nworkspace = \"a\"\n[[slack]]\nworkspace = \"b\"\n[pagerduty2]\nrouting-key = \"k\"\n",
+            "f",
+        )
+        .unwrap();
+        assert_eq!(c.services.slack.len(), 2);
+        assert_eq!(c.services.pagerduty2.routing_key, "k");
+        assert_eq!(
+            c.services.pagerduty2.url,
+            "https://events.pagerduty.com/v2/enqueue"
+        );
+        let e = Config::parse("[slack]\nchanel = \"#x\"\n", "f").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("f:2: unknown key \"chanel\" in [slack]"),
+            "{e}"
+        );
+        let e = Config::parse("\n[smtp]\nport = \"x\"\n", "f").unwrap_err();
+        assert!(
+            e.to_string().starts_with("f:3: invalid value for \"port\""),
+            "{e}"
+        );
+        // Environment overrides reach them too, indexed for the arrays.
+        let mut c = Config::default();
+        let env = |k: &str| match k {
+            "KAPACITOR_SLACK_0_URL" => Some("http://env".to_string()),
+            "KAPACITOR_SMTP_PORT" => Some("2525".to_string()),
+            _ => None,
+        };
+        c.apply_env(&env).unwrap();
+        assert_eq!(c.services.slack[0].url, "http://env");
+        assert_eq!(c.services.smtp.port, 2525);
     }
 }

@@ -509,22 +509,30 @@ impl ServiceConfigs {
     }
 }
 
-/// A section written once (`[slack]`) or as an array (`[[slack]]`).
+/// A section written once (`[slack]`) or as an array (`[[slack]]`); errors inside are the
+/// section's own (the key and its line), not a failed guess between the two forms.
 fn one_or_many<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
 {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany<T> {
-        Many(Vec<T>),
-        One(T),
+    struct Visitor<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Visitor<T> {
+        type Value = Vec<T>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a table or an array of tables")
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Vec<T>, A::Error> {
+            Vec::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Vec<T>, A::Error> {
+            T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(|t| vec![t])
+        }
     }
-    Ok(match OneOrMany::deserialize(d)? {
-        OneOrMany::Many(v) => v,
-        OneOrMany::One(t) => vec![t],
-    })
+    d.deserialize_any(Visitor(std::marker::PhantomData))
 }
 
 /// Go's `json.Marshal` of a JSON value: serde_json's text with `<`, `>`, `&`, U+2028 and
