@@ -110,6 +110,9 @@ pub enum Command {
     /// Print the daemon's log lines as they are written: `logs [key=value…]` (e.g.
     /// `lvl=info+`, `service=alerts`).
     Logs(commands::misc::LogsArgs),
+    /// Send each matching service's test alert with its default options and print whether
+    /// it went through: `service-tests [name or pattern…]` (all when none is given).
+    ServiceTests(commands::misc::ServiceTestsArgs),
 }
 
 /// Long flags that Kapacitor spells with one dash; `-type` is rewritten to `--type`.

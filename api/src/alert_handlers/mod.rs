@@ -17,6 +17,7 @@ pub mod options;
 mod pagerduty;
 mod pushover;
 mod sensu;
+pub mod service_tests;
 mod slack;
 mod smtp;
 mod snmptrap;

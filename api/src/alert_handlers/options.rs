@@ -58,6 +58,40 @@ pub fn service_handler(
     })
 }
 
+/// The options a handler of `kind` takes, with their defaults, by Kapacitor's names (as
+/// [`service_handler`] reads them); `None` for a kind it does not cover.
+pub fn default_options(kind: &str) -> Option<Map<String, Json>> {
+    let spec = service_handler(kind, &Map::new())?.ok()?;
+    let Json::Object(tagged) = serde_json::to_value(&spec).expect("handlers serialize") else {
+        return None;
+    };
+    let Some(Json::Object(fields)) = tagged.into_iter().next().map(|(_, v)| v) else {
+        return None;
+    };
+    Some(
+        fields
+            .into_iter()
+            .map(|(field, value)| {
+                let name = RENAMES
+                    .iter()
+                    .find(|(k, from, to)| {
+                        *k == kind && *to == field && !from.contains(char::is_uppercase)
+                    })
+                    .map_or_else(
+                        || field.replace('_', "-"),
+                        |(_, from, _)| (*from).to_string(),
+                    );
+                let value = if MAP_FIELDS.contains(&field.as_str()) {
+                    Json::Object(Map::new())
+                } else {
+                    value
+                };
+                (name, value)
+            })
+            .collect(),
+    )
+}
+
 /// Overlays `options` on the handler's defaults: each option must name a field (as
 /// Kapacitor refuses unused options) and have its type.
 fn build<T: Serialize + DeserializeOwned + Default>(
@@ -238,5 +272,19 @@ mod tests {
         assert_eq!((k.cluster.as_str(), k.kafka_topic.as_str()), ("c", "t"));
         assert!(k.disable_partition_by_id);
         assert!(service_handler("log", &Map::new()).is_none());
+        // The defaults listed by Kapacitor's names read back as the same handler.
+        for kind in ["slack", "alerta", "kafka", "snmptrap", "zenoss", "smtp"] {
+            let defaults = default_options(kind).unwrap();
+            assert!(
+                service_handler(kind, &defaults).unwrap().is_ok(),
+                "{kind}: {defaults:?}"
+            );
+        }
+        let d = default_options("kafka").unwrap();
+        assert!(
+            d.contains_key("topic") && d.contains_key("partition-hash-algorithm"),
+            "{d:?}"
+        );
+        assert!(default_options("alerta").unwrap().contains_key("service"));
     }
 }

@@ -283,6 +283,11 @@ impl AlertCenter {
         &self.inner.stats
     }
 
+    /// What handlers deliver with (service tests send through it too).
+    pub fn services(&self) -> &Arc<HandlerServices> {
+        &self.inner.services
+    }
+
     /// The last handler error, if any.
     pub fn last_error(&self) -> Option<String> {
         lock(&self.inner.last_error).clone()

@@ -38,6 +38,11 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/debug/vars", get(debug_vars))
         .route("/subscriptions", post(sync_subscriptions))
         .route("/sideload/reload", post(reload_sideload))
+        .route("/service-tests", get(list_service_tests))
+        .route(
+            "/service-tests/{name}",
+            get(get_service_test).post(run_service_test),
+        )
         .route("/loglevel", post(log_level))
         .route("/storage/backup", get(backup))
         .route("/metrics", get(metrics))
@@ -425,6 +430,72 @@ async fn backup(State(d): St) -> Result<Response, ApiError> {
 
 /// `POST /subscriptions`: re-links the InfluxDB subscriptions now.
 /// `POST /sideload/reload`: sideload nodes read their files again.
+/// Base path of the service tests.
+const SERVICE_TESTS_PATH: &str = "/kapacitor/v1/service-tests";
+
+/// One service test: its link, name and default options.
+fn service_test_json(name: &str, options: serde_json::Map<String, Value>) -> Value {
+    json!({
+        "link": {"rel": "self", "href": format!("{SERVICE_TESTS_PATH}/{name}")},
+        "name": name,
+        "options": options,
+    })
+}
+
+/// `GET /service-tests[?pattern=]`: the services that have a test, with their options.
+async fn list_service_tests(RawQuery(raw): RawQuery) -> Result<Json<Value>, ApiError> {
+    use crate::alert_handlers::service_tests;
+    let q = Query::parse(raw.as_deref());
+    let pattern = q.get("pattern").unwrap_or("");
+    let pat = glob::Pattern::new(pattern)
+        .map_err(|e| ApiError::bad_request(format!("invalid pattern {pattern:?}: {e}")))?;
+    let services: Vec<Value> = service_tests::NAMES
+        .iter()
+        .filter(|n| pattern.is_empty() || pat.matches(n))
+        .filter_map(|n| service_tests::default_options(n).map(|o| service_test_json(n, o)))
+        .collect();
+    Ok(Json(json!({
+        "link": {"rel": "self", "href": SERVICE_TESTS_PATH},
+        "services": services,
+    })))
+}
+
+fn unknown_service(name: &str) -> ApiError {
+    ApiError::not_found(format!("service {name:?} not found"))
+}
+
+/// `GET /service-tests/<name>`: one service's test options.
+async fn get_service_test(Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
+    crate::alert_handlers::service_tests::default_options(&name)
+        .map(|o| Json(service_test_json(&name, o)))
+        .ok_or_else(|| unknown_service(&name))
+}
+
+/// `POST /service-tests/<name>` with options over the defaults: sends the test alert and
+/// answers `{"success", "message"}` (200 either way, as Kapacitor does).
+async fn run_service_test(
+    State(d): St,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let options: serde_json::Map<String, Value> = if body.iter().all(u8::is_ascii_whitespace) {
+        serde_json::Map::new()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("invalid options: {e}")))?
+    };
+    blocking(move || {
+        let services = d.alerts.services();
+        let outcome = crate::alert_handlers::service_tests::run(services, &name, &options)
+            .ok_or_else(|| unknown_service(&name))?;
+        Ok(Json(match outcome {
+            Ok(()) => json!({"success": true, "message": ""}),
+            Err(e) => json!({"success": false, "message": e}),
+        }))
+    })
+    .await
+}
+
 async fn reload_sideload(State(d): St) -> StatusCode {
     d.runtime.sideload.reload();
     StatusCode::NO_CONTENT

@@ -603,3 +603,77 @@ fn kafka_writes_the_alert_to_its_partition() {
         "{text}"
     );
 }
+
+/// Service tests: the API lists each service's test options, runs a test alert through a
+/// service's configuration (`success` and the error otherwise, 200 either way), and the
+/// CLI's `service-tests` and `list service-tests` print Kapacitor's tables.
+#[test]
+fn service_tests_check_a_configuration() {
+    let (url, got) = http_sink();
+    let d = Daemon::start_config(
+        "services-tests",
+        Extra {
+            tail: format!("[[slack]]\nenabled = true\nurl = \"{url}/slack\"\nchannel = \"#d\"\n"),
+            ..Extra::default()
+        },
+    );
+    let (status, body) = d.req("GET", "/kapacitor/v1/service-tests?pattern=s*", None);
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let names: Vec<&str> = v["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["sensu", "servicenow", "slack", "smtp", "snmptrap"]);
+    let (status, body) = d.req("GET", "/kapacitor/v1/service-tests/slack", None);
+    assert_eq!(status, 200);
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["link"]["href"], "/kapacitor/v1/service-tests/slack");
+    assert_eq!(v["options"]["message"], "test slack message");
+    assert_eq!(v["options"]["icon-emoji"], "");
+
+    let (status, body) = d.req(
+        "POST",
+        "/kapacitor/v1/service-tests/slack",
+        Some(r##"{"channel": "#t", "level": "WARNING"}"##),
+    );
+    assert_eq!(
+        (status, body.as_str()),
+        (200, r#"{"message":"","success":true}"#)
+    );
+    let slack = bodies(&got, "/slack", 1);
+    assert_eq!(slack[0]["channel"], "#t");
+    assert_eq!(slack[0]["attachments"][0]["text"], "test slack message");
+    assert_eq!(slack[0]["attachments"][0]["color"], "warning");
+    let (status, body) = d.req("POST", "/kapacitor/v1/service-tests/pagerduty", None);
+    assert_eq!(status, 200);
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        serde_json::json!({"success": false, "message": "the [pagerduty] service is not enabled"})
+    );
+    assert_eq!(
+        d.req("POST", "/kapacitor/v1/service-tests/nope", None).0,
+        404
+    );
+
+    let out = d.cli(&["service-tests", "slack", "pagerduty"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "Service   Success Message");
+    assert_eq!(
+        lines[1].split_whitespace().collect::<Vec<_>>(),
+        ["slack", "true"]
+    );
+    assert!(
+        lines[2].starts_with("pagerduty false   the [pagerduty] service is not enabled"),
+        "{text}"
+    );
+    let out = d.cli(&["list", "service-tests", "pager*"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Service Name\npagerduty\npagerduty2\n"
+    );
+}

@@ -90,6 +90,62 @@ pub struct LevelArgs {
     pub level: String,
 }
 
+/// Arguments of `service-tests`.
+#[derive(Debug, clap::Args)]
+pub struct ServiceTestsArgs {
+    /// Service names or glob patterns (all services when none is given).
+    pub patterns: Vec<String>,
+}
+
+/// The names of the services with a test matching `patterns` (all when empty), each once,
+/// in the daemon's order.
+pub(crate) fn service_test_names(c: &Client, patterns: &[String]) -> Result<Vec<String>, Failure> {
+    let all = [String::new()];
+    let patterns = if patterns.is_empty() {
+        &all[..]
+    } else {
+        patterns
+    };
+    let mut names: Vec<String> = Vec::new();
+    for p in patterns {
+        let l: serde_json::Value = c.get(&format!(
+            "/service-tests?pattern={}",
+            crate::client::query_escape(p)
+        ))?;
+        for s in l["services"].as_array().cloned().unwrap_or_default() {
+            if let Some(n) = s["name"].as_str()
+                && !names.iter().any(|m| m == n)
+            {
+                names.push(n.to_string());
+            }
+        }
+    }
+    Ok(names)
+}
+
+/// `service-tests [PATTERN...]`: runs each matching service's test with its default options,
+/// printing Kapacitor's table (`Service`, `Success`, `Message`).
+pub(crate) fn service_tests(c: &Client, a: &ServiceTestsArgs) -> Result<(), Failure> {
+    let names = service_test_names(c, &a.patterns).context("service-tests")?;
+    let w = names.iter().map(String::len).max().unwrap_or(0).max(7) + 1;
+    println!("{:<w$}{:<8}Message", "Service", "Success");
+    for name in names {
+        let r: serde_json::Value = c
+            .send(
+                "POST",
+                &format!("/service-tests/{}", crate::client::path_escape(&name)),
+                &serde_json::json!({}),
+            )
+            .context(format!("service test {name:?}"))?;
+        println!(
+            "{name:<w$}{:<8}{}",
+            r["success"].as_bool().unwrap_or(false),
+            text(&r["message"])
+        );
+    }
+    Ok(())
+}
+
 fn text(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::String(s) => s.clone(),

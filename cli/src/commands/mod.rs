@@ -57,6 +57,7 @@ pub(crate) fn run_remote(url: &str, skip_verify: bool, command: Command) -> Resu
         Command::Level(a) => misc::level(c, &a),
         Command::Watch(a) => misc::watch(c, &a),
         Command::Logs(a) => misc::logs(c, &a),
+        Command::ServiceTests(a) => misc::service_tests(c, &a),
         Command::Vet(_) | Command::Fmt(_) | Command::Version => Ok(()),
     }
 }

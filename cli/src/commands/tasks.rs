@@ -18,10 +18,11 @@ pub struct IdsArgs {
 /// `KIND [ids or patterns...]` for `list` and `delete`.
 #[derive(Debug, clap::Args)]
 pub struct KindArgs {
-    /// `tasks`, `templates`, `recordings`, `replays`, `topics` or `handlers`
-    /// (`topic-handlers`).
+    /// `tasks`, `templates`, `recordings`, `replays`, `topics`, `handlers`
+    /// (`topic-handlers`), or (for `list`) `service-tests`.
     #[arg(value_parser = [
         "tasks", "templates", "recordings", "replays", "topics", "handlers", "topic-handlers",
+        "service-tests",
     ])]
     pub kind: String,
     /// Ids or glob patterns (for handlers: the topic first).
@@ -165,6 +166,11 @@ pub(crate) fn delete(c: &Client, a: &KindArgs) -> Result<(), Failure> {
         )));
     }
     let kind = a.kind.as_str();
+    if kind == "service-tests" {
+        return Err(Failure::usage(
+            "delete service-tests: service tests cannot be deleted",
+        ));
+    }
     if kind == "handlers" || kind == "topic-handlers" {
         let [topic, handlers @ ..] = a.ids.as_slice() else {
             unreachable!("checked non-empty")
@@ -393,6 +399,12 @@ pub(crate) fn list(c: &Client, a: &KindArgs) -> Result<(), Failure> {
                     r.clock,
                     rfc822(&r.date)
                 );
+            }
+        }
+        "service-tests" => {
+            println!("Service Name");
+            for name in super::misc::service_test_names(c, &a.ids).context(&what)? {
+                println!("{name}");
             }
         }
         "topics" => {
