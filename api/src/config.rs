@@ -161,9 +161,25 @@ pub struct Config {
     pub udp: Vec<UdpConfig>,
     /// `[[httppost]]`: named endpoints of httpPost nodes and post alert handlers.
     pub httppost: Vec<HttpPostConfig>,
+    /// `[config-override]`: changes to the alert services' sections through the API.
+    pub config_override: ConfigOverrideConfig,
     /// The alert services: `[[slack]]`, `[pagerduty2]`, `[smtp]`…
     #[serde(flatten)]
     pub services: crate::alert_handlers::ServiceConfigs,
+}
+
+/// `[config-override]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ConfigOverrideConfig {
+    /// Whether `POST /kapacitor/v1/config/...` may change sections.
+    pub enabled: bool,
+}
+
+impl Default for ConfigOverrideConfig {
+    fn default() -> Self {
+        ConfigOverrideConfig { enabled: true }
+    }
 }
 
 /// One `[[httppost]]` endpoint: httpPost nodes (`.endpoint(name)`) and post alert handlers
@@ -522,6 +538,7 @@ impl Default for Config {
             influxdb: vec![InfluxDbConfig::default()],
             udp: Vec::new(),
             httppost: Vec::new(),
+            config_override: ConfigOverrideConfig::default(),
             services: Default::default(),
             disabled_handlers: Default::default(),
             blacklist_cidrs: Vec::new(),
@@ -658,7 +675,6 @@ const IGNORED_SECTIONS: &[&str] = &[
     "auth",
     "azure",
     "collectd",
-    "config-override",
     "consul",
     "dns",
     "ec2",

@@ -14,6 +14,7 @@ mod kafka;
 mod mqtt;
 mod opsgenie;
 pub mod options;
+pub mod overrides;
 mod pagerduty;
 mod pushover;
 mod sensu;
@@ -124,6 +125,7 @@ pub fn run_handler(
     services: &HandlerServices,
 ) -> Result<(), String> {
     let poster = services.poster.as_ref();
+    let c = services.configs();
     match h {
         HandlerSpec::Log(l) => {
             let mut opts = std::fs::OpenOptions::new();
@@ -216,27 +218,27 @@ pub fn run_handler(
                 }
             }
         }
-        HandlerSpec::Slack(h) => slack::send(&services.slack, services, h, event),
-        HandlerSpec::PagerDuty(h) => services.pagerduty.send(services, h, event),
-        HandlerSpec::PagerDuty2(h) => services.pagerduty2.send(services, h, event),
-        HandlerSpec::VictorOps(h) => services.victorops.send(services, h, event),
-        HandlerSpec::OpsGenie(h) => services.opsgenie.send(services, h, event),
-        HandlerSpec::OpsGenie2(h) => services.opsgenie2.send(services, h, event),
-        HandlerSpec::Teams(h) => services.teams.send(services, h, event),
-        HandlerSpec::Discord(h) => chat::send_discord(&services.discord, services, h, event),
-        HandlerSpec::Telegram(h) => services.telegram.send(services, h, event),
-        HandlerSpec::HipChat(h) => services.hipchat.send(services, h, event),
-        HandlerSpec::Talk(_) => services.talk.send(services, event),
-        HandlerSpec::Pushover(h) => services.pushover.send(services, h, event),
-        HandlerSpec::Sensu(h) => services.sensu.send(h, event),
-        HandlerSpec::Alerta(h) => services.alerta.send(services, h, event),
-        HandlerSpec::Email(h) => services.smtp.send(h, event),
-        HandlerSpec::BigPanda(h) => services.bigpanda.send(services, h, event),
-        HandlerSpec::ServiceNow(h) => services.servicenow.send(services, h, event),
-        HandlerSpec::Zenoss(h) => services.zenoss.send(services, h, event),
-        HandlerSpec::Mqtt(h) => services.mqtt_clients.send(&services.mqtt, h, event),
-        HandlerSpec::SnmpTrap(h) => services.snmptrap.send(h, event),
-        HandlerSpec::Kafka(h) => services.kafka_clients.send(&services.kafka, h, event),
+        HandlerSpec::Slack(h) => slack::send(&c.slack, services, h, event),
+        HandlerSpec::PagerDuty(h) => c.pagerduty.send(services, h, event),
+        HandlerSpec::PagerDuty2(h) => c.pagerduty2.send(services, h, event),
+        HandlerSpec::VictorOps(h) => c.victorops.send(services, h, event),
+        HandlerSpec::OpsGenie(h) => c.opsgenie.send(services, h, event),
+        HandlerSpec::OpsGenie2(h) => c.opsgenie2.send(services, h, event),
+        HandlerSpec::Teams(h) => c.teams.send(services, h, event),
+        HandlerSpec::Discord(h) => chat::send_discord(&c.discord, services, h, event),
+        HandlerSpec::Telegram(h) => c.telegram.send(services, h, event),
+        HandlerSpec::HipChat(h) => c.hipchat.send(services, h, event),
+        HandlerSpec::Talk(_) => c.talk.send(services, event),
+        HandlerSpec::Pushover(h) => c.pushover.send(services, h, event),
+        HandlerSpec::Sensu(h) => c.sensu.send(h, event),
+        HandlerSpec::Alerta(h) => c.alerta.send(services, h, event),
+        HandlerSpec::Email(h) => c.smtp.send(h, event),
+        HandlerSpec::BigPanda(h) => c.bigpanda.send(services, h, event),
+        HandlerSpec::ServiceNow(h) => c.servicenow.send(services, h, event),
+        HandlerSpec::Zenoss(h) => c.zenoss.send(services, h, event),
+        HandlerSpec::Mqtt(h) => services.mqtt_clients.send(&c.mqtt, h, event),
+        HandlerSpec::SnmpTrap(h) => c.snmptrap.send(h, event),
+        HandlerSpec::Kafka(h) => services.kafka_clients.send(&c.kafka, h, event),
     }
 }
 
@@ -252,16 +254,9 @@ pub struct HandlerServices {
     mqtt_clients: Arc<mqtt::MqttClients>,
     /// The Kafka clusters' clients, made on first use.
     kafka_clients: Arc<kafka::KafkaClients>,
-    /// The configured services.
-    pub configs: ServiceConfigs,
-}
-
-impl std::ops::Deref for HandlerServices {
-    type Target = ServiceConfigs;
-
-    fn deref(&self) -> &ServiceConfigs {
-        &self.configs
-    }
+    /// The configured services: the configuration file's sections, with the overrides
+    /// made through the API (swapped whole, so a handler run sees one state).
+    configs: Arc<std::sync::RwLock<Arc<ServiceConfigs>>>,
 }
 
 impl HandlerServices {
@@ -277,7 +272,7 @@ impl HandlerServices {
             kapacitor_url: "http://localhost:9092".into(),
             mqtt_clients: Arc::default(),
             kafka_clients: Arc::default(),
-            configs: ServiceConfigs::default(),
+            configs: Arc::default(),
         }
     }
 
@@ -291,9 +286,19 @@ impl HandlerServices {
     }
 
     /// With these service configurations.
-    pub fn with_configs(mut self, configs: ServiceConfigs) -> HandlerServices {
-        self.configs = configs;
+    pub fn with_configs(self, configs: ServiceConfigs) -> HandlerServices {
+        self.set_configs(configs);
         self
+    }
+
+    /// The services' configurations now.
+    pub fn configs(&self) -> Arc<ServiceConfigs> {
+        Arc::clone(&self.configs.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Replaces the services' configurations (an override through the API).
+    pub fn set_configs(&self, configs: ServiceConfigs) {
+        *self.configs.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(configs);
     }
 
     /// With this daemon's URL.
@@ -376,31 +381,6 @@ pub struct ServiceConfigs {
 }
 
 impl ServiceConfigs {
-    /// The section names, as in the configuration file.
-    pub const SECTIONS: &[&str] = &[
-        "slack",
-        "pagerduty",
-        "pagerduty2",
-        "victorops",
-        "opsgenie",
-        "opsgenie2",
-        "teams",
-        "discord",
-        "telegram",
-        "hipchat",
-        "talk",
-        "pushover",
-        "sensu",
-        "alerta",
-        "smtp",
-        "bigpanda",
-        "servicenow",
-        "zenoss",
-        "mqtt",
-        "snmptrap",
-        "kafka",
-    ];
-
     /// Checks every enabled service, naming the section and key at fault.
     pub fn validate(&self) -> Result<(), (String, String)> {
         slack::validate(&self.slack)?;

@@ -308,7 +308,7 @@ impl AlertCenter {
     /// makes every alert state-changes-only, as in Kapacitor; then a handler of a
     /// kind refused by `kapacitord -disable-handlers` is an error naming its node.
     pub fn prepare_inline(&self, plan: &mut kap_dsl::plan::Pipeline) -> Result<(), String> {
-        let globals = self.inner.services.globals();
+        let globals = self.inner.services.configs().globals();
         for n in &mut plan.nodes {
             if let kap_dsl::plan::NodeSpec::Alert(a) = &mut n.spec {
                 for (spec, state_changes_only) in &globals {

@@ -38,6 +38,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/debug/vars", get(debug_vars))
         .route("/subscriptions", post(sync_subscriptions))
         .route("/sideload/reload", post(reload_sideload))
+        .merge(super::config_api::routes())
         .route("/service-tests", get(list_service_tests))
         .route(
             "/service-tests/{name}",

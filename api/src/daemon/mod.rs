@@ -11,6 +11,7 @@
 
 pub mod alerts;
 pub mod batch;
+pub mod config_api;
 pub mod demo;
 pub mod http;
 pub mod influxdb;
@@ -107,6 +108,8 @@ pub struct Daemon {
     pub ids: Ids,
     /// InfluxDB subscriptions, started once HTTP is served (their destination is our port).
     pub(crate) subscriptions: std::sync::OnceLock<subscriptions::Subscriptions>,
+    /// The alert services' sections as changed through `/config`.
+    pub overrides: config_api::ConfigOverrides,
 }
 
 /// Kapacitor's cluster and server ids: random once, then read back from `data_dir`.
@@ -185,6 +188,14 @@ impl Daemon {
             Arc::new(UreqPoster::with_blacklist(config.blacklist_cidrs.clone()));
         let endpoints = config.httppost_endpoints();
         let handler_services = Arc::new(config.handler_services(Arc::clone(&poster)));
+        let overrides = config_api::ConfigOverrides::open(
+            store.clone(),
+            config.services.clone(),
+            Arc::clone(&handler_services),
+            config.config_override.enabled,
+            config.skip_config_overrides,
+        )
+        .context("loading configuration overrides")?;
         let topics = Arc::new(TopicStore::default());
         let center = Arc::new(
             alerts::AlertCenter::open(
@@ -218,8 +229,13 @@ impl Daemon {
         let tasks =
             tasks::TaskManager::load(store.clone(), Arc::clone(&runtime), Arc::clone(&center))
                 .map_err(|e| anyhow::anyhow!("loading tasks: {}", e.message))?;
-        let replays = replay::ReplayService::open(store.clone(), Arc::clone(&runtime), &config)
-            .map_err(|e| anyhow::anyhow!("loading recordings and replays: {}", e.message))?;
+        let replays = replay::ReplayService::open(
+            store.clone(),
+            Arc::clone(&runtime),
+            &config,
+            Arc::clone(&handler_services),
+        )
+        .map_err(|e| anyhow::anyhow!("loading recordings and replays: {}", e.message))?;
         Ok(Arc::new(Daemon {
             config,
             store,
@@ -230,6 +246,7 @@ impl Daemon {
             udp_addrs: std::sync::Mutex::new(Vec::new()),
             ids,
             subscriptions: std::sync::OnceLock::new(),
+            overrides,
         }))
     }
 }

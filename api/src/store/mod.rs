@@ -1,9 +1,9 @@
 //! The daemon's embedded transactional metadata store.
 //!
 //! One [`redb`] database file under the data dir holds tasks, templates, recording and replay
-//! metadata, alert topic state and topic handlers: everything a restart needs to bring every
-//! enabled task back running with its alert state. Each record kind has its own table, keyed by
-//! the record's id.
+//! metadata, alert topic state, topic handlers and configuration overrides: everything a
+//! restart needs to bring every enabled task back running with its alert state. Each record
+//! kind has its own table, keyed by the record's id.
 //!
 //! Records are stored as JSON wrapped in a versioned envelope, `{"v": 1, "data": {…}}`. The
 //! record types ([`TaskRecord`], [`TemplateRecord`], …) are on-disk types, separate from the
@@ -56,8 +56,8 @@ use redb::{
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 pub use records::{
-    DbRpRecord, EventStateRecord, HandlerRecord, RecordingRecord, ReplayRecord, TaskRecord,
-    TemplateRecord, TopicStateRecord,
+    ConfigOverrideRecord, DbRpRecord, EventStateRecord, HandlerRecord, RecordingRecord,
+    ReplayRecord, TaskRecord, TemplateRecord, TopicStateRecord,
 };
 
 /// The redb table type every record kind uses: string keys, enveloped JSON values.

@@ -279,3 +279,30 @@ mod timestamp_opt {
             .transpose()
     }
 }
+
+/// An override of one element of a configuration section, made through `/config`: the
+/// options set over the configuration file's values, or an element added or removed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfigOverrideRecord {
+    /// The section (`slack`, `smtp`…).
+    pub section: String,
+    /// The element's name in a list section (its `workspace`, `name` or `id`), empty in a
+    /// section of one element.
+    pub element: String,
+    /// The options set, by their configuration names.
+    pub options: serde_json::Map<String, serde_json::Value>,
+    /// Whether the element was added through the API (not in the file).
+    pub create: bool,
+    /// Whether the element was removed through the API.
+    pub delete: bool,
+}
+
+impl Record for ConfigOverrideRecord {
+    const TABLE: TableDefinition<'static, &'static str, &'static [u8]> =
+        TableDefinition::new("config_overrides");
+    const VERSION: u32 = 1;
+
+    fn key(&self) -> String {
+        format!("{}\0{}", self.section, self.element)
+    }
+}

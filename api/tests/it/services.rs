@@ -677,3 +677,131 @@ fn service_tests_check_a_configuration() {
         "Service Name\npagerduty\npagerduty2\n"
     );
 }
+
+/// `/config`: a Slack workspace added through the API serves alerts at once, shows with
+/// its secrets redacted, survives a restart, and is removed; bad updates are refused with
+/// what is wrong; overrides of a one-element section are set and deleted.
+#[test]
+fn config_overrides_change_services_at_runtime() {
+    let (url, got) = http_sink();
+    let mut d = Daemon::start("services-config");
+    assert_eq!(
+        d.json("/kapacitor/v1/config/slack")["elements"],
+        serde_json::json!([])
+    );
+    let add = format!(
+        r##"{{"add": {{"workspace": "ops", "enabled": true, "url": "{url}/slack", "channel": "#c"}}}}"##
+    );
+    let (status, body) = d.req("POST", "/kapacitor/v1/config/slack", Some(&add));
+    assert_eq!(status, 204, "{body}");
+    let e = d.json("/kapacitor/v1/config/slack/ops");
+    assert_eq!(e["link"]["href"], "/kapacitor/v1/config/slack/ops");
+    assert_eq!(e["options"]["url"], true);
+    assert_eq!(e["options"]["token"], false);
+    assert_eq!(e["options"]["channel"], "#c");
+    assert_eq!(e["redacted"], serde_json::json!(["url", "token"]));
+    d.enable_task(
+        "cfg",
+        "stream\n    |from()\n        .measurement('cpu')\n    |alert()\n        .crit(lambda: TRUE)\n        .message('via override')\n        .slack()\n            .workspace('ops')\n",
+    );
+    d.write_s("cpu value=1 1");
+    assert_eq!(
+        bodies(&got, "/slack", 1)[0]["attachments"][0]["text"],
+        "via override"
+    );
+
+    // Refused: an unknown option, a bad value, and an element of a list without a name.
+    let (status, body) = d.req(
+        "POST",
+        "/kapacitor/v1/config/smtp",
+        Some(r#"{"set": {"prot": 1}}"#),
+    );
+    assert_eq!(status, 400);
+    assert!(body.contains("unknown option \\\"prot\\\""), "{body}");
+    let (status, body) = d.req(
+        "POST",
+        "/kapacitor/v1/config/pagerduty2",
+        Some(r#"{"set": {"enabled": true, "url": "nope"}}"#),
+    );
+    assert_eq!(status, 400);
+    assert!(body.contains("pagerduty2.url"), "{body}");
+    let (status, _) = d.req(
+        "POST",
+        "/kapacitor/v1/config/slack",
+        Some(r##"{"set": {"channel": "#x"}}"##),
+    );
+    assert_eq!(status, 400);
+    assert_eq!(d.req("GET", "/kapacitor/v1/config/nope", None).0, 404);
+
+    // A one-element section: set, then delete back to the file's value.
+    let (status, _) = d.req(
+        "POST",
+        "/kapacitor/v1/config/pagerduty2/",
+        Some(r#"{"set": {"routing-key": "rk", "global": true}}"#),
+    );
+    assert_eq!(status, 204);
+    let e = d.json("/kapacitor/v1/config/pagerduty2/");
+    assert_eq!(
+        (
+            e["options"]["routing-key"].clone(),
+            e["options"]["global"].clone()
+        ),
+        (true.into(), true.into())
+    );
+
+    // Overrides survive a restart.
+    d.kill9_and_restart();
+    assert_eq!(
+        d.json("/kapacitor/v1/config/slack/ops")["options"]["channel"],
+        "#c"
+    );
+    assert_eq!(
+        d.json("/kapacitor/v1/config/pagerduty2/")["options"]["global"],
+        true
+    );
+    let (status, _) = d.req(
+        "POST",
+        "/kapacitor/v1/config/pagerduty2/",
+        Some(r#"{"delete": ["routing-key", "global"]}"#),
+    );
+    assert_eq!(status, 204);
+    let e = d.json("/kapacitor/v1/config/pagerduty2/");
+    assert_eq!(
+        (
+            e["options"]["routing-key"].clone(),
+            e["options"]["global"].clone()
+        ),
+        (false.into(), false.into())
+    );
+    let (status, _) = d.req(
+        "POST",
+        "/kapacitor/v1/config/slack",
+        Some(r#"{"remove": ["ops"]}"#),
+    );
+    assert_eq!(status, 204);
+    assert_eq!(d.req("GET", "/kapacitor/v1/config/slack/ops", None).0, 404);
+    let all = d.json("/kapacitor/v1/config");
+    assert_eq!(
+        all["sections"]["smtp"]["elements"][0]["options"]["port"],
+        25
+    );
+}
+
+/// `[config-override] enabled = false` refuses changes (403) and still shows the sections.
+#[test]
+fn config_overrides_can_be_disabled() {
+    let d = Daemon::start_config(
+        "services-config-off",
+        Extra {
+            tail: "[config-override]\nenabled = false\n".into(),
+            ..Extra::default()
+        },
+    );
+    let (status, body) = d.req(
+        "POST",
+        "/kapacitor/v1/config/smtp",
+        Some(r#"{"set": {"port": 2525}}"#),
+    );
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(d.json("/kapacitor/v1/config/smtp/")["options"]["port"], 25);
+}

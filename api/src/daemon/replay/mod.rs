@@ -552,12 +552,13 @@ fn run_replay(shared: &Shared, rec: &mut ReplayRecord, job: &ReplayJob) -> Resul
 }
 
 impl ReplayService {
-    /// Opens the service over the `[replay] dir`; recordings and replays a crash left
-    /// `running` are marked `failed`.
+    /// Opens the service over the `[replay] dir`, its replays alerting through `services`;
+    /// recordings and replays a crash left `running` are marked `failed`.
     pub fn open(
         store: Store,
         runtime: Arc<Runtime>,
         config: &Config,
+        services: Arc<crate::alert_handlers::HandlerServices>,
     ) -> Result<ReplayService, ApiError> {
         for mut r in store
             .list::<RecordingRecord>()
@@ -579,7 +580,6 @@ impl ReplayService {
                 store.put(&r).map_err(ApiError::internal)?;
             }
         }
-        let services = Arc::new(config.handler_services(Arc::clone(&runtime.http_post.poster)));
         Ok(ReplayService {
             shared: Arc::new(Shared {
                 store,

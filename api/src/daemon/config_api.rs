@@ -1,0 +1,319 @@
+//! `/kapacitor/v1/config`: the alert services' sections as they run (the configuration
+//! file's values with the overrides made here), changed at runtime and kept across
+//! restarts, as Kapacitor's config-override service (`[config-override] enabled`;
+//! `skip-config-overrides` ignores the stored overrides at start).
+
+use super::http::blocking;
+use super::{ApiError, Daemon};
+use crate::alert_handlers::overrides::{self, Section};
+use crate::alert_handlers::{HandlerServices, ServiceConfigs};
+use crate::store::{ConfigOverrideRecord, Store};
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use std::sync::{Arc, Mutex};
+
+/// Base path of the configuration API.
+const CONFIG_PATH: &str = "/kapacitor/v1/config";
+
+/// The overrides of the services' sections, and what they apply to.
+#[derive(Debug)]
+pub struct ConfigOverrides {
+    store: Store,
+    /// The configuration file's sections.
+    base: ServiceConfigs,
+    services: Arc<HandlerServices>,
+    /// `[config-override] enabled`.
+    enabled: bool,
+    /// Serializes changes.
+    write: Mutex<()>,
+}
+
+impl ConfigOverrides {
+    /// Applies the stored overrides over `base` to `services` (unless `skip`: then they
+    /// stay stored, unused). Overrides that no longer apply (the file changed under them)
+    /// are logged and left out.
+    pub fn open(
+        store: Store,
+        base: ServiceConfigs,
+        services: Arc<HandlerServices>,
+        enabled: bool,
+        skip: bool,
+    ) -> Result<ConfigOverrides, crate::store::StoreError> {
+        let o = ConfigOverrides {
+            store,
+            base,
+            services,
+            enabled,
+            write: Mutex::new(()),
+        };
+        if !skip {
+            let records = o.store.list::<ConfigOverrideRecord>()?;
+            match overrides::apply(&o.base, &records) {
+                Ok(c) => o.services.set_configs(c),
+                Err(e) => tracing::error!("not applying the stored configuration overrides: {e}"),
+            }
+        }
+        Ok(o)
+    }
+
+    fn element_json(s: &Section, name: &str, options: Map<String, Value>) -> Value {
+        let redacted = (!s.redacted.is_empty()).then_some(s.redacted);
+        json!({
+            "link": {"rel": "self", "href": format!("{CONFIG_PATH}/{}/{name}", s.name)},
+            "options": options,
+            "redacted": redacted,
+        })
+    }
+
+    fn section_json(&self, s: &Section) -> Value {
+        let configs = self.services.configs();
+        let elements: Vec<Value> = overrides::elements(&configs, s)
+            .into_iter()
+            .map(|(name, o)| Self::element_json(s, &name, o))
+            .collect();
+        json!({
+            "link": {"rel": "self", "href": format!("{CONFIG_PATH}/{}", s.name)},
+            "elements": elements,
+        })
+    }
+
+    /// Every section.
+    fn all(&self) -> Value {
+        let sections: Map<String, Value> = overrides::SECTIONS
+            .iter()
+            .map(|s| (s.name.to_string(), self.section_json(s)))
+            .collect();
+        json!({"link": {"rel": "self", "href": CONFIG_PATH}, "sections": sections})
+    }
+
+    fn section(name: &str) -> Result<&'static Section, ApiError> {
+        overrides::section(name)
+            .ok_or_else(|| ApiError::not_found(format!("unknown section {name:?}")))
+    }
+
+    fn element(&self, s: &Section, element: &str) -> Result<Value, ApiError> {
+        let configs = self.services.configs();
+        overrides::elements(&configs, s)
+            .into_iter()
+            .find(|(name, _)| name == element)
+            .map(|(name, o)| Self::element_json(s, &name, o))
+            .ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "unknown element {element:?} of section {:?}",
+                    s.name
+                ))
+            })
+    }
+
+    /// Applies one update of Kapacitor's shape to a section (and element).
+    fn update(&self, s: &Section, element: Option<&str>, u: Update) -> Result<(), ApiError> {
+        if !self.enabled {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "config overrides are disabled ([config-override] enabled = false)".into(),
+            ));
+        }
+        let bad = ApiError::bad_request;
+        let _write = self.write.lock().unwrap_or_else(|e| e.into_inner());
+        let mut records = self
+            .store
+            .list::<ConfigOverrideRecord>()
+            .map_err(ApiError::internal)?;
+        let mut changed: Vec<String> = Vec::new();
+        let key_of = |section: &str, element: &str| format!("{section}\0{element}");
+        let find = |records: &mut Vec<ConfigOverrideRecord>, element: &str| {
+            let at = records
+                .iter()
+                .position(|r| r.section == s.name && r.element == element);
+            match at {
+                Some(i) => i,
+                None => {
+                    records.push(ConfigOverrideRecord {
+                        section: s.name.to_string(),
+                        element: element.to_string(),
+                        options: Map::new(),
+                        create: false,
+                        delete: false,
+                    });
+                    records.len() - 1
+                }
+            }
+        };
+        let target = match (s.key, element) {
+            (None, _) => Some(""),
+            (Some(_), e) => e.filter(|e| !e.is_empty()),
+        };
+        if !u.set.is_empty() || !u.delete.is_empty() {
+            let Some(el) = target else {
+                return Err(bad(format!(
+                    "section {:?} is a list: name the element to set or delete options of",
+                    s.name
+                )));
+            };
+            let i = find(&mut records, el);
+            for k in &u.delete {
+                records[i].options.remove(k);
+            }
+            records[i].options.extend(u.set.clone());
+            changed.push(key_of(s.name, el));
+        }
+        if !u.add.is_empty() || !u.remove.is_empty() {
+            let Some(key) = s.key.filter(|_| target.is_none()) else {
+                return Err(bad(format!(
+                    "add and remove are for the elements of a list section, at {CONFIG_PATH}/{}",
+                    s.name
+                )));
+            };
+            if !u.add.is_empty() {
+                let name = u.add.get(key).and_then(Value::as_str).unwrap_or("");
+                if name.is_empty() {
+                    return Err(bad(format!(
+                        "add: option {key:?} must name the new element"
+                    )));
+                }
+                let configs = self.services.configs();
+                if overrides::elements(&configs, s)
+                    .iter()
+                    .any(|(n, _)| n == name)
+                {
+                    return Err(bad(format!("add: element {name:?} already exists")));
+                }
+                let i = find(&mut records, name);
+                records[i] = ConfigOverrideRecord {
+                    section: s.name.to_string(),
+                    element: name.to_string(),
+                    options: u.add.clone(),
+                    create: true,
+                    delete: false,
+                };
+                changed.push(key_of(s.name, name));
+            }
+            for name in &u.remove {
+                let i = find(&mut records, name);
+                if records[i].create {
+                    records.remove(i);
+                } else {
+                    records[i].delete = true;
+                    records[i].options.clear();
+                }
+                changed.push(key_of(s.name, name));
+            }
+        }
+        // An override that sets nothing on an element of the file is no override.
+        records.retain(|r| r.create || r.delete || !r.options.is_empty());
+        let configs = overrides::apply(&self.base, &records).map_err(bad)?;
+        self.store
+            .transaction(|tx| {
+                for k in &changed {
+                    tx.delete::<ConfigOverrideRecord>(k)?;
+                }
+                for r in records
+                    .iter()
+                    .filter(|r| changed.contains(&key_of(&r.section, &r.element)))
+                {
+                    tx.put(r)?;
+                }
+                Ok::<_, crate::store::StoreError>(())
+            })
+            .map_err(ApiError::internal)?;
+        self.services.set_configs(configs);
+        Ok(())
+    }
+}
+
+/// A POST's body: Kapacitor's `ConfigUpdateAction`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct Update {
+    set: Map<String, Value>,
+    delete: Vec<String>,
+    add: Map<String, Value>,
+    remove: Vec<String>,
+}
+
+type St = State<Arc<Daemon>>;
+
+/// The routes of `/config` (merged into `/kapacitor/v1`).
+pub fn routes() -> Router<Arc<Daemon>> {
+    Router::new()
+        .route("/config", get(get_all))
+        .route("/config/{section}", get(get_section).post(post_section))
+        .route("/config/{section}/", get(get_unnamed).post(post_unnamed))
+        .route(
+            "/config/{section}/{element}",
+            get(get_element).post(post_element),
+        )
+}
+
+async fn get_all(State(d): St) -> Json<Value> {
+    Json(d.overrides.all())
+}
+
+async fn get_section(State(d): St, Path(section): Path<String>) -> Result<Json<Value>, ApiError> {
+    let s = ConfigOverrides::section(&section)?;
+    Ok(Json(d.overrides.section_json(s)))
+}
+
+async fn get_unnamed(State(d): St, Path(section): Path<String>) -> Result<Json<Value>, ApiError> {
+    let s = ConfigOverrides::section(&section)?;
+    d.overrides.element(s, "").map(Json)
+}
+
+async fn get_element(
+    State(d): St,
+    Path((section, element)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let s = ConfigOverrides::section(&section)?;
+    d.overrides.element(s, &element).map(Json)
+}
+
+fn update_of(body: &Bytes) -> Result<Update, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid config update: {e}")))
+}
+
+async fn post(
+    d: Arc<Daemon>,
+    section: String,
+    element: Option<String>,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let s = ConfigOverrides::section(&section)?;
+    let u = update_of(&body)?;
+    blocking(move || {
+        d.overrides
+            .update(s, element.as_deref(), u)
+            .map(|()| StatusCode::NO_CONTENT)
+    })
+    .await
+}
+
+async fn post_section(
+    State(d): St,
+    Path(section): Path<String>,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    post(d, section, None, body).await
+}
+
+async fn post_unnamed(
+    State(d): St,
+    Path(section): Path<String>,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    post(d, section, Some(String::new()), body).await
+}
+
+async fn post_element(
+    State(d): St,
+    Path((section, element)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    post(d, section, Some(element), body).await
+}
