@@ -2,7 +2,7 @@
 //! templated resource, event, environment, group, value and origin.
 
 use super::{
-    HandlerServices, go_json, invalid, is_http_url, not_enabled, render, template_data, value_json,
+    HandlerServices, go_json, not_enabled, render, require_url, template_data, value_json,
 };
 use kap_dataflow::alert::{AlertEvent, Level};
 use kap_dsl::plan::AlertaHandler;
@@ -49,9 +49,7 @@ impl Default for AlertaConfig {
 
 impl AlertaConfig {
     pub(super) fn validate(&self) -> Result<(), (String, String)> {
-        if self.enabled && !is_http_url(&self.url) {
-            return invalid("alerta", "url", "must be an http(s) URL when enabled");
-        }
+        require_url(self.enabled, "alerta", "url", &self.url)?;
         Ok(())
     }
 

@@ -1,7 +1,7 @@
 //! Chat services: `.teams()`, `.discord()`, `.telegram()`, `.hipChat()` and `.talk()` (and
 //! their topic-handler kinds), as Kapacitor's `services/{teams,discord,telegram,hipchat,talk}`.
 
-use super::{HandlerServices, go_json, invalid, is_http_url, not_enabled};
+use super::{HandlerServices, go_json, invalid, not_enabled, require_url};
 use kap_dataflow::alert::{AlertEvent, Level};
 use kap_dataflow::gofmt;
 use kap_dsl::plan::{DiscordHandler, HipChatHandler, TeamsHandler, TelegramHandler};
@@ -28,10 +28,14 @@ pub struct TeamsConfig {
 
 impl TeamsConfig {
     pub(super) fn validate(&self) -> Result<(), (String, String)> {
-        if self.enabled && !self.channel_url.is_empty() && !is_http_url(&self.channel_url) {
-            return invalid("teams", "channel-url", "must be an http(s) URL");
-        }
-        Ok(())
+        // A channel URL may be left to each handler.
+        let set = !self.channel_url.is_empty();
+        require_url(
+            self.enabled && set,
+            "teams",
+            "channel-url",
+            &self.channel_url,
+        )
     }
 
     /// A message card colored by level.
@@ -126,31 +130,18 @@ impl Default for DiscordConfig {
     }
 }
 
-/// Checks the workspaces: an enabled one has a URL; with several, distinct names.
-pub(super) fn validate_discord(configs: &[DiscordConfig]) -> Result<(), (String, String)> {
-    let mut names = std::collections::BTreeSet::new();
-    for (i, c) in configs.iter().enumerate() {
-        let section = format!("discord[{i}]");
-        if c.enabled && !is_http_url(&c.url) {
-            return invalid(&section, "url", "must be an http(s) URL when enabled");
-        }
-        if !names.insert(c.workspace.as_str()) {
-            return invalid(
-                &section,
-                "workspace",
-                "is used by another [[discord]] section",
-            );
-        }
-    }
-    Ok(())
-}
+impl super::Named for DiscordConfig {
+    const SECTION: &'static str = "discord";
+    const WHAT: &'static str = "workspace";
+    const KEY: &'static str = "workspace";
 
-/// The workspace used when a handler names none: the default one, or the only one.
-pub(super) fn default_discord(configs: &[DiscordConfig]) -> Option<&DiscordConfig> {
-    configs
-        .iter()
-        .find(|c| c.default)
-        .or_else(|| (configs.len() == 1).then(|| &configs[0]))
+    fn name(&self) -> &str {
+        &self.workspace
+    }
+
+    fn is_default(&self) -> bool {
+        self.default
+    }
 }
 
 /// The webhook message: one embed colored by level.
@@ -187,14 +178,7 @@ pub(super) fn send_discord(
     h: &DiscordHandler,
     event: &AlertEvent,
 ) -> Result<(), String> {
-    let c = if h.workspace.is_empty() {
-        default_discord(configs).ok_or("no default [[discord]] workspace is configured")?
-    } else {
-        configs
-            .iter()
-            .find(|c| c.workspace == h.workspace)
-            .ok_or_else(|| format!("no [[discord]] workspace {:?} is configured", h.workspace))?
-    };
+    let c = super::pick_named(configs, &h.workspace)?;
     if !c.enabled {
         return Err(not_enabled("discord"));
     }
@@ -257,9 +241,7 @@ fn parse_mode(mode: &str) -> Result<Option<&'static str>, String> {
 
 impl TelegramConfig {
     pub(super) fn validate(&self) -> Result<(), (String, String)> {
-        if self.enabled && !is_http_url(&self.url) {
-            return invalid("telegram", "url", "must be an http(s) URL when enabled");
-        }
+        require_url(self.enabled, "telegram", "url", &self.url)?;
         if self.enabled && self.token.is_empty() {
             return invalid("telegram", "token", "must be set when enabled");
         }
@@ -339,9 +321,7 @@ impl Default for HipChatConfig {
 
 impl HipChatConfig {
     pub(super) fn validate(&self) -> Result<(), (String, String)> {
-        if self.enabled && !is_http_url(&self.url) {
-            return invalid("hipchat", "url", "must be an http(s) URL when enabled");
-        }
+        require_url(self.enabled, "hipchat", "url", &self.url)?;
         Ok(())
     }
 
@@ -387,9 +367,7 @@ pub struct TalkConfig {
 
 impl TalkConfig {
     pub(super) fn validate(&self) -> Result<(), (String, String)> {
-        if self.enabled && !is_http_url(&self.url) {
-            return invalid("talk", "url", "must be an http(s) URL when enabled");
-        }
+        require_url(self.enabled, "talk", "url", &self.url)?;
         Ok(())
     }
 

@@ -2,7 +2,7 @@
 //! topic-handler kinds), as Kapacitor's `services/{bigpanda,servicenow,zenoss}`.
 
 use super::{
-    HandlerServices, event_data, go_json, invalid, is_http_url, not_enabled, render, template_data,
+    HandlerServices, event_data, go_json, not_enabled, render, require_url, template_data,
     value_json,
 };
 use base64::Engine as _;
@@ -61,9 +61,7 @@ impl Default for BigPandaConfig {
 
 impl BigPandaConfig {
     pub(super) fn validate(&self) -> Result<(), (String, String)> {
-        if self.enabled && !is_http_url(&self.url) {
-            return invalid("bigpanda", "url", "must be an http(s) URL when enabled");
-        }
+        require_url(self.enabled, "bigpanda", "url", &self.url)?;
         Ok(())
     }
 
@@ -159,9 +157,7 @@ impl Default for ServiceNowConfig {
 
 impl ServiceNowConfig {
     pub(super) fn validate(&self) -> Result<(), (String, String)> {
-        if self.enabled && !is_http_url(&self.url) {
-            return invalid("servicenow", "url", "must be an http(s) URL when enabled");
-        }
+        require_url(self.enabled, "servicenow", "url", &self.url)?;
         Ok(())
     }
 
@@ -296,9 +292,7 @@ impl Default for ZenossConfig {
 
 impl ZenossConfig {
     pub(super) fn validate(&self) -> Result<(), (String, String)> {
-        if self.enabled && !is_http_url(&self.url) {
-            return invalid("zenoss", "url", "must be an http(s) URL when enabled");
-        }
+        require_url(self.enabled, "zenoss", "url", &self.url)?;
         Ok(())
     }
 

@@ -174,18 +174,7 @@ pub fn run_handler(
             }
         }
         HandlerSpec::Tcp(t) => {
-            let addr = t
-                .address
-                .to_socket_addrs()
-                .map_err(|e| format!("tcp handler: resolve {}: {e}", t.address))?
-                .next()
-                .ok_or_else(|| format!("tcp handler: {} resolves to nothing", t.address))?;
-            let mut s = TcpStream::connect_timeout(&addr, DEFAULT_TIMEOUT)
-                .map_err(|e| format!("tcp handler: connect {}: {e}", t.address))?;
-            s.set_write_timeout(Some(DEFAULT_TIMEOUT))
-                .map_err(|e| e.to_string())?;
-            s.write_all(event.to_json_line()?.as_bytes())
-                .map_err(|e| format!("tcp handler: write {}: {e}", t.address))
+            tcp_send("tcp handler", &t.address, event.to_json_line()?.as_bytes())
         }
         HandlerSpec::Exec(x) => {
             let (prog, args) = x.command.split_first().ok_or("exec handler: no program")?;
@@ -383,8 +372,14 @@ pub struct ServiceConfigs {
 impl ServiceConfigs {
     /// Checks every enabled service, naming the section and key at fault.
     pub fn validate(&self) -> Result<(), (String, String)> {
-        slack::validate(&self.slack)?;
-        chat::validate_discord(&self.discord)?;
+        for (i, c) in self.slack.iter().enumerate() {
+            require_url(c.enabled, &format!("slack[{i}]"), "url", &c.url)?;
+        }
+        validate_named(&self.slack)?;
+        for (i, c) in self.discord.iter().enumerate() {
+            require_url(c.enabled, &format!("discord[{i}]"), "url", &c.url)?;
+        }
+        validate_named(&self.discord)?;
         mqtt::validate(&self.mqtt)?;
         kafka::validate(&self.kafka)?;
         self.pagerduty.validate()?;
@@ -410,83 +405,101 @@ impl ServiceConfigs {
     /// none of that kind (Kapacitor attaches them to every alert node), and whether a global
     /// one also asks for `state-changes-only` (which then applies to the whole alert).
     pub fn globals(&self) -> Vec<(HandlerSpec, bool)> {
-        let mut out = Vec::new();
-        if let Some(c) = slack::default_workspace(&self.slack).filter(|c| c.enabled && c.global) {
-            out.push((HandlerSpec::Slack(Default::default()), c.state_changes_only));
-        }
-        if let Some(c) = chat::default_discord(&self.discord).filter(|c| c.enabled && c.global) {
-            out.push((
-                HandlerSpec::Discord(Default::default()),
-                c.state_changes_only,
-            ));
-        }
-        let mut add = |on: bool, spec: HandlerSpec, sco: bool| {
-            if on {
-                out.push((spec, sco));
-            }
-        };
-        let g = |enabled: bool, global: bool| enabled && global;
-        add(
-            g(self.pagerduty.enabled, self.pagerduty.global),
-            HandlerSpec::PagerDuty(Default::default()),
-            false,
-        );
-        add(
-            g(self.pagerduty2.enabled, self.pagerduty2.global),
-            HandlerSpec::PagerDuty2(Default::default()),
-            false,
-        );
-        add(
-            g(self.victorops.enabled, self.victorops.global),
-            HandlerSpec::VictorOps(Default::default()),
-            false,
-        );
-        add(
-            g(self.opsgenie.enabled, self.opsgenie.global),
-            HandlerSpec::OpsGenie(Default::default()),
-            false,
-        );
-        add(
-            g(self.opsgenie2.enabled, self.opsgenie2.global),
-            HandlerSpec::OpsGenie2(Default::default()),
-            false,
-        );
-        add(
-            g(self.teams.enabled, self.teams.global),
-            HandlerSpec::Teams(Default::default()),
-            self.teams.state_changes_only,
-        );
-        add(
-            g(self.telegram.enabled, self.telegram.global),
-            HandlerSpec::Telegram(Default::default()),
-            self.telegram.state_changes_only,
-        );
-        add(
-            g(self.hipchat.enabled, self.hipchat.global),
-            HandlerSpec::HipChat(Default::default()),
-            self.hipchat.state_changes_only,
-        );
-        add(
-            g(self.smtp.enabled, self.smtp.global),
-            HandlerSpec::Email(Default::default()),
-            self.smtp.state_changes_only,
-        );
-        add(
-            g(self.bigpanda.enabled, self.bigpanda.global),
-            HandlerSpec::BigPanda(Default::default()),
-            self.bigpanda.state_changes_only,
-        );
-        add(
-            g(self.servicenow.enabled, self.servicenow.global),
-            HandlerSpec::ServiceNow(Default::default()),
-            self.servicenow.state_changes_only,
-        );
-        add(
-            g(self.zenoss.enabled, self.zenoss.global),
-            HandlerSpec::Zenoss(Default::default()),
-            self.zenoss.state_changes_only,
-        );
-        out
+        use HandlerSpec as H;
+        let slack = default_of(&self.slack);
+        let discord = default_of(&self.discord);
+        // (enabled, global, state-changes-only, handler) of each service that has `global`.
+        let services = [
+            (
+                slack.is_some_and(|c| c.enabled),
+                slack.is_some_and(|c| c.global),
+                slack.is_some_and(|c| c.state_changes_only),
+                H::Slack(Default::default()),
+            ),
+            (
+                discord.is_some_and(|c| c.enabled),
+                discord.is_some_and(|c| c.global),
+                discord.is_some_and(|c| c.state_changes_only),
+                H::Discord(Default::default()),
+            ),
+            (
+                self.pagerduty.enabled,
+                self.pagerduty.global,
+                false,
+                H::PagerDuty(Default::default()),
+            ),
+            (
+                self.pagerduty2.enabled,
+                self.pagerduty2.global,
+                false,
+                H::PagerDuty2(Default::default()),
+            ),
+            (
+                self.victorops.enabled,
+                self.victorops.global,
+                false,
+                H::VictorOps(Default::default()),
+            ),
+            (
+                self.opsgenie.enabled,
+                self.opsgenie.global,
+                false,
+                H::OpsGenie(Default::default()),
+            ),
+            (
+                self.opsgenie2.enabled,
+                self.opsgenie2.global,
+                false,
+                H::OpsGenie2(Default::default()),
+            ),
+            (
+                self.teams.enabled,
+                self.teams.global,
+                self.teams.state_changes_only,
+                H::Teams(Default::default()),
+            ),
+            (
+                self.telegram.enabled,
+                self.telegram.global,
+                self.telegram.state_changes_only,
+                H::Telegram(Default::default()),
+            ),
+            (
+                self.hipchat.enabled,
+                self.hipchat.global,
+                self.hipchat.state_changes_only,
+                H::HipChat(Default::default()),
+            ),
+            (
+                self.smtp.enabled,
+                self.smtp.global,
+                self.smtp.state_changes_only,
+                H::Email(Default::default()),
+            ),
+            (
+                self.bigpanda.enabled,
+                self.bigpanda.global,
+                self.bigpanda.state_changes_only,
+                H::BigPanda(Default::default()),
+            ),
+            (
+                self.servicenow.enabled,
+                self.servicenow.global,
+                self.servicenow.state_changes_only,
+                H::ServiceNow(Default::default()),
+            ),
+            (
+                self.zenoss.enabled,
+                self.zenoss.global,
+                self.zenoss.state_changes_only,
+                H::Zenoss(Default::default()),
+            ),
+        ];
+        services
+            .into_iter()
+            .filter(|(enabled, global, _, _)| *enabled && *global)
+            .map(|(_, _, state_changes_only, h)| (h, state_changes_only))
+            .collect()
     }
 }
 
@@ -595,6 +608,101 @@ fn event_data(event: &AlertEvent) -> Result<serde_json::Value, String> {
 /// A `(section, key)` error of a service's configuration.
 fn invalid(section: &str, key: &str, message: &str) -> Result<(), (String, String)> {
     Err((format!("{section}.{key}"), message.to_string()))
+}
+
+/// An element of a list section that handlers pick by name: a Slack or Discord workspace,
+/// an MQTT broker.
+trait Named {
+    /// The section (`slack`).
+    const SECTION: &'static str;
+    /// What an element is (`workspace`).
+    const WHAT: &'static str;
+    /// The option naming it (`workspace`, `name`).
+    const KEY: &'static str;
+    /// Its name.
+    fn name(&self) -> &str;
+    /// Whether handlers that name none use it.
+    fn is_default(&self) -> bool;
+}
+
+/// The element used when a handler names none: the default one, or the only one.
+fn default_of<T: Named>(configs: &[T]) -> Option<&T> {
+    configs
+        .iter()
+        .find(|c| c.is_default())
+        .or_else(|| (configs.len() == 1).then(|| &configs[0]))
+}
+
+/// The element named `name`, or the default one when `name` is empty.
+fn pick_named<'a, T: Named>(configs: &'a [T], name: &str) -> Result<&'a T, String> {
+    let (section, what) = (T::SECTION, T::WHAT);
+    if name.is_empty() {
+        return default_of(configs)
+            .ok_or_else(|| format!("no default [[{section}]] {what} is configured"));
+    }
+    configs
+        .iter()
+        .find(|c| c.name() == name)
+        .ok_or_else(|| format!("no [[{section}]] {what} {name:?} is configured"))
+}
+
+/// Checks a list section's names: with several elements, each named and distinct, and at
+/// most one the default.
+fn validate_named<T: Named>(configs: &[T]) -> Result<(), (String, String)> {
+    let (section, key) = (T::SECTION, T::KEY);
+    let mut names = std::collections::BTreeSet::new();
+    for (i, c) in configs.iter().enumerate() {
+        let at = format!("{section}[{i}]");
+        if configs.len() > 1 && c.name().is_empty() {
+            let why = format!("must be set when there are several [[{section}]] sections");
+            return invalid(&at, key, &why);
+        }
+        if !names.insert(c.name()) {
+            return invalid(
+                &at,
+                key,
+                &format!("is used by another [[{section}]] section"),
+            );
+        }
+    }
+    if configs.iter().filter(|c| c.is_default()).count() > 1 {
+        let why = format!("only one [[{section}]] section may be the default");
+        return invalid(section, "default", &why);
+    }
+    Ok(())
+}
+
+/// An enabled service's `key` must be an http(s) URL.
+fn require_url(enabled: bool, section: &str, key: &str, url: &str) -> Result<(), (String, String)> {
+    if enabled && !is_http_url(url) {
+        return invalid(section, key, "must be an http(s) URL when enabled");
+    }
+    Ok(())
+}
+
+/// Sends `bytes` over a new TCP connection to `address` (`service` names it in errors).
+fn tcp_send(service: &str, address: &str, bytes: &[u8]) -> Result<(), String> {
+    let addr = address
+        .to_socket_addrs()
+        .map_err(|e| format!("{service}: resolve {address}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{service}: {address} resolves to nothing"))?;
+    let mut s = TcpStream::connect_timeout(&addr, DEFAULT_TIMEOUT)
+        .map_err(|e| format!("{service}: connect {address}: {e}"))?;
+    s.set_write_timeout(Some(DEFAULT_TIMEOUT))
+        .map_err(|e| e.to_string())?;
+    s.write_all(bytes)
+        .map_err(|e| format!("{service}: write {address}: {e}"))
+}
+
+/// The error of an option that is not among `known`.
+fn unknown_option<'a>(place: &str, key: &str, known: impl Iterator<Item = &'a str>) -> String {
+    let mut known: Vec<&str> = known.collect();
+    known.sort_unstable();
+    format!(
+        "{place}unknown option {key:?} (options: {})",
+        known.join(", ")
+    )
 }
 
 /// The error of a service that is not enabled.

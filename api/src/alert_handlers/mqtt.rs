@@ -74,36 +74,30 @@ fn host_port(url: &str) -> Result<(String, u16), String> {
     }
 }
 
-/// Checks the brokers: a `tcp://` URL, distinct names, at most one default.
+impl super::Named for MqttConfig {
+    const SECTION: &'static str = "mqtt";
+    const WHAT: &'static str = "broker";
+    const KEY: &'static str = "name";
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn is_default(&self) -> bool {
+        self.default
+    }
+}
+
+/// Checks the brokers: a `tcp://` URL, and their names.
 pub(super) fn validate(configs: &[MqttConfig]) -> Result<(), (String, String)> {
-    let mut names = std::collections::BTreeSet::new();
     for (i, c) in configs.iter().enumerate() {
-        let section = format!("mqtt[{i}]");
         if c.enabled
             && let Err(e) = host_port(&c.url)
         {
-            return invalid(&section, "url", &e);
-        }
-        if !names.insert(c.name.as_str()) {
-            return invalid(&section, "name", "is used by another [[mqtt]] section");
+            return invalid(&format!("mqtt[{i}]"), "url", &e);
         }
     }
-    if configs.iter().filter(|c| c.default).count() > 1 {
-        return invalid(
-            "mqtt",
-            "default",
-            "only one [[mqtt]] section may be the default",
-        );
-    }
-    Ok(())
-}
-
-/// The broker used when a handler names none: the default one, or the only one.
-fn default_broker(configs: &[MqttConfig]) -> Option<&MqttConfig> {
-    configs
-        .iter()
-        .find(|c| c.default)
-        .or_else(|| (configs.len() == 1).then(|| &configs[0]))
+    super::validate_named(configs)
 }
 
 /// The brokers' connections, by broker name.
@@ -127,14 +121,7 @@ impl MqttClients {
         h: &MqttHandler,
         event: &AlertEvent,
     ) -> Result<(), String> {
-        let c = if h.broker_name.is_empty() {
-            default_broker(configs).ok_or("no default [[mqtt]] broker is configured")?
-        } else {
-            configs
-                .iter()
-                .find(|c| c.name == h.broker_name)
-                .ok_or_else(|| format!("no [[mqtt]] broker {:?} is configured", h.broker_name))?
-        };
+        let c = super::pick_named(configs, &h.broker_name)?;
         if !c.enabled {
             return Err(not_enabled("mqtt"));
         }

@@ -1,7 +1,7 @@
 //! `.opsGenie()` / `opsgenie` (API v1) and `.opsGenie2()` / `opsgenie2` (Alert API v2), as
 //! Kapacitor's `services/opsgenie` and `services/opsgenie2`.
 
-use super::{HandlerServices, event_data, go_json, invalid, is_http_url, not_enabled};
+use super::{HandlerServices, event_data, go_json, invalid, not_enabled, require_url};
 use kap_dataflow::alert::{AlertEvent, Level};
 use kap_dsl::plan::{OpsGenie2Handler, OpsGenieHandler};
 use serde::{Deserialize, Serialize};
@@ -54,17 +54,8 @@ fn truncate(s: &str, n: usize) -> String {
 
 impl OpsGenieConfig {
     pub(super) fn validate(&self) -> Result<(), (String, String)> {
-        if self.enabled && !is_http_url(&self.url) {
-            return invalid("opsgenie", "url", "must be an http(s) URL when enabled");
-        }
-        if self.enabled && !is_http_url(&self.recovery_url) {
-            return invalid(
-                "opsgenie",
-                "recovery-url",
-                "must be an http(s) URL when enabled",
-            );
-        }
-        Ok(())
+        require_url(self.enabled, "opsgenie", "url", &self.url)?;
+        require_url(self.enabled, "opsgenie", "recovery-url", &self.recovery_url)
     }
 
     /// The v1 alert (or, for OK, a note on the alert with the same alias), and its URL.
@@ -153,9 +144,7 @@ impl Default for OpsGenie2Config {
 
 impl OpsGenie2Config {
     pub(super) fn validate(&self) -> Result<(), (String, String)> {
-        if self.enabled && !is_http_url(&self.url) {
-            return invalid("opsgenie2", "url", "must be an http(s) URL when enabled");
-        }
+        require_url(self.enabled, "opsgenie2", "url", &self.url)?;
         if !matches!(self.recovery_action.as_str(), "notes" | "close") {
             return invalid(
                 "opsgenie2",

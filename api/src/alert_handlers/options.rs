@@ -26,6 +26,31 @@ const RENAMES: &[(&str, &str, &str)] = &[
 /// Fields holding `key → value` maps (lists of pairs in the handler).
 const MAP_FIELDS: &[&str] = &["attributes", "metadata", "additional_info", "custom_fields"];
 
+/// The kinds of the alert services (handlers with a configuration section), sorted.
+pub const SERVICE_KINDS: &[&str] = &[
+    "alerta",
+    "bigpanda",
+    "discord",
+    "hipchat",
+    "kafka",
+    "mqtt",
+    "opsgenie",
+    "opsgenie2",
+    "pagerduty",
+    "pagerduty2",
+    "pushover",
+    "sensu",
+    "servicenow",
+    "slack",
+    "smtp",
+    "snmptrap",
+    "talk",
+    "teams",
+    "telegram",
+    "victorops",
+    "zenoss",
+];
+
 /// The handler of a service kind (`slack`, `pagerduty2`…) with these options; `None` for a
 /// kind this module does not cover (`log`, `post`… are built by the alert center).
 pub fn service_handler(
@@ -109,11 +134,12 @@ fn build<T: Serialize + DeserializeOwned + Default>(
             .find(|(k, from, _)| *k == kind && from == key)
             .map_or_else(|| key.replace('-', "_"), |(_, _, to)| (*to).to_string());
         if !fields.contains_key(&field) {
-            let mut known: Vec<String> = fields.keys().map(|k| k.replace('_', "-")).collect();
-            known.sort();
-            return Err(format!(
-                "{kind} handler: unknown option {key:?} (options: {})",
-                known.join(", ")
+            let known: Vec<String> = fields.keys().map(|k| k.replace('_', "-")).collect();
+            let place = format!("{kind} handler: ");
+            return Err(super::unknown_option(
+                &place,
+                key,
+                known.iter().map(String::as_str),
             ));
         }
         let value = if MAP_FIELDS.contains(&field.as_str()) {
@@ -272,6 +298,9 @@ mod tests {
         assert_eq!((k.cluster.as_str(), k.kafka_topic.as_str()), ("c", "t"));
         assert!(k.disable_partition_by_id);
         assert!(service_handler("log", &Map::new()).is_none());
+        for kind in SERVICE_KINDS {
+            assert!(service_handler(kind, &Map::new()).is_some(), "{kind}");
+        }
         // The defaults listed by Kapacitor's names read back as the same handler.
         for kind in ["slack", "alerta", "kafka", "snmptrap", "zenoss", "smtp"] {
             let defaults = default_options(kind).unwrap();

@@ -156,11 +156,11 @@ pub fn apply(
         };
         for (k, v) in &o.options {
             if !fields.contains_key(k) {
-                let mut known: Vec<&str> = fields.keys().map(String::as_str).collect();
-                known.sort_unstable();
-                return Err(format!(
-                    "{place}: unknown option {k:?} (options: {})",
-                    known.join(", ")
+                let place = format!("{place}: ");
+                return Err(super::unknown_option(
+                    &place,
+                    k,
+                    fields.keys().map(String::as_str),
                 ));
             }
             if Some(k.as_str()) == s.key && v.as_str() != Some(o.element.as_str()) {

@@ -1,7 +1,7 @@
 //! `.pagerDuty()` / `pagerduty` (Events API v1) and `.pagerDuty2()` / `pagerduty2` (Events
 //! API v2), as Kapacitor's `services/pagerduty` and `services/pagerduty2`.
 
-use super::{HandlerServices, event_data, go_json, invalid, is_http_url, not_enabled};
+use super::{HandlerServices, event_data, go_json, not_enabled, require_url};
 use kap_dataflow::alert::{AlertEvent, Level};
 use kap_dataflow::gofmt;
 use kap_dsl::plan::{PagerDuty2Handler, PagerDutyHandler};
@@ -35,9 +35,7 @@ impl Default for PagerDutyConfig {
 
 impl PagerDutyConfig {
     pub(super) fn validate(&self) -> Result<(), (String, String)> {
-        if self.enabled && !is_http_url(&self.url) {
-            return invalid("pagerduty", "url", "must be an http(s) URL when enabled");
-        }
+        require_url(self.enabled, "pagerduty", "url", &self.url)?;
         Ok(())
     }
 
@@ -114,9 +112,7 @@ const SUMMARY_MAX: usize = 1024;
 
 impl PagerDuty2Config {
     pub(super) fn validate(&self) -> Result<(), (String, String)> {
-        if self.enabled && !is_http_url(&self.url) {
-            return invalid("pagerduty2", "url", "must be an http(s) URL when enabled");
-        }
+        require_url(self.enabled, "pagerduty2", "url", &self.url)?;
         Ok(())
     }
 

@@ -1,7 +1,7 @@
 //! `.pushover()` / `pushover`: Pushover's message API (a form post), as Kapacitor's
 //! `services/pushover`.
 
-use super::{HandlerServices, invalid, is_http_url, not_enabled};
+use super::{HandlerServices, invalid, not_enabled, require_url};
 use kap_dataflow::alert::{AlertEvent, Level};
 use kap_dsl::plan::PushoverHandler;
 use serde::{Deserialize, Serialize};
@@ -48,9 +48,7 @@ fn form_encode(s: &str) -> String {
 
 impl PushoverConfig {
     pub(super) fn validate(&self) -> Result<(), (String, String)> {
-        if self.enabled && !is_http_url(&self.url) {
-            return invalid("pushover", "url", "must be an http(s) URL when enabled");
-        }
+        require_url(self.enabled, "pushover", "url", &self.url)?;
         if self.enabled && self.token.is_empty() {
             return invalid("pushover", "token", "must be set when enabled");
         }

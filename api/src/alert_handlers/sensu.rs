@@ -1,13 +1,11 @@
 //! `.sensu()` / `sensu`: a check result sent to a Sensu client socket over TCP, as
 //! Kapacitor's `services/sensu`.
 
-use super::{go_json, invalid, not_enabled, value_json};
+use super::{go_json, invalid, not_enabled, tcp_send, value_json};
 use kap_dataflow::alert::{AlertEvent, Level};
 use kap_dsl::plan::SensuHandler;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use std::io::Write;
-use std::net::{TcpStream, ToSocketAddrs};
 
 /// `[sensu]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -93,17 +91,6 @@ impl SensuConfig {
             return Err(not_enabled("sensu"));
         }
         let line = go_json(&self.body(h, event)?) + "\n";
-        let addr = self
-            .addr
-            .to_socket_addrs()
-            .map_err(|e| format!("sensu: resolve {}: {e}", self.addr))?
-            .next()
-            .ok_or_else(|| format!("sensu: {} resolves to nothing", self.addr))?;
-        let mut s = TcpStream::connect_timeout(&addr, super::DEFAULT_TIMEOUT)
-            .map_err(|e| format!("sensu: connect {}: {e}", self.addr))?;
-        s.set_write_timeout(Some(super::DEFAULT_TIMEOUT))
-            .map_err(|e| e.to_string())?;
-        s.write_all(line.as_bytes())
-            .map_err(|e| format!("sensu: write {}: {e}", self.addr))
+        tcp_send("sensu", &self.addr, line.as_bytes())
     }
 }

@@ -7,30 +7,8 @@ use kap_dataflow::alert::{AlertEvent, Level};
 use kap_dataflow::result::ResultSet;
 use serde_json::{Map, Value, json};
 
-/// The services that have a test, sorted.
-pub const NAMES: &[&str] = &[
-    "alerta",
-    "bigpanda",
-    "discord",
-    "hipchat",
-    "kafka",
-    "mqtt",
-    "opsgenie",
-    "opsgenie2",
-    "pagerduty",
-    "pagerduty2",
-    "pushover",
-    "sensu",
-    "servicenow",
-    "slack",
-    "smtp",
-    "snmptrap",
-    "talk",
-    "teams",
-    "telegram",
-    "victorops",
-    "zenoss",
-];
+/// The services that have a test (every alert service), sorted.
+pub const NAMES: &[&str] = options::SERVICE_KINDS;
 
 /// Options of the test alert itself, beside the handler's own.
 const EVENT_OPTIONS: &[&str] = &["id", "message", "details", "level"];
@@ -70,11 +48,10 @@ fn run_with(
 ) -> Result<(), String> {
     for (k, v) in given {
         if !opts.contains_key(k) {
-            let mut known: Vec<&str> = opts.keys().map(String::as_str).collect();
-            known.sort_unstable();
-            return Err(format!(
-                "unknown option {k:?} (options: {})",
-                known.join(", ")
+            return Err(super::unknown_option(
+                "",
+                k,
+                opts.keys().map(String::as_str),
             ));
         }
         opts.insert(k.clone(), v.clone());

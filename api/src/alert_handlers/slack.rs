@@ -1,7 +1,7 @@
 //! `.slack()` and the `slack` topic handler: Slack's incoming webhooks (or `chat.postMessage`
 //! with a token), one `[[slack]]` section per workspace, as Kapacitor's `services/slack`.
 
-use super::{HandlerServices, go_json, invalid, is_http_url, not_enabled};
+use super::{HandlerServices, go_json, not_enabled};
 use kap_dataflow::alert::{AlertEvent, Level};
 use kap_dsl::plan::SlackHandler;
 use serde::{Deserialize, Serialize};
@@ -62,46 +62,18 @@ impl Default for SlackConfig {
     }
 }
 
-/// Checks the workspaces as Kapacitor does: an enabled one has a URL; with several, each
-/// has a distinct name and at most one is the default.
-pub(super) fn validate(configs: &[SlackConfig]) -> Result<(), (String, String)> {
-    let mut names = std::collections::BTreeSet::new();
-    for (i, c) in configs.iter().enumerate() {
-        let section = format!("slack[{i}]");
-        if c.enabled && !is_http_url(&c.url) {
-            return invalid(&section, "url", "must be an http(s) URL when enabled");
-        }
-        if configs.len() > 1 && c.workspace.is_empty() {
-            return invalid(
-                &section,
-                "workspace",
-                "must be set when there are several [[slack]] sections",
-            );
-        }
-        if !names.insert(c.workspace.as_str()) {
-            return invalid(
-                &section,
-                "workspace",
-                "is used by another [[slack]] section",
-            );
-        }
-    }
-    if configs.iter().filter(|c| c.default).count() > 1 {
-        return invalid(
-            "slack",
-            "default",
-            "only one [[slack]] section may be the default",
-        );
-    }
-    Ok(())
-}
+impl super::Named for SlackConfig {
+    const SECTION: &'static str = "slack";
+    const WHAT: &'static str = "workspace";
+    const KEY: &'static str = "workspace";
 
-/// The workspace used when a handler names none: the default one, or the only one.
-pub(super) fn default_workspace(configs: &[SlackConfig]) -> Option<&SlackConfig> {
-    configs
-        .iter()
-        .find(|c| c.default)
-        .or_else(|| (configs.len() == 1).then(|| &configs[0]))
+    fn name(&self) -> &str {
+        &self.workspace
+    }
+
+    fn is_default(&self) -> bool {
+        self.default
+    }
 }
 
 /// The message Kapacitor posts: one attachment colored by level, `text` empty.
@@ -145,14 +117,7 @@ pub(super) fn send(
     h: &SlackHandler,
     event: &AlertEvent,
 ) -> Result<(), String> {
-    let c = if h.workspace.is_empty() {
-        default_workspace(configs).ok_or("no default [[slack]] workspace is configured")?
-    } else {
-        configs
-            .iter()
-            .find(|c| c.workspace == h.workspace)
-            .ok_or_else(|| format!("no [[slack]] workspace {:?} is configured", h.workspace))?
-    };
+    let c = super::pick_named(configs, &h.workspace)?;
     if !c.enabled {
         return Err(not_enabled("slack"));
     }

@@ -1,7 +1,7 @@
 //! `.victorOps()` / `victorops`: VictorOps' REST integration, as Kapacitor's
 //! `services/victorops`.
 
-use super::{HandlerServices, event_data, go_json, invalid, is_http_url, not_enabled};
+use super::{HandlerServices, event_data, go_json, not_enabled, require_url};
 use kap_dataflow::alert::{AlertEvent, Level};
 use kap_dsl::plan::VictorOpsHandler;
 use serde::{Deserialize, Serialize};
@@ -40,9 +40,7 @@ impl Default for VictorOpsConfig {
 
 impl VictorOpsConfig {
     pub(super) fn validate(&self) -> Result<(), (String, String)> {
-        if self.enabled && !is_http_url(&self.url) {
-            return invalid("victorops", "url", "must be an http(s) URL when enabled");
-        }
+        require_url(self.enabled, "victorops", "url", &self.url)?;
         Ok(())
     }
 

@@ -55,36 +55,25 @@ use std::time::{Duration, Instant};
 /// Base path of the topics API.
 pub const TOPICS_PATH: &str = "/kapacitor/v1/alerts/topics";
 
-/// The handler kinds Kapacitor accepts for topic handlers.
-pub const HANDLER_KINDS: &[&str] = &[
-    "aggregate",
-    "alerta",
-    "bigpanda",
-    "discord",
-    "exec",
-    "hipchat",
-    "kafka",
-    "log",
-    "mqtt",
-    "opsgenie",
-    "opsgenie2",
-    "pagerduty",
-    "pagerduty2",
-    "post",
-    "publish",
-    "pushover",
-    "sensu",
-    "servicenow",
-    "slack",
-    "smtp",
-    "snmptrap",
-    "talk",
-    "tcp",
-    "teams",
-    "telegram",
-    "victorops",
-    "zenoss",
-];
+/// The handler kinds the daemon runs itself, beside the alert services
+/// ([`options::SERVICE_KINDS`]).
+const BUILTIN_KINDS: &[&str] = &["aggregate", "exec", "log", "post", "publish", "tcp"];
+
+/// Every handler kind Kapacitor accepts, sorted.
+pub fn handler_kinds() -> Vec<&'static str> {
+    let mut kinds: Vec<&str> = BUILTIN_KINDS
+        .iter()
+        .chain(options::SERVICE_KINDS)
+        .copied()
+        .collect();
+    kinds.sort_unstable();
+    kinds
+}
+
+/// Whether `kind` is a handler kind Kapacitor accepts.
+pub fn is_handler_kind(kind: &str) -> bool {
+    BUILTIN_KINDS.contains(&kind) || options::SERVICE_KINDS.contains(&kind)
+}
 
 /// How deep `publish` handlers may chain before an event is dropped (guards against loops).
 const MAX_PUBLISH_DEPTH: usize = 8;
@@ -1066,7 +1055,7 @@ fn parse_duration(s: &str) -> Option<i64> {
 
 /// Compiles a handler record: its kind's action and its match lambda.
 fn compile(rec: &HandlerRecord) -> Result<Compiled, String> {
-    if !HANDLER_KINDS.contains(&rec.kind.as_str()) {
+    if !is_handler_kind(&rec.kind) {
         return Err(format!("unsupported action kind {:?}", rec.kind));
     }
     let empty = Map::new();

@@ -432,10 +432,10 @@ fn run_daemon(args: crate::cli::RunArgs) -> anyhow::Result<()> {
         if kind.is_empty() {
             continue;
         }
-        if !alerts::HANDLER_KINDS.contains(&kind) {
+        if !alerts::is_handler_kind(kind) {
             anyhow::bail!(
                 "-disable-handlers: unknown handler kind {kind:?} (known: {})",
-                alerts::HANDLER_KINDS.join(", ")
+                alerts::handler_kinds().join(", ")
             );
         }
         config.disabled_handlers.insert(kind.to_string());
