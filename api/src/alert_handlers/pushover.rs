@@ -31,12 +31,13 @@ impl Default for PushoverConfig {
     }
 }
 
-/// Form-encodes one value (`application/x-www-form-urlencoded`).
+/// Form-encodes one value as Go's `url.QueryEscape` does (unreserved bytes kept, space as
+/// `+`).
 fn form_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
                 out.push(b as char);
             }
             b' ' => out.push('+'),

@@ -106,13 +106,13 @@ fn pushover_posts_a_sorted_form() {
         ..PushoverConfig::default()
     };
     let h = PushoverHandler {
-        title: "CPU high".into(),
+        title: "CPU high*~".into(),
         sound: "siren".into(),
         ..PushoverHandler::default()
     };
     assert_eq!(
         c.form(&h, &event(Level::Critical)),
-        "message=cpu+is+%3Cb%3Ehot%3C%2Fb%3E&priority=1&sound=siren&timestamp=1&title=CPU+high&token=tok&user=usr"
+        "message=cpu+is+%3Cb%3Ehot%3C%2Fb%3E&priority=1&sound=siren&timestamp=1&title=CPU+high%2A~&token=tok&user=usr"
     );
 }
 
