@@ -297,18 +297,20 @@ impl AlertCenter {
     /// makes every alert state-changes-only, as in Kapacitor; then a handler of a
     /// kind refused by `kapacitord -disable-handlers` is an error naming its node.
     pub fn prepare_inline(&self, plan: &mut kap_dsl::plan::Pipeline) -> Result<(), String> {
-        let globals = self.inner.services.configs().globals();
+        // A global service of a disabled kind is not attached (it would refuse every task).
+        let mut globals = self.inner.services.configs().globals();
+        globals.retain(|(spec, _)| !self.inner.disabled.contains(spec.kind()));
         for n in &mut plan.nodes {
             if let kap_dsl::plan::NodeSpec::Alert(a) = &mut n.spec {
+                for h in &a.handlers {
+                    refuse_disabled(&self.inner.disabled, h.kind())
+                        .map_err(|e| format!("{}: {e}", n.name))?;
+                }
                 for (spec, state_changes_only) in &globals {
                     a.state_changes_only |= *state_changes_only;
                     if !a.handlers.iter().any(|h| h.kind() == spec.kind()) {
                         a.handlers.push(spec.clone());
                     }
-                }
-                for h in &a.handlers {
-                    refuse_disabled(&self.inner.disabled, h.kind())
-                        .map_err(|e| format!("{}: {e}", n.name))?;
                 }
             }
         }

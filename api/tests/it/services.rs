@@ -796,3 +796,35 @@ fn config_overrides_can_be_disabled() {
     assert_eq!(status, 403, "{body}");
     assert_eq!(d.json("/kapacitor/v1/config/smtp/")["options"]["port"], 25);
 }
+
+/// A global service whose kind `-disable-handlers` refuses is not attached: tasks still
+/// define and run, and nothing reaches it.
+#[test]
+fn a_disabled_global_service_is_left_out() {
+    let (url, got) = http_sink();
+    let d = Daemon::start_config(
+        "services-global-disabled",
+        Extra {
+            tail: format!(
+                "[pagerduty2]\nenabled = true\nurl = \"{url}/pd2\"\nglobal = true\n[teams]\nenabled = true\nchannel-url = \"{url}/teams\"\nglobal = true\n"
+            ),
+            args: vec!["-disable-handlers".into(), "pagerduty2".into()],
+            ..Extra::default()
+        },
+    );
+    d.enable_task(
+        "g",
+        "stream\n    |from()\n        .measurement('cpu')\n    |alert()\n        .crit(lambda: TRUE)\n",
+    );
+    d.write_s("cpu value=1 1");
+    bodies(&got, "/teams", 1);
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        !got.lock()
+            .unwrap()
+            .iter()
+            .any(|(head, _)| head.contains("/pd2")),
+        "{:?}",
+        got.lock().unwrap()
+    );
+}
