@@ -186,25 +186,26 @@ pub(super) fn value(h: &KafkaHandler, event: &AlertEvent) -> Result<Vec<u8>, Str
         .map_err(|e| format!("kafka: template: {e}"))
 }
 
-/// The clusters' clients (made on first use) and the runtime they run on.
+/// The runtime the Kafka clients run on: made on first use, and never dropped (a runtime
+/// must not be dropped on an async thread, which a daemon's shutdown may be).
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("kafka")
+            .enable_all()
+            .build()
+            .expect("a Tokio runtime for Kafka")
+    })
+}
+
+/// The clusters' clients, made on first use.
+#[derive(Default)]
 pub(super) struct KafkaClients {
-    runtime: tokio::runtime::Runtime,
     clients: Mutex<BTreeMap<String, Arc<Client>>>,
     /// Records written without a partition key, to spread them in turn.
     turn: AtomicUsize,
-}
-
-impl Default for KafkaClients {
-    fn default() -> Self {
-        KafkaClients {
-            runtime: tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a Tokio runtime for Kafka"),
-            clients: Mutex::new(BTreeMap::new()),
-            turn: AtomicUsize::new(0),
-        }
-    }
 }
 
 impl std::fmt::Debug for KafkaClients {
@@ -244,7 +245,7 @@ impl KafkaClients {
             timestamp: chrono::DateTime::from_timestamp_nanos(event.time),
         };
         let work = self.write(c, h, record);
-        self.runtime
+        runtime()
             .block_on(async { tokio::time::timeout(c.timeout, work).await })
             .map_err(|_| {
                 format!(

@@ -593,6 +593,17 @@ fn kafka_writes_the_alert_to_its_partition() {
         text.contains(r#"{"id":"cpu:nil","message":"cpu is hot","details":"#),
         "{text}"
     );
+    // The service test writes through the same client, from the API's blocking pool.
+    let (status, body) = d.req(
+        "POST",
+        "/kapacitor/v1/service-tests/kafka",
+        Some(r#"{"cluster": "main", "topic": "alerts", "message": "test"}"#),
+    );
+    assert_eq!(
+        (status, body.as_str()),
+        (200, r#"{"message":"","success":true}"#)
+    );
+    assert_eq!(got.lock().unwrap().len(), 2);
 }
 
 /// Service tests: the API lists each service's test options, runs a test alert through a
