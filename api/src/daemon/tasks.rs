@@ -31,6 +31,9 @@ struct TaskEntry {
     /// The compiled plan (`None` when the script no longer compiles, e.g. after a restart
     /// with a changed language rule; `error` says why).
     plan: Option<Pipeline>,
+    /// The plan the executing task runs, when a `PATCH` changed the script since it started
+    /// (as in Kapacitor, the change takes effect at the next reload).
+    running: Option<Pipeline>,
     error: String,
     executing: bool,
 }
@@ -248,6 +251,7 @@ impl TaskManager {
                 TaskEntry {
                     rec,
                     plan,
+                    running: None,
                     error,
                     executing: false,
                 },
@@ -286,6 +290,7 @@ impl TaskManager {
         };
         match self.runtime.start_task(&entry.rec.id, plan, feed) {
             Ok(()) => {
+                entry.running = None;
                 entry.executing = true;
                 entry.error.clear();
             }
@@ -301,6 +306,7 @@ impl TaskManager {
             self.runtime.stop_task(&entry.rec.id);
             self.alerts.close_task_topics(&entry.rec.id);
             entry.executing = false;
+            entry.running = None;
         }
     }
 
@@ -372,6 +378,7 @@ impl TaskManager {
         let mut entry = TaskEntry {
             rec,
             plan: Some(compiled.pipeline),
+            running: None,
             error: String::new(),
             executing: false,
         };
@@ -464,10 +471,27 @@ impl TaskManager {
             })
             .map_err(ApiError::internal)?;
         let mut old = inner.tasks.remove(id).ok_or_else(|| no_task(id))?;
+        // A running task whose script or vars change keeps running what it ran until it is
+        // reloaded (Kapacitor's PATCH; `kapacitor define` reloads unless `-no-reload`). A
+        // rename, a status change or new dbrps restart it.
+        if old.executing && rec.is_enabled() && new_id == id && rec.dbrps == old.rec.dbrps {
+            let running = old.running.take().or_else(|| old.plan.take());
+            let entry = TaskEntry {
+                rec,
+                plan: Some(compiled.pipeline),
+                running,
+                error: String::new(),
+                executing: true,
+            };
+            let task = self.view(&entry, ViewOptions::default());
+            inner.tasks.insert(new_id, entry);
+            return Ok(task);
+        }
         self.stop(&mut old);
         let mut entry = TaskEntry {
             rec,
             plan: Some(compiled.pipeline),
+            running: None,
             error: String::new(),
             executing: false,
         };
@@ -528,7 +552,7 @@ impl TaskManager {
         } else {
             kap_dsl::format_source(&rec.script).unwrap_or_else(|_| rec.script.clone())
         };
-        let dot = match &e.plan {
+        let dot = match e.running.as_ref().or(e.plan.as_ref()) {
             Some(plan) if e.executing => {
                 let stats = self.runtime.dot_stats(&rec.id);
                 kap_dsl::dot::render_with_stats(

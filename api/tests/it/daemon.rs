@@ -1242,3 +1242,39 @@ fn demo_alerts_within_a_minute() {
         "{alert}"
     );
 }
+
+/// `PATCH` of an enabled task's script stores it but leaves the task running what it ran,
+/// as Kapacitor does; `kapacitor reload` (disable, then enable) makes it take effect.
+#[test]
+fn patching_a_running_script_waits_for_a_reload() {
+    let d = Daemon::start("patch-running");
+    let script = |k: f64| {
+        format!(
+            "stream\n    |from()\n        .measurement('cpu')\n    |eval(lambda: \"value\" * {k:.1})\n        .as('v')\n    |httpOut('out')\n"
+        )
+    };
+    d.enable_task("p", &script(2.0));
+    let out = |want: i64| {
+        d.wait_json("/kapacitor/v1/tasks/p/out", 10, |v| {
+            v["series"][0]["values"][0][1] == want
+        })
+    };
+    d.write_s("cpu value=1 1");
+    out(2);
+    let (status, body) = d.req(
+        "PATCH",
+        "/kapacitor/v1/tasks/p",
+        Some(&serde_json::json!({ "script": script(3.0) }).to_string()),
+    );
+    assert_eq!(status, 200, "{body}");
+    let t = d.json("/kapacitor/v1/tasks/p");
+    assert!(t["script"].as_str().unwrap().contains("3.0"), "{t}");
+    assert_eq!(t["executing"], true);
+    assert!(t["dot"].as_str().unwrap().contains("eval2"), "{t}");
+    d.write_s("cpu value=2 2");
+    out(4);
+    let out_cli = d.cli(&["reload", "p"]);
+    assert!(out_cli.status.success(), "{out_cli:?}");
+    d.write_s("cpu value=2 3");
+    out(6);
+}
