@@ -812,6 +812,14 @@ impl Engine {
     /// nodes' end-of-input work done), then removes it. Returns the first build error a
     /// worker reported, if any.
     pub fn close_and_wait(&self, id: &str, timeout: Duration) -> Result<(), EngineError> {
+        let outcome = self.close_and_drain(id, timeout);
+        self.remove(id)?;
+        outcome
+    }
+
+    /// [`Engine::close_and_wait`] but for the removal: the drained dataflow's statistics
+    /// stay readable ([`Engine::stats`]) until [`Engine::remove`].
+    pub fn close_and_drain(&self, id: &str, timeout: Duration) -> Result<(), EngineError> {
         let key = self
             .key(id)
             .ok_or_else(|| EngineError::Build(format!("no dataflow `{id}` is installed")))?;
@@ -861,7 +869,6 @@ impl Engine {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&key);
-        self.remove(id)?;
         outcome
     }
 

@@ -251,7 +251,20 @@ async fn get_task(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let q = Query::parse(q.as_deref());
-    Ok(Json(d.tasks.get(&id, q.view())?).into_response())
+    let view = q.view();
+    let mut task = d.tasks.get(&id, view)?;
+    // `replay-id`: the statistics and DOT of that replay of the task, as it ended.
+    if let Some(replay) = q.get("replay-id").filter(|r| !r.is_empty()) {
+        let (of, stats, dot) = d.replays.replay_stats(replay, view.dot_labels)?;
+        if of != id {
+            return Err(ApiError::bad_request(format!(
+                "replay {replay:?} replayed into task {of:?}, not {id:?}"
+            )));
+        }
+        task.stats = serde_json::from_value(stats).unwrap_or_default();
+        task.dot = dot;
+    }
+    Ok(Json(task).into_response())
 }
 
 async fn http_out(

@@ -146,6 +146,12 @@ pub struct ReplayRecord {
     pub status: String,
     /// Progress between 0 and 1.
     pub progress: f64,
+    /// The replayed task's statistics when it ended (`{"task-stats", "node-stats"}`).
+    #[serde(default)]
+    pub stats: serde_json::Value,
+    /// The replayed task's DOT with those statistics, as attributes and as labels.
+    #[serde(default)]
+    pub dot: [String; 2],
 }
 
 impl Record for ReplayRecord {

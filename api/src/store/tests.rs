@@ -79,6 +79,8 @@ fn replay(id: &str) -> ReplayRecord {
         error: "boom".into(),
         status: "failed".into(),
         progress: 0.25,
+        stats: serde_json::Value::Null,
+        dot: Default::default(),
     }
 }
 

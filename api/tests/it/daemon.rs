@@ -1074,10 +1074,17 @@ fn seed_stream_workflow_end_to_end() {
     .expect("fragment");
     let frag_arg = fragment.to_string_lossy().into_owned();
     define(&frag_arg);
-    ok(&d.cli(&["replay", &rec, "cpu_alert"]));
+    let replay = ok(&d.cli(&["replay", &rec, "cpu_alert"]))
+        .trim()
+        .to_string();
     wait_for(20, "the replay's alert log", || !log_lines(&log).is_empty());
     let first = log_lines(&log);
     assert_eq!(first[0]["level"], "CRITICAL", "{first:?}");
+    // `show -replay` prints the DOT with the replayed task's statistics as it ended.
+    wait_for(20, "the replay's stats in `kapacitor show -replay`", || {
+        let out = ok(&d.cli(&["show", "-replay", &replay, "cpu_alert"]));
+        out.contains("crits_triggered=\"") && !out.contains("crits_triggered=\"0\"")
+    });
     let t = d.json("/kapacitor/v1/tasks/cpu_alert");
     assert_eq!(t["status"], "disabled", "a replay does not enable the task");
     assert_eq!(t["executing"], false);

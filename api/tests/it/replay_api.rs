@@ -244,6 +244,20 @@ fn replay_runs_isolated_from_the_live_task() {
     let r = d.replays.get_replay("rep").expect("exists");
     assert_eq!((r.status.as_str(), r.error.as_str()), ("finished", ""));
     assert_eq!(r.progress, 1.0);
+    // The replayed task's statistics as it ended, and its DOT with them.
+    assert_eq!(
+        r.stats["node-stats"]["alert5"]["crits_triggered"], 1,
+        "{}",
+        r.stats
+    );
+    assert_eq!(
+        r.stats["node-stats"]["window2"]["working_cardinality"], 1,
+        "{}",
+        r.stats
+    );
+    let (task, _, dot) = d.replays.replay_stats("rep", false).expect("stats");
+    assert_eq!(task, "live");
+    assert!(dot.contains("crits_triggered=\"1\""), "{dot}");
 
     // The replay's inline handler fired, with the recorded times.
     wait_until("the replay alert", || {
@@ -337,6 +351,8 @@ fn running_recordings_and_replays_fail_after_a_restart() {
                 error: String::new(),
                 status: "running".into(),
                 progress: 0.5,
+                stats: serde_json::Value::Null,
+                dot: Default::default(),
             })
             .expect("stored");
     }

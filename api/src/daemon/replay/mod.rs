@@ -173,7 +173,11 @@ pub fn replay_view(r: &ReplayRecord) -> Replay {
         error: r.error.clone(),
         status: r.status.clone(),
         progress: r.progress,
-        stats: serde_json::json!({}),
+        stats: if r.stats.is_null() {
+            serde_json::json!({})
+        } else {
+            r.stats.clone()
+        },
     }
 }
 
@@ -544,8 +548,18 @@ fn run_replay(shared: &Shared, rec: &mut ReplayRecord, job: &ReplayJob) -> Resul
         }
     };
     let closed = engine
-        .close_and_wait(&engine_id, DRAIN_TIMEOUT)
+        .close_and_drain(&engine_id, DRAIN_TIMEOUT)
         .map_err(|e| format!("running the replay: {e}"));
+    // The replayed task's statistics as it ended, for `GET /replays/<id>` and
+    // `GET /tasks/<task>?replay-id=<id>` (`kapacitor show -replay`).
+    let stats = shared.runtime.task_stats(&engine_id);
+    rec.stats = serde_json::to_value(&stats).unwrap_or_default();
+    let dot = shared.runtime.dot_stats(&engine_id);
+    rec.dot = [
+        kap_dsl::dot::DotView::Attributes,
+        kap_dsl::dot::DotView::Labels,
+    ]
+    .map(|view| kap_dsl::dot::render_with_stats(&job.plan, &rec.task, &dot, view));
     let _ = engine.remove(&engine_id);
     outcome?;
     closed
@@ -846,6 +860,8 @@ impl ReplayService {
             error: String::new(),
             status: RUNNING.into(),
             progress: 0.0,
+            stats: serde_json::Value::Null,
+            dot: Default::default(),
         };
         shared.store.put(&rec).map_err(ApiError::internal)?;
         let cancel = Arc::new(AtomicBool::new(false));
@@ -897,6 +913,23 @@ impl ReplayService {
             .map_err(ApiError::internal)?
             .map(|r| replay_view(&r))
             .ok_or_else(|| no_replay(id))
+    }
+
+    /// The statistics and DOT (`labels`: as labels) of replay `id` when it ended, and the
+    /// task it replayed into.
+    pub fn replay_stats(
+        &self,
+        id: &str,
+        labels: bool,
+    ) -> Result<(String, serde_json::Value, String), ApiError> {
+        let r = self
+            .shared
+            .store
+            .get::<ReplayRecord>(id)
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| no_replay(id))?;
+        let [attributes, as_labels] = r.dot;
+        Ok((r.task, r.stats, if labels { as_labels } else { attributes }))
     }
 
     /// `GET /replays`: sorted by id, filtered by a glob `pattern`.
