@@ -196,13 +196,15 @@ pub struct HttpPostConfig {
     pub headers: BTreeMap<String, String>,
     /// HTTP basic authentication (`[httppost.basic-auth]`), when a username is set.
     pub basic_auth: BasicAuth,
-    /// Kapacitor's body templates: not supported, refused when set.
+    /// The body of post handlers' posts: a Go template over the alert data (`.ID`,
+    /// `.Message`, `.Level`, `.Data.Series`…) instead of its JSON.
     pub alert_template: String,
-    /// See `alert-template`.
+    /// `alert-template` read from this file.
     pub alert_template_file: String,
-    /// See `alert-template`.
+    /// The body of httpPost nodes' posts: a Go template over the row (`.Name`, `.Tags`,
+    /// `.Columns`, `.Values`) instead of its JSON.
     pub row_template: String,
-    /// See `alert-template`.
+    /// `row-template` read from this file.
     pub row_template_file: String,
 }
 
@@ -256,10 +258,45 @@ impl HttpPostConfig {
             ));
             headers.push(("Authorization".into(), format!("Basic {token}")));
         }
+        // The templates were checked with the configuration ([`Config::validate`]).
+        let template = |which| self.template(which).ok().flatten();
         kap_dataflow::ops::http_post::EndpointConfig {
             url: self.url.clone(),
             headers,
+            row_template: template("row"),
+            alert_template: template("alert"),
         }
+    }
+
+    /// The endpoint's `row` or `alert` body template, from its text or its file; `Err`
+    /// names the key at fault and says why.
+    pub fn template(
+        &self,
+        which: &str,
+    ) -> Result<Option<kap_dataflow::template::Template>, (String, String)> {
+        let (text, file) = match which {
+            "row" => (&self.row_template, &self.row_template_file),
+            _ => (&self.alert_template, &self.alert_template_file),
+        };
+        let (key, text) = match (text.is_empty(), file.is_empty()) {
+            (true, true) => return Ok(None),
+            (false, false) => {
+                return Err((
+                    format!("{which}-template-file"),
+                    format!("set {which}-template or {which}-template-file, not both"),
+                ));
+            }
+            (false, true) => (format!("{which}-template"), text.clone()),
+            (true, false) => {
+                let key = format!("{which}-template-file");
+                let text = std::fs::read_to_string(file)
+                    .map_err(|e| (key.clone(), format!("reading {file}: {e}")))?;
+                (key, text)
+            }
+        };
+        kap_dataflow::template::Template::parse(&key, &text)
+            .map(Some)
+            .map_err(|e| (key, e.to_string()))
     }
 }
 
@@ -894,18 +931,9 @@ impl Config {
                     format!("invalid URL \"{}\": want http://… or https://…", e.url),
                 );
             }
-            for (k, v) in [
-                ("alert-template", &e.alert_template),
-                ("alert-template-file", &e.alert_template_file),
-                ("row-template", &e.row_template),
-                ("row-template-file", &e.row_template_file),
-            ] {
-                if !v.is_empty() {
-                    return invalid(
-                        key(k),
-                        "body templates are not supported yet: remove it to post Kapacitor's JSON"
-                            .into(),
-                    );
+            for which in ["row", "alert"] {
+                if let Err((k, message)) = e.template(which) {
+                    return invalid(key(&k), message);
                 }
             }
         }

@@ -164,6 +164,7 @@ pub fn with_http_post(services: Services, case: &Json, sink_url: &str) -> Servic
                 EndpointConfig {
                     url: url.replace("__HTTP_SINK_URL__", sink_url),
                     headers,
+                    ..EndpointConfig::default()
                 },
             );
         }

@@ -26,6 +26,7 @@
 
 use crate::gofmt;
 use crate::point::{Batch, FieldValue, Point, Sym, Tags, get};
+use crate::template::Data;
 use std::fmt::Write as _;
 
 /// One value of a row: a time (the `time` column), a field value, or a tag value.
@@ -61,6 +62,53 @@ pub struct ResultSet {
 
 /// The row of a stream point (`ToRow`): all point tags; columns `time` then the sorted
 /// field names; one value row.
+impl Row {
+    /// The row as Kapacitor's templates see a `models.Row`: `Name`, `Tags` (a string map),
+    /// `Columns`, `Values` (times as `time.Time`).
+    pub fn template_data(&self) -> Data {
+        let tags = self
+            .tags
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), v.as_str().to_string()))
+            .collect();
+        let cell = |c: &Cell| match c {
+            Cell::Time(t) => Data::Time(*t),
+            Cell::Field(v) => Data::from(v),
+            Cell::Tag(s) => Data::str(s.as_str()),
+        };
+        Data::structure([
+            ("Name", Data::str(self.name.as_str())),
+            ("Tags", Data::StringMap(tags)),
+            (
+                "Columns",
+                Data::List(self.columns.iter().map(|c| Data::str(c.as_str())).collect()),
+            ),
+            (
+                "Values",
+                Data::List(
+                    self.values
+                        .iter()
+                        .map(|r| Data::List(r.iter().map(cell).collect()))
+                        .collect(),
+                ),
+            ),
+        ])
+    }
+}
+
+impl ResultSet {
+    /// The result as Kapacitor's templates see a `models.Result`: `Series` (its rows).
+    pub fn template_data(&self) -> Data {
+        let rows = self
+            .series
+            .iter()
+            .flatten()
+            .map(|r| r.as_ref().map_or(Data::Nil, Row::template_data))
+            .collect();
+        Data::structure([("Series", Data::List(rows))])
+    }
+}
+
 pub fn point_row(p: &Point) -> Row {
     let mut columns = Vec::with_capacity(p.fields.len() + 1);
     columns.push("time".to_string());

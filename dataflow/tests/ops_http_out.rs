@@ -280,6 +280,7 @@ mod http_post {
                 EndpointConfig {
                     url: "http://ep/".into(),
                     headers: vec![("Auth".into(), "x".into())],
+                    ..EndpointConfig::default()
                 },
             );
             services = services.with("http_post", Arc::new(svc));

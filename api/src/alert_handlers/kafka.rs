@@ -5,7 +5,7 @@
 
 use super::{invalid, not_enabled};
 use kap_dataflow::alert::AlertEvent;
-use kap_dataflow::template::{Data, Template};
+use kap_dataflow::template::Template;
 use kap_dsl::plan::KafkaHandler;
 use rskafka::client::partition::{Compression, UnknownTopicHandling};
 use rskafka::client::{Client, ClientBuilder};
@@ -160,28 +160,13 @@ fn fnv1a(data: &[u8]) -> u32 {
     })
 }
 
-/// The alert data a template reads: `ID`, `Message`, `Details`, `Time`, `Duration`,
-/// `Level`, `PreviousLevel`, `Recoverable`.
-fn alert_data(event: &AlertEvent) -> Data {
-    Data::structure([
-        ("ID", Data::str(event.id.as_str())),
-        ("Message", Data::str(event.message.as_str())),
-        ("Details", Data::str(event.details.as_str())),
-        ("Time", Data::Time(event.time)),
-        ("Duration", Data::Duration(event.duration)),
-        ("Level", Data::str(event.level.as_str())),
-        ("PreviousLevel", Data::str(event.previous_level.as_str())),
-        ("Recoverable", Data::Bool(event.recoverable)),
-    ])
-}
-
 /// The record's value: the handler's template, or Kapacitor's alert JSON.
 pub(super) fn value(h: &KafkaHandler, event: &AlertEvent) -> Result<Vec<u8>, String> {
     if h.template.is_empty() {
         return event.to_json().map(String::into_bytes);
     }
     Template::parse("kafka", &h.template)
-        .and_then(|t| t.execute(&alert_data(event)))
+        .and_then(|t| t.execute(&super::alert_data(event)))
         .map(String::into_bytes)
         .map_err(|e| format!("kafka: template: {e}"))
 }

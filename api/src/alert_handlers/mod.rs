@@ -142,7 +142,8 @@ pub fn run_handler(
                 .map_err(|e| format!("log handler: write {}: {e}", l.file_path))
         }
         HandlerSpec::Post(p) if p.url.is_empty() && !p.endpoint.is_empty() => {
-            // A named `[[httppost]]` endpoint: its URL, its headers before the handler's own.
+            // A named `[[httppost]]` endpoint: its URL, its headers before the handler's own,
+            // and its `alert-template` as the body when it has one.
             let e = services.endpoints.get(&p.endpoint).ok_or_else(|| {
                 format!(
                     "post handler: no [[httppost]] endpoint {:?} configured",
@@ -152,26 +153,19 @@ pub fn run_handler(
             let mut p = p.clone();
             p.url = e.url.clone();
             p.headers = e.headers.iter().cloned().chain(p.headers).collect();
-            run_handler(&HandlerSpec::Post(p), event, services)
+            let body = match &e.alert_template {
+                Some(t) => t
+                    .execute(&alert_data(event))
+                    .map_err(|err| format!("post handler: alert template: {err}"))?,
+                None => event.to_json_line()?,
+            };
+            post(&p, body, poster)
         }
         HandlerSpec::Post(p) => {
             if p.url.is_empty() {
                 return Err("post handler: no url and no endpoint".into());
             }
-            let line = event.to_json_line()?;
-            let timeout = if p.timeout > 0 {
-                p.timeout
-            } else {
-                DEFAULT_TIMEOUT.as_nanos() as i64
-            };
-            let (status, body) = poster.post(&p.url, &p.headers, line, Some(timeout))?;
-            if (200..300).contains(&status) {
-                Ok(())
-            } else if p.capture_response {
-                Err(format!("post handler: {} answered {status}: {body}", p.url))
-            } else {
-                Err(format!("post handler: {} answered {status}", p.url))
-            }
+            post(p, event.to_json_line()?, poster)
         }
         HandlerSpec::Tcp(t) => {
             tcp_send("tcp handler", &t.address, event.to_json_line()?.as_bytes())
@@ -229,6 +223,47 @@ pub fn run_handler(
         HandlerSpec::SnmpTrap(h) => c.snmptrap.send(h, event),
         HandlerSpec::Kafka(h) => services.kafka_clients.send(&c.kafka, h, event),
     }
+}
+
+/// A post handler's POST of `body`, with its timeout; a non-2xx answer is an error (with
+/// the answer's body under `.captureResponse()`).
+fn post(
+    p: &kap_dsl::plan::PostHandler,
+    body: String,
+    poster: &dyn HttpPoster,
+) -> Result<(), String> {
+    let timeout = if p.timeout > 0 {
+        p.timeout
+    } else {
+        DEFAULT_TIMEOUT.as_nanos() as i64
+    };
+    let (status, answer) = poster.post(&p.url, &p.headers, body, Some(timeout))?;
+    if (200..300).contains(&status) {
+        Ok(())
+    } else if p.capture_response {
+        Err(format!(
+            "post handler: {} answered {status}: {answer}",
+            p.url
+        ))
+    } else {
+        Err(format!("post handler: {} answered {status}", p.url))
+    }
+}
+
+/// The alert data templates read (Kapacitor's `AlertData`): `ID`, `Message`, `Details`,
+/// `Time`, `Duration`, `Level`, `Data` (`.Data.Series`), `PreviousLevel`, `Recoverable`.
+fn alert_data(event: &AlertEvent) -> Data {
+    Data::structure([
+        ("ID", Data::str(event.id.as_str())),
+        ("Message", Data::str(event.message.as_str())),
+        ("Details", Data::str(event.details.as_str())),
+        ("Time", Data::Time(event.time)),
+        ("Duration", Data::Duration(event.duration)),
+        ("Level", Data::str(event.level.as_str())),
+        ("Data", event.data.template_data()),
+        ("PreviousLevel", Data::str(event.previous_level.as_str())),
+        ("Recoverable", Data::Bool(event.recoverable)),
+    ])
 }
 
 /// What handlers deliver with: the HTTP client (with its blacklist), the `[[httppost]]`

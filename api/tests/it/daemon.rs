@@ -903,6 +903,64 @@ fn httppost_endpoints_from_the_config() {
     );
 }
 
+/// `[[httppost]]` body templates: `row-template` shapes an httpPost node's body from the
+/// row, `alert-template` (here from a file) a post handler's from the alert data; a template
+/// that does not parse stops the daemon, naming its key.
+#[test]
+fn httppost_endpoint_templates_shape_the_bodies() {
+    let (url, got) = http_sink();
+    let dir = crate::tempdir("httppost-templates-file");
+    let alert_file = dir.join("alert.tmpl");
+    std::fs::write(
+        &alert_file,
+        "{{.Level}} {{.ID}}:{{range .Data.Series}} {{index .Tags \"host\"}}{{range .Values}} {{index . 1}}{{end}}{{end}}",
+    )
+    .unwrap();
+    let d = Daemon::start_config(
+        "httppost-templates",
+        Extra {
+            tail: format!(
+                "[[httppost]]\nendpoint = \"rows\"\nurl = \"{url}/rows\"\nrow-template = '{{{{.Name}}}} host={{{{index .Tags \"host\"}}}}{{{{range .Values}}}} {{{{index . 1}}}}{{{{end}}}}'\n\
+                 [[httppost]]\nendpoint = \"alerts\"\nurl = \"{url}/alerts\"\nalert-template-file = {:?}\n",
+                alert_file.display().to_string()
+            ),
+            ..Extra::default()
+        },
+    );
+    d.enable_task("tp", "stream\n    |from()\n        .measurement('cpu')\n    |httpPost()\n        .endpoint('rows')\n    |alert()\n        .id('cpu')\n        .crit(lambda: TRUE)\n        .post()\n            .endpoint('alerts')\n");
+    d.write_s("cpu,host=a value=2 1");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while got.lock().unwrap().len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "posts: {:?}",
+            got.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let posts = got.lock().unwrap().clone();
+    let body = |path: &str| {
+        posts
+            .iter()
+            .find(|(head, _)| head.starts_with(&format!("POST {path} ")))
+            .map(|(_, b)| b.clone())
+            .unwrap_or_else(|| panic!("no post to {path}: {posts:?}"))
+    };
+    assert_eq!(body("/rows"), "cpu host=a 2");
+    assert_eq!(body("/alerts"), "CRITICAL cpu: a 2");
+
+    let conf = dir.join("bad.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "data_dir = {:?}\n[[httppost]]\nendpoint = \"x\"\nurl = \"http://127.0.0.1:1/\"\nrow-template = \"{{{{.Name\"\n",
+            dir.join("data")
+        ),
+    )
+    .unwrap();
+    refuses_to_start(&conf, &[], "httppost[0].row-template");
+}
+
 /// `kapacitord -blacklist-cidrs 127.0.0.0/8`: httpPost nodes and post handlers do not post
 /// into that network (the error is logged); a bad CIDR stops the daemon.
 #[test]

@@ -8,6 +8,7 @@
 use crate::node::{BuildError, BuildInfo, Ctx, Processor};
 use crate::point::{FieldValue, Msg, Sym, set};
 use crate::result::{ResultSet, Row, batch_row, point_row};
+use crate::template::Template;
 use kap_dsl::plan::HttpPostSpec;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -31,12 +32,18 @@ pub trait HttpPoster: Send + Sync + fmt::Debug {
 }
 
 /// A configured `[[httppost]]` endpoint.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct EndpointConfig {
     /// Target URL.
     pub url: String,
     /// Headers sent with every request (before the node's own `.header()`s).
     pub headers: Vec<(String, String)>,
+    /// `row-template`: the body httpPost nodes send, over the row (`.Name`, `.Tags`,
+    /// `.Columns`, `.Values`), instead of the row's JSON.
+    pub row_template: Option<Template>,
+    /// `alert-template`: the body post handlers send, over the alert data, instead of its
+    /// JSON.
+    pub alert_template: Option<Template>,
 }
 
 /// The HTTP client and configured endpoints httpPost nodes use.
@@ -68,6 +75,8 @@ impl HttpPostService {
 struct HttpPost {
     service: Option<Arc<HttpPostService>>,
     url: String,
+    /// The endpoint's `row-template`.
+    row_template: Option<Template>,
     headers: Vec<(String, String)>,
     code_field: Option<Sym>,
     capture: bool,
@@ -82,12 +91,14 @@ pub(crate) fn build(
 ) -> Result<Box<dyn Processor>, BuildError> {
     let service = info.services.get::<HttpPostService>(SERVICE_NAME);
     let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];
+    let mut row_template = None;
     let url = if let Some(u) = spec.urls.first() {
         u.clone()
     } else if let Some(name) = spec.endpoints.first() {
         match service.as_ref().map(|s| s.endpoints.get(name)) {
             Some(Some(e)) => {
                 headers.extend(e.headers.iter().cloned());
+                row_template = e.row_template.clone();
                 e.url.clone()
             }
             Some(None) => {
@@ -108,6 +119,7 @@ pub(crate) fn build(
     Ok(Box::new(HttpPost {
         service,
         url,
+        row_template,
         headers,
         code_field: (!spec.code_field.is_empty()).then(|| Sym::new(&spec.code_field)),
         capture: spec.capture_response,
@@ -123,15 +135,23 @@ impl HttpPost {
             ctx.error(self.quiet, "no HTTP post service is configured");
             return None;
         };
-        let mut body = match ResultSet::single(row).to_json() {
-            Ok(b) => b,
-            Err(e) => {
-                ctx.error(self.quiet, &format!("failed to marshal row: {e}"));
-                return None;
-            }
+        let body = match &self.row_template {
+            Some(t) => match t.execute(&row.template_data()) {
+                Ok(b) => b,
+                Err(e) => {
+                    ctx.error(self.quiet, &format!("failed to execute row template: {e}"));
+                    return None;
+                }
+            },
+            // json.Encoder terminates the document with a newline.
+            None => match ResultSet::single(row).to_json() {
+                Ok(b) => b + "\n",
+                Err(e) => {
+                    ctx.error(self.quiet, &format!("failed to marshal row: {e}"));
+                    return None;
+                }
+            },
         };
-        // json.Encoder terminates the document with a newline.
-        body.push('\n');
         match service
             .poster
             .post(&self.url, &self.headers, body, self.timeout)
