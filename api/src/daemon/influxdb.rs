@@ -56,6 +56,7 @@ impl Clusters {
                 password: c.password.clone(),
                 timeout: c.timeout,
                 gzip: c.compression.eq_ignore_ascii_case("gzip"),
+                tls: tls_options(c).map_err(|e| format!("[[influxdb]] {:?}: {e}", c.name))?,
             })
             .map_err(|e| format!("[[influxdb]] {:?}: {e}", c.name))?;
             out.clients.insert(c.name.clone(), client);
@@ -448,6 +449,28 @@ impl PointsWriter for InfluxWriter {
         q.woken.notify_all();
         Ok(())
     }
+}
+
+/// A cluster's HTTPS settings, its PEM files read (`ssl-cert` and `ssl-key` go together).
+fn tls_options(c: &crate::config::InfluxDbConfig) -> Result<kap_influxdb::TlsOptions, String> {
+    let read = |key: &str, path: &str| {
+        std::fs::read(path).map_err(|e| format!("{key}: reading {path}: {e}"))
+    };
+    let ca_pem = if c.ssl_ca.is_empty() {
+        None
+    } else {
+        Some(read("ssl-ca", &c.ssl_ca)?)
+    };
+    let client_pem = match (c.ssl_cert.is_empty(), c.ssl_key.is_empty()) {
+        (true, true) => None,
+        (false, false) => Some((read("ssl-cert", &c.ssl_cert)?, read("ssl-key", &c.ssl_key)?)),
+        _ => return Err("ssl-cert and ssl-key go together".into()),
+    };
+    Ok(kap_influxdb::TlsOptions {
+        ca_pem,
+        client_pem,
+        insecure_skip_verify: c.insecure_skip_verify,
+    })
 }
 
 #[cfg(test)]

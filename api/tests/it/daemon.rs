@@ -785,6 +785,29 @@ fn https_serves_the_api_over_tls() {
     assert_eq!(out.status.code(), Some(4), "{out:?}");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("TLS") && err.contains("-skipVerify"), "{err}");
+    // The InfluxDB client (here against this HTTPS server's /ping) trusts a cluster's
+    // `ssl-ca`, or skips the check with `insecure-skip-verify`, and refuses it otherwise.
+    let ping = |tls: kap_influxdb::TlsOptions| {
+        kap_influxdb::Client::new(kap_influxdb::ClientConfig {
+            name: "tls".into(),
+            urls: vec![url.clone()],
+            tls,
+            ..Default::default()
+        })
+        .expect("client")
+        .ping()
+    };
+    assert!(ping(Default::default()).is_err());
+    let ca = kap_influxdb::TlsOptions {
+        ca_pem: Some(ck.cert.pem().into_bytes()),
+        ..Default::default()
+    };
+    ping(ca).expect("trusted through ssl-ca");
+    let insecure = kap_influxdb::TlsOptions {
+        insecure_skip_verify: true,
+        ..Default::default()
+    };
+    ping(insecure).expect("insecure-skip-verify");
     let _ = child.kill();
     let _ = child.wait();
     // A certificate file that holds no certificate stops the daemon, naming the key.

@@ -69,6 +69,61 @@ pub struct ClientConfig {
     pub timeout: Duration,
     /// Gzip write bodies (`Content-Encoding: gzip`).
     pub gzip: bool,
+    /// HTTPS settings.
+    pub tls: TlsOptions,
+}
+
+/// HTTPS settings of a cluster (`ssl-ca`, `ssl-cert`, `ssl-key`, `insecure-skip-verify`),
+/// as PEM text already read.
+#[derive(Clone, Default, PartialEq)]
+pub struct TlsOptions {
+    /// Certificates to trust instead of the usual roots.
+    pub ca_pem: Option<Vec<u8>>,
+    /// A client certificate chain and its private key, for servers that ask for one.
+    pub client_pem: Option<(Vec<u8>, Vec<u8>)>,
+    /// Skip the server certificate's check.
+    pub insecure_skip_verify: bool,
+}
+
+impl std::fmt::Debug for TlsOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsOptions")
+            .field("ca_pem", &self.ca_pem.is_some())
+            .field("client_pem", &self.client_pem.is_some())
+            .field("insecure_skip_verify", &self.insecure_skip_verify)
+            .finish()
+    }
+}
+
+impl TlsOptions {
+    /// ureq's TLS configuration; `Err` says what does not parse.
+    fn ureq(&self) -> Result<ureq::tls::TlsConfig, String> {
+        use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig};
+        let mut b = TlsConfig::builder().disable_verification(self.insecure_skip_verify);
+        if let Some(pem) = &self.ca_pem {
+            let certs = certificates(pem).map_err(|e| format!("ssl-ca: {e}"))?;
+            b = b.root_certs(RootCerts::new_with_certs(&certs));
+        }
+        if let Some((cert, key)) = &self.client_pem {
+            let chain = certificates(cert).map_err(|e| format!("ssl-cert: {e}"))?;
+            let key = PrivateKey::from_pem(key).map_err(|e| format!("ssl-key: {e}"))?;
+            b = b.client_cert(Some(ClientCert::new_with_certs(&chain, key)));
+        }
+        fn certificates(pem: &[u8]) -> Result<Vec<Certificate<'static>>, String> {
+            let certs: Vec<Certificate<'static>> = ureq::tls::parse_pem(pem)
+                .filter_map(|item| match item {
+                    Ok(ureq::tls::PemItem::Certificate(c)) => Some(Ok(c)),
+                    Ok(_) => None,
+                    Err(e) => Some(Err(e.to_string())),
+                })
+                .collect::<Result<_, _>>()?;
+            if certs.is_empty() {
+                return Err("no PEM certificate in it".into());
+            }
+            Ok(certs)
+        }
+        Ok(b.build())
+    }
 }
 
 impl std::fmt::Debug for ClientConfig {
@@ -215,8 +270,10 @@ impl Client {
             }
         }
         let timeout = (!config.timeout.is_zero()).then_some(config.timeout);
+        let tls = config.tls.ureq().map_err(bad)?;
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            .tls_config(tls)
             .timeout_global(timeout)
             .user_agent("kapacitor-rs")
             .build()

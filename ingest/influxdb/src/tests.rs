@@ -580,3 +580,31 @@ mod real {
         );
     }
 }
+
+#[test]
+fn tls_settings_that_do_not_parse_are_refused_naming_the_key() {
+    let with = |tls: TlsOptions| {
+        Client::new(ClientConfig {
+            name: "c".into(),
+            urls: vec!["https://127.0.0.1:1".into()],
+            tls,
+            ..ClientConfig::default()
+        })
+        .map(|_| ())
+        .unwrap_err()
+        .to_string()
+    };
+    let err = with(TlsOptions {
+        ca_pem: Some(b"not a certificate".to_vec()),
+        ..TlsOptions::default()
+    });
+    assert!(
+        err.contains("ssl-ca") && err.contains("no PEM certificate"),
+        "{err}"
+    );
+    let err = with(TlsOptions {
+        client_pem: Some((b"x".to_vec(), b"y".to_vec())),
+        ..TlsOptions::default()
+    });
+    assert!(err.contains("ssl-cert"), "{err}");
+}

@@ -165,6 +165,7 @@ fn query_client(shared: &Shared, cluster: &str, host: &str) -> Result<Client, Ap
             password: String::new(),
             timeout: Duration::from_secs(60),
             gzip: false,
+            tls: Default::default(),
         })
         .map_err(|e| ApiError::bad_request(format!("invalid host {host:?}: {e}")));
     }
