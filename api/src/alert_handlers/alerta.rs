@@ -119,7 +119,14 @@ impl AlertaConfig {
         if !token.is_empty() {
             headers.push((
                 "Authorization".to_string(),
-                format!("{} {token}", self.token_prefix),
+                format!(
+                    "{} {token}",
+                    if h.token_prefix.is_empty() {
+                        &self.token_prefix
+                    } else {
+                        &h.token_prefix
+                    }
+                ),
             ));
         }
         let url = format!("{}/alert", self.url.trim_end_matches('/'));

@@ -1280,6 +1280,10 @@ pub struct HipChatHandler {
 pub struct AlertaHandler {
     /// `.token(token)`.
     pub token: String,
+    /// `.tokenPrefix(prefix)`: the authorization scheme before the token (the `[alerta]`
+    /// section's when empty).
+    #[serde(default)]
+    pub token_prefix: String,
     /// `.resource(template)`.
     pub resource: String,
     /// `.event(template)`.

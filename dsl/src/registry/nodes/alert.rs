@@ -309,6 +309,12 @@ const HIPCHAT_PROPS: &[PropDef] = &[
 
 const ALERTA_PROPS: &[PropDef] = &[
     hstr!("token", "Alerta API token.", Alerta, token),
+    hstr!(
+        "tokenPrefix",
+        "Authorization scheme before the token.",
+        Alerta,
+        token_prefix
+    ),
     hstr!("resource", "Resource template.", Alerta, resource),
     hstr!("event", "Event template.", Alerta, event),
     hstr!("environment", "Environment template.", Alerta, environment),
