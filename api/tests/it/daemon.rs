@@ -817,6 +817,20 @@ fn https_serves_the_api_over_tls() {
     refuses_to_start(&conf, &[], "[http] https-certificate");
 }
 
+/// Waits until `got` holds `n` requests (or fails listing them), and returns them.
+pub(crate) fn wait_posts(got: &Requests, n: usize) -> Vec<(String, String)> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while got.lock().unwrap().len() < n {
+        assert!(
+            Instant::now() < deadline,
+            "{n} posts expected: {:?}",
+            got.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    got.lock().unwrap().clone()
+}
+
 /// The `(request line and headers, body)` of each request an [`http_sink`] got.
 pub(crate) type Requests = Arc<Mutex<Vec<(String, String)>>>;
 
@@ -897,16 +911,7 @@ fn httppost_endpoints_from_the_config() {
     );
     d.enable_task("ep", "stream\n    |from()\n        .measurement('cpu')\n    |httpPost()\n        .endpoint('sink')\n    |alert()\n        .crit(lambda: TRUE)\n        .post()\n            .endpoint('sink')\n");
     d.write_s("cpu,host=a value=2 1");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while got.lock().unwrap().len() < 2 {
-        assert!(
-            Instant::now() < deadline,
-            "posts: {:?}",
-            got.lock().unwrap()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let posts = got.lock().unwrap().clone();
+    let posts = wait_posts(&got, 2);
     // `me:secret` in base64.
     for (head, _) in &posts {
         let h = head.to_ascii_lowercase();
@@ -952,16 +957,7 @@ fn httppost_endpoint_templates_shape_the_bodies() {
     );
     d.enable_task("tp", "stream\n    |from()\n        .measurement('cpu')\n    |httpPost()\n        .endpoint('rows')\n    |alert()\n        .id('cpu')\n        .crit(lambda: TRUE)\n        .post()\n            .endpoint('alerts')\n");
     d.write_s("cpu,host=a value=2 1");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while got.lock().unwrap().len() < 2 {
-        assert!(
-            Instant::now() < deadline,
-            "posts: {:?}",
-            got.lock().unwrap()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let posts = got.lock().unwrap().clone();
+    let posts = wait_posts(&got, 2);
     let body = |path: &str| {
         posts
             .iter()
