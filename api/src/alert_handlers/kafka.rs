@@ -185,6 +185,12 @@ fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
+/// A cluster's clients are keyed by its id and brokers: a cluster changed through `/config`
+/// gets a new client.
+fn cluster_key(c: &KafkaConfig) -> String {
+    format!("{}\0{}", c.id, c.brokers.join(","))
+}
+
 /// The clusters' clients, made on first use.
 #[derive(Default)]
 pub(super) struct KafkaClients {
@@ -282,7 +288,7 @@ impl KafkaClients {
             .clients
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&c.id)
+            .get(&cluster_key(c))
         {
             return Ok(Arc::clone(client));
         }
@@ -295,7 +301,7 @@ impl KafkaClients {
         self.clients
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(c.id.clone(), Arc::clone(&client));
+            .insert(cluster_key(c), Arc::clone(&client));
         Ok(client)
     }
 }

@@ -100,7 +100,7 @@ pub(super) fn validate(configs: &[MqttConfig]) -> Result<(), (String, String)> {
     super::validate_named(configs)
 }
 
-/// The brokers' connections, by broker name.
+/// The brokers' connections, by broker (name, URL, client id and user).
 #[derive(Default)]
 pub(super) struct MqttClients(Mutex<BTreeMap<String, Client>>);
 
@@ -135,11 +135,14 @@ impl MqttClients {
             q => return Err(format!("mqtt: QoS {q} is not 0, 1 or 2")),
         };
         let mut clients = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let client = match clients.get(&c.name) {
+        // Keyed by what the connection is made from: a broker changed through `/config`
+        // gets a new connection.
+        let key = format!("{}\0{}\0{}\0{}", c.name, c.url, c.client_id, c.username);
+        let client = match clients.get(&key) {
             Some(client) => client.clone(),
             None => {
                 let client = connect(c)?;
-                clients.insert(c.name.clone(), client.clone());
+                clients.insert(key, client.clone());
                 client
             }
         };

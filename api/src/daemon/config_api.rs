@@ -194,7 +194,11 @@ impl ConfigOverrides {
                 };
                 changed.push(key_of(s.name, name));
             }
+            let present = overrides::elements(&self.services.configs(), s);
             for name in &u.remove {
+                if !present.iter().any(|(n, _)| n == name) {
+                    return Err(bad(format!("remove: element {name:?} does not exist")));
+                }
                 let i = find(&mut records, name);
                 if records[i].create {
                     records.remove(i);

@@ -734,6 +734,13 @@ fn config_overrides_change_services_at_runtime() {
     );
     assert_eq!(status, 400);
     assert_eq!(d.req("GET", "/kapacitor/v1/config/nope", None).0, 404);
+    let (status, body) = d.req(
+        "POST",
+        "/kapacitor/v1/config/slack",
+        Some(r#"{"remove": ["nope"]}"#),
+    );
+    assert_eq!(status, 400);
+    assert!(body.contains("does not exist"), "{body}");
 
     // A one-element section: set, then delete back to the file's value.
     let (status, _) = d.req(
