@@ -75,6 +75,19 @@ pub fn is_handler_kind(kind: &str) -> bool {
     BUILTIN_KINDS.contains(&kind) || options::SERVICE_KINDS.contains(&kind)
 }
 
+/// Threads delivering events to handlers. A handler's deliveries all go to one of them
+/// (by a hash of its topic and id), so its events keep their order, and a slow or hung
+/// service (up to its timeout) holds up only the handlers that share its thread.
+const DELIVERY_SHARDS: usize = 4;
+
+/// One handler run waiting for its delivery thread.
+struct Delivery {
+    spec: Arc<PlanHandler>,
+    event: Arc<AlertEvent>,
+    /// Names the handler in errors (`inline slack handler of task t`).
+    what: String,
+}
+
 /// How deep `publish` handlers may chain before an event is dropped (guards against loops).
 const MAX_PUBLISH_DEPTH: usize = 8;
 
@@ -85,7 +98,7 @@ const AGGREGATE_WAIT_MAX: Duration = Duration::from_millis(100);
 #[derive(Debug)]
 enum Action {
     /// One of the handlers the daemon delivers itself.
-    Run(Box<PlanHandler>),
+    Run(Arc<PlanHandler>),
     /// Re-publish to these topics.
     Publish(Vec<String>),
     /// Gather events; the aggregates thread publishes one per interval.
@@ -117,7 +130,9 @@ struct Inner {
     services: Arc<HandlerServices>,
     handlers: RwLock<HandlerMap>,
     stats: Arc<HandlerStats>,
-    last_error: Mutex<Option<String>>,
+    last_error: Arc<Mutex<Option<String>>>,
+    /// The delivery threads' queues ([`DELIVERY_SHARDS`]).
+    shards: Vec<crossbeam_channel::Sender<Delivery>>,
     persist: bool,
     dirty: Mutex<BTreeSet<String>>,
     /// Anonymous topics of stopped tasks: out of the live topics, their state kept in the
@@ -127,6 +142,13 @@ struct Inner {
     write: Mutex<()>,
     /// Handler kinds refused (`kapacitord -disable-handlers`).
     disabled: BTreeSet<String>,
+}
+
+/// Counts a handler error, logs it and keeps it as the last one.
+fn record_error(stats: &HandlerStats, last: &Mutex<Option<String>>, msg: String) {
+    stats.errors.fetch_add(1, Ordering::Relaxed);
+    tracing::error!("{msg}");
+    *lock(last) = Some(msg);
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -201,13 +223,37 @@ impl AlertCenter {
                 }
             }
         }
+        let stats = Arc::new(HandlerStats::default());
+        let last_error = Arc::new(Mutex::new(None));
+        let mut shards = Vec::with_capacity(DELIVERY_SHARDS);
+        for n in 0..DELIVERY_SHARDS {
+            let (tx, rx) = crossbeam_channel::bounded::<Delivery>(opts.buffer.max(1));
+            let (services, stats, last) = (
+                Arc::clone(&services),
+                Arc::clone(&stats),
+                Arc::clone(&last_error),
+            );
+            // The thread ends when the center (holding the senders) is dropped.
+            std::thread::Builder::new()
+                .name(format!("alert-delivery-{n}"))
+                .spawn(move || {
+                    for d in rx {
+                        if let Err(e) = run_handler(&d.spec, &d.event, &services) {
+                            record_error(&stats, &last, format!("{}: {e}", d.what));
+                        }
+                    }
+                })
+                .expect("spawning an alert delivery thread");
+            shards.push(tx);
+        }
         let inner = Arc::new(Inner {
             store,
             topics,
             services,
             handlers: RwLock::new(map),
-            stats: Arc::new(HandlerStats::default()),
-            last_error: Mutex::new(None),
+            stats,
+            last_error,
+            shards,
             persist: opts.persist_topics,
             dirty: Mutex::new(BTreeSet::new()),
             closed: Mutex::new(BTreeSet::new()),
@@ -715,22 +761,21 @@ impl Inner {
     }
 
     fn error(&self, msg: String) {
-        self.stats.errors.fetch_add(1, Ordering::Relaxed);
-        tracing::error!("{msg}");
-        *lock(&self.last_error) = Some(msg);
+        record_error(&self.stats, &self.last_error, msg);
     }
 
     /// Runs the inline handlers of `event` and the matching handlers of its topic.
     fn dispatch(&self, event: AlertEvent, depth: usize, signal: &crossbeam_channel::Sender<()>) {
-        for h in &event.handlers {
+        let shared = Arc::new(event.clone());
+        for (i, h) in event.handlers.iter().enumerate() {
             self.stats.handled.fetch_add(1, Ordering::Relaxed);
-            if let Err(e) = self.run(h, &event) {
-                self.error(format!(
-                    "inline {} handler of task {}: {e}",
-                    h.kind(),
-                    event.task
-                ));
-            }
+            let what = format!("inline {} handler of task {}", h.kind(), event.task);
+            self.deliver(
+                (&event.topic, &i.to_string()),
+                Arc::new(h.clone()),
+                &shared,
+                what,
+            );
         }
         let handlers: Vec<Arc<Compiled>> = self
             .handlers
@@ -754,9 +799,8 @@ impl Inner {
             self.stats.handled.fetch_add(1, Ordering::Relaxed);
             match &h.action {
                 Action::Run(spec) => {
-                    if let Err(e) = self.run(spec, &event) {
-                        self.error(format!("handler {} of kind {}: {e}", h.rec.id, h.rec.kind));
-                    }
+                    let what = format!("handler {} of kind {}", h.rec.id, h.rec.kind);
+                    self.deliver((&h.rec.topic, &h.rec.id), Arc::clone(spec), &shared, what);
                 }
                 Action::Publish(targets) => {
                     if depth >= MAX_PUBLISH_DEPTH {
@@ -781,9 +825,32 @@ impl Inner {
         }
     }
 
-    /// Runs a handler for an event.
-    fn run(&self, h: &PlanHandler, event: &AlertEvent) -> Result<(), String> {
-        run_handler(h, event, &self.services)
+    /// Queues a handler run on the delivery thread of handler `key` (its topic and id); a
+    /// full queue drops it and says so.
+    fn deliver(
+        &self,
+        key: (&str, &str),
+        spec: Arc<PlanHandler>,
+        event: &Arc<AlertEvent>,
+        what: String,
+    ) {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut h);
+        let shard = &self.shards[(h.finish() % self.shards.len() as u64) as usize];
+        let d = Delivery {
+            spec,
+            event: Arc::clone(event),
+            what,
+        };
+        if let Err(e) = shard.try_send(d) {
+            self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+            self.error(format!(
+                "{}: queue full, event {} dropped",
+                e.into_inner().what,
+                event.id
+            ));
+        }
     }
 
     /// An event a handler publishes to topic `topic`: it updates the topic's state (its
@@ -1078,7 +1145,7 @@ fn compile(rec: &HandlerRecord) -> Result<Compiled, String> {
                     .as_i64()
                     .ok_or_else(|| format!("option \"mode\" must be an integer, got {v}"))?,
             };
-            Action::Run(Box::new(PlanHandler::Log(LogHandler {
+            Action::Run(Arc::new(PlanHandler::Log(LogHandler {
                 file_path: path,
                 mode: if mode == 0 { 0o600 } else { mode },
             })))
@@ -1088,7 +1155,7 @@ fn compile(rec: &HandlerRecord) -> Result<Compiled, String> {
             if address.is_empty() {
                 return Err("tcp handler: option \"address\" is required".into());
             }
-            Action::Run(Box::new(PlanHandler::Tcp(TcpHandler { address })))
+            Action::Run(Arc::new(PlanHandler::Tcp(TcpHandler { address })))
         }
         "exec" => {
             let prog = opt_str(o, "prog")?;
@@ -1097,7 +1164,7 @@ fn compile(rec: &HandlerRecord) -> Result<Compiled, String> {
             }
             let mut command = vec![prog];
             command.extend(opt_strings(o, "args")?);
-            Action::Run(Box::new(PlanHandler::Exec(ExecHandler { command })))
+            Action::Run(Arc::new(PlanHandler::Exec(ExecHandler { command })))
         }
         "post" => {
             let url = opt_str(o, "url")?;
@@ -1115,7 +1182,7 @@ fn compile(rec: &HandlerRecord) -> Result<Compiled, String> {
                 Some(v) => return Err(format!("option \"headers\" must be an object, got {v}")),
             };
             // A named endpoint's URL and headers are looked up as events are delivered.
-            Action::Run(Box::new(PlanHandler::Post(PostHandler {
+            Action::Run(Arc::new(PlanHandler::Post(PostHandler {
                 url,
                 endpoint,
                 headers,
@@ -1139,7 +1206,7 @@ fn compile(rec: &HandlerRecord) -> Result<Compiled, String> {
         }
         "aggregate" => Action::Aggregate(Arc::new(Aggregate::from_options(o)?)),
         kind => match options::service_handler(kind, o) {
-            Some(spec) => Action::Run(Box::new(spec?)),
+            Some(spec) => Action::Run(Arc::new(spec?)),
             None => return Err(format!("unsupported action kind {kind:?}")),
         },
     };

@@ -336,3 +336,59 @@ fn handlers_and_topic_levels_survive_reopen() {
         Level::Critical
     );
 }
+
+/// A handler whose service hangs holds up only the handlers that share its delivery
+/// thread: the others keep delivering, each in its events' order.
+#[test]
+fn a_hung_handler_does_not_hold_up_the_others() {
+    let dir = crate::tempdir("alerts-hung");
+    let (addr, lines) = tcp_lines();
+    // An HTTP server that takes connections and never answers.
+    let hung = TcpListener::bind("127.0.0.1:0").unwrap();
+    let hung_url = format!("http://{}/", hung.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in hung.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    let (_store, topics, center) = open(&dir);
+    // `a-hung` comes first in the topic's handler order.
+    center
+        .create_handler(
+            "cpu",
+            spec("a-hung", "post", serde_json::json!({"url": hung_url}), ""),
+        )
+        .unwrap();
+    for i in 0..6 {
+        center
+            .create_handler(
+                "cpu",
+                spec(
+                    &format!("fast-{i}"),
+                    "tcp",
+                    serde_json::json!({"address": addr}),
+                    "",
+                ),
+            )
+            .unwrap();
+    }
+    for level in [Level::Warning, Level::Critical, Level::Ok] {
+        publish(&center, &topics, "cpu", level, "x");
+    }
+    // Well within the post handler's 10 s timeout, the other handlers have delivered.
+    let started = Instant::now();
+    assert!(
+        wait_until(|| lines.lock().unwrap().len() >= 3),
+        "got {:?}",
+        lines.lock().unwrap()
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let levels: Vec<String> = lines
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["level"].to_string())
+        .collect();
+    assert!(levels.contains(&"\"WARNING\"".to_string()), "{levels:?}");
+}
