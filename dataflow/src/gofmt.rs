@@ -346,6 +346,23 @@ pub fn write_json_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// Go's `url.QueryEscape`: unreserved bytes kept, space as `+`, the rest `%XX`.
+pub fn query_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char);
+            }
+            b' ' => out.push('+'),
+            b => {
+                let _ = write!(out, "%{b:02X}");
+            }
+        }
+    }
+    out
+}
+
 /// Parses an RFC 3339 timestamp (`2016-01-01T00:00:00Z`, optional fraction of up to 9 digits,
 /// `Z` or a `±hh:mm` offset) into nanoseconds since the Unix epoch, UTC. `None` if the text is
 /// malformed or the time does not fit in `i64` nanoseconds.

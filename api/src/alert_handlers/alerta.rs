@@ -2,7 +2,7 @@
 //! templated resource, event, environment, group, value and origin.
 
 use super::{
-    HandlerServices, go_json, not_enabled, render, require_url, template_data, value_json,
+    HandlerServices, go_json, not_enabled, pick, render, require_url, template_data, value_json,
 };
 use kap_dataflow::alert::{AlertEvent, Level};
 use kap_dsl::plan::AlertaHandler;
@@ -110,23 +110,12 @@ impl AlertaConfig {
         if !self.enabled {
             return Err(not_enabled("alerta"));
         }
-        let token = if h.token.is_empty() {
-            &self.token
-        } else {
-            &h.token
-        };
+        let token = pick(&h.token, &self.token);
         let mut headers = Vec::new();
         if !token.is_empty() {
             headers.push((
                 "Authorization".to_string(),
-                format!(
-                    "{} {token}",
-                    if h.token_prefix.is_empty() {
-                        &self.token_prefix
-                    } else {
-                        &h.token_prefix
-                    }
-                ),
+                format!("{} {token}", pick(&h.token_prefix, &self.token_prefix)),
             ));
         }
         let url = format!("{}/alert", self.url.trim_end_matches('/'));

@@ -1,16 +1,12 @@
 //! Chat services: `.teams()`, `.discord()`, `.telegram()`, `.hipChat()` and `.talk()` (and
 //! their topic-handler kinds), as Kapacitor's `services/{teams,discord,telegram,hipchat,talk}`.
 
-use super::{HandlerServices, go_json, invalid, not_enabled, require_url};
+use super::{HandlerServices, go_json, invalid, not_enabled, pick, require_url};
 use kap_dataflow::alert::{AlertEvent, Level};
 use kap_dataflow::gofmt;
 use kap_dsl::plan::{DiscordHandler, HipChatHandler, TeamsHandler, TelegramHandler};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-
-fn pick<'a>(own: &'a str, default: &'a str) -> &'a str {
-    if own.is_empty() { default } else { own }
-}
 
 /// `[teams]`: Microsoft Teams incoming webhooks.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -2,7 +2,7 @@
 //! topic-handler kinds), as Kapacitor's `services/{bigpanda,servicenow,zenoss}`.
 
 use super::{
-    HandlerServices, event_data, go_json, not_enabled, render, require_url, template_data,
+    HandlerServices, event_data, go_json, not_enabled, pick, render, require_url, template_data,
     value_json,
 };
 use base64::Engine as _;
@@ -11,10 +11,6 @@ use kap_dsl::plan::{BigPandaHandler, ServiceNowHandler, ZenossHandler};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
-
-fn pick<'a>(own: &'a str, default: &'a str) -> &'a str {
-    if own.is_empty() { default } else { own }
-}
 
 /// An `Authorization: Basic …` header, when a user name is set.
 pub(super) fn basic_auth(username: &str, password: &str) -> Vec<(String, String)> {

@@ -621,6 +621,16 @@ fn render(
         .map_err(|e| format!("{service}: {what} template: {e}"))
 }
 
+/// The handler's own value, or its service section's when the handler leaves it empty.
+fn pick<'a>(own: &'a str, default: &'a str) -> &'a str {
+    if own.is_empty() { default } else { own }
+}
+
+/// [`pick`] for lists (teams, recipients, Sensu handlers).
+fn pick_list<'a, T>(own: &'a [T], default: &'a [T]) -> &'a [T] {
+    if own.is_empty() { default } else { own }
+}
+
 /// A TICKscript value (handler metadata, attributes) as JSON.
 fn value_json(v: &kap_dsl::value::Value) -> serde_json::Value {
     use kap_dsl::value::Value;

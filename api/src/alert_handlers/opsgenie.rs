@@ -1,7 +1,9 @@
 //! `.opsGenie()` / `opsgenie` (API v1) and `.opsGenie2()` / `opsgenie2` (Alert API v2), as
 //! Kapacitor's `services/opsgenie` and `services/opsgenie2`.
 
-use super::{HandlerServices, event_data, go_json, invalid, not_enabled, require_url};
+use super::{
+    HandlerServices, event_data, go_json, invalid, not_enabled, pick, pick_list, require_url,
+};
 use kap_dataflow::alert::{AlertEvent, Level};
 use kap_dsl::plan::{OpsGenie2Handler, OpsGenieHandler};
 use serde::{Deserialize, Serialize};
@@ -44,10 +46,6 @@ impl Default for OpsGenieConfig {
     }
 }
 
-fn or_default<'a>(own: &'a [String], default: &'a [String]) -> &'a [String] {
-    if own.is_empty() { default } else { own }
-}
-
 fn truncate(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
 }
@@ -73,11 +71,11 @@ impl OpsGenieConfig {
             "source": "kapacitor",
             "details": {"Level": event.level.as_str(), "Monitoring Tool": "Kapacitor"},
         });
-        let teams = or_default(&h.teams, &self.teams);
+        let teams = pick_list(&h.teams, &self.teams);
         if !teams.is_empty() {
             body["teams"] = json!(teams);
         }
-        let recipients = or_default(&h.recipients, &self.recipients);
+        let recipients = pick_list(&h.recipients, &self.recipients);
         if !recipients.is_empty() {
             body["recipients"] = json!(recipients);
         }
@@ -165,11 +163,7 @@ impl OpsGenie2Config {
         let base = self.url.trim_end_matches('/');
         let alias = alias(&event.id);
         if event.level == Level::Ok {
-            let action = if h.recovery_action.is_empty() {
-                &self.recovery_action
-            } else {
-                &h.recovery_action
-            };
+            let action = pick(&h.recovery_action, &self.recovery_action);
             let action = if action == "close" { "close" } else { "notes" };
             let url = format!(
                 "{base}/{}/{action}?identifierType=alias",
@@ -183,12 +177,12 @@ impl OpsGenie2Config {
             Level::Warning => "P3",
             _ => "P5",
         };
-        let mut responders: Vec<serde_json::Value> = or_default(&h.teams, &self.teams)
+        let mut responders: Vec<serde_json::Value> = pick_list(&h.teams, &self.teams)
             .iter()
             .map(|t| json!({"type": "team", "name": t}))
             .collect();
         responders.extend(
-            or_default(&h.recipients, &self.recipients)
+            pick_list(&h.recipients, &self.recipients)
                 .iter()
                 .map(|u| json!({"type": "user", "username": u})),
         );

@@ -1,7 +1,7 @@
 //! `.pagerDuty()` / `pagerduty` (Events API v1) and `.pagerDuty2()` / `pagerduty2` (Events
 //! API v2), as Kapacitor's `services/pagerduty` and `services/pagerduty2`.
 
-use super::{HandlerServices, event_data, go_json, not_enabled, require_url};
+use super::{HandlerServices, event_data, go_json, not_enabled, pick, require_url};
 use kap_dataflow::alert::{AlertEvent, Level};
 use kap_dataflow::gofmt;
 use kap_dsl::plan::{PagerDuty2Handler, PagerDutyHandler};
@@ -52,11 +52,7 @@ impl PagerDutyConfig {
             Level::Ok => "resolve",
             Level::Info => return Err("pagerduty: unsupported alert level INFO".into()),
         };
-        let key = if h.service_key.is_empty() {
-            &self.service_key
-        } else {
-            &h.service_key
-        };
+        let key = pick(&h.service_key, &self.service_key);
         Ok(json!({
             "service_key": key,
             "event_type": event_type,
@@ -130,11 +126,7 @@ impl PagerDuty2Config {
             Level::Warning => ("trigger", "warning"),
             Level::Critical => ("trigger", "critical"),
         };
-        let key = if h.routing_key.is_empty() {
-            &self.routing_key
-        } else {
-            &h.routing_key
-        };
+        let key = pick(&h.routing_key, &self.routing_key);
         let source = kap_dataflow::point::get(&event.tags, kap_dataflow::point::Sym::new("host"))
             .map_or("unknown", |s| s.as_str());
         let summary: String = event.message.chars().take(SUMMARY_MAX).collect();

@@ -1,7 +1,7 @@
 //! `.pushover()` / `pushover`: Pushover's message API (a form post), as Kapacitor's
 //! `services/pushover`.
 
-use super::{HandlerServices, invalid, not_enabled, require_url};
+use super::{HandlerServices, invalid, not_enabled, pick, require_url};
 use kap_dataflow::alert::{AlertEvent, Level};
 use kap_dsl::plan::PushoverHandler;
 use serde::{Deserialize, Serialize};
@@ -31,22 +31,6 @@ impl Default for PushoverConfig {
     }
 }
 
-/// Form-encodes one value as Go's `url.QueryEscape` does (unreserved bytes kept, space as
-/// `+`).
-fn form_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(b as char);
-            }
-            b' ' => out.push('+'),
-            b => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
 impl PushoverConfig {
     pub(super) fn validate(&self) -> Result<(), (String, String)> {
         require_url(self.enabled, "pushover", "url", &self.url)?;
@@ -65,11 +49,7 @@ impl PushoverConfig {
             Level::Info => "-1",
             Level::Ok => "-2",
         };
-        let user = if h.user_key.is_empty() {
-            &self.user_key
-        } else {
-            &h.user_key
-        };
+        let user = pick(&h.user_key, &self.user_key);
         let timestamp = event.time.div_euclid(1_000_000_000).to_string();
         let mut pairs: Vec<(&str, &str)> = vec![
             ("token", &self.token),
@@ -92,7 +72,7 @@ impl PushoverConfig {
         pairs.sort_by_key(|(k, _)| *k);
         pairs
             .iter()
-            .map(|(k, v)| format!("{k}={}", form_encode(v)))
+            .map(|(k, v)| format!("{k}={}", kap_dataflow::gofmt::query_escape(v)))
             .collect::<Vec<_>>()
             .join("&")
     }

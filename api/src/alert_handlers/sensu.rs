@@ -1,7 +1,7 @@
 //! `.sensu()` / `sensu`: a check result sent to a Sensu client socket over TCP, as
 //! Kapacitor's `services/sensu`.
 
-use super::{go_json, invalid, not_enabled, tcp_send, value_json};
+use super::{go_json, invalid, not_enabled, pick, pick_list, tcp_send, value_json};
 use kap_dataflow::alert::{AlertEvent, Level};
 use kap_dsl::plan::SensuHandler;
 use serde::{Deserialize, Serialize};
@@ -68,15 +68,11 @@ impl SensuConfig {
         };
         let mut body = json!({
             "name": event.id,
-            "source": if h.source.is_empty() { &self.source } else { &h.source },
+            "source": pick(&h.source, &self.source),
             "output": event.message,
             "status": status,
         });
-        let handlers = if h.handlers.is_empty() {
-            &self.handlers
-        } else {
-            &h.handlers
-        };
+        let handlers = pick_list(&h.handlers, &self.handlers);
         if !handlers.is_empty() {
             body["handlers"] = json!(handlers);
         }

@@ -1,7 +1,7 @@
 //! `.slack()` and the `slack` topic handler: Slack's incoming webhooks (or `chat.postMessage`
 //! with a token), one `[[slack]]` section per workspace, as Kapacitor's `services/slack`.
 
-use super::{HandlerServices, go_json, not_enabled};
+use super::{HandlerServices, go_json, not_enabled, pick};
 use kap_dataflow::alert::{AlertEvent, Level};
 use kap_dsl::plan::SlackHandler;
 use serde::{Deserialize, Serialize};
@@ -87,13 +87,6 @@ pub(super) fn body(
         Level::Warning => "warning",
         Level::Critical => "danger",
         _ => "good",
-    };
-    let pick = |own: &str, default: &str| {
-        if own.is_empty() {
-            default.to_string()
-        } else {
-            own.to_string()
-        }
     };
     json!({
         "as_user": false,

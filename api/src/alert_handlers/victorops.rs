@@ -1,7 +1,7 @@
 //! `.victorOps()` / `victorops`: VictorOps' REST integration, as Kapacitor's
 //! `services/victorops`.
 
-use super::{HandlerServices, event_data, go_json, not_enabled, require_url};
+use super::{HandlerServices, event_data, go_json, not_enabled, pick, require_url};
 use kap_dataflow::alert::{AlertEvent, Level};
 use kap_dsl::plan::VictorOpsHandler;
 use serde::{Deserialize, Serialize};
@@ -46,11 +46,7 @@ impl VictorOpsConfig {
 
     /// Where the event goes: `url/api-key/routing-key`.
     pub(super) fn target(&self, h: &VictorOpsHandler) -> String {
-        let key = if h.routing_key.is_empty() {
-            &self.routing_key
-        } else {
-            &h.routing_key
-        };
+        let key = pick(&h.routing_key, &self.routing_key);
         format!(
             "{}/{}/{}",
             self.url.trim_end_matches('/'),

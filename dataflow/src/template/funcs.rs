@@ -105,7 +105,7 @@ pub(crate) fn call_builtin(name: &str, args: &[&Data]) -> Result<Data, String> {
         },
         "html" => Ok(Data::String(html_escape(&eval_args(args), false))),
         "js" => Ok(Data::String(js_escape(&eval_args(args)))),
-        "urlquery" => Ok(Data::String(query_escape(&eval_args(args)))),
+        "urlquery" => Ok(Data::String(crate::gofmt::query_escape(&eval_args(args)))),
         "eq" => compare_eq(args).map(Data::Bool),
         "ne" => match args {
             [a, b] => compare_eq(&[a, b]).map(|e| Data::Bool(!e)),
@@ -366,21 +366,6 @@ fn js_escape(s: &str) -> String {
                 out.push_str(&format!("\\u{:04X}", c as u32));
             }
             c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Go `url.QueryEscape`.
-fn query_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char);
-            }
-            b' ' => out.push('+'),
-            b => out.push_str(&format!("%{b:02X}")),
         }
     }
     out
