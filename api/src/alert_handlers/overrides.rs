@@ -93,7 +93,7 @@ pub fn elements(configs: &ServiceConfigs, s: &Section) -> Vec<(String, Map<Strin
 }
 
 /// The defaults of one element of a list section.
-fn element_default(section: &str) -> Value {
+pub(super) fn element_default(section: &str) -> Value {
     let d = ServiceConfigs::default();
     let one = match section {
         "slack" => serde_json::to_value(super::SlackConfig::default()),

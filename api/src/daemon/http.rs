@@ -456,17 +456,58 @@ fn service_test_json(name: &str, options: serde_json::Map<String, Value>) -> Val
     })
 }
 
+/// The services that have a test: the alert services, `httppost` and `influxdb`, sorted.
+fn service_test_names() -> Vec<&'static str> {
+    let mut names = crate::alert_handlers::service_tests::NAMES.to_vec();
+    names.push("influxdb");
+    names.sort_unstable();
+    names
+}
+
+/// Service `name`'s test options with their defaults; `None` for a service without a test.
+fn service_test_options(d: &Daemon, name: &str) -> Option<serde_json::Map<String, Value>> {
+    if name == "influxdb" {
+        // Kapacitor's `testOptions{Cluster}`; empty tests the default cluster.
+        let mut o = serde_json::Map::new();
+        o.insert("cluster".into(), json!(""));
+        return Some(o);
+    }
+    crate::alert_handlers::service_tests::default_options(d.alerts.services(), name)
+}
+
+/// Runs service `name`'s test; `None` for a service without a test.
+fn service_test_run(
+    d: &Daemon,
+    name: &str,
+    options: &serde_json::Map<String, Value>,
+) -> Option<Result<(), String>> {
+    if name == "influxdb" {
+        // Kapacitor pings the cluster.
+        let cluster = options.get("cluster").and_then(Value::as_str).unwrap_or("");
+        let clusters = d.runtime.batch.clusters();
+        return Some(match clusters.client(cluster) {
+            Ok(client) => client.ping().map(|_| ()).map_err(|e| e.to_string()),
+            Err(_) => Err(format!(
+                "cluster {cluster:?} is not enabled or does not exist"
+            )),
+        });
+    }
+    crate::alert_handlers::service_tests::run(d.alerts.services(), name, options)
+}
+
 /// `GET /service-tests[?pattern=]`: the services that have a test, with their options.
-async fn list_service_tests(RawQuery(raw): RawQuery) -> Result<Json<Value>, ApiError> {
-    use crate::alert_handlers::service_tests;
+async fn list_service_tests(
+    State(d): St,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
     let q = Query::parse(raw.as_deref());
     let pattern = q.get("pattern").unwrap_or("");
     let pat = glob::Pattern::new(pattern)
         .map_err(|e| ApiError::bad_request(format!("invalid pattern {pattern:?}: {e}")))?;
-    let services: Vec<Value> = service_tests::NAMES
-        .iter()
+    let services: Vec<Value> = service_test_names()
+        .into_iter()
         .filter(|n| pattern.is_empty() || pat.matches(n))
-        .filter_map(|n| service_tests::default_options(n).map(|o| service_test_json(n, o)))
+        .filter_map(|n| service_test_options(&d, n).map(|o| service_test_json(n, o)))
         .collect();
     Ok(Json(json!({
         "link": {"rel": "self", "href": SERVICE_TESTS_PATH},
@@ -479,14 +520,14 @@ fn unknown_service(name: &str) -> ApiError {
 }
 
 /// `GET /service-tests/<name>`: one service's test options.
-async fn get_service_test(Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
-    crate::alert_handlers::service_tests::default_options(&name)
+async fn get_service_test(State(d): St, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
+    service_test_options(&d, &name)
         .map(|o| Json(service_test_json(&name, o)))
         .ok_or_else(|| unknown_service(&name))
 }
 
-/// `POST /service-tests/<name>` with options over the defaults: sends the test alert and
-/// answers `{"success", "message"}` (200 either way, as Kapacitor does).
+/// `POST /service-tests/<name>` with options over the defaults: runs the test and answers
+/// `{"success", "message"}` (200 either way, as Kapacitor does).
 async fn run_service_test(
     State(d): St,
     Path(name): Path<String>,
@@ -496,12 +537,11 @@ async fn run_service_test(
         serde_json::Map::new()
     } else {
         serde_json::from_slice(&body)
-            .map_err(|e| ApiError::bad_request(format!("invalid options: {e}")))?
+            .map_err(|e| ApiError::bad_request(format!("failed to decode JSON body: {e}")))?
     };
     blocking(move || {
-        let services = d.alerts.services();
-        let outcome = crate::alert_handlers::service_tests::run(services, &name, &options)
-            .ok_or_else(|| unknown_service(&name))?;
+        let outcome =
+            service_test_run(&d, &name, &options).ok_or_else(|| unknown_service(&name))?;
         Ok(Json(match outcome {
             Ok(()) => json!({"success": true, "message": ""}),
             Err(e) => json!({"success": false, "message": e}),

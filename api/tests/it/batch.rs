@@ -308,6 +308,30 @@ fn query_errors_missing_databases_and_the_seed_form() {
     influxd.create_database("telegraf");
     influxd.write_lines("telegraf", &cpu_lines(&["a"], 60, 10.0));
     let d = daemon_with("batch-errors", &influxd, false);
+    // The service test pings a cluster: the default one, or the one named.
+    for (options, want) in [
+        ("{}", serde_json::json!({"success": true, "message": ""})),
+        (
+            r#"{"cluster": "local"}"#,
+            serde_json::json!({"success": true, "message": ""}),
+        ),
+        (
+            r#"{"cluster": "nope"}"#,
+            serde_json::json!({"success": false,
+                "message": "cluster \"nope\" is not enabled or does not exist"}),
+        ),
+    ] {
+        let (status, body) = d.req(
+            "POST",
+            "/kapacitor/v1/service-tests/influxdb",
+            Some(options),
+        );
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&body).unwrap(),
+            want
+        );
+    }
     let create = |id: &str, query: &str, dbrps: serde_json::Value| {
         let script = format!(
             "batch\n    |query('{query}')\n        .period(1m)\n        .every(1s)\n    |log()\n"

@@ -929,6 +929,26 @@ fn httppost_endpoints_from_the_config() {
             .any(|(_, b)| b.contains("\"level\":\"CRITICAL\"")),
         "{posts:?}"
     );
+    // The service test posts an empty alert to the endpoint, with its headers and the
+    // test's own.
+    let (status, body) = d.req(
+        "POST",
+        "/kapacitor/v1/service-tests/httppost",
+        Some(r#"{"endpoint": "sink", "url": "", "headers": {"X-Test": "1"}}"#),
+    );
+    assert_eq!(
+        (status, body.as_str()),
+        (200, r#"{"message":"","success":true}"#)
+    );
+    let posts = wait_posts(&got, 3);
+    let (head, body) = &posts[2];
+    let h = head.to_ascii_lowercase();
+    assert!(head.starts_with("POST /sink "), "{head}");
+    assert!(
+        h.contains("example: your-key") && h.contains("x-test: 1"),
+        "{head}"
+    );
+    assert!(body.contains("\"level\":\"OK\""), "{body}");
 }
 
 /// `[[httppost]]` body templates: `row-template` shapes an httpPost node's body from the

@@ -629,6 +629,13 @@ fn service_tests_check_a_configuration() {
         .map(|s| s["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["sensu", "servicenow", "slack", "smtp", "snmptrap"]);
+    // Kapacitor's test options, with the section's channel.
+    let (_, body) = d.req("GET", "/kapacitor/v1/service-tests/slack", None);
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["options"],
+        serde_json::json!({"workspace": "", "channel": "#d", "message": "test slack message",
+                           "level": "CRITICAL", "username": "", "icon-emoji": ""})
+    );
     let (status, body) = d.req("GET", "/kapacitor/v1/service-tests/slack", None);
     assert_eq!(status, 200);
     let v: Value = serde_json::from_str(&body).unwrap();
@@ -653,7 +660,7 @@ fn service_tests_check_a_configuration() {
     assert_eq!(status, 200);
     assert_eq!(
         serde_json::from_str::<Value>(&body).unwrap(),
-        serde_json::json!({"success": false, "message": "the [pagerduty] service is not enabled"})
+        serde_json::json!({"success": false, "message": "service is not enabled"})
     );
     assert_eq!(
         d.req("POST", "/kapacitor/v1/service-tests/nope", None).0,
@@ -670,7 +677,7 @@ fn service_tests_check_a_configuration() {
         ["slack", "true"]
     );
     assert!(
-        lines[2].starts_with("pagerduty false   the [pagerduty] service is not enabled"),
+        lines[2].starts_with("pagerduty false   service is not enabled"),
         "{text}"
     );
     let out = d.cli(&["list", "service-tests", "pager*"]);
