@@ -473,6 +473,90 @@ pub struct StatsConfig {
     pub timing_movavg_size: u64,
 }
 
+/// The cluster of `sections` tasks use when they name none: the enabled one marked
+/// `default`, or the only enabled one.
+pub fn default_influxdb(sections: &[InfluxDbConfig]) -> Option<&InfluxDbConfig> {
+    let enabled: Vec<_> = sections.iter().filter(|c| c.enabled).collect();
+    enabled
+        .iter()
+        .find(|c| c.default)
+        .or_else(|| {
+            if enabled.len() == 1 {
+                enabled.first()
+            } else {
+                None
+            }
+        })
+        .copied()
+}
+
+/// Checks `[[influxdb]]` sections as the configuration file's are (unique names, URLs,
+/// enumerations, one default); `Err` has the key and what is wrong with it.
+pub fn validate_influxdb(sections: &[InfluxDbConfig]) -> Result<(), (String, String)> {
+    let invalid = |key: String, message: String| Err((key, message));
+    let mut names = std::collections::BTreeSet::new();
+    for (i, c) in sections.iter().enumerate() {
+        let key = |k: &str| format!("influxdb[{i}].{k}");
+        if c.name.is_empty() {
+            return invalid(key("name"), "must not be empty".into());
+        }
+        if !names.insert(c.name.as_str()) {
+            return invalid(key("name"), format!("duplicate name \"{}\"", c.name));
+        }
+        if !c.enabled {
+            continue;
+        }
+        if c.urls.is_empty() {
+            return invalid(key("urls"), "must list at least one URL".into());
+        }
+        for url in &c.urls {
+            if !is_http_url(url) {
+                return invalid(
+                    key("urls"),
+                    format!("invalid URL \"{url}\": want http://host:port or https://…"),
+                );
+            }
+        }
+        if !["http", "https", "udp"].contains(&c.subscription_protocol.as_str()) {
+            return invalid(
+                key("subscription-protocol"),
+                format!(
+                    "invalid protocol \"{}\" (want http, https or udp)",
+                    c.subscription_protocol
+                ),
+            );
+        }
+        if !["cluster", "server"].contains(&c.subscription_mode.as_str()) {
+            return invalid(
+                key("subscription-mode"),
+                format!(
+                    "invalid mode \"{}\" (want cluster or server)",
+                    c.subscription_mode
+                ),
+            );
+        }
+    }
+    let enabled: Vec<_> = sections.iter().filter(|c| c.enabled).collect();
+    let defaults: Vec<_> = enabled.iter().filter(|c| c.default).collect();
+    if defaults.len() > 1 {
+        let names: Vec<_> = defaults.iter().map(|c| c.name.as_str()).collect();
+        return invalid(
+            "influxdb".into(),
+            format!(
+                "more than one InfluxDB cluster is marked default: {}",
+                names.join(", ")
+            ),
+        );
+    }
+    if enabled.len() > 1 && defaults.is_empty() {
+        return invalid(
+            "influxdb".into(),
+            "at least one of the enabled InfluxDB clusters must be marked as default".into(),
+        );
+    }
+    Ok(())
+}
+
 /// One `[[influxdb]]` cluster.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
@@ -853,18 +937,7 @@ impl Config {
     /// The `[[influxdb]]` cluster tasks use when they name none: the one marked `default`, or
     /// the only enabled one.
     pub fn default_influxdb(&self) -> Option<&InfluxDbConfig> {
-        let enabled: Vec<_> = self.influxdb.iter().filter(|c| c.enabled).collect();
-        enabled
-            .iter()
-            .find(|c| c.default)
-            .or_else(|| {
-                if enabled.len() == 1 {
-                    enabled.first()
-                } else {
-                    None
-                }
-            })
-            .copied()
+        default_influxdb(&self.influxdb)
     }
 
     /// Checks what parsing cannot: addresses, enumerations, required values and cross-section
@@ -937,65 +1010,8 @@ impl Config {
                 }
             }
         }
-        let mut names = std::collections::BTreeSet::new();
-        for (i, c) in self.influxdb.iter().enumerate() {
-            let key = |k: &str| format!("influxdb[{i}].{k}");
-            if c.name.is_empty() {
-                return invalid(key("name"), "must not be empty".into());
-            }
-            if !names.insert(c.name.as_str()) {
-                return invalid(key("name"), format!("duplicate name \"{}\"", c.name));
-            }
-            if !c.enabled {
-                continue;
-            }
-            if c.urls.is_empty() {
-                return invalid(key("urls"), "must list at least one URL".into());
-            }
-            for url in &c.urls {
-                if !is_http_url(url) {
-                    return invalid(
-                        key("urls"),
-                        format!("invalid URL \"{url}\": want http://host:port or https://…"),
-                    );
-                }
-            }
-            if !["http", "https", "udp"].contains(&c.subscription_protocol.as_str()) {
-                return invalid(
-                    key("subscription-protocol"),
-                    format!(
-                        "invalid protocol \"{}\" (want http, https or udp)",
-                        c.subscription_protocol
-                    ),
-                );
-            }
-            if !["cluster", "server"].contains(&c.subscription_mode.as_str()) {
-                return invalid(
-                    key("subscription-mode"),
-                    format!(
-                        "invalid mode \"{}\" (want cluster or server)",
-                        c.subscription_mode
-                    ),
-                );
-            }
-        }
-        let enabled: Vec<_> = self.influxdb.iter().filter(|c| c.enabled).collect();
-        let defaults: Vec<_> = enabled.iter().filter(|c| c.default).collect();
-        if defaults.len() > 1 {
-            let names: Vec<_> = defaults.iter().map(|c| c.name.as_str()).collect();
-            return invalid(
-                "influxdb".into(),
-                format!(
-                    "more than one InfluxDB cluster is marked default: {}",
-                    names.join(", ")
-                ),
-            );
-        }
-        if enabled.len() > 1 && defaults.is_empty() {
-            return invalid(
-                "influxdb".into(),
-                "at least one of the enabled InfluxDB clusters must be marked as default".into(),
-            );
+        if let Err((key, message)) = validate_influxdb(&self.influxdb) {
+            return invalid(key, message);
         }
         for (i, u) in self.udp.iter().enumerate() {
             if !u.enabled {

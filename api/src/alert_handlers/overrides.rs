@@ -61,9 +61,9 @@ pub fn section(name: &str) -> Option<&'static Section> {
 }
 
 /// One element: its name (empty in a section of one element) and its options as the API
-/// shows them, secrets redacted (`true` when set).
-pub fn elements(configs: &ServiceConfigs, s: &Section) -> Vec<(String, Map<String, Value>)> {
-    let all = serde_json::to_value(configs).expect("configurations serialize");
+/// shows them, secrets redacted (`true` when set). `all` holds the sections by name, as the
+/// configuration serializes.
+pub fn elements(all: &Value, s: &Section) -> Vec<(String, Map<String, Value>)> {
     let items: Vec<Value> = match (&all[s.name], s.key) {
         (Value::Array(items), Some(_)) => items.clone(),
         (v @ Value::Object(_), None) => vec![v.clone()],
@@ -92,15 +92,14 @@ pub fn elements(configs: &ServiceConfigs, s: &Section) -> Vec<(String, Map<Strin
         .collect()
 }
 
-/// The defaults of one element of a list section.
-pub(super) fn element_default(section: &str) -> Value {
-    let d = ServiceConfigs::default();
+/// The defaults of one element of section `section` (of a new one in a list section).
+pub fn element_default(section: &str) -> Value {
     let one = match section {
         "slack" => serde_json::to_value(super::SlackConfig::default()),
         "discord" => serde_json::to_value(super::DiscordConfig::default()),
         "mqtt" => serde_json::to_value(super::MqttConfig::default()),
         "kafka" => serde_json::to_value(super::KafkaConfig::default()),
-        _ => serde_json::to_value(d),
+        _ => serde_json::to_value(ServiceConfigs::default()).map(|all| all[section].clone()),
     };
     one.expect("configurations serialize")
 }
@@ -114,6 +113,28 @@ pub fn apply(
     overrides: &[ConfigOverrideRecord],
 ) -> Result<ServiceConfigs, String> {
     let mut all = serde_json::to_value(base).expect("configurations serialize");
+    apply_json(&mut all, overrides, section, element_default)?;
+    let configs: ServiceConfigs =
+        serde_json::from_value(all).map_err(|e| format!("invalid option: {e}"))?;
+    configs
+        .validate()
+        .map_err(|(key, message)| format!("{key}: {message}"))?;
+    Ok(configs)
+}
+
+/// Applies `overrides` in order to `all` (sections by name, as a configuration
+/// serializes): `section` finds a section's shape, `element_default` gives a new element of
+/// a list section. Options must exist and keep the element's name; the caller checks the
+/// result's types and rules.
+///
+/// # Errors
+/// What is wrong, naming the section, element and option.
+pub fn apply_json(
+    all: &mut Value,
+    overrides: &[ConfigOverrideRecord],
+    section: impl Fn(&str) -> Option<&'static Section>,
+    element_default: impl Fn(&str) -> Value,
+) -> Result<(), String> {
     for o in overrides {
         let s = section(&o.section).ok_or_else(|| format!("unknown section {:?}", o.section))?;
         let place = format!(
@@ -171,12 +192,7 @@ pub fn apply(
             fields.insert(k.clone(), v.clone());
         }
     }
-    let configs: ServiceConfigs =
-        serde_json::from_value(all).map_err(|e| format!("invalid option: {e}"))?;
-    configs
-        .validate()
-        .map_err(|(key, message)| format!("{key}: {message}"))?;
-    Ok(configs)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -265,6 +281,7 @@ mod tests {
             url: "http://secret".into(),
             ..Default::default()
         });
+        let c = serde_json::to_value(&c).unwrap();
         let s = section("slack").unwrap();
         let e = elements(&c, s);
         assert_eq!(e[0].0, "w");

@@ -101,9 +101,9 @@ pub fn query_plans(
             (d.db.clone(), d.rp.clone())
         } else if let Some((db, rps)) = clusters
             .config(&spec.cluster)
-            .and_then(|c| c.subscriptions.iter().next())
+            .and_then(|c| c.subscriptions.into_iter().next())
         {
-            (db.clone(), rps.first().cloned().unwrap_or_default())
+            (db, rps.first().cloned().unwrap_or_default())
         } else {
             return Err(format!(
                 "{}: the query does not name its database ({}): qualify the measurement (\"db\".\"rp\".\"measurement\"), give the task a dbrp, or list a database in the cluster's [[influxdb]] subscriptions",

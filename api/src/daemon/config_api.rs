@@ -1,12 +1,16 @@
-//! `/kapacitor/v1/config`: the alert services' sections as they run (the configuration
-//! file's values with the overrides made here), changed at runtime and kept across
-//! restarts, as Kapacitor's config-override service (`[config-override] enabled`;
-//! `skip-config-overrides` ignores the stored overrides at start).
+//! `/kapacitor/v1/config`: the overridable sections as they run (the configuration file's
+//! values with the overrides made here), changed at runtime and kept across restarts, as
+//! Kapacitor's config-override service (`[config-override] enabled`;
+//! `skip-config-overrides` ignores the stored overrides at start). The sections are the
+//! alert services' and `[[influxdb]]`: a cluster changed here is queried and written to
+//! with its new settings at once, by the batch tasks and `influxDBOut`s already running.
 
 use super::http::blocking;
+use super::influxdb::Clusters;
 use super::{ApiError, Daemon};
 use crate::alert_handlers::overrides::{self, Section};
 use crate::alert_handlers::{HandlerServices, ServiceConfigs};
+use crate::config::InfluxDbConfig;
 use crate::store::{ConfigOverrideRecord, Store};
 use axum::Json;
 use axum::Router;
@@ -14,20 +18,79 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// Base path of the configuration API.
 const CONFIG_PATH: &str = "/kapacitor/v1/config";
 
-/// The overrides of the services' sections, and what they apply to.
+/// `[[influxdb]]` in the API: elements named by `name`, credentials redacted.
+const INFLUXDB: Section = Section {
+    name: "influxdb",
+    key: Some("name"),
+    redacted: &["http-shared-secret", "password", "token"],
+};
+
+/// The section named `name`.
+fn section_named(name: &str) -> Option<&'static Section> {
+    if name == INFLUXDB.name {
+        return Some(&INFLUXDB);
+    }
+    overrides::section(name)
+}
+
+/// Every section, sorted by name.
+fn sections() -> Vec<&'static Section> {
+    let mut all: Vec<&'static Section> = overrides::SECTIONS.iter().collect();
+    all.push(&INFLUXDB);
+    all.sort_by_key(|s| s.name);
+    all
+}
+
+/// A new element of a list section, with its defaults.
+fn element_default(section: &str) -> Value {
+    if section == INFLUXDB.name {
+        return serde_json::to_value(InfluxDbConfig::default()).expect("configurations serialize");
+    }
+    overrides::element_default(section)
+}
+
+/// What `/config` shows and changes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Overridable {
+    /// The alert services' sections.
+    #[serde(flatten)]
+    pub services: ServiceConfigs,
+    /// The `[[influxdb]]` clusters.
+    pub influxdb: Vec<InfluxDbConfig>,
+}
+
+impl Overridable {
+    /// `self` with `records` applied in order, checked as the configuration file is.
+    fn apply(&self, records: &[ConfigOverrideRecord]) -> Result<Overridable, String> {
+        let mut all = serde_json::to_value(self).expect("configurations serialize");
+        overrides::apply_json(&mut all, records, section_named, element_default)?;
+        let out: Overridable =
+            serde_json::from_value(all).map_err(|e| format!("invalid option: {e}"))?;
+        out.services
+            .validate()
+            .and_then(|()| crate::config::validate_influxdb(&out.influxdb))
+            .map_err(|(key, message)| format!("{key}: {message}"))?;
+        Ok(out)
+    }
+}
+
+/// The overrides of the overridable sections, and what they apply to.
 #[derive(Debug)]
 pub struct ConfigOverrides {
     store: Store,
     /// The configuration file's sections.
-    base: ServiceConfigs,
+    base: Overridable,
+    /// The sections as they run.
+    current: RwLock<Overridable>,
     services: Arc<HandlerServices>,
+    clusters: Clusters,
     /// `[config-override] enabled`.
     enabled: bool,
     /// Serializes changes.
@@ -35,31 +98,50 @@ pub struct ConfigOverrides {
 }
 
 impl ConfigOverrides {
-    /// Applies the stored overrides over `base` to `services` (unless `skip`: then they
-    /// stay stored, unused). Overrides that no longer apply (the file changed under them)
-    /// are logged and left out.
+    /// Applies the stored overrides over `base` to `services` and `clusters` (unless
+    /// `skip`: then they stay stored, unused). Overrides that no longer apply (the file
+    /// changed under them) are logged and left out.
+    ///
+    /// # Errors
+    /// The store cannot be read, or the file's own `[[influxdb]]` clusters cannot be made.
     pub fn open(
         store: Store,
-        base: ServiceConfigs,
+        base: Overridable,
         services: Arc<HandlerServices>,
+        clusters: Clusters,
         enabled: bool,
         skip: bool,
-    ) -> Result<ConfigOverrides, crate::store::StoreError> {
-        let o = ConfigOverrides {
-            store,
-            base,
-            services,
-            enabled,
-            write: Mutex::new(()),
-        };
+    ) -> anyhow::Result<ConfigOverrides> {
+        let mut current = base.clone();
         if !skip {
-            let records = o.store.list::<ConfigOverrideRecord>()?;
-            match overrides::apply(&o.base, &records) {
-                Ok(c) => o.services.set_configs(c),
+            let records = store.list::<ConfigOverrideRecord>()?;
+            match base
+                .apply(&records)
+                .and_then(|c| Clusters::check(&c.influxdb).map(|()| c))
+            {
+                Ok(c) => current = c,
                 Err(e) => tracing::error!("not applying the stored configuration overrides: {e}"),
             }
         }
-        Ok(o)
+        clusters
+            .reconfigure(&current.influxdb)
+            .map_err(|e| anyhow::anyhow!(e))?;
+        services.set_configs(current.services.clone());
+        Ok(ConfigOverrides {
+            store,
+            base,
+            current: RwLock::new(current),
+            services,
+            clusters,
+            enabled,
+            write: Mutex::new(()),
+        })
+    }
+
+    /// The sections as they run, as JSON by section name.
+    fn current(&self) -> Value {
+        let current = self.current.read().unwrap_or_else(|e| e.into_inner());
+        serde_json::to_value(&*current).expect("configurations serialize")
     }
 
     fn element_json(s: &Section, name: &str, options: Map<String, Value>) -> Value {
@@ -72,8 +154,7 @@ impl ConfigOverrides {
     }
 
     fn section_json(&self, s: &Section) -> Value {
-        let configs = self.services.configs();
-        let elements: Vec<Value> = overrides::elements(&configs, s)
+        let elements: Vec<Value> = overrides::elements(&self.current(), s)
             .into_iter()
             .map(|(name, o)| Self::element_json(s, &name, o))
             .collect();
@@ -85,21 +166,19 @@ impl ConfigOverrides {
 
     /// Every section.
     fn all(&self) -> Value {
-        let sections: Map<String, Value> = overrides::SECTIONS
-            .iter()
+        let sections: Map<String, Value> = sections()
+            .into_iter()
             .map(|s| (s.name.to_string(), self.section_json(s)))
             .collect();
         json!({"link": {"rel": "self", "href": CONFIG_PATH}, "sections": sections})
     }
 
     fn section(name: &str) -> Result<&'static Section, ApiError> {
-        overrides::section(name)
-            .ok_or_else(|| ApiError::not_found(format!("unknown section {name:?}")))
+        section_named(name).ok_or_else(|| ApiError::not_found(format!("unknown section {name:?}")))
     }
 
     fn element(&self, s: &Section, element: &str) -> Result<Value, ApiError> {
-        let configs = self.services.configs();
-        overrides::elements(&configs, s)
+        overrides::elements(&self.current(), s)
             .into_iter()
             .find(|(name, _)| name == element)
             .map(|(name, o)| Self::element_json(s, &name, o))
@@ -177,8 +256,7 @@ impl ConfigOverrides {
                         "add: option {key:?} must name the new element"
                     )));
                 }
-                let configs = self.services.configs();
-                if overrides::elements(&configs, s)
+                if overrides::elements(&self.current(), s)
                     .iter()
                     .any(|(n, _)| n == name)
                 {
@@ -194,7 +272,7 @@ impl ConfigOverrides {
                 };
                 changed.push(key_of(s.name, name));
             }
-            let present = overrides::elements(&self.services.configs(), s);
+            let present = overrides::elements(&self.current(), s);
             for name in &u.remove {
                 if !present.iter().any(|(n, _)| n == name) {
                     return Err(bad(format!("remove: element {name:?} does not exist")));
@@ -211,7 +289,8 @@ impl ConfigOverrides {
         }
         // An override that sets nothing on an element of the file is no override.
         records.retain(|r| r.create || r.delete || !r.options.is_empty());
-        let configs = overrides::apply(&self.base, &records).map_err(bad)?;
+        let configs = self.base.apply(&records).map_err(&bad)?;
+        Clusters::check(&configs.influxdb).map_err(bad)?;
         self.store
             .transaction(|tx| {
                 for k in &changed {
@@ -226,7 +305,11 @@ impl ConfigOverrides {
                 Ok::<_, crate::store::StoreError>(())
             })
             .map_err(ApiError::internal)?;
-        self.services.set_configs(configs);
+        self.clusters
+            .reconfigure(&configs.influxdb)
+            .map_err(ApiError::internal_msg)?;
+        self.services.set_configs(configs.services.clone());
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = configs;
         Ok(())
     }
 }

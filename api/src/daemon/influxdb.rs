@@ -33,45 +33,136 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The enabled `[[influxdb]]` clusters, by name.
+/// The enabled `[[influxdb]]` clusters, by name. Cheap to clone: every clone (the batch
+/// scheduler's, the writer's, the service test's) sees a [`Clusters::reconfigure`].
 #[derive(Debug, Clone, Default)]
 pub struct Clusters {
+    inner: Arc<std::sync::RwLock<ClusterSet>>,
+}
+
+#[derive(Debug, Default)]
+struct ClusterSet {
     clients: BTreeMap<String, Client>,
     configs: BTreeMap<String, crate::config::InfluxDbConfig>,
     default: Option<String>,
 }
 
+/// The client settings of a `[[influxdb]]` section (its PEM files read).
+fn client_config(c: &crate::config::InfluxDbConfig) -> Result<ClientConfig, String> {
+    Ok(ClientConfig {
+        name: c.name.clone(),
+        urls: c.urls.clone(),
+        username: c.username.clone(),
+        password: c.password.clone(),
+        timeout: c.timeout,
+        gzip: c.compression.eq_ignore_ascii_case("gzip"),
+        tls: tls_options(c).map_err(|e| format!("[[influxdb]] {:?}: {e}", c.name))?,
+    })
+}
+
 impl Clusters {
     /// Clients for the enabled clusters of `config`.
     pub fn from_config(config: &Config) -> Result<Clusters, String> {
-        let mut out = Clusters {
-            default: config.default_influxdb().map(|c| c.name.clone()),
-            ..Clusters::default()
-        };
-        for c in config.influxdb.iter().filter(|c| c.enabled) {
-            let client = Client::new(ClientConfig {
-                name: c.name.clone(),
-                urls: c.urls.clone(),
-                username: c.username.clone(),
-                password: c.password.clone(),
-                timeout: c.timeout,
-                gzip: c.compression.eq_ignore_ascii_case("gzip"),
-                tls: tls_options(c).map_err(|e| format!("[[influxdb]] {:?}: {e}", c.name))?,
-            })
-            .map_err(|e| format!("[[influxdb]] {:?}: {e}", c.name))?;
-            out.clients.insert(c.name.clone(), client);
-            out.configs.insert(c.name.clone(), c.clone());
+        let clusters = Clusters::default();
+        clusters.reconfigure(&config.influxdb)?;
+        Ok(clusters)
+    }
+
+    /// Runs with the `[[influxdb]]` sections `sections` (checked as the configuration
+    /// file's are): a cluster that stays enabled keeps its client, updated in place, so the
+    /// running tasks that hold it follow; a new one gets a client; a disabled or removed one
+    /// is dropped. On error (a URL or PEM file that does not do) nothing changes.
+    pub fn reconfigure(&self, sections: &[crate::config::InfluxDbConfig]) -> Result<(), String> {
+        let wanted = Self::client_configs(sections)?;
+        let mut set = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        let mut clients = BTreeMap::new();
+        let mut configs = BTreeMap::new();
+        for (c, cc) in wanted {
+            let client = match set.clients.remove(&c.name) {
+                Some(client) => {
+                    if client.config() != cc {
+                        client
+                            .update(cc)
+                            .map_err(|e| format!("[[influxdb]] {:?}: {e}", c.name))?;
+                    }
+                    client
+                }
+                None => Client::new(cc).map_err(|e| format!("[[influxdb]] {:?}: {e}", c.name))?,
+            };
+            clients.insert(c.name.clone(), client);
+            configs.insert(c.name.clone(), c.clone());
         }
-        Ok(out)
+        let default = crate::config::default_influxdb(sections).map(|c| c.name.clone());
+        *set = ClusterSet {
+            clients,
+            configs,
+            default,
+        };
+        Ok(())
+    }
+
+    /// Whether the enabled clusters of `sections` can be made (their URLs, their PEM
+    /// files), as [`Clusters::reconfigure`] would make them.
+    pub fn check(sections: &[crate::config::InfluxDbConfig]) -> Result<(), String> {
+        Self::client_configs(sections).map(drop)
+    }
+
+    /// The enabled sections with their client settings, each checked.
+    fn client_configs(
+        sections: &[crate::config::InfluxDbConfig],
+    ) -> Result<Vec<(&crate::config::InfluxDbConfig, ClientConfig)>, String> {
+        sections
+            .iter()
+            .filter(|c| c.enabled)
+            .map(|c| {
+                let cc = client_config(c)?;
+                Client::new(cc.clone()).map_err(|e| format!("[[influxdb]] {:?}: {e}", c.name))?;
+                Ok((c, cc))
+            })
+            .collect()
+    }
+
+    fn set(&self) -> std::sync::RwLockReadGuard<'_, ClusterSet> {
+        self.inner.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Whether no cluster is enabled.
     pub fn is_empty(&self) -> bool {
-        self.clients.is_empty()
+        self.set().clients.is_empty()
     }
 
     /// The name `cluster` stands for (empty: the default cluster).
     pub fn resolve(&self, cluster: &str) -> Result<String, String> {
+        self.set().resolve(cluster)
+    }
+
+    /// The client of `cluster` (empty: the default cluster).
+    pub fn client(&self, cluster: &str) -> Result<Client, String> {
+        let set = self.set();
+        let name = set.resolve(cluster)?;
+        Ok(set.clients[&name].clone())
+    }
+
+    /// The configuration of `cluster` (empty: the default cluster).
+    pub fn config(&self, cluster: &str) -> Option<crate::config::InfluxDbConfig> {
+        let set = self.set();
+        set.resolve(cluster)
+            .ok()
+            .and_then(|n| set.configs.get(&n).cloned())
+    }
+
+    /// Every enabled cluster with its configuration.
+    pub fn all(&self) -> Vec<(Client, crate::config::InfluxDbConfig)> {
+        let set = self.set();
+        set.clients
+            .iter()
+            .map(|(name, c)| (c.clone(), set.configs[name].clone()))
+            .collect()
+    }
+}
+
+impl ClusterSet {
+    fn resolve(&self, cluster: &str) -> Result<String, String> {
         if cluster.is_empty() {
             return match &self.default {
                 Some(d) => Ok(d.clone()),
@@ -103,27 +194,6 @@ impl Clusters {
             .map(|k| format!("{k:?}"))
             .collect::<Vec<_>>()
             .join(", ")
-    }
-
-    /// The client of `cluster` (empty: the default cluster).
-    pub fn client(&self, cluster: &str) -> Result<Client, String> {
-        let name = self.resolve(cluster)?;
-        Ok(self.clients[&name].clone())
-    }
-
-    /// The configuration of `cluster` (empty: the default cluster).
-    pub fn config(&self, cluster: &str) -> Option<&crate::config::InfluxDbConfig> {
-        self.resolve(cluster)
-            .ok()
-            .and_then(|n| self.configs.get(&n))
-    }
-
-    /// Every enabled cluster with its configuration.
-    pub fn all(&self) -> Vec<(Client, crate::config::InfluxDbConfig)> {
-        self.clients
-            .iter()
-            .map(|(name, c)| (c.clone(), self.configs[name].clone()))
-            .collect()
     }
 }
 
@@ -281,10 +351,11 @@ impl Queue {
 }
 
 /// The `PointsWriter` of live tasks: `influxDBOut` to the clusters, `kapacitorLoopback`
-/// into the daemon's own stream (through `loopback`).
+/// into the daemon's own stream (through `loopback`). A cluster's queue and thread start
+/// with its first write, so a cluster added at runtime is written to like the others.
 pub struct InfluxWriter {
     clusters: Clusters,
-    queues: BTreeMap<String, Arc<Queue>>,
+    queues: Mutex<BTreeMap<String, Arc<Queue>>>,
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
     loopback: Weak<kap_dataflow::runtime::Engine>,
 }
@@ -292,50 +363,53 @@ pub struct InfluxWriter {
 impl std::fmt::Debug for InfluxWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("InfluxWriter")
-            .field("clusters", &self.queues.keys().collect::<Vec<_>>())
+            .field("clusters", &lock(&self.queues).keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }
 
 impl InfluxWriter {
-    /// A writer with one queue and thread per enabled cluster.
+    /// A writer to `clusters` (and their changes).
     pub fn start(
         clusters: Clusters,
         loopback: Weak<kap_dataflow::runtime::Engine>,
     ) -> InfluxWriter {
-        let mut queues = BTreeMap::new();
-        let mut threads = Vec::new();
-        for (client, config) in clusters.all() {
-            let q = Arc::new(Queue {
-                name: config.name.clone(),
-                client,
-                state: Mutex::new(QueueState::default()),
-                woken: Condvar::new(),
-                stop: AtomicBool::new(false),
-            });
-            let bg = Arc::clone(&q);
-            match std::thread::Builder::new()
-                .name(format!("influxdb-out-{}", config.name))
-                .spawn(move || bg.run())
-            {
-                Ok(t) => threads.push(t),
-                Err(e) => tracing::error!(cluster = config.name, "starting the writer: {e}"),
-            }
-            queues.insert(config.name, q);
-        }
         InfluxWriter {
             clusters,
-            queues,
-            threads: Mutex::new(threads),
+            queues: Mutex::new(BTreeMap::new()),
+            threads: Mutex::new(Vec::new()),
             loopback,
         }
     }
 
-    fn queue(&self, cluster: &str) -> Result<&Arc<Queue>, String> {
+    /// The queue of `cluster` (empty: the default), started with its first use.
+    fn queue(&self, cluster: &str) -> Result<Arc<Queue>, String> {
         let name = self.clusters.resolve(cluster)?;
-        self.queues
-            .get(&name)
-            .ok_or_else(|| format!("no writer for InfluxDB cluster {name:?}"))
+        let mut queues = lock(&self.queues);
+        if let Some(q) = queues.get(&name) {
+            return Ok(Arc::clone(q));
+        }
+        let client = self.clusters.client(&name)?;
+        let q = Arc::new(Queue {
+            name: name.clone(),
+            client,
+            state: Mutex::new(QueueState::default()),
+            woken: Condvar::new(),
+            stop: AtomicBool::new(false),
+        });
+        let bg = Arc::clone(&q);
+        let thread = std::thread::Builder::new()
+            .name(format!("influxdb-out-{name}"))
+            .spawn(move || bg.run())
+            .map_err(|e| format!("starting the writer of InfluxDB cluster {name:?}: {e}"))?;
+        lock(&self.threads).push(thread);
+        queues.insert(name, Arc::clone(&q));
+        Ok(q)
+    }
+
+    /// Every queue started so far.
+    fn queues(&self) -> Vec<Arc<Queue>> {
+        lock(&self.queues).values().cloned().collect()
     }
 
     /// Queues `influxDBOut().create()`'s statement: the database, with `rp` as its default
@@ -355,7 +429,7 @@ impl InfluxWriter {
     /// Waits until every queue is empty and idle, up to `timeout`; returns whether they are.
     pub fn flush(&self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
-        for q in self.queues.values() {
+        for q in self.queues() {
             let mut st = lock(&q.state);
             while !st.items.is_empty() || st.busy {
                 let left = deadline.saturating_duration_since(Instant::now());
@@ -375,10 +449,10 @@ impl InfluxWriter {
     /// Flushes for up to `timeout`, then stops the writer threads.
     pub fn shutdown(&self, timeout: Duration) {
         if !self.flush(timeout) {
-            let queued: usize = self.queues.values().map(|q| lock(&q.state).points).sum();
+            let queued: usize = self.queues().iter().map(|q| lock(&q.state).points).sum();
             tracing::warn!("influxDBOut: {queued} points were still queued at shutdown");
         }
-        for q in self.queues.values() {
+        for q in self.queues() {
             q.stop.store(true, Ordering::Relaxed);
             q.woken.notify_all();
         }
@@ -390,7 +464,7 @@ impl InfluxWriter {
 
 impl Drop for InfluxWriter {
     fn drop(&mut self) {
-        for q in self.queues.values() {
+        for q in self.queues() {
             q.stop.store(true, Ordering::Relaxed);
             q.woken.notify_all();
         }

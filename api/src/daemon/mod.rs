@@ -188,10 +188,17 @@ impl Daemon {
             Arc::new(UreqPoster::with_blacklist(config.blacklist_cidrs.clone()));
         let endpoints = config.httppost_endpoints();
         let handler_services = Arc::new(config.handler_services(Arc::clone(&poster)));
+        // The file's own clusters must be usable (their URLs, their PEM files).
+        influxdb::Clusters::check(&config.influxdb).map_err(|e| anyhow::anyhow!(e))?;
+        let clusters = influxdb::Clusters::default();
         let overrides = config_api::ConfigOverrides::open(
             store.clone(),
-            config.services.clone(),
+            config_api::Overridable {
+                services: config.services.clone(),
+                influxdb: config.influxdb.clone(),
+            },
             Arc::clone(&handler_services),
+            clusters.clone(),
             config.config_override.enabled,
             config.skip_config_overrides,
         )
@@ -212,7 +219,6 @@ impl Daemon {
         );
         let alerts = Arc::new(AlertService(Arc::clone(&center) as _));
         let ids = Ids::load(&config.data_dir)?;
-        let clusters = influxdb::Clusters::from_config(&config).map_err(|e| anyhow::anyhow!(e))?;
         let runtime = Arc::new(runtime::Runtime::new(
             engine,
             topics,

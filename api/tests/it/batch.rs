@@ -441,3 +441,93 @@ fn batch_replays_follow_the_real_clock() {
         "fast {fast:?}, real {real:?}"
     );
 }
+
+/// `/config/influxdb`, as Kapacitor's `TestServer_BatchTask_InfluxDBConfigUpdate`: a batch
+/// task started against a cluster that does not answer follows the cluster's new URL set
+/// through the API at once; the element shows with its password redacted; a cluster added
+/// through the API is queried by name and written to by `influxDBOut`; a bad URL is refused.
+#[test]
+fn influxdb_clusters_change_at_runtime() {
+    let influxd = Influxd::start();
+    influxd.create_database("telegraf");
+    influxd.create_database("results");
+    influxd.write_lines("telegraf", &cpu_lines(&["a"], 30, 5.0));
+    let d = Daemon::start_config(
+        "batch-config",
+        Extra {
+            influxdb: "[[influxdb]]\nenabled = true\ndefault = true\nname = \"local\"\nurls = [\"http://127.0.0.1:1\"]\nusername = \"bob\"\npassword = \"secret\"\ntimeout = \"10s\"\ndisable-subscriptions = true\n".into(),
+            ..Extra::default()
+        },
+    );
+    let script = "batch\n    |query('SELECT count(value) FROM \"telegraf\".\"autogen\".\"cpu\"')\n        .period(1m)\n        .every(1s)\n    |httpOut('count')\n";
+    let body = serde_json::json!({"id": "b", "type": "batch", "dbrps": [], "script": script, "status": "enabled"});
+    let (status, text) = d.req("POST", "/kapacitor/v1/tasks", Some(&body.to_string()));
+    assert_eq!(status, 200, "{text}");
+    d.wait_json("/kapacitor/v1/tasks/b", 30, |t| {
+        t["stats"]["node-stats"]["query1"]["query_errors"].as_i64() >= Some(1)
+    });
+
+    let element = d.json("/kapacitor/v1/config/influxdb/local");
+    assert_eq!(element["options"]["password"], true, "{element}");
+    assert_eq!(element["options"]["username"], "bob");
+    assert_eq!(
+        element["options"]["urls"],
+        serde_json::json!(["http://127.0.0.1:1"])
+    );
+    assert_eq!(
+        element["redacted"],
+        serde_json::json!(["http-shared-secret", "password", "token"])
+    );
+    let set = serde_json::json!({"set": {"urls": [influxd.url()], "username": "", "password": ""}});
+    let (status, text) = d.req(
+        "POST",
+        "/kapacitor/v1/config/influxdb/local",
+        Some(&set.to_string()),
+    );
+    assert_eq!(status, 204, "{text}");
+    d.wait_json("/kapacitor/v1/tasks/b/count", 30, |v| {
+        v["series"][0]["values"][0][1] == 30
+    });
+    assert_eq!(
+        d.json("/kapacitor/v1/config/influxdb/local")["options"]["urls"],
+        serde_json::json!([influxd.url()])
+    );
+
+    // A second cluster, added through the API, queried and written to by name.
+    let add =
+        serde_json::json!({"add": {"name": "other", "enabled": true, "urls": [influxd.url()]}});
+    let (status, text) = d.req(
+        "POST",
+        "/kapacitor/v1/config/influxdb",
+        Some(&add.to_string()),
+    );
+    assert_eq!(status, 204, "{text}");
+    let script = "batch\n    |query('SELECT mean(value) AS m FROM \"telegraf\".\"autogen\".\"cpu\"')\n        .period(1m)\n        .every(1s)\n        .cluster('other')\n    |influxDBOut()\n        .cluster('other')\n        .database('results')\n        .retentionPolicy('autogen')\n        .measurement('cpu_mean')\n";
+    let body = serde_json::json!({"id": "o", "type": "batch", "dbrps": [], "script": script, "status": "enabled"});
+    let (status, text) = d.req("POST", "/kapacitor/v1/tasks", Some(&body.to_string()));
+    assert_eq!(status, 200, "{text}");
+    wait_for(30, "the added cluster's influxDBOut points", || {
+        let r = influxd.query("results", "SELECT count(m) FROM cpu_mean");
+        r.results
+            .first()
+            .and_then(|s| s.series.first())
+            .and_then(|s| s.values.first())
+            .and_then(|row| row.get(1))
+            .and_then(|v| v.as_i64())
+            >= Some(1)
+    });
+
+    // A URL that is not one is refused, saying where; nothing changes.
+    let bad = serde_json::json!({"set": {"urls": ["localhost:8086"]}});
+    let (status, text) = d.req(
+        "POST",
+        "/kapacitor/v1/config/influxdb/other",
+        Some(&bad.to_string()),
+    );
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("influxdb[1].urls"), "{text}");
+    assert_eq!(
+        d.json("/kapacitor/v1/config/influxdb/other")["options"]["urls"],
+        serde_json::json!([influxd.url()])
+    );
+}

@@ -192,9 +192,18 @@ pub struct WriteRequest {
     pub consistency: String,
 }
 
-/// A blocking InfluxDB 1.x client for one cluster. Cheap to clone (shared state).
+/// A blocking InfluxDB 1.x client for one cluster. Cheap to clone (shared state): every
+/// clone sees a [`Client::update`] of its configuration, so what holds a client (a running
+/// batch task, an `influxDBOut`) follows a cluster changed at runtime, as Kapacitor's do.
 #[derive(Clone)]
 pub struct Client {
+    conn: Arc<std::sync::RwLock<Conn>>,
+}
+
+/// What one configuration of a client connects with (replaced whole by an update, so a
+/// request runs with one configuration).
+#[derive(Clone)]
+struct Conn {
     inner: Arc<Inner>,
 }
 
@@ -211,9 +220,10 @@ struct Inner {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let conn = self.conn();
         f.debug_struct("Client")
-            .field("config", &self.inner.config)
-            .field("current", &self.inner.current.load(Ordering::Relaxed))
+            .field("config", &conn.inner.config)
+            .field("current", &conn.inner.current.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
 }
@@ -245,6 +255,65 @@ impl Client {
     /// A client for `config`. Fails when there is no URL or one is not `http://…` or
     /// `https://…` (the error names it). No request is made.
     pub fn new(config: ClientConfig) -> Result<Client, Error> {
+        Ok(Client {
+            conn: Arc::new(std::sync::RwLock::new(Conn::new(config)?)),
+        })
+    }
+
+    /// Replaces the configuration of this client and of all its clones; requests under way
+    /// finish with the one they started with. On error nothing changes.
+    pub fn update(&self, config: ClientConfig) -> Result<(), Error> {
+        let conn = Conn::new(config)?;
+        *self.conn.write().unwrap_or_else(|e| e.into_inner()) = conn;
+        Ok(())
+    }
+
+    fn conn(&self) -> Conn {
+        self.conn.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The cluster's name.
+    pub fn name(&self) -> String {
+        self.conn().inner.config.name.clone()
+    }
+
+    /// The configuration the client runs with.
+    pub fn config(&self) -> ClientConfig {
+        self.conn().inner.config.clone()
+    }
+
+    /// `GET /ping`: the server's version (`X-Influxdb-Version`; empty when not sent).
+    pub fn ping(&self) -> Result<String, Error> {
+        self.conn().ping()
+    }
+
+    /// `POST /query` with a form body. The answer has one result per statement, chunks
+    /// merged; a failed statement is an [`Error::Query`].
+    pub fn query(&self, q: &Query) -> Result<Response, Error> {
+        self.conn().query(q)
+    }
+
+    /// `POST /query` (never chunked) with the answer decoded by `decode` from its bytes:
+    /// for callers that turn big answers straight into their own structures. What
+    /// `decode` reports becomes an [`Error::Query`] (a failed statement) or an
+    /// [`Error::Body`] (a malformed answer) naming the server and the query.
+    pub fn query_with<T>(
+        &self,
+        q: &Query,
+        decode: impl Fn(&[u8]) -> Result<T, AnswerError>,
+    ) -> Result<T, Error> {
+        self.conn().query_with(q, decode)
+    }
+
+    /// `POST /write` of a line-protocol `body` (gzipped when the config says so). InfluxDB's
+    /// `partial write` and `unable to parse` answers are [`Error::Http`] with status 400.
+    pub fn write(&self, w: &WriteRequest, body: &[u8]) -> Result<(), Error> {
+        self.conn().write(w, body)
+    }
+}
+
+impl Conn {
+    fn new(config: ClientConfig) -> Result<Conn, Error> {
         let bad = |message: String| Error::Config {
             name: config.name.clone(),
             message,
@@ -282,7 +351,7 @@ impl Client {
             let pair = format!("{}:{}", config.username, config.password);
             format!("Basic {}", encode::base64(pair.as_bytes()))
         });
-        Ok(Client {
+        Ok(Conn {
             inner: Arc::new(Inner {
                 config,
                 urls,
@@ -293,18 +362,7 @@ impl Client {
         })
     }
 
-    /// The cluster's name.
-    pub fn name(&self) -> &str {
-        &self.inner.config.name
-    }
-
-    /// The configuration the client was made from.
-    pub fn config(&self) -> &ClientConfig {
-        &self.inner.config
-    }
-
-    /// `GET /ping`: the server's version (`X-Influxdb-Version`; empty when not sent).
-    pub fn ping(&self) -> Result<String, Error> {
+    fn ping(&self) -> Result<String, Error> {
         self.with_failover(|base| {
             let op = Op::Ping;
             let mut req = self.inner.agent.get(format!("{base}/ping"));
@@ -322,17 +380,11 @@ impl Client {
         })
     }
 
-    /// `POST /query` with a form body. The answer has one result per statement, chunks
-    /// merged; a failed statement is an [`Error::Query`].
-    pub fn query(&self, q: &Query) -> Result<Response, Error> {
+    fn query(&self, q: &Query) -> Result<Response, Error> {
         self.post_query(q, |base, resp| self.read_answer(base, &q.command, resp))
     }
 
-    /// `POST /query` (never chunked) with the answer decoded by `decode` from its bytes:
-    /// for callers that turn big answers straight into their own structures. What
-    /// `decode` reports becomes an [`Error::Query`] (a failed statement) or an
-    /// [`Error::Body`] (a malformed answer) naming the server and the query.
-    pub fn query_with<T>(
+    fn query_with<T>(
         &self,
         q: &Query,
         decode: impl Fn(&[u8]) -> Result<T, AnswerError>,
@@ -406,9 +458,7 @@ impl Client {
         })
     }
 
-    /// `POST /write` of a line-protocol `body` (gzipped when the config says so). InfluxDB's
-    /// `partial write` and `unable to parse` answers are [`Error::Http`] with status 400.
-    pub fn write(&self, w: &WriteRequest, body: &[u8]) -> Result<(), Error> {
+    fn write(&self, w: &WriteRequest, body: &[u8]) -> Result<(), Error> {
         let mut params = String::new();
         encode::push_pair(&mut params, "db", &w.database);
         for (key, value) in [

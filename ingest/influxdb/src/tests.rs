@@ -139,6 +139,31 @@ fn bad_urls_are_named() {
 }
 
 #[test]
+fn an_update_reaches_every_clone_and_a_bad_one_changes_nothing() {
+    let fake = Fake::new(vec![answer("204 No Content", "")]);
+    let c = client(&[&dead_url()]);
+    let held = c.clone();
+    assert!(held.ping().is_err());
+    let mut config = c.config();
+    config.urls = vec![fake.url.clone()];
+    config.username = "me".into();
+    c.update(config).unwrap();
+    assert_eq!(held.ping().unwrap(), "fake-1.0");
+    assert!(
+        fake.seen()[0]
+            .head
+            .to_ascii_lowercase()
+            .contains("authorization: basic")
+    );
+    let bad = ClientConfig {
+        urls: vec!["ftp://x".into()],
+        ..held.config()
+    };
+    assert!(matches!(c.update(bad), Err(Error::Config { .. })));
+    assert_eq!(held.config().urls, std::slice::from_ref(&fake.url));
+}
+
+#[test]
 fn ping_returns_the_version_header() {
     let fake = Fake::new(vec![answer("204 No Content", "")]);
     assert_eq!(client(&[&fake.url]).ping().unwrap(), "fake-1.0");
