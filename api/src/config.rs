@@ -425,6 +425,12 @@ pub struct AlertConfig {
     pub persist_topics: bool,
     /// Events buffered per topic handler. Default `5000`.
     pub topic_buffer_length: u64,
+    /// Times a handler run that failed for a reason that may pass (no answer, 5xx, 429) is
+    /// tried again. Default `3`; `0` never. (Not in Kapacitor, which never retries.)
+    pub delivery_retries: u32,
+    /// Wait before the first retry, doubling with each (up to a minute). Default `1s`.
+    #[serde(with = "go_duration_serde")]
+    pub delivery_retry_interval: Duration,
 }
 
 /// `[logging]`.
@@ -701,6 +707,8 @@ impl Default for AlertConfig {
         AlertConfig {
             persist_topics: true,
             topic_buffer_length: 5000,
+            delivery_retries: 3,
+            delivery_retry_interval: Duration::from_secs(1),
         }
     }
 }

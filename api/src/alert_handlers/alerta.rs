@@ -2,7 +2,8 @@
 //! templated resource, event, environment, group, value and origin.
 
 use super::{
-    HandlerServices, go_json, not_enabled, pick, render, require_url, template_data, value_json,
+    Failure, HandlerServices, go_json, not_enabled, pick, render, require_url, template_data,
+    value_json,
 };
 use kap_dataflow::alert::{AlertEvent, Level};
 use kap_dsl::plan::AlertaHandler;
@@ -106,9 +107,9 @@ impl AlertaConfig {
         services: &HandlerServices,
         h: &AlertaHandler,
         event: &AlertEvent,
-    ) -> Result<(), String> {
+    ) -> Result<(), Failure> {
         if !self.enabled {
-            return Err(not_enabled("alerta"));
+            return Err(not_enabled("alerta").into());
         }
         let token = pick(&h.token, &self.token);
         let mut headers = Vec::new();

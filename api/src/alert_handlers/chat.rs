@@ -1,7 +1,7 @@
 //! Chat services: `.teams()`, `.discord()`, `.telegram()`, `.hipChat()` and `.talk()` (and
 //! their topic-handler kinds), as Kapacitor's `services/{teams,discord,telegram,hipchat,talk}`.
 
-use super::{HandlerServices, go_json, invalid, not_enabled, pick, require_url};
+use super::{Failure, HandlerServices, go_json, invalid, not_enabled, pick, require_url};
 use kap_dataflow::alert::{AlertEvent, Level};
 use kap_dataflow::gofmt;
 use kap_dsl::plan::{DiscordHandler, HipChatHandler, TeamsHandler, TelegramHandler};
@@ -57,9 +57,9 @@ impl TeamsConfig {
         services: &HandlerServices,
         h: &TeamsHandler,
         event: &AlertEvent,
-    ) -> Result<(), String> {
+    ) -> Result<(), Failure> {
         if !self.enabled {
-            return Err(not_enabled("teams"));
+            return Err(not_enabled("teams").into());
         }
         let url = pick(&h.channel_url, &self.channel_url);
         if url.is_empty() {
@@ -173,10 +173,10 @@ pub(super) fn send_discord(
     services: &HandlerServices,
     h: &DiscordHandler,
     event: &AlertEvent,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     let c = super::pick_named(configs, &h.workspace)?;
     if !c.enabled {
-        return Err(not_enabled("discord"));
+        return Err(not_enabled("discord").into());
     }
     services
         .post("discord", &c.url, &[], go_json(&discord_body(c, h, event)))
@@ -274,9 +274,9 @@ impl TelegramConfig {
         services: &HandlerServices,
         h: &TelegramHandler,
         event: &AlertEvent,
-    ) -> Result<(), String> {
+    ) -> Result<(), Failure> {
         if !self.enabled {
-            return Err(not_enabled("telegram"));
+            return Err(not_enabled("telegram").into());
         }
         let url = format!("{}{}/sendMessage", self.url, self.token);
         let body = go_json(&self.body(h, event)?);
@@ -326,9 +326,9 @@ impl HipChatConfig {
         services: &HandlerServices,
         h: &HipChatHandler,
         event: &AlertEvent,
-    ) -> Result<(), String> {
+    ) -> Result<(), Failure> {
         if !self.enabled {
-            return Err(not_enabled("hipchat"));
+            return Err(not_enabled("hipchat").into());
         }
         let color = match event.level {
             Level::Critical => "red",
@@ -371,9 +371,9 @@ impl TalkConfig {
         &self,
         services: &HandlerServices,
         event: &AlertEvent,
-    ) -> Result<(), String> {
+    ) -> Result<(), Failure> {
         if !self.enabled {
-            return Err(not_enabled("talk"));
+            return Err(not_enabled("talk").into());
         }
         let body =
             json!({"title": event.id, "text": event.message, "authorName": self.author_name});

@@ -2,8 +2,8 @@
 //! topic-handler kinds), as Kapacitor's `services/{bigpanda,servicenow,zenoss}`.
 
 use super::{
-    HandlerServices, event_data, go_json, not_enabled, pick, render, require_url, template_data,
-    value_json,
+    Failure, HandlerServices, event_data, go_json, not_enabled, pick, render, require_url,
+    template_data, value_json,
 };
 use base64::Engine as _;
 use kap_dataflow::alert::{AlertEvent, Level};
@@ -104,9 +104,9 @@ impl BigPandaConfig {
         services: &HandlerServices,
         h: &BigPandaHandler,
         event: &AlertEvent,
-    ) -> Result<(), String> {
+    ) -> Result<(), Failure> {
         if !self.enabled {
-            return Err(not_enabled("bigpanda"));
+            return Err(not_enabled("bigpanda").into());
         }
         let auth = [(
             "Authorization".to_string(),
@@ -197,9 +197,9 @@ impl ServiceNowConfig {
         services: &HandlerServices,
         h: &ServiceNowHandler,
         event: &AlertEvent,
-    ) -> Result<(), String> {
+    ) -> Result<(), Failure> {
         if !self.enabled {
-            return Err(not_enabled("servicenow"));
+            return Err(not_enabled("servicenow").into());
         }
         let url = pick(&h.url, &self.url);
         let auth = basic_auth(
@@ -342,9 +342,9 @@ impl ZenossConfig {
         services: &HandlerServices,
         h: &ZenossHandler,
         event: &AlertEvent,
-    ) -> Result<(), String> {
+    ) -> Result<(), Failure> {
         if !self.enabled {
-            return Err(not_enabled("zenoss"));
+            return Err(not_enabled("zenoss").into());
         }
         let url = pick(&h.url, &self.url);
         let auth = basic_auth(

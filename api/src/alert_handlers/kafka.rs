@@ -3,7 +3,7 @@
 //! cluster, the alert id as key, and the partition picked by a hash of the id (crc32 by
 //! default; murmur2 or fnv-1a) or in turn with `.disablePartitionById()`.
 
-use super::{invalid, not_enabled};
+use super::{Failure, invalid, not_enabled};
 use kap_dataflow::alert::AlertEvent;
 use kap_dataflow::template::Template;
 use kap_dsl::plan::KafkaHandler;
@@ -213,7 +213,7 @@ impl KafkaClients {
         configs: &[KafkaConfig],
         h: &KafkaHandler,
         event: &AlertEvent,
-    ) -> Result<(), String> {
+    ) -> Result<(), Failure> {
         let cluster = if h.cluster.is_empty() {
             "default"
         } else {
@@ -224,7 +224,7 @@ impl KafkaClients {
             .find(|c| c.id == cluster)
             .ok_or_else(|| format!("no [[kafka]] cluster {cluster:?} is configured"))?;
         if !c.enabled {
-            return Err(not_enabled("kafka"));
+            return Err(not_enabled("kafka").into());
         }
         if h.kafka_topic.is_empty() {
             return Err("kafka: no topic (.kafkaTopic())".into());
@@ -243,7 +243,9 @@ impl KafkaClients {
                     "kafka: writing to {:?} timed out after {:?}",
                     h.kafka_topic, c.timeout
                 )
-            })?
+            })
+            .and_then(|written| written)
+            .map_err(Failure::transient)
     }
 
     async fn write(&self, c: &KafkaConfig, h: &KafkaHandler, record: Record) -> Result<(), String> {

@@ -67,6 +67,8 @@ pub struct HandlerStats {
     pub errors: AtomicU64,
     /// Events dropped because the queue was full.
     pub dropped: AtomicU64,
+    /// Handler runs tried again after a failure that may pass.
+    pub retried: AtomicU64,
 }
 
 /// Queues alert events and runs their inline handlers on a background thread.
@@ -94,7 +96,7 @@ impl HandlerDispatcher {
                         s.handled.fetch_add(1, Ordering::Relaxed);
                         if let Err(err) = run_handler(h, &event, &services) {
                             s.errors.fetch_add(1, Ordering::Relaxed);
-                            *e.lock().unwrap_or_else(|p| p.into_inner()) = Some(err);
+                            *e.lock().unwrap_or_else(|p| p.into_inner()) = Some(err.message);
                         }
                     }
                 }
@@ -118,12 +120,62 @@ impl AlertSink for HandlerDispatcher {
     }
 }
 
+/// Why a handler did not deliver an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// What went wrong, naming the handler's service.
+    pub message: String,
+    /// Whether trying again later may deliver it: the service could not be reached or
+    /// did not answer in time, or it answered 5xx or 429. A refusal (another 4xx, a
+    /// configuration error, a bad template) is for good.
+    pub transient: bool,
+}
+
+impl Failure {
+    /// A failure that may pass.
+    pub fn transient(message: String) -> Failure {
+        Failure {
+            message,
+            transient: true,
+        }
+    }
+
+    /// The failure of an HTTP answer with `status`: transient for 5xx and 429.
+    fn of_status(status: u16, message: String) -> Failure {
+        Failure {
+            message,
+            transient: status >= 500 || status == 429,
+        }
+    }
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Failure {
+        Failure {
+            message,
+            transient: false,
+        }
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(message: &str) -> Failure {
+        Failure::from(message.to_string())
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// Runs one handler for one event.
 pub fn run_handler(
     h: &HandlerSpec,
     event: &AlertEvent,
     services: &HandlerServices,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     let poster = services.poster.as_ref();
     let c = services.configs();
     match h {
@@ -139,7 +191,7 @@ pub fn run_handler(
                 .open(&l.file_path)
                 .map_err(|e| format!("log handler: open {}: {e}", l.file_path))?;
             f.write_all(event.to_json_line()?.as_bytes())
-                .map_err(|e| format!("log handler: write {}: {e}", l.file_path))
+                .map_err(|e| format!("log handler: write {}: {e}", l.file_path).into())
         }
         HandlerSpec::Post(p) if p.url.is_empty() && !p.endpoint.is_empty() => {
             // A named `[[httppost]]` endpoint: its URL, its headers before the handler's own,
@@ -189,13 +241,14 @@ pub fn run_handler(
                 match child.try_wait().map_err(|e| e.to_string())? {
                     Some(status) if status.success() => return Ok(()),
                     Some(status) => {
-                        return Err(format!("exec handler: {prog} exited with {status}"));
+                        return Err(format!("exec handler: {prog} exited with {status}").into());
                     }
                     None if Instant::now() > deadline => {
                         let _ = child.kill();
                         return Err(format!(
                             "exec handler: {prog} timed out after {DEFAULT_TIMEOUT:?}"
-                        ));
+                        )
+                        .into());
                     }
                     None => std::thread::sleep(Duration::from_millis(5)),
                 }
@@ -231,22 +284,27 @@ fn post(
     p: &kap_dsl::plan::PostHandler,
     body: String,
     poster: &dyn HttpPoster,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     let timeout = if p.timeout > 0 {
         p.timeout
     } else {
         DEFAULT_TIMEOUT.as_nanos() as i64
     };
-    let (status, answer) = poster.post(&p.url, &p.headers, body, Some(timeout))?;
+    let (status, answer) = poster
+        .post(&p.url, &p.headers, body, Some(timeout))
+        .map_err(Failure::transient)?;
     if (200..300).contains(&status) {
         Ok(())
     } else if p.capture_response {
-        Err(format!(
-            "post handler: {} answered {status}: {answer}",
-            p.url
+        Err(Failure::of_status(
+            status,
+            format!("post handler: {} answered {status}: {answer}", p.url),
         ))
     } else {
-        Err(format!("post handler: {} answered {status}", p.url))
+        Err(Failure::of_status(
+            status,
+            format!("post handler: {} answered {status}", p.url),
+        ))
     }
 }
 
@@ -338,15 +396,18 @@ impl HandlerServices {
         url: &str,
         headers: &[(String, String)],
         body: String,
-    ) -> Result<String, String> {
+    ) -> Result<String, Failure> {
         let timeout = Some(DEFAULT_TIMEOUT.as_nanos() as i64);
-        let (status, answer) = self.poster.post(url, headers, body, timeout)?;
+        let (status, answer) = self
+            .poster
+            .post(url, headers, body, timeout)
+            .map_err(Failure::transient)?;
         if (200..300).contains(&status) {
             Ok(answer)
         } else {
-            Err(format!(
-                "{service}: {url} answered {status}: {}",
-                answer.trim()
+            Err(Failure::of_status(
+                status,
+                format!("{service}: {url} answered {status}: {}", answer.trim()),
             ))
         }
     }
@@ -726,18 +787,20 @@ fn require_url(enabled: bool, section: &str, key: &str, url: &str) -> Result<(),
 }
 
 /// Sends `bytes` over a new TCP connection to `address` (`service` names it in errors).
-fn tcp_send(service: &str, address: &str, bytes: &[u8]) -> Result<(), String> {
+fn tcp_send(service: &str, address: &str, bytes: &[u8]) -> Result<(), Failure> {
+    let failed = |what: &str, e: &dyn std::fmt::Display| {
+        Failure::transient(format!("{service}: {what} {address}: {e}"))
+    };
     let addr = address
         .to_socket_addrs()
-        .map_err(|e| format!("{service}: resolve {address}: {e}"))?
+        .map_err(|e| failed("resolve", &e))?
         .next()
-        .ok_or_else(|| format!("{service}: {address} resolves to nothing"))?;
-    let mut s = TcpStream::connect_timeout(&addr, DEFAULT_TIMEOUT)
-        .map_err(|e| format!("{service}: connect {address}: {e}"))?;
+        .ok_or_else(|| Failure::transient(format!("{service}: {address} resolves to nothing")))?;
+    let mut s =
+        TcpStream::connect_timeout(&addr, DEFAULT_TIMEOUT).map_err(|e| failed("connect", &e))?;
     s.set_write_timeout(Some(DEFAULT_TIMEOUT))
-        .map_err(|e| e.to_string())?;
-    s.write_all(bytes)
-        .map_err(|e| format!("{service}: write {address}: {e}"))
+        .map_err(|e| failed("write to", &e))?;
+    s.write_all(bytes).map_err(|e| failed("write", &e))
 }
 
 /// The error of an option that is not among `known`.

@@ -2,7 +2,7 @@
 //! `services/mqtt`: one `[[mqtt]]` section per broker, one lasting connection each (made on
 //! the first alert, reconnected by its own thread).
 
-use super::{invalid, not_enabled};
+use super::{Failure, invalid, not_enabled};
 use kap_dataflow::alert::AlertEvent;
 use kap_dsl::plan::MqttHandler;
 use rumqttc::{Client, MqttOptions, QoS};
@@ -120,10 +120,10 @@ impl MqttClients {
         configs: &[MqttConfig],
         h: &MqttHandler,
         event: &AlertEvent,
-    ) -> Result<(), String> {
+    ) -> Result<(), Failure> {
         let c = super::pick_named(configs, &h.broker_name)?;
         if !c.enabled {
-            return Err(not_enabled("mqtt"));
+            return Err(not_enabled("mqtt").into());
         }
         if h.topic.is_empty() {
             return Err("mqtt: no topic".into());
@@ -132,7 +132,7 @@ impl MqttClients {
             0 => QoS::AtMostOnce,
             1 => QoS::AtLeastOnce,
             2 => QoS::ExactlyOnce,
-            q => return Err(format!("mqtt: QoS {q} is not 0, 1 or 2")),
+            q => return Err(format!("mqtt: QoS {q} is not 0, 1 or 2").into()),
         };
         let mut clients = self.0.lock().unwrap_or_else(|e| e.into_inner());
         // Keyed by what the connection is made from: a broker changed through `/config`
@@ -154,7 +154,12 @@ impl MqttClients {
                 h.retained,
                 event.message.clone().into_bytes(),
             )
-            .map_err(|e| format!("mqtt: publishing to {:?} on {}: {e}", h.topic, c.url))
+            .map_err(|e| {
+                Failure::transient(format!(
+                    "mqtt: publishing to {:?} on {}: {e}",
+                    h.topic, c.url
+                ))
+            })
     }
 }
 

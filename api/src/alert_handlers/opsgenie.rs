@@ -2,7 +2,8 @@
 //! Kapacitor's `services/opsgenie` and `services/opsgenie2`.
 
 use super::{
-    HandlerServices, event_data, go_json, invalid, not_enabled, pick, pick_list, require_url,
+    Failure, HandlerServices, event_data, go_json, invalid, not_enabled, pick, pick_list,
+    require_url,
 };
 use kap_dataflow::alert::{AlertEvent, Level};
 use kap_dsl::plan::{OpsGenie2Handler, OpsGenieHandler};
@@ -91,9 +92,9 @@ impl OpsGenieConfig {
         services: &HandlerServices,
         h: &OpsGenieHandler,
         event: &AlertEvent,
-    ) -> Result<(), String> {
+    ) -> Result<(), Failure> {
         if !self.enabled {
-            return Err(not_enabled("opsgenie"));
+            return Err(not_enabled("opsgenie").into());
         }
         let (url, body) = self.request(h, event)?;
         services
@@ -212,9 +213,9 @@ impl OpsGenie2Config {
         services: &HandlerServices,
         h: &OpsGenie2Handler,
         event: &AlertEvent,
-    ) -> Result<(), String> {
+    ) -> Result<(), Failure> {
         if !self.enabled {
-            return Err(not_enabled("opsgenie2"));
+            return Err(not_enabled("opsgenie2").into());
         }
         let (url, body) = self.request(h, event)?;
         let auth = [(

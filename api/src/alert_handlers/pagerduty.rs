@@ -1,7 +1,7 @@
 //! `.pagerDuty()` / `pagerduty` (Events API v1) and `.pagerDuty2()` / `pagerduty2` (Events
 //! API v2), as Kapacitor's `services/pagerduty` and `services/pagerduty2`.
 
-use super::{HandlerServices, event_data, go_json, not_enabled, pick, require_url};
+use super::{Failure, HandlerServices, event_data, go_json, not_enabled, pick, require_url};
 use kap_dataflow::alert::{AlertEvent, Level};
 use kap_dataflow::gofmt;
 use kap_dsl::plan::{PagerDuty2Handler, PagerDutyHandler};
@@ -69,9 +69,9 @@ impl PagerDutyConfig {
         services: &HandlerServices,
         h: &PagerDutyHandler,
         event: &AlertEvent,
-    ) -> Result<(), String> {
+    ) -> Result<(), Failure> {
         if !self.enabled {
-            return Err(not_enabled("pagerduty"));
+            return Err(not_enabled("pagerduty").into());
         }
         let body = go_json(&self.body(services, h, event)?);
         services.post("pagerduty", &self.url, &[], body).map(drop)
@@ -166,9 +166,9 @@ impl PagerDuty2Config {
         services: &HandlerServices,
         h: &PagerDuty2Handler,
         event: &AlertEvent,
-    ) -> Result<(), String> {
+    ) -> Result<(), Failure> {
         if !self.enabled {
-            return Err(not_enabled("pagerduty2"));
+            return Err(not_enabled("pagerduty2").into());
         }
         let body = go_json(&self.body(services, h, event)?);
         services.post("pagerduty2", &self.url, &[], body).map(drop)

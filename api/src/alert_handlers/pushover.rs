@@ -1,7 +1,7 @@
 //! `.pushover()` / `pushover`: Pushover's message API (a form post), as Kapacitor's
 //! `services/pushover`.
 
-use super::{HandlerServices, invalid, not_enabled, pick, require_url};
+use super::{Failure, HandlerServices, invalid, not_enabled, pick, require_url};
 use kap_dataflow::alert::{AlertEvent, Level};
 use kap_dsl::plan::PushoverHandler;
 use serde::{Deserialize, Serialize};
@@ -82,9 +82,9 @@ impl PushoverConfig {
         services: &HandlerServices,
         h: &PushoverHandler,
         event: &AlertEvent,
-    ) -> Result<(), String> {
+    ) -> Result<(), Failure> {
         if !self.enabled {
-            return Err(not_enabled("pushover"));
+            return Err(not_enabled("pushover").into());
         }
         let headers = [(
             "Content-Type".to_string(),

@@ -1,7 +1,7 @@
 //! `.sensu()` / `sensu`: a check result sent to a Sensu client socket over TCP, as
 //! Kapacitor's `services/sensu`.
 
-use super::{go_json, invalid, not_enabled, pick, pick_list, tcp_send, value_json};
+use super::{Failure, go_json, invalid, not_enabled, pick, pick_list, tcp_send, value_json};
 use kap_dataflow::alert::{AlertEvent, Level};
 use kap_dsl::plan::SensuHandler;
 use serde::{Deserialize, Serialize};
@@ -82,9 +82,9 @@ impl SensuConfig {
         Ok(body)
     }
 
-    pub(super) fn send(&self, h: &SensuHandler, event: &AlertEvent) -> Result<(), String> {
+    pub(super) fn send(&self, h: &SensuHandler, event: &AlertEvent) -> Result<(), Failure> {
         if !self.enabled {
-            return Err(not_enabled("sensu"));
+            return Err(not_enabled("sensu").into());
         }
         let line = go_json(&self.body(h, event)?) + "\n";
         tcp_send("sensu", &self.addr, line.as_bytes())

@@ -534,7 +534,7 @@ fn run_alert(
         }
     }
     let spec = options::service_handler(name, &handler).ok_or("no such service")??;
-    run_handler(&spec, &event, services)
+    run_handler(&spec, &event, services).map_err(|f| f.message)
 }
 
 /// Kapacitor's answer when the section (or, in a list section, the element the options

@@ -1,7 +1,7 @@
 //! `.slack()` and the `slack` topic handler: Slack's incoming webhooks (or `chat.postMessage`
 //! with a token), one `[[slack]]` section per workspace, as Kapacitor's `services/slack`.
 
-use super::{HandlerServices, go_json, not_enabled, pick};
+use super::{Failure, HandlerServices, go_json, not_enabled, pick};
 use kap_dataflow::alert::{AlertEvent, Level};
 use kap_dsl::plan::SlackHandler;
 use serde::{Deserialize, Serialize};
@@ -109,10 +109,10 @@ pub(super) fn send(
     services: &HandlerServices,
     h: &SlackHandler,
     event: &AlertEvent,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     let c = super::pick_named(configs, &h.workspace)?;
     if !c.enabled {
-        return Err(not_enabled("slack"));
+        return Err(not_enabled("slack").into());
     }
     let mut headers = Vec::new();
     if !c.token.is_empty() {
@@ -127,7 +127,8 @@ pub(super) fn send(
         return Err(format!(
             "slack: {}",
             v["error"].as_str().unwrap_or("request refused")
-        ));
+        )
+        .into());
     }
     Ok(())
 }

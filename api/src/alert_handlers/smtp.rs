@@ -2,7 +2,7 @@
 //! the details (HTML) as body. Port 465 speaks TLS from the start; other ports upgrade with
 //! STARTTLS when the server offers it.
 
-use super::{invalid, not_enabled};
+use super::{Failure, invalid, not_enabled};
 use kap_dataflow::alert::AlertEvent;
 use kap_dsl::plan::EmailHandler;
 use lettre::message::header::ContentType;
@@ -97,9 +97,9 @@ impl SmtpConfig {
             .map_err(|e| format!("smtp: building the mail: {e}"))
     }
 
-    pub(super) fn send(&self, h: &EmailHandler, event: &AlertEvent) -> Result<(), String> {
+    pub(super) fn send(&self, h: &EmailHandler, event: &AlertEvent) -> Result<(), Failure> {
         if !self.enabled {
-            return Err(not_enabled("smtp"));
+            return Err(not_enabled("smtp").into());
         }
         let mail = self.message(h, event)?;
         let tls = TlsParameters::builder(self.host.clone())
@@ -120,9 +120,10 @@ impl SmtpConfig {
                 self.password.clone(),
             ));
         }
-        t.build()
-            .send(&mail)
-            .map(drop)
-            .map_err(|e| format!("smtp: sending to {}:{}: {e}", self.host, self.port))
+        t.build().send(&mail).map(drop).map_err(|e| Failure {
+            // A server's permanent refusal (5xx) is for good; the rest may pass.
+            transient: !e.is_permanent(),
+            message: format!("smtp: sending to {}:{}: {e}", self.host, self.port),
+        })
     }
 }

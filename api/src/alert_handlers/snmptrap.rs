@@ -2,7 +2,7 @@
 //! `services/snmptrap`: `sysUpTime.0` and `snmpTrapOID.0`, then the handler's `.data()`
 //! bindings, whose values are templates over the event.
 
-use super::{invalid, not_enabled, render, template_data};
+use super::{Failure, invalid, not_enabled, render, template_data};
 use kap_dataflow::alert::AlertEvent;
 use kap_dsl::plan::{SnmpData, SnmpTrapHandler};
 use rasn::types::{Integer, ObjectIdentifier, OctetString};
@@ -147,9 +147,9 @@ impl SnmpTrapConfig {
         rasn::ber::encode(&message).map_err(|e| format!("snmptrap: encoding the trap: {e}"))
     }
 
-    pub(super) fn send(&self, h: &SnmpTrapHandler, event: &AlertEvent) -> Result<(), String> {
+    pub(super) fn send(&self, h: &SnmpTrapHandler, event: &AlertEvent) -> Result<(), Failure> {
         if !self.enabled {
-            return Err(not_enabled("snmptrap"));
+            return Err(not_enabled("snmptrap").into());
         }
         let bytes = self.trap(h, event)?;
         let socket =

@@ -192,14 +192,18 @@ fn a_service_not_enabled_says_so() {
         &s,
     )
     .unwrap_err();
-    assert_eq!(err, "the [hipchat] service is not enabled");
+    assert_eq!(err, Failure::from("the [hipchat] service is not enabled"));
     let err = run_handler(
         &HandlerSpec::Slack(Default::default()),
         &event(Level::Critical),
         &s,
     )
     .unwrap_err();
-    assert!(err.contains("no default [[slack]] workspace"), "{err}");
+    assert!(
+        err.message.contains("no default [[slack]] workspace"),
+        "{err}"
+    );
+    assert!(!err.transient);
 }
 
 #[test]

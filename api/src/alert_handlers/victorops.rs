@@ -1,7 +1,7 @@
 //! `.victorOps()` / `victorops`: VictorOps' REST integration, as Kapacitor's
 //! `services/victorops`.
 
-use super::{HandlerServices, event_data, go_json, not_enabled, pick, require_url};
+use super::{Failure, HandlerServices, event_data, go_json, not_enabled, pick, require_url};
 use kap_dataflow::alert::{AlertEvent, Level};
 use kap_dsl::plan::VictorOpsHandler;
 use serde::{Deserialize, Serialize};
@@ -77,9 +77,9 @@ impl VictorOpsConfig {
         services: &HandlerServices,
         h: &VictorOpsHandler,
         event: &AlertEvent,
-    ) -> Result<(), String> {
+    ) -> Result<(), Failure> {
         if !self.enabled {
-            return Err(not_enabled("victorops"));
+            return Err(not_enabled("victorops").into());
         }
         let body = go_json(&self.body(event)?) + "\n";
         services

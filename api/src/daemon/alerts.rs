@@ -26,9 +26,10 @@
 //! API), restored when it starts, deleted with it.
 
 mod aggregate;
+mod delivery;
 
 use super::{ApiError, Daemon};
-use crate::alert_handlers::{HandlerServices, HandlerStats, options, run_handler};
+use crate::alert_handlers::{HandlerServices, HandlerStats, options};
 use crate::store::{EventStateRecord, HandlerRecord, Store, StoreError, TopicStateRecord};
 use aggregate::Aggregate;
 use axum::Router;
@@ -37,6 +38,8 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+pub use delivery::RetryPolicy;
+use delivery::{DELIVERY_SHARDS, Delivery};
 use kap_api_types::{
     Event, EventList, EventState as WireEventState, Handler, HandlerList,
     HandlerSpec as WireHandlerSpec, Link, Topic, TopicList,
@@ -73,19 +76,6 @@ pub fn handler_kinds() -> Vec<&'static str> {
 /// Whether `kind` is a handler kind Kapacitor accepts.
 pub fn is_handler_kind(kind: &str) -> bool {
     BUILTIN_KINDS.contains(&kind) || options::SERVICE_KINDS.contains(&kind)
-}
-
-/// Threads delivering events to handlers. A handler's deliveries all go to one of them
-/// (by a hash of its topic and id), so its events keep their order, and a slow or hung
-/// service (up to its timeout) holds up only the handlers that share its thread.
-const DELIVERY_SHARDS: usize = 4;
-
-/// One handler run waiting for its delivery thread.
-struct Delivery {
-    spec: Arc<PlanHandler>,
-    event: Arc<AlertEvent>,
-    /// Names the handler in errors (`inline slack handler of task t`).
-    what: String,
 }
 
 /// How deep `publish` handlers may chain before an event is dropped (guards against loops).
@@ -176,6 +166,8 @@ pub struct AlertOptions {
     pub persist_topics: bool,
     /// Handler kinds refused, inline and on topics (`kapacitord -disable-handlers`).
     pub disabled_handlers: BTreeSet<String>,
+    /// How failed handler runs are tried again.
+    pub retry: RetryPolicy,
 }
 
 impl Default for AlertOptions {
@@ -184,6 +176,7 @@ impl Default for AlertOptions {
             buffer: 5000,
             persist_topics: true,
             disabled_handlers: BTreeSet::new(),
+            retry: RetryPolicy::default(),
         }
     }
 }
@@ -228,22 +221,17 @@ impl AlertCenter {
         let mut shards = Vec::with_capacity(DELIVERY_SHARDS);
         for n in 0..DELIVERY_SHARDS {
             let (tx, rx) = crossbeam_channel::bounded::<Delivery>(opts.buffer.max(1));
-            let (services, stats, last) = (
-                Arc::clone(&services),
-                Arc::clone(&stats),
-                Arc::clone(&last_error),
+            delivery::spawn(
+                n,
+                rx,
+                delivery::Shared {
+                    services: Arc::clone(&services),
+                    stats: Arc::clone(&stats),
+                    last_error: Arc::clone(&last_error),
+                    policy: opts.retry,
+                    buffer: opts.buffer,
+                },
             );
-            // The thread ends when the center (holding the senders) is dropped.
-            std::thread::Builder::new()
-                .name(format!("alert-delivery-{n}"))
-                .spawn(move || {
-                    for d in rx {
-                        if let Err(e) = run_handler(&d.spec, &d.event, &services) {
-                            record_error(&stats, &last, format!("{}: {e}", d.what));
-                        }
-                    }
-                })
-                .expect("spawning an alert delivery thread");
             shards.push(tx);
         }
         let inner = Arc::new(Inner {
@@ -838,10 +826,12 @@ impl Inner {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         key.hash(&mut h);
         let shard = &self.shards[(h.finish() % self.shards.len() as u64) as usize];
+        let key = h.finish();
         let d = Delivery {
             spec,
             event: Arc::clone(event),
             what,
+            key,
         };
         if let Err(e) = shard.try_send(d) {
             self.stats.dropped.fetch_add(1, Ordering::Relaxed);

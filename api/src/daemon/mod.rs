@@ -213,6 +213,10 @@ impl Daemon {
                     buffer: usize::try_from(config.alert.topic_buffer_length).unwrap_or(5000),
                     persist_topics: config.alert.persist_topics,
                     disabled_handlers: config.disabled_handlers.clone(),
+                    retry: alerts::RetryPolicy {
+                        retries: config.alert.delivery_retries,
+                        interval: config.alert.delivery_retry_interval,
+                    },
                 },
             )
             .context("loading alert topics and handlers")?,

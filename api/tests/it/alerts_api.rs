@@ -392,3 +392,91 @@ fn a_hung_handler_does_not_hold_up_the_others() {
         .collect();
     assert!(levels.contains(&"\"WARNING\"".to_string()), "{levels:?}");
 }
+
+/// A handler run that fails for a reason that may pass (here 503 and 500) is tried again,
+/// waits doubling, and the handler's later events wait behind it, so they arrive in order;
+/// a refusal (404) is not retried; after the last retry the run is given up and the next
+/// event goes.
+#[test]
+fn failed_deliveries_are_retried_in_order() {
+    use kap_api::daemon::alerts::RetryPolicy;
+    let dir = crate::tempdir("alerts-retry");
+    let seen = Mutex::new(std::collections::HashMap::<String, usize>::new());
+    let (url, got) = crate::daemon::http_sink_answering(move |line, _| {
+        let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+        let mut seen = seen.lock().unwrap();
+        let n = seen.entry(path.clone()).or_default();
+        *n += 1;
+        match path.as_str() {
+            "/flaky" if *n <= 2 => 503,
+            "/gone" => 404,
+            "/down" => 500,
+            _ => 200,
+        }
+    });
+    let store = Store::open(&dir.join("kapacitor.db")).expect("open store");
+    let topics = Arc::new(TopicStore::default());
+    let center = AlertCenter::open(
+        store,
+        Arc::clone(&topics),
+        Arc::new(HandlerServices::unconfigured()),
+        AlertOptions {
+            retry: RetryPolicy {
+                retries: 3,
+                interval: Duration::from_millis(50),
+            },
+            ..AlertOptions::default()
+        },
+    )
+    .expect("open alert center");
+    for name in ["flaky", "gone", "down"] {
+        center
+            .create_handler(
+                "cpu",
+                spec(
+                    name,
+                    "post",
+                    serde_json::json!({"url": format!("{url}/{name}")}),
+                    "",
+                ),
+            )
+            .unwrap();
+    }
+    publish(&center, &topics, "cpu", Level::Warning, "x");
+    publish(&center, &topics, "cpu", Level::Critical, "x");
+    let of = |path: &str| -> Vec<String> {
+        got.lock()
+            .unwrap()
+            .iter()
+            .filter(|(head, _)| head.starts_with(&format!("POST {path} ")))
+            .map(|(_, body)| {
+                serde_json::from_str::<serde_json::Value>(body).unwrap()["level"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+    // /down: 1 + 3 tries of each event (waits 50, 100, 200 ms), the second after the first.
+    assert!(wait_until(|| of("/down").len() >= 8), "{:?}", of("/down"));
+    assert_eq!(
+        of("/flaky"),
+        ["WARNING", "WARNING", "WARNING", "CRITICAL"],
+        "the critical event waited behind the retried warning"
+    );
+    assert_eq!(of("/gone"), ["WARNING", "CRITICAL"], "a 404 is not retried");
+    assert_eq!(
+        of("/down"),
+        [
+            "WARNING", "WARNING", "WARNING", "WARNING", "CRITICAL", "CRITICAL", "CRITICAL",
+            "CRITICAL"
+        ]
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(of("/down").len(), 8, "no more than 3 retries");
+    let stats = center.stats();
+    use std::sync::atomic::Ordering::Relaxed;
+    assert_eq!(stats.retried.load(Relaxed), 2 + 6);
+    // Two 404s and two runs given up on.
+    assert_eq!(stats.errors.load(Relaxed), 4);
+}

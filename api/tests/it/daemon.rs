@@ -837,14 +837,23 @@ pub(crate) type Requests = Arc<Mutex<Vec<(String, String)>>>;
 /// An HTTP server on 127.0.0.1 that answers 200 to every request: its URL, and the
 /// requests it got.
 pub(crate) fn http_sink() -> (String, Requests) {
+    http_sink_answering(|_, _| 200)
+}
+
+/// An HTTP server on 127.0.0.1 that answers each request with the status `status` gives for
+/// its request line and the number of requests before it: its URL, and the requests it got.
+pub(crate) fn http_sink_answering(
+    status: impl Fn(&str, usize) -> u16 + Send + Sync + 'static,
+) -> (String, Requests) {
     use std::io::{BufRead, Read, Write};
+    let status = Arc::new(status);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let got = Arc::new(Mutex::new(Vec::new()));
     let g = Arc::clone(&got);
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            let g = Arc::clone(&g);
+            let (g, status) = (Arc::clone(&g), Arc::clone(&status));
             std::thread::spawn(move || {
                 let mut w = stream.try_clone().unwrap();
                 let mut r = std::io::BufReader::new(stream);
@@ -864,10 +873,15 @@ pub(crate) fn http_sink() -> (String, Requests) {
                     if r.read_exact(&mut body).is_err() {
                         return;
                     }
-                    g.lock()
-                        .unwrap()
-                        .push((head, String::from_utf8_lossy(&body).into_owned()));
-                    let _ = w.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+                    let code = {
+                        let mut g = g.lock().unwrap();
+                        let code = status(head.lines().next().unwrap_or(""), g.len());
+                        g.push((head, String::from_utf8_lossy(&body).into_owned()));
+                        code
+                    };
+                    let _ = w.write_all(
+                        format!("HTTP/1.1 {code} X\r\nContent-Length: 0\r\n\r\n").as_bytes(),
+                    );
                 }
             });
         }
