@@ -520,7 +520,7 @@ impl AlertNode {
     }
 
     fn remove_group(&mut self, gid: GroupId) {
-        if let Some(g) = self.groups.remove(&gid) {
+        if let Some(g) = self.groups.swap_remove(&gid) {
             for i in &g.st.inhibitors {
                 self.inhibitors.remove(i);
             }

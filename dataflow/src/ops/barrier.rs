@@ -128,7 +128,7 @@ impl Barrier {
             }));
             if self.delete {
                 out.push(Msg::DeleteGroup(g.info.clone()));
-                self.groups.remove(&id);
+                self.groups.swap_remove(&id);
             }
         }
     }
@@ -196,7 +196,7 @@ impl Processor for Barrier {
             }
             Msg::Barrier(b) => out.push(Msg::Barrier(b)),
             Msg::DeleteGroup(g) => {
-                self.groups.remove(&g.id);
+                self.groups.swap_remove(&g.id);
                 out.push(Msg::DeleteGroup(g));
             }
         }

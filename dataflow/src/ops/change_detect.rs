@@ -78,7 +78,7 @@ impl Processor for ChangeDetect {
             }
             Msg::Barrier(b) => out.push(Msg::Barrier(b)),
             Msg::DeleteGroup(g) => {
-                self.last.remove(&g.id);
+                self.last.swap_remove(&g.id);
                 out.push(Msg::DeleteGroup(g));
             }
         }

@@ -212,7 +212,7 @@ impl Processor for Combine {
     fn process(&mut self, _: usize, msg: Msg, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>) {
         match msg {
             Msg::Point(p) => {
-                let mut g = match self.groups.remove(&p.group) {
+                let mut g = match self.groups.swap_remove(&p.group) {
                     Some(g) => g,
                     None => self.new_group(p.name, p.dims),
                 };
@@ -232,7 +232,7 @@ impl Processor for Combine {
                 self.groups.insert(id, g);
             }
             Msg::Batch(b) => {
-                let mut g = match self.groups.remove(&b.group) {
+                let mut g = match self.groups.swap_remove(&b.group) {
                     Some(g) => g,
                     None => self.new_group(b.name, b.dims),
                 };
@@ -257,7 +257,7 @@ impl Processor for Combine {
             }
             Msg::Barrier(b) => out.push(Msg::Barrier(b)),
             Msg::DeleteGroup(g) => {
-                self.groups.remove(&g.id);
+                self.groups.swap_remove(&g.id);
                 out.push(Msg::DeleteGroup(g));
             }
         }

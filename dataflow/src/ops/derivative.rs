@@ -94,7 +94,7 @@ impl Processor for Derivative {
             }
             Msg::Barrier(b) => out.push(Msg::Barrier(b)),
             Msg::DeleteGroup(g) => {
-                self.prev.remove(&g.id);
+                self.prev.swap_remove(&g.id);
                 out.push(Msg::DeleteGroup(g));
             }
         }

@@ -137,7 +137,7 @@ impl Eval {
     }
 
     fn states_for(&mut self, g: GroupId) -> Vec<LambdaState> {
-        match self.states.remove(&g) {
+        match self.states.swap_remove(&g) {
             Some(s) => s,
             None => self.lambdas.iter().map(|l| l.new_state()).collect(),
         }
@@ -192,7 +192,7 @@ impl Processor for Eval {
                 out.push(Msg::Barrier(b));
             }
             Msg::DeleteGroup(g) => {
-                self.states.remove(&g.id);
+                self.states.swap_remove(&g.id);
                 out.push(Msg::DeleteGroup(g));
             }
         }

@@ -143,7 +143,7 @@ impl Processor for Flatten {
                     Some(g) => g.time != t,
                     None => false,
                 };
-                if flush && let Some(old) = self.groups.remove(&p.group) {
+                if flush && let Some(old) = self.groups.swap_remove(&p.group) {
                     self.flush(old, ctx, out);
                 }
                 let tags = p.group_tags();
@@ -163,14 +163,14 @@ impl Processor for Flatten {
             Msg::Barrier(b) => {
                 let t = go_round(b.time, self.tolerance);
                 if self.groups.get(&b.group.id).is_some_and(|g| t > g.time)
-                    && let Some(old) = self.groups.remove(&b.group.id)
+                    && let Some(old) = self.groups.swap_remove(&b.group.id)
                 {
                     self.flush(old, ctx, out);
                 }
                 out.push(Msg::Barrier(b));
             }
             Msg::DeleteGroup(g) => {
-                self.groups.remove(&g.id);
+                self.groups.swap_remove(&g.id);
                 out.push(Msg::DeleteGroup(g));
             }
         }

@@ -39,7 +39,7 @@ impl HttpOutSlots {
     }
 
     fn remove(&mut self, g: GroupId) {
-        if let Some(seq) = self.index.remove(&g) {
+        if let Some(seq) = self.index.swap_remove(&g) {
             self.slots.remove(&seq);
         }
     }

@@ -457,7 +457,7 @@ impl Join {
                 }
             }
             // Specific messages that can no longer be matched go alone.
-            let buf = self.specific_buf.remove(&key).unwrap_or_default();
+            let buf = self.specific_buf.swap_remove(&key).unwrap_or_default();
             let mut rest = Vec::new();
             let mut sending = true;
             for sp in buf {
@@ -471,7 +471,7 @@ impl Join {
             self.specific_buf.insert(key, rest);
         }
         if dims.tag_names.len() > self.on.len() {
-            let matches = self.match_buf.remove(&key).unwrap_or_default();
+            let matches = self.match_buf.swap_remove(&key).unwrap_or_default();
             let mut matched = false;
             let mut i = 0;
             while i < matches.len() {
@@ -504,7 +504,7 @@ impl Join {
                 .or_default()
                 .push((src, m.clone()));
             let matching = (src, m);
-            let buf = self.specific_buf.remove(&key).unwrap_or_default();
+            let buf = self.specific_buf.swap_remove(&key).unwrap_or_default();
             let mut rest = Vec::new();
             let mut sending = true;
             for sp in buf {
@@ -542,8 +542,8 @@ impl Processor for Join {
             }
             Msg::DeleteGroup(g) => {
                 self.groups.remove(&g.id);
-                self.match_buf.remove(&g.id);
-                self.specific_buf.remove(&g.id);
+                self.match_buf.swap_remove(&g.id);
+                self.specific_buf.swap_remove(&g.id);
                 if self.delete_all {
                     self.low_marks.retain(|(_, k), _| *k != g.id);
                 }

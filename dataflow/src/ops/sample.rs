@@ -64,7 +64,7 @@ impl Processor for Sample {
                 out.push(Msg::Barrier(b));
             }
             Msg::DeleteGroup(g) => {
-                self.counts.remove(&g.id);
+                self.counts.swap_remove(&g.id);
                 out.push(Msg::DeleteGroup(g));
             }
         }

@@ -160,7 +160,7 @@ impl Processor for StateTracking {
             }
             Msg::Barrier(b) => out.push(Msg::Barrier(b)),
             Msg::DeleteGroup(g) => {
-                self.groups.remove(&g.id);
+                self.groups.swap_remove(&g.id);
                 out.push(Msg::DeleteGroup(g));
             }
         }

@@ -77,7 +77,7 @@ impl Processor for Where {
                 true
             }
             Msg::DeleteGroup(g) => {
-                self.states.remove(&g.id);
+                self.states.swap_remove(&g.id);
                 true
             }
         }

@@ -365,7 +365,7 @@ where
                 g.tick(&cfg, t, None, &self.with, out);
             }
             Msg::DeleteGroup(g) => {
-                self.groups.remove(&g.id);
+                self.groups.swap_remove(&g.id);
                 out.push(Msg::DeleteGroup(g));
             }
             Msg::Batch(_) => {
@@ -509,7 +509,7 @@ impl Processor for CountWindow {
             }
             Msg::Batch(_) => ctx.error(false, "window cannot receive batches"),
             Msg::DeleteGroup(g) => {
-                self.groups.remove(&g.id);
+                self.groups.swap_remove(&g.id);
                 out.push(msg);
             }
             Msg::Barrier(_) => out.push(msg),

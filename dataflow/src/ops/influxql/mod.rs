@@ -811,8 +811,8 @@ impl Processor for InfluxQL {
             Msg::Batch(b) => self.batch(b, ctx, out),
             Msg::Barrier(b) => out.push(Msg::Barrier(b)),
             Msg::DeleteGroup(g) => {
-                self.buckets.remove(&g.id);
-                self.transforms.remove(&g.id);
+                self.buckets.swap_remove(&g.id);
+                self.transforms.swap_remove(&g.id);
                 self.batch_groups.remove(&g.id);
                 out.push(Msg::DeleteGroup(g));
             }
