@@ -1,14 +1,17 @@
 //! `.kafka()` / `kafka`: the alert (Kapacitor's alert JSON, or the handler's template) as a
 //! record of a Kafka topic, as Kapacitor's `services/kafka`: one `[[kafka]]` section per
 //! cluster, the alert id as key, and the partition picked by a hash of the id (crc32 by
-//! default; murmur2 or fnv-1a) or in turn with `.disablePartitionById()`.
+//! default; murmur2 or fnv-1a) or in turn with `.disablePartitionById()`. Brokers are
+//! reached over TLS with `use-ssl` (`ssl-ca`, `ssl-cert`/`ssl-key`, `insecure-skip-verify`)
+//! and authenticate with SASL PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 when `sasl-username` is
+//! set.
 
 use super::{Failure, invalid, not_enabled};
 use kap_dataflow::alert::AlertEvent;
 use kap_dataflow::template::Template;
 use kap_dsl::plan::KafkaHandler;
 use rskafka::client::partition::{Compression, UnknownTopicHandling};
-use rskafka::client::{Client, ClientBuilder};
+use rskafka::client::{Client, ClientBuilder, Credentials, SaslConfig};
 use rskafka::record::Record;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -34,23 +37,23 @@ pub struct KafkaConfig {
     /// Kapacitor's batching settings (each alert is written as it comes).
     #[serde(with = "crate::config::go_duration_serde")]
     pub batch_timeout: Duration,
-    /// TLS to the brokers (refused when enabled: not supported).
+    /// TLS to the brokers.
     pub use_ssl: bool,
-    /// TLS setting Kapacitor accepts.
+    /// PEM certificates to trust instead of the usual roots.
     pub ssl_ca: String,
-    /// TLS setting Kapacitor accepts.
+    /// PEM client certificate chain, for brokers that ask for one.
     pub ssl_cert: String,
-    /// TLS setting Kapacitor accepts.
+    /// Its PEM private key.
     pub ssl_key: String,
-    /// TLS setting Kapacitor accepts.
+    /// Accept any broker certificate.
     pub insecure_skip_verify: bool,
-    /// SASL (refused when set on an enabled cluster: not supported).
+    /// SASL authentication, when set.
     pub sasl_username: String,
     /// SASL password.
     pub sasl_password: String,
-    /// SASL mechanism.
+    /// `PLAIN` (the default), `SCRAM-SHA-256` or `SCRAM-SHA-512`.
     pub sasl_mechanism: String,
-    /// SASL protocol version.
+    /// Kapacitor's SASL handshake version (`0` or `1`); the handshake is always v1 here.
     pub sasl_version: String,
 }
 
@@ -76,7 +79,46 @@ impl Default for KafkaConfig {
     }
 }
 
-/// Checks the clusters: brokers, distinct ids, and no TLS or SASL (not supported).
+impl KafkaConfig {
+    /// The TLS configuration of `use-ssl`; `Err` names the key that does not do.
+    fn tls(&self) -> Result<Option<Arc<tokio_rustls::rustls::ClientConfig>>, (String, String)> {
+        if !self.use_ssl {
+            return Ok(None);
+        }
+        super::tls::client_config(super::tls::TlsKeys {
+            ca: &self.ssl_ca,
+            cert: &self.ssl_cert,
+            key: &self.ssl_key,
+            insecure: self.insecure_skip_verify,
+        })
+        .map(Some)
+    }
+
+    /// The SASL configuration of `sasl-username`; `Err` names the key that does not do.
+    fn sasl(&self) -> Result<Option<SaslConfig>, (String, String)> {
+        if self.sasl_username.is_empty() {
+            return Ok(None);
+        }
+        let credentials = Credentials::new(self.sasl_username.clone(), self.sasl_password.clone());
+        Ok(Some(
+            match self.sasl_mechanism.to_ascii_uppercase().as_str() {
+                "" | "PLAIN" => SaslConfig::Plain(credentials),
+                "SCRAM-SHA-256" => SaslConfig::ScramSha256(credentials),
+                "SCRAM-SHA-512" => SaslConfig::ScramSha512(credentials),
+                other => {
+                    return Err((
+                        "sasl-mechanism".into(),
+                        format!(
+                            "{other:?} is not supported (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)"
+                        ),
+                    ));
+                }
+            },
+        ))
+    }
+}
+
+/// Checks the clusters: brokers, distinct ids, and their TLS files and SASL mechanism.
 pub(super) fn validate(configs: &[KafkaConfig]) -> Result<(), (String, String)> {
     let mut ids = std::collections::BTreeSet::new();
     for (i, c) in configs.iter().enumerate() {
@@ -94,15 +136,8 @@ pub(super) fn validate(configs: &[KafkaConfig]) -> Result<(), (String, String)> 
                 "must list at least one broker when enabled",
             );
         }
-        if c.use_ssl {
-            return invalid(&section, "use-ssl", "TLS to Kafka brokers is not supported");
-        }
-        if !c.sasl_username.is_empty() {
-            return invalid(
-                &section,
-                "sasl-username",
-                "SASL to Kafka brokers is not supported",
-            );
+        if let Err((key, why)) = c.tls().and_then(|_| c.sasl()) {
+            return invalid(&section, &key, &why);
         }
     }
     Ok(())
@@ -188,7 +223,8 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 /// A cluster's clients are keyed by its id and brokers: a cluster changed through `/config`
 /// gets a new client.
 fn cluster_key(c: &KafkaConfig) -> String {
-    format!("{}\0{}", c.id, c.brokers.join(","))
+    // All of it: a cluster changed in any way (brokers, TLS, SASL) gets a new client.
+    serde_json::to_string(c).unwrap_or_default()
 }
 
 /// The clusters' clients, made on first use.
@@ -294,12 +330,15 @@ impl KafkaClients {
         {
             return Ok(Arc::clone(client));
         }
-        let client = Arc::new(
-            ClientBuilder::new(c.brokers.clone())
-                .client_id("kapacitor")
-                .build()
-                .await?,
-        );
+        let mut builder = ClientBuilder::new(c.brokers.clone()).client_id("kapacitor");
+        // Checked with the configuration: these read the same files again.
+        if let Ok(Some(tls)) = c.tls() {
+            builder = builder.tls_config(tls);
+        }
+        if let Ok(Some(sasl)) = c.sasl() {
+            builder = builder.sasl_config(sasl);
+        }
+        let client = Arc::new(builder.build().await?);
         self.clients
             .lock()
             .unwrap_or_else(|e| e.into_inner())

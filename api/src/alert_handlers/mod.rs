@@ -22,6 +22,7 @@ pub mod service_tests;
 mod slack;
 mod smtp;
 mod snmptrap;
+mod tls;
 mod victorops;
 
 #[cfg(test)]

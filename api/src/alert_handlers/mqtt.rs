@@ -1,14 +1,16 @@
 //! `.mqtt(topic)` / `mqtt`: the alert message published to an MQTT broker, as Kapacitor's
 //! `services/mqtt`: one `[[mqtt]]` section per broker, one lasting connection each (made on
-//! the first alert, reconnected by its own thread).
+//! the first alert, reconnected by its own thread). A `ssl://` (or `tls://`, `tcps://`,
+//! `mqtts://`) URL reaches the broker over TLS, with `ssl-ca`, `ssl-cert`/`ssl-key` and
+//! `insecure-skip-verify`.
 
 use super::{Failure, invalid, not_enabled};
 use kap_dataflow::alert::AlertEvent;
 use kap_dsl::plan::MqttHandler;
-use rumqttc::{Client, MqttOptions, QoS};
+use rumqttc::{Client, MqttOptions, QoS, TlsConfiguration, Transport};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// One `[[mqtt]]` broker.
@@ -21,15 +23,15 @@ pub struct MqttConfig {
     pub name: String,
     /// The broker handlers use when they name none.
     pub default: bool,
-    /// `tcp://host:port`.
+    /// `tcp://host:port`, or `ssl://host:port` for TLS.
     pub url: String,
-    /// TLS settings Kapacitor accepts (TLS brokers are refused at start).
+    /// PEM certificates to trust instead of the usual roots (TLS).
     pub ssl_ca: String,
-    /// Client certificate.
+    /// PEM client certificate chain (TLS).
     pub ssl_cert: String,
-    /// Client key.
+    /// Its PEM private key.
     pub ssl_key: String,
-    /// Skip certificate checks.
+    /// Accept any broker certificate (TLS).
     pub insecure_skip_verify: bool,
     /// Client id (default `kapacitor-<name>`).
     pub client_id: String,
@@ -57,20 +59,52 @@ impl Default for MqttConfig {
     }
 }
 
-/// `host` and `port` of a `tcp://host:port` URL (port 1883 when absent).
-fn host_port(url: &str) -> Result<(String, u16), String> {
-    let rest = url
-        .strip_prefix("tcp://")
-        .or_else(|| url.strip_prefix("mqtt://"))
-        .ok_or_else(|| format!("{url:?} is not a tcp:// URL (TLS brokers are not supported)"))?;
+/// Where a broker URL points: host, port, and whether over TLS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Address {
+    host: String,
+    port: u16,
+    tls: bool,
+}
+
+/// The [`Address`] of `tcp://host[:port]` (1883) or `ssl://host[:port]` (8883; also
+/// `tls://`, `tcps://`, `mqtts://`).
+fn address(url: &str) -> Result<Address, String> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| format!("{url:?} is not a tcp:// or ssl:// URL"))?;
+    let (tls, default_port) = match scheme {
+        "tcp" | "mqtt" => (false, 1883),
+        "ssl" | "tls" | "tcps" | "mqtts" => (true, 8883),
+        other => {
+            return Err(format!(
+                "{url:?}: unknown scheme {other:?} (tcp:// or ssl://)"
+            ));
+        }
+    };
     let rest = rest.trim_end_matches('/');
-    match rest.rsplit_once(':') {
-        Some((h, p)) => p
-            .parse()
-            .map(|p| (h.to_string(), p))
-            .map_err(|_| format!("{url:?}: bad port {p:?}")),
-        None if !rest.is_empty() => Ok((rest.to_string(), 1883)),
-        None => Err(format!("{url:?} names no host")),
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) => (
+            h.to_string(),
+            p.parse().map_err(|_| format!("{url:?}: bad port {p:?}"))?,
+        ),
+        None => (rest.to_string(), default_port),
+    };
+    if host.is_empty() {
+        return Err(format!("{url:?} names no host"));
+    }
+    Ok(Address { host, port, tls })
+}
+
+impl MqttConfig {
+    /// The TLS configuration of a TLS broker; `Err` names the key that does not do.
+    fn tls(&self) -> Result<Arc<tokio_rustls::rustls::ClientConfig>, (String, String)> {
+        super::tls::client_config(super::tls::TlsKeys {
+            ca: &self.ssl_ca,
+            cert: &self.ssl_cert,
+            key: &self.ssl_key,
+            insecure: self.insecure_skip_verify,
+        })
     }
 }
 
@@ -88,13 +122,18 @@ impl super::Named for MqttConfig {
     }
 }
 
-/// Checks the brokers: a `tcp://` URL, and their names.
+/// Checks the brokers: their URLs, their TLS files, and their names.
 pub(super) fn validate(configs: &[MqttConfig]) -> Result<(), (String, String)> {
-    for (i, c) in configs.iter().enumerate() {
-        if c.enabled
-            && let Err(e) = host_port(&c.url)
-        {
-            return invalid(&format!("mqtt[{i}]"), "url", &e);
+    for (i, c) in configs.iter().enumerate().filter(|(_, c)| c.enabled) {
+        let section = format!("mqtt[{i}]");
+        match address(&c.url) {
+            Err(e) => return invalid(&section, "url", &e),
+            Ok(a) if a.tls => {
+                if let Err((key, why)) = c.tls() {
+                    return invalid(&section, &key, &why);
+                }
+            }
+            Ok(_) => {}
         }
     }
     super::validate_named(configs)
@@ -135,9 +174,9 @@ impl MqttClients {
             q => return Err(format!("mqtt: QoS {q} is not 0, 1 or 2").into()),
         };
         let mut clients = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        // Keyed by what the connection is made from: a broker changed through `/config`
-        // gets a new connection.
-        let key = format!("{}\0{}\0{}\0{}", c.name, c.url, c.client_id, c.username);
+        // Keyed by what the connection is made from (all of the section): a broker changed
+        // through `/config` gets a new connection.
+        let key = serde_json::to_string(c).unwrap_or_default();
         let client = match clients.get(&key) {
             Some(client) => client.clone(),
             None => {
@@ -165,14 +204,20 @@ impl MqttClients {
 
 /// A client of broker `c`, its connection driven (and re-made) by a thread of its own.
 fn connect(c: &MqttConfig) -> Result<Client, String> {
-    let (host, port) = host_port(&c.url).map_err(|e| format!("mqtt: {e}"))?;
+    let a = address(&c.url).map_err(|e| format!("mqtt: {e}"))?;
     let id = if c.client_id.is_empty() {
         format!("kapacitor-{}", c.name)
     } else {
         c.client_id.clone()
     };
-    let mut opts = MqttOptions::new(id, host, port);
+    let mut opts = MqttOptions::new(id, a.host, a.port);
     opts.set_keep_alive(Duration::from_secs(30));
+    if a.tls {
+        let tls = c
+            .tls()
+            .map_err(|(key, why)| format!("mqtt: {key}: {why}"))?;
+        opts.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(tls)));
+    }
     if !c.username.is_empty() {
         opts.set_credentials(c.username.clone(), c.password.clone());
     }
@@ -198,9 +243,19 @@ mod tests {
 
     #[test]
     fn broker_urls() {
-        assert_eq!(host_port("tcp://h:1884"), Ok(("h".into(), 1884)));
-        assert_eq!(host_port("tcp://h"), Ok(("h".into(), 1883)));
-        assert!(host_port("ssl://h:8883").unwrap_err().contains("TLS"));
-        assert!(host_port("tcp://h:x").is_err());
+        let at = |host: &str, port, tls| {
+            Ok(Address {
+                host: host.into(),
+                port,
+                tls,
+            })
+        };
+        assert_eq!(address("tcp://h:1884"), at("h", 1884, false));
+        assert_eq!(address("tcp://h"), at("h", 1883, false));
+        assert_eq!(address("ssl://h"), at("h", 8883, true));
+        assert_eq!(address("tls://h:9000/"), at("h", 9000, true));
+        assert!(address("ws://h").unwrap_err().contains("unknown scheme"));
+        assert!(address("tcp://h:x").is_err());
+        assert!(address("h:1883").is_err());
     }
 }

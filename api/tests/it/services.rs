@@ -301,20 +301,31 @@ type Published = Log<(String, String, u8, bool)>;
 
 /// An MQTT 3.1.1 broker on 127.0.0.1 that accepts any client and records each PUBLISH.
 fn mqtt_sink() -> (u16, Published) {
+    mqtt_broker(None)
+}
+
+/// [`mqtt_sink`], over TLS with `tls`.
+fn mqtt_broker(tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>) -> (u16, Published) {
     use std::io::Read;
-    tcp_server(|stream, _, g| {
-        let mut r = stream.try_clone().unwrap();
-        let mut w = stream;
+    tcp_server(move |stream, _, g| {
+        let mut conn: Box<dyn Conn> = match &tls {
+            Some(config) => {
+                let server = tokio_rustls::rustls::ServerConnection::new(Arc::clone(config))
+                    .expect("TLS server connection");
+                Box::new(tokio_rustls::rustls::StreamOwned::new(server, stream))
+            }
+            None => Box::new(stream),
+        };
         loop {
             let mut head = [0u8; 1];
-            if r.read_exact(&mut head).is_err() {
+            if conn.read_exact(&mut head).is_err() {
                 return;
             }
             // Remaining length: a base-128 varint.
             let (mut len, mut shift) = (0usize, 0);
             loop {
                 let mut b = [0u8; 1];
-                if r.read_exact(&mut b).is_err() {
+                if conn.read_exact(&mut b).is_err() {
                     return;
                 }
                 len |= usize::from(b[0] & 0x7f) << shift;
@@ -324,7 +335,7 @@ fn mqtt_sink() -> (u16, Published) {
                 }
             }
             let mut body = vec![0u8; len];
-            if r.read_exact(&mut body).is_err() {
+            if conn.read_exact(&mut body).is_err() {
                 return;
             }
             let reply: &[u8] = match head[0] >> 4 {
@@ -345,14 +356,14 @@ fn mqtt_sink() -> (u16, Published) {
                         .unwrap()
                         .push((topic, payload, qos, head[0] & 1 == 1));
                     if qos == 1 {
-                        let _ = w.write_all(&[0x40, 0x02, id[0], id[1]]);
+                        let _ = conn.write_all(&[0x40, 0x02, id[0], id[1]]);
                     }
                     &[]
                 }
                 12 => &[0xd0, 0x00], // PINGREQ → PINGRESP
                 _ => &[],
             };
-            let _ = w.write_all(reply);
+            let _ = conn.write_all(reply).and_then(|()| conn.flush());
         }
     })
 }
@@ -385,6 +396,55 @@ fn mqtt_publishes_the_message() {
             true
         )
     );
+}
+
+/// A `ssl://` broker is reached over TLS, trusting `ssl-ca`; a broker whose certificate
+/// is not trusted gets nothing.
+#[test]
+fn mqtt_over_tls() {
+    let dir = crate::tempdir("services-mqtt-tls");
+    let (ca, tls) = tls_server(&dir);
+    let (port, got) = mqtt_broker(Some(tls));
+    let d = Daemon::start_config(
+        "services-mqtt-tls",
+        Extra {
+            tail: format!(
+                "[[mqtt]]\nenabled = true\nname = \"secure\"\nurl = \"ssl://127.0.0.1:{port}\"\nssl-ca = {ca:?}\n"
+            ),
+            ..Extra::default()
+        },
+    );
+    let (status, body) = d.req(
+        "POST",
+        "/kapacitor/v1/service-tests/mqtt",
+        Some(r#"{"broker-name": "secure", "topic": "alerts/tls", "message": "over tls"}"#),
+    );
+    assert_eq!(
+        (status, body.as_str()),
+        (200, r#"{"message":"","success":true}"#)
+    );
+    assert_eq!(
+        first(&got, "PUBLISH over TLS"),
+        ("alerts/tls".to_string(), "over tls".to_string(), 0, false)
+    );
+    // Without `ssl-ca`, the self-signed certificate is not trusted: nothing arrives.
+    let (port2, got2) = mqtt_broker(Some(tls_server(&dir).1));
+    let d = Daemon::start_config(
+        "services-mqtt-tls-untrusted",
+        Extra {
+            tail: format!(
+                "[[mqtt]]\nenabled = true\nname = \"secure\"\nurl = \"ssl://127.0.0.1:{port2}\"\n"
+            ),
+            ..Extra::default()
+        },
+    );
+    d.req(
+        "POST",
+        "/kapacitor/v1/service-tests/mqtt",
+        Some(r#"{"broker-name": "secure", "topic": "alerts/tls"}"#),
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(got2.lock().unwrap().is_empty());
 }
 
 /// `.snmpTrap(oid)` sends an SNMPv2c trap: `sysUpTime.0`, `snmpTrapOID.0`, then the
@@ -456,6 +516,21 @@ type Produced = Log<(i32, Vec<u8>)>;
 /// (ApiVersions v3, Metadata v1, Produce v3), with one topic of `partitions` partitions, of
 /// which it leads all.
 fn kafka_sink(topic: &'static str, partitions: i32) -> (u16, Produced) {
+    kafka_broker(topic, partitions, None, None)
+}
+
+/// What a Kafka broker's connection reads and writes: TCP, or TLS over it.
+trait Conn: std::io::Read + Write {}
+impl<T: std::io::Read + Write> Conn for T {}
+
+/// [`kafka_sink`], over TLS with `tls`, and asking SASL PLAIN with these credentials when
+/// `sasl` is set (SaslHandshake v1, SaslAuthenticate v1; other credentials are refused).
+fn kafka_broker(
+    topic: &'static str,
+    partitions: i32,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    sasl: Option<(&'static str, &'static str)>,
+) -> (u16, Produced) {
     use std::io::Read;
     fn i16_at(b: &[u8], at: &mut usize) -> i16 {
         *at += 2;
@@ -478,29 +553,44 @@ fn kafka_sink(topic: &'static str, partitions: i32) -> (u16, Produced) {
         out.extend(s.as_bytes());
     }
     tcp_server(move |stream, port, g| {
-        let mut r = stream.try_clone().unwrap();
-        let mut w = stream;
+        let mut conn: Box<dyn Conn> = match &tls {
+            Some(config) => {
+                let server = tokio_rustls::rustls::ServerConnection::new(Arc::clone(config))
+                    .expect("TLS server connection");
+                Box::new(tokio_rustls::rustls::StreamOwned::new(server, stream))
+            }
+            None => Box::new(stream),
+        };
+        let mut authenticated = sasl.is_none();
         loop {
             let mut size = [0u8; 4];
-            if r.read_exact(&mut size).is_err() {
+            if conn.read_exact(&mut size).is_err() {
                 return;
             }
             let mut req = vec![0u8; i32::from_be_bytes(size) as usize];
-            if r.read_exact(&mut req).is_err() {
+            if conn.read_exact(&mut req).is_err() {
                 return;
             }
             let mut at = 0;
             let (key, version) = (i16_at(&req, &mut at), i16_at(&req, &mut at));
             let correlation = i32_at(&req, &mut at);
             let _client = str_at(&req, &mut at);
+            assert!(
+                authenticated || [18, 17, 36].contains(&key),
+                "Kafka API {key} before SASL authentication"
+            );
             let mut body = Vec::new();
             match key {
                 18 => {
-                    // ApiVersions v3: compact array of the three APIs.
+                    // ApiVersions v3: compact array of the APIs.
                     assert_eq!(version, 3, "ApiVersions version");
+                    let mut apis = vec![(0i16, 3i16, 3i16), (3, 0, 1), (18, 0, 3)];
+                    if sasl.is_some() {
+                        apis.extend([(17, 1, 1), (36, 0, 1)]);
+                    }
                     body.extend(0i16.to_be_bytes());
-                    body.push(4);
-                    for (api, min, max) in [(0i16, 3i16, 3i16), (3, 0, 1), (18, 0, 3)] {
+                    body.push(apis.len() as u8 + 1);
+                    for (api, min, max) in apis {
                         body.extend(api.to_be_bytes());
                         body.extend(min.to_be_bytes());
                         body.extend(max.to_be_bytes());
@@ -508,6 +598,27 @@ fn kafka_sink(topic: &'static str, partitions: i32) -> (u16, Produced) {
                     }
                     body.extend(0i32.to_be_bytes());
                     body.push(0);
+                }
+                17 => {
+                    // SaslHandshake v1: the mechanism asked, and the one offered.
+                    let mechanism = str_at(&req, &mut at);
+                    body.extend((if mechanism == "PLAIN" { 0i16 } else { 33 }).to_be_bytes());
+                    body.extend(1i32.to_be_bytes());
+                    put_str(&mut body, "PLAIN");
+                }
+                36 => {
+                    // SaslAuthenticate v0/v1: PLAIN's `\0user\0password`.
+                    let n = i32_at(&req, &mut at) as usize;
+                    let token = &req[at..at + n];
+                    let (user, pass) = sasl.expect("SASL asked for");
+                    let want = format!("\0{user}\0{pass}");
+                    authenticated = token == want.as_bytes();
+                    body.extend((if authenticated { 0i16 } else { 58 }).to_be_bytes());
+                    body.extend((-1i16).to_be_bytes());
+                    body.extend(0i32.to_be_bytes());
+                    if version >= 1 {
+                        body.extend(0i64.to_be_bytes());
+                    }
                 }
                 3 => {
                     // Metadata v1: this broker, and the topic it leads.
@@ -559,11 +670,91 @@ fn kafka_sink(topic: &'static str, partitions: i32) -> (u16, Produced) {
             let mut frame = ((body.len() + 4) as i32).to_be_bytes().to_vec();
             frame.extend(correlation.to_be_bytes());
             frame.extend(body);
-            if w.write_all(&frame).is_err() {
+            if conn.write_all(&frame).and_then(|()| conn.flush()).is_err() {
                 return;
             }
         }
     })
+}
+
+/// A self-signed certificate for 127.0.0.1, written to `dir` (`ca.pem`), and the TLS
+/// server configuration serving it.
+fn tls_server(dir: &std::path::Path) -> (String, Arc<tokio_rustls::rustls::ServerConfig>) {
+    use rustls_pki_types::PrivateKeyDer;
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
+        .expect("self-signed certificate");
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, ck.cert.pem()).unwrap();
+    let key = PrivateKeyDer::Pkcs8(ck.signing_key.serialize_der().into());
+    let config = tokio_rustls::rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![ck.cert.der().clone()], key)
+        .expect("server config");
+    (ca.display().to_string(), Arc::new(config))
+}
+
+/// Kafka over TLS with SASL PLAIN: the alert reaches a broker that serves TLS with a
+/// certificate `ssl-ca` trusts (or any, with `insecure-skip-verify`) and takes only these
+/// credentials; an `ssl-ca` file that does not exist stops the daemon naming the key.
+#[test]
+fn kafka_over_tls_with_sasl() {
+    let dir = crate::tempdir("services-kafka-tls");
+    let (ca, tls) = tls_server(&dir);
+    let (port, got) = kafka_broker("alerts", 1, Some(tls), Some(("kap", "s3cret")));
+    for trust in [
+        format!("ssl-ca = {ca:?}"),
+        "insecure-skip-verify = true".to_string(),
+    ] {
+        got.lock().unwrap().clear();
+        let d = Daemon::start_config(
+            "services-kafka-tls",
+            Extra {
+                tail: format!(
+                    "[[kafka]]\nenabled = true\nid = \"main\"\nbrokers = [\"127.0.0.1:{port}\"]\nuse-ssl = true\n{trust}\nsasl-username = \"kap\"\nsasl-password = \"s3cret\"\nsasl-mechanism = \"PLAIN\"\n"
+                ),
+                ..Extra::default()
+            },
+        );
+        let (status, body) = d.req(
+            "POST",
+            "/kapacitor/v1/service-tests/kafka",
+            Some(r#"{"cluster": "main", "topic": "alerts", "message": "over tls"}"#),
+        );
+        assert_eq!(
+            (status, body.as_str()),
+            (200, r#"{"message":"","success":true}"#),
+            "{trust}"
+        );
+        let (_, batch) = first(&got, "Produce request over TLS");
+        assert!(String::from_utf8_lossy(&batch).contains("over tls"));
+    }
+    // Credentials the broker refuses: the test says the write failed.
+    let d = Daemon::start_config(
+        "services-kafka-tls",
+        Extra {
+            tail: format!(
+                "[[kafka]]\nenabled = true\nid = \"main\"\nbrokers = [\"127.0.0.1:{port}\"]\nuse-ssl = true\nssl-ca = {ca:?}\nsasl-username = \"kap\"\nsasl-password = \"wrong\"\ntimeout = \"2s\"\n"
+            ),
+            ..Extra::default()
+        },
+    );
+    let (status, body) = d.req(
+        "POST",
+        "/kapacitor/v1/service-tests/kafka",
+        Some(r#"{"cluster": "main", "topic": "alerts"}"#),
+    );
+    assert_eq!(status, 200);
+    assert!(body.contains(r#""success":false"#), "{body}");
+    let conf = dir.join("bad.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "data_dir = {:?}\n[[kafka]]\nenabled = true\nbrokers = [\"127.0.0.1:{port}\"]\nuse-ssl = true\nssl-ca = \"/nonexistent/ca.pem\"\n",
+            dir.join("data")
+        ),
+    )
+    .unwrap();
+    refuses_to_start(&conf, &[], "kafka[0].ssl-ca");
 }
 
 /// `.kafka()` writes Kapacitor's alert JSON to the topic, keyed by the alert id, on the
