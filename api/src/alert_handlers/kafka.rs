@@ -275,18 +275,23 @@ impl KafkaClients {
         runtime()
             .block_on(async { tokio::time::timeout(c.timeout, work).await })
             .map_err(|_| {
-                format!(
+                Failure::transient(format!(
                     "kafka: writing to {:?} timed out after {:?}",
                     h.kafka_topic, c.timeout
-                )
+                ))
             })
             .and_then(|written| written)
-            .map_err(Failure::transient)
     }
 
-    async fn write(&self, c: &KafkaConfig, h: &KafkaHandler, record: Record) -> Result<(), String> {
+    /// Writes `record`; the brokers' failures may pass, a missing topic is for good.
+    async fn write(
+        &self,
+        c: &KafkaConfig,
+        h: &KafkaHandler,
+        record: Record,
+    ) -> Result<(), Failure> {
         let fail = |what: &str, e: rskafka::client::error::Error| {
-            format!("kafka: {what} ({}): {e}", c.brokers.join(","))
+            Failure::transient(format!("kafka: {what} ({}): {e}", c.brokers.join(",")))
         };
         let client = self.client(c).await.map_err(|e| fail("connecting", e))?;
         let partitions: Vec<i32> = client
@@ -298,7 +303,7 @@ impl KafkaClients {
             .map(|t| t.partitions.into_iter().collect())
             .unwrap_or_default();
         if partitions.is_empty() {
-            return Err(format!("kafka: topic {:?} does not exist", h.kafka_topic));
+            return Err(format!("kafka: topic {:?} does not exist", h.kafka_topic).into());
         }
         let i = if h.disable_partition_by_id {
             self.turn.fetch_add(1, Ordering::Relaxed) % partitions.len()
