@@ -2,7 +2,9 @@
 //! `httpPost` nodes (and its configured endpoints).
 
 use kap_dataflow::node::Services;
-use kap_dataflow::ops::http_post::{EndpointConfig, HttpPostService, HttpPoster, SERVICE_NAME};
+use kap_dataflow::ops::http_post::{
+    EndpointConfig, HttpPostService, HttpPoster, PostTls, SERVICE_NAME,
+};
 use serde_json::Value as Json;
 use std::net::{IpAddr, ToSocketAddrs};
 use std::sync::Arc;
@@ -118,10 +120,42 @@ impl HttpPoster for UreqPoster {
         body: String,
         timeout_ns: Option<i64>,
     ) -> Result<(u16, String), String> {
+        self.send(url, headers, body, timeout_ns, None)
+    }
+
+    fn post_tls(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+        body: String,
+        timeout_ns: Option<i64>,
+        tls: &PostTls,
+    ) -> Result<(u16, String), String> {
+        self.send(url, headers, body, timeout_ns, Some(tls))
+    }
+}
+
+impl UreqPoster {
+    fn send(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+        body: String,
+        timeout_ns: Option<i64>,
+        tls: Option<&PostTls>,
+    ) -> Result<(u16, String), String> {
         self.check(url)?;
         let mut config = ureq::Agent::config_builder().http_status_as_error(false);
         if let Some(ns) = timeout_ns.filter(|ns| *ns > 0) {
             config = config.timeout_global(Some(Duration::from_nanos(ns as u64)));
+        }
+        if let Some(tls) = tls {
+            let options = kap_influxdb::TlsOptions {
+                ca_pem: tls.ca_pem.clone(),
+                client_pem: tls.client_pem.clone(),
+                insecure_skip_verify: tls.insecure_skip_verify,
+            };
+            config = config.tls_config(options.ureq()?);
         }
         let agent: ureq::Agent = config.build().into();
         let mut req = agent.post(url);

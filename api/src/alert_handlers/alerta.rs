@@ -18,7 +18,7 @@ pub struct AlertaConfig {
     pub enabled: bool,
     /// Alerta's API URL.
     pub url: String,
-    /// Skip certificate checks (not used: the system's roots are).
+    /// Accept any server certificate.
     pub insecure_skip_verify: bool,
     /// API token when the handler gives none.
     pub token: String,
@@ -121,6 +121,9 @@ impl AlertaConfig {
         }
         let url = format!("{}/alert", self.url.trim_end_matches('/'));
         let body = go_json(&self.body(h, event)?);
-        services.post("alerta", &url, &headers, body).map(drop)
+        let tls = super::tls::insecure(self.insecure_skip_verify);
+        services
+            .post_tls("alerta", &url, &headers, body, tls.as_ref())
+            .map(drop)
     }
 }

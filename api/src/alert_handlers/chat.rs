@@ -95,14 +95,26 @@ pub struct DiscordConfig {
     pub global: bool,
     /// With `global`: only state changes.
     pub state_changes_only: bool,
-    /// TLS settings Kapacitor accepts (the system's roots are used).
+    /// PEM certificates to trust instead of the usual roots.
     pub ssl_ca: String,
-    /// Client certificate (not used).
+    /// PEM client certificate chain.
     pub ssl_cert: String,
-    /// Client key (not used).
+    /// Its PEM private key.
     pub ssl_key: String,
-    /// Skip certificate checks (not used).
+    /// Accept any server certificate.
     pub insecure_skip_verify: bool,
+}
+
+impl DiscordConfig {
+    /// The section's TLS keys.
+    pub(super) fn tls_keys(&self) -> super::tls::TlsKeys<'_> {
+        super::tls::TlsKeys {
+            ca: &self.ssl_ca,
+            cert: &self.ssl_cert,
+            key: &self.ssl_key,
+            insecure: self.insecure_skip_verify,
+        }
+    }
 }
 
 impl Default for DiscordConfig {
@@ -178,8 +190,16 @@ pub(super) fn send_discord(
     if !c.enabled {
         return Err(not_enabled("discord").into());
     }
+    let tls = super::tls::post_tls(c.tls_keys())
+        .map_err(|(key, why)| format!("discord: {key}: {why}"))?;
     services
-        .post("discord", &c.url, &[], go_json(&discord_body(c, h, event)))
+        .post_tls(
+            "discord",
+            &c.url,
+            &[],
+            go_json(&discord_body(c, h, event)),
+            tls.as_ref(),
+        )
         .map(drop)
 }
 

@@ -33,7 +33,7 @@ pub struct BigPandaConfig {
     pub token: String,
     /// The integration's app key when the handler gives none.
     pub app_key: String,
-    /// Skip certificate checks (not used: the system's roots are).
+    /// Accept any server certificate.
     pub insecure_skip_verify: bool,
     /// Send every alert, not only those with `.bigPanda()`.
     pub global: bool,
@@ -113,7 +113,10 @@ impl BigPandaConfig {
             format!("Bearer {}", self.token),
         )];
         let body = go_json(&self.body(h, event)?);
-        services.post("bigpanda", &self.url, &auth, body).map(drop)
+        let tls = super::tls::insecure(self.insecure_skip_verify);
+        services
+            .post_tls("bigpanda", &self.url, &auth, body, tls.as_ref())
+            .map(drop)
     }
 }
 

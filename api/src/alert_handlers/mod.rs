@@ -398,11 +398,24 @@ impl HandlerServices {
         headers: &[(String, String)],
         body: String,
     ) -> Result<String, Failure> {
+        self.post_tls(service, url, headers, body, None)
+    }
+
+    /// [`HandlerServices::post`] with the section's HTTPS settings, when it has some.
+    fn post_tls(
+        &self,
+        service: &str,
+        url: &str,
+        headers: &[(String, String)],
+        body: String,
+        tls: Option<&kap_dataflow::ops::http_post::PostTls>,
+    ) -> Result<String, Failure> {
         let timeout = Some(DEFAULT_TIMEOUT.as_nanos() as i64);
-        let (status, answer) = self
-            .poster
-            .post(url, headers, body, timeout)
-            .map_err(Failure::transient)?;
+        let sent = match tls {
+            Some(tls) => self.poster.post_tls(url, headers, body, timeout, tls),
+            None => self.poster.post(url, headers, body, timeout),
+        };
+        let (status, answer) = sent.map_err(|e| Failure::transient(format!("{service}: {e}")))?;
         if (200..300).contains(&status) {
             Ok(answer)
         } else {
@@ -469,12 +482,20 @@ pub struct ServiceConfigs {
 impl ServiceConfigs {
     /// Checks every enabled service, naming the section and key at fault.
     pub fn validate(&self) -> Result<(), (String, String)> {
+        let tls = |section: String, enabled: bool, keys: tls::TlsKeys<'_>| match enabled {
+            true => tls::post_tls(keys)
+                .map(drop)
+                .or_else(|(key, why)| invalid(&section, &key, &why)),
+            false => Ok(()),
+        };
         for (i, c) in self.slack.iter().enumerate() {
             require_url(c.enabled, &format!("slack[{i}]"), "url", &c.url)?;
+            tls(format!("slack[{i}]"), c.enabled, c.tls_keys())?;
         }
         validate_named(&self.slack)?;
         for (i, c) in self.discord.iter().enumerate() {
             require_url(c.enabled, &format!("discord[{i}]"), "url", &c.url)?;
+            tls(format!("discord[{i}]"), c.enabled, c.tls_keys())?;
         }
         validate_named(&self.discord)?;
         mqtt::validate(&self.mqtt)?;

@@ -31,13 +31,13 @@ pub struct SlackConfig {
     pub global: bool,
     /// With `global`: only state changes.
     pub state_changes_only: bool,
-    /// TLS settings Kapacitor accepts (the system's roots are used).
+    /// PEM certificates to trust instead of the usual roots.
     pub ssl_ca: String,
-    /// Client certificate (not used).
+    /// PEM client certificate chain.
     pub ssl_cert: String,
-    /// Client key (not used).
+    /// Its PEM private key.
     pub ssl_key: String,
-    /// Skip certificate checks (not used).
+    /// Accept any server certificate.
     pub insecure_skip_verify: bool,
 }
 
@@ -58,6 +58,18 @@ impl Default for SlackConfig {
             ssl_cert: String::new(),
             ssl_key: String::new(),
             insecure_skip_verify: false,
+        }
+    }
+}
+
+impl SlackConfig {
+    /// The section's TLS keys.
+    pub(super) fn tls_keys(&self) -> super::tls::TlsKeys<'_> {
+        super::tls::TlsKeys {
+            ca: &self.ssl_ca,
+            cert: &self.ssl_cert,
+            key: &self.ssl_key,
+            insecure: self.insecure_skip_verify,
         }
     }
 }
@@ -119,7 +131,9 @@ pub(super) fn send(
         headers.push(("Authorization".to_string(), format!("Bearer {}", c.token)));
     }
     let text = go_json(&body(c, h, &event.message, event.level));
-    let answer = services.post("slack", &c.url, &headers, text)?;
+    let tls =
+        super::tls::post_tls(c.tls_keys()).map_err(|(key, why)| format!("slack: {key}: {why}"))?;
+    let answer = services.post_tls("slack", &c.url, &headers, text, tls.as_ref())?;
     // chat.postMessage answers 200 with `{"ok":false,"error":…}` on failure.
     if let Ok(v) = serde_json::from_str::<serde_json::Value>(&answer)
         && v["ok"] == false

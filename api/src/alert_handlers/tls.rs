@@ -1,8 +1,10 @@
-//! TLS to the brokers of a service section with Kapacitor's TLS keys (`ssl-ca`, `ssl-cert`,
-//! `ssl-key`, `insecure-skip-verify`): one rustls client configuration, read from the
-//! section's PEM files when the section is checked, so a file that does not do stops the
-//! daemon (or refuses a `/config` change) naming its key.
+//! TLS of a service section with Kapacitor's TLS keys (`ssl-ca`, `ssl-cert`, `ssl-key`,
+//! `insecure-skip-verify`): a rustls client configuration for brokers (MQTT, Kafka), or the
+//! HTTPS settings of a service's posts (Slack, Discord, Alerta, BigPanda). Both are read from
+//! the section's PEM files when the section is checked, so a file that does not do stops
+//! the daemon (or refuses a `/config` change) naming its key.
 
+use kap_dataflow::ops::http_post::PostTls;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use std::sync::Arc;
@@ -60,6 +62,51 @@ pub(super) fn client_config(keys: TlsKeys<'_>) -> Result<Arc<ClientConfig>, (Str
             .set_certificate_verifier(Arc::new(AnyServer(provider)));
     }
     Ok(Arc::new(config))
+}
+
+/// The HTTPS settings of `keys` for a service's posts; `None` when none is set (the usual
+/// roots, no client certificate). `Err` names the key whose file does not do.
+pub(super) fn post_tls(keys: TlsKeys<'_>) -> Result<Option<PostTls>, (String, String)> {
+    if keys.ca.is_empty() && keys.cert.is_empty() && keys.key.is_empty() && !keys.insecure {
+        return Ok(None);
+    }
+    let read = |key: &str, path: &str| {
+        std::fs::read(path).map_err(|e| (key.to_string(), format!("{path}: {e}")))
+    };
+    let ca_pem = if keys.ca.is_empty() {
+        None
+    } else {
+        read_certs(keys.ca).map_err(|e| ("ssl-ca".to_string(), e))?;
+        Some(read("ssl-ca", keys.ca)?)
+    };
+    let client_pem = match (keys.cert.is_empty(), keys.key.is_empty()) {
+        (true, true) => None,
+        (false, false) => {
+            read_certs(keys.cert).map_err(|e| ("ssl-cert".to_string(), e))?;
+            PrivateKeyDer::from_pem_file(keys.key).map_err(|e| {
+                (
+                    "ssl-key".to_string(),
+                    format!("{}: no private key read: {e}", keys.key),
+                )
+            })?;
+            Some((read("ssl-cert", keys.cert)?, read("ssl-key", keys.key)?))
+        }
+        (false, true) => return Err(("ssl-key".into(), "must be set with ssl-cert".into())),
+        (true, false) => return Err(("ssl-cert".into(), "must be set with ssl-key".into())),
+    };
+    Ok(Some(PostTls {
+        ca_pem,
+        client_pem,
+        insecure_skip_verify: keys.insecure,
+    }))
+}
+
+/// The HTTPS settings of a section with only `insecure-skip-verify` (Alerta, BigPanda).
+pub(super) fn insecure(insecure_skip_verify: bool) -> Option<PostTls> {
+    insecure_skip_verify.then(|| PostTls {
+        insecure_skip_verify: true,
+        ..PostTls::default()
+    })
 }
 
 /// The certificates of a PEM file (at least one).

@@ -845,18 +845,51 @@ pub(crate) fn http_sink() -> (String, Requests) {
 pub(crate) fn http_sink_answering(
     status: impl Fn(&str, usize) -> u16 + Send + Sync + 'static,
 ) -> (String, Requests) {
+    serve_http(None, Arc::new(status))
+}
+
+/// [`http_sink`] over HTTPS with `tls`: its `https://127.0.0.1:port` URL.
+pub(crate) fn https_sink(tls: Arc<tokio_rustls::rustls::ServerConfig>) -> (String, Requests) {
+    serve_http(Some(tls), Arc::new(|_: &str, _: usize| 200))
+}
+
+/// What a test server's connection reads and writes: TCP, or TLS over it.
+pub(crate) trait Conn: std::io::Read + std::io::Write {}
+impl<T: std::io::Read + std::io::Write> Conn for T {}
+
+/// `stream`, over TLS when `tls` is set.
+pub(crate) fn server_conn(
+    stream: std::net::TcpStream,
+    tls: Option<&Arc<tokio_rustls::rustls::ServerConfig>>,
+) -> Box<dyn Conn + Send> {
+    match tls {
+        Some(config) => {
+            let server = tokio_rustls::rustls::ServerConnection::new(Arc::clone(config))
+                .expect("TLS server connection");
+            Box::new(tokio_rustls::rustls::StreamOwned::new(server, stream))
+        }
+        None => Box::new(stream),
+    }
+}
+
+type Status = Arc<dyn Fn(&str, usize) -> u16 + Send + Sync>;
+
+fn serve_http(
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    status: Status,
+) -> (String, Requests) {
     use std::io::{BufRead, Read, Write};
-    let status = Arc::new(status);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let url = format!("{scheme}://{}", listener.local_addr().unwrap());
     let got = Arc::new(Mutex::new(Vec::new()));
     let g = Arc::clone(&got);
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             let (g, status) = (Arc::clone(&g), Arc::clone(&status));
+            let conn = server_conn(stream, tls.as_ref());
             std::thread::spawn(move || {
-                let mut w = stream.try_clone().unwrap();
-                let mut r = std::io::BufReader::new(stream);
+                let mut r = std::io::BufReader::new(conn);
                 loop {
                     let (mut head, mut line, mut len) = (String::new(), String::new(), 0);
                     while r.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
@@ -879,9 +912,12 @@ pub(crate) fn http_sink_answering(
                         g.push((head, String::from_utf8_lossy(&body).into_owned()));
                         code
                     };
-                    let _ = w.write_all(
-                        format!("HTTP/1.1 {code} X\r\nContent-Length: 0\r\n\r\n").as_bytes(),
-                    );
+                    let w = r.get_mut();
+                    let _ = w
+                        .write_all(
+                            format!("HTTP/1.1 {code} X\r\nContent-Length: 0\r\n\r\n").as_bytes(),
+                        )
+                        .and_then(|()| w.flush());
                 }
             });
         }

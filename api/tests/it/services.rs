@@ -308,14 +308,7 @@ fn mqtt_sink() -> (u16, Published) {
 fn mqtt_broker(tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>) -> (u16, Published) {
     use std::io::Read;
     tcp_server(move |stream, _, g| {
-        let mut conn: Box<dyn Conn> = match &tls {
-            Some(config) => {
-                let server = tokio_rustls::rustls::ServerConnection::new(Arc::clone(config))
-                    .expect("TLS server connection");
-                Box::new(tokio_rustls::rustls::StreamOwned::new(server, stream))
-            }
-            None => Box::new(stream),
-        };
+        let mut conn = crate::daemon::server_conn(stream, tls.as_ref());
         loop {
             let mut head = [0u8; 1];
             if conn.read_exact(&mut head).is_err() {
@@ -396,6 +389,64 @@ fn mqtt_publishes_the_message() {
             true
         )
     );
+}
+
+/// HTTPS services take their section's TLS keys: Slack trusts the `ssl-ca` of its section
+/// (and without it refuses the self-signed certificate), Alerta takes any certificate with
+/// `insecure-skip-verify`; an `ssl-ca` that does not exist stops the daemon naming it.
+#[test]
+fn https_services_take_their_tls_keys() {
+    let dir = crate::tempdir("services-https");
+    let (ca, tls) = tls_server(&dir);
+    let (url, got) = crate::daemon::https_sink(tls);
+    let d = Daemon::start_config(
+        "services-https",
+        Extra {
+            tail: format!(
+                "[[slack]]\nenabled = true\nworkspace = \"trusted\"\ndefault = true\nurl = \"{url}/slack\"\nssl-ca = {ca:?}\n\
+                 [[slack]]\nenabled = true\nworkspace = \"untrusted\"\nurl = \"{url}/slack-untrusted\"\n\
+                 [alerta]\nenabled = true\nurl = \"{url}/alerta\"\ninsecure-skip-verify = true\n"
+            ),
+            ..Extra::default()
+        },
+    );
+    let test = |service: &str, options: &str| {
+        let (status, body) = d.req(
+            "POST",
+            &format!("/kapacitor/v1/service-tests/{service}"),
+            Some(options),
+        );
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str::<Value>(&body).unwrap()
+    };
+    assert_eq!(
+        test("slack", r#"{"workspace": "trusted"}"#),
+        serde_json::json!({"success": true, "message": ""})
+    );
+    assert_eq!(
+        test("alerta", "{}"),
+        serde_json::json!({"success": true, "message": ""})
+    );
+    let refused = test("slack", r#"{"workspace": "untrusted"}"#);
+    assert_eq!(refused["success"], false, "{refused}");
+    let paths: Vec<String> = got
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(head, _)| head.split_whitespace().nth(1).unwrap_or("").to_string())
+        .collect();
+    assert_eq!(paths, ["/slack", "/alerta/alert"]);
+
+    let conf = dir.join("bad.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "data_dir = {:?}\n[[slack]]\nenabled = true\nurl = \"{url}/slack\"\nssl-ca = \"/nonexistent/ca.pem\"\n",
+            dir.join("data")
+        ),
+    )
+    .unwrap();
+    refuses_to_start(&conf, &[], "slack[0].ssl-ca");
 }
 
 /// A `ssl://` broker is reached over TLS, trusting `ssl-ca`; a broker whose certificate
@@ -519,10 +570,6 @@ fn kafka_sink(topic: &'static str, partitions: i32) -> (u16, Produced) {
     kafka_broker(topic, partitions, None, None)
 }
 
-/// What a Kafka broker's connection reads and writes: TCP, or TLS over it.
-trait Conn: std::io::Read + Write {}
-impl<T: std::io::Read + Write> Conn for T {}
-
 /// [`kafka_sink`], over TLS with `tls`, and asking SASL PLAIN with these credentials when
 /// `sasl` is set (SaslHandshake v1, SaslAuthenticate v1; other credentials are refused).
 fn kafka_broker(
@@ -553,14 +600,7 @@ fn kafka_broker(
         out.extend(s.as_bytes());
     }
     tcp_server(move |stream, port, g| {
-        let mut conn: Box<dyn Conn> = match &tls {
-            Some(config) => {
-                let server = tokio_rustls::rustls::ServerConnection::new(Arc::clone(config))
-                    .expect("TLS server connection");
-                Box::new(tokio_rustls::rustls::StreamOwned::new(server, stream))
-            }
-            None => Box::new(stream),
-        };
+        let mut conn = crate::daemon::server_conn(stream, tls.as_ref());
         let mut authenticated = sasl.is_none();
         loop {
             let mut size = [0u8; 4];

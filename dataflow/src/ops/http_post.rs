@@ -29,6 +29,42 @@ pub trait HttpPoster: Send + Sync + fmt::Debug {
         body: String,
         timeout_ns: Option<i64>,
     ) -> Result<(u16, String), String>;
+
+    /// [`HttpPoster::post`] with HTTPS settings of its own (an alert service's `ssl-ca`,
+    /// `ssl-cert`/`ssl-key`, `insecure-skip-verify`). A client without HTTPS settings
+    /// refuses the post rather than ignore them.
+    fn post_tls(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+        body: String,
+        timeout_ns: Option<i64>,
+        tls: &PostTls,
+    ) -> Result<(u16, String), String> {
+        let _ = (url, headers, body, timeout_ns, tls);
+        Err("this HTTP client takes no TLS settings".into())
+    }
+}
+
+/// HTTPS settings of a post, as PEM text already read.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct PostTls {
+    /// Certificates to trust instead of the usual roots.
+    pub ca_pem: Option<Vec<u8>>,
+    /// A client certificate chain and its private key.
+    pub client_pem: Option<(Vec<u8>, Vec<u8>)>,
+    /// Accept any server certificate.
+    pub insecure_skip_verify: bool,
+}
+
+impl fmt::Debug for PostTls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostTls")
+            .field("ca_pem", &self.ca_pem.is_some())
+            .field("client_pem", &self.client_pem.is_some())
+            .field("insecure_skip_verify", &self.insecure_skip_verify)
+            .finish()
+    }
 }
 
 /// A configured `[[httppost]]` endpoint.

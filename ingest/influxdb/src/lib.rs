@@ -97,7 +97,7 @@ impl std::fmt::Debug for TlsOptions {
 
 impl TlsOptions {
     /// ureq's TLS configuration; `Err` says what does not parse.
-    fn ureq(&self) -> Result<ureq::tls::TlsConfig, String> {
+    pub fn ureq(&self) -> Result<ureq::tls::TlsConfig, String> {
         use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig};
         let mut b = TlsConfig::builder().disable_verification(self.insecure_skip_verify);
         if let Some(pem) = &self.ca_pem {
