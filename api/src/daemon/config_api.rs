@@ -374,9 +374,12 @@ async fn post(
     let s = ConfigOverrides::section(&section)?;
     let u = update_of(&body)?;
     blocking(move || {
-        d.overrides
-            .update(s, element.as_deref(), u)
-            .map(|()| StatusCode::NO_CONTENT)
+        d.overrides.update(s, element.as_deref(), u)?;
+        if s.name == INFLUXDB.name {
+            // Kapacitor links the subscriptions again when the clusters change.
+            d.resubscribe();
+        }
+        Ok(StatusCode::NO_CONTENT)
     })
     .await
 }

@@ -556,12 +556,19 @@ async fn reload_sideload(State(d): St) -> StatusCode {
 }
 
 async fn sync_subscriptions(State(d): St) -> Result<StatusCode, ApiError> {
-    blocking(move || match d.subscriptions.get() {
-        Some(s) => s
-            .sync_now()
-            .map(|_| StatusCode::NO_CONTENT)
-            .map_err(ApiError::internal_msg),
-        None => Ok(StatusCode::NO_CONTENT),
+    blocking(move || {
+        match d
+            .subscriptions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            Some(s) => s
+                .sync_now()
+                .map(|_| StatusCode::NO_CONTENT)
+                .map_err(ApiError::internal_msg),
+            None => Ok(StatusCode::NO_CONTENT),
+        }
     })
     .await
 }
@@ -577,7 +584,12 @@ async fn debug_vars(State(d): St) -> Json<Value> {
         "version": crate::VERSION,
         "num_tasks": tasks,
         "num_enabled_tasks": enabled,
-        "num_subscriptions": d.subscriptions.get().map_or(0, |s| s.count()),
+        "num_subscriptions": d
+            .subscriptions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map_or(0, |s| s.count()),
         "uptime": d.runtime.uptime().as_secs(),
         "kapacitor": {
             "ingress": {

@@ -106,8 +106,11 @@ pub struct Daemon {
     pub udp_addrs: std::sync::Mutex<Vec<SocketAddr>>,
     /// This installation's ids (`<data_dir>/cluster.id`, `server.id`), kept across restarts.
     pub ids: Ids,
-    /// InfluxDB subscriptions, started once HTTP is served (their destination is our port).
-    pub(crate) subscriptions: std::sync::OnceLock<subscriptions::Subscriptions>,
+    /// InfluxDB subscriptions, started once HTTP is served (their destination is our port,
+    /// kept in `http_port`), and started again when `/config` changes the clusters.
+    pub(crate) subscriptions: std::sync::Mutex<Option<subscriptions::Subscriptions>>,
+    /// The HTTP port we serve on (once serving).
+    http_port: std::sync::OnceLock<u16>,
     /// The alert services' sections as changed through `/config`.
     pub overrides: config_api::ConfigOverrides,
 }
@@ -165,6 +168,17 @@ impl Ids {
 }
 
 impl Daemon {
+    /// Starts the InfluxDB subscriptions of the clusters as they are now, in place of the
+    /// running ones (nothing before HTTP is served).
+    pub(crate) fn resubscribe(&self) {
+        let Some(port) = self.http_port.get() else {
+            return;
+        };
+        let subs = self.ids.subscribe(&self.config, &self.runtime, *port);
+        // The old ones stop when dropped (a sync in flight finishes on its own).
+        *self.subscriptions.lock().unwrap_or_else(|e| e.into_inner()) = Some(subs);
+    }
+
     /// Opens the store, starts the engine and brings back every enabled task.
     pub fn open(config: Config) -> anyhow::Result<Arc<Daemon>> {
         std::fs::create_dir_all(&config.data_dir)
@@ -255,7 +269,8 @@ impl Daemon {
             alerts: center,
             udp_addrs: std::sync::Mutex::new(Vec::new()),
             ids,
-            subscriptions: std::sync::OnceLock::new(),
+            subscriptions: std::sync::Mutex::new(None),
+            http_port: std::sync::OnceLock::new(),
             overrides,
         }))
     }
@@ -305,11 +320,8 @@ pub async fn serve(
     )
     .await?;
     *daemon.udp_addrs.lock().unwrap_or_else(|e| e.into_inner()) = udp_addrs;
-    let _ = daemon.subscriptions.set(daemon.ids.subscribe(
-        &daemon.config,
-        &daemon.runtime,
-        addr.port(),
-    ));
+    let _ = daemon.http_port.set(addr.port());
+    daemon.resubscribe();
     let serving = Serving {
         addr,
         daemon: Arc::clone(&daemon),

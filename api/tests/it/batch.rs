@@ -493,9 +493,12 @@ fn influxdb_clusters_change_at_runtime() {
         serde_json::json!([influxd.url()])
     );
 
-    // A second cluster, added through the API, queried and written to by name.
-    let add =
-        serde_json::json!({"add": {"name": "other", "enabled": true, "urls": [influxd.url()]}});
+    // A second cluster, added through the API, queried and written to by name, and
+    // subscribed to at once.
+    let add = serde_json::json!({"add": {
+        "name": "other", "enabled": true, "urls": [influxd.url()],
+        "kapacitor-hostname": "127.0.0.1", "subscriptions-sync-interval": "1s",
+    }});
     let (status, text) = d.req(
         "POST",
         "/kapacitor/v1/config/influxdb",
@@ -506,6 +509,12 @@ fn influxdb_clusters_change_at_runtime() {
     let body = serde_json::json!({"id": "o", "type": "batch", "dbrps": [], "script": script, "status": "enabled"});
     let (status, text) = d.req("POST", "/kapacitor/v1/tasks", Some(&body.to_string()));
     assert_eq!(status, 200, "{text}");
+    wait_for(30, "kapacitord's subscription on the added cluster", || {
+        let r = influxd.query("", "SHOW SUBSCRIPTIONS");
+        serde_json::to_string(&r)
+            .unwrap_or_default()
+            .contains("kapacitor-")
+    });
     wait_for(30, "the added cluster's influxDBOut points", || {
         let r = influxd.query("results", "SELECT count(m) FROM cpu_mean");
         r.results
