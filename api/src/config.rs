@@ -234,11 +234,19 @@ impl Config {
     pub fn httppost_endpoints(
         &self,
     ) -> BTreeMap<String, kap_dataflow::ops::http_post::EndpointConfig> {
-        self.httppost
-            .iter()
-            .map(|e| (e.endpoint.clone(), e.endpoint_config()))
-            .collect()
+        httppost_endpoints(&self.httppost)
     }
+}
+
+/// The endpoints of `[[httppost]]` sections by name, as httpPost nodes and post handlers
+/// use them.
+pub fn httppost_endpoints(
+    sections: &[HttpPostConfig],
+) -> BTreeMap<String, kap_dataflow::ops::http_post::EndpointConfig> {
+    sections
+        .iter()
+        .map(|e| (e.endpoint.clone(), e.endpoint_config()))
+        .collect()
 }
 
 impl HttpPostConfig {
@@ -559,6 +567,37 @@ pub fn validate_influxdb(sections: &[InfluxDbConfig]) -> Result<(), (String, Str
             "influxdb".into(),
             "at least one of the enabled InfluxDB clusters must be marked as default".into(),
         );
+    }
+    Ok(())
+}
+
+/// Checks `[[httppost]]` sections as the configuration file's are (names, URLs,
+/// templates); `Err` has the key and what is wrong with it.
+pub fn validate_httppost(sections: &[HttpPostConfig]) -> Result<(), (String, String)> {
+    let invalid = |key: String, message: String| Err((key, message));
+    let mut endpoints = std::collections::BTreeSet::new();
+    for (i, e) in sections.iter().enumerate() {
+        let key = |k: &str| format!("httppost[{i}].{k}");
+        if e.endpoint.is_empty() {
+            return invalid(key("endpoint"), "must not be empty".into());
+        }
+        if !endpoints.insert(e.endpoint.as_str()) {
+            return invalid(
+                key("endpoint"),
+                format!("duplicate endpoint \"{}\"", e.endpoint),
+            );
+        }
+        if !is_http_url(&e.url) {
+            return invalid(
+                key("url"),
+                format!("invalid URL \"{}\": want http://… or https://…", e.url),
+            );
+        }
+        for which in ["row", "alert"] {
+            if let Err((k, message)) = e.template(which) {
+                return invalid(key(&k), message);
+            }
+        }
     }
     Ok(())
 }
@@ -994,29 +1033,8 @@ impl Config {
         if self.deadman.interval.is_zero() {
             return invalid("deadman.interval".into(), "must be positive".into());
         }
-        let mut endpoints = std::collections::BTreeSet::new();
-        for (i, e) in self.httppost.iter().enumerate() {
-            let key = |k: &str| format!("httppost[{i}].{k}");
-            if e.endpoint.is_empty() {
-                return invalid(key("endpoint"), "must not be empty".into());
-            }
-            if !endpoints.insert(e.endpoint.as_str()) {
-                return invalid(
-                    key("endpoint"),
-                    format!("duplicate endpoint \"{}\"", e.endpoint),
-                );
-            }
-            if !is_http_url(&e.url) {
-                return invalid(
-                    key("url"),
-                    format!("invalid URL \"{}\": want http://… or https://…", e.url),
-                );
-            }
-            for which in ["row", "alert"] {
-                if let Err((k, message)) = e.template(which) {
-                    return invalid(key(&k), message);
-                }
-            }
+        if let Err((key, message)) = validate_httppost(&self.httppost) {
+            return invalid(key, message);
         }
         if let Err((key, message)) = validate_influxdb(&self.influxdb) {
             return invalid(key, message);

@@ -330,7 +330,7 @@ fn alert_data(event: &AlertEvent) -> Data {
 #[derive(Debug, Clone)]
 pub struct HandlerServices {
     poster: Arc<dyn HttpPoster>,
-    endpoints: BTreeMap<String, EndpointConfig>,
+    endpoints: kap_dataflow::ops::http_post::Endpoints,
     /// This daemon's URL (`http://hostname:port`), sent as PagerDuty's `client_url`.
     kapacitor_url: String,
     /// The MQTT brokers' connections, made on first use.
@@ -351,7 +351,7 @@ impl HandlerServices {
     ) -> HandlerServices {
         HandlerServices {
             poster,
-            endpoints,
+            endpoints: kap_dataflow::ops::http_post::Endpoints::new(endpoints),
             kapacitor_url: "http://localhost:9092".into(),
             mqtt_clients: Arc::default(),
             kafka_clients: Arc::default(),
@@ -371,6 +371,12 @@ impl HandlerServices {
     /// With these service configurations.
     pub fn with_configs(self, configs: ServiceConfigs) -> HandlerServices {
         self.set_configs(configs);
+        self
+    }
+
+    /// With `endpoints` (shared with the httpPost nodes, so a change reaches both).
+    pub fn with_endpoints(mut self, endpoints: kap_dataflow::ops::http_post::Endpoints) -> Self {
+        self.endpoints = endpoints;
         self
     }
 

@@ -81,8 +81,7 @@ pub fn elements(all: &Value, s: &Section) -> Vec<(String, Map<String, Value>)> {
                     .to_string();
                 for r in s.redacted {
                     if let Some(v) = o.get_mut(*r) {
-                        let set = !matches!(v, Value::String(t) if t.is_empty()) && !v.is_null();
-                        *v = Value::Bool(set);
+                        *v = Value::Bool(is_set(v));
                     }
                 }
                 Some((name, o))
@@ -90,6 +89,17 @@ pub fn elements(all: &Value, s: &Section) -> Vec<(String, Map<String, Value>)> {
             _ => None,
         })
         .collect()
+}
+
+/// Whether a secret is set: a non-empty string, or a table with one (`basic-auth`).
+fn is_set(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::String(s) => !s.is_empty(),
+        Value::Object(o) => o.values().any(is_set),
+        Value::Array(a) => !a.is_empty(),
+        Value::Bool(_) | Value::Number(_) => true,
+    }
 }
 
 /// The defaults of one element of section `section` (of a new one in a list section).

@@ -2,15 +2,16 @@
 //! values with the overrides made here), changed at runtime and kept across restarts, as
 //! Kapacitor's config-override service (`[config-override] enabled`;
 //! `skip-config-overrides` ignores the stored overrides at start). The sections are the
-//! alert services' and `[[influxdb]]`: a cluster changed here is queried and written to
-//! with its new settings at once, by the batch tasks and `influxDBOut`s already running.
+//! alert services', `[[influxdb]]` and `[[httppost]]`: a cluster changed here is queried
+//! and written to with its new settings at once, by the batch tasks and `influxDBOut`s
+//! already running, and an endpoint by the httpPost nodes and post handlers.
 
 use super::http::blocking;
 use super::influxdb::Clusters;
 use super::{ApiError, Daemon};
 use crate::alert_handlers::overrides::{self, Section};
 use crate::alert_handlers::{HandlerServices, ServiceConfigs};
-use crate::config::InfluxDbConfig;
+use crate::config::{HttpPostConfig, InfluxDbConfig};
 use crate::store::{ConfigOverrideRecord, Store};
 use axum::Json;
 use axum::Router;
@@ -18,6 +19,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
+use kap_dataflow::ops::http_post::Endpoints;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use std::sync::{Arc, Mutex, RwLock};
@@ -32,28 +34,38 @@ const INFLUXDB: Section = Section {
     redacted: &["http-shared-secret", "password", "token"],
 };
 
+/// `[[httppost]]` in the API: elements named by `endpoint`, basic authentication redacted.
+const HTTPPOST: Section = Section {
+    name: "httppost",
+    key: Some("endpoint"),
+    redacted: &["basic-auth"],
+};
+
 /// The section named `name`.
 fn section_named(name: &str) -> Option<&'static Section> {
-    if name == INFLUXDB.name {
-        return Some(&INFLUXDB);
+    match name {
+        "influxdb" => Some(&INFLUXDB),
+        "httppost" => Some(&HTTPPOST),
+        _ => overrides::section(name),
     }
-    overrides::section(name)
 }
 
 /// Every section, sorted by name.
 fn sections() -> Vec<&'static Section> {
     let mut all: Vec<&'static Section> = overrides::SECTIONS.iter().collect();
-    all.push(&INFLUXDB);
+    all.extend([&INFLUXDB, &HTTPPOST]);
     all.sort_by_key(|s| s.name);
     all
 }
 
 /// A new element of a list section, with its defaults.
 fn element_default(section: &str) -> Value {
-    if section == INFLUXDB.name {
-        return serde_json::to_value(InfluxDbConfig::default()).expect("configurations serialize");
-    }
-    overrides::element_default(section)
+    let value = match section {
+        "influxdb" => serde_json::to_value(InfluxDbConfig::default()),
+        "httppost" => serde_json::to_value(HttpPostConfig::default()),
+        _ => return overrides::element_default(section),
+    };
+    value.expect("configurations serialize")
 }
 
 /// What `/config` shows and changes.
@@ -64,6 +76,8 @@ pub struct Overridable {
     pub services: ServiceConfigs,
     /// The `[[influxdb]]` clusters.
     pub influxdb: Vec<InfluxDbConfig>,
+    /// The `[[httppost]]` endpoints.
+    pub httppost: Vec<HttpPostConfig>,
 }
 
 impl Overridable {
@@ -76,6 +90,7 @@ impl Overridable {
         out.services
             .validate()
             .and_then(|()| crate::config::validate_influxdb(&out.influxdb))
+            .and_then(|()| crate::config::validate_httppost(&out.httppost))
             .map_err(|(key, message)| format!("{key}: {message}"))?;
         Ok(out)
     }
@@ -91,6 +106,7 @@ pub struct ConfigOverrides {
     current: RwLock<Overridable>,
     services: Arc<HandlerServices>,
     clusters: Clusters,
+    endpoints: Endpoints,
     /// `[config-override] enabled`.
     enabled: bool,
     /// Serializes changes.
@@ -109,6 +125,7 @@ impl ConfigOverrides {
         base: Overridable,
         services: Arc<HandlerServices>,
         clusters: Clusters,
+        endpoints: Endpoints,
         enabled: bool,
         skip: bool,
     ) -> anyhow::Result<ConfigOverrides> {
@@ -127,12 +144,14 @@ impl ConfigOverrides {
             .reconfigure(&current.influxdb)
             .map_err(|e| anyhow::anyhow!(e))?;
         services.set_configs(current.services.clone());
+        endpoints.set(crate::config::httppost_endpoints(&current.httppost));
         Ok(ConfigOverrides {
             store,
             base,
             current: RwLock::new(current),
             services,
             clusters,
+            endpoints,
             enabled,
             write: Mutex::new(()),
         })
@@ -309,6 +328,8 @@ impl ConfigOverrides {
             .reconfigure(&configs.influxdb)
             .map_err(ApiError::internal_msg)?;
         self.services.set_configs(configs.services.clone());
+        self.endpoints
+            .set(crate::config::httppost_endpoints(&configs.httppost));
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = configs;
         Ok(())
     }

@@ -200,8 +200,13 @@ impl Daemon {
         // the networks of `-blacklist-cidrs`.
         let poster: Arc<dyn kap_dataflow::ops::http_post::HttpPoster> =
             Arc::new(UreqPoster::with_blacklist(config.blacklist_cidrs.clone()));
-        let endpoints = config.httppost_endpoints();
-        let handler_services = Arc::new(config.handler_services(Arc::clone(&poster)));
+        // One set of `[[httppost]]` endpoints for httpPost nodes and post handlers.
+        let endpoints = kap_dataflow::ops::http_post::Endpoints::new(config.httppost_endpoints());
+        let handler_services = Arc::new(
+            config
+                .handler_services(Arc::clone(&poster))
+                .with_endpoints(endpoints.clone()),
+        );
         // The file's own clusters must be usable (their URLs, their PEM files).
         influxdb::Clusters::check(&config.influxdb).map_err(|e| anyhow::anyhow!(e))?;
         let clusters = influxdb::Clusters::default();
@@ -210,9 +215,11 @@ impl Daemon {
             config_api::Overridable {
                 services: config.services.clone(),
                 influxdb: config.influxdb.clone(),
+                httppost: config.httppost.clone(),
             },
             Arc::clone(&handler_services),
             clusters.clone(),
+            endpoints.clone(),
             config.config_override.enabled,
             config.skip_config_overrides,
         )

@@ -1001,6 +1001,67 @@ fn httppost_endpoints_from_the_config() {
     assert!(body.contains("\"level\":\"OK\""), "{body}");
 }
 
+/// `/config/httppost`: an endpoint's new URL reaches the running httpPost node and post
+/// handler that name it at once; its basic authentication shows redacted; an endpoint
+/// added through the API serves a task started after.
+#[test]
+fn httppost_endpoints_change_at_runtime() {
+    let (old_url, old) = http_sink();
+    let (new_url, new) = http_sink();
+    let d = Daemon::start_config(
+        "httppost-config",
+        Extra {
+            tail: format!(
+                "[[httppost]]\nendpoint = \"sink\"\nurl = \"{old_url}/sink\"\n[httppost.basic-auth]\nusername = \"me\"\npassword = \"secret\"\n"
+            ),
+            ..Extra::default()
+        },
+    );
+    d.enable_task("ep", "stream\n    |from()\n        .measurement('cpu')\n    |httpPost()\n        .endpoint('sink')\n    |alert()\n        .crit(lambda: TRUE)\n        .post()\n            .endpoint('sink')\n");
+    d.write_s("cpu,host=a value=1 1");
+    wait_posts(&old, 2);
+    let element = d.json("/kapacitor/v1/config/httppost/sink");
+    assert_eq!(element["options"]["basic-auth"], true, "{element}");
+    assert_eq!(element["redacted"], serde_json::json!(["basic-auth"]));
+    let set = serde_json::json!({"set": {"url": format!("{new_url}/moved")}});
+    let (status, body) = d.req(
+        "POST",
+        "/kapacitor/v1/config/httppost/sink",
+        Some(&set.to_string()),
+    );
+    assert_eq!(status, 204, "{body}");
+    d.write_s("cpu,host=a value=2 2");
+    let posts = wait_posts(&new, 2);
+    for (head, _) in &posts {
+        assert!(head.starts_with("POST /moved "), "{head}");
+        // The endpoint's basic authentication stays.
+        assert!(
+            head.to_ascii_lowercase().contains("authorization: basic"),
+            "{head}"
+        );
+    }
+    assert_eq!(old.lock().unwrap().len(), 2, "nothing more to the old URL");
+    let add = serde_json::json!({"add": {"endpoint": "extra", "url": format!("{new_url}/extra")}});
+    let (status, body) = d.req(
+        "POST",
+        "/kapacitor/v1/config/httppost",
+        Some(&add.to_string()),
+    );
+    assert_eq!(status, 204, "{body}");
+    d.enable_task("ex", "stream\n    |from()\n        .measurement('mem')\n    |httpPost()\n        .endpoint('extra')\n");
+    d.write_s("mem,host=a value=3 3");
+    let posts = wait_posts(&new, 3);
+    assert!(posts[2].0.starts_with("POST /extra "), "{posts:?}");
+    let bad = serde_json::json!({"set": {"url": "nowhere"}});
+    let (status, body) = d.req(
+        "POST",
+        "/kapacitor/v1/config/httppost/extra",
+        Some(&bad.to_string()),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("httppost[1].url"), "{body}");
+}
+
 /// `[[httppost]]` body templates: `row-template` shapes an httpPost node's body from the
 /// row, `alert-template` (here from a file) a post handler's from the alert data; a template
 /// that does not parse stops the daemon, naming its key.

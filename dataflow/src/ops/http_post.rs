@@ -12,7 +12,7 @@ use crate::template::Template;
 use kap_dsl::plan::HttpPostSpec;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 /// The service name the [`HttpPostService`] is looked up under.
 pub const SERVICE_NAME: &str = "http_post";
@@ -82,13 +82,45 @@ pub struct EndpointConfig {
     pub alert_template: Option<Template>,
 }
 
+/// The `[[httppost]]` endpoints by name. Cheap to clone: every clone (the httpPost nodes',
+/// the post handlers') sees the endpoints [`Endpoints::set`] puts in place of the others.
+#[derive(Debug, Clone, Default)]
+pub struct Endpoints(Arc<RwLock<Arc<BTreeMap<String, EndpointConfig>>>>);
+
+impl Endpoints {
+    /// These endpoints.
+    pub fn new(endpoints: BTreeMap<String, EndpointConfig>) -> Endpoints {
+        Endpoints(Arc::new(RwLock::new(Arc::new(endpoints))))
+    }
+
+    /// The endpoint named `name`, as it is now.
+    pub fn get(&self, name: &str) -> Option<EndpointConfig> {
+        self.0
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    /// Puts `endpoints` in place of the endpoints.
+    pub fn set(&self, endpoints: BTreeMap<String, EndpointConfig>) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(endpoints);
+    }
+
+    /// Adds (or replaces) the endpoint `name`.
+    pub fn insert(&self, name: &str, config: EndpointConfig) {
+        let mut all = self.0.write().unwrap_or_else(|e| e.into_inner());
+        Arc::make_mut(&mut all).insert(name.to_string(), config);
+    }
+}
+
 /// The HTTP client and configured endpoints httpPost nodes use.
 #[derive(Debug, Clone)]
 pub struct HttpPostService {
     /// The client.
     pub poster: Arc<dyn HttpPoster>,
     /// `[[httppost]]` endpoints by name.
-    pub endpoints: BTreeMap<String, EndpointConfig>,
+    pub endpoints: Endpoints,
 }
 
 impl HttpPostService {
@@ -96,13 +128,13 @@ impl HttpPostService {
     pub fn new(poster: Arc<dyn HttpPoster>) -> HttpPostService {
         HttpPostService {
             poster,
-            endpoints: BTreeMap::new(),
+            endpoints: Endpoints::default(),
         }
     }
 
     /// Adds a named endpoint.
-    pub fn with_endpoint(mut self, name: &str, config: EndpointConfig) -> HttpPostService {
-        self.endpoints.insert(name.to_string(), config);
+    pub fn with_endpoint(self, name: &str, config: EndpointConfig) -> HttpPostService {
+        self.endpoints.insert(name, config);
         self
     }
 }
@@ -110,10 +142,16 @@ impl HttpPostService {
 #[derive(Debug)]
 struct HttpPost {
     service: Option<Arc<HttpPostService>>,
+    /// The endpoint posted to (`.endpoint(name)`): read at each post, so a change of its
+    /// configuration applies at once; while it exists, its URL, headers and template
+    /// replace the ones below, which are those it had when the task started.
+    endpoint: Option<String>,
     url: String,
     /// The endpoint's `row-template`.
     row_template: Option<Template>,
     headers: Vec<(String, String)>,
+    /// The node's own `.header()`s (after the endpoint's).
+    own_headers: Vec<(String, String)>,
     code_field: Option<Sym>,
     capture: bool,
     timeout: Option<i64>,
@@ -152,11 +190,18 @@ pub(crate) fn build(
         ));
     };
     headers.extend(spec.headers.iter().cloned());
+    let endpoint = spec
+        .urls
+        .is_empty()
+        .then(|| spec.endpoints.first().cloned())
+        .flatten();
     Ok(Box::new(HttpPost {
         service,
+        endpoint,
         url,
         row_template,
         headers,
+        own_headers: spec.headers.clone(),
         code_field: (!spec.code_field.is_empty()).then(|| Sym::new(&spec.code_field)),
         capture: spec.capture_response,
         timeout: (spec.timeout > 0).then_some(spec.timeout),
@@ -171,7 +216,25 @@ impl HttpPost {
             ctx.error(self.quiet, "no HTTP post service is configured");
             return None;
         };
-        let body = match &self.row_template {
+        let current = self
+            .endpoint
+            .as_ref()
+            .and_then(|e| service.endpoints.get(e));
+        let (url, headers, row_template) = match &current {
+            Some(e) => {
+                let mut headers =
+                    vec![("Content-Type".to_string(), "application/json".to_string())];
+                headers.extend(e.headers.iter().cloned());
+                headers.extend(self.own_headers.iter().cloned());
+                (e.url.as_str(), headers, e.row_template.as_ref())
+            }
+            None => (
+                self.url.as_str(),
+                self.headers.clone(),
+                self.row_template.as_ref(),
+            ),
+        };
+        let body = match row_template {
             Some(t) => match t.execute(&row.template_data()) {
                 Ok(b) => b,
                 Err(e) => {
@@ -188,10 +251,7 @@ impl HttpPost {
                 }
             },
         };
-        match service
-            .poster
-            .post(&self.url, &self.headers, body, self.timeout)
-        {
+        match service.poster.post(url, &headers, body, self.timeout) {
             Ok((code, resp)) => {
                 if code / 100 != 2 && !self.quiet {
                     let err = if self.capture {
