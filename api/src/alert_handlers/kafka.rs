@@ -85,12 +85,12 @@ impl KafkaConfig {
         if !self.use_ssl {
             return Ok(None);
         }
-        super::tls::client_config(super::tls::TlsKeys {
-            ca: &self.ssl_ca,
-            cert: &self.ssl_cert,
-            key: &self.ssl_key,
-            insecure: self.insecure_skip_verify,
-        })
+        super::tls::client_config(super::tls::TlsKeys::new(
+            &self.ssl_ca,
+            &self.ssl_cert,
+            &self.ssl_key,
+            self.insecure_skip_verify,
+        ))
         .map(Some)
     }
 

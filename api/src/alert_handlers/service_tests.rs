@@ -12,31 +12,13 @@ use kap_dataflow::alert::{AlertEvent, Level};
 use kap_dataflow::result::ResultSet;
 use serde_json::{Map, Value, json};
 
-/// The alert services and `httppost`, which have a test here, sorted.
-pub const NAMES: &[&str] = &[
-    "alerta",
-    "bigpanda",
-    "discord",
-    "hipchat",
-    "httppost",
-    "kafka",
-    "mqtt",
-    "opsgenie",
-    "opsgenie2",
-    "pagerduty",
-    "pagerduty2",
-    "pushover",
-    "sensu",
-    "servicenow",
-    "slack",
-    "smtp",
-    "snmptrap",
-    "talk",
-    "teams",
-    "telegram",
-    "victorops",
-    "zenoss",
-];
+/// The services that have a test here, sorted: the alert services and `httppost`.
+pub fn names() -> Vec<&'static str> {
+    let mut names = options::SERVICE_KINDS.to_vec();
+    names.push("httppost");
+    names.sort_unstable();
+    names
+}
 
 /// What Kapacitor's test of a disabled service answers.
 pub const NOT_ENABLED: &str = "service is not enabled";
@@ -206,22 +188,15 @@ fn test_options(name: &str) -> Option<Vec<TestOption>> {
             ),
             ("entity-id", fixed(|| json!("testEntityID")), To::Id),
         ],
-        "opsgenie2" => vec![
-            ("teams", section("teams"), To::Opt("teams")),
-            ("recipients", section("recipients"), To::Opt("recipients")),
-            ("message-type", fixed(critical), To::Level),
-            (
-                "message",
-                fixed(|| json!("test opsgenie message")),
-                To::Message,
-            ),
-            ("entity-id", fixed(|| json!("testEntityID")), To::Id),
-            (
+        "opsgenie2" => {
+            let mut v1 = test_options("opsgenie")?;
+            v1.push((
                 "recovery_action",
                 section("recovery_action"),
                 To::Opt("recovery-action"),
-            ),
-        ],
+            ));
+            v1
+        }
         "pagerduty" => vec![
             ("incident-key", fixed(|| json!("testIncidentKey")), To::Id),
             (
@@ -669,11 +644,11 @@ mod tests {
     #[test]
     fn every_service_lists_kapacitors_options_and_a_disabled_one_says_so() {
         let s = HandlerServices::unconfigured();
-        for name in NAMES {
+        for name in names() {
             let o = default_options(&s, name).unwrap_or_else(|| panic!("{name}"));
             assert!(!o.is_empty(), "{name}");
             let err = run(&s, name, &Map::new()).unwrap().unwrap_err();
-            match *name {
+            match name {
                 // No endpoint named `example`, and its default URL is closed.
                 "httppost" => assert!(!err.is_empty()),
                 "kafka" => assert_eq!(err, "unknown cluster \"example\""),

@@ -65,12 +65,12 @@ impl Default for SlackConfig {
 impl SlackConfig {
     /// The section's TLS keys.
     pub(super) fn tls_keys(&self) -> super::tls::TlsKeys<'_> {
-        super::tls::TlsKeys {
-            ca: &self.ssl_ca,
-            cert: &self.ssl_cert,
-            key: &self.ssl_key,
-            insecure: self.insecure_skip_verify,
-        }
+        super::tls::TlsKeys::new(
+            &self.ssl_ca,
+            &self.ssl_cert,
+            &self.ssl_key,
+            self.insecure_skip_verify,
+        )
     }
 }
 

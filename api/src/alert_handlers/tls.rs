@@ -27,6 +27,18 @@ pub(super) struct TlsKeys<'a> {
     pub(super) insecure: bool,
 }
 
+impl<'a> TlsKeys<'a> {
+    /// A section's `ssl-ca`, `ssl-cert`, `ssl-key` and `insecure-skip-verify`.
+    pub(super) fn new(ca: &'a str, cert: &'a str, key: &'a str, insecure: bool) -> TlsKeys<'a> {
+        TlsKeys {
+            ca,
+            cert,
+            key,
+            insecure,
+        }
+    }
+}
+
 /// The client configuration of `keys`; `Err` names the key whose file does not do.
 pub(super) fn client_config(keys: TlsKeys<'_>) -> Result<Arc<ClientConfig>, (String, String)> {
     let bad = |key: &str, why: String| (key.to_string(), why);

@@ -458,7 +458,7 @@ fn service_test_json(name: &str, options: serde_json::Map<String, Value>) -> Val
 
 /// The services that have a test: the alert services, `httppost` and `influxdb`, sorted.
 fn service_test_names() -> Vec<&'static str> {
-    let mut names = crate::alert_handlers::service_tests::NAMES.to_vec();
+    let mut names = crate::alert_handlers::service_tests::names();
     names.push("influxdb");
     names.sort_unstable();
     names

@@ -40,6 +40,26 @@ fn cpu_lines(hosts: &[&str], secs: i64, value: f64) -> String {
     out
 }
 
+/// Waits until `influxd` lists one of kapacitord's subscriptions.
+fn wait_subscribed(influxd: &Influxd, what: &str) {
+    wait_for(30, what, || {
+        let r = influxd.query("", "SHOW SUBSCRIPTIONS");
+        serde_json::to_string(&r)
+            .unwrap_or_default()
+            .contains("kapacitor-")
+    });
+}
+
+/// The first value of the first row of an answer (a `count`'s).
+fn first_value(r: &kap_influxdb::Response) -> Option<i64> {
+    r.results
+        .first()
+        .and_then(|s| s.series.first())
+        .and_then(|s| s.values.first())
+        .and_then(|row| row.get(1))
+        .and_then(|v| v.as_i64())
+}
+
 fn stdout(o: &std::process::Output) -> String {
     ok(o).trim().to_string()
 }
@@ -157,12 +177,7 @@ fn subscription_feeds_stream_tasks_and_influxdb_out_writes_back() {
     let (status, resp) = d.req("POST", "/kapacitor/v1/tasks", Some(&body));
     assert_eq!(status, 200, "{resp}");
     // The subscription exists once kapacitord has synced.
-    wait_for(30, "kapacitord's subscription on telegraf.autogen", || {
-        let r = influxd.query("", "SHOW SUBSCRIPTIONS");
-        serde_json::to_string(&r)
-            .unwrap_or_default()
-            .contains("kapacitor-")
-    });
+    wait_subscribed(&influxd, "kapacitord's subscription on telegraf.autogen");
     let (status, body) = d.req("POST", "/kapacitor/v1/subscriptions", None);
     assert_eq!(status, 204, "relinking is idempotent: {body}");
     let vars = d.json("/kapacitor/v1/debug/vars");
@@ -180,13 +195,7 @@ fn subscription_feeds_stream_tasks_and_influxdb_out_writes_back() {
     influxd.write_lines("telegraf", &lines);
     wait_for(30, "influxDBOut's points in InfluxDB", || {
         let r = influxd.query("results", "SELECT count(double) FROM cpu_double");
-        r.results
-            .first()
-            .and_then(|s| s.series.first())
-            .and_then(|s| s.values.first())
-            .and_then(|row| row.get(1))
-            .and_then(|v| v.as_i64())
-            == Some(5)
+        first_value(&r) == Some(5)
     });
     let r = influxd.query("results", "SELECT double FROM cpu_double WHERE host = 'a'");
     let values: Vec<f64> = r.results[0].series[0]
@@ -509,21 +518,10 @@ fn influxdb_clusters_change_at_runtime() {
     let body = serde_json::json!({"id": "o", "type": "batch", "dbrps": [], "script": script, "status": "enabled"});
     let (status, text) = d.req("POST", "/kapacitor/v1/tasks", Some(&body.to_string()));
     assert_eq!(status, 200, "{text}");
-    wait_for(30, "kapacitord's subscription on the added cluster", || {
-        let r = influxd.query("", "SHOW SUBSCRIPTIONS");
-        serde_json::to_string(&r)
-            .unwrap_or_default()
-            .contains("kapacitor-")
-    });
+    wait_subscribed(&influxd, "kapacitord's subscription on the added cluster");
     wait_for(30, "the added cluster's influxDBOut points", || {
         let r = influxd.query("results", "SELECT count(m) FROM cpu_mean");
-        r.results
-            .first()
-            .and_then(|s| s.series.first())
-            .and_then(|s| s.values.first())
-            .and_then(|row| row.get(1))
-            .and_then(|v| v.as_i64())
-            >= Some(1)
+        first_value(&r) >= Some(1)
     });
 
     // A URL that is not one is refused, saying where; nothing changes.
