@@ -692,6 +692,18 @@ fn disabled_handlers_are_refused() {
 }
 
 /// `kapacitord -config CONFIG ARGS` exits 1 before serving, saying `why` on stderr.
+/// Writes `dir/bad.conf` (its `data_dir` under `dir`, then `sections`) and checks that
+/// kapacitord refuses to start with it, saying `why`.
+pub(crate) fn refuses_config(dir: &Path, sections: &str, why: &str) {
+    let conf = dir.join("bad.conf");
+    std::fs::write(
+        &conf,
+        format!("data_dir = {:?}\n{sections}", dir.join("data")),
+    )
+    .unwrap();
+    refuses_to_start(&conf, &[], why);
+}
+
 pub(crate) fn refuses_to_start(config: &Path, args: &[&str], why: &str) {
     let out = Command::new(env!("CARGO_BIN_EXE_kapacitord"))
         .arg("-config")
@@ -1099,16 +1111,11 @@ fn httppost_endpoint_templates_shape_the_bodies() {
     assert_eq!(body("/rows"), "cpu host=a 2");
     assert_eq!(body("/alerts"), "CRITICAL cpu: a 2");
 
-    let conf = dir.join("bad.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "data_dir = {:?}\n[[httppost]]\nendpoint = \"x\"\nurl = \"http://127.0.0.1:1/\"\nrow-template = \"{{{{.Name\"\n",
-            dir.join("data")
-        ),
-    )
-    .unwrap();
-    refuses_to_start(&conf, &[], "httppost[0].row-template");
+    refuses_config(
+        &dir,
+        "[[httppost]]\nendpoint = \"x\"\nurl = \"http://127.0.0.1:1/\"\nrow-template = \"{{.Name\"\n",
+        "httppost[0].row-template",
+    );
 }
 
 /// `kapacitord -blacklist-cidrs 127.0.0.0/8`: httpPost nodes and post handlers do not post

@@ -437,16 +437,13 @@ fn https_services_take_their_tls_keys() {
         .collect();
     assert_eq!(paths, ["/slack", "/alerta/alert"]);
 
-    let conf = dir.join("bad.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "data_dir = {:?}\n[[slack]]\nenabled = true\nurl = \"{url}/slack\"\nssl-ca = \"/nonexistent/ca.pem\"\n",
-            dir.join("data")
+    crate::daemon::refuses_config(
+        &dir,
+        &format!(
+            "[[slack]]\nenabled = true\nurl = \"{url}/slack\"\nssl-ca = \"/nonexistent/ca.pem\"\n"
         ),
-    )
-    .unwrap();
-    refuses_to_start(&conf, &[], "slack[0].ssl-ca");
+        "slack[0].ssl-ca",
+    );
 }
 
 /// A `ssl://` broker is reached over TLS, trusting `ssl-ca`; a broker whose certificate
@@ -785,16 +782,13 @@ fn kafka_over_tls_with_sasl() {
     );
     assert_eq!(status, 200);
     assert!(body.contains(r#""success":false"#), "{body}");
-    let conf = dir.join("bad.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "data_dir = {:?}\n[[kafka]]\nenabled = true\nbrokers = [\"127.0.0.1:{port}\"]\nuse-ssl = true\nssl-ca = \"/nonexistent/ca.pem\"\n",
-            dir.join("data")
+    crate::daemon::refuses_config(
+        &dir,
+        &format!(
+            "[[kafka]]\nenabled = true\nbrokers = [\"127.0.0.1:{port}\"]\nuse-ssl = true\nssl-ca = \"/nonexistent/ca.pem\"\n"
         ),
-    )
-    .unwrap();
-    refuses_to_start(&conf, &[], "kafka[0].ssl-ca");
+        "kafka[0].ssl-ca",
+    );
 }
 
 /// `.kafka()` writes Kapacitor's alert JSON to the topic, keyed by the alert id, on the
