@@ -94,6 +94,21 @@ pub enum ConfigError {
         /// What is wrong with its value.
         message: String,
     },
+    /// A Kapacitor section this daemon accepts but does not implement is enabled: what it
+    /// would do would silently not happen.
+    #[error(
+        "{origin}:{line}: {section}.enabled: {what} is not supported by this daemon; set enabled = false"
+    )]
+    Unsupported {
+        /// The file (or other origin) being parsed.
+        origin: String,
+        /// 1-based line of the `enabled` key.
+        line: usize,
+        /// The section, e.g. `graphite`.
+        section: String,
+        /// What the section does, e.g. `the Graphite input`.
+        what: String,
+    },
     /// A value parses but makes no sense (see [`Config::validate`]).
     #[error("invalid configuration: {key}: {message}")]
     Invalid {
@@ -865,6 +880,68 @@ const IGNORED_SECTIONS: &[&str] = &[
     "udf",
 ];
 
+/// What the sections of [`IGNORED_SECTIONS`] that have an `enabled` key do: enabling one
+/// is refused, as its inputs, discovery or checks would silently not happen. (`[reporting]`,
+/// Kapacitor's usage report to InfluxData, is not sent, on purpose.)
+const UNSUPPORTED_WHEN_ENABLED: &[(&str, &str)] = &[
+    ("auth", "authentication"),
+    ("azure", "Azure discovery"),
+    ("collectd", "the collectd input"),
+    ("consul", "Consul discovery"),
+    ("dns", "DNS discovery"),
+    ("ec2", "EC2 discovery"),
+    ("file-discovery", "file discovery"),
+    ("fluxtask", "Flux tasks"),
+    ("gce", "GCE discovery"),
+    ("graphite", "the Graphite input"),
+    ("kubernetes", "Kubernetes (autoscale and discovery)"),
+    ("marathon", "Marathon discovery"),
+    ("nerve", "Nerve discovery"),
+    ("opentsdb", "the OpenTSDB input"),
+    ("scraper", "the Prometheus scraper"),
+    ("serverset", "Serverset discovery"),
+    ("static-discovery", "static discovery"),
+    ("swarm", "Docker Swarm autoscale"),
+    ("triton", "Triton discovery"),
+];
+
+/// Refuses an ignored section (one table or several) that has `enabled = true`, when it
+/// is one of [`UNSUPPORTED_WHEN_ENABLED`].
+fn refuse_enabled(
+    text: &str,
+    origin: &str,
+    name: &str,
+    value: &DeValue<'_>,
+) -> Result<(), ConfigError> {
+    let Some((_, what)) = UNSUPPORTED_WHEN_ENABLED.iter().find(|(n, _)| *n == name) else {
+        return Ok(());
+    };
+    let tables: Vec<&DeTable<'_>> = match value {
+        DeValue::Table(t) => vec![t],
+        DeValue::Array(items) => items
+            .iter()
+            .filter_map(|i| match i.get_ref() {
+                DeValue::Table(t) => Some(t),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    for t in tables {
+        for (k, v) in t {
+            if k.get_ref() == "enabled" && matches!(v.get_ref(), DeValue::Boolean(true)) {
+                return Err(ConfigError::Unsupported {
+                    origin: origin.into(),
+                    line: line_of(text, k.span().start),
+                    section: name.into(),
+                    what: (*what).into(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Keys whose value is a free-form `db = [rp, …]` table.
 const FREE_FORM_TABLES: &[&str] = &["subscriptions", "excluded-subscriptions", "headers"];
 
@@ -996,6 +1073,12 @@ impl Config {
         }
         if self.hostname.is_empty() {
             return invalid("hostname".into(), "must not be empty".into());
+        }
+        if self.http.auth_enabled {
+            return invalid(
+                "http.auth-enabled".into(),
+                "authentication is not supported by this daemon, and the API must not run open when it was asked for: set it to false and keep the API private (bind-address on 127.0.0.1, or the unix socket)".into(),
+            );
         }
         if self.data_dir.as_os_str().is_empty() {
             return invalid("data_dir".into(), "must not be empty".into());
@@ -1152,6 +1235,7 @@ fn check_keys(text: &str, origin: &str, doc: &DeTable<'_>) -> Result<(), ConfigE
     for (key, value) in doc {
         let name: &str = key.get_ref();
         if IGNORED_SECTIONS.contains(&name) {
+            refuse_enabled(text, origin, name, value.get_ref())?;
             continue;
         }
         let path = vec![Seg::Key(name.to_string())];

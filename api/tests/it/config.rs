@@ -301,6 +301,37 @@ fn missing_file_is_an_error() {
     assert!(err.to_string().starts_with("/nonexistent/kapacitor.conf: "));
 }
 
+/// A Kapacitor section this daemon does not implement may be present, but not enabled:
+/// what it would do would silently not happen. `[reporting]` stays accepted (nothing is
+/// reported), and `auth-enabled` is refused rather than run an open API.
+#[test]
+fn unsupported_sections_are_refused_when_enabled() {
+    let err = Config::parse(
+        "[graphite]\n  enabled = false\n[[scraper]]\n  enabled = false\n[[scraper]]\n  name = \"b\"\n  enabled = true\n",
+        "kapacitor.conf",
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "kapacitor.conf:7: scraper.enabled: the Prometheus scraper is not supported by this daemon; set enabled = false"
+    );
+    let err = Config::parse("[opentsdb]\nenabled = true\n", "c").unwrap_err();
+    assert!(
+        matches!(err, ConfigError::Unsupported { line: 2, .. }),
+        "{err}"
+    );
+    let ok = Config::parse(
+        "[reporting]\nenabled = true\n[graphite]\nenabled = false\n[[kubernetes]]\nenabled = false\n",
+        "c",
+    );
+    assert!(ok.is_ok(), "{ok:?}");
+    let err = Config::parse("[http]\nauth-enabled = true\n", "c")
+        .unwrap()
+        .validate()
+        .unwrap_err();
+    assert!(err.to_string().contains("http.auth-enabled"), "{err}");
+}
+
 #[test]
 fn validation() {
     let invalid = |text: &str| {
