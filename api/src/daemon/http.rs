@@ -575,7 +575,6 @@ async fn sync_subscriptions(State(d): St) -> Result<StatusCode, ApiError> {
 
 async fn debug_vars(State(d): St) -> Json<Value> {
     let (tasks, enabled) = d.tasks.counts();
-    let i = &d.runtime.ingest;
     Json(json!({
         "cluster_id": d.ids.cluster,
         "server_id": d.ids.server,
@@ -591,14 +590,8 @@ async fn debug_vars(State(d): St) -> Json<Value> {
             .as_ref()
             .map_or(0, |s| s.count()),
         "uptime": d.runtime.uptime().as_secs(),
-        "kapacitor": {
-            "ingress": {
-                "points_received": i.points_received.load(Ordering::Relaxed),
-                "points_rejected": i.points_rejected.load(Ordering::Relaxed),
-                "writes_refused": i.writes_refused.load(Ordering::Relaxed),
-                "write_requests": i.write_requests.load(Ordering::Relaxed),
-            }
-        }
+        // Kapacitor's `{name, tags, values}` objects (Telegraf's `inputs.kapacitor`).
+        "kapacitor": super::stats::vars(&d),
     }))
 }
 

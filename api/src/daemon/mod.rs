@@ -18,6 +18,7 @@ pub mod influxdb;
 pub mod logs;
 pub mod replay;
 pub mod runtime;
+pub mod stats;
 pub(crate) mod subscriptions;
 pub mod tasks;
 pub mod throughput;
@@ -329,6 +330,7 @@ pub async fn serve(
     *daemon.udp_addrs.lock().unwrap_or_else(|e| e.into_inner()) = udp_addrs;
     let _ = daemon.http_port.set(addr.port());
     daemon.resubscribe();
+    stats::start(&daemon);
     let serving = Serving {
         addr,
         daemon: Arc::clone(&daemon),

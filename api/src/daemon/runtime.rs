@@ -14,10 +14,11 @@ use kap_dataflow::node::{LogSink, PointsWriter, Services};
 use kap_dataflow::ops::http_out::HttpOutRegistry;
 use kap_dataflow::ops::http_post::{self, HttpPostService};
 use kap_dataflow::ops::sideload::{self, SideloadReloads};
-use kap_dataflow::point::Point;
+use kap_dataflow::point::{Point, Sym};
 use kap_dataflow::runtime::{Engine, EngineError, Feed};
 use kap_dsl::dot::DotStats;
 use kap_dsl::plan::{NodeSpec, Pipeline, TaskType};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -39,6 +40,43 @@ pub struct IngestStats {
     pub writes_refused: AtomicU64,
     /// `/write` requests handled.
     pub write_requests: AtomicU64,
+    /// Points accepted per database, retention policy and measurement (Kapacitor's
+    /// `ingress` statistics).
+    pub received: Mutex<BTreeMap<(Sym, Sym, Sym), u64>>,
+}
+
+impl IngestStats {
+    /// Counts accepted `points` by database, retention policy and measurement (runs of
+    /// points of one series counted together, so a write takes the lock once per run).
+    fn count(&self, counts: Vec<((Sym, Sym, Sym), u64)>) {
+        let mut received = self.received.lock().unwrap_or_else(|e| e.into_inner());
+        for (key, n) in counts {
+            *received.entry(key).or_default() += n;
+        }
+    }
+
+    /// The points accepted so far per database, retention policy and measurement.
+    pub fn received(&self) -> Vec<((Sym, Sym, Sym), u64)> {
+        self.received
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(k, n)| (*k, *n))
+            .collect()
+    }
+}
+
+/// `points` counted by database, retention policy and measurement, runs merged.
+fn ingress_counts(points: &[Point]) -> Vec<((Sym, Sym, Sym), u64)> {
+    let mut out: Vec<((Sym, Sym, Sym), u64)> = Vec::new();
+    for p in points {
+        let key = (p.db, p.rp, p.name);
+        match out.last_mut() {
+            Some((k, n)) if *k == key => *n += 1,
+            _ => out.push((key, 1)),
+        }
+    }
+    out
 }
 
 /// Logs of the `log` node and node errors, into `tracing`.
@@ -266,6 +304,13 @@ impl Runtime {
         }
     }
 
+    /// Messages sent per `(parent, child)` edge of a running task.
+    pub fn edge_stats(&self, id: &str) -> Vec<((String, String), u64)> {
+        self.stats(id)
+            .map(|st| st.edges.into_iter().collect())
+            .unwrap_or_default()
+    }
+
     /// API statistics of a running task (`task-stats` and `node-stats`).
     pub fn task_stats(&self, id: &str) -> TaskStats {
         let Some(st) = self.stats(id) else {
@@ -323,9 +368,11 @@ impl Runtime {
             o.observe(&points);
         }
         let n = points.len() as u64;
+        let counts = ingress_counts(&points);
         match self.engine.write_timeout(points, self.write_wait) {
             Ok(()) => {
                 self.ingest.points_received.fetch_add(n, Ordering::Relaxed);
+                self.ingest.count(counts);
                 Ok(())
             }
             Err(e) => {

@@ -310,6 +310,17 @@ impl TaskManager {
         }
     }
 
+    /// The tasks executing now, with their type (`stream` or `batch`).
+    pub fn executing(&self) -> Vec<(String, String)> {
+        let inner = self.lock();
+        inner
+            .tasks
+            .values()
+            .filter(|t| t.executing)
+            .map(|t| (t.rec.id.clone(), t.rec.task_type.clone()))
+            .collect()
+    }
+
     /// Number of tasks and of enabled tasks.
     pub fn counts(&self) -> (usize, usize) {
         let inner = self.lock();

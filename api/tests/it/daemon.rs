@@ -1013,6 +1013,68 @@ fn httppost_endpoints_from_the_config() {
     assert!(body.contains("\"level\":\"OK\""), "{body}");
 }
 
+/// Kapacitor's internal statistics: `/debug/vars` serves them as `{name, tags, values}`
+/// objects (`ingress` per database, retention policy and measurement, `nodes` per running
+/// task), `kapacitor stats ingress` prints them, and with `[stats]` they enter the stream as
+/// `_kapacitor.autogen` points a task can read.
+#[test]
+fn internal_statistics_reach_vars_the_cli_and_the_stream() {
+    let d = Daemon::start_config(
+        "stats",
+        Extra {
+            tail: "[stats]\nenabled = true\nstats-interval = \"1s\"\n".into(),
+            ..Extra::default()
+        },
+    );
+    let task = serde_json::json!({
+        "id": "selfwatch", "type": "stream", "dbrps": [{"db": "_kapacitor", "rp": "autogen"}],
+        "script": "stream\n    |from()\n        .measurement('ingress')\n        .where(lambda: \"measurement\" == 'cpu')\n    |httpOut('ingress')\n",
+        "status": "enabled"
+    });
+    let (status, body) = d.req("POST", "/kapacitor/v1/tasks", Some(&task.to_string()));
+    assert_eq!(status, 200, "{body}");
+    d.write_s("cpu,host=a value=1 1\ncpu,host=b value=2 1\nmem,host=a value=3 1");
+    let vars = d.json("/kapacitor/v1/debug/vars");
+    let stats: Vec<&serde_json::Value> = vars["kapacitor"].as_object().unwrap().values().collect();
+    let cpu = stats
+        .iter()
+        .find(|s| s["name"] == "ingress" && s["tags"]["measurement"] == "cpu")
+        .unwrap_or_else(|| panic!("no ingress of cpu: {vars}"));
+    assert_eq!(cpu["tags"]["database"], "mydb");
+    assert_eq!(cpu["tags"]["retention_policy"], "myrp");
+    assert_eq!(cpu["tags"]["task_master"], "main");
+    assert_eq!(cpu["values"]["points_received"], 2);
+    assert!(
+        stats
+            .iter()
+            .any(|s| s["name"] == "nodes" && s["tags"]["task"] == "selfwatch"),
+        "{vars}"
+    );
+    let out = ok(&d.cli(&["stats", "ingress"]));
+    assert!(
+        out.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["mydb", "myrp", "cpu", "2"]),
+        "{out}"
+    );
+    // Within a couple of intervals, the task has read the statistics from the stream.
+    let seen = d.wait_json("/kapacitor/v1/tasks/selfwatch/ingress", 20, |v| {
+        !v["series"].is_null()
+    });
+    let row = &seen["series"][0];
+    assert_eq!(row["name"], "ingress", "{seen}");
+    let columns: Vec<&str> = row["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    let at = columns
+        .iter()
+        .position(|c| *c == "points_received")
+        .unwrap();
+    assert_eq!(row["values"][0][at], 2, "{seen}");
+}
+
 /// `/config/httppost`: an endpoint's new URL reaches the running httpPost node and post
 /// handler that name it at once; its basic authentication shows redacted; an endpoint
 /// added through the API serves a task started after.
@@ -1408,7 +1470,10 @@ fn udp_listener_unix_socket_backup_and_log_level() {
     });
     assert_eq!(out["series"][0]["values"][0][1], 10, "{out}");
     let vars = d.json("/kapacitor/v1/debug/vars");
-    assert_eq!(vars["kapacitor"]["ingress"]["points_rejected"], 1, "{vars}");
+    assert_eq!(
+        vars["kapacitor"]["write:"]["values"]["points_rejected"], 1,
+        "{vars}"
+    );
 
     // Backup: a consistent copy of the store that opens and holds the task.
     let backup = d.dir.join("backup.db");
