@@ -1058,6 +1058,21 @@ impl Config {
         Some(self.http.unix_socket.as_path()).filter(|p| !p.as_os_str().is_empty())
     }
 
+    /// `[deadman]` as task compilation takes it.
+    pub fn deadman_options(&self) -> kap_dsl::DeadmanOptions {
+        let d = &self.deadman;
+        kap_dsl::DeadmanOptions {
+            id: d.id.clone(),
+            message: d.message.clone(),
+            global: d.global.then(|| {
+                (
+                    d.threshold,
+                    i64::try_from(d.interval.as_nanos()).unwrap_or(i64::MAX),
+                )
+            }),
+        }
+    }
+
     /// The `[[influxdb]]` cluster tasks use when they name none: the one marked `default`, or
     /// the only enabled one.
     pub fn default_influxdb(&self) -> Option<&InfluxDbConfig> {

@@ -28,6 +28,21 @@ pub struct CompileOptions {
     pub template: bool,
     /// Names of the UDFs that `@name()` may call.
     pub udfs: Vec<String>,
+    /// The daemon's `[deadman]` settings.
+    pub deadman: DeadmanOptions,
+}
+
+/// Kapacitor's `[deadman]` settings: the id and message of `.deadman()`'s alert, and a
+/// deadman on every task's source node with `global`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeadmanOptions {
+    /// Alert id template, `NODE_NAME` replaced by the watched node; empty: Kapacitor's.
+    pub id: String,
+    /// Alert message template, `INTERVAL` replaced by the interval; empty: Kapacitor's.
+    pub message: String,
+    /// `Some((threshold, interval in ns))`: every task gets a deadman on its source
+    /// (`[deadman] global`), as if its script said `stream|deadman(threshold, interval)`.
+    pub global: Option<(f64, i64)>,
 }
 
 /// A var declared by the script, as reported for templates and tasks.
@@ -862,7 +877,7 @@ impl<'o> Eval<'o> {
         }
         match def.special {
             Special::Stats => return self.stats_node(parent, def, &vals, placeholder, call.span),
-            Special::Deadman => return self.deadman(parent, &vals, call),
+            Special::Deadman => return self.deadman(parent, &vals, call.span),
             _ => {}
         }
         let mut extra_parents = Vec::new();
@@ -999,17 +1014,13 @@ impl<'o> Eval<'o> {
     /// `|stats(interval)|derivative('emitted').unit(interval).nonNegative()|alert()
     ///  .crit(lambda: "emitted" <= threshold [AND lambda...])` with the deadman id and
     /// message (Kapacitor's `[deadman]` defaults).
-    fn deadman(&mut self, source: usize, vals: &[Value], call: &Call) -> Val {
+    fn deadman(&mut self, source: usize, vals: &[Value], span: Span) -> Val {
         let threshold = vals.first().and_then(Value::as_float).unwrap_or(0.0);
         let interval = vals.get(1).and_then(Value::as_duration).unwrap_or(0);
         let stats_def = registry::node("stats").expect("registry has stats");
-        let Val::V(Value::Node(stats)) = self.stats_node(
-            source,
-            stats_def,
-            &[Value::Duration(interval)],
-            false,
-            call.span,
-        ) else {
+        let Val::V(Value::Node(stats)) =
+            self.stats_node(source, stats_def, &[Value::Duration(interval)], false, span)
+        else {
             return Val::Poison;
         };
         let deriv_def = registry::node("derivative").expect("registry has derivative");
@@ -1029,7 +1040,7 @@ impl<'o> Eval<'o> {
             deriv,
             deriv_def.output(EdgeType::Stream),
             false,
-            call.span,
+            span,
         );
         self.link(stats, d);
         let alert_def = registry::node("alert").expect("registry has alert");
@@ -1047,8 +1058,18 @@ impl<'o> Eval<'o> {
             }
         }
         let node_name = format!("{}{}", self.nodes[source].def.desc, source);
-        let id = DEADMAN_ID.replacen("NODE_NAME", &node_name, 1);
-        let message = DEADMAN_MESSAGE.replacen("INTERVAL", &go_duration(interval), 1);
+        let opts: &CompileOptions = self.opts;
+        let dm = &opts.deadman;
+        let (id, message) = (
+            if dm.id.is_empty() { DEADMAN_ID } else { &dm.id },
+            if dm.message.is_empty() {
+                DEADMAN_MESSAGE
+            } else {
+                &dm.message
+            },
+        );
+        let id = id.replacen("NODE_NAME", &node_name, 1);
+        let message = message.replacen("INTERVAL", &go_duration(interval), 1);
         apply_props(
             alert_def,
             &mut alert,
@@ -1063,7 +1084,7 @@ impl<'o> Eval<'o> {
             alert,
             alert_def.output(EdgeType::Stream),
             false,
-            call.span,
+            span,
         );
         self.link(d, a);
         Val::V(Value::Node(a))
@@ -1371,7 +1392,16 @@ impl<'o> Eval<'o> {
     }
 
     fn finish(mut self, program: &Program) -> Result<Compiled, Vec<Diagnostic>> {
-        let _ = program;
+        // `[deadman] global`: a deadman on the source, after the script's own nodes (which
+        // keep their names).
+        if let Some((threshold, interval)) = self.opts.deadman.global
+            && self.diags.is_empty()
+            && !self.nodes[0].children.is_empty()
+        {
+            let span = program.stmts.first().map(Stmt::span).unwrap_or_default();
+            let vals = [Value::Float(threshold), Value::Duration(interval)];
+            self.deadman(0, &vals, span);
+        }
         // Kapacitor: the source must have at least one child.
         if self.diags.is_empty() && self.nodes[0].children.is_empty() {
             let span = program.stmts.first().map(Stmt::span).unwrap_or_default();

@@ -129,6 +129,47 @@ fn deadman_expands_to_stats_derivative_alert_with_noop() {
     );
 }
 
+/// `[deadman] global`: every task gets a deadman on its source, after the script's own
+/// nodes (which keep their names); `[deadman] id` and `message` replace Kapacitor's.
+#[test]
+fn global_deadman_watches_the_source_with_the_configured_texts() {
+    let opts = CompileOptions {
+        deadman: kap_dsl::DeadmanOptions {
+            id: "dead NODE_NAME".into(),
+            message: "{{ .ID }} quiet for INTERVAL".into(),
+            global: Some((2.0, 10_000_000_000)),
+        },
+        ..CompileOptions::default()
+    };
+    let p = compile_source("stream|from().measurement('cpu')|httpOut('x')", &opts)
+        .unwrap()
+        .pipeline;
+    assert_eq!(
+        names(&p),
+        [
+            "stream0",
+            "from1",
+            "http_out2",
+            "stats3",
+            "derivative4",
+            "alert5"
+        ]
+    );
+    let NodeSpec::Stats(s) = &p.nodes[3].spec else {
+        panic!("stats")
+    };
+    assert_eq!((s.source, s.interval), (0, 10_000_000_000));
+    let NodeSpec::Alert(a) = &p.nodes[5].spec else {
+        panic!("alert")
+    };
+    assert_eq!(a.id.as_deref(), Some("dead stream0"));
+    assert_eq!(a.message.as_deref(), Some("{{ .ID }} quiet for 10s"));
+    assert_eq!(
+        a.crit.as_ref().map(|e| e.to_string()).as_deref(),
+        Some("\"emitted\" <= 2.0")
+    );
+}
+
 #[test]
 fn vars_are_substituted_into_lambdas_and_properties() {
     let p = plan(

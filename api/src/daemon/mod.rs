@@ -258,9 +258,13 @@ impl Daemon {
             &config.batch,
             kap_dataflow::ops::http_post::HttpPostService { poster, endpoints },
         ));
-        let tasks =
-            tasks::TaskManager::load(store.clone(), Arc::clone(&runtime), Arc::clone(&center))
-                .map_err(|e| anyhow::anyhow!("loading tasks: {}", e.message))?;
+        let tasks = tasks::TaskManager::load(
+            store.clone(),
+            Arc::clone(&runtime),
+            Arc::clone(&center),
+            config.deadman_options(),
+        )
+        .map_err(|e| anyhow::anyhow!("loading tasks: {}", e.message))?;
         let replays = replay::ReplayService::open(
             store.clone(),
             Arc::clone(&runtime),

@@ -50,6 +50,8 @@ pub struct TaskManager {
     runtime: Arc<Runtime>,
     /// Closes, restores and deletes the tasks' anonymous alert topics.
     alerts: Arc<super::alerts::AlertCenter>,
+    /// `[deadman]`: the texts of deadman alerts, and the global deadman.
+    deadman: kap_dsl::DeadmanOptions,
 }
 
 impl std::fmt::Debug for TaskManager {
@@ -167,7 +169,7 @@ fn diagnostics_error(prefix: &str, diags: Vec<kap_dsl::diagnostic::Diagnostic>) 
 /// daemon disabled (`kapacitord -disable-handlers`) is refused with a 400 naming the node
 /// and the kind.
 fn compile_task(
-    alerts: &super::alerts::AlertCenter,
+    (alerts, deadman): (&super::alerts::AlertCenter, &kap_dsl::DeadmanOptions),
     script: &str,
     kind: Option<TaskType>,
     vars: &Vars,
@@ -176,6 +178,7 @@ fn compile_task(
     let opts = CompileOptions {
         task_type: kind,
         vars: values,
+        deadman: deadman.clone(),
         ..CompileOptions::default()
     };
     let mut c = kap_dsl::compile_source(script, &opts)
@@ -224,6 +227,7 @@ impl TaskManager {
         store: Store,
         runtime: Arc<Runtime>,
         alerts: Arc<super::alerts::AlertCenter>,
+        deadman: kap_dsl::DeadmanOptions,
     ) -> Result<TaskManager, ApiError> {
         let templates = store
             .list::<TemplateRecord>()
@@ -235,7 +239,7 @@ impl TaskManager {
         let mut to_start = Vec::new();
         for rec in store.list::<TaskRecord>().map_err(ApiError::internal)? {
             let (plan, error) = match compile_task(
-                &alerts,
+                (&alerts, &deadman),
                 &rec.script,
                 parse_type(&rec.task_type).ok().flatten(),
                 &vars_of(&rec),
@@ -262,6 +266,7 @@ impl TaskManager {
             store,
             runtime,
             alerts,
+            deadman,
         };
         {
             let mut inner = mgr.lock();
@@ -361,7 +366,7 @@ impl TaskManager {
             )
         };
         let vars = opts.vars.clone().unwrap_or_default();
-        let compiled = compile_task(&self.alerts, &script, kind, &vars)?;
+        let compiled = compile_task((&self.alerts, &self.deadman), &script, kind, &vars)?;
         let dbrps = resolve_dbrps(&opts.dbrps, &compiled.pipeline)?;
         let status = match opts.status.as_str() {
             "" | "disabled" => "disabled",
@@ -450,7 +455,12 @@ impl TaskManager {
         } else {
             parse_type(&opts.kind)?
         };
-        let compiled = compile_task(&self.alerts, &rec.script, kind, &vars_of(&rec))?;
+        let compiled = compile_task(
+            (&self.alerts, &self.deadman),
+            &rec.script,
+            kind,
+            &vars_of(&rec),
+        )?;
         rec.task_type = type_name(compiled.pipeline.task_type).to_string();
         // New explicit dbrps or `dbrp` statements in the script replace the task's; else
         // it keeps its own.
@@ -690,7 +700,7 @@ impl TaskManager {
             t.task_type = rec.task_type.clone();
             t.template_id = Some(new_id.clone());
             let c = compile_task(
-                &self.alerts,
+                (&self.alerts, &self.deadman),
                 &t.script,
                 parse_type(&t.task_type)?,
                 &vars_of(&t),

@@ -1013,6 +1013,41 @@ fn httppost_endpoints_from_the_config() {
     assert!(body.contains("\"level\":\"OK\""), "{body}");
 }
 
+/// `[deadman] global`: every task gets a deadman on its source with the configured
+/// threshold, interval and texts; a task whose data stops goes critical (as in Kapacitor,
+/// a deadman watches the groups it has seen).
+#[test]
+fn global_deadman_watches_every_task() {
+    let (url, got) = http_sink();
+    let d = Daemon::start_config(
+        "deadman-global",
+        Extra {
+            tail: format!(
+                "[deadman]\nglobal = true\nthreshold = 0.0\ninterval = \"1s\"\nid = \"quiet NODE_NAME\"\nmessage = \"{{{{ .ID }}}} is {{{{ .Level }}}} after INTERVAL\"\n\
+                 [[slack]]\nenabled = true\nglobal = true\nurl = \"{url}/slack\"\n"
+            ),
+            ..Extra::default()
+        },
+    );
+    d.enable_task(
+        "quiet",
+        "stream\n    |from()\n        .measurement('cpu')\n    |httpOut('x')\n",
+    );
+    d.write_s("cpu value=1 1");
+    let t = d.wait_json("/kapacitor/v1/tasks/quiet", 20, |t| {
+        t["stats"]["node-stats"]["alert5"]["crits_triggered"].as_i64() >= Some(1)
+    });
+    let dot = t["dot"].as_str().unwrap_or_default();
+    assert!(dot.contains("stats3 -> derivative4"), "{dot}");
+    // A global service gets the deadman's alert, with the configured texts.
+    let posts = wait_posts(&got, 1);
+    let body: serde_json::Value = serde_json::from_str(&posts[0].1).unwrap();
+    assert_eq!(
+        body["attachments"][0]["text"], "quiet stream0 is CRITICAL after 1s",
+        "{body}"
+    );
+}
+
 /// Kapacitor's internal statistics: `/debug/vars` serves them as `{name, tags, values}`
 /// objects (`ingress` per database, retention policy and measurement, `nodes` per running
 /// task), `kapacitor stats ingress` prints them, and with `[stats]` they enter the stream as
