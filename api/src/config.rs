@@ -546,6 +546,12 @@ pub fn validate_influxdb(sections: &[InfluxDbConfig]) -> Result<(), (String, Str
                 );
             }
         }
+        if c.subscription_protocol == "udp" && !c.disable_subscriptions {
+            return invalid(
+                key("subscription-protocol"),
+                "udp subscriptions are not supported by this daemon: use http or https (udp-bind, udp-buffer and udp-read-buffer go with udp)".into(),
+            );
+        }
         if !["http", "https", "udp"].contains(&c.subscription_protocol.as_str()) {
             return invalid(
                 key("subscription-protocol"),

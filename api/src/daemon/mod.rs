@@ -164,7 +164,11 @@ impl Ids {
                 (client, c)
             })
             .collect();
-        subscriptions::Subscriptions::start(clusters, self.cluster.clone(), port)
+        subscriptions::Subscriptions::start(
+            clusters,
+            (self.cluster.clone(), self.server.clone()),
+            port,
+        )
     }
 }
 

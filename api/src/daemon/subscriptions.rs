@@ -44,8 +44,10 @@ pub(crate) struct Subscriptions {
 #[derive(Debug)]
 struct Inner {
     clusters: Vec<Cluster>,
-    /// `kapacitor-<cluster id>`.
+    /// `kapacitor-<cluster id>`: our subscriptions' name (`subscription-mode = "cluster"`).
     name: String,
+    /// `kapacitor-<server id>`: their name with `subscription-mode = "server"`.
+    server_name: String,
     our_http_port: u16,
     /// One sync at a time (background and `sync_now`).
     syncing: Mutex<()>,
@@ -71,10 +73,10 @@ impl Subscriptions {
     /// fill it from the top-level `hostname` first).
     pub(crate) fn start(
         clusters: Vec<(Client, InfluxDbConfig)>,
-        cluster_id: String,
+        (cluster_id, server_id): (String, String),
         our_http_port: u16,
     ) -> Subscriptions {
-        let mut subs = Subscriptions::new(clusters, cluster_id, our_http_port);
+        let mut subs = Subscriptions::new(clusters, (cluster_id, server_id), our_http_port);
         if subs.inner.clusters.is_empty() {
             return subs;
         }
@@ -93,7 +95,7 @@ impl Subscriptions {
     /// Without the background thread.
     fn new(
         clusters: Vec<(Client, InfluxDbConfig)>,
-        cluster_id: String,
+        (cluster_id, server_id): (String, String),
         our_http_port: u16,
     ) -> Subscriptions {
         let clusters = clusters
@@ -109,6 +111,7 @@ impl Subscriptions {
             inner: Arc::new(Inner {
                 clusters,
                 name: format!("kapacitor-{cluster_id}"),
+                server_name: format!("kapacitor-{server_id}"),
                 our_http_port,
                 syncing: Mutex::new(()),
             }),
@@ -235,7 +238,7 @@ impl Inner {
         }
 
         // What we have.
-        let ours = self.ours(&run("SHOW SUBSCRIPTIONS").map_err(fail)?);
+        let ours = self.ours(&run("SHOW SUBSCRIPTIONS").map_err(fail)?, &cluster.config);
 
         // Reconcile.
         let mut errors = Vec::new();
@@ -250,7 +253,7 @@ impl Inner {
             }
             let statement = format!(
                 "DROP SUBSCRIPTION {} ON {}.{}",
-                quote_ident(&self.name),
+                quote_ident(self.name_on(&cluster.config)),
                 quote_ident(&dbrp.0),
                 quote_ident(&dbrp.1)
             );
@@ -272,7 +275,7 @@ impl Inner {
         for (db, rp) in missing {
             let statement = format!(
                 "CREATE SUBSCRIPTION {} ON {}.{} DESTINATIONS ANY {}",
-                quote_ident(&self.name),
+                quote_ident(self.name_on(&cluster.config)),
                 quote_ident(db),
                 quote_ident(rp),
                 quote_string(&destination)
@@ -333,7 +336,17 @@ impl Inner {
     }
 
     /// Our subscriptions in a `SHOW SUBSCRIPTIONS` answer: db.rp → destinations.
-    fn ours(&self, answer: &Response) -> BTreeMap<DbRp, Vec<String>> {
+    /// Our subscriptions' name on a cluster: by our cluster id, or by our server id with
+    /// `subscription-mode = "server"` (each Kapacitor of a cluster subscribes on its own).
+    fn name_on(&self, c: &InfluxDbConfig) -> &str {
+        if c.subscription_mode == "server" {
+            &self.server_name
+        } else {
+            &self.name
+        }
+    }
+
+    fn ours(&self, answer: &Response, c: &InfluxDbConfig) -> BTreeMap<DbRp, Vec<String>> {
         let mut out = BTreeMap::new();
         for series in answer.results.iter().flat_map(|r| &r.series) {
             let (Some(rp), Some(name), Some(dest)) = (
@@ -344,7 +357,7 @@ impl Inner {
                 continue;
             };
             for row in &series.values {
-                if row.get(name).and_then(|v| v.as_str()) != Some(self.name.as_str()) {
+                if row.get(name).and_then(|v| v.as_str()) != Some(self.name_on(c)) {
                     continue;
                 }
                 let Some(rp) = row.get(rp).and_then(|v| v.as_str()) else {
@@ -430,7 +443,11 @@ mod tests {
     }
 
     fn subs(influxd: &Influxd, config: InfluxDbConfig, port: u16) -> Subscriptions {
-        Subscriptions::new(vec![(influxd.client(), config)], ID.into(), port)
+        Subscriptions::new(
+            vec![(influxd.client(), config)],
+            (ID.into(), ID.into()),
+            port,
+        )
     }
 
     /// Every subscription on the server: (db, rp, name, destinations).
@@ -489,7 +506,7 @@ mod tests {
 
     #[test]
     fn destinations() {
-        let s = Subscriptions::new(Vec::new(), ID.into(), 9092);
+        let s = Subscriptions::new(Vec::new(), (ID.into(), ID.into()), 9092);
         let mut c = config("x");
         assert_eq!(s.inner.destination(&c).unwrap(), "http://127.0.0.1:9092");
         c.http_port = 9100;
@@ -537,6 +554,27 @@ mod tests {
         assert_eq!(show(&influxd), want);
     }
 
+    /// `subscription-mode = "server"`: the subscription is named by the server id, so each
+    /// Kapacitor sharing a cluster id gets the data on its own.
+    #[test]
+    fn server_mode_names_subscriptions_by_the_server_id() {
+        let influxd = Influxd::start();
+        influxd.create_database("a");
+        let c = InfluxDbConfig {
+            subscription_mode: "server".into(),
+            ..config("local")
+        };
+        let s = Subscriptions::new(
+            vec![(influxd.client(), c)],
+            ("the-cluster".into(), "this-server".into()),
+            9092,
+        );
+        assert_eq!(s.sync_now(), Ok(1));
+        let names: Vec<String> = show(&influxd).into_iter().map(|(_, _, n, _)| n).collect();
+        assert_eq!(names, ["kapacitor-this-server"]);
+        assert_eq!(s.sync_now(), Ok(0), "found again by its name");
+    }
+
     #[test]
     fn unwanted_and_moved_subscriptions_are_dropped_and_foreign_ones_left_alone() {
         let influxd = Influxd::start();
@@ -580,7 +618,7 @@ mod tests {
         // Another Kapacitor (another cluster id) does not touch ours.
         let other = Subscriptions::new(
             vec![(influxd.client(), config("local"))],
-            "someone-else".into(),
+            ("someone-else".into(), "someone-else".into()),
             9300,
         );
         assert_eq!(other.sync_now(), Ok(2));
@@ -601,7 +639,7 @@ mod tests {
             ..kap_influxdb::ClientConfig::default()
         })
         .unwrap();
-        let s = Subscriptions::new(vec![(client, config("down"))], ID.into(), 9092);
+        let s = Subscriptions::new(vec![(client, config("down"))], (ID.into(), ID.into()), 9092);
         let err = s.sync_now().unwrap_err();
         assert!(
             err.starts_with(&format!(
@@ -637,7 +675,7 @@ mod tests {
         let port = us.local_addr().unwrap().port();
         let mut c = config("local");
         c.subscriptions_sync_interval = Duration::from_millis(200);
-        let s = Subscriptions::start(vec![(influxd.client(), c)], ID.into(), port);
+        let s = Subscriptions::start(vec![(influxd.client(), c)], (ID.into(), ID.into()), port);
         let wait_for = |n: usize| {
             let deadline = Instant::now() + Duration::from_secs(20);
             while s.count() != n {

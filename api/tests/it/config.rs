@@ -325,6 +325,18 @@ fn unsupported_sections_are_refused_when_enabled() {
         "c",
     );
     assert!(ok.is_ok(), "{ok:?}");
+    let err = Config::parse(
+        "[[influxdb]]\nenabled = true\nurls = [\"http://127.0.0.1:8086\"]\nsubscription-protocol = \"udp\"\n",
+        "c",
+    )
+    .unwrap()
+    .validate()
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("influxdb[0].subscription-protocol"),
+        "{err}"
+    );
     let err = Config::parse("[http]\nauth-enabled = true\n", "c")
         .unwrap()
         .validate()
