@@ -18,6 +18,7 @@ type St = State<Arc<Daemon>>;
 
 /// The whole API.
 pub fn router(daemon: Arc<Daemon>) -> Router {
+    let log_enabled = daemon.config.http.log_enabled;
     let v1 = Router::new()
         .route("/ping", get(ping).head(ping))
         .route("/write", post(write_points))
@@ -55,7 +56,58 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/ping", get(ping).head(ping))
         .fallback(not_found)
         .layer(axum::middleware::map_response(version_header))
+        .layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| {
+                log_request(log_enabled, req, next)
+            },
+        ))
         .with_state(daemon)
+}
+
+/// Gives each request Kapacitor's `Request-Id` header and, with `[http] log-enabled`,
+/// logs it as Kapacitor does (`msg="http request"` with method, uri, protocol, status,
+/// referer, user agent, request id and duration).
+async fn log_request(
+    enabled: bool,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let started = std::time::Instant::now();
+    let id = super::tasks::new_id();
+    let (method, uri, version) = (req.method().clone(), req.uri().clone(), req.version());
+    let (referer, agent) = {
+        let header = |name: axum::http::header::HeaderName| {
+            req.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-")
+                .to_string()
+        };
+        (
+            header(axum::http::header::REFERER),
+            header(axum::http::header::USER_AGENT),
+        )
+    };
+    let mut resp = next.run(req).await;
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert("Request-Id", v);
+    }
+    if enabled {
+        tracing::info!(
+            target: "kapacitor::http",
+            service = "http",
+            method = %method,
+            uri = %uri,
+            protocol = ?version,
+            status = resp.status().as_u16(),
+            referer = %referer,
+            user_agent = %agent,
+            request_id = %id,
+            duration = ?started.elapsed(),
+            "http request"
+        );
+    }
+    resp
 }
 
 async fn version_header(mut r: Response) -> Response {

@@ -386,16 +386,26 @@ pub async fn serve(
     }
     tracing::info!("shutting down");
     let _ = stop_tx.send(());
-    let _ = tcp.await;
-    // Accepted writes reach their tasks, and the alert states they cause are saved.
+    // Requests in flight finish, accepted writes reach their tasks, and the alert states
+    // they cause are saved; all within `[http] shutdown-timeout`.
+    let timeout = daemon.config.http.shutdown_timeout;
     let d = Arc::clone(&daemon);
-    let _ = tokio::task::spawn_blocking(move || {
-        d.runtime.batch.shutdown();
-        d.runtime.engine.quiesce(std::time::Duration::from_secs(5));
-        d.runtime.writer.shutdown(std::time::Duration::from_secs(5));
-        d.alerts.flush();
+    let drained = tokio::time::timeout(timeout, async move {
+        let _ = tcp.await;
+        let _ = tokio::task::spawn_blocking(move || {
+            d.runtime.batch.shutdown();
+            d.runtime.engine.quiesce(std::time::Duration::from_secs(5));
+            d.runtime.writer.shutdown(std::time::Duration::from_secs(5));
+            d.alerts.flush();
+        })
+        .await;
     })
     .await;
+    if drained.is_err() {
+        tracing::warn!(
+            "shutdown did not finish within [http] shutdown-timeout ({timeout:?}): stopping anyway"
+        );
+    }
     for t in tasks {
         let _ = t.await;
     }
@@ -531,9 +541,18 @@ fn init_logging(config: &Config) -> anyhow::Result<()> {
     let initial = EnvFilter::try_from_env("KAPACITOR_LOG").unwrap_or_else(|_| filter(level));
     let (filter_layer, handle) = reload::Layer::new(initial);
     let file = config.logging.file.as_str();
+    // Colors only on a terminal: a journal, a container log or a redirected file gets
+    // plain lines.
+    use std::io::IsTerminal;
     let (writer, ansi) = match file.to_ascii_uppercase().as_str() {
-        "" | "STDERR" => (BoxMakeWriter::new(std::io::stderr), true),
-        "STDOUT" => (BoxMakeWriter::new(std::io::stdout), true),
+        "" | "STDERR" => (
+            BoxMakeWriter::new(std::io::stderr),
+            std::io::stderr().is_terminal(),
+        ),
+        "STDOUT" => (
+            BoxMakeWriter::new(std::io::stdout),
+            std::io::stdout().is_terminal(),
+        ),
         _ => {
             let f = std::fs::OpenOptions::new()
                 .create(true)

@@ -1013,6 +1013,36 @@ fn httppost_endpoints_from_the_config() {
     assert!(body.contains("\"level\":\"OK\""), "{body}");
 }
 
+/// `[http] log-enabled` (the default): each request is logged as Kapacitor logs it.
+#[test]
+fn http_requests_are_logged() {
+    let d = Daemon::start("http-log");
+    let (status, _) = d.req(
+        "POST",
+        "/kapacitor/v1/loglevel",
+        Some(r#"{"level": "INFO"}"#),
+    );
+    assert_eq!(status, 204);
+    let (status, _) = d.req("GET", "/kapacitor/v1/ping", None);
+    assert_eq!(status, 204);
+    let log = d.dir.join("kapacitord.log");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if let Some(line) = text
+            .lines()
+            .find(|l| l.contains("http request") && l.contains("/kapacitor/v1/ping"))
+        {
+            for field in ["method=GET", "status=204", "request_id=", "duration="] {
+                assert!(line.contains(field), "{field} missing: {line}");
+            }
+            break;
+        }
+        assert!(Instant::now() < deadline, "no request logged:\n{text}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// `[deadman] global`: every task gets a deadman on its source with the configured
 /// threshold, interval and texts; a task whose data stops goes critical (as in Kapacitor,
 /// a deadman watches the groups it has seen).
