@@ -426,8 +426,20 @@ async fn write_points(
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
     let max = d.config.http.max_body_size;
     let d2 = Arc::clone(&d);
+    let tracing_writes = d.config.http.write_tracing;
     blocking(move || {
         let text = write::decode_body(&body, gzip, max)?;
+        if tracing_writes {
+            // `[http] write-tracing`: Kapacitor's detailed write log.
+            tracing::info!(
+                target: "kapacitor::http",
+                service = "http",
+                db = %db,
+                rp = %rp,
+                body = %text,
+                "write body received by handler"
+            );
+        }
         let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0);
         let parsed = write::parse_body(&text, &db, &rp, precision, now);
         let accepted = parsed.points.len();

@@ -1013,10 +1013,17 @@ fn httppost_endpoints_from_the_config() {
     assert!(body.contains("\"level\":\"OK\""), "{body}");
 }
 
-/// `[http] log-enabled` (the default): each request is logged as Kapacitor logs it.
+/// `[http] log-enabled` (the default): each request is logged as Kapacitor logs it; with
+/// `write-tracing`, each write's body too.
 #[test]
 fn http_requests_are_logged() {
-    let d = Daemon::start("http-log");
+    let d = Daemon::start_config(
+        "http-log",
+        Extra {
+            http: "write-tracing = true\n".into(),
+            ..Extra::default()
+        },
+    );
     let (status, _) = d.req(
         "POST",
         "/kapacitor/v1/loglevel",
@@ -1039,6 +1046,16 @@ fn http_requests_are_logged() {
             break;
         }
         assert!(Instant::now() < deadline, "no request logged:\n{text}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    d.write_s("traced value=1 1");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.contains("write body received by handler") && l.contains("traced value=1 1"))
+    {
+        assert!(Instant::now() < deadline, "no write body logged");
         std::thread::sleep(Duration::from_millis(50));
     }
 }
