@@ -54,6 +54,7 @@ fn client_config(c: &crate::config::InfluxDbConfig) -> Result<ClientConfig, Stri
         urls: c.urls.clone(),
         username: c.username.clone(),
         password: c.password.clone(),
+        shared_secret: c.http_shared_secret.clone(),
         timeout: c.timeout,
         gzip: c.compression.eq_ignore_ascii_case("gzip"),
         tls: tls_options(c).map_err(|e| format!("[[influxdb]] {:?}: {e}", c.name))?,

@@ -48,6 +48,26 @@ pub(crate) fn base64(input: &[u8]) -> String {
     out
 }
 
+/// A JWT (`HS256`) with claims `exp` (Unix seconds) and `username`, signed with `secret`,
+/// as InfluxDB's `[http] shared-secret` authentication takes it.
+pub(crate) fn jwt_hs256(secret: &[u8], username: &str, exp: u64) -> String {
+    let url = |b: &[u8]| {
+        base64(b)
+            .trim_end_matches('=')
+            .replace('+', "-")
+            .replace('/', "_")
+    };
+    let claims = serde_json::json!({"exp": exp, "username": username});
+    let input = format!(
+        "{}.{}",
+        url(br#"{"alg":"HS256","typ":"JWT"}"#),
+        url(claims.to_string().as_bytes())
+    );
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret);
+    let signature = ring::hmac::sign(&key, input.as_bytes());
+    format!("{input}.{}", url(signature.as_ref()))
+}
+
 /// `name` as an InfluxQL double-quoted identifier (`"my \"db\""`).
 pub fn quote_ident(name: &str) -> String {
     let mut out = String::with_capacity(name.len() + 2);

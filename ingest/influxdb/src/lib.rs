@@ -65,6 +65,10 @@ pub struct ClientConfig {
     pub username: String,
     /// Basic-auth password.
     pub password: String,
+    /// InfluxDB's `[http] shared-secret`: when set, requests carry a JWT signed with it
+    /// (`Authorization: Bearer …`, claims `username` and a one-minute `exp`) instead of
+    /// basic authentication, as Kapacitor's `http-shared-secret`.
+    pub shared_secret: String,
     /// Whole-request timeout (connect to last byte); `Duration::ZERO` means none.
     pub timeout: Duration,
     /// Gzip write bodies (`Content-Encoding: gzip`).
@@ -212,7 +216,7 @@ struct Inner {
     /// `http://host:port` without a trailing `/`.
     urls: Vec<String>,
     agent: ureq::Agent,
-    /// `Basic …` when a username is set.
+    /// `Basic …` when a username is set (and no shared secret).
     authorization: Option<String>,
     /// Index into `urls` of the last server that answered.
     current: AtomicUsize,
@@ -347,10 +351,11 @@ impl Conn {
             .user_agent("kapacitor-rs")
             .build()
             .into();
-        let authorization = (!config.username.is_empty()).then(|| {
-            let pair = format!("{}:{}", config.username, config.password);
-            format!("Basic {}", encode::base64(pair.as_bytes()))
-        });
+        let authorization =
+            (!config.username.is_empty() && config.shared_secret.is_empty()).then(|| {
+                let pair = format!("{}:{}", config.username, config.password);
+                format!("Basic {}", encode::base64(pair.as_bytes()))
+            });
         Ok(Conn {
             inner: Arc::new(Inner {
                 config,
@@ -362,11 +367,28 @@ impl Conn {
         })
     }
 
+    /// The `Authorization` header of a request: basic authentication, or a fresh JWT
+    /// signed with the shared secret.
+    fn authorization(&self) -> Option<String> {
+        let c = &self.inner.config;
+        if c.shared_secret.is_empty() {
+            return self.inner.authorization.clone();
+        }
+        let exp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+            + 60;
+        Some(format!(
+            "Bearer {}",
+            encode::jwt_hs256(c.shared_secret.as_bytes(), &c.username, exp)
+        ))
+    }
+
     fn ping(&self) -> Result<String, Error> {
         self.with_failover(|base| {
             let op = Op::Ping;
             let mut req = self.inner.agent.get(format!("{base}/ping"));
-            if let Some(auth) = &self.inner.authorization {
+            if let Some(auth) = self.authorization() {
                 req = req.header("Authorization", auth);
             }
             let resp = req.call().map_err(|e| self.transport(base, &op, e))?;
@@ -447,7 +469,7 @@ impl Conn {
                 .post(format!("{base}/query"))
                 .header("Content-Type", "application/x-www-form-urlencoded")
                 .header("Accept", "application/json");
-            if let Some(auth) = &self.inner.authorization {
+            if let Some(auth) = self.authorization() {
                 req = req.header("Authorization", auth);
             }
             let resp = req
@@ -493,7 +515,7 @@ impl Conn {
             if self.inner.config.gzip {
                 req = req.header("Content-Encoding", "gzip");
             }
-            if let Some(auth) = &self.inner.authorization {
+            if let Some(auth) = self.authorization() {
                 req = req.header("Authorization", auth);
             }
             let resp = req

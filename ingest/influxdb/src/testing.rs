@@ -52,12 +52,22 @@ impl Influxd {
     /// When influxd is not installed, or does not come up within 30 s (the message includes
     /// its log).
     pub fn start() -> Influxd {
+        Influxd::start_with_http("")
+    }
+
+    /// [`Influxd::start`] with more `[http]` settings (`auth-enabled = true`,
+    /// `shared-secret = "…"`). With authentication on, [`Influxd::client`] can only ping.
+    ///
+    /// # Panics
+    ///
+    /// As [`Influxd::start`].
+    pub fn start_with_http(http: &str) -> Influxd {
         let binary = find_influxd().unwrap_or_else(|| {
             panic!("influxd not found: install Debian's `influxdb` package (./.ci/run does)")
         });
         let mut last = String::new();
         for _ in 0..START_ATTEMPTS {
-            match Influxd::try_start(&binary) {
+            match Influxd::try_start(&binary, http) {
                 Ok(influxd) => return influxd,
                 Err(StartError::PortTaken(log)) => last = log,
                 Err(StartError::Fatal(message)) => panic!("{message}"),
@@ -66,7 +76,7 @@ impl Influxd {
         panic!("influxd could not bind free ports in {START_ATTEMPTS} attempts; last log:\n{last}")
     }
 
-    fn try_start(binary: &Path) -> Result<Influxd, StartError> {
+    fn try_start(binary: &Path, http: &str) -> Result<Influxd, StartError> {
         let fatal = |what: &str, e: std::io::Error| StartError::Fatal(format!("{what}: {e}"));
         let dir = tempfile::Builder::new()
             .prefix("kap-influxd-")
@@ -87,6 +97,7 @@ bind-address = "127.0.0.1:{bind_port}"
 [http]
   bind-address = "127.0.0.1:{http_port}"
   log-enabled = false
+{http}
 [monitor]
   store-enabled = false
 [subscriber]

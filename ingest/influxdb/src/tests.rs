@@ -163,6 +163,74 @@ fn an_update_reaches_every_clone_and_a_bad_one_changes_nothing() {
     assert_eq!(held.config().urls, std::slice::from_ref(&fake.url));
 }
 
+/// With a shared secret, requests carry a JWT InfluxDB can check: HS256 over the header
+/// and the claims `username` and `exp` (a minute ahead), signed with the secret.
+#[test]
+fn a_shared_secret_sends_a_signed_jwt() {
+    let fake = Fake::new(vec![answer("204 No Content", "")]);
+    let c = Client::new(ClientConfig {
+        urls: vec![fake.url.clone()],
+        username: "kap".into(),
+        password: "unused".into(),
+        shared_secret: "s3cret".into(),
+        ..ClientConfig::default()
+    })
+    .unwrap();
+    c.ping().unwrap();
+    let head = fake.seen()[0].head.clone();
+    let token = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("authorization")
+                .then(|| v.trim().strip_prefix("Bearer ").map(str::to_string))?
+        })
+        .unwrap_or_else(|| panic!("no bearer token: {head}"));
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 3, "{token}");
+    let decode = |s: &str| {
+        let std = s.replace('-', "+").replace('_', "/");
+        let padded = format!("{std}{}", "=".repeat((4 - std.len() % 4) % 4));
+        base64_decode(&padded)
+    };
+    let header: serde_json::Value = serde_json::from_slice(&decode(parts[0])).unwrap();
+    assert_eq!(header["alg"], "HS256");
+    let claims: serde_json::Value = serde_json::from_slice(&decode(parts[1])).unwrap();
+    assert_eq!(claims["username"], "kap");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let exp = claims["exp"].as_u64().unwrap();
+    assert!((now + 50..=now + 70).contains(&exp), "{exp} vs {now}");
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"s3cret");
+    let signed = format!("{}.{}", parts[0], parts[1]);
+    ring::hmac::verify(&key, signed.as_bytes(), &decode(parts[2])).expect("signature");
+}
+
+/// Standard base64 with padding, for the tests.
+fn base64_decode(s: &str) -> Vec<u8> {
+    let value = |c: u8| -> u32 {
+        match c {
+            b'A'..=b'Z' => u32::from(c - b'A'),
+            b'a'..=b'z' => u32::from(c - b'a') + 26,
+            b'0'..=b'9' => u32::from(c - b'0') + 52,
+            b'+' => 62,
+            _ => 63,
+        }
+    };
+    let mut out = Vec::new();
+    for chunk in s.as_bytes().chunks(4) {
+        let pad = chunk.iter().filter(|b| **b == b'=').count();
+        let n = chunk.iter().fold(0u32, |n, b| {
+            (n << 6) | if *b == b'=' { 0 } else { value(*b) }
+        });
+        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        out.extend_from_slice(&bytes[..3 - pad]);
+    }
+    out
+}
+
 #[test]
 fn ping_returns_the_version_header() {
     let fake = Fake::new(vec![answer("204 No Content", "")]);
@@ -473,6 +541,37 @@ fn write_errors_name_the_database() {
 mod real {
     use super::*;
     use crate::testing::Influxd;
+
+    /// InfluxDB's `[http] shared-secret` authentication takes the client's JWT; a client
+    /// with another secret is refused.
+    #[test]
+    fn a_shared_secret_authenticates_to_influxdb() {
+        let influxd =
+            Influxd::start_with_http("  auth-enabled = true\n  shared-secret = \"s3cret\"\n");
+        // With no user yet, InfluxDB lets the first admin be created.
+        influxd
+            .client()
+            .query(&Query::new(
+                "CREATE USER admin WITH PASSWORD 'pw' WITH ALL PRIVILEGES",
+            ))
+            .unwrap();
+        let with = |secret: &str| {
+            Client::new(ClientConfig {
+                urls: vec![influxd.url()],
+                username: "admin".into(),
+                shared_secret: secret.into(),
+                timeout: Duration::from_secs(10),
+                ..ClientConfig::default()
+            })
+            .unwrap()
+        };
+        let answer = with("s3cret").query(&Query::new("SHOW DATABASES")).unwrap();
+        assert_eq!(answer.results.len(), 1);
+        let err = with("wrong")
+            .query(&Query::new("SHOW DATABASES"))
+            .unwrap_err();
+        assert!(matches!(err, Error::Http { status: 401, .. }), "{err:?}");
+    }
 
     #[test]
     fn ping_reports_the_version() {

@@ -161,11 +161,8 @@ fn query_client(shared: &Shared, cluster: &str, host: &str) -> Result<Client, Ap
         return Client::new(ClientConfig {
             name: host.to_string(),
             urls: vec![host.to_string()],
-            username: String::new(),
-            password: String::new(),
             timeout: Duration::from_secs(60),
-            gzip: false,
-            tls: Default::default(),
+            ..ClientConfig::default()
         })
         .map_err(|e| ApiError::bad_request(format!("invalid host {host:?}: {e}")));
     }
