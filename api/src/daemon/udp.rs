@@ -13,6 +13,26 @@ use std::sync::atomic::Ordering;
 /// Largest datagram accepted (the UDP maximum).
 const MAX_DATAGRAM: usize = 64 * 1024;
 
+/// A UDP socket bound to `address`, its receive buffer `read_buffer` bytes when not 0
+/// (`[[udp]] read-buffer`; the kernel may double it, or cap it at `net.core.rmem_max`).
+fn bind(address: &str, read_buffer: u64) -> anyhow::Result<tokio::net::UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    use std::net::ToSocketAddrs;
+    let addr = address
+        .to_socket_addrs()?
+        .next()
+        .with_context(|| format!("{address} resolves to nothing"))?;
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if read_buffer > 0 {
+        socket
+            .set_recv_buffer_size(usize::try_from(read_buffer).unwrap_or(usize::MAX))
+            .context("read-buffer")?;
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    Ok(tokio::net::UdpSocket::from_std(socket.into())?)
+}
+
 /// Binds every enabled `[[udp]]` listener and serves it until `stop` fires. Returns the bound
 /// addresses (in config order) once all are bound.
 pub async fn start(
@@ -23,8 +43,7 @@ pub async fn start(
 ) -> anyhow::Result<Vec<std::net::SocketAddr>> {
     let mut addrs = Vec::new();
     for (i, c) in configs.iter().enumerate().filter(|(_, c)| c.enabled) {
-        let sock = tokio::net::UdpSocket::bind(&c.bind_address)
-            .await
+        let sock = bind(&c.bind_address, c.read_buffer)
             .with_context(|| format!("[[udp]] #{i}: listening on {}", c.bind_address))?;
         let addr = sock.local_addr()?;
         tracing::info!(%addr, db = %c.database, "listening for line protocol over UDP");
@@ -79,5 +98,18 @@ fn handle(rt: &Runtime, body: &str, db: &str, rp: &str) {
     }
     if let Err(e) = rt.write(parsed.points) {
         tracing::warn!(db, "UDP write refused: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn read_buffer_sizes_the_socket() {
+        let sock = bind("127.0.0.1:0", 65_536).unwrap();
+        let size = socket2::SockRef::from(&sock).recv_buffer_size().unwrap();
+        assert!(size >= 65_536, "{size}");
+        assert!(bind("127.0.0.1:x", 0).is_err());
     }
 }
