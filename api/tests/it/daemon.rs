@@ -123,6 +123,20 @@ impl Daemon {
         );
     }
 
+    /// Waits up to 10 s for a line of kapacitord's log that `pred` accepts, and returns it;
+    /// fails saying `what` is missing.
+    pub(crate) fn wait_log_line(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = std::fs::read_to_string(self.dir.join("kapacitord.log")).unwrap_or_default();
+            if let Some(line) = text.lines().find(|l| pred(l)) {
+                return line.to_string();
+            }
+            assert!(Instant::now() < deadline, "no {what} logged:\n{text}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// `kill -9`, then start again on the same data dir and port.
     pub(crate) fn kill9_and_restart(&mut self) {
         self.kill9();
@@ -1032,32 +1046,16 @@ fn http_requests_are_logged() {
     assert_eq!(status, 204);
     let (status, _) = d.req("GET", "/kapacitor/v1/ping", None);
     assert_eq!(status, 204);
-    let log = d.dir.join("kapacitord.log");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        if let Some(line) = text
-            .lines()
-            .find(|l| l.contains("http request") && l.contains("/kapacitor/v1/ping"))
-        {
-            for field in ["method=GET", "status=204", "request_id=", "duration="] {
-                assert!(line.contains(field), "{field} missing: {line}");
-            }
-            break;
-        }
-        assert!(Instant::now() < deadline, "no request logged:\n{text}");
-        std::thread::sleep(Duration::from_millis(50));
+    let line = d.wait_log_line("request", |l| {
+        l.contains("http request") && l.contains("/kapacitor/v1/ping")
+    });
+    for field in ["method=GET", "status=204", "request_id=", "duration="] {
+        assert!(line.contains(field), "{field} missing: {line}");
     }
     d.write_s("traced value=1 1");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !std::fs::read_to_string(&log)
-        .unwrap_or_default()
-        .lines()
-        .any(|l| l.contains("write body received by handler") && l.contains("traced value=1 1"))
-    {
-        assert!(Instant::now() < deadline, "no write body logged");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    d.wait_log_line("write body", |l| {
+        l.contains("write body received by handler") && l.contains("traced value=1 1")
+    });
 }
 
 /// `[deadman] global`: every task gets a deadman on its source with the configured
