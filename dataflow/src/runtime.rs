@@ -172,6 +172,15 @@ pub struct TaskStats {
     pub edges: BTreeMap<(String, String), u64>,
 }
 
+/// The database of Kapacitor's internal statistics (`[stats] database`): its points reach
+/// only the dataflows that name it, never one fed every database (as Kapacitor's default
+/// `excluded-subscriptions` keep it out of its subscriptions).
+pub const INTERNAL_DATABASE: &str = "_kapacitor";
+
+/// [`INTERNAL_DATABASE`], interned (compared by pointer per point).
+static INTERNAL_DB: std::sync::LazyLock<Sym> =
+    std::sync::LazyLock::new(|| Sym::new(INTERNAL_DATABASE));
+
 /// How often a busy stage republishes its statistics.
 const STATS_EVERY: Duration = Duration::from_millis(100);
 
@@ -1200,7 +1209,9 @@ impl LiveIndex {
             if self.any_measurement > 0 {
                 look((dbrp, None));
             }
-            if self.any_dbrp > 0 {
+            // A dataflow fed "every database" does not get Kapacitor's internal statistics:
+            // only one that names their database does.
+            if self.any_dbrp > 0 && p.db != *INTERNAL_DB {
                 look((None, m));
                 if self.any_measurement > 0 {
                     look((None, None));

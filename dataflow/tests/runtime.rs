@@ -381,6 +381,47 @@ fn live_points_reach_each_subscribed_task_once_among_many_others() {
     engine.shutdown();
 }
 
+/// Kapacitor's internal statistics (`_kapacitor`) reach a task that names their database,
+/// never one fed every database.
+#[test]
+fn internal_statistics_reach_only_tasks_that_name_their_database() {
+    let engine = Engine::start(EngineConfig {
+        workers: 1,
+        ..Default::default()
+    })
+    .unwrap();
+    let reg = Arc::new(HttpOutRegistry::default());
+    let counting =
+        plan("stream|from()|window().periodCount(1000).everyCount(1)|count('value')|httpOut('n')");
+    for (name, f) in [
+        ("named", feed(&[("_kapacitor", "autogen")], None)),
+        ("everything", feed(&[], None)),
+    ] {
+        engine
+            .install(
+                name,
+                &counting,
+                Services::default().with("http_out", Arc::clone(&reg)),
+                f,
+            )
+            .unwrap();
+    }
+    let stat = |t: i64| {
+        let fields = vec![(Sym::new("value"), FieldValue::Int(t))];
+        Point::new("ingress", Vec::new(), fields, t * 1_000_000_000)
+            .in_db(kap_dataflow::runtime::INTERNAL_DATABASE, "autogen")
+    };
+    engine.write(vec![stat(1), point("h1", 1.0, 2)]).unwrap();
+    let named = wait_json(&reg, "named", "n", |j| j.contains("values"));
+    assert!(named.contains(",1]"), "{named}");
+    let everything = wait_json(&reg, "everything", "n", |j| j.contains("00:00:02Z"));
+    assert!(
+        everything.contains("[\"1970-01-01T00:00:02Z\",1]"),
+        "only the cpu point: {everything}"
+    );
+    engine.shutdown();
+}
+
 #[test]
 fn ingest_partitions_a_series_where_grouping_by_all_its_tags_sends_it() {
     use kap_dataflow::point::{Dimensions, group_of};
