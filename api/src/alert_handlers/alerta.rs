@@ -121,9 +121,9 @@ impl AlertaConfig {
         }
         let url = format!("{}/alert", self.url.trim_end_matches('/'));
         let body = go_json(&self.body(h, event)?);
-        let tls = super::tls::insecure(self.insecure_skip_verify);
+        let tls = super::tls::TlsKeys::insecure(self.insecure_skip_verify);
         services
-            .post_tls("alerta", &url, &headers, body, tls.as_ref())
+            .post_secured("alerta", &url, &headers, body, tls)
             .map(drop)
     }
 }

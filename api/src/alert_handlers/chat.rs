@@ -105,18 +105,6 @@ pub struct DiscordConfig {
     pub insecure_skip_verify: bool,
 }
 
-impl DiscordConfig {
-    /// The section's TLS keys.
-    pub(super) fn tls_keys(&self) -> super::tls::TlsKeys<'_> {
-        super::tls::TlsKeys::new(
-            &self.ssl_ca,
-            &self.ssl_cert,
-            &self.ssl_key,
-            self.insecure_skip_verify,
-        )
-    }
-}
-
 impl Default for DiscordConfig {
     fn default() -> Self {
         DiscordConfig {
@@ -190,15 +178,13 @@ pub(super) fn send_discord(
     if !c.enabled {
         return Err(not_enabled("discord").into());
     }
-    let tls = super::tls::post_tls(c.tls_keys())
-        .map_err(|(key, why)| format!("discord: {key}: {why}"))?;
     services
-        .post_tls(
+        .post_secured(
             "discord",
             &c.url,
             &[],
             go_json(&discord_body(c, h, event)),
-            tls.as_ref(),
+            c.tls_keys(),
         )
         .map(drop)
 }

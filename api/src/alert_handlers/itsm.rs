@@ -113,9 +113,9 @@ impl BigPandaConfig {
             format!("Bearer {}", self.token),
         )];
         let body = go_json(&self.body(h, event)?);
-        let tls = super::tls::insecure(self.insecure_skip_verify);
+        let tls = super::tls::TlsKeys::insecure(self.insecure_skip_verify);
         services
-            .post_tls("bigpanda", &self.url, &auth, body, tls.as_ref())
+            .post_secured("bigpanda", &self.url, &auth, body, tls)
             .map(drop)
     }
 }

@@ -85,13 +85,7 @@ impl KafkaConfig {
         if !self.use_ssl {
             return Ok(None);
         }
-        super::tls::client_config(super::tls::TlsKeys::new(
-            &self.ssl_ca,
-            &self.ssl_cert,
-            &self.ssl_key,
-            self.insecure_skip_verify,
-        ))
-        .map(Some)
+        super::tls::client_config(self.tls_keys()).map(Some)
     }
 
     /// The SASL configuration of `sasl-username`; `Err` names the key that does not do.

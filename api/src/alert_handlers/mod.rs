@@ -404,20 +404,22 @@ impl HandlerServices {
         headers: &[(String, String)],
         body: String,
     ) -> Result<String, Failure> {
-        self.post_tls(service, url, headers, body, None)
+        self.post_secured(service, url, headers, body, tls::TlsKeys::insecure(false))
     }
 
-    /// [`HandlerServices::post`] with the section's HTTPS settings, when it has some.
-    fn post_tls(
+    /// [`HandlerServices::post`] with the HTTPS settings of the section's TLS keys (none when
+    /// no key is set: the usual roots).
+    fn post_secured(
         &self,
         service: &str,
         url: &str,
         headers: &[(String, String)],
         body: String,
-        tls: Option<&kap_dataflow::ops::http_post::PostTls>,
+        keys: tls::TlsKeys<'_>,
     ) -> Result<String, Failure> {
+        let tls = tls::post_tls(keys).map_err(|(key, why)| format!("{service}: {key}: {why}"))?;
         let timeout = Some(DEFAULT_TIMEOUT.as_nanos() as i64);
-        let sent = match tls {
+        let sent = match &tls {
             Some(tls) => self.poster.post_tls(url, headers, body, timeout, tls),
             None => self.poster.post(url, headers, body, timeout),
         };

@@ -99,12 +99,7 @@ fn address(url: &str) -> Result<Address, String> {
 impl MqttConfig {
     /// The TLS configuration of a TLS broker; `Err` names the key that does not do.
     fn tls(&self) -> Result<Arc<tokio_rustls::rustls::ClientConfig>, (String, String)> {
-        super::tls::client_config(super::tls::TlsKeys::new(
-            &self.ssl_ca,
-            &self.ssl_cert,
-            &self.ssl_key,
-            self.insecure_skip_verify,
-        ))
+        super::tls::client_config(self.tls_keys())
     }
 }
 

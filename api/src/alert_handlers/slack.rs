@@ -62,18 +62,6 @@ impl Default for SlackConfig {
     }
 }
 
-impl SlackConfig {
-    /// The section's TLS keys.
-    pub(super) fn tls_keys(&self) -> super::tls::TlsKeys<'_> {
-        super::tls::TlsKeys::new(
-            &self.ssl_ca,
-            &self.ssl_cert,
-            &self.ssl_key,
-            self.insecure_skip_verify,
-        )
-    }
-}
-
 impl super::Named for SlackConfig {
     const SECTION: &'static str = "slack";
     const WHAT: &'static str = "workspace";
@@ -131,9 +119,7 @@ pub(super) fn send(
         headers.push(("Authorization".to_string(), format!("Bearer {}", c.token)));
     }
     let text = go_json(&body(c, h, &event.message, event.level));
-    let tls =
-        super::tls::post_tls(c.tls_keys()).map_err(|(key, why)| format!("slack: {key}: {why}"))?;
-    let answer = services.post_tls("slack", &c.url, &headers, text, tls.as_ref())?;
+    let answer = services.post_secured("slack", &c.url, &headers, text, c.tls_keys())?;
     // chat.postMessage answers 200 with `{"ok":false,"error":…}` on failure.
     if let Ok(v) = serde_json::from_str::<serde_json::Value>(&answer)
         && v["ok"] == false

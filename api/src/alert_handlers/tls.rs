@@ -27,17 +27,43 @@ pub(super) struct TlsKeys<'a> {
     pub(super) insecure: bool,
 }
 
-impl<'a> TlsKeys<'a> {
-    /// A section's `ssl-ca`, `ssl-cert`, `ssl-key` and `insecure-skip-verify`.
-    pub(super) fn new(ca: &'a str, cert: &'a str, key: &'a str, insecure: bool) -> TlsKeys<'a> {
+impl TlsKeys<'_> {
+    /// Only `insecure-skip-verify` (the sections that have no other TLS key: Alerta,
+    /// BigPanda).
+    pub(super) fn insecure(insecure: bool) -> TlsKeys<'static> {
         TlsKeys {
-            ca,
-            cert,
-            key,
+            ca: "",
+            cert: "",
+            key: "",
             insecure,
         }
     }
 }
+
+/// Gives each section with all of Kapacitor's TLS keys (`ssl_ca`, `ssl_cert`, `ssl_key`,
+/// `insecure_skip_verify`) its `tls_keys()`.
+macro_rules! tls_sections {
+    ($($section:ty),*) => {$(
+        impl $section {
+            /// The section's TLS keys.
+            pub(super) fn tls_keys(&self) -> TlsKeys<'_> {
+                TlsKeys {
+                    ca: &self.ssl_ca,
+                    cert: &self.ssl_cert,
+                    key: &self.ssl_key,
+                    insecure: self.insecure_skip_verify,
+                }
+            }
+        }
+    )*};
+}
+
+tls_sections!(
+    super::SlackConfig,
+    super::DiscordConfig,
+    super::MqttConfig,
+    super::KafkaConfig
+);
 
 /// The client configuration of `keys`; `Err` names the key whose file does not do.
 pub(super) fn client_config(keys: TlsKeys<'_>) -> Result<Arc<ClientConfig>, (String, String)> {
@@ -111,14 +137,6 @@ pub(super) fn post_tls(keys: TlsKeys<'_>) -> Result<Option<PostTls>, (String, St
         client_pem,
         insecure_skip_verify: keys.insecure,
     }))
-}
-
-/// The HTTPS settings of a section with only `insecure-skip-verify` (Alerta, BigPanda).
-pub(super) fn insecure(insecure_skip_verify: bool) -> Option<PostTls> {
-    insecure_skip_verify.then(|| PostTls {
-        insecure_skip_verify: true,
-        ..PostTls::default()
-    })
 }
 
 /// The certificates of a PEM file (at least one).
