@@ -63,7 +63,7 @@ pub enum Command {
         /// Only run cases whose name contains this text.
         #[arg(long)]
         only: Option<String>,
-        /// Also list passing and skipped cases.
+        /// Also list passing and skipped cases, and print a failing case's whole result.
         #[arg(short, long)]
         verbose: bool,
     },

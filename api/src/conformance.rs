@@ -44,8 +44,9 @@ const SUPPORTED: &[&str] = &[
 pub enum Outcome {
     /// Output matched.
     Passed,
-    /// Output differed or the case could not run; a short explanation.
-    Failed(String),
+    /// Output differed or the case could not run; a short explanation, and the whole
+    /// result the engine produced when there was one.
+    Failed(String, Option<Json>),
     /// Not run (marked skip, or needs a capability the runner lacks).
     Skipped(String),
 }
@@ -125,7 +126,7 @@ pub fn run(
                 .cloned()
                 .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_default();
-            Outcome::Failed(format!("panic: {msg}"))
+            Outcome::Failed(format!("panic: {msg}"), None)
         });
         match outcome {
             Outcome::Passed => {
@@ -134,8 +135,11 @@ pub fn run(
                 }
                 summary.passed.push(name);
             }
-            Outcome::Failed(why) => {
+            Outcome::Failed(why, got) => {
                 writeln!(out, "FAIL {name}: {why}")?;
+                if verbose && let Some(got) = got {
+                    writeln!(out, "     got: {got}")?;
+                }
                 summary.failed.push((name, why));
             }
             Outcome::Skipped(why) => {
@@ -192,10 +196,10 @@ pub fn run_case(
             let ignore_order = case["ignore_order"].as_bool().unwrap_or(false);
             match compare(&expected, &got, ignore_order) {
                 Ok(()) => Outcome::Passed,
-                Err(diff) => Outcome::Failed(diff),
+                Err(diff) => Outcome::Failed(diff, Some(got)),
             }
         }
-        Err(e) => Outcome::Failed(format!("{e:#}")),
+        Err(e) => Outcome::Failed(format!("{e:#}"), None),
     }
 }
 

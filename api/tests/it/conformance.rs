@@ -54,3 +54,46 @@ fn same_cases_pass_with_one_and_two_workers_and_on_a_second_run() {
     );
     println!("{summary}");
 }
+
+#[test]
+fn a_failing_case_names_the_difference_and_verbose_prints_the_whole_result() {
+    let dir = crate::tempdir("conformance-verbose");
+    std::fs::create_dir(dir.join("cases")).unwrap();
+    std::os::unix::fs::symlink(crate::corpus_dir().join("data"), dir.join("data")).unwrap();
+    let text =
+        std::fs::read_to_string(crate::corpus_dir().join("cases/TestStream_Window.json")).unwrap();
+    let mut case: serde_json::Value = serde_json::from_str(&text).unwrap();
+    case["expected"]["series"][0]["name"] = "not-cpu".into();
+    std::fs::write(dir.join("cases/case.json"), case.to_string()).unwrap();
+    let run = |verbose: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_kapacitord"));
+        cmd.args(["conformance", "--workers", "1"]).arg(&*dir);
+        if verbose {
+            cmd.arg("-v");
+        }
+        let out = cmd.output().expect("run kapacitord conformance");
+        assert!(!out.status.success(), "a failing case must fail the run");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let quiet = run(false);
+    assert!(
+        quiet.contains(r#"FAIL TestStream_Window: series 0: name: expected "not-cpu", got "cpu""#),
+        "{quiet}"
+    );
+    assert!(!quiet.contains("got: {"), "{quiet}");
+    let verbose = run(true);
+    let got = verbose
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("got: "))
+        .unwrap_or_else(|| panic!("no whole result:\n{verbose}"));
+    let got: serde_json::Value = serde_json::from_str(got).unwrap();
+    assert_eq!(got["series"][0]["name"], "cpu", "{verbose}");
+    assert_eq!(
+        got["series"][0]["values"], case["expected"]["series"][0]["values"],
+        "{verbose}"
+    );
+    assert!(
+        verbose.ends_with("0 passed, 1 failed, 0 skipped\n"),
+        "{verbose}"
+    );
+}
