@@ -84,6 +84,15 @@ pub fn elements(all: &Value, s: &Section) -> Vec<(String, Map<String, Value>)> {
                         *v = Value::Bool(is_set(v));
                     }
                 }
+                // An empty list or map option is nil in Kapacitor's configuration (no
+                // default fills it), which its API shows as `null`.
+                for v in o.values_mut() {
+                    if matches!(v, Value::Array(a) if a.is_empty())
+                        || matches!(v, Value::Object(m) if m.is_empty())
+                    {
+                        *v = Value::Null;
+                    }
+                }
                 Some((name, o))
             }
             _ => None,
@@ -199,7 +208,13 @@ pub fn apply_json(
                     "{place}: option {k:?} names the element and cannot change"
                 ));
             }
-            fields.insert(k.clone(), v.clone());
+            // Go decodes `null` into a list or map option as nil: empty.
+            let v = match (v, &fields[k]) {
+                (Value::Null, Value::Array(_)) => Value::Array(Vec::new()),
+                (Value::Null, Value::Object(_)) => Value::Object(Map::new()),
+                _ => v.clone(),
+            };
+            fields.insert(k.clone(), v);
         }
     }
     Ok(())

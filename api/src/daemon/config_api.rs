@@ -31,7 +31,8 @@ const CONFIG_PATH: &str = "/kapacitor/v1/config";
 const INFLUXDB: Section = Section {
     name: "influxdb",
     key: Some("name"),
-    redacted: &["http-shared-secret", "password", "token"],
+    // In the order of Kapacitor's `influxdb.Config` fields, as its API lists them.
+    redacted: &["password", "token", "http-shared-secret"],
 };
 
 /// `[[httppost]]` in the API: elements named by `endpoint`, basic authentication redacted.

@@ -485,7 +485,13 @@ fn influxdb_clusters_change_at_runtime() {
     );
     assert_eq!(
         element["redacted"],
-        serde_json::json!(["http-shared-secret", "password", "token"])
+        serde_json::json!(["password", "token", "http-shared-secret"])
+    );
+    // Go's nil map, as Kapacitor shows an unset `subscriptions`.
+    assert_eq!(element["options"]["subscriptions"], serde_json::Value::Null);
+    assert_eq!(
+        element["options"]["excluded-subscriptions"],
+        serde_json::json!({"_kapacitor": ["autogen"]})
     );
     let set = serde_json::json!({"set": {"urls": [influxd.url()], "username": "", "password": ""}});
     let (status, text) = d.req(

@@ -990,6 +990,22 @@ fn config_overrides_change_services_at_runtime() {
         (true.into(), true.into())
     );
 
+    // An unset list is Go's nil slice, shown as `null`, as is a list set to `null`.
+    let teams = |d: &Daemon| d.json("/kapacitor/v1/config/opsgenie/")["options"]["teams"].clone();
+    assert_eq!(teams(&d), Value::Null);
+    for (set, shown) in [
+        (r#"["ops"]"#, serde_json::json!(["ops"])),
+        ("null", Value::Null),
+    ] {
+        let (status, body) = d.req(
+            "POST",
+            "/kapacitor/v1/config/opsgenie/",
+            Some(&format!(r#"{{"set": {{"teams": {set}}}}}"#)),
+        );
+        assert_eq!(status, 204, "{body}");
+        assert_eq!(teams(&d), shown);
+    }
+
     // Overrides survive a restart.
     d.kill9_and_restart();
     assert_eq!(
