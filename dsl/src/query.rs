@@ -440,8 +440,9 @@ pub struct BatchQuery {
     tail: String,
     /// The `.groupBy(time(d))` interval.
     group_by_time: Option<i64>,
-    /// The database of a qualified first source.
-    database: Option<String>,
+    /// Each source's database and retention policy (empty where not named); none for a
+    /// subquery.
+    sources: Vec<(String, String)>,
 }
 
 impl BatchQuery {
@@ -503,7 +504,7 @@ impl BatchQuery {
             fill,
             tail: parts.tail,
             group_by_time,
-            database: parts.database,
+            sources: parts.sources,
         })
     }
 
@@ -569,7 +570,17 @@ impl BatchQuery {
     /// The database of a qualified `FROM` (`"db"."rp"."m"`, `db.rp.m`, `db..m`); `None` when
     /// the first source is unqualified or a subquery.
     pub fn database(&self) -> Option<String> {
-        self.database.clone()
+        self.sources
+            .first()
+            .map(|(db, _)| db.clone())
+            .filter(|db| !db.is_empty())
+    }
+
+    /// The database and retention policy of each source of `FROM` (empty strings where the
+    /// source does not name them: `cpu` is `("", "")`, `db..cpu` is `("db", "")`), as
+    /// Kapacitor checks them against a batch task's dbrps. A subquery gives none.
+    pub fn sources(&self) -> &[(String, String)] {
+        &self.sources
     }
 }
 
@@ -579,7 +590,7 @@ struct Parts {
     condition: Option<(String, String)>,
     fill: Option<String>,
     tail: String,
-    database: Option<String>,
+    sources: Vec<(String, String)>,
 }
 
 struct Parser<'t, 'a> {
@@ -721,7 +732,7 @@ impl Parser<'_, '_> {
             return Err(self.err_at(sources_end.min(end), "expected a source after FROM"));
         }
         let head = self.piece(r.start..sources_end);
-        let database = self.database(from + 1, sources_end);
+        let sources = self.sources(from + 1, sources_end);
 
         let mut condition = None;
         let mut fill = None;
@@ -784,20 +795,38 @@ impl Parser<'_, '_> {
             condition,
             fill,
             tail,
-            database,
+            sources,
         })
     }
 
-    /// The database of the first source in tokens `from..end`: segments separated by dots
-    /// outside quotes; three segments are `db.rp.m`.
-    fn database(&self, from: usize, end: usize) -> Option<String> {
+    /// The database and retention policy of each source in tokens `from..end`: sources
+    /// separated by commas, segments by dots outside quotes; `db.rp.m` names both, `rp.m`
+    /// the retention policy. A subquery gives no sources.
+    fn sources(&self, from: usize, end: usize) -> Vec<(String, String)> {
+        let mut out = Vec::new();
         let mut segments: Vec<String> = vec![String::new()];
         let mut started = false;
+        let mut done = false;
+        let close = |segments: &mut Vec<String>, out: &mut Vec<(String, String)>| {
+            let named = std::mem::replace(segments, vec![String::new()]);
+            out.push(match named.as_slice() {
+                [db, rp, _] => (db.clone(), rp.clone()),
+                [rp, _] => (String::new(), rp.clone()),
+                _ => (String::new(), String::new()),
+            });
+        };
         for t in &self.toks[from..end] {
             match t {
-                Tok::Space(_) | Tok::Comment(_) if !started => {}
-                Tok::Space(_) | Tok::Comment(_) | Tok::Op(",") => break,
-                Tok::Op("(") => return None,
+                Tok::Space(_) | Tok::Comment(_) if !started => continue,
+                Tok::Op(",") => {
+                    close(&mut segments, &mut out);
+                    started = false;
+                    done = false;
+                    continue;
+                }
+                _ if done => {}
+                Tok::Space(_) | Tok::Comment(_) => done = true,
+                Tok::Op("(") => return Vec::new(),
                 Tok::Op(".") => segments.push(String::new()),
                 Tok::Ident(s) => {
                     let mut parts = s.split('.');
@@ -816,14 +845,14 @@ impl Parser<'_, '_> {
                         last.push_str(s);
                     }
                 }
-                _ => break,
+                _ => done = true,
             }
             started = true;
         }
-        match segments.as_slice() {
-            [db, _, _] if !db.is_empty() => Some(db.clone()),
-            _ => None,
+        if started {
+            close(&mut segments, &mut out);
         }
+        out
     }
 }
 
@@ -1149,6 +1178,25 @@ mod tests {
         assert_eq!(db("SELECT v FROM cpu"), None);
         assert_eq!(db("SELECT v FROM autogen.cpu"), None);
         assert_eq!(db("SELECT v FROM (SELECT v FROM a.b.c)"), None);
+    }
+
+    #[test]
+    fn every_source_names_its_database_and_retention_policy() {
+        let sources = |q: &str| BatchQuery::new(&spec(q)).unwrap().sources().to_vec();
+        let pair = |db: &str, rp: &str| (db.to_string(), rp.to_string());
+        assert_eq!(
+            sources("SELECT v FROM \"my db\".rp.cpu, other.\"r p\".m /* c */, plain"),
+            [pair("my db", "rp"), pair("other", "r p"), pair("", "")]
+        );
+        assert_eq!(
+            sources("SELECT v FROM telegraf..cpu,autogen.mem"),
+            [pair("telegraf", ""), pair("", "autogen")]
+        );
+        assert_eq!(
+            sources("SELECT v FROM db.rp./c.*/ WHERE x = 'a.b.c'"),
+            [pair("db", "rp")]
+        );
+        assert!(sources("SELECT v FROM (SELECT v FROM a.b.c)").is_empty());
     }
 
     #[test]

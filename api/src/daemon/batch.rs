@@ -19,6 +19,7 @@
 
 use super::influxdb::Clusters;
 use crate::config::BatchConfig;
+use kap_dataflow::gofmt::quote_go as go_quote;
 use kap_dataflow::point::{
     Batch, BatchPoint, Dimensions, FieldValue, Fields, Sym, Tags, normalize,
 };
@@ -91,6 +92,20 @@ pub fn query_plans(
             return Err(format!("{}: {e}", node.name));
         }
         let query = BatchQuery::new(spec).map_err(|e| format!("{}: {e}", node.name))?;
+        // Kapacitor's `checkDBRPs`: a task given dbrps queries only those. (A task without
+        // dbrps, and an unqualified measurement, which reads the task's first dbrp, are
+        // this daemon's additions.)
+        if !dbrps.is_empty()
+            && let Some((db, rp)) = query.sources().iter().find(|(db, rp)| {
+                !db.is_empty() && !dbrps.iter().any(|d| &d.db == db && &d.rp == rp)
+            })
+        {
+            return Err(format!(
+                "batch query is not allowed to request data from {}.{}",
+                go_quote(db),
+                go_quote(rp)
+            ));
+        }
         let schedule = Schedule::new(spec).map_err(|e| format!("{}: {e}", node.name))?;
         let client = clusters
             .client(&spec.cluster)

@@ -70,20 +70,7 @@ pub fn valid_id(id: &str) -> bool {
 
 /// Go's `%q` of a string.
 pub fn go_quote(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    kap_dataflow::gofmt::quote_go(s)
 }
 
 /// The error for an invalid id of `what` (`task`, `template`, `recording`, `replay`).

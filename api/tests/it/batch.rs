@@ -378,6 +378,30 @@ fn query_errors_missing_databases_and_the_seed_form() {
         "{t}"
     );
 
+    // Kapacitor's `TestServer_InvalidBatchTask`: a task given dbrps queries only those.
+    let (_, body) = create(
+        "otherdb",
+        " SELECT value from unknowndb.unknownrp.cpu ",
+        serde_json::json!([{"db": "telegraf", "rp": "autogen"}]),
+    );
+    let t = d.json("/kapacitor/v1/tasks/otherdb");
+    assert_eq!(t["executing"], false, "{body} {t}");
+    assert_eq!(
+        t["error"],
+        "failed to start task: batch query is not allowed to request data from \"unknowndb\".\"unknownrp\"",
+    );
+    let (_, body) = create(
+        "samedb",
+        "SELECT count(value) FROM \"telegraf\".\"autogen\".cpu",
+        serde_json::json!([{"db": "telegraf", "rp": "autogen"}]),
+    );
+    let t = d.json("/kapacitor/v1/tasks/samedb");
+    assert_eq!(
+        (&t["executing"], &t["error"]),
+        (&true.into(), &"".into()),
+        "{body} {t}"
+    );
+
     // The seed form: `alert(avg(window(mean, 2)), <, 30)` over the query's rows.
     let seed = d.dir.join("cpu.seed");
     std::fs::write(&seed, "alert(avg(window(mean, 2)), <, 30)\n").expect("seed");
