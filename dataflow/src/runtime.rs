@@ -8,7 +8,9 @@
 //!   number and an epoch (the timely time), pre-partitions points by a stable hash of their
 //!   series into the lanes, then advances every lane to the next epoch (a watermark to every
 //!   worker, so an idle worker never holds the others back). A full lane is reported to the
-//!   caller ([`EngineError::Backpressure`]); nothing is dropped silently.
+//!   caller ([`EngineError::Backpressure`]); nothing is dropped silently. A direct feed
+//!   (one dataflow) whose points all pass one `from` first is partitioned by the group
+//!   that `from` gives them instead: the nodes after it need no exchange.
 //! - **Task dataflows.** A plan is cut into *stages* where the grouping may change (after
 //!   `from`, `groupBy`, nodes that rewrite tags, multi-parent nodes) or a global view is needed
 //!   (`httpOut`). Stage *k* is one timely operator whose input is exchanged by the group id of
@@ -27,6 +29,7 @@ mod parcel;
 
 use crate::exec::TaskExec;
 use crate::node::Services;
+use crate::ops::from::FromGrouping;
 use crate::point::{Batch, BuildIdHasher, Msg, Point, Sym};
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 use kap_dsl::plan::{DbRp, NodeSpec, Pipeline};
@@ -200,6 +203,9 @@ pub struct Engine {
     seq: AtomicU64,
     /// Installed dataflows: task id → unique key.
     keys: Mutex<HashMap<String, String>>,
+    /// How ingest groups the points of direct-fed dataflows (by task id) whose points all
+    /// pass through one `from` first ([`ingest_grouping`]).
+    groupings: Mutex<HashMap<String, Arc<FromGrouping>>>,
     generation: AtomicU64,
     finished: Mutex<HashMap<String, usize>>,
     /// Joined on drop; behind a mutex so the engine is `Sync` (the guards are not).
@@ -239,9 +245,42 @@ pub enum StageKey {
     On(Vec<crate::point::Sym>),
 }
 
+/// The `from` every point of a stream plan passes through first, when there is exactly one
+/// (the `stream` root's only child).
+fn only_from(plan: &Pipeline) -> Option<usize> {
+    let root = plan
+        .nodes
+        .iter()
+        .position(|n| matches!(n.spec, NodeSpec::Stream))?;
+    let mut children = plan.children(root);
+    let from = children.next()?;
+    (children.next().is_none() && matches!(plan.nodes[from].spec, NodeSpec::From(_)))
+        .then_some(from)
+}
+
+/// How a direct feed's ingest groups points and picks their workers: by the group the
+/// plan's only `from` gives them ([`only_from`]), with several workers. The stages then
+/// start after that `from` without an exchange ([`stages_after`]).
+fn ingest_grouping(plan: &Pipeline, feed: &Feed, peers: usize) -> Option<FromGrouping> {
+    if peers < 2 || !matches!(feed, Feed::Direct) {
+        return None;
+    }
+    match &plan.nodes[only_from(plan)?].spec {
+        NodeSpec::From(spec) => Some(FromGrouping::new(spec)),
+        _ => None,
+    }
+}
+
 /// Cuts a plan into stages (see the module docs).
 pub fn stages(plan: &Pipeline) -> Stages {
+    stages_after(plan, None)
+}
+
+/// [`stages`], for input already partitioned by the group `from` (a node id) gives points:
+/// that `from` starts no stage of its own, its children stay in the first stage.
+fn stages_after(plan: &Pipeline, from: Option<usize>) -> Stages {
     let n = plan.nodes.len();
+    let mut after_from = vec![false; n];
     let mut stage_of = vec![0usize; n];
     let mut keys = vec![StageKey::Local];
     let regroups = |spec: &NodeSpec| {
@@ -302,17 +341,20 @@ pub fn stages(plan: &Pipeline) -> Stages {
         }
         let p = parents[0];
         let pspec = &plan.nodes[p].spec;
+        // The partitioning `from`, or a node chained after it in the first stage.
+        let partitioned = from == Some(p) || after_from[p];
         let new_stage = parents.len() > 1
             || gathers(id)
             || matches!(spec, NodeSpec::Join(_))
-            || regroups(pspec)
+            || (regroups(pspec) && from != Some(p))
             || gathers(p)
-            || stage_of[p] == 0;
+            || (stage_of[p] == 0 && !partitioned);
         if new_stage {
             keys.push(key_of(id));
             stage_of[id] = keys.len() - 1;
         } else {
             stage_of[id] = stage_of[p];
+            after_from[id] = stage_of[id] == 0;
         }
     }
     Stages { stage_of, keys }
@@ -482,6 +524,7 @@ impl Engine {
             stopping,
             seq: AtomicU64::new(1),
             keys: Mutex::new(HashMap::new()),
+            groupings: Mutex::new(HashMap::new()),
             generation: AtomicU64::new(1),
             finished: Mutex::new(HashMap::new()),
             guards: Mutex::new(Some(guards)),
@@ -533,6 +576,12 @@ impl Engine {
             keys.insert(id.to_string(), key.clone());
             key
         };
+        if let Some(g) = ingest_grouping(plan, &feed, self.workers) {
+            self.groupings
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(id.to_string(), Arc::new(g));
+        }
         // One stats registry for the dataflow, shared by its instances on every worker: a
         // `stats`/`deadman` node (on one worker) reads what the watched node counts on all.
         let services = crate::exec::with_stats_feeds(services, plan);
@@ -593,6 +642,10 @@ impl Engine {
 
     /// Removes a dataflow at once (no flush), e.g. when a task is disabled.
     pub fn remove(&self, id: &str) -> Result<(), EngineError> {
+        self.groupings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
         let Some(key) = self
             .keys
             .lock()
@@ -739,10 +792,29 @@ impl Engine {
             part.extend_ingest(first, points);
             vec![part]
         } else {
+            let grouping = self
+                .groupings
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(id)
+                .cloned();
             let mut parts = self.parcels(n);
-            for (seq, mut p) in (first..).zip(points) {
-                let lane = lanes.assign(&mut p, self.workers);
-                parts[lane].push(Head::ingest(0, seq), Msg::Point(p));
+            match grouping {
+                // Grouped as the plan's first node will: the nodes after it need no
+                // exchange.
+                Some(g) => {
+                    for (seq, mut p) in (first..).zip(points) {
+                        g.group(&mut p);
+                        let lane = worker_for(p.group.0, self.workers);
+                        parts[lane].push(Head::ingest(0, seq), Msg::Point(p));
+                    }
+                }
+                None => {
+                    for (seq, mut p) in (first..).zip(points) {
+                        let lane = lanes.assign(&mut p, self.workers);
+                        parts[lane].push(Head::ingest(0, seq), Msg::Point(p));
+                    }
+                }
             }
             parts
         };
@@ -983,7 +1055,7 @@ fn run_worker(
                         .get(&id)
                         .cloned()
                         .unwrap_or_default();
-                    match build_dataflow(worker, &id, &task, &plan, services, shared) {
+                    match build_dataflow(worker, &id, &task, &plan, &feed, services, shared) {
                         Ok((df_index, mut input, probe)) => {
                             // Data that raced ahead of the install command is replayed at
                             // its own epochs, so every worker orders it the same way.
@@ -1330,6 +1402,7 @@ fn build_dataflow(
     key: &str,
     task: &str,
     plan: &Pipeline,
+    feed: &Feed,
     services: Services,
     shared: &Arc<Shared>,
 ) -> Result<Built, String> {
@@ -1337,6 +1410,9 @@ fn build_dataflow(
     // plan depth first, Kapacitor's order, which the stages restore by sorting anyway.
     let st = if worker.peers() == 1 {
         fused(plan)
+    } else if ingest_grouping(plan, feed, worker.peers()).is_some() {
+        // Ingest partitions by the group of the plan's only `from` (`feed_points`).
+        stages_after(plan, only_from(plan))
     } else {
         stages(plan)
     };
@@ -2018,6 +2094,88 @@ mod tests {
             .iter()
             .flat_map(|p| p.heads().iter().copied())
             .collect()
+    }
+
+    fn compiled(script: &str) -> Pipeline {
+        kap_dsl::compile_source(script, &Default::default())
+            .expect("script compiles")
+            .pipeline
+    }
+
+    /// Node ids by name (`window2`), and the stage of each.
+    fn stage_names(plan: &Pipeline, st: &Stages) -> Vec<(String, usize)> {
+        plan.nodes
+            .iter()
+            .map(|n| (n.name.clone(), st.stage_of[n.id]))
+            .collect()
+    }
+
+    #[test]
+    fn a_direct_feed_through_one_from_is_partitioned_by_its_group_and_needs_no_exchange_after_it() {
+        let plan = compiled(
+            "stream|from().measurement('cpu').groupBy('host')|window().period(10s).every(10s)\
+             |mean('value')|alert().crit(lambda: \"mean\" < 10.0)",
+        );
+        assert!(ingest_grouping(&plan, &Feed::Direct, 2).is_some());
+        // Live tasks share ingest's series partition; one worker has no exchange at all.
+        assert!(ingest_grouping(&plan, &live_feed(), 2).is_none());
+        assert!(ingest_grouping(&plan, &Feed::Direct, 1).is_none());
+        let st = stages_after(&plan, only_from(&plan));
+        assert_eq!(st.keys, vec![StageKey::Local]);
+        // Without the partition, the nodes after `from` are a stage exchanged by group.
+        let plain = stages(&plan);
+        assert_eq!(plain.keys, vec![StageKey::Local, StageKey::Group]);
+        assert_eq!(
+            stage_names(&plan, &plain),
+            [
+                ("stream0", 0),
+                ("from1", 0),
+                ("window2", 1),
+                ("mean3", 1),
+                ("alert4", 1)
+            ]
+            .map(|(n, k)| (n.to_string(), k))
+        );
+    }
+
+    #[test]
+    fn after_a_partitioning_from_a_regrouping_node_still_starts_an_exchanged_stage() {
+        let plan = compiled(
+            "stream|from().groupBy('host')|groupBy('dc')|window().period(10s).every(10s)\
+             |count('value')|httpOut('x')",
+        );
+        let st = stages_after(&plan, only_from(&plan));
+        assert_eq!(
+            stage_names(&plan, &st),
+            [
+                ("stream0", 0),
+                ("from1", 0),
+                ("groupby2", 0),
+                ("window3", 1),
+                ("count4", 1),
+                ("http_out5", 2)
+            ]
+            .map(|(n, k)| (n.to_string(), k))
+        );
+        assert_eq!(
+            st.keys,
+            vec![StageKey::Local, StageKey::Group, StageKey::Gather]
+        );
+        // Two `from`s group differently: ingest cannot partition for both.
+        let two = compiled(
+            "var s = stream\n\
+             s|from().groupBy('host')|httpOut('a')\n\
+             s|from().groupBy('dc')|httpOut('b')",
+        );
+        assert!(only_from(&two).is_none());
+        assert!(ingest_grouping(&two, &Feed::Direct, 2).is_none());
+    }
+
+    fn live_feed() -> Feed {
+        Feed::Live {
+            dbrps: Vec::new(),
+            measurements: None,
+        }
     }
 
     #[test]

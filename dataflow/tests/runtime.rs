@@ -458,3 +458,102 @@ fn series_hash_keeps_a_series_on_one_lane_and_spreads_series_evenly() {
         }
     }
 }
+
+/// Collects every alert event as `(id, level, time, message)`.
+#[derive(Debug, Default)]
+struct Events(std::sync::Mutex<Vec<(String, String, i64, String)>>);
+
+impl kap_dataflow::alert::AlertSink for Events {
+    fn publish(&self, e: kap_dataflow::alert::AlertEvent) {
+        self.0
+            .lock()
+            .unwrap()
+            .push((e.id, format!("{:?}", e.level), e.time, e.message));
+    }
+}
+
+/// Runs `script` fed directly with `points` (in writes of `chunk`) on `workers` workers;
+/// returns the alert events, sorted (workers publish concurrently).
+fn direct_events(
+    script: &str,
+    points: &[Point],
+    chunk: usize,
+    workers: usize,
+) -> Vec<(String, String, i64, String)> {
+    use kap_dataflow::alert::{ALERTS_SERVICE, AlertService, AlertSink};
+    let engine = Engine::start(EngineConfig {
+        workers,
+        ..Default::default()
+    })
+    .unwrap();
+    let events = Arc::new(Events::default());
+    let sink: Arc<dyn AlertSink> = Arc::<Events>::clone(&events);
+    let services = Services::default().with(ALERTS_SERVICE, Arc::new(AlertService(sink)));
+    engine
+        .install("t", &plan(script), services, Feed::Direct)
+        .unwrap();
+    for c in points.chunks(chunk) {
+        engine.feed_points("t", c.to_vec()).unwrap();
+    }
+    engine.close_and_wait("t", Duration::from_secs(30)).unwrap();
+    engine.shutdown();
+    let mut got = std::mem::take(&mut *events.0.lock().unwrap());
+    got.sort();
+    got
+}
+
+#[test]
+fn a_direct_feed_grouped_coarser_than_its_series_runs_alike_on_one_and_two_workers() {
+    // Each host has two series (cpu=0, cpu=1) and, for some hosts, a third of another dc:
+    // a group's points come from several series, so they must still meet, in order, on
+    // one worker when ingest partitions by the `from`'s group instead of the series.
+    let mut points = Vec::new();
+    for t in 0..40i64 {
+        for h in 0..24 {
+            for cpu in 0..2 {
+                let mut tags = vec![
+                    (Sym::new("host"), Sym::new(&format!("h{h}"))),
+                    (Sym::new("cpu"), Sym::new(&cpu.to_string())),
+                ];
+                if h % 3 == 0 && cpu == 1 {
+                    tags.push((Sym::new("dc"), Sym::new("west")));
+                }
+                let v = ((t * 7 + h * 13 + cpu * 5) % 50) as f64;
+                points.push(
+                    Point::new(
+                        if (t + h) % 11 == 0 { "mem" } else { "cpu" },
+                        tags,
+                        vec![(Sym::new("value"), FieldValue::Float(v))],
+                        t * 1_000_000_000 + cpu * 1_000,
+                    )
+                    .in_db("db", "rp"),
+                );
+            }
+        }
+    }
+    let scripts = [
+        "stream|from().measurement('cpu').groupBy('host')|window().period(10s).every(10s)\
+         |mean('value')|alert().id('{{ .Group }}').message('{{ index .Fields \"mean\" }}')\
+         .info(lambda: \"mean\" > 0.0).crit(lambda: \"mean\" > 25.0).topic('t')",
+        "stream|from().groupBy('host').groupByMeasurement().where(lambda: \"value\" > 3.0)\
+         |window().period(6s).every(3s)|max('value')|alert().id('{{ .Group }}')\
+         .message('{{ index .Fields \"max\" }}').crit(lambda: \"max\" > 40.0).topic('t')",
+        "stream|from().groupBy(*)|stateCount(lambda: \"value\" > 20.0)\
+         |alert().id('{{ .Group }}').message('{{ index .Fields \"state_count\" }}')\
+         .warn(lambda: \"state_count\" > 2).topic('t')",
+        "stream|from().measurement('cpu')|groupBy('cpu')|window().periodCount(7).everyCount(7)\
+         |sum('value')|alert().id('{{ .Group }}').message('{{ index .Fields \"sum\" }}')\
+         .info(lambda: TRUE).topic('t')",
+    ];
+    for script in scripts {
+        let one = direct_events(script, &points, 97, 1);
+        assert!(one.len() > 20, "{script}: {} events", one.len());
+        for chunk in [97, 2000] {
+            assert_eq!(
+                direct_events(script, &points, chunk, 2),
+                one,
+                "{script}: 2 workers, writes of {chunk}"
+            );
+        }
+    }
+}

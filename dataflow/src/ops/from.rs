@@ -220,6 +220,31 @@ impl Names {
     }
 }
 
+/// How a `from` groups the points it keeps: ingest groups a direct feed's points this way
+/// when they all pass through one `from` first (`runtime`), and partitions them by that
+/// group, so the nodes after the `from` find each group on its worker without an exchange.
+#[derive(Debug)]
+pub(crate) struct FromGrouping {
+    dims: DimSpec,
+    by_name: bool,
+}
+
+impl FromGrouping {
+    pub(crate) fn new(spec: &FromSpec) -> FromGrouping {
+        FromGrouping {
+            dims: DimSpec::new(&spec.dimensions, &[]),
+            by_name: spec.group_by_measurement,
+        }
+    }
+
+    /// Groups `p` as the `from` will (which then keeps the group).
+    #[inline]
+    pub(crate) fn group(&self, p: &mut Point) {
+        let dims = self.dims.dims(self.by_name, p.tags.iter().map(|(k, _)| k));
+        group_as(p, dims);
+    }
+}
+
 /// Groups `p` by `dims`. A point's group always matches its dimensions: one already
 /// grouped this way (ingest groups a point by its series) keeps its group unhashed.
 #[inline(always)]
