@@ -6,15 +6,36 @@ use kap_dataflow::ops::http_post::{
     EndpointConfig, HttpPostService, HttpPoster, PostTls, SERVICE_NAME,
 };
 use serde_json::Value as Json;
+use std::collections::HashMap;
 use std::net::{IpAddr, ToSocketAddrs};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// A blocking HTTP client for `httpPost` nodes and post alert handlers (ureq; http and
 /// https), refusing hosts in its blacklisted networks (`kapacitord -blacklist-cidrs`).
-#[derive(Debug, Default)]
+///
+/// It keeps one agent per timeout and HTTPS settings, as Go's client keeps its transport:
+/// posts to a host reuse an open connection (no TCP and TLS handshake per alert), and the
+/// trusted roots are built once, not per post.
+#[derive(Default)]
 pub struct UreqPoster {
     blacklist: Vec<Cidr>,
+    agents: Mutex<HashMap<AgentKey, ureq::Agent>>,
+}
+
+/// What an agent is made for: a timeout (ns) and HTTPS settings.
+type AgentKey = (Option<i64>, Option<PostTls>);
+
+/// The most agents kept (timeouts and HTTPS settings in use come from the configuration
+/// and the tasks: a few); beyond, they are all made again.
+const AGENTS_MAX: usize = 64;
+
+impl std::fmt::Debug for UreqPoster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UreqPoster")
+            .field("blacklist", &self.blacklist)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A network: an address and the length of its prefix (`10.0.0.0/8`, `::1/128`).
@@ -79,7 +100,10 @@ impl Cidr {
 impl UreqPoster {
     /// A client that refuses to post to hosts in these networks.
     pub fn with_blacklist(blacklist: Vec<Cidr>) -> UreqPoster {
-        UreqPoster { blacklist }
+        UreqPoster {
+            blacklist,
+            agents: Mutex::default(),
+        }
     }
 
     /// Refuses a URL whose host resolves into a blacklisted network.
@@ -145,19 +169,7 @@ impl UreqPoster {
         tls: Option<&PostTls>,
     ) -> Result<(u16, String), String> {
         self.check(url)?;
-        let mut config = ureq::Agent::config_builder().http_status_as_error(false);
-        if let Some(ns) = timeout_ns.filter(|ns| *ns > 0) {
-            config = config.timeout_global(Some(Duration::from_nanos(ns as u64)));
-        }
-        if let Some(tls) = tls {
-            let options = kap_influxdb::TlsOptions {
-                ca_pem: tls.ca_pem.clone(),
-                client_pem: tls.client_pem.clone(),
-                insecure_skip_verify: tls.insecure_skip_verify,
-            };
-            config = config.tls_config(options.ureq()?);
-        }
-        let agent: ureq::Agent = config.build().into();
+        let agent = self.agent(timeout_ns.filter(|ns| *ns > 0), tls)?;
         let mut req = agent.post(url);
         // JSON unless a header says otherwise (Pushover posts a form).
         if !headers
@@ -173,6 +185,33 @@ impl UreqPoster {
         let status = resp.status().as_u16();
         let text = resp.body_mut().read_to_string().unwrap_or_default();
         Ok((status, text))
+    }
+
+    /// The agent for this timeout (ns, positive) and these HTTPS settings, made on first use.
+    fn agent(&self, timeout_ns: Option<i64>, tls: Option<&PostTls>) -> Result<ureq::Agent, String> {
+        let key: AgentKey = (timeout_ns, tls.cloned());
+        let mut agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(agent) = agents.get(&key) {
+            return Ok(agent.clone());
+        }
+        let mut config = ureq::Agent::config_builder().http_status_as_error(false);
+        if let Some(ns) = timeout_ns {
+            config = config.timeout_global(Some(Duration::from_nanos(ns as u64)));
+        }
+        if let Some(tls) = tls {
+            let options = kap_influxdb::TlsOptions {
+                ca_pem: tls.ca_pem.clone(),
+                client_pem: tls.client_pem.clone(),
+                insecure_skip_verify: tls.insecure_skip_verify,
+            };
+            config = config.tls_config(options.ureq()?);
+        }
+        let agent: ureq::Agent = config.build().into();
+        if agents.len() >= AGENTS_MAX {
+            agents.clear();
+        }
+        agents.insert(key, agent.clone());
+        Ok(agent)
     }
 }
 
@@ -257,5 +296,67 @@ mod tests {
             )
             .unwrap_err();
         assert!(err.contains("blacklisted network"), "{err}");
+    }
+
+    /// An HTTP/1.1 server on 127.0.0.1 that keeps connections open: answers every
+    /// request `200 ok` and counts the connections it accepted.
+    fn keep_alive_server() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = Arc::clone(&accepted);
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(conn.try_clone().unwrap());
+                    let mut conn = conn;
+                    loop {
+                        let mut length = 0usize;
+                        let mut line = String::new();
+                        loop {
+                            line.clear();
+                            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                                return;
+                            }
+                            if line == "\r\n" {
+                                break;
+                            }
+                            if let Some((k, v)) = line.split_once(':')
+                                && k.eq_ignore_ascii_case("content-length")
+                            {
+                                length = v.trim().parse().unwrap_or(0);
+                            }
+                        }
+                        let mut body = vec![0; length];
+                        if reader.read_exact(&mut body).is_err() {
+                            return;
+                        }
+                        let answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+                        if conn.write_all(answer.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (url, accepted)
+    }
+
+    #[test]
+    fn posts_to_a_host_reuse_one_open_connection() {
+        let (url, accepted) = keep_alive_server();
+        let p = UreqPoster::default();
+        let timeout = Some(5_000_000_000);
+        for i in 0..3 {
+            let got = p.post(&format!("{url}/x"), &[], format!("{{\"n\":{i}}}"), timeout);
+            assert_eq!(got, Ok((200, "ok".to_string())));
+        }
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+        // Another timeout is another agent, with connections of its own.
+        let got = p.post(&format!("{url}/y"), &[], String::new(), Some(1_000_000_000));
+        assert_eq!(got, Ok((200, "ok".to_string())));
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 }

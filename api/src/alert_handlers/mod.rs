@@ -44,11 +44,11 @@ pub use victorops::VictorOpsConfig;
 
 use crate::config::is_http_url;
 use kap_dataflow::alert::{AlertEvent, AlertSink};
-use kap_dataflow::ops::http_post::{EndpointConfig, HttpPoster};
+use kap_dataflow::ops::http_post::{EndpointConfig, HttpPoster, PostTls};
 use kap_dataflow::template::{Data, Template};
 use kap_dsl::plan::HandlerSpec;
 use serde::{Deserialize, Deserializer, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::process::{Command, Stdio};
@@ -340,7 +340,13 @@ pub struct HandlerServices {
     /// The configured services: the configuration file's sections, with the overrides
     /// made through the API (swapped whole, so a handler run sees one state).
     configs: Arc<std::sync::RwLock<Arc<ServiceConfigs>>>,
+    /// The HTTPS settings of the sections' TLS keys, their PEM files read once (as
+    /// Kapacitor reads them when a section is configured), until the sections change.
+    post_tls: Arc<Mutex<HashMap<TlsKeysOwned, Option<PostTls>>>>,
 }
+
+/// A section's TLS keys, owned: `ssl-ca`, `ssl-cert`, `ssl-key`, `insecure-skip-verify`.
+type TlsKeysOwned = (String, String, String, bool);
 
 impl HandlerServices {
     /// Services delivering through `poster`, with no service configured but the
@@ -356,6 +362,7 @@ impl HandlerServices {
             mqtt_clients: Arc::default(),
             kafka_clients: Arc::default(),
             configs: Arc::default(),
+            post_tls: Arc::default(),
         }
     }
 
@@ -388,12 +395,35 @@ impl HandlerServices {
     /// Replaces the services' configurations (an override through the API).
     pub fn set_configs(&self, configs: ServiceConfigs) {
         *self.configs.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(configs);
+        // Files named again are read again (a certificate replaced, then re-applied).
+        self.post_tls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     /// With this daemon's URL.
     pub fn with_url(mut self, url: String) -> HandlerServices {
         self.kapacitor_url = url;
         self
+    }
+
+    /// The HTTPS settings of `keys` ([`tls::post_tls`]), read on first use and kept; a file
+    /// that does not do is read again next time.
+    fn tls_of(&self, keys: tls::TlsKeys<'_>) -> Result<Option<PostTls>, (String, String)> {
+        let owned: TlsKeysOwned = (
+            keys.ca.to_string(),
+            keys.cert.to_string(),
+            keys.key.to_string(),
+            keys.insecure,
+        );
+        let mut cache = self.post_tls.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(tls) = cache.get(&owned) {
+            return Ok(tls.clone());
+        }
+        let tls = tls::post_tls(keys)?;
+        cache.insert(owned, tls.clone());
+        Ok(tls)
     }
 
     /// POSTs `body` to `url` and checks for a 2xx answer; `service` names it in errors.
@@ -417,7 +447,9 @@ impl HandlerServices {
         body: String,
         keys: tls::TlsKeys<'_>,
     ) -> Result<String, Failure> {
-        let tls = tls::post_tls(keys).map_err(|(key, why)| format!("{service}: {key}: {why}"))?;
+        let tls = self
+            .tls_of(keys)
+            .map_err(|(key, why)| format!("{service}: {key}: {why}"))?;
         let timeout = Some(DEFAULT_TIMEOUT.as_nanos() as i64);
         let sent = match &tls {
             Some(tls) => self.poster.post_tls(url, headers, body, timeout, tls),

@@ -423,6 +423,12 @@ fn https_services_take_their_tls_keys() {
         test("slack", r#"{"workspace": "trusted"}"#),
         serde_json::json!({"success": true, "message": ""})
     );
+    // The PEM file was read once, as Kapacitor reads it with the section: not per post.
+    std::fs::rename(&ca, dir.join("ca.pem.moved")).unwrap();
+    assert_eq!(
+        test("slack", r#"{"workspace": "trusted"}"#),
+        serde_json::json!({"success": true, "message": ""})
+    );
     assert_eq!(
         test("alerta", "{}"),
         serde_json::json!({"success": true, "message": ""})
@@ -435,7 +441,7 @@ fn https_services_take_their_tls_keys() {
         .iter()
         .map(|(head, _)| head.split_whitespace().nth(1).unwrap_or("").to_string())
         .collect();
-    assert_eq!(paths, ["/slack", "/alerta/alert"]);
+    assert_eq!(paths, ["/slack", "/slack", "/alerta/alert"]);
 
     crate::daemon::refuses_config(
         &dir,

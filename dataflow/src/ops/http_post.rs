@@ -47,7 +47,7 @@ pub trait HttpPoster: Send + Sync + fmt::Debug {
 }
 
 /// HTTPS settings of a post, as PEM text already read.
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct PostTls {
     /// Certificates to trust instead of the usual roots.
     pub ca_pem: Option<Vec<u8>>,
