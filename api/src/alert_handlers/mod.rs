@@ -72,7 +72,8 @@ pub struct HandlerStats {
     pub retried: AtomicU64,
 }
 
-/// Queues alert events and runs their inline handlers on a background thread.
+/// Queues alert events and runs their inline handlers on a background thread, without
+/// retries (the conformance runner; the daemon delivers through its alert center).
 #[derive(Debug)]
 pub struct HandlerDispatcher {
     queue: crossbeam_channel::Sender<AlertEvent>,

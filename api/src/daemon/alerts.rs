@@ -181,6 +181,24 @@ impl Default for AlertOptions {
     }
 }
 
+/// Runs the inline handlers of the events it takes, and nothing else
+/// ([`AlertCenter::inline_handlers`]).
+pub struct InlineHandlers(Arc<Inner>);
+
+impl std::fmt::Debug for InlineHandlers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InlineHandlers")
+    }
+}
+
+impl AlertSink for InlineHandlers {
+    fn publish(&self, event: AlertEvent) {
+        if !event.handlers.is_empty() {
+            self.0.deliver_inline(&Arc::new(event));
+        }
+    }
+}
+
 impl AlertCenter {
     /// Loads the topic handlers from `store`, restores the persisted topic states into
     /// `topics` (when `opts.persist_topics`), and starts the dispatcher and persister
@@ -299,6 +317,12 @@ impl AlertCenter {
             stop: Some(stop_tx),
             threads: Mutex::new(threads),
         })
+    }
+
+    /// A sink that runs only the inline handlers of the events it takes, on the delivery
+    /// threads (with their retries), never touching topics: a replay's alerts.
+    pub fn inline_handlers(&self) -> InlineHandlers {
+        InlineHandlers(Arc::clone(&self.inner))
     }
 
     /// Counters of handler runs (`handled`, `errors`, `dropped`).
@@ -755,16 +779,7 @@ impl Inner {
     /// Runs the inline handlers of `event` and the matching handlers of its topic.
     fn dispatch(&self, event: AlertEvent, depth: usize, signal: &crossbeam_channel::Sender<()>) {
         let shared = Arc::new(event.clone());
-        for (i, h) in event.handlers.iter().enumerate() {
-            self.stats.handled.fetch_add(1, Ordering::Relaxed);
-            let what = format!("inline {} handler of task {}", h.kind(), event.task);
-            self.deliver(
-                (&event.topic, &i.to_string()),
-                Arc::new(h.clone()),
-                &shared,
-                what,
-            );
-        }
+        self.deliver_inline(&shared);
         let handlers: Vec<Arc<Compiled>> = self
             .handlers
             .read()
@@ -810,6 +825,20 @@ impl Inner {
                     a.add(ev);
                 }
             }
+        }
+    }
+
+    /// Queues the runs of an event's inline handlers (those of its TICKscript).
+    fn deliver_inline(&self, event: &Arc<AlertEvent>) {
+        for (i, h) in event.handlers.iter().enumerate() {
+            self.stats.handled.fetch_add(1, Ordering::Relaxed);
+            let what = format!("inline {} handler of task {}", h.kind(), event.task);
+            self.deliver(
+                (&event.topic, &i.to_string()),
+                Arc::new(h.clone()),
+                event,
+                what,
+            );
         }
     }
 

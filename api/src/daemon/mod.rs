@@ -278,7 +278,7 @@ impl Daemon {
             store.clone(),
             Arc::clone(&runtime),
             &config,
-            Arc::clone(&handler_services),
+            Arc::new(center.inline_handlers()),
         )
         .map_err(|e| anyhow::anyhow!("loading recordings and replays: {}", e.message))?;
         Ok(Arc::new(Daemon {

@@ -393,6 +393,93 @@ fn a_hung_handler_does_not_hold_up_the_others() {
     assert!(levels.contains(&"\"WARNING\"".to_string()), "{levels:?}");
 }
 
+/// The inline handlers of a replay's events run on the delivery threads, with their
+/// retries, and nothing reaches the topic: not its state, not its handlers.
+#[test]
+fn inline_handlers_are_retried_and_leave_topics_alone() {
+    use kap_api::daemon::alerts::RetryPolicy;
+    let dir = crate::tempdir("alerts-inline");
+    let tries = Mutex::new(0usize);
+    let (url, got) = crate::daemon::http_sink_answering(move |line, _| {
+        if line.contains("/flaky") {
+            let mut n = tries.lock().unwrap();
+            *n += 1;
+            if *n <= 2 {
+                return 503;
+            }
+        }
+        200
+    });
+    let store = Store::open(&dir.join("kapacitor.db")).expect("open store");
+    let topics = Arc::new(TopicStore::default());
+    let center = AlertCenter::open(
+        store,
+        Arc::clone(&topics),
+        Arc::new(HandlerServices::unconfigured()),
+        AlertOptions {
+            retry: RetryPolicy {
+                retries: 3,
+                interval: Duration::from_millis(20),
+            },
+            ..AlertOptions::default()
+        },
+    )
+    .expect("open alert center");
+    center
+        .create_handler(
+            "replayed",
+            spec(
+                "topic-post",
+                "post",
+                serde_json::json!({"url": format!("{url}/topic")}),
+                "",
+            ),
+        )
+        .unwrap();
+    let post = kap_dsl::plan::HandlerSpec::Post(kap_dsl::plan::PostHandler {
+        url: format!("{url}/flaky"),
+        ..Default::default()
+    });
+    center.inline_handlers().publish(AlertEvent {
+        topic: "replayed".into(),
+        id: "cpu:host=x".into(),
+        message: "cpu is CRITICAL".into(),
+        details: String::new(),
+        time: 1_000_000_000,
+        duration: 0,
+        level: Level::Critical,
+        previous_level: Level::Ok,
+        recoverable: true,
+        data: Default::default(),
+        name: "cpu".into(),
+        task: "cpu_alert".into(),
+        node: "alert2".into(),
+        category: String::new(),
+        group_id: "host=x".into(),
+        tags: kap_dataflow::point::list![(Sym::new("host"), Sym::new("x"))],
+        fields: Default::default(),
+        handlers: vec![post],
+    });
+    let paths = || -> Vec<String> {
+        got.lock()
+            .unwrap()
+            .iter()
+            .map(|(head, _)| head.split_whitespace().nth(1).unwrap_or("").to_string())
+            .collect()
+    };
+    assert!(wait_until(|| paths().len() >= 3), "{:?}", paths());
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        paths(),
+        ["/flaky", "/flaky", "/flaky"],
+        "two 503s, then delivered"
+    );
+    assert!(
+        topics.event_state("replayed", "cpu:host=x").is_none(),
+        "the topic holds no state of the event"
+    );
+}
+
 /// A handler run that fails for a reason that may pass (here 503 and 500) is tried again,
 /// waits doubling, and the handler's later events wait behind it, so they arrive in order;
 /// a refusal (404) is not retried; after the last retry the run is given up and the next

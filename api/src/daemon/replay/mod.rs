@@ -29,7 +29,6 @@ use super::influxdb::InfluxWriter;
 use super::runtime::{Runtime, WriteObserver};
 use super::tasks::{self, TaskManager, go_quote, invalid_id, new_id, valid_id};
 use super::{ApiError, Daemon};
-use crate::alert_handlers::HandlerDispatcher;
 use crate::config::Config;
 use crate::store::{RecordingRecord, ReplayRecord, Store};
 use axum::body::Bytes;
@@ -116,8 +115,9 @@ struct Shared {
     store: Store,
     runtime: Arc<Runtime>,
     dir: PathBuf,
-    /// Where replays' alert events go: an inline-handler-only dispatcher, so a replay's
-    /// `.log()`/`.post()` fire while live topics and their handlers never see its events.
+    /// Where replays' alert events go: their inline handlers only, on the alert center's
+    /// delivery threads (with its retries), so a replay's `.log()`/`.post()` fire while
+    /// live topics and their handlers never see its events.
     alerts: Arc<AlertService>,
     /// Running stream recordings. Lock order: this, then a recorder's state.
     recordings: Mutex<BTreeMap<String, Arc<StreamRecorder>>>,
@@ -572,7 +572,7 @@ impl ReplayService {
         store: Store,
         runtime: Arc<Runtime>,
         config: &Config,
-        services: Arc<crate::alert_handlers::HandlerServices>,
+        handlers: Arc<dyn kap_dataflow::alert::AlertSink>,
     ) -> Result<ReplayService, ApiError> {
         for mut r in store
             .list::<RecordingRecord>()
@@ -599,9 +599,7 @@ impl ReplayService {
                 store,
                 runtime,
                 dir: config.replay_dir(),
-                alerts: Arc::new(AlertService(Arc::new(HandlerDispatcher::start(
-                    5000, services,
-                )))),
+                alerts: Arc::new(AlertService(handlers)),
                 recordings: Mutex::new(BTreeMap::new()),
                 replays: Mutex::new(BTreeMap::new()),
             }),
