@@ -26,16 +26,31 @@ fn wait_until(mut pred: impl FnMut() -> bool) -> bool {
 }
 
 fn open(dir: &std::path::Path) -> (Store, Arc<TopicStore>, AlertCenter) {
+    open_with(dir, AlertOptions::default())
+}
+
+fn open_with(dir: &std::path::Path, opts: AlertOptions) -> (Store, Arc<TopicStore>, AlertCenter) {
     let store = Store::open(&dir.join("kapacitor.db")).expect("open store");
     let topics = Arc::new(TopicStore::default());
     let center = AlertCenter::open(
         store.clone(),
         Arc::clone(&topics),
         Arc::new(HandlerServices::unconfigured()),
-        AlertOptions::default(),
+        opts,
     )
     .expect("open alert center");
     (store, topics, center)
+}
+
+/// Options retrying failed runs 3 times, waiting `ms` milliseconds first.
+fn retrying(ms: u64) -> AlertOptions {
+    AlertOptions {
+        retry: kap_api::daemon::alerts::RetryPolicy {
+            retries: 3,
+            interval: Duration::from_millis(ms),
+        },
+        ..AlertOptions::default()
+    }
 }
 
 /// Records the event in the topic store, as the alert node does, then publishes it.
@@ -53,7 +68,12 @@ fn publish(center: &AlertCenter, topics: &TopicStore, topic: &str, level: Level,
             },
         )
         .map_or(Level::Ok, |s| s.level);
-    center.publish(AlertEvent {
+    center.publish(event(topic, level, previous, host));
+}
+
+/// Event `cpu:host=x` of task `cpu_alert` on `topic`, at `level`, grouped by `host`.
+fn event(topic: &str, level: Level, previous: Level, host: &str) -> AlertEvent {
+    AlertEvent {
         topic: topic.into(),
         id: "cpu:host=x".into(),
         message: format!("cpu is {level}"),
@@ -72,7 +92,7 @@ fn publish(center: &AlertCenter, topics: &TopicStore, topic: &str, level: Level,
         tags: kap_dataflow::point::list![(Sym::new("host"), Sym::new(host))],
         fields: Default::default(),
         handlers: Vec::new(),
-    });
+    }
 }
 
 /// A TCP listener on 127.0.0.1: its address, and the lines it receives.
@@ -397,7 +417,6 @@ fn a_hung_handler_does_not_hold_up_the_others() {
 /// retries, and nothing reaches the topic: not its state, not its handlers.
 #[test]
 fn inline_handlers_are_retried_and_leave_topics_alone() {
-    use kap_api::daemon::alerts::RetryPolicy;
     let dir = crate::tempdir("alerts-inline");
     let tries = Mutex::new(0usize);
     let (url, got) = crate::daemon::http_sink_answering(move |line, _| {
@@ -410,21 +429,7 @@ fn inline_handlers_are_retried_and_leave_topics_alone() {
         }
         200
     });
-    let store = Store::open(&dir.join("kapacitor.db")).expect("open store");
-    let topics = Arc::new(TopicStore::default());
-    let center = AlertCenter::open(
-        store,
-        Arc::clone(&topics),
-        Arc::new(HandlerServices::unconfigured()),
-        AlertOptions {
-            retry: RetryPolicy {
-                retries: 3,
-                interval: Duration::from_millis(20),
-            },
-            ..AlertOptions::default()
-        },
-    )
-    .expect("open alert center");
+    let (_store, topics, center) = open_with(&dir, retrying(20));
     center
         .create_handler(
             "replayed",
@@ -440,26 +445,9 @@ fn inline_handlers_are_retried_and_leave_topics_alone() {
         url: format!("{url}/flaky"),
         ..Default::default()
     });
-    center.inline_handlers().publish(AlertEvent {
-        topic: "replayed".into(),
-        id: "cpu:host=x".into(),
-        message: "cpu is CRITICAL".into(),
-        details: String::new(),
-        time: 1_000_000_000,
-        duration: 0,
-        level: Level::Critical,
-        previous_level: Level::Ok,
-        recoverable: true,
-        data: Default::default(),
-        name: "cpu".into(),
-        task: "cpu_alert".into(),
-        node: "alert2".into(),
-        category: String::new(),
-        group_id: "host=x".into(),
-        tags: kap_dataflow::point::list![(Sym::new("host"), Sym::new("x"))],
-        fields: Default::default(),
-        handlers: vec![post],
-    });
+    let mut replayed = event("replayed", Level::Critical, Level::Ok, "x");
+    replayed.handlers = vec![post];
+    center.inline_handlers().publish(replayed);
     let paths = || -> Vec<String> {
         got.lock()
             .unwrap()
@@ -486,7 +474,6 @@ fn inline_handlers_are_retried_and_leave_topics_alone() {
 /// event goes.
 #[test]
 fn failed_deliveries_are_retried_in_order() {
-    use kap_api::daemon::alerts::RetryPolicy;
     let dir = crate::tempdir("alerts-retry");
     let seen = Mutex::new(std::collections::HashMap::<String, usize>::new());
     let (url, got) = crate::daemon::http_sink_answering(move |line, _| {
@@ -501,21 +488,7 @@ fn failed_deliveries_are_retried_in_order() {
             _ => 200,
         }
     });
-    let store = Store::open(&dir.join("kapacitor.db")).expect("open store");
-    let topics = Arc::new(TopicStore::default());
-    let center = AlertCenter::open(
-        store,
-        Arc::clone(&topics),
-        Arc::new(HandlerServices::unconfigured()),
-        AlertOptions {
-            retry: RetryPolicy {
-                retries: 3,
-                interval: Duration::from_millis(50),
-            },
-            ..AlertOptions::default()
-        },
-    )
-    .expect("open alert center");
+    let (_store, topics, center) = open_with(&dir, retrying(50));
     for name in ["flaky", "gone", "down"] {
         center
             .create_handler(
