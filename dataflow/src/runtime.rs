@@ -258,14 +258,19 @@ fn only_from(plan: &Pipeline) -> Option<usize> {
         .then_some(from)
 }
 
-/// How a direct feed's ingest groups points and picks their workers: by the group the
-/// plan's only `from` gives them ([`only_from`]), with several workers. The stages then
-/// start after that `from` without an exchange ([`stages_after`]).
-fn ingest_grouping(plan: &Pipeline, feed: &Feed, peers: usize) -> Option<FromGrouping> {
+/// The `from` whose grouping a direct feed's ingest partitions points by, with several
+/// workers: the plan's only one ([`only_from`]). The stages then start after it without an
+/// exchange ([`stages_after`]).
+fn partitioning_from(plan: &Pipeline, feed: &Feed, peers: usize) -> Option<usize> {
     if peers < 2 || !matches!(feed, Feed::Direct) {
         return None;
     }
-    match &plan.nodes[only_from(plan)?].spec {
+    only_from(plan)
+}
+
+/// How ingest groups a direct feed's points ([`partitioning_from`]).
+fn ingest_grouping(plan: &Pipeline, feed: &Feed, peers: usize) -> Option<FromGrouping> {
+    match &plan.nodes[partitioning_from(plan, feed, peers)?].spec {
         NodeSpec::From(spec) => Some(FromGrouping::new(spec)),
         _ => None,
     }
@@ -799,22 +804,17 @@ impl Engine {
                 .get(id)
                 .cloned();
             let mut parts = self.parcels(n);
-            match grouping {
-                // Grouped as the plan's first node will: the nodes after it need no
-                // exchange.
-                Some(g) => {
-                    for (seq, mut p) in (first..).zip(points) {
+            for (seq, mut p) in (first..).zip(points) {
+                let lane = match &grouping {
+                    // Grouped as the plan's first node will: the nodes after it need no
+                    // exchange.
+                    Some(g) => {
                         g.group(&mut p);
-                        let lane = worker_for(p.group.0, self.workers);
-                        parts[lane].push(Head::ingest(0, seq), Msg::Point(p));
+                        worker_for(p.group.0, self.workers)
                     }
-                }
-                None => {
-                    for (seq, mut p) in (first..).zip(points) {
-                        let lane = lanes.assign(&mut p, self.workers);
-                        parts[lane].push(Head::ingest(0, seq), Msg::Point(p));
-                    }
-                }
+                    None => lanes.assign(&mut p, self.workers),
+                };
+                parts[lane].push(Head::ingest(0, seq), Msg::Point(p));
             }
             parts
         };
@@ -1410,11 +1410,9 @@ fn build_dataflow(
     // plan depth first, Kapacitor's order, which the stages restore by sorting anyway.
     let st = if worker.peers() == 1 {
         fused(plan)
-    } else if ingest_grouping(plan, feed, worker.peers()).is_some() {
-        // Ingest partitions by the group of the plan's only `from` (`feed_points`).
-        stages_after(plan, only_from(plan))
     } else {
-        stages(plan)
+        // Ingest may partition by the group of the plan's only `from` (`feed_points`).
+        stages_after(plan, partitioning_from(plan, feed, worker.peers()))
     };
     let stage_of = Arc::new(st.stage_of.clone());
     // Build every stage's executor before touching timely, so an error leaves no dataflow.
