@@ -546,12 +546,6 @@ pub fn validate_influxdb(sections: &[InfluxDbConfig]) -> Result<(), (String, Str
                 );
             }
         }
-        if c.subscription_protocol == "udp" && !c.disable_subscriptions {
-            return invalid(
-                key("subscription-protocol"),
-                "udp subscriptions are not supported by this daemon: use http or https (udp-bind, udp-buffer and udp-read-buffer go with udp)".into(),
-            );
-        }
         if !["http", "https", "udp"].contains(&c.subscription_protocol.as_str()) {
             return invalid(
                 key("subscription-protocol"),
@@ -666,9 +660,11 @@ pub struct InfluxDbConfig {
     pub kapacitor_hostname: String,
     /// Port InfluxDB uses to reach us; `0` means our HTTP port.
     pub http_port: u16,
-    /// Bind address of UDP subscription listeners.
+    /// Host the listeners of `udp` subscriptions bind to (a free port each); empty means
+    /// every interface.
     pub udp_bind: String,
-    /// UDP subscription buffer (points). Default `1000`.
+    /// Datagrams a `udp` subscription listener queues before it stops reading. Default
+    /// `1000`.
     pub udp_buffer: u64,
     /// UDP socket read buffer (bytes); `0` means the OS default.
     pub udp_read_buffer: u64,
@@ -698,7 +694,7 @@ pub struct UdpConfig {
     pub database: String,
     /// Retention policy the points are written to.
     pub retention_policy: String,
-    /// Points buffered. Default `1000`.
+    /// Datagrams queued before the listener stops reading. Default `1000`.
     pub buffer: u64,
     /// Socket read buffer (bytes); `0` means the OS default.
     pub read_buffer: u64,
@@ -1574,7 +1570,7 @@ fn parse_go_bool(text: &str) -> Result<bool, String> {
 // Addresses and durations.
 
 /// Resolves `host:port` (`:port` = all interfaces; `[v6]:port`; a host name is looked up).
-fn bind_addr(text: &str) -> Result<SocketAddr, String> {
+pub(crate) fn bind_addr(text: &str) -> Result<SocketAddr, String> {
     let bad = |why: &str| format!("invalid address \"{text}\": {why}");
     let (host, port) = text.rsplit_once(':').ok_or_else(|| bad("want host:port"))?;
     let port: u16 = port.parse().map_err(|_| bad("invalid port"))?;

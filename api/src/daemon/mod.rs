@@ -149,7 +149,7 @@ impl Ids {
     fn subscribe(
         &self,
         config: &Config,
-        runtime: &runtime::Runtime,
+        runtime: &Arc<runtime::Runtime>,
         port: u16,
     ) -> subscriptions::Subscriptions {
         let clusters = runtime
@@ -168,6 +168,7 @@ impl Ids {
             clusters,
             (self.cluster.clone(), self.server.clone()),
             port,
+            udp::UdpSink::runtime(Arc::clone(runtime)),
         )
     }
 }

@@ -13,12 +13,18 @@
 //!                     for each wanted db.rp we do not hold ("already exists" is fine)
 //! ```
 //!
+//! With `subscription-protocol = "udp"`, as Kapacitor, each wanted db.rp gets a UDP listener
+//! of its own on `udp-bind` and a free port, and its subscription's destination is
+//! `udp://<host>:<that port>`: InfluxDB sends the writes there and the listener writes them
+//! into that db.rp. A subscription of ours found at startup (after a restart) keeps its port
+//! when it is still free; otherwise it is dropped and made again on a new one.
+//!
 //! Subscriptions of anyone else are never touched. As in Kapacitor, `subscriptions` and
 //! `excluded-subscriptions` name retention policies one by one (a database with an empty
 //! list names none). Failures are logged (naming the cluster and the statement) and retried: after
-//! 1 s, doubling up to the sync interval. `udp` subscriptions are not supported (the sync
-//! reports it); `http` and `https` are.
+//! 1 s, doubling up to the sync interval.
 
+use super::udp::{UdpListener, UdpSink};
 use crate::config::InfluxDbConfig;
 use kap_influxdb::{Client, Query, Response, quote_ident, quote_string};
 use std::collections::{BTreeMap, BTreeSet};
@@ -49,6 +55,10 @@ struct Inner {
     /// `kapacitor-<server id>`: their name with `subscription-mode = "server"`.
     server_name: String,
     our_http_port: u16,
+    /// Where the UDP listeners of `udp` subscriptions write (`None`: no `udp` subscriptions).
+    udp: Option<UdpSink>,
+    /// The UDP listener of each `udp` subscription we hold, by cluster index and db.rp.
+    listeners: Mutex<BTreeMap<(usize, DbRp), UdpListener>>,
     /// One sync at a time (background and `sync_now`).
     syncing: Mutex<()>,
 }
@@ -70,13 +80,16 @@ impl Subscriptions {
     /// startup and on [`Subscriptions::sync_now`]). `cluster_id` names our subscriptions
     /// (`kapacitor-<cluster_id>`); a cluster's `http-port` of `0` means `our_http_port`, an
     /// empty `kapacitor-hostname` the machine's host name (callers wanting Kapacitor's rule
-    /// fill it from the top-level `hostname` first).
+    /// fill it from the top-level `hostname` first). The listeners of `udp` subscriptions
+    /// hand what they receive to `udp`.
     pub(crate) fn start(
         clusters: Vec<(Client, InfluxDbConfig)>,
         (cluster_id, server_id): (String, String),
         our_http_port: u16,
+        udp: UdpSink,
     ) -> Subscriptions {
-        let mut subs = Subscriptions::new(clusters, (cluster_id, server_id), our_http_port);
+        let mut subs =
+            Subscriptions::new(clusters, (cluster_id, server_id), our_http_port, Some(udp));
         if subs.inner.clusters.is_empty() {
             return subs;
         }
@@ -97,6 +110,7 @@ impl Subscriptions {
         clusters: Vec<(Client, InfluxDbConfig)>,
         (cluster_id, server_id): (String, String),
         our_http_port: u16,
+        udp: Option<UdpSink>,
     ) -> Subscriptions {
         let clusters = clusters
             .into_iter()
@@ -113,6 +127,8 @@ impl Subscriptions {
                 name: format!("kapacitor-{cluster_id}"),
                 server_name: format!("kapacitor-{server_id}"),
                 our_http_port,
+                udp,
+                listeners: Mutex::new(BTreeMap::new()),
                 syncing: Mutex::new(()),
             }),
             _stop: None,
@@ -124,8 +140,8 @@ impl Subscriptions {
     pub(crate) fn sync_now(&self) -> Result<usize, String> {
         let mut created = 0;
         let mut errors = Vec::new();
-        for cluster in &self.inner.clusters {
-            match self.inner.sync(cluster) {
+        for (i, cluster) in self.inner.clusters.iter().enumerate() {
+            match self.inner.sync(i, cluster) {
                 Ok(n) => created += n,
                 Err(e) => errors.push(e),
             }
@@ -147,6 +163,21 @@ impl Subscriptions {
     }
 }
 
+impl Drop for Subscriptions {
+    /// Stops the UDP listeners now, so that subscriptions started in their place can bind
+    /// their ports again.
+    fn drop(&mut self) {
+        let listeners = std::mem::take(
+            &mut *self
+                .inner
+                .listeners
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        drop(listeners);
+    }
+}
+
 impl Inner {
     /// The background loop: each cluster on its own schedule, failures retried sooner.
     fn run(&self, stop: &mpsc::Receiver<()>) {
@@ -160,7 +191,7 @@ impl Inner {
                 }
                 let interval = cluster.config.subscriptions_sync_interval;
                 let done = Instant::now();
-                next[i] = match self.sync(cluster) {
+                next[i] = match self.sync(i, cluster) {
                     Ok(_) => {
                         retry[i] = RETRY_MIN;
                         (!interval.is_zero()).then(|| done + interval)
@@ -199,15 +230,16 @@ impl Inner {
         }
     }
 
-    /// Syncs one cluster: returns how many subscriptions it created. Every failure is
-    /// logged; the error names the cluster and the failures.
-    fn sync(&self, cluster: &Cluster) -> Result<usize, String> {
+    /// Syncs cluster number `i`: returns how many subscriptions it created. Every failure
+    /// is logged; the error names the cluster and the failures.
+    fn sync(&self, i: usize, cluster: &Cluster) -> Result<usize, String> {
         let _one_at_a_time = self.syncing.lock().unwrap_or_else(|e| e.into_inner());
         let name = &cluster.config.name;
         let fail = |message: String| {
             tracing::warn!(cluster = %name, "syncing subscriptions: {message}");
             format!("[[influxdb]] {name:?}: {message}")
         };
+        // `None` for udp: each db.rp has its own.
         let destination = self.destination(&cluster.config).map_err(fail)?;
         let run = |statement: &str| -> Result<Response, String> {
             cluster
@@ -246,7 +278,11 @@ impl Inner {
         let mut created = 0;
         let mut missing: Vec<&DbRp> = wanted.iter().filter(|k| !ours.contains_key(*k)).collect();
         for (dbrp, destinations) in &ours {
-            let keep = wanted.contains(dbrp) && destinations == std::slice::from_ref(&destination);
+            let keep = wanted.contains(dbrp)
+                && match &destination {
+                    Some(d) => destinations == std::slice::from_ref(d),
+                    None => self.udp_listening(i, &cluster.config, dbrp, destinations),
+                };
             if keep {
                 held += 1;
                 continue;
@@ -272,12 +308,22 @@ impl Inner {
                 }
             }
         }
-        for (db, rp) in missing {
+        for dbrp in missing {
+            let destination = match &destination {
+                Some(d) => d.clone(),
+                None => match self.udp_listen(i, &cluster.config, dbrp, 0) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        errors.push(e);
+                        continue;
+                    }
+                },
+            };
             let statement = format!(
                 "CREATE SUBSCRIPTION {} ON {}.{} DESTINATIONS ANY {}",
                 quote_ident(self.name_on(&cluster.config)),
-                quote_ident(db),
-                quote_ident(rp),
+                quote_ident(&dbrp.0),
+                quote_ident(&dbrp.1),
                 quote_string(&destination)
             );
             match run(&statement) {
@@ -288,9 +334,15 @@ impl Inner {
                 }
                 // Someone (another of our processes) was quicker: it is ours all the same.
                 Err(e) if e.contains("subscription already exists") => held += 1,
-                Err(e) => errors.push(e),
+                Err(e) => {
+                    self.lock_listeners().remove(&(i, dbrp.clone()));
+                    errors.push(e);
+                }
             }
         }
+        // Listeners of db.rps no longer wanted stop.
+        self.lock_listeners()
+            .retain(|(cluster, dbrp), _| *cluster != i || wanted.contains(dbrp));
         cluster.held.store(held, Ordering::Relaxed);
         if errors.is_empty() {
             Ok(created)
@@ -299,40 +351,116 @@ impl Inner {
         }
     }
 
-    /// `<protocol>://<host>:<port>[<path>]`, where InfluxDB posts the writes.
-    fn destination(&self, c: &InfluxDbConfig) -> Result<String, String> {
+    /// `<protocol>://<host>:<port>[<path>]`, where InfluxDB posts the writes (`None` for
+    /// `udp`, where each db.rp has a destination of its own: [`Inner::udp_listen`]).
+    fn destination(&self, c: &InfluxDbConfig) -> Result<Option<String>, String> {
         let protocol = match c.subscription_protocol.as_str() {
             "" => "http",
             p @ ("http" | "https") => p,
-            "udp" => {
-                return Err(
-                    "udp subscriptions are not supported: set subscription-protocol = \"http\""
-                        .into(),
-                );
-            }
+            "udp" if self.udp.is_some() => return Ok(None),
+            "udp" => return Err("no UDP listener can be started here".into()),
             other => return Err(format!("unknown subscription-protocol {other:?}")),
         };
-        let host = if c.kapacitor_hostname.is_empty() {
-            machine_hostname()
-        } else {
-            c.kapacitor_hostname.clone()
-        };
-        let host = if host.contains(':') && !host.starts_with('[') {
-            format!("[{host}]")
-        } else {
-            host
-        };
+        let host = our_host(c);
         let port = if c.http_port == 0 {
             self.our_http_port
         } else {
             c.http_port
         };
         let path = c.subscription_path.trim_matches('/');
-        Ok(if path.is_empty() {
+        Ok(Some(if path.is_empty() {
             format!("{protocol}://{host}:{port}")
         } else {
             format!("{protocol}://{host}:{port}/{path}")
-        })
+        }))
+    }
+
+    fn lock_listeners(&self) -> std::sync::MutexGuard<'_, BTreeMap<(usize, DbRp), UdpListener>> {
+        self.listeners.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Starts the UDP listener of `dbrp` on cluster `i` on `port` of `udp-bind` (0: a free
+    /// one), in place of the one it had; returns its subscription's destination,
+    /// `udp://<host>:<port>`.
+    fn udp_listen(
+        &self,
+        i: usize,
+        c: &InfluxDbConfig,
+        dbrp: &DbRp,
+        port: u16,
+    ) -> Result<String, String> {
+        let sink = self
+            .udp
+            .clone()
+            .ok_or("no UDP listener can be started here")?;
+        let bind = if c.udp_bind.is_empty() {
+            format!(":{port}")
+        } else if c.udp_bind.contains(':') && !c.udp_bind.starts_with('[') {
+            format!("[{}]:{port}", c.udp_bind)
+        } else {
+            format!("{}:{port}", c.udp_bind)
+        };
+        let mut listeners = self.lock_listeners();
+        // A listener being replaced frees its port first.
+        listeners.remove(&(i, dbrp.clone()));
+        let listener = UdpListener::start(
+            &bind,
+            c.udp_read_buffer,
+            c.udp_buffer,
+            (&dbrp.0, &dbrp.1),
+            sink,
+        )
+        .map_err(|e| format!("listening on UDP {bind} for {}.{}: {e:#}", dbrp.0, dbrp.1))?;
+        let port = listener.addr().port();
+        tracing::info!(
+            addr = %listener.addr(),
+            db = %dbrp.0,
+            rp = %dbrp.1,
+            "listening for an InfluxDB subscription over UDP"
+        );
+        listeners.insert((i, dbrp.clone()), listener);
+        Ok(format!("udp://{}:{port}", our_host(c)))
+    }
+
+    /// Whether our `udp` subscription on `dbrp` (cluster `i`) with these `destinations`
+    /// can stay: its one destination is `udp://<our host>:<port>` and a listener of ours
+    /// runs on that port (started here if need be, as after a restart).
+    fn udp_listening(
+        &self,
+        i: usize,
+        c: &InfluxDbConfig,
+        dbrp: &DbRp,
+        destinations: &[String],
+    ) -> bool {
+        let [destination] = destinations else {
+            return false;
+        };
+        let Some((host, port)) = destination
+            .strip_prefix("udp://")
+            .and_then(|rest| rest.rsplit_once(':'))
+        else {
+            return false;
+        };
+        let Ok(port) = port.parse::<u16>() else {
+            return false;
+        };
+        if host != our_host(c) || port == 0 {
+            return false;
+        }
+        let running = self
+            .lock_listeners()
+            .get(&(i, dbrp.clone()))
+            .map(|l| l.addr().port());
+        if running == Some(port) {
+            return true;
+        }
+        match self.udp_listen(i, c, dbrp, port) {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!(cluster = %c.name, "{e}: the subscription is made again on another port");
+                false
+            }
+        }
     }
 
     /// Our subscriptions in a `SHOW SUBSCRIPTIONS` answer: db.rp → destinations.
@@ -413,6 +541,21 @@ fn wants(c: &InfluxDbConfig, db: &str, rp: &str) -> bool {
         && !listed(&c.excluded_subscriptions, db, rp)
 }
 
+/// The host InfluxDB reaches us at: `kapacitor-hostname`, else the machine's host name
+/// (an IPv6 address in brackets).
+fn our_host(c: &InfluxDbConfig) -> String {
+    let host = if c.kapacitor_hostname.is_empty() {
+        machine_hostname()
+    } else {
+        c.kapacitor_hostname.clone()
+    };
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host
+    }
+}
+
 /// The machine's host name, else `localhost`.
 fn machine_hostname() -> String {
     ["/proc/sys/kernel/hostname", "/etc/hostname"]
@@ -447,6 +590,7 @@ mod tests {
             vec![(influxd.client(), config)],
             (ID.into(), ID.into()),
             port,
+            None,
         )
     }
 
@@ -506,27 +650,28 @@ mod tests {
 
     #[test]
     fn destinations() {
-        let s = Subscriptions::new(Vec::new(), (ID.into(), ID.into()), 9092);
+        let s = Subscriptions::new(Vec::new(), (ID.into(), ID.into()), 9092, None);
         let mut c = config("x");
-        assert_eq!(s.inner.destination(&c).unwrap(), "http://127.0.0.1:9092");
+        let dest = |c: &InfluxDbConfig| s.inner.destination(c).unwrap().unwrap();
+        assert_eq!(dest(&c), "http://127.0.0.1:9092");
         c.http_port = 9100;
         c.subscription_protocol = "https".into();
         c.subscription_path = "/kapacitor/".into();
         c.kapacitor_hostname = "::1".into();
-        assert_eq!(
-            s.inner.destination(&c).unwrap(),
-            "https://[::1]:9100/kapacitor"
-        );
+        assert_eq!(dest(&c), "https://[::1]:9100/kapacitor");
+        // udp: one destination per db.rp, each with its own listener.
         c.subscription_protocol = "udp".into();
-        assert!(
-            s.inner
-                .destination(&c)
-                .unwrap_err()
-                .contains("udp subscriptions are not supported")
+        assert!(s.inner.destination(&c).is_err(), "no sink, no listener");
+        let with_sink = Subscriptions::new(
+            Vec::new(),
+            (ID.into(), ID.into()),
+            9092,
+            Some(UdpSink::new(|_, _, _| {})),
         );
+        assert_eq!(with_sink.inner.destination(&c), Ok(None));
         c.kapacitor_hostname.clear();
         c.subscription_protocol = "http".into();
-        assert!(!s.inner.destination(&c).unwrap().contains("http://:"));
+        assert!(!dest(&c).contains("http://:"));
     }
 
     #[test]
@@ -568,6 +713,7 @@ mod tests {
             vec![(influxd.client(), c)],
             ("the-cluster".into(), "this-server".into()),
             9092,
+            None,
         );
         assert_eq!(s.sync_now(), Ok(1));
         let names: Vec<String> = show(&influxd).into_iter().map(|(_, _, n, _)| n).collect();
@@ -620,6 +766,7 @@ mod tests {
             vec![(influxd.client(), config("local"))],
             ("someone-else".into(), "someone-else".into()),
             9300,
+            None,
         );
         assert_eq!(other.sync_now(), Ok(2));
         assert_eq!(show(&influxd).len(), 4);
@@ -639,7 +786,12 @@ mod tests {
             ..kap_influxdb::ClientConfig::default()
         })
         .unwrap();
-        let s = Subscriptions::new(vec![(client, config("down"))], (ID.into(), ID.into()), 9092);
+        let s = Subscriptions::new(
+            vec![(client, config("down"))],
+            (ID.into(), ID.into()),
+            9092,
+            None,
+        );
         let err = s.sync_now().unwrap_err();
         assert!(
             err.starts_with(&format!(
@@ -650,11 +802,6 @@ mod tests {
         assert_eq!(s.count(), 0);
 
         let influxd = Influxd::start();
-        let mut udp = config("udp");
-        udp.subscription_protocol = "udp".into();
-        let err = subs(&influxd, udp, 9092).sync_now().unwrap_err();
-        assert!(err.contains("udp subscriptions are not supported"), "{err}");
-
         // Disabled clusters and `disable-subscriptions` are left alone.
         let mut off = config("off");
         off.disable_subscriptions = true;
@@ -675,7 +822,12 @@ mod tests {
         let port = us.local_addr().unwrap().port();
         let mut c = config("local");
         c.subscriptions_sync_interval = Duration::from_millis(200);
-        let s = Subscriptions::start(vec![(influxd.client(), c)], (ID.into(), ID.into()), port);
+        let s = Subscriptions::start(
+            vec![(influxd.client(), c)],
+            (ID.into(), ID.into()),
+            port,
+            UdpSink::new(|_, _, _| {}),
+        );
         let wait_for = |n: usize| {
             let deadline = Instant::now() + Duration::from_secs(20);
             while s.count() != n {
@@ -717,5 +869,100 @@ mod tests {
         assert!(request_line.contains("rp=autogen"), "{head}");
         assert_eq!(String::from_utf8_lossy(&body), "cpu v=1 1000000000\n");
         drop(s);
+    }
+
+    /// `udp` subscriptions: one listener per wanted db.rp, on its own port, named in its
+    /// subscription's destination; InfluxDB sends the writes there. After a restart the
+    /// subscriptions keep their ports; one whose port is taken is made again on another.
+    #[test]
+    fn udp_subscriptions_listen_per_db_rp_and_keep_their_port_across_restarts() {
+        let influxd = Influxd::start();
+        influxd.create_database("a");
+        influxd.create_database("b");
+        let mut c = config("udp");
+        c.subscription_protocol = "udp".into();
+        c.udp_bind = "127.0.0.1".into();
+        let got: Arc<Mutex<Vec<(String, String, String)>>> = Arc::default();
+        let start = || {
+            let got = Arc::clone(&got);
+            Subscriptions::new(
+                vec![(influxd.client(), c.clone())],
+                (ID.into(), ID.into()),
+                9092,
+                Some(UdpSink::new(move |body, db, rp| {
+                    got.lock()
+                        .unwrap()
+                        .push((db.into(), rp.into(), body.into()));
+                })),
+            )
+        };
+        let port_of = |db: &str| -> u16 {
+            let subs = show(&influxd);
+            let (.., dests) = subs.iter().find(|s| s.0 == db).expect("subscribed");
+            assert_eq!(dests.len(), 1, "{subs:?}");
+            let port = dests[0]
+                .strip_prefix("udp://127.0.0.1:")
+                .unwrap_or_else(|| panic!("{subs:?}"));
+            port.parse().unwrap()
+        };
+        let received = |db: &str, line: &str| {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                let done = got
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .any(|(d, rp, body)| d == db && rp == "autogen" && body.contains(line));
+                if done {
+                    return;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "{line} never reached us for {db}"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        };
+
+        let s = start();
+        assert_eq!(s.sync_now(), Ok(2));
+        assert_eq!(s.sync_now(), Ok(0), "idempotent");
+        assert_eq!(s.count(), 2);
+        let (pa, pb) = (port_of("a"), port_of("b"));
+        assert_ne!(pa, pb, "a listener per db.rp");
+        influxd.write_lines("a", "cpu v=1 1000000000\n");
+        influxd.write_lines("b", "mem v=2 1000000000\n");
+        received("a", "cpu v=1 1000000000");
+        received("b", "mem v=2 1000000000");
+
+        // A restart: the subscriptions stay as they are, their listeners come back.
+        drop(s);
+        let s = start();
+        assert_eq!(s.sync_now(), Ok(0));
+        assert_eq!((port_of("a"), port_of("b")), (pa, pb));
+        got.lock().unwrap().clear();
+        influxd.write_lines("a", "cpu v=3 2000000000\n");
+        received("a", "cpu v=3 2000000000");
+
+        // Another restart, with a's port taken meanwhile: a is subscribed again elsewhere.
+        drop(s);
+        let squatter = std::net::UdpSocket::bind(("127.0.0.1", pa)).unwrap();
+        let s = start();
+        assert_eq!(s.sync_now(), Ok(1));
+        let moved = port_of("a");
+        assert_ne!(moved, pa);
+        assert_eq!(port_of("b"), pb);
+        influxd.write_lines("a", "cpu v=4 3000000000\n");
+        received("a", "cpu v=4 3000000000");
+        drop(squatter);
+
+        // A database dropped: its subscription goes with it, and its listener stops.
+        influxd.query("", "DROP DATABASE b");
+        assert_eq!(s.sync_now(), Ok(0));
+        assert_eq!(s.count(), 1);
+        assert!(
+            std::net::UdpSocket::bind(("127.0.0.1", pb)).is_ok(),
+            "b's listener freed its port"
+        );
     }
 }

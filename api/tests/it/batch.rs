@@ -212,6 +212,57 @@ fn subscription_feeds_stream_tasks_and_influxdb_out_writes_back() {
     assert_eq!(out["write_errors"], 0, "{t}");
 }
 
+/// With `subscription-protocol = "udp"`, kapacitord listens on a UDP port per subscribed
+/// database and retention policy and names it in its subscription: points written to
+/// InfluxDB reach a stream task over UDP.
+#[test]
+fn udp_subscription_feeds_stream_tasks() {
+    let influxd = Influxd::start();
+    influxd.create_database("telegraf");
+    let d = Daemon::start_config(
+        "batch-udp-subs",
+        Extra {
+            influxdb: format!(
+                "[[influxdb]]\nenabled = true\ndefault = true\nname = \"local\"\nurls = [\"{}\"]\ntimeout = \"10s\"\nkapacitor-hostname = \"127.0.0.1\"\nsubscription-protocol = \"udp\"\nudp-bind = \"127.0.0.1\"\nsubscriptions-sync-interval = \"1s\"\n",
+                influxd.url()
+            ),
+            ..Extra::default()
+        },
+    );
+    let script = "stream\n    |from()\n        .measurement('cpu')\n    |window()\n        .periodCount(3)\n        .everyCount(3)\n    |httpOut('out')\n";
+    let body = serde_json::json!({
+        "id": "udp",
+        "type": "stream",
+        "dbrps": [{"db": "telegraf", "rp": "autogen"}],
+        "script": script,
+        "status": "enabled",
+    })
+    .to_string();
+    let (status, resp) = d.req("POST", "/kapacitor/v1/tasks", Some(&body));
+    assert_eq!(status, 200, "{resp}");
+    wait_subscribed(
+        &influxd,
+        "kapacitord's UDP subscription on telegraf.autogen",
+    );
+    let subs = serde_json::to_string(&influxd.query("", "SHOW SUBSCRIPTIONS")).unwrap();
+    assert!(subs.contains("udp://127.0.0.1:"), "{subs}");
+    let t0 = now_ns() - 10_000_000_000;
+    let lines: String = (0..3)
+        .map(|i| format!("cpu,host=a value={i} {}\n", t0 + i * 1_000_000_000))
+        .collect();
+    influxd.write_lines("telegraf", &lines);
+    let out = d.wait_json("/kapacitor/v1/tasks/udp/out", 30, |v| {
+        v["series"][0]["values"].as_array().map(Vec::len) == Some(3)
+    });
+    let values: Vec<f64> = out["series"][0]["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|row| row[row.as_array()?.len() - 1].as_f64())
+        .collect();
+    assert_eq!(values, vec![0.0, 1.0, 2.0], "{out}");
+}
+
 /// `record query` as stream and batch data, replays of both, and replay-live of a batch
 /// task and of a query.
 #[test]

@@ -325,8 +325,15 @@ fn unsupported_sections_are_refused_when_enabled() {
         "c",
     );
     assert!(ok.is_ok(), "{ok:?}");
+    // UDP subscriptions are Kapacitor's; an unknown protocol is refused.
+    let udp = Config::parse(
+        "[[influxdb]]\nenabled = true\nurls = [\"http://127.0.0.1:8086\"]\nsubscription-protocol = \"udp\"\nudp-bind = \"127.0.0.1\"\n",
+        "c",
+    )
+    .unwrap();
+    assert!(udp.validate().is_ok());
     let err = Config::parse(
-        "[[influxdb]]\nenabled = true\nurls = [\"http://127.0.0.1:8086\"]\nsubscription-protocol = \"udp\"\n",
+        "[[influxdb]]\nenabled = true\nurls = [\"http://127.0.0.1:8086\"]\nsubscription-protocol = \"tcp\"\n",
         "c",
     )
     .unwrap()
