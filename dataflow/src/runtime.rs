@@ -102,11 +102,8 @@ enum Cmd {
 }
 
 enum Lane {
-    /// Live points of one epoch.
-    Live {
-        epoch: u64,
-        points: Vec<(u64, Point)>,
-    },
+    /// Live points of one epoch, for the roots of the dataflows subscribed to them.
+    Live { epoch: u64, points: Parcel },
     /// Messages for one direct-fed dataflow.
     Direct {
         id: String,
@@ -748,15 +745,12 @@ impl Engine {
     pub fn write_timeout(&self, points: Vec<Point>, timeout: Duration) -> Result<(), EngineError> {
         let mut epoch = self.ingest.lock().unwrap_or_else(|e| e.into_inner());
         let e = self.next_epoch(&mut epoch);
-        let mut parts: Vec<Vec<(u64, Point)>> = self.parts(points.len());
-        let first = self.seq.fetch_add(points.len() as u64, Ordering::Relaxed);
-        let mut lanes = Lanes::default();
-        for (seq, mut p) in (first..).zip(points) {
-            parts[lanes.assign(&mut p, self.workers)].push((seq, p));
-        }
+        // Live points are partitioned by series: a write reaches every task subscribed.
+        let parts = self.partition(points, None);
         let deadline = Instant::now() + timeout;
         for (w, part) in parts.into_iter().enumerate() {
             if part.is_empty() {
+                self.shared.spare.put([part]);
                 continue;
             }
             let left = deadline.saturating_duration_since(Instant::now());
@@ -782,51 +776,42 @@ impl Engine {
 
     /// Feeds a direct dataflow with points for its root (one epoch), blocking while lanes
     /// are full (replays are paced by the engine).
-    pub fn feed_points(&self, id: &str, mut points: Vec<Point>) -> Result<(), EngineError> {
-        let n = points.len();
-        let first = self.seq.fetch_add(n as u64, Ordering::Relaxed);
-        let mut lanes = Lanes::default();
-        // One worker: points are grouped where they lie, then moved once, into their
-        // messages. Several: each point is grouped as it moves to its worker's parcel (one
-        // pass: faster in `benches/engine.rs` than a pass to group and another to move).
-        let parts = if self.workers == 1 {
-            for p in &mut points {
-                lanes.assign(p, 1);
-            }
-            let mut part = self.shared.spare.take(n);
-            part.extend_ingest(first, points);
-            vec![part]
+    pub fn feed_points(&self, id: &str, points: Vec<Point>) -> Result<(), EngineError> {
+        let grouping = if self.workers == 1 {
+            None
         } else {
-            let grouping = self
-                .groupings
+            self.groupings
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .get(id)
-                .cloned();
-            let mut parts = self.parcels(n);
-            for (seq, mut p) in (first..).zip(points) {
-                let lane = match &grouping {
-                    // Grouped as the plan's first node will: the nodes after it need no
-                    // exchange.
-                    Some(g) => {
-                        g.group(&mut p);
-                        worker_for(p.group.0, self.workers)
-                    }
-                    None => lanes.assign(&mut p, self.workers),
-                };
-                parts[lane].push(Head::ingest(0, seq), Msg::Point(p));
-            }
-            parts
+                .cloned()
         };
+        let parts = self.partition(points, grouping.as_deref());
         self.feed_parts(id, parts)
     }
 
-    /// One empty part per worker, with room for an even share of `n` items (and some).
-    fn parts<T>(&self, n: usize) -> Vec<Vec<T>> {
-        let share = self.share(n);
-        (0..self.workers)
-            .map(|_| Vec::with_capacity(share))
-            .collect()
+    /// Numbers `points` (ingest sequence), groups them and splits them into one parcel of
+    /// messages per worker: by `grouping` (a dataflow's only `from`: the nodes after it need
+    /// no exchange), else by series ([`Lanes`]).
+    fn partition(&self, points: Vec<Point>, grouping: Option<&FromGrouping>) -> Vec<Parcel> {
+        let n = points.len();
+        let first = self.seq.fetch_add(n as u64, Ordering::Relaxed);
+        let mut lanes = Lanes::default();
+        // Each point is grouped as it moves to its worker's parcel: one pass, which a
+        // feeding thread (a `/write`) finishes sooner than a pass to group and another to
+        // move (`benches/engine.rs`).
+        let mut parts = self.parcels(n);
+        for (seq, mut p) in (first..).zip(points) {
+            let lane = match grouping {
+                Some(g) => {
+                    g.group(&mut p);
+                    worker_for(p.group.0, self.workers)
+                }
+                None => lanes.assign(&mut p, self.workers),
+            };
+            parts[lane].push_ingest(seq, Msg::Point(p));
+        }
+        parts
     }
 
     /// An even share of `n` items per worker (and some).
@@ -995,6 +980,17 @@ struct Df {
 const SWEEP: Duration = Duration::from_secs(5);
 
 impl Df {
+    /// Sends `items` (left empty) as epoch `e`, if its input is still open.
+    fn send(&mut self, e: u64, items: &mut Parcel) {
+        if let Some(input) = self.input.as_mut() {
+            if input.time() < &e {
+                input.advance_to(e);
+            }
+            self.fresh.fetch_max(e, Ordering::Relaxed);
+            input.send_batch(items);
+        }
+    }
+
     /// Advances the input to `e` if it has had data since its last advance, or on a sweep.
     fn follow(&mut self, e: u64, sweep: bool) {
         if let Some(input) = self.input.as_mut()
@@ -1251,69 +1247,105 @@ impl LiveIndex {
         self.bufs[slot] = Parcel::default();
     }
 
-    /// Routes one epoch of live points to the dataflows subscribed to them: a point reaching
-    /// several dataflows is cloned for all but the last.
+    /// Routes one epoch of live points to the dataflows subscribed to them. When every
+    /// point goes to one dataflow (the points of a write share their database and retention
+    /// policy, and mostly their measurement), the parcel goes to it whole; otherwise each
+    /// point is moved to its dataflows' parcels, cloned for all but the last.
     fn route(
         &mut self,
         epoch: u64,
-        points: Vec<(u64, Point)>,
+        mut points: Parcel,
         dfs: &mut BTreeMap<String, Df>,
         spare: &Spare,
     ) {
         if self.subs.is_empty() {
+            spare.put([points]);
+            return;
+        }
+        let mut slots = Slots::default();
+        if let Some(slot) = self.only_slot(&points.msgs, &mut slots) {
+            if let Some(df) = self.dataflow(slot, dfs) {
+                df.send(epoch, &mut points);
+            }
+            spare.put([points]);
             return;
         }
         // A dataflow's container for this epoch starts with room for much of the write
         // (timely took last epoch's): it grows by copying less often.
         let room = points.len().min(LIVE_ROOM);
-        let mut found: Vec<u32> = Vec::new();
-        for (seq, p) in points {
-            found.clear();
-            let dbrp = Some((p.db, p.rp));
-            let m = Some(p.name);
-            let mut look = |k: LiveKey| {
-                if let Some(list) = self.subs.get(&k) {
-                    found.extend_from_slice(list);
-                }
+        points.materialize();
+        let (heads, msgs) = points.split();
+        for (head, msg) in heads.iter().zip(msgs.drain(..)) {
+            let Msg::Point(p) = msg else {
+                continue;
             };
-            look((dbrp, m));
-            if self.any_measurement > 0 {
-                look((dbrp, None));
-            }
-            // A dataflow fed "every database" does not get Kapacitor's internal statistics:
-            // only one that names their database does.
-            if self.any_dbrp > 0 && p.db != *INTERNAL_DB {
-                look((None, m));
-                if self.any_measurement > 0 {
-                    look((None, None));
-                }
-            }
+            let found = slots.of(self, &p);
             let Some((&last, rest)) = found.split_last() else {
                 continue;
             };
-            let head = Head::ingest(0, seq);
             for &slot in rest {
-                self.push(slot, head, Msg::Point(p.clone()), spare, room);
+                self.push(slot, *head, Msg::Point(p.clone()), spare, room);
             }
-            self.push(last, head, Msg::Point(p), spare, room);
+            self.push(last, *head, Msg::Point(p), spare, room);
         }
+        spare.put([points]);
         for slot in std::mem::take(&mut self.touched) {
             let slot = slot as usize;
             let mut batch = std::mem::take(&mut self.bufs[slot]);
-            if let Some(df) = self.slots[slot].as_ref().and_then(|key| dfs.get_mut(key))
-                && let Some(input) = df.input.as_mut()
-            {
-                if input.time() < &epoch {
-                    input.advance_to(epoch);
-                }
-                df.fresh.fetch_max(epoch, Ordering::Relaxed);
-                input.send_batch(&mut batch);
+            if let Some(df) = self.dataflow(slot as u32, dfs) {
+                df.send(epoch, &mut batch);
             }
             batch.clear();
             self.bufs[slot] = batch;
         }
     }
 
+    /// The one dataflow slot every message of `msgs` (all points) goes to, if there is one.
+    fn only_slot(&self, msgs: &[Msg], slots: &mut Slots) -> Option<u32> {
+        let mut only = None;
+        for m in msgs {
+            let Msg::Point(p) = m else {
+                return None;
+            };
+            match (slots.of(self, p), only) {
+                (&[s], None) => only = Some(s),
+                (&[s], Some(o)) if s == o => {}
+                _ => return None,
+            }
+        }
+        only
+    }
+
+    /// The dataflow in `slot`, if it is installed here.
+    fn dataflow<'d>(&self, slot: u32, dfs: &'d mut BTreeMap<String, Df>) -> Option<&'d mut Df> {
+        let key = self.slots.get(slot as usize)?.as_ref()?;
+        dfs.get_mut(key)
+    }
+
+    /// Appends to `found` the slots of the dataflows subscribed to `p`.
+    fn lookup(&self, p: &Point, found: &mut Vec<u32>) {
+        let dbrp = Some((p.db, p.rp));
+        let m = Some(p.name);
+        let mut look = |k: LiveKey| {
+            if let Some(list) = self.subs.get(&k) {
+                found.extend_from_slice(list);
+            }
+        };
+        look((dbrp, m));
+        if self.any_measurement > 0 {
+            look((dbrp, None));
+        }
+        // A dataflow fed "every database" does not get Kapacitor's internal statistics:
+        // only one that names their database does.
+        if self.any_dbrp > 0 && p.db != *INTERNAL_DB {
+            look((None, m));
+            if self.any_measurement > 0 {
+                look((None, None));
+            }
+        }
+    }
+
+    #[inline(always)]
     fn push(&mut self, slot: u32, head: Head, msg: Msg, spare: &Spare, room: usize) {
         let buf = &mut self.bufs[slot as usize];
         if buf.is_empty() {
@@ -1323,6 +1355,28 @@ impl LiveIndex {
             }
         }
         buf.push(head, msg);
+    }
+}
+
+/// The dataflow slots of the last point looked up, by its database, retention policy and
+/// measurement: the points of a write share the first two, and mostly the third.
+#[derive(Default)]
+struct Slots {
+    key: Option<(Sym, Sym, Sym)>,
+    found: Vec<u32>,
+}
+
+impl Slots {
+    /// The slots of the dataflows subscribed to `p`.
+    #[inline]
+    fn of(&mut self, index: &LiveIndex, p: &Point) -> &[u32] {
+        let key = Some((p.db, p.rp, p.name));
+        if self.key != key {
+            self.key = key;
+            self.found.clear();
+            index.lookup(p, &mut self.found);
+        }
+        &self.found
     }
 }
 
@@ -1353,15 +1407,7 @@ fn apply_lane(l: Lane, dfs: &mut BTreeMap<String, Df>, st: &mut LaneState<'_>) {
             epoch: e,
             mut items,
         } => match dfs.get_mut(&id) {
-            Some(df) => {
-                if let Some(input) = df.input.as_mut() {
-                    if input.time() < &e {
-                        input.advance_to(e);
-                    }
-                    df.fresh.fetch_max(e, Ordering::Relaxed);
-                    input.send_batch(&mut items);
-                }
-            }
+            Some(df) => df.send(e, &mut items),
             None => pending.entry(id.clone()).or_default().push(Lane::Direct {
                 id,
                 epoch: e,
@@ -1567,6 +1613,7 @@ impl timely::dataflow::channels::pushers::exchange::Distributor<Parcel> for Spli
         P: timely::communication::Push<timely::dataflow::channels::Message<T, Parcel>>,
     {
         debug_assert_eq!(pushers.len(), self.router.peers);
+        container.materialize();
         let (Some(h), Some(m)) = (container.heads().first(), container.msgs.first()) else {
             return;
         };
@@ -1644,7 +1691,11 @@ where
                 return;
             };
             let entry = stash.entry(t).or_insert_with(|| (owned, Vec::new()));
-            entry.1.push(std::mem::take(data));
+            let mut parcel = std::mem::take(data);
+            // Ingest wrote sequence numbers only: their heads are made here, where they
+            // are read.
+            parcel.materialize();
+            entry.1.push(parcel);
         });
         while let Some((&t, _)) = stash.first_key_value() {
             if frontier.less_equal(&t) {

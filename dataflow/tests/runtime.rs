@@ -381,6 +381,116 @@ fn live_points_reach_each_subscribed_task_once_among_many_others() {
     engine.shutdown();
 }
 
+/// Writes whose points all go to one task (handed over whole), writes whose points go to
+/// different tasks or to none (routed point by point), and writes no task wants: each task
+/// gets its points, each once and in order, with one worker and with two.
+#[test]
+fn live_writes_reach_their_tasks_whole_or_point_by_point() {
+    for workers in [1, 2] {
+        let engine = Engine::start(EngineConfig {
+            workers,
+            ..Default::default()
+        })
+        .unwrap();
+        let reg = Arc::new(HttpOutRegistry::default());
+        let services = || Services::default().with("http_out", Arc::clone(&reg));
+        // The count and the sum of every point received, and the last value.
+        let script = |m: &str| {
+            plan(&format!(
+                "stream|from().measurement('{m}')|window().periodCount(100000).everyCount(1)|eval(lambda: 1.0).as('one').keep()|sum('one')|httpOut('n')"
+            ))
+        };
+        engine
+            .install(
+                "cpu",
+                &script("cpu"),
+                services(),
+                feed(&[("db", "rp")], Some(&["cpu"])),
+            )
+            .unwrap();
+        engine
+            .install(
+                "mem",
+                &script("mem"),
+                services(),
+                feed(&[("db", "rp")], Some(&["mem"])),
+            )
+            .unwrap();
+        let last = plan("stream|from().measurement('cpu')|httpOut('last')");
+        engine
+            .install(
+                "last",
+                &last,
+                services(),
+                feed(&[("db", "rp")], Some(&["cpu"])),
+            )
+            .unwrap();
+        let of = |m: &str, host: &str, v: f64, t: i64| {
+            let mut p = point(host, v, t);
+            p.name = Sym::new(m);
+            p.regroup();
+            p
+        };
+        let mut t = 0;
+        let mut tick = || {
+            t += 1;
+            t
+        };
+        let (mut cpu, mut mem) = (0, 0);
+        // Only cpu: whole to the cpu tasks (two of them: point by point).
+        let w: Vec<Point> = (0..500)
+            .map(|i| of("cpu", &format!("h{i}"), 1.0, tick()))
+            .collect();
+        cpu += w.len();
+        engine.write(w).unwrap();
+        // Only mem: whole to the mem task.
+        let w: Vec<Point> = (0..300)
+            .map(|i| of("mem", &format!("h{i}"), 2.0, tick()))
+            .collect();
+        mem += w.len();
+        engine.write(w).unwrap();
+        // Mixed, with points no task wants.
+        let mut w = Vec::new();
+        for i in 0..600 {
+            let m = ["cpu", "mem", "disk"][i % 3];
+            w.push(of(m, &format!("h{i}"), 3.0, tick()));
+        }
+        cpu += 200;
+        mem += 200;
+        engine.write(w).unwrap();
+        // Nobody's.
+        engine
+            .write(
+                (0..50)
+                    .map(|i| of("disk", &format!("h{i}"), 4.0, tick()))
+                    .collect(),
+            )
+            .unwrap();
+        // The last cpu point, alone.
+        let last_t = tick();
+        engine.write(vec![of("cpu", "z", 9.0, last_t)]).unwrap();
+        cpu += 1;
+        for (task, n) in [("cpu", cpu), ("mem", mem)] {
+            let want = format!(",{n}]");
+            let json = wait_json(&reg, task, "n", |j| j.contains(&want));
+            assert!(
+                json.contains(&want),
+                "{workers} workers, {task} counted: {json}"
+            );
+        }
+        let json = wait_json(&reg, "last", "last", |j| j.contains("9]"));
+        assert!(json.contains("\"z\""), "{workers} workers: {json}");
+        // Nothing more arrives.
+        std::thread::sleep(Duration::from_millis(200));
+        let json = reg
+            .json("cpu", "n")
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        assert!(json.contains(&format!(",{cpu}]")), "{json}");
+        engine.shutdown();
+    }
+}
+
 /// Kapacitor's internal statistics (`_kapacitor`) reach a task that names their database,
 /// never one fed every database.
 #[test]

@@ -7,7 +7,7 @@
 //! `Vec<Msg>`: the messages ingest wrote are the ones the first node reads, never copied on
 //! the way.
 
-use crate::point::{Msg, Point};
+use crate::point::Msg;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -94,9 +94,16 @@ fn extend_path(path: u64, depth: u8, k: usize) -> (u64, u8) {
 /// Messages on their way through a task's stages (the container timely moves): message
 /// `i` is `msgs[i]`, going where `heads[i]` says. Both columns have the same length, but
 /// while a stage takes the messages out (the heads stay until the parcel is cleared).
+///
+/// Ingest writes only each message's sequence number (`seqs`: its head is
+/// [`Head::ingest`]`(0, seq)`), a third of a head: the stage receiving the parcel makes the
+/// heads ([`Parcel::materialize`]) before it reads them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(super) struct Parcel {
     heads: Vec<Head>,
+    /// Sequence numbers of ingested messages for node 0, whose heads are not made yet
+    /// (then `heads` is empty).
+    seqs: Vec<u64>,
     /// The node and input every message goes to, when they all go to one (kept as heads
     /// are added, so a stage need not read every head to know it); `None` when empty or
     /// mixed.
@@ -109,6 +116,7 @@ impl Parcel {
     pub(super) fn with_capacity(n: usize) -> Parcel {
         Parcel {
             heads: Vec::with_capacity(n),
+            seqs: Vec::new(),
             to: None,
             msgs: Vec::with_capacity(n),
         }
@@ -116,48 +124,58 @@ impl Parcel {
 
     /// Number of messages.
     pub(super) fn len(&self) -> usize {
-        self.heads.len()
+        self.heads.len() + self.seqs.len()
     }
 
     /// Whether it holds no message.
     pub(super) fn is_empty(&self) -> bool {
-        self.heads.is_empty()
+        self.heads.is_empty() && self.seqs.is_empty()
     }
 
     /// Appends a message.
     #[inline(always)]
     pub(super) fn push(&mut self, head: Head, msg: Msg) {
+        debug_assert!(self.seqs.is_empty(), "heads added to an ingest parcel");
         self.note_to(head.to());
         self.heads.push(head);
         self.msgs.push(msg);
     }
 
-    /// Appends ingested points for node 0, numbered from `first` ([`Head::ingest`]): each
-    /// point moves once, straight into its message.
-    pub(super) fn extend_ingest(&mut self, first: u64, points: Vec<Point>) {
-        if points.is_empty() {
-            return;
+    /// Appends an ingested message for node 0 with sequence number `seq` (its head is made
+    /// by [`Parcel::materialize`]).
+    #[inline(always)]
+    pub(super) fn push_ingest(&mut self, seq: u64, msg: Msg) {
+        debug_assert!(self.heads.is_empty(), "an ingest message added after heads");
+        self.note_to((0, 0));
+        self.seqs.push(seq);
+        self.msgs.push(msg);
+    }
+
+    /// Makes the heads of ingested messages ([`Parcel::push_ingest`]), which every reader
+    /// of [`Parcel::heads`] needs.
+    pub(super) fn materialize(&mut self) {
+        if !self.seqs.is_empty() {
+            debug_assert!(self.heads.is_empty());
+            self.heads
+                .extend(self.seqs.drain(..).map(|seq| Head::ingest(0, seq)));
         }
-        self.note_to(Head::ingest(0, first).to());
-        let n = points.len() as u64;
-        self.heads
-            .extend((first..first + n).map(|seq| Head::ingest(0, seq)));
-        self.msgs.extend(points.into_iter().map(Msg::Point));
     }
 
     /// Keeps [`Parcel::to`] true before messages for node and input `to` are appended.
     #[inline(always)]
     fn note_to(&mut self, to: (u32, u16)) {
-        self.to = (self.heads.is_empty() || self.to == Some(to)).then_some(to);
+        self.to = (self.is_empty() || self.to == Some(to)).then_some(to);
     }
 
-    /// The messages' heads.
+    /// The messages' heads (once made: [`Parcel::materialize`]).
     pub(super) fn heads(&self) -> &[Head] {
+        debug_assert!(self.seqs.is_empty(), "ingest heads not made");
         &self.heads
     }
 
-    /// The heads, and the messages to take.
+    /// The heads, and the messages to take (once made: [`Parcel::materialize`]).
     pub(super) fn split(&mut self) -> (&[Head], &mut Vec<Msg>) {
+        debug_assert!(self.seqs.is_empty(), "ingest heads not made");
         (&self.heads, &mut self.msgs)
     }
 
@@ -195,13 +213,15 @@ impl Parcel {
     /// Empties it, keeping its room.
     pub(super) fn clear(&mut self) {
         self.heads.clear();
+        self.seqs.clear();
         self.to = None;
         self.msgs.clear();
     }
 
-    /// The order key of its first and last messages.
+    /// The order key of its first and last messages (once made: [`Parcel::materialize`]).
     pub(super) fn bounds(&self) -> Option<(OrderKey, OrderKey)> {
-        Some((self.heads.first()?.key(), self.heads.last()?.key()))
+        let heads = self.heads();
+        Some((heads.first()?.key(), heads.last()?.key()))
     }
 
     /// Whether its messages are in [`Head::key`] order.
