@@ -325,24 +325,46 @@ pub fn format_duration_go(ns: i64) -> String {
 pub fn write_json_string(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
+    // Runs of bytes that need no escape are copied whole: every escaped character but
+    // U+2028 and U+2029 is ASCII, and those two are matched on their whole encoding, so
+    // the runs end on character boundaries.
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let (escaped, len): (Option<&str>, usize) = match b {
+            b'"' => (Some("\\\""), 1),
+            b'\\' => (Some("\\\\"), 1),
+            b'\n' => (Some("\\n"), 1),
+            b'\r' => (Some("\\r"), 1),
+            b'\t' => (Some("\\t"), 1),
+            0x08 => (Some("\\b"), 1),
+            0x0c => (Some("\\f"), 1),
+            b'<' | b'>' | b'&' | 0..0x20 => (None, 1),
+            // U+2028 and U+2029: E2 80 A8 and E2 80 A9.
+            0xe2 if bytes.get(i + 1) == Some(&0x80)
+                && matches!(bytes.get(i + 2), Some(0xa8 | 0xa9)) =>
+            {
+                (None, 3)
             }
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
+            _ => {
+                i += 1;
+                continue;
             }
-            c => out.push(c),
+        };
+        out.push_str(&s[start..i]);
+        match escaped {
+            Some(e) => out.push_str(e),
+            None => {
+                let c = s[i..i + len].chars().next().map_or(0, u32::from);
+                let _ = write!(out, "\\u{c:04x}");
+            }
         }
+        i += len;
+        start = i;
     }
+    out.push_str(&s[start..]);
     out.push('"');
 }
 

@@ -220,3 +220,55 @@ fn go_quote() {
     assert_eq!(quote_go("a\"b\n\t\\"), r#""a\"b\n\t\\""#);
     assert_eq!(quote_go("\u{1}é"), r#""\x01é""#);
 }
+
+/// Go's JSON string escaping, one character at a time (what `write_json_string` copies in
+/// runs).
+fn json_string_reference(s: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[test]
+fn json_strings_escape_as_go_does_character_by_character() {
+    let alphabet: Vec<char> =
+        "ab \"\\\n\r\t\u{8}\u{c}\u{1}\u{1f}<>&é€😀\u{2028}\u{2029}\u{2027}\u{e2}\0"
+            .chars()
+            .collect();
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut cases: Vec<String> = vec![String::new(), "plain".into(), "\u{2028}".into()];
+    for _ in 0..2000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let len = (x % 12) as usize;
+        let s: String = (0..len)
+            .map(|k| alphabet[((x >> (k * 5)) % alphabet.len() as u64) as usize])
+            .collect();
+        cases.push(s);
+    }
+    for s in cases {
+        let mut got = String::new();
+        write_json_string(&mut got, &s);
+        assert_eq!(got, json_string_reference(&s), "{s:?}");
+    }
+}

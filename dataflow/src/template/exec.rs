@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 
 use super::data::Data;
-use super::funcs::{self, html_escape};
+use super::funcs::{self, html_escape_into};
 use super::parse::{Cmd, Node, Operand, Pipe};
 use super::{Mode, Template, TemplateError};
 
@@ -193,8 +193,8 @@ impl<'a, 't> Exec<'a, 't> {
             },
             Mode::Html => match v {
                 Data::Nil => {}
-                Data::String(s) => self.out.push_str(&html_escape(s, true)),
-                other => self.out.push_str(&html_escape(&other.to_go_string(), true)),
+                Data::String(s) => html_escape_into(&mut self.out, s, true),
+                other => html_escape_into(&mut self.out, &other.to_go_string(), true),
             },
         }
     }

@@ -335,19 +335,31 @@ fn compare_lt(a: &Data, b: &Data) -> Result<bool, String> {
 /// text/template's `html` function set (`& < > " '` and NUL → U+FFFD).
 pub(crate) fn html_escape(s: &str, plus: bool) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&#34;"),
-            '\'' => out.push_str("&#39;"),
-            '+' if plus => out.push_str("&#43;"),
-            '\0' => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
+    html_escape_into(&mut out, s, plus);
     out
+}
+
+/// [`html_escape`] appended to `out`: runs of bytes that need no escape are copied whole
+/// (every escaped character is ASCII, so the runs end on character boundaries).
+pub(crate) fn html_escape_into(out: &mut String, s: &str, plus: bool) {
+    out.reserve(s.len());
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escaped = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&#34;",
+            b'\'' => "&#39;",
+            b'+' if plus => "&#43;",
+            b'\0' => "\u{fffd}",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        out.push_str(escaped);
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
 }
 
 /// Go `template.JSEscapeString`.
@@ -369,4 +381,48 @@ fn js_escape(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Go's `template.HTMLEscapeString`, one character at a time.
+    fn reference(s: &str, plus: bool) -> String {
+        let mut out = String::new();
+        for c in s.chars() {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '"' => out.push_str("&#34;"),
+                '\'' => out.push_str("&#39;"),
+                '+' if plus => out.push_str("&#43;"),
+                '\0' => out.push('\u{fffd}'),
+                c => out.push(c),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn html_escape_copies_runs_as_go_escapes_characters() {
+        let alphabet: Vec<char> = "ab &<>\"'+\0é€😀".chars().collect();
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..2000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 12) as usize;
+            let s: String = (0..len)
+                .map(|k| alphabet[((x >> (k * 5)) % alphabet.len() as u64) as usize])
+                .collect();
+            for plus in [false, true] {
+                assert_eq!(html_escape(&s, plus), reference(&s, plus), "{s:?}");
+                let mut into = String::from("x");
+                html_escape_into(&mut into, &s, plus);
+                assert_eq!(into, format!("x{}", reference(&s, plus)));
+            }
+        }
+    }
 }
