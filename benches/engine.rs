@@ -17,6 +17,9 @@
 //! back to back, each round's shares computed within the round, and the median printed
 //! (`paired: ...`).
 //!
+//! `dataflow::pipeline_live` feeds the same pipeline as `/write` does (`Engine::write`, a
+//! task subscribed to the points' database), with a threshold that fires often.
+//!
 //! Run: `cargo bench -p kap-benches --bench engine`.
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group};
@@ -261,7 +264,86 @@ fn paired() {
     );
 }
 
-criterion_group!(benches, bench);
+/// The live path, as `/write` uses it: the same pipeline fed through [`Engine::write`] to a
+/// task subscribed to the points' database. A live task has no end of input, so each run
+/// ends when its alerts are all out: the threshold fires often (mean < 40) and a last point
+/// per series, 10 s later, closes every window of the data.
+fn bench_live(c: &mut Criterion) {
+    let mut points = points();
+    let tail: Vec<Point> = points[points.len() - SERIES..]
+        .iter()
+        .map(|p| {
+            let mut q = p.clone();
+            q.time += 10_000_000_000;
+            q
+        })
+        .collect();
+    points.extend(tail);
+    let plan = compile(40.0);
+    let expected = baseline(&points, 40.0);
+    assert!(expected > 0, "the live threshold must fire");
+    let mut g = c.benchmark_group("dataflow::pipeline_live");
+    g.throughput(Throughput::Elements(points.len() as u64));
+    g.sample_size(10);
+    for workers in [1usize, 2] {
+        let engine = Engine::start(EngineConfig {
+            workers,
+            ..EngineConfig::default()
+        })
+        .expect("engine");
+        let mut run = 0;
+        g.bench_function(
+            BenchmarkId::new("engine", format!("{workers}_workers")),
+            |b| {
+                b.iter_batched(
+                    || chunks(&points),
+                    |input| {
+                        run += 1;
+                        assert_eq!(run_live(&engine, &plan, input, run, expected), expected);
+                    },
+                    BatchSize::PerIteration,
+                )
+            },
+        );
+        engine.shutdown();
+    }
+    g.finish();
+}
+
+/// Runs the pipeline as a live task until `expected` critical alerts are out.
+fn run_live(
+    engine: &Engine,
+    plan: &kap_dsl::plan::Pipeline,
+    chunks: Vec<Vec<Point>>,
+    run: usize,
+    expected: usize,
+) -> usize {
+    let id = format!("live-{run}");
+    let count = Arc::new(CritCount::default());
+    let sink: Arc<dyn AlertSink> = Arc::<CritCount>::clone(&count);
+    let services = Services::default().with(ALERTS_SERVICE, Arc::new(AlertService(sink)));
+    let feed = Feed::Live {
+        dbrps: vec![kap_dsl::plan::DbRp {
+            db: "telegraf".into(),
+            rp: "autogen".into(),
+        }],
+        measurements: None,
+    };
+    engine.install(&id, plan, services, feed).expect("install");
+    for chunk in chunks {
+        engine
+            .write_timeout(chunk, Duration::from_secs(60))
+            .expect("write");
+    }
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while count.0.load(Ordering::Relaxed) < expected && Instant::now() < deadline {
+        std::thread::yield_now();
+    }
+    engine.remove(&id).expect("remove");
+    count.0.load(Ordering::Relaxed)
+}
+
+criterion_group!(benches, bench, bench_live);
 
 fn main() {
     benches();
