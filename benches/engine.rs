@@ -134,9 +134,7 @@ fn run_engine(
     run: usize,
 ) -> usize {
     let id = format!("bench-{run}");
-    let count = Arc::new(CritCount::default());
-    let sink: Arc<dyn AlertSink> = Arc::<CritCount>::clone(&count);
-    let services = Services::default().with(ALERTS_SERVICE, Arc::new(AlertService(sink)));
+    let (count, services) = counted();
     engine
         .install(&id, plan, services, Feed::Direct)
         .expect("install");
@@ -147,6 +145,46 @@ fn run_engine(
         .close_and_wait(&id, Duration::from_secs(600))
         .expect("drain");
     count.0.load(Ordering::Relaxed)
+}
+
+/// A fresh count of critical alerts, and the services that publish alerts to it.
+fn counted() -> (Arc<CritCount>, Services) {
+    let count = Arc::new(CritCount::default());
+    let sink: Arc<dyn AlertSink> = Arc::<CritCount>::clone(&count);
+    let services = Services::default().with(ALERTS_SERVICE, Arc::new(AlertService(sink)));
+    (count, services)
+}
+
+/// Benchmarks `run` (engine, input, run number → critical alerts) with 1 and 2 workers in
+/// `g`: each iteration gets fresh chunks of `points` and must find `expected` alerts.
+fn engines(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    points: &[Point],
+    expected: usize,
+    mut run: impl FnMut(&Engine, Vec<Vec<Point>>, usize) -> usize,
+) {
+    for workers in [1usize, 2] {
+        let engine = Engine::start(EngineConfig {
+            workers,
+            ..EngineConfig::default()
+        })
+        .expect("engine");
+        let mut n = 0;
+        g.bench_function(
+            BenchmarkId::new("engine", format!("{workers}_workers")),
+            |b| {
+                b.iter_batched(
+                    || chunks(points),
+                    |input| {
+                        n += 1;
+                        assert_eq!(run(&engine, input, n), expected);
+                    },
+                    BatchSize::PerIteration,
+                )
+            },
+        );
+        engine.shutdown();
+    }
 }
 
 fn chunks(points: &[Point]) -> Vec<Vec<Point>> {
@@ -182,28 +220,9 @@ fn bench(c: &mut Criterion) {
     g.bench_function(BenchmarkId::new("baseline_hashmap", "1_thread"), |b| {
         b.iter(|| assert_eq!(black_box(baseline(&points, 10.0)), expected))
     });
-    for workers in [1usize, 2] {
-        let engine = Engine::start(EngineConfig {
-            workers,
-            ..EngineConfig::default()
-        })
-        .expect("engine");
-        let mut run = 0;
-        g.bench_function(
-            BenchmarkId::new("engine", format!("{workers}_workers")),
-            |b| {
-                b.iter_batched(
-                    || chunks(&points),
-                    |input| {
-                        run += 1;
-                        assert_eq!(run_engine(&engine, &plan, input, run), expected);
-                    },
-                    BatchSize::PerIteration,
-                )
-            },
-        );
-        engine.shutdown();
-    }
+    engines(&mut g, &points, expected, |engine, input, run| {
+        run_engine(engine, &plan, input, run)
+    });
     g.finish();
 }
 
@@ -285,28 +304,9 @@ fn bench_live(c: &mut Criterion) {
     let mut g = c.benchmark_group("dataflow::pipeline_live");
     g.throughput(Throughput::Elements(points.len() as u64));
     g.sample_size(10);
-    for workers in [1usize, 2] {
-        let engine = Engine::start(EngineConfig {
-            workers,
-            ..EngineConfig::default()
-        })
-        .expect("engine");
-        let mut run = 0;
-        g.bench_function(
-            BenchmarkId::new("engine", format!("{workers}_workers")),
-            |b| {
-                b.iter_batched(
-                    || chunks(&points),
-                    |input| {
-                        run += 1;
-                        assert_eq!(run_live(&engine, &plan, input, run, expected), expected);
-                    },
-                    BatchSize::PerIteration,
-                )
-            },
-        );
-        engine.shutdown();
-    }
+    engines(&mut g, &points, expected, |engine, input, run| {
+        run_live(engine, &plan, input, run, expected)
+    });
     g.finish();
 }
 
@@ -319,9 +319,7 @@ fn run_live(
     expected: usize,
 ) -> usize {
     let id = format!("live-{run}");
-    let count = Arc::new(CritCount::default());
-    let sink: Arc<dyn AlertSink> = Arc::<CritCount>::clone(&count);
-    let services = Services::default().with(ALERTS_SERVICE, Arc::new(AlertService(sink)));
+    let (count, services) = counted();
     let feed = Feed::Live {
         dbrps: vec![kap_dsl::plan::DbRp {
             db: "telegraf".into(),

@@ -40,6 +40,20 @@ fn cpu_lines(hosts: &[&str], secs: i64, value: f64) -> String {
     out
 }
 
+/// Defines and enables stream task `id` on telegraf.autogen.
+fn enable_telegraf_stream_task(d: &Daemon, id: &str, script: &str) {
+    let body = serde_json::json!({
+        "id": id,
+        "type": "stream",
+        "dbrps": [{"db": "telegraf", "rp": "autogen"}],
+        "script": script,
+        "status": "enabled",
+    })
+    .to_string();
+    let (status, resp) = d.req("POST", "/kapacitor/v1/tasks", Some(&body));
+    assert_eq!(status, 200, "{resp}");
+}
+
 /// Waits until `influxd` lists one of kapacitord's subscriptions.
 fn wait_subscribed(influxd: &Influxd, what: &str) {
     wait_for(30, what, || {
@@ -166,16 +180,7 @@ fn subscription_feeds_stream_tasks_and_influxdb_out_writes_back() {
     influxd.create_database("telegraf");
     let d = daemon_with("batch-subs", &influxd, true);
     let script = "stream\n    |from()\n        .measurement('cpu')\n    |eval(lambda: \"value\" * 2.0)\n        .as('double')\n    |influxDBOut()\n        .create()\n        .database('results')\n        .retentionPolicy('autogen')\n        .measurement('cpu_double')\n        .buffer(1)\n        .flushInterval(100ms)\n";
-    let body = serde_json::json!({
-        "id": "double",
-        "type": "stream",
-        "dbrps": [{"db": "telegraf", "rp": "autogen"}],
-        "script": script,
-        "status": "enabled",
-    })
-    .to_string();
-    let (status, resp) = d.req("POST", "/kapacitor/v1/tasks", Some(&body));
-    assert_eq!(status, 200, "{resp}");
+    enable_telegraf_stream_task(&d, "double", script);
     // The subscription exists once kapacitord has synced.
     wait_subscribed(&influxd, "kapacitord's subscription on telegraf.autogen");
     let (status, body) = d.req("POST", "/kapacitor/v1/subscriptions", None);
@@ -230,16 +235,7 @@ fn udp_subscription_feeds_stream_tasks() {
         },
     );
     let script = "stream\n    |from()\n        .measurement('cpu')\n    |window()\n        .periodCount(3)\n        .everyCount(3)\n    |httpOut('out')\n";
-    let body = serde_json::json!({
-        "id": "udp",
-        "type": "stream",
-        "dbrps": [{"db": "telegraf", "rp": "autogen"}],
-        "script": script,
-        "status": "enabled",
-    })
-    .to_string();
-    let (status, resp) = d.req("POST", "/kapacitor/v1/tasks", Some(&body));
-    assert_eq!(status, 200, "{resp}");
+    enable_telegraf_stream_task(&d, "udp", script);
     wait_subscribed(
         &influxd,
         "kapacitord's UDP subscription on telegraf.autogen",
