@@ -1,6 +1,6 @@
 //! UDP listeners of line protocol into one database and retention policy, as Kapacitor's UDP
 //! service: the `[[udp]]` sections, and the destinations of `udp` InfluxDB subscriptions
-//! (one listener per subscribed database and retention policy, [`super::subscriptions`]).
+//! (one listener per subscribed database and retention policy, `subscriptions.rs`).
 //!
 //! Each listener has two threads: one receives datagrams into a queue of `buffer` of them
 //! (waiting when it is full, as Kapacitor's does), the other parses and writes them. Each
