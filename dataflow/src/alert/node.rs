@@ -14,6 +14,7 @@ use crate::scope::PointScope;
 use crate::template::{Data, Template};
 use kap_dsl::expr::Expr;
 use kap_dsl::plan::{AlertSpec, HandlerSpec};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -315,7 +316,7 @@ impl AlertNode {
     }
 
     /// The fields of the id template's data (`idInfo`).
-    fn id_data(&self, name: &str, group: &str, tags: &Tags) -> Vec<(String, Data)> {
+    fn id_data(&self, name: &str, group: &str, tags: &Tags) -> Vec<(Cow<'static, str>, Data)> {
         let group = if group.is_empty() { "nil" } else { group };
         vec![
             ("Name".into(), Data::str(name)),

@@ -1,5 +1,6 @@
 //! The value a template executes against, printed and JSON-encoded the way Go does.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -35,8 +36,8 @@ pub enum Data {
     /// `map[string]string` (e.g. Kapacitor's `.Tags`): a missing key yields `""`.
     StringMap(BTreeMap<String, String>),
     /// A Go struct: fields in declaration order (JSON keeps that order); a missing field is an
-    /// execution error.
-    Struct(Vec<(String, Data)>),
+    /// execution error. Field names are mostly literals, borrowed rather than allocated.
+    Struct(Vec<(Cow<'static, str>, Data)>),
     /// `[]interface{}`.
     List(Vec<Data>),
 }
@@ -62,7 +63,9 @@ impl Data {
     }
 
     /// A struct value from `(field, value)` pairs.
-    pub fn structure<K: Into<String>>(fields: impl IntoIterator<Item = (K, Data)>) -> Self {
+    pub fn structure<K: Into<Cow<'static, str>>>(
+        fields: impl IntoIterator<Item = (K, Data)>,
+    ) -> Self {
         Data::Struct(fields.into_iter().map(|(k, v)| (k.into(), v)).collect())
     }
 
