@@ -170,6 +170,9 @@ pub(crate) struct AlertNode {
     default_id: bool,
     message_tmpl: Template,
     details_tmpl: Template,
+    /// The details template is Kapacitor's default, `{{ json . }}` (rendered without the
+    /// template engine).
+    default_details: bool,
     levels: Levels,
     cfg: StateConfig,
     history: usize,
@@ -259,6 +262,7 @@ impl AlertNode {
             default_id: spec.id_template() == AlertSpec::DEFAULT_ID,
             message_tmpl,
             details_tmpl,
+            default_details: spec.details_template() == AlertSpec::DEFAULT_DETAILS,
             levels,
             cfg: StateConfig {
                 flapping: spec.flapping.as_ref().map(|f| (f.low, f.high)),
@@ -392,10 +396,13 @@ impl AlertNode {
         if let Data::Struct(f) = &mut data {
             f.push(("Message".into(), Data::str(&message)));
         }
-        let details = self
-            .details_tmpl
-            .execute(&data)
-            .map_err(|e| e.to_string())?;
+        let details = if self.default_details {
+            default_details(&data)
+        } else {
+            self.details_tmpl
+                .execute(&data)
+                .map_err(|e| e.to_string())?
+        };
         Ok((message, details))
     }
 
@@ -528,8 +535,10 @@ impl AlertNode {
         }
     }
 
-    /// Counts, records and publishes an event (unless inhibited).
-    fn handle_event(&self, event: &AlertEvent, ctx: &mut Ctx<'_>) {
+    /// Counts, records and publishes an event (unless inhibited): to the anonymous topic of
+    /// the inline handlers (with them), and to `.topic()` (without them). The event is
+    /// cloned only when it goes to both.
+    fn handle_event(&self, mut event: AlertEvent, ctx: &mut Ctx<'_>) {
         if self.inhibitors.is_inhibited(&self.category, &event.tags) {
             ctx.stats.add("alerts_inhibited", 1);
             return;
@@ -545,28 +554,32 @@ impl AlertNode {
             1,
         );
         let state = event.state();
-        if let Some(anon) = &self.anon_topic {
-            let mut ev = event.clone();
-            ev.topic = anon.clone();
-            ev.previous_level = self
-                .topics
-                .update(anon, &ev.id, state.clone())
-                .map_or(Level::Ok, |s| s.level);
-            if let Some(sink) = &self.sink {
-                sink.0.publish(ev);
+        match (&self.anon_topic, &self.topic) {
+            (Some(anon), Some(topic)) => {
+                let handlers = std::mem::take(&mut event.handlers);
+                let named = event.clone();
+                event.handlers = handlers;
+                self.publish(anon, event, state.clone());
+                self.publish(topic, named, state);
             }
+            (Some(anon), None) => self.publish(anon, event, state),
+            (None, Some(topic)) => {
+                event.handlers = Vec::new();
+                self.publish(topic, event, state);
+            }
+            (None, None) => {}
         }
-        if let Some(topic) = &self.topic {
-            let mut ev = event.clone();
-            ev.topic = topic.clone();
-            ev.handlers = Vec::new();
-            ev.previous_level = self
-                .topics
-                .update(topic, &ev.id, state)
-                .map_or(Level::Ok, |s| s.level);
-            if let Some(sink) = &self.sink {
-                sink.0.publish(ev);
-            }
+    }
+
+    /// Records `event` in `topic` with `state`, then hands it to the sink.
+    fn publish(&self, topic: &str, mut event: AlertEvent, state: super::EventState) {
+        topic.clone_into(&mut event.topic);
+        event.previous_level = self
+            .topics
+            .update(topic, &event.id, state)
+            .map_or(Level::Ok, |s| s.level);
+        if let Some(sink) = &self.sink {
+            sink.0.publish(event);
         }
     }
 
@@ -660,11 +673,11 @@ impl AlertNode {
             Ok(ev) => ev,
             Err(e) => return ctx.error(self.quiet, &e),
         };
-        self.handle_event(&event, ctx);
         if self.augment.tags(&mut p.tags, &event) {
             p.regroup();
         }
         self.augment.fields(&mut p.fields, &event);
+        self.handle_event(event, ctx);
         out.push(Msg::Point(p));
     }
 
@@ -752,7 +765,6 @@ impl AlertNode {
             Ok(ev) => ev,
             Err(e) => return ctx.error(self.quiet, &e),
         };
-        self.handle_event(&event, ctx);
         if self.augment.any() {
             for bp in &mut b.points {
                 self.augment.tags(&mut bp.tags, &event);
@@ -763,6 +775,7 @@ impl AlertNode {
                 b.set_tags(tags);
             }
         }
+        self.handle_event(event, ctx);
         out.push(Msg::Batch(b));
     }
 }
@@ -809,9 +822,53 @@ impl Drop for AlertNode {
     }
 }
 
+/// What Kapacitor's default details template, `{{ json . }}` in an HTML template, renders
+/// of `data`: the `json` function's output (the JSON and a newline; nothing when the data
+/// cannot be encoded, such as a NaN field), HTML-escaped as the template prints a string.
+fn default_details(data: &Data) -> String {
+    let Ok(mut json) = data.to_json() else {
+        return String::new();
+    };
+    json.push('\n');
+    let mut out = String::with_capacity(json.len() + json.len() / 4);
+    crate::template::html_escape_into(&mut out, &json, true);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_details_fast_path_renders_as_the_template_does() {
+        let tmpl = Template::parse_html("details", AlertSpec::DEFAULT_DETAILS).unwrap();
+        let fields =
+            |v: Data| Data::map([("value", v), ("note", Data::str("a+b <c> & 'd' \"e\""))]);
+        for value in [
+            Data::Float(1.5),
+            Data::Float(f64::NAN),
+            Data::Int(-3),
+            Data::Bool(true),
+            Data::str("x\u{2028}y\n"),
+        ] {
+            let data = Data::structure([
+                ("Name", Data::str("cpu")),
+                ("TaskName", Data::str("t+1")),
+                ("Group", Data::str("host=<a>&b")),
+                (
+                    "Tags",
+                    Data::StringMap([("host".to_string(), "<a>&b".to_string())].into()),
+                ),
+                ("ID", Data::str("cpu:host=<a>&b")),
+                ("Fields", fields(value)),
+                ("Level", Data::str("CRITICAL")),
+                ("Time", Data::Time(1_700_000_000_123_456_789)),
+                ("Duration", Data::Duration(5_000_000_000)),
+                ("Message", Data::str("it's \"bad\"")),
+            ]);
+            assert_eq!(default_details(&data), tmpl.execute(&data).unwrap());
+        }
+    }
 
     #[test]
     fn the_default_id_fast_path_renders_as_the_template_does() {
