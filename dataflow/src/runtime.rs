@@ -777,15 +777,13 @@ impl Engine {
     /// Feeds a direct dataflow with points for its root (one epoch), blocking while lanes
     /// are full (replays are paced by the engine).
     pub fn feed_points(&self, id: &str, points: Vec<Point>) -> Result<(), EngineError> {
-        let grouping = if self.workers == 1 {
-            None
-        } else {
-            self.groupings
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(id)
-                .cloned()
-        };
+        // Installed only with several workers ([`partitioning_from`]).
+        let grouping = self
+            .groupings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned();
         let parts = self.partition(points, grouping.as_deref());
         self.feed_parts(id, parts)
     }

@@ -393,13 +393,7 @@ impl Inner {
             .udp
             .clone()
             .ok_or("no UDP listener can be started here")?;
-        let bind = if c.udp_bind.is_empty() {
-            format!(":{port}")
-        } else if c.udp_bind.contains(':') && !c.udp_bind.starts_with('[') {
-            format!("[{}]:{port}", c.udp_bind)
-        } else {
-            format!("{}:{port}", c.udp_bind)
-        };
+        let bind = format!("{}:{port}", bracketed(&c.udp_bind));
         let mut listeners = self.lock_listeners();
         // A listener being replaced frees its port first.
         listeners.remove(&(i, dbrp.clone()));
@@ -544,15 +538,20 @@ fn wants(c: &InfluxDbConfig, db: &str, rp: &str) -> bool {
 /// The host InfluxDB reaches us at: `kapacitor-hostname`, else the machine's host name
 /// (an IPv6 address in brackets).
 fn our_host(c: &InfluxDbConfig) -> String {
-    let host = if c.kapacitor_hostname.is_empty() {
-        machine_hostname()
+    if c.kapacitor_hostname.is_empty() {
+        bracketed(&machine_hostname())
     } else {
-        c.kapacitor_hostname.clone()
-    };
+        bracketed(&c.kapacitor_hostname)
+    }
+}
+
+/// `host` as the host part of `host:port`: an IPv6 address in brackets (an empty host stays
+/// empty: Go's `:port`, every interface).
+fn bracketed(host: &str) -> String {
     if host.contains(':') && !host.starts_with('[') {
         format!("[{host}]")
     } else {
-        host
+        host.to_string()
     }
 }
 

@@ -69,9 +69,7 @@ pub fn valid_id(id: &str) -> bool {
 }
 
 /// Go's `%q` of a string.
-pub fn go_quote(s: &str) -> String {
-    kap_dataflow::gofmt::quote_go(s)
-}
+pub use kap_dataflow::gofmt::quote_go as go_quote;
 
 /// The error for an invalid id of `what` (`task`, `template`, `recording`, `replay`).
 pub fn invalid_id(what: &str, id: &str) -> ApiError {

@@ -187,8 +187,7 @@ impl DimSpec {
 pub(crate) struct From {
     names: Names,
     where_: Option<(CompiledLambda, LambdaState)>,
-    dims: DimSpec,
-    by_name: bool,
+    grouping: FromGrouping,
     truncate: i64,
     round: i64,
     quiet: bool,
@@ -220,8 +219,8 @@ impl Names {
     }
 }
 
-/// How a `from` groups the points it keeps: ingest groups a direct feed's points this way
-/// when they all pass through one `from` first (`runtime`), and partitions them by that
+/// How a `from` groups the points it keeps. Ingest groups a direct feed's points the same
+/// way when they all pass through one `from` first (`runtime`), and partitions them by that
 /// group, so the nodes after the `from` find each group on its worker without an exchange.
 #[derive(Debug)]
 pub(crate) struct FromGrouping {
@@ -280,8 +279,7 @@ fn new(spec: &FromSpec, info: &BuildInfo) -> Result<From, BuildError> {
             measurement: opt_sym(&spec.measurement),
         },
         where_,
-        dims: DimSpec::new(&spec.dimensions, &[]),
-        by_name: spec.group_by_measurement,
+        grouping: FromGrouping::new(spec),
         truncate: spec.truncate,
         round: spec.round,
         quiet: spec.quiet,
@@ -317,8 +315,7 @@ impl From {
                 if self.round > 0 {
                     p.time = go_round(p.time, self.round);
                 }
-                let dims = self.dims.dims(self.by_name, p.tags.iter().map(|(k, _)| k));
-                group_as(p, dims);
+                self.grouping.group(p);
                 true
             }
             Msg::Batch(_) => {
@@ -352,8 +349,9 @@ impl Processor for From {
     ) {
         // The common `from`: filters on names only, fixed dimensions. Its loop reads
         // nothing of `self` per point but what it compares.
-        if self.where_.is_none() && self.truncate == 0 && self.round == 0 && !self.dims.star {
-            let (names, dims) = (self.names, self.dims.fixed[usize::from(self.by_name)]);
+        let FromGrouping { dims, by_name } = &self.grouping;
+        if self.where_.is_none() && self.truncate == 0 && self.round == 0 && !dims.star {
+            let (names, dims) = (self.names, dims.fixed[usize::from(*by_name)]);
             for m in msgs {
                 let keep = match m {
                     Msg::Point(p) => {
