@@ -177,9 +177,6 @@ trait WindowGroup: Sized {
 
     fn new(head: Box<GroupHead>, next_emit: i64) -> Self;
 
-    /// Reads what [`WindowGroup::tick`] reads first ([`Processor::warm`]).
-    fn touch(&self) -> u64;
-
     /// Handles time `t` (a point, or a barrier when `point` is `None`). The point is lent,
     /// not moved: a group may take its tags and fields, the rest is dropped with its
     /// message.
@@ -237,10 +234,6 @@ impl TimeCfg {
 impl WindowGroup for FoldGroup {
     type With = Folder;
 
-    fn touch(&self) -> u64 {
-        self.next_emit as u64 ^ u64::from(self.part.kept)
-    }
-
     fn new(head: Box<GroupHead>, next_emit: i64) -> FoldGroup {
         FoldGroup {
             head,
@@ -278,10 +271,6 @@ impl WindowGroup for FoldGroup {
 
 impl WindowGroup for TimeGroup {
     type With = ();
-
-    fn touch(&self) -> u64 {
-        self.next_emit as u64
-    }
 
     fn new(head: Box<GroupHead>, next_emit: i64) -> TimeGroup {
         TimeGroup {
@@ -385,17 +374,37 @@ where
         ctx: &mut Ctx<'_>,
         emits: &mut Emits<'_>,
     ) {
-        // A block's groups are warmed just before its points are handled: warming a whole
-        // ingest parcel would evict the first entries before they are used.
-        for (b, block) in msgs.chunks_mut(WARM_BLOCK).enumerate() {
-            self.warm(block);
+        // A block's groups are found first, in one pass whose lookups are independent (their
+        // cache misses overlap), then each point goes straight to its group's entry: one
+        // lookup per point, not a warming one and another. A block is about what the first
+        // level of cache holds of the group table's entries.
+        let mut slots = [NO_SLOT; BLOCK];
+        for (b, block) in msgs.chunks_mut(BLOCK).enumerate() {
+            for (slot, msg) in slots.iter_mut().zip(block.iter()) {
+                *slot = match msg {
+                    Msg::Point(p) => self.groups.get_index_of(&p.group).unwrap_or(NO_SLOT),
+                    _ => NO_SLOT,
+                };
+            }
+            // New groups are appended (found slots stay valid); a removed group moves
+            // another: after a message that is not a point, points look their group up.
+            let mut found = true;
             for (j, msg) in block.iter_mut().enumerate() {
-                emits.at(b * WARM_BLOCK + j);
+                emits.at(b * BLOCK + j);
                 match msg {
+                    Msg::Point(p) if found && slots[j] != NO_SLOT => {
+                        let cfg = self.cfg;
+                        let (_, g) = self
+                            .groups
+                            .get_index_mut(slots[j])
+                            .expect("a found slot holds its group");
+                        emits.with(|out| g.tick(&cfg, p.time, Some(p), &self.with, out));
+                    }
                     Msg::Point(p) => emits.with(|out| self.point(p, out)),
                     // Barriers and deletes (and batches, refused) are rare: handled as one
                     // at a time would, on a copy.
                     other => {
+                        found = false;
                         let m = other.clone();
                         emits.with(|out| self.process(input, m, ctx, out));
                     }
@@ -404,18 +413,16 @@ where
         }
     }
 
-    fn warm(&self, msgs: &[Msg]) {
-        crate::point::warm_groups(&self.groups, msgs, 0, G::touch);
-    }
-
     fn cardinality(&self) -> usize {
         self.groups.len()
     }
 }
 
-/// Points whose groups a time window warms at once ([`Processor::warm`]): about what the
-/// first level of cache holds of its group table's entries.
-const WARM_BLOCK: usize = 256;
+/// Messages whose groups a time window finds at once ([`Processor::process_refs`]).
+const BLOCK: usize = 256;
+
+/// No group found (yet) for a message of a block.
+const NO_SLOT: usize = usize::MAX;
 
 impl<G: WindowGroup> TimeWindow<G> {
     /// Handles a point, lent to its group.
@@ -523,7 +530,100 @@ impl Processor for CountWindow {
 
 #[cfg(test)]
 mod tests {
-    use super::go_truncate;
+    use super::*;
+    use crate::node::{NodeStats, Services};
+    use crate::point::{Barrier, FieldValue, GroupInfo, list};
+
+    /// A time window of `.period(10s).every(10s)` (the buffering one).
+    fn window() -> Box<dyn Processor> {
+        let spec = WindowSpec {
+            period: Some(10_000_000_000),
+            every: Some(10_000_000_000),
+            ..WindowSpec::default()
+        };
+        let info = BuildInfo {
+            task: "t".into(),
+            node: "window2".into(),
+            node_id: 2,
+            inputs: 1,
+            task_type: kap_dsl::plan::TaskType::Stream,
+            batch_input: false,
+            services: Services::default(),
+        };
+        build(&spec, &info).unwrap()
+    }
+
+    /// Points of 300 hosts (more than a block) over 25 s, grouped by host, with a group
+    /// deleted in the middle of a block (the last group, which the removal moves, comes
+    /// after it in the block) and a barrier.
+    fn messages() -> Vec<Msg> {
+        let host = Sym::new("host");
+        let dims = Dimensions::new(false, vec![host]);
+        let info = |h: usize| {
+            GroupInfo::new(
+                Sym::new("cpu"),
+                list![(host, Sym::new(&format!("h{h}")))],
+                dims,
+            )
+        };
+        let mut out = Vec::new();
+        for t in 0..25i64 {
+            for h in 0..300usize {
+                if t == 12 && h == 250 {
+                    out.push(Msg::DeleteGroup(info(7)));
+                }
+                if t == 12 && h == 260 {
+                    out.push(Msg::Barrier(Barrier {
+                        group: info(9),
+                        time: 12_500_000_000,
+                    }));
+                }
+                let mut p = Point::new(
+                    "cpu",
+                    vec![(host, Sym::new(&format!("h{h}")))],
+                    vec![(Sym::new("v"), FieldValue::Int(t * 1000 + h as i64))],
+                    t * 1_000_000_000,
+                );
+                p.dims = dims;
+                p.regroup();
+                out.push(Msg::Point(p));
+            }
+        }
+        out
+    }
+
+    /// A chunk handled by reference emits what one message at a time emits, in the same
+    /// order and from the same messages, across blocks, deleted groups and barriers.
+    #[test]
+    fn a_chunk_by_reference_is_one_message_at_a_time() {
+        let services = Services::default();
+        let mut stats = NodeStats::default();
+        let mut ctx = Ctx {
+            task: "t",
+            node: "window2",
+            services: &services,
+            stats: &mut stats,
+        };
+        let (mut one, mut chunk) = (window(), window());
+        let mut want = Vec::new();
+        let mut want_origins = Vec::new();
+        for (k, m) in messages().into_iter().enumerate() {
+            let before = want.len();
+            one.process(0, m, &mut ctx, &mut want);
+            want_origins.resize(want.len(), k as u32);
+            assert!(want.len() >= before);
+        }
+        let mut msgs = messages();
+        let origins: Vec<u32> = (0..msgs.len() as u32).collect();
+        let (mut got, mut got_origins) = (Vec::new(), Vec::new());
+        let mut emits = Emits::new(&mut got, &mut got_origins, &origins, 0);
+        assert!(chunk.by_ref());
+        chunk.process_refs(0, &mut msgs, &mut ctx, &mut emits);
+        assert!(want.len() > 600, "{} batches", want.len());
+        assert_eq!(got, want);
+        assert_eq!(got_origins, want_origins);
+        assert_eq!(chunk.cardinality(), one.cardinality());
+    }
 
     #[test]
     fn truncate_is_relative_to_go_zero_time() {
