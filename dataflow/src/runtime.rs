@@ -743,10 +743,12 @@ impl Engine {
     /// refusing at once. On `Backpressure` nothing of this write was queued on the lanes
     /// that were full; lanes already written keep their part (the error says which worker).
     pub fn write_timeout(&self, points: Vec<Point>, timeout: Duration) -> Result<(), EngineError> {
+        // Live points are partitioned by series (a write reaches every task subscribed),
+        // before the ingest lock: concurrent writes group their points in parallel. Only
+        // the epoch orders writes; sequence numbers order the points of one.
+        let parts = self.partition(points, None);
         let mut epoch = self.ingest.lock().unwrap_or_else(|e| e.into_inner());
         let e = self.next_epoch(&mut epoch);
-        // Live points are partitioned by series: a write reaches every task subscribed.
-        let parts = self.partition(points, None);
         let deadline = Instant::now() + timeout;
         for (w, part) in parts.into_iter().enumerate() {
             if part.is_empty() {

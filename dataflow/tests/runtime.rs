@@ -491,6 +491,66 @@ fn live_writes_reach_their_tasks_whole_or_point_by_point() {
     }
 }
 
+/// Writes from several threads at once (each grouped and partitioned on its own thread,
+/// outside the ingest lock) all reach the task, each point once.
+#[test]
+fn concurrent_writes_each_reach_the_task_once() {
+    for workers in [1, 2] {
+        let engine = Engine::start(EngineConfig {
+            workers,
+            ..Default::default()
+        })
+        .unwrap();
+        let reg = Arc::new(HttpOutRegistry::default());
+        engine
+            .install(
+                "all",
+                &plan("stream|from().measurement('cpu')|httpOut('last')"),
+                Services::default().with("http_out", Arc::clone(&reg)),
+                feed(&[("db", "rp")], Some(&["cpu"])),
+            )
+            .unwrap();
+        let (threads, writes, per) = (4, 50, 100);
+        std::thread::scope(|s| {
+            for k in 0..threads {
+                let engine = &engine;
+                s.spawn(move || {
+                    for w in 0..writes {
+                        let batch: Vec<Point> = (0..per)
+                            .map(|i| point(&format!("t{k}-h{i}"), 1.0, (w * per + i) as i64))
+                            .collect();
+                        engine
+                            .write_timeout(batch, Duration::from_secs(30))
+                            .unwrap();
+                    }
+                });
+            }
+        });
+        // The points the from node passed on, summed over workers.
+        let passed = || {
+            engine
+                .stats("all")
+                .map(|st| {
+                    st.edges
+                        .iter()
+                        .filter(|((parent, _), _)| parent.starts_with("from"))
+                        .map(|(_, n)| *n)
+                        .sum::<u64>()
+                })
+                .unwrap_or(0)
+        };
+        let want = (threads * writes * per) as u64;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while passed() < want && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(passed(), want, "{workers} workers");
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(passed(), want, "{workers} workers, then");
+        engine.shutdown();
+    }
+}
+
 /// Kapacitor's internal statistics (`_kapacitor`) reach a task that names their database,
 /// never one fed every database.
 #[test]
