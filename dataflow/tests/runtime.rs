@@ -31,11 +31,25 @@ fn live() -> Feed {
     }
 }
 
+/// An engine with `workers` workers, the rest of its configuration the default.
+fn start(workers: usize) -> Engine {
+    Engine::start(EngineConfig {
+        workers,
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+/// What httpOut `ep` of `task` shows now (empty when nothing yet).
+fn json_now(reg: &HttpOutRegistry, task: &str, ep: &str) -> String {
+    reg.json(task, ep).and_then(Result::ok).unwrap_or_default()
+}
+
 /// Polls an httpOut endpoint until `pred` holds (or 10 s pass) and returns the last JSON.
 fn wait_json(reg: &HttpOutRegistry, task: &str, ep: &str, pred: impl Fn(&str) -> bool) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let json = reg.json(task, ep).and_then(Result::ok).unwrap_or_default();
+        let json = json_now(reg, task, ep);
         if pred(&json) || Instant::now() > deadline {
             return json;
         }
@@ -47,11 +61,7 @@ const LAST_PER_HOST: &str = "stream|from().measurement('cpu').groupBy('host')|ht
 
 #[test]
 fn installing_and_removing_tasks_leaves_other_tasks_alone() {
-    let engine = Engine::start(EngineConfig {
-        workers: 2,
-        ..Default::default()
-    })
-    .unwrap();
+    let engine = start(2);
     let reg_a = Arc::new(HttpOutRegistry::default());
     engine
         .install(
@@ -93,11 +103,7 @@ fn installing_and_removing_tasks_leaves_other_tasks_alone() {
 
 #[test]
 fn a_replay_leaves_the_live_task_untouched() {
-    let engine = Engine::start(EngineConfig {
-        workers: 2,
-        ..Default::default()
-    })
-    .unwrap();
+    let engine = start(2);
     let live_reg = Arc::new(HttpOutRegistry::default());
     let p = plan(LAST_PER_HOST);
     engine
@@ -152,11 +158,7 @@ fn a_replay_leaves_the_live_task_untouched() {
 #[test]
 fn a_replay_leaves_the_live_alert_state_untouched() {
     use kap_dataflow::alert::{Level, TOPICS_SERVICE, TopicStore};
-    let engine = Engine::start(EngineConfig {
-        workers: 2,
-        ..Default::default()
-    })
-    .unwrap();
+    let engine = start(2);
     let script = "stream|from().measurement('cpu').groupBy('host')|alert().topic('cpu').crit(lambda: \"value\" > 90.0)";
     let p = plan(script);
     let live_topics = Arc::new(TopicStore::default());
@@ -223,11 +225,7 @@ fn a_replay_leaves_the_live_alert_state_untouched() {
 
 #[test]
 fn barrier_idle_closes_windows_without_new_data() {
-    let engine = Engine::start(EngineConfig {
-        workers: 2,
-        ..Default::default()
-    })
-    .unwrap();
+    let engine = start(2);
     let reg = Arc::new(HttpOutRegistry::default());
     let script = "stream|from().measurement('cpu').groupBy('host')|barrier().idle(300ms)|window().period(1s).every(1s)|count('value')|httpOut('c')";
     engine
@@ -262,11 +260,7 @@ fn deadman_fires_when_data_stops() {
 
 fn deadman_fires_when_data_on_lane_stops(lane: u64) {
     use kap_dataflow::alert::{Level, TOPICS_SERVICE, TopicStore};
-    let engine = Engine::start(EngineConfig {
-        workers: 2,
-        ..Default::default()
-    })
-    .unwrap();
+    let engine = start(2);
     let topics = Arc::new(TopicStore::default());
     let script = "stream|from().measurement('cpu')|deadman(0.0, 300ms).topic('dead')";
     engine
@@ -323,11 +317,7 @@ fn feed(dbrps: &[(&str, &str)], measurements: Option<&[&str]>) -> Feed {
 
 #[test]
 fn live_points_reach_each_subscribed_task_once_among_many_others() {
-    let engine = Engine::start(EngineConfig {
-        workers: 2,
-        ..Default::default()
-    })
-    .unwrap();
+    let engine = start(2);
     let reg = Arc::new(HttpOutRegistry::default());
     let services = || Services::default().with("http_out", Arc::clone(&reg));
     // Counts every point it receives (all in one window).
@@ -372,10 +362,7 @@ fn live_points_reach_each_subscribed_task_once_among_many_others() {
         );
     }
     for i in 0..1000 {
-        let json = reg
-            .json(&format!("other{i}"), "n")
-            .and_then(Result::ok)
-            .unwrap_or_default();
+        let json = json_now(&reg, &format!("other{i}"), "n");
         assert!(!json.contains("values"), "other{i} got data: {json}");
     }
     engine.shutdown();
@@ -387,11 +374,7 @@ fn live_points_reach_each_subscribed_task_once_among_many_others() {
 #[test]
 fn live_writes_reach_their_tasks_whole_or_point_by_point() {
     for workers in [1, 2] {
-        let engine = Engine::start(EngineConfig {
-            workers,
-            ..Default::default()
-        })
-        .unwrap();
+        let engine = start(workers);
         let reg = Arc::new(HttpOutRegistry::default());
         let services = || Services::default().with("http_out", Arc::clone(&reg));
         // The count and the sum of every point received, and the last value.
@@ -482,10 +465,7 @@ fn live_writes_reach_their_tasks_whole_or_point_by_point() {
         assert!(json.contains("\"z\""), "{workers} workers: {json}");
         // Nothing more arrives.
         std::thread::sleep(Duration::from_millis(200));
-        let json = reg
-            .json("cpu", "n")
-            .and_then(Result::ok)
-            .unwrap_or_default();
+        let json = json_now(&reg, "cpu", "n");
         assert!(json.contains(&format!(",{cpu}]")), "{json}");
         engine.shutdown();
     }
@@ -496,11 +476,7 @@ fn live_writes_reach_their_tasks_whole_or_point_by_point() {
 #[test]
 fn concurrent_writes_each_reach_the_task_once() {
     for workers in [1, 2] {
-        let engine = Engine::start(EngineConfig {
-            workers,
-            ..Default::default()
-        })
-        .unwrap();
+        let engine = start(workers);
         let reg = Arc::new(HttpOutRegistry::default());
         engine
             .install(
@@ -555,11 +531,7 @@ fn concurrent_writes_each_reach_the_task_once() {
 /// never one fed every database.
 #[test]
 fn internal_statistics_reach_only_tasks_that_name_their_database() {
-    let engine = Engine::start(EngineConfig {
-        workers: 1,
-        ..Default::default()
-    })
-    .unwrap();
+    let engine = start(1);
     let reg = Arc::new(HttpOutRegistry::default());
     let counting =
         plan("stream|from()|window().periodCount(1000).everyCount(1)|count('value')|httpOut('n')");
@@ -651,11 +623,7 @@ fn direct_events(
     workers: usize,
 ) -> Vec<(String, String, i64, String)> {
     use kap_dataflow::alert::{ALERTS_SERVICE, AlertService, AlertSink};
-    let engine = Engine::start(EngineConfig {
-        workers,
-        ..Default::default()
-    })
-    .unwrap();
+    let engine = start(workers);
     let events = Arc::new(Events::default());
     let sink: Arc<dyn AlertSink> = Arc::<Events>::clone(&events);
     let services = Services::default().with(ALERTS_SERVICE, Arc::new(AlertService(sink)));
