@@ -229,9 +229,10 @@ impl Runtime {
             Feed::Live { dbrps, .. } if batch => (Feed::Direct, dbrps),
             other => (other, Vec::new()),
         };
-        // Resolved before anything is installed, so a bad query leaves nothing behind.
+        // Resolved before anything is installed, so a bad query leaves nothing behind. Its
+        // errors read as Kapacitor's (`checkDBRPs`'s, among them), without a prefix.
         let queries = if batch {
-            Some(self.batch.plans(plan, &dbrps).map_err(fail)?)
+            Some(self.batch.plans(plan, &dbrps)?)
         } else {
             None
         };

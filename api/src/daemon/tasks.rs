@@ -206,6 +206,14 @@ pub fn measurements(plan: &Pipeline) -> Option<Vec<String>> {
     Some(out)
 }
 
+/// The answer to a create or update that enabled a task which then failed to start, as
+/// Kapacitor's: an error with the start's error text. The task is kept as saved (enabled,
+/// not executing, the error in its `error`), so a GET shows why and a fix can follow.
+fn start_failure(entry: &TaskEntry) -> Option<ApiError> {
+    (entry.rec.is_enabled() && !entry.executing && !entry.error.is_empty())
+        .then(|| ApiError::internal_msg(entry.error.clone()))
+}
+
 impl TaskManager {
     /// Loads tasks and templates from the store and starts the enabled tasks.
     pub fn load(
@@ -386,9 +394,10 @@ impl TaskManager {
         if status == "enabled" {
             self.start(&mut entry);
         }
+        let failed = start_failure(&entry);
         let task = self.view(&entry, ViewOptions::default());
         inner.tasks.insert(id, entry);
-        Ok(task)
+        failed.map_or(Ok(task), Err)
     }
 
     /// `PATCH /tasks/<id>`.
@@ -504,9 +513,10 @@ impl TaskManager {
         if entry.rec.is_enabled() {
             self.start(&mut entry);
         }
+        let failed = start_failure(&entry);
         let task = self.view(&entry, ViewOptions::default());
         inner.tasks.insert(new_id, entry);
-        Ok(task)
+        failed.map_or(Ok(task), Err)
     }
 
     /// `DELETE /tasks/<id>` (deleting a missing task succeeds, as in Kapacitor).

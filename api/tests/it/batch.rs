@@ -415,9 +415,16 @@ fn query_errors_missing_databases_and_the_seed_form() {
         "{t}"
     );
 
-    // No database anywhere for `FROM cpu`.
-    let (_, body) = create("nodb", "SELECT mean(value) FROM cpu", serde_json::json!([]));
+    // No database anywhere for `FROM cpu`: the create that enabled it fails (the task is
+    // kept, with its error).
+    let (status, body) = create("nodb", "SELECT mean(value) FROM cpu", serde_json::json!([]));
+    assert_eq!(status, 500, "{body}");
     let t = d.json("/kapacitor/v1/tasks/nodb");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["error"],
+        t["error"],
+        "{t}"
+    );
     assert_eq!(t["executing"], false, "{body} {t}");
     let err = t["error"].as_str().unwrap_or("");
     assert!(
@@ -426,17 +433,34 @@ fn query_errors_missing_databases_and_the_seed_form() {
     );
 
     // Kapacitor's `TestServer_InvalidBatchTask`: a task given dbrps queries only those.
-    let (_, body) = create(
-        "otherdb",
-        " SELECT value from unknowndb.unknownrp.cpu ",
-        serde_json::json!([{"db": "telegraf", "rp": "autogen"}]),
+    // Created disabled, then enabled as the Go test does: the PATCH answers the error.
+    let script = "batch\n    |query(' SELECT value from unknowndb.unknownrp.cpu ')\n        .every(1s)\n    |count('value')\n    |httpOut('count')\n";
+    let body = serde_json::json!({
+        "id": "otherdb", "type": "batch", "dbrps": [{"db": "telegraf", "rp": "autogen"}],
+        "script": script, "status": "disabled",
+    })
+    .to_string();
+    let (status, body) = d.req("POST", "/kapacitor/v1/tasks", Some(&body));
+    assert_eq!(status, 200, "{body}");
+    let want = "batch query is not allowed to request data from \"unknowndb\".\"unknownrp\"";
+    let (status, body) = d.req(
+        "PATCH",
+        "/kapacitor/v1/tasks/otherdb",
+        Some(r#"{"status": "enabled"}"#),
+    );
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["error"],
+        want
     );
     let t = d.json("/kapacitor/v1/tasks/otherdb");
-    assert_eq!(t["executing"], false, "{body} {t}");
     assert_eq!(
-        t["error"],
-        "failed to start task: batch query is not allowed to request data from \"unknowndb\".\"unknownrp\"",
+        (&t["status"], &t["executing"], &t["error"]),
+        (&"enabled".into(), &false.into(), &want.into()),
+        "{t}"
     );
+    let (status, body) = d.req("DELETE", "/kapacitor/v1/tasks/otherdb", None);
+    assert_eq!(status, 204, "{body}");
     let (_, body) = create(
         "samedb",
         "SELECT count(value) FROM \"telegraf\".\"autogen\".cpu",
