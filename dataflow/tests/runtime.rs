@@ -641,7 +641,7 @@ fn direct_events(
 }
 
 #[test]
-fn a_direct_feed_grouped_coarser_than_its_series_runs_alike_on_one_and_two_workers() {
+fn a_direct_feed_grouped_coarser_than_its_series_runs_alike_on_one_and_several_workers() {
     // Each host has two series (cpu=0, cpu=1) and, for some hosts, a third of another dc:
     // a group's points come from several series, so they must still meet, in order, on
     // one worker when ingest partitions by the `from`'s group instead of the series.
@@ -686,11 +686,12 @@ fn a_direct_feed_grouped_coarser_than_its_series_runs_alike_on_one_and_two_worke
     for script in scripts {
         let one = direct_events(script, &points, 97, 1);
         assert!(one.len() > 20, "{script}: {} events", one.len());
-        for chunk in [97, 2000] {
+        // Each write reaches one worker, in turn, which splits it among all of them.
+        for (workers, chunk) in [(2, 97), (2, 2000), (3, 97)] {
             assert_eq!(
-                direct_events(script, &points, chunk, 2),
+                direct_events(script, &points, chunk, workers),
                 one,
-                "{script}: 2 workers, writes of {chunk}"
+                "{script}: {workers} workers, writes of {chunk}"
             );
         }
     }
