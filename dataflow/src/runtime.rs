@@ -787,7 +787,7 @@ impl Engine {
 
     /// Feeds a direct dataflow with points for its root (one epoch), blocking while lanes
     /// are full (replays are paced by the engine). With several workers and one `from`,
-    /// a worker splits the write ([`Engine::feed_chunk`]); else the calling thread does.
+    /// a worker splits the write (`Engine::feed_chunk`); else the calling thread does.
     pub fn feed_points(&self, id: &str, points: Vec<Point>) -> Result<(), EngineError> {
         // Installed only with several workers ([`partitioning_from`]).
         let grouping = self
