@@ -323,8 +323,21 @@ pub fn format_duration_go(ns: i64) -> String {
 /// characters as `\u00XX`; `<`, `>`, `&` as `\u003c`, `\u003e`, `\u0026`; U+2028 and U+2029
 /// as `\u2028`, `\u2029`.
 pub fn write_json_string(out: &mut String, s: &str) {
+    write_json_string_as(out, s, false);
+}
+
+/// [`write_json_string`] as Go's `html/template` prints it in text, in one pass: `"` as
+/// `&#34;`, `'` as `&#39;`, `+` as `&#43;` (the JSON itself escapes `<`, `>`, `&` and every
+/// control character, so nothing else needs it).
+pub fn write_json_string_html(out: &mut String, s: &str) {
+    write_json_string_as(out, s, true);
+}
+
+#[inline(always)]
+fn write_json_string_as(out: &mut String, s: &str, html: bool) {
+    let quote = if html { "&#34;" } else { "\"" };
     out.reserve(s.len() + 2);
-    out.push('"');
+    out.push_str(quote);
     // Runs of bytes that need no escape are copied whole: every escaped character but
     // U+2028 and U+2029 is ASCII, and those two are matched on their whole encoding, so
     // the runs end on character boundaries.
@@ -334,7 +347,9 @@ pub fn write_json_string(out: &mut String, s: &str) {
     while i < bytes.len() {
         let b = bytes[i];
         let (escaped, len): (Option<&str>, usize) = match b {
-            b'"' => (Some("\\\""), 1),
+            b'"' => (Some(if html { "\\&#34;" } else { "\\\"" }), 1),
+            b'\'' if html => (Some("&#39;"), 1),
+            b'+' if html => (Some("&#43;"), 1),
             b'\\' => (Some("\\\\"), 1),
             b'\n' => (Some("\\n"), 1),
             b'\r' => (Some("\\r"), 1),
@@ -365,7 +380,7 @@ pub fn write_json_string(out: &mut String, s: &str) {
         start = i;
     }
     out.push_str(&s[start..]);
-    out.push('"');
+    out.push_str(quote);
 }
 
 /// Go's `url.QueryEscape`: unreserved bytes kept, space as `+`, the rest `%XX`.

@@ -826,12 +826,12 @@ impl Drop for AlertNode {
 /// of `data`: the `json` function's output (the JSON and a newline; nothing when the data
 /// cannot be encoded, such as a NaN field), HTML-escaped as the template prints a string.
 fn default_details(data: &Data) -> String {
-    let Ok(mut json) = data.to_json() else {
+    // Encoded and escaped in one pass, into a buffer about the size of a usual event's.
+    let mut out = String::with_capacity(512);
+    if data.write_json_html(&mut out).is_err() {
         return String::new();
-    };
-    json.push('\n');
-    let mut out = String::with_capacity(json.len() + json.len() / 4);
-    crate::template::html_escape_into(&mut out, &json, true);
+    }
+    out.push('\n');
     out
 }
 
@@ -846,6 +846,8 @@ mod tests {
             |v: Data| Data::map([("value", v), ("note", Data::str("a+b <c> & 'd' \"e\""))]);
         for value in [
             Data::Float(1.5),
+            Data::Float(1e21),
+            Data::Float(-2.5e-7),
             Data::Float(f64::NAN),
             Data::Int(-3),
             Data::Bool(true),

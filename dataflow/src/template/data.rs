@@ -154,6 +154,25 @@ impl Data {
 
     /// Appends the Go `json.Marshal` encoding to `out` (see [`Data::to_json`]).
     pub fn write_json(&self, out: &mut String) -> Result<(), String> {
+        self.write_json_as(out, false)
+    }
+
+    /// [`Data::write_json`] as Go's `html/template` prints that JSON in text (what
+    /// `{{ json . }}` renders in an HTML template), in one pass: `"` as `&#34;`, `'` as
+    /// `&#39;`, `+` as `&#43;` ([`gofmt::write_json_string_html`]). On an error `out` holds
+    /// a part of the encoding.
+    pub fn write_json_html(&self, out: &mut String) -> Result<(), String> {
+        self.write_json_as(out, true)
+    }
+
+    fn write_json_as(&self, out: &mut String, html: bool) -> Result<(), String> {
+        let string = |out: &mut String, s: &str| {
+            if html {
+                gofmt::write_json_string_html(out, s);
+            } else {
+                gofmt::write_json_string(out, s);
+            }
+        };
         match self {
             Data::Nil => out.push_str("null"),
             Data::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -161,6 +180,8 @@ impl Data {
                 let _ = write!(out, "{i}");
             }
             Data::Float(f) => match gofmt::format_float_json(*f) {
+                // An exponent's sign is the only `+` a number has.
+                Some(s) if html && s.contains('+') => out.push_str(&s.replace('+', "&#43;")),
                 Some(s) => out.push_str(&s),
                 None => {
                     return Err(format!(
@@ -169,27 +190,27 @@ impl Data {
                     ));
                 }
             },
-            Data::String(s) => gofmt::write_json_string(out, s),
-            Data::Time(t) => gofmt::write_json_string(out, &gofmt::format_time_rfc3339nano(*t)),
+            Data::String(s) => string(out, s),
+            Data::Time(t) => string(out, &gofmt::format_time_rfc3339nano(*t)),
             Data::Map(m) => write_json_seq(out, '{', '}', m.iter(), |out, (k, v)| {
-                gofmt::write_json_string(out, k);
+                string(out, k);
                 out.push(':');
-                v.write_json(out)
+                v.write_json_as(out, html)
             })?,
             Data::StringMap(m) => write_json_seq(out, '{', '}', m.iter(), |out, (k, v)| {
-                gofmt::write_json_string(out, k);
+                string(out, k);
                 out.push(':');
-                gofmt::write_json_string(out, v);
+                string(out, v);
                 Ok::<(), String>(())
             })?,
             Data::Struct(fields) => write_json_seq(out, '{', '}', fields.iter(), |out, (k, v)| {
-                gofmt::write_json_string(out, k);
+                string(out, k);
                 out.push(':');
-                v.write_json(out)
+                v.write_json_as(out, html)
             })?,
-            Data::List(items) => {
-                write_json_seq(out, '[', ']', items.iter(), |out, v| v.write_json(out))?
-            }
+            Data::List(items) => write_json_seq(out, '[', ']', items.iter(), |out, v| {
+                v.write_json_as(out, html)
+            })?,
         }
         Ok(())
     }

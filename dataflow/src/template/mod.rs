@@ -48,7 +48,6 @@ use std::fmt;
 use std::sync::Arc;
 
 pub use data::Data;
-pub(crate) use funcs::html_escape_into;
 pub use funcs::{FuncImpl, Funcs};
 pub use printf::{sprint, sprintf, sprintln};
 
