@@ -1423,9 +1423,9 @@ fn partition(
 ) -> Vec<Parcel> {
     let n = points.len();
     let mut lanes = Lanes::default();
-    // Each point is grouped as it moves to its worker's parcel: one pass, which a
-    // feeding thread (a `/write`) finishes sooner than a pass to group and another to
-    // move (`benches/engine.rs`).
+    // Each point is grouped as it moves to its worker's parcel: one pass, which the
+    // thread splitting (a `/write`'s, or the worker a direct write reached) finishes
+    // sooner than a pass to group and another to move (`benches/engine.rs`).
     let room = share(n, peers);
     let mut parts: Vec<Parcel> = (0..peers).map(|_| spare.take(room)).collect();
     for (seq, mut p) in (first..).zip(points) {
