@@ -643,6 +643,13 @@ impl Engine {
         Ok(())
     }
 
+    /// The key of installed dataflow `id`, or the error feeding or closing a missing one
+    /// returns.
+    fn installed_key(&self, id: &str) -> Result<String, EngineError> {
+        self.key(id)
+            .ok_or_else(|| EngineError::Build(format!("no dataflow `{id}` is installed")))
+    }
+
     fn key(&self, id: &str) -> Option<String> {
         self.keys
             .lock()
@@ -815,9 +822,7 @@ impl Engine {
         points: Vec<Point>,
         grouping: Arc<FromGrouping>,
     ) -> Result<(), EngineError> {
-        let key = self
-            .key(id)
-            .ok_or_else(|| EngineError::Build(format!("no dataflow `{id}` is installed")))?;
+        let key = self.installed_key(id)?;
         let first = self.seq.fetch_add(points.len() as u64, Ordering::Relaxed);
         let mut epoch = self.ingest.lock().unwrap_or_else(|e| e.into_inner());
         let e = self.next_epoch(&mut epoch);
@@ -843,15 +848,6 @@ impl Engine {
         partition(points, first, None, self.workers, &self.shared.spare)
     }
 
-    /// One empty parcel per worker, with room for an even share of `n` messages, reusing
-    /// emptied parcels.
-    fn parcels(&self, n: usize) -> Vec<Parcel> {
-        let share = share(n, self.workers);
-        (0..self.workers)
-            .map(|_| self.shared.spare.take(share))
-            .collect()
-    }
-
     /// Feeds a direct dataflow with batches for its query node number `query` (node id).
     pub fn feed_batches(
         &self,
@@ -859,7 +855,7 @@ impl Engine {
         node: usize,
         batches: Vec<Batch>,
     ) -> Result<(), EngineError> {
-        let mut parts = self.parcels(batches.len());
+        let mut parts = parcels(batches.len(), self.workers, &self.shared.spare);
         let first = self.seq.fetch_add(batches.len() as u64, Ordering::Relaxed);
         for (seq, b) in (first..).zip(batches) {
             parts[worker_for(b.group.0, self.workers)]
@@ -870,9 +866,7 @@ impl Engine {
 
     /// Sends one epoch of pre-partitioned parcels to a direct dataflow.
     fn feed_parts(&self, id: &str, parts: Vec<Parcel>) -> Result<(), EngineError> {
-        let key = self
-            .key(id)
-            .ok_or_else(|| EngineError::Build(format!("no dataflow `{id}` is installed")))?;
+        let key = self.installed_key(id)?;
         let mut epoch = self.ingest.lock().unwrap_or_else(|e| e.into_inner());
         let e = self.next_epoch(&mut epoch);
         for (w, part) in parts.into_iter().enumerate() {
@@ -905,9 +899,7 @@ impl Engine {
     /// [`Engine::close_and_wait`] but for the removal: the drained dataflow's statistics
     /// stay readable ([`Engine::stats`]) until [`Engine::remove`].
     pub fn close_and_drain(&self, id: &str, timeout: Duration) -> Result<(), EngineError> {
-        let key = self
-            .key(id)
-            .ok_or_else(|| EngineError::Build(format!("no dataflow `{id}` is installed")))?;
+        let key = self.installed_key(id)?;
         for lane in &self.lanes {
             lane.send(Lane::Close { id: key.clone() })
                 .map_err(|_| EngineError::Stopped)?;
@@ -1402,13 +1394,15 @@ impl Slots {
     }
 }
 
-/// An even share of `n` items per worker of `peers` (and some).
-fn share(n: usize, peers: usize) -> usize {
-    if peers == 1 {
+/// One empty parcel per worker of `peers`, with room for an even share of `n` messages
+/// (and some), reusing emptied parcels.
+fn parcels(n: usize, peers: usize, spare: &Spare) -> Vec<Parcel> {
+    let room = if peers == 1 {
         n
     } else {
         n / peers + n / 8 + 16
-    }
+    };
+    (0..peers).map(|_| spare.take(room)).collect()
 }
 
 /// Numbers `points` from `first`, groups them and splits them into one parcel of messages
@@ -1426,8 +1420,7 @@ fn partition(
     // Each point is grouped as it moves to its worker's parcel: one pass, which the
     // thread splitting (a `/write`'s, or the worker a direct write reached) finishes
     // sooner than a pass to group and another to move (`benches/engine.rs`).
-    let room = share(n, peers);
-    let mut parts: Vec<Parcel> = (0..peers).map(|_| spare.take(room)).collect();
+    let mut parts = parcels(n, peers, spare);
     for (seq, mut p) in (first..).zip(points) {
         let lane = match grouping {
             Some(g) => {
