@@ -394,10 +394,12 @@ impl TaskManager {
         if status == "enabled" {
             self.start(&mut entry);
         }
-        let failed = start_failure(&entry);
-        let task = self.view(&entry, ViewOptions::default());
+        let answer = match start_failure(&entry) {
+            Some(failed) => Err(failed),
+            None => Ok(self.view(&entry, ViewOptions::default())),
+        };
         inner.tasks.insert(id, entry);
-        failed.map_or(Ok(task), Err)
+        answer
     }
 
     /// `PATCH /tasks/<id>`.
@@ -513,10 +515,12 @@ impl TaskManager {
         if entry.rec.is_enabled() {
             self.start(&mut entry);
         }
-        let failed = start_failure(&entry);
-        let task = self.view(&entry, ViewOptions::default());
+        let answer = match start_failure(&entry) {
+            Some(failed) => Err(failed),
+            None => Ok(self.view(&entry, ViewOptions::default())),
+        };
         inner.tasks.insert(new_id, entry);
-        failed.map_or(Ok(task), Err)
+        answer
     }
 
     /// `DELETE /tasks/<id>` (deleting a missing task succeeds, as in Kapacitor).
