@@ -134,6 +134,11 @@ pub struct EngineConfig {
     pub workers: usize,
     /// Capacity of each worker's lane, in messages.
     pub lane_capacity: usize,
+    /// How often an idle engine advances every worker's watermark, so that what timers
+    /// emit, and data stashed for an epoch, is processed without waiting for the next write
+    /// (default 50 ms; at least 1 ms). Also the longest an idle worker sleeps: whatever
+    /// has work for a worker wakes it sooner.
+    pub heartbeat: Duration,
 }
 
 impl Default for EngineConfig {
@@ -143,6 +148,7 @@ impl Default for EngineConfig {
                 .map(|n| n.get())
                 .unwrap_or(1),
             lane_capacity: 1024,
+            heartbeat: Duration::from_millis(50),
         }
     }
 }
@@ -158,6 +164,8 @@ struct Shared {
     fresh: Mutex<HashMap<String, Arc<AtomicU64>>>,
     /// Emptied parcels, for ingest and stages to fill again.
     spare: Spare,
+    /// [`EngineConfig::heartbeat`].
+    heartbeat: Duration,
 }
 
 /// The most room a live write's parcel for one dataflow starts with (messages).
@@ -379,20 +387,10 @@ fn fused(plan: &Pipeline) -> Stages {
     }
 }
 
-/// How often an idle engine advances every worker's epoch (the watermark heartbeat), so that
-/// what timers emit, and data stashed for an epoch, is processed without waiting for the
-/// next write.
-const HEARTBEAT: Duration = Duration::from_millis(50);
-
-/// The longest an idle worker sleeps. Whatever has work for it wakes it: a lane message or
-/// a command is followed by an unpark, timely unparks a worker it sends data or progress
-/// to, and a stage's timer bounds the sleep; the heartbeat wakes it every [`HEARTBEAT`]
-/// anyway. An idle engine so costs next to nothing (with a 2 ms sleep each idle worker
-/// burnt ~2 % of a core in wake-ups).
-const IDLE_PARK: Duration = HEARTBEAT;
-
-/// The heartbeat: advances every lane to a new epoch when ingest has been idle.
+/// The heartbeat: every `every` ([`EngineConfig::heartbeat`]), advances every lane to a new
+/// epoch when ingest has been idle.
 fn spawn_heartbeat(
+    every: Duration,
     lanes: Vec<Sender<Lane>>,
     threads: Vec<std::thread::Thread>,
     ingest: Arc<Mutex<u64>>,
@@ -403,7 +401,7 @@ fn spawn_heartbeat(
         .spawn(move || {
             let mut last = 0u64;
             while !stopping.load(Ordering::Relaxed) {
-                std::thread::sleep(HEARTBEAT);
+                std::thread::sleep(every);
                 let mut epoch = ingest.lock().unwrap_or_else(|e| e.into_inner());
                 if *epoch != last {
                     // Ingest moved on its own since the last beat.
@@ -484,6 +482,7 @@ impl Engine {
     /// Starts the workers.
     pub fn start(config: EngineConfig) -> Result<Engine, EngineError> {
         let workers = config.workers.max(1);
+        let heartbeat = config.heartbeat.max(Duration::from_millis(1));
         let mut lanes = Vec::new();
         let mut receivers = Vec::new();
         for _ in 0..workers {
@@ -501,6 +500,7 @@ impl Engine {
             stats: Mutex::new(HashMap::new()),
             fresh: Mutex::new(HashMap::new()),
             spare: Spare::new(workers),
+            heartbeat,
         });
         let worker_shared = Arc::clone(&shared);
         let receivers = Arc::new(receivers);
@@ -525,6 +525,7 @@ impl Engine {
         let ingest = Arc::new(Mutex::new(1u64));
         let stopping = Arc::new(std::sync::atomic::AtomicBool::new(false));
         spawn_heartbeat(
+            heartbeat,
             lanes.clone(),
             threads.clone(),
             Arc::clone(&ingest),
@@ -726,7 +727,9 @@ impl Engine {
         while self.lanes.iter().any(|l| !l.is_empty()) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(5));
         }
-        std::thread::sleep((2 * HEARTBEAT).min(deadline.saturating_duration_since(Instant::now())));
+        std::thread::sleep(
+            (2 * self.shared.heartbeat).min(deadline.saturating_duration_since(Instant::now())),
+        );
     }
 
     /// Statistics of the installed dataflow `id` (`None` when it is not installed), summed
@@ -1148,6 +1151,7 @@ fn run_worker(
             match lane.try_recv() {
                 Ok(Lane::Shutdown) => {
                     shutdown = true;
+                    idle = false;
                     break;
                 }
                 Ok(l) => {
@@ -1157,11 +1161,22 @@ fn run_worker(
                 Err(_) => break,
             }
         }
+        // An idle worker sleeps until something has work for it: a lane message or a command
+        // is followed by an unpark, timely unparks a worker it sends data or progress to, a
+        // stage's timer bounds the sleep, and the heartbeat comes anyway. (Waking every 2 ms
+        // instead cost each idle worker ~2 % of a core.)
         worker.step_or_park(if idle {
-            Some(IDLE_PARK)
+            Some(shared.heartbeat)
         } else {
             Some(Duration::ZERO)
         });
+        // A worker can take an epoch's watermark before the worker its data went to has
+        // fed it (and marked the dataflow fresh), and then leaves the dataflow's input
+        // behind, holding the epoch back on every worker. It catches up as soon as it
+        // wakes, which that worker's progress makes it do, not at the next heartbeat.
+        for df in dfs.values_mut() {
+            df.follow(st.epoch, false);
+        }
         for (id, df) in dfs.iter_mut() {
             if df.input.is_none() && !df.reported && df.probe.done() {
                 df.reported = true;

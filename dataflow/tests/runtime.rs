@@ -60,6 +60,36 @@ fn wait_json(reg: &HttpOutRegistry, task: &str, ep: &str, pred: impl Fn(&str) ->
 const LAST_PER_HOST: &str = "stream|from().measurement('cpu').groupBy('host')|httpOut('last')";
 
 #[test]
+fn a_live_write_is_processed_without_waiting_for_the_heartbeat() {
+    // A worker can take a write's watermark before the worker its points went to has fed
+    // them: it must still let the epoch pass, not hold it until the heartbeat (here never)
+    // or the next write.
+    for workers in [1, 2, 3] {
+        let engine = Engine::start(EngineConfig {
+            workers,
+            heartbeat: Duration::from_secs(3600),
+            ..Default::default()
+        })
+        .unwrap();
+        let reg = Arc::new(HttpOutRegistry::default());
+        let script = "stream|from().measurement('cpu')|httpOut('last')";
+        let services = Services::default().with("http_out", Arc::clone(&reg));
+        engine
+            .install("t", &plan(script), services, live())
+            .unwrap();
+        for t in 0..40 {
+            // Each write's series lands on some worker; the others only see its watermark.
+            let host = format!("h{t}");
+            engine.write(vec![point(&host, t as f64, t)]).unwrap();
+            let want = format!("\"{host}\"");
+            let json = wait_json(&reg, "t", "last", |j| j.contains(&want));
+            assert!(json.contains(&want), "{workers} workers, write {t}: {json}");
+        }
+        engine.shutdown();
+    }
+}
+
+#[test]
 fn installing_and_removing_tasks_leaves_other_tasks_alone() {
     let engine = start(2);
     let reg_a = Arc::new(HttpOutRegistry::default());
