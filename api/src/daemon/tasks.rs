@@ -206,14 +206,6 @@ pub fn measurements(plan: &Pipeline) -> Option<Vec<String>> {
     Some(out)
 }
 
-/// The answer to a create or update that enabled a task which then failed to start, as
-/// Kapacitor's: an error with the start's error text. The task is kept as saved (enabled,
-/// not executing, the error in its `error`), so a GET shows why and a fix can follow.
-fn start_failure(entry: &TaskEntry) -> Option<ApiError> {
-    (entry.rec.is_enabled() && !entry.executing && !entry.error.is_empty())
-        .then(|| ApiError::internal_msg(entry.error.clone()))
-}
-
 impl TaskManager {
     /// Loads tasks and templates from the store and starts the enabled tasks.
     pub fn load(
@@ -394,12 +386,20 @@ impl TaskManager {
         if status == "enabled" {
             self.start(&mut entry);
         }
-        let answer = match start_failure(&entry) {
-            Some(failed) => Err(failed),
-            None => Ok(self.view(&entry, ViewOptions::default())),
-        };
+        let answer = self.saved_answer(&entry);
         inner.tasks.insert(id, entry);
         answer
+    }
+
+    /// The answer to a create or update that saved `entry`: its view, or, when it was
+    /// enabled and then failed to start, Kapacitor's error with the start's error text. The
+    /// task is kept as saved either way (enabled, not executing, the error in its `error`),
+    /// so a GET shows why and a fix can follow.
+    fn saved_answer(&self, entry: &TaskEntry) -> Result<Task, ApiError> {
+        if entry.rec.is_enabled() && !entry.executing && !entry.error.is_empty() {
+            return Err(ApiError::internal_msg(entry.error.clone()));
+        }
+        Ok(self.view(entry, ViewOptions::default()))
     }
 
     /// `PATCH /tasks/<id>`.
@@ -515,10 +515,7 @@ impl TaskManager {
         if entry.rec.is_enabled() {
             self.start(&mut entry);
         }
-        let answer = match start_failure(&entry) {
-            Some(failed) => Err(failed),
-            None => Ok(self.view(&entry, ViewOptions::default())),
-        };
+        let answer = self.saved_answer(&entry);
         inner.tasks.insert(new_id, entry);
         answer
     }
