@@ -1161,6 +1161,14 @@ fn run_worker(
                 Err(_) => break,
             }
         }
+        // A worker can take an epoch's watermark before the worker its data went to has
+        // fed it (and marked the dataflow fresh), and then leaves the dataflow's input
+        // behind, holding the epoch back on every worker. It catches up as soon as it
+        // wakes, which that worker's progress makes it do, and before it steps, so the
+        // epoch passes in this step rather than at the next heartbeat.
+        for df in dfs.values_mut() {
+            df.follow(st.epoch, false);
+        }
         // An idle worker sleeps until something has work for it: a lane message or a command
         // is followed by an unpark, timely unparks a worker it sends data or progress to, a
         // stage's timer bounds the sleep, and the heartbeat comes anyway. (Waking every 2 ms
@@ -1170,13 +1178,6 @@ fn run_worker(
         } else {
             Some(Duration::ZERO)
         });
-        // A worker can take an epoch's watermark before the worker its data went to has
-        // fed it (and marked the dataflow fresh), and then leaves the dataflow's input
-        // behind, holding the epoch back on every worker. It catches up as soon as it
-        // wakes, which that worker's progress makes it do, not at the next heartbeat.
-        for df in dfs.values_mut() {
-            df.follow(st.epoch, false);
-        }
         for (id, df) in dfs.iter_mut() {
             if df.input.is_none() && !df.reported && df.probe.done() {
                 df.reported = true;
