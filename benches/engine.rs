@@ -15,7 +15,14 @@
 //! measures the baseline and each engine setting minutes apart. So the bench ends with a
 //! paired measurement: rounds of baseline, engine with 1 worker and engine with 2 workers
 //! back to back, each round's shares computed within the round, and the median printed
-//! (`paired: ...`).
+//! (`paired: ...`). Each round also times the same computation by two hand-written threads
+//! without the engine, the two ways two workers can share it: `ideal_split` splits the
+//! chunks between the threads by host (keeping each host's points in order) and each folds
+//! its share; `ideal_shared` moves nothing, both threads read every point and fold the
+//! hosts of their half. They show what sharing this input between two cores costs at the
+//! least, with nothing of an engine: on the 2-core machine this was written on, both come
+//! to about half of the baseline per core (reading a point to learn its host costs about
+//! as much as the baseline's whole work on it), the issue's target for the engine.
 //!
 //! `dataflow::pipeline_live` feeds the same pipeline as `/write` does (`Engine::write`, a
 //! task subscribed to the points' database), with a threshold that fires often.
@@ -88,33 +95,55 @@ fn points() -> Vec<Point> {
     out
 }
 
-/// The same computation without the engine: per host, a 10 s window emitting when a later
-/// point arrives (Kapacitor's rule), its mean, and the alert condition.
-fn baseline(points: &[Point], threshold: f64) -> usize {
-    struct W {
-        next_emit: i64,
-        sum: f64,
-        n: u64,
+/// The baseline's state: per host, a 10 s window emitting when a later point arrives
+/// (Kapacitor's rule), its mean, and the alert condition.
+struct Windows {
+    map: HashMap<Sym, W>,
+    host: Sym,
+    value: Sym,
+    threshold: f64,
+    alerts: usize,
+}
+
+struct W {
+    next_emit: i64,
+    sum: f64,
+    n: u64,
+}
+
+impl Windows {
+    fn new(threshold: f64) -> Windows {
+        Windows {
+            map: HashMap::with_capacity(SERIES),
+            host: Sym::new("host"),
+            value: Sym::new("value"),
+            threshold,
+            alerts: 0,
+        }
     }
-    let host = Sym::new("host");
-    let value = Sym::new("value");
-    let mut windows: HashMap<Sym, W> = HashMap::with_capacity(SERIES);
-    let mut alerts = 0;
-    for p in points {
-        let h = kap_dataflow::point::get(&p.tags, host)
+
+    /// The host of `p`.
+    #[inline(always)]
+    fn host(&self, p: &Point) -> Sym {
+        kap_dataflow::point::get(&p.tags, self.host)
             .copied()
-            .unwrap_or_else(Sym::empty);
-        let v = kap_dataflow::point::get(&p.fields, value)
+            .unwrap_or_else(Sym::empty)
+    }
+
+    #[inline(always)]
+    fn add(&mut self, p: &Point) {
+        let h = self.host(p);
+        let v = kap_dataflow::point::get(&p.fields, self.value)
             .and_then(FieldValue::as_f64)
             .unwrap_or(0.0);
-        let w = windows.entry(h).or_insert(W {
+        let w = self.map.entry(h).or_insert(W {
             next_emit: p.time + 10_000_000_000,
             sum: 0.0,
             n: 0,
         });
         if p.time >= w.next_emit {
-            if w.n > 0 && w.sum / (w.n as f64) < threshold {
-                alerts += 1;
+            if w.n > 0 && w.sum / (w.n as f64) < self.threshold {
+                self.alerts += 1;
             }
             w.sum = 0.0;
             w.n = 0;
@@ -123,7 +152,89 @@ fn baseline(points: &[Point], threshold: f64) -> usize {
         w.sum += v;
         w.n += 1;
     }
-    alerts
+}
+
+/// The same computation without the engine, on one thread: the baseline.
+fn baseline(points: &[Point], threshold: f64) -> usize {
+    let mut windows = Windows::new(threshold);
+    for p in points {
+        windows.add(p);
+    }
+    windows.alerts
+}
+
+/// What splitting the input between two workers costs at the least: the same computation
+/// by two hand-written threads, no engine. Chunk `i` is split by thread `i % 2`
+/// (by the host's hash), which sends the other thread its share over a channel and folds
+/// its own; each thread takes the chunks in order, so every host's points are folded in
+/// time order, as Kapacitor's windows require. It consumes its input, as the engine does.
+fn ideal_split(chunks: Vec<Vec<Point>>, threshold: f64) -> usize {
+    let n = chunks.len();
+    let mut own: [Vec<Vec<Point>>; 2] = [Vec::new(), Vec::new()];
+    for (i, chunk) in chunks.into_iter().enumerate() {
+        own[i % 2].push(chunk);
+    }
+    let (to_1, from_0) = std::sync::mpsc::channel::<Vec<Point>>();
+    let (to_0, from_1) = std::sync::mpsc::channel::<Vec<Point>>();
+    let work = move |me: usize,
+                     mine: Vec<Vec<Point>>,
+                     to: std::sync::mpsc::Sender<Vec<Point>>,
+                     from: std::sync::mpsc::Receiver<Vec<Point>>| {
+        let mut windows = Windows::new(threshold);
+        let mut mine = mine.into_iter();
+        for i in 0..n {
+            if i % 2 == me {
+                let chunk = mine.next().expect("own chunk");
+                let mut local = Vec::with_capacity(chunk.len() / 2 + 64);
+                let mut other = Vec::with_capacity(chunk.len() / 2 + 64);
+                for p in chunk {
+                    if windows.host(&p).content_hash() % 2 == me as u64 {
+                        local.push(p);
+                    } else {
+                        other.push(p);
+                    }
+                }
+                to.send(other).expect("peer");
+                for p in &local {
+                    windows.add(p);
+                }
+            } else {
+                for p in &from.recv().expect("peer") {
+                    windows.add(p);
+                }
+            }
+        }
+        windows.alerts
+    };
+    let [own_0, own_1] = own;
+    std::thread::scope(|s| {
+        let zero = s.spawn(move || work(0, own_0, to_1, from_1));
+        let one = s.spawn(move || work(1, own_1, to_0, from_0));
+        zero.join().expect("thread 0") + one.join().expect("thread 1")
+    })
+}
+
+/// The other way to share the work between two hand-written threads: nothing is split or
+/// moved; both threads read every point and each folds the hosts of its hash half. It
+/// drops its input once both are done.
+fn ideal_shared(chunks: Vec<Vec<Point>>, threshold: f64) -> usize {
+    let chunks = &chunks;
+    std::thread::scope(|s| {
+        let threads: Vec<_> = (0..2u64)
+            .map(|me| {
+                s.spawn(move || {
+                    let mut windows = Windows::new(threshold);
+                    for p in chunks.iter().flatten() {
+                        if windows.host(p).content_hash() % 2 == me {
+                            windows.add(p);
+                        }
+                    }
+                    windows.alerts
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().expect("thread")).sum()
+    })
 }
 
 /// Runs the pipeline through the engine on prebuilt chunks; returns the critical alerts.
@@ -229,8 +340,9 @@ fn bench(c: &mut Criterion) {
 /// Rounds of the paired measurement.
 const PAIRED_ROUNDS: usize = 15;
 
-/// Baseline, 1 worker and 2 workers back to back, `PAIRED_ROUNDS` times; prints the median
-/// time of each and the median of the shares computed within each round.
+/// Baseline, 1 worker, 2 workers and the hand-written two-thread split ([`ideal_split`])
+/// back to back, `PAIRED_ROUNDS` times; prints the median time of each and the median of
+/// the shares computed within each round.
 fn paired() {
     let points = points();
     let plan = compile(10.0);
@@ -245,9 +357,9 @@ fn paired() {
             .expect("engine")
         })
         .collect();
-    let mut rows: Vec<[f64; 3]> = Vec::with_capacity(PAIRED_ROUNDS);
+    let mut rows: Vec<[f64; 5]> = Vec::with_capacity(PAIRED_ROUNDS);
     for round in 0..PAIRED_ROUNDS {
-        let mut row = [0.0; 3];
+        let mut row = [0.0; 5];
         let t = Instant::now();
         assert_eq!(black_box(baseline(&points, 10.0)), expected);
         row[0] = t.elapsed().as_secs_f64();
@@ -258,6 +370,14 @@ fn paired() {
             row[k + 1] = t.elapsed().as_secs_f64();
             assert_eq!(got, expected);
         }
+        let input = chunks(&points);
+        let t = Instant::now();
+        assert_eq!(black_box(ideal_split(input, 10.0)), expected);
+        row[3] = t.elapsed().as_secs_f64();
+        let input = chunks(&points);
+        let t = Instant::now();
+        assert_eq!(black_box(ideal_shared(input, 10.0)), expected);
+        row[4] = t.elapsed().as_secs_f64();
         rows.push(row);
     }
     for engine in engines {
@@ -271,15 +391,23 @@ fn paired() {
     // Share: the engine's points/s (per core with 2 workers) over the baseline's, per round.
     let share1 = median(rows.iter().map(|r| r[0] / r[1]).collect());
     let share2 = median(rows.iter().map(|r| r[0] / (2.0 * r[2])).collect());
+    let split = median(rows.iter().map(|r| r[0] / (2.0 * r[3])).collect());
+    let shared = median(rows.iter().map(|r| r[0] / (2.0 * r[4])).collect());
     let ms = |s: f64| s * 1e3;
     println!(
         "paired ({PAIRED_ROUNDS} rounds, medians): baseline {:.2} ms, engine 1 worker {:.2} ms \
-         (share {:.1} %), engine 2 workers {:.2} ms (share per core {:.1} %)",
+         (share {:.1} %), engine 2 workers {:.2} ms (share per core {:.1} %); without the \
+         engine, 2 hand-written threads splitting {:.2} ms (share per core {:.1} %), sharing \
+         {:.2} ms (share per core {:.1} %)",
         ms(col(0)),
         ms(col(1)),
         100.0 * share1,
         ms(col(2)),
         100.0 * share2,
+        ms(col(3)),
+        100.0 * split,
+        ms(col(4)),
+        100.0 * shared,
     );
 }
 
