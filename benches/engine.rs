@@ -20,9 +20,10 @@
 //! chunks between the threads by host (keeping each host's points in order) and each folds
 //! its share; `ideal_shared` moves nothing, both threads read every point and fold the
 //! hosts of their half. They show what sharing this input between two cores costs at the
-//! least, with nothing of an engine: on the 2-core machine this was written on, both come
-//! to about half of the baseline per core (reading a point to learn its host costs about
-//! as much as the baseline's whole work on it), the target for the engine.
+//! least, with nothing of an engine: on the 2-core machine this was written on, splitting
+//! mostly stays under half of the baseline per core and sharing comes to about half
+//! (reading a point to learn its host costs about as much as the baseline's whole work on
+//! it), the target for the engine.
 //!
 //! `dataflow::pipeline_live` feeds the same pipeline as `/write` does (`Engine::write`, a
 //! task subscribed to the points' database), with a threshold that fires often.
