@@ -131,6 +131,12 @@ impl Windows {
             .unwrap_or_else(Sym::empty)
     }
 
+    /// Which of two threads folds `p` (by its host's hash).
+    #[inline(always)]
+    fn half(&self, p: &Point) -> usize {
+        (self.host(p).content_hash() % 2) as usize
+    }
+
     #[inline(always)]
     fn add(&mut self, p: &Point) {
         let h = self.host(p);
@@ -189,7 +195,7 @@ fn ideal_split(chunks: Vec<Vec<Point>>, threshold: f64) -> usize {
                 let mut local = Vec::with_capacity(chunk.len() / 2 + 64);
                 let mut other = Vec::with_capacity(chunk.len() / 2 + 64);
                 for p in chunk {
-                    if windows.host(&p).content_hash() % 2 == me as u64 {
+                    if windows.half(&p) == me {
                         local.push(p);
                     } else {
                         other.push(p);
@@ -221,12 +227,12 @@ fn ideal_split(chunks: Vec<Vec<Point>>, threshold: f64) -> usize {
 fn ideal_shared(chunks: Vec<Vec<Point>>, threshold: f64) -> usize {
     let chunks = &chunks;
     std::thread::scope(|s| {
-        let threads: Vec<_> = (0..2u64)
+        let threads: Vec<_> = (0..2usize)
             .map(|me| {
                 s.spawn(move || {
                     let mut windows = Windows::new(threshold);
                     for p in chunks.iter().flatten() {
-                        if windows.host(p).content_hash() % 2 == me {
+                        if windows.half(p) == me {
                             windows.add(p);
                         }
                     }

@@ -89,22 +89,16 @@ fn minute(series: &[(Sym, Sym)], m: i64) -> Vec<Point> {
         .collect()
 }
 
-/// The size of `points` as line protocol (nanosecond timestamps), as a client sends them.
+/// The size of `points` as line protocol, as the daemon writes them out (nanosecond
+/// timestamps): what a client sends for them.
 fn line_protocol_bytes(points: &[Point]) -> usize {
+    let mut line = String::new();
     points
         .iter()
         .map(|p| {
-            let mut line = String::from(p.name.as_str());
-            for (k, v) in &p.tags {
-                line.push_str(&format!(",{}={}", k.as_str(), v.as_str()));
-            }
-            for (i, (k, v)) in p.fields.iter().enumerate() {
-                let sep = if i == 0 { ' ' } else { ',' };
-                let v = v.as_f64().unwrap_or(0.0);
-                line.push_str(&format!("{sep}{}={v}", k.as_str()));
-            }
-            line.push_str(&format!(" {}\n", p.time));
-            line.len()
+            line.clear();
+            kap_api::daemon::write::line_of(p).write_to(&mut line);
+            line.len() + 1
         })
         .sum()
 }
@@ -127,6 +121,7 @@ fn bare_add(bare: &mut Bare, points: &[Point]) {
 /// bytes the engine holds once every point is in (task included), the bytes it holds once
 /// the task is removed (both against what it held before the install), the bare
 /// baseline's bytes for the same points, and their size as line protocol.
+///
 /// Each run is made twice and the first discarded: it brings the engine's pools (emptied
 /// parcels, lane buffers) near their steady size for this shape of write, so what the
 /// engine holds after the removal is mostly what the removed task left.
@@ -188,13 +183,6 @@ fn run(engine: &Engine, script: &str, n: usize, minutes: i64) -> (i64, i64, i64,
     engine.remove("memory").expect("remove");
     engine.quiesce(Duration::from_secs(5));
     let left = live() - before;
-
-    let before = live();
-    let mut bare = Bare::with_capacity(n);
-    for m in 0..minutes {
-        bare_add(&mut bare, &minute(&series, m));
-    }
-    let bare_bytes = live() - before;
     // Removing a task gives back what it held; what may stay is the engine's pool of
     // emptied parcels kept for reuse, bounded at about 5 MB per worker.
     let pools = engine.workers() as i64 * (6 << 20);
@@ -202,6 +190,13 @@ fn run(engine: &Engine, script: &str, n: usize, minutes: i64) -> (i64, i64, i64,
         left < pools,
         "the engine holds {left} B more than before the task was installed"
     );
+
+    let before = live();
+    let mut bare = Bare::with_capacity(n);
+    for m in 0..minutes {
+        bare_add(&mut bare, &minute(&series, m));
+    }
+    let bare_bytes = live() - before;
     black_box(&bare);
     (held, left, bare_bytes, lp)
 }

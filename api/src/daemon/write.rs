@@ -127,7 +127,7 @@ pub fn lines_error(errors: &[String], accepted: usize) -> String {
 }
 
 /// An engine point as a line-protocol line (`Null` fields are left out).
-pub(crate) fn line_of(p: &Point) -> ParsedLine<'static> {
+pub fn line_of(p: &Point) -> ParsedLine<'static> {
     ParsedLine {
         measurement: Cow::Borrowed(p.name.as_str()),
         tags: p
