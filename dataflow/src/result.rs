@@ -323,7 +323,6 @@ impl ResultSet {
 mod tests {
     use super::*;
     use crate::point::{BatchPoint, Dimensions, GroupId};
-    use std::sync::Arc;
 
     fn s(x: &str) -> Sym {
         Sym::new(x)
@@ -400,7 +399,7 @@ mod tests {
             columns: vec!["time".into(), "s".into()],
             values: vec![vec![
                 Cell::Time(0),
-                Cell::Field(FieldValue::String(Arc::from("x\"\n"))),
+                Cell::Field(FieldValue::String("x\"\n".into())),
             ]],
         };
         assert_eq!(

@@ -2,8 +2,7 @@
 //! tags, and how lambda results become field values.
 
 use crate::lambda::{Lookup, Scope, Value};
-use crate::point::{FieldValue, Fields, Sym, Tags, get, get_str};
-use std::sync::Arc;
+use crate::point::{FieldValue, Fields, Str, Sym, Tags, get, get_str};
 
 /// The fields, tags and time a lambda is evaluated against (a point, or a batch point
 /// whose tags include the batch's).
@@ -57,7 +56,7 @@ pub fn field_to_value(f: &FieldValue) -> Value {
     match f {
         FieldValue::Float(x) => Value::Float(*x),
         FieldValue::Int(i) => Value::Int(*i),
-        FieldValue::String(s) => Value::String(Arc::clone(s)),
+        FieldValue::String(s) => Value::String(Str::clone(s)),
         FieldValue::Bool(b) => Value::Bool(*b),
         FieldValue::Null => Value::Missing,
     }
@@ -69,7 +68,7 @@ pub fn value_to_field(v: &Value) -> Result<FieldValue, String> {
     Ok(match v {
         Value::Float(x) => FieldValue::Float(*x),
         Value::Int(i) => FieldValue::Int(*i),
-        Value::String(s) => FieldValue::String(Arc::clone(s)),
+        Value::String(s) => FieldValue::String(Str::clone(s)),
         Value::Bool(b) => FieldValue::Bool(*b),
         Value::Duration(d) => FieldValue::Int(*d),
         Value::Time(_) | Value::Regex(_) | Value::Missing => {

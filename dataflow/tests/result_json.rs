@@ -5,7 +5,6 @@ use kap_dataflow::point::{
     Batch, BatchPoint, Dimensions, FieldValue, GroupId, Point, Sym, normalize,
 };
 use kap_dataflow::result::{Cell, ResultSet, Row, batch_row, point_row};
-use std::sync::Arc;
 
 fn s(x: &str) -> Sym {
     Sym::new(x)
@@ -40,7 +39,7 @@ fn point_rows_number_forms() {
             (s("f_big"), FieldValue::Float(1e21)),
             (s("f_frac"), FieldValue::Float(0.1)),
             (s("f_bool"), FieldValue::Bool(true)),
-            (s("f_str"), FieldValue::String(Arc::from("<a & b>"))),
+            (s("f_str"), FieldValue::String("<a & b>".into())),
             (s("f_null"), FieldValue::Null),
         ]
         .into(),

@@ -21,7 +21,7 @@ use super::influxdb::Clusters;
 use crate::config::BatchConfig;
 use kap_dataflow::gofmt::quote_go as go_quote;
 use kap_dataflow::point::{
-    Batch, BatchPoint, Dimensions, FieldValue, Fields, Sym, Tags, normalize,
+    Batch, BatchPoint, Dimensions, FieldValue, Fields, Str, Sym, Tags, normalize,
 };
 use kap_dataflow::runtime::Engine;
 use kap_dsl::plan::{DbRp, NodeSpec, Pipeline, QuerySpec};
@@ -164,7 +164,7 @@ fn cell_value(v: &Cell) -> Option<FieldValue> {
     match v {
         Cell::Int(i) => Some(FieldValue::Float(*i as f64)),
         Cell::Float(f) => Some(FieldValue::Float(*f)),
-        Cell::String(s) => Some(FieldValue::String(Arc::from(&**s))),
+        Cell::String(s) => Some(FieldValue::String(Str::from(&**s))),
         Cell::Bool(b) => Some(FieldValue::Bool(*b)),
         Cell::Null | Cell::Json(_) => None,
     }
@@ -314,7 +314,7 @@ pub fn from_recorded(b: &RecordedBatch, shift: i64) -> Batch {
                 .map(|(k, v)| {
                     let v = match v {
                         RecordedValue::Float(f) => FieldValue::Float(*f),
-                        RecordedValue::String(s) => FieldValue::String(Arc::from(s.as_str())),
+                        RecordedValue::String(s) => FieldValue::String(Str::from(s.as_str())),
                         RecordedValue::Bool(x) => FieldValue::Bool(*x),
                     };
                     (Sym::new(k), v)
@@ -710,11 +710,11 @@ mod decode {
     //! The serde seeds of [`super::decode_batches`].
 
     use super::{Cell, cell_time, cell_value, push_point};
+    use kap_dataflow::point::Str;
     use kap_dataflow::point::{Batch, BatchPoint, FieldValue, Fields, Sym, Tags};
     use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
     use std::collections::BTreeMap;
     use std::fmt;
-    use std::sync::Arc;
 
     /// What InfluxDB writes before and after the series of a one-statement answer.
     const HEAD: &[u8] = br#"{"results":[{"statement_id":0,"series":["#;
@@ -1067,7 +1067,7 @@ mod decode {
         Int(i64),
         Float(f64),
         Bool(bool),
-        Str(Arc<str>),
+        Str(Str),
     }
 
     impl Val {
@@ -1125,7 +1125,7 @@ mod decode {
             Ok(Val::Float(f))
         }
         fn visit_str<E>(self, s: &str) -> Result<Val, E> {
-            Ok(Val::Str(Arc::from(s)))
+            Ok(Val::Str(Str::from(s)))
         }
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Val, A::Error> {
             while seq.next_element::<IgnoredAny>()?.is_some() {}

@@ -4,11 +4,10 @@
 
 use super::ApiError;
 use axum::http::StatusCode;
-use kap_dataflow::point::{FieldValue, Fields, Point, Sym, Tags};
+use kap_dataflow::point::{FieldValue, Fields, Point, Str, Sym, Tags};
 use kap_ingest::line_protocol::{self, ParsedLine, Precision, parse_lines_with_precision};
 use std::borrow::Cow;
 use std::io::Read;
-use std::sync::Arc;
 
 /// At most this many bad lines are listed in an error (the count is always given).
 const MAX_LISTED: usize = 20;
@@ -33,7 +32,7 @@ pub fn point_from_line(
                 line_protocol::FieldValue::Float(f) => FieldValue::Float(*f),
                 line_protocol::FieldValue::Integer(i) => FieldValue::Int(*i),
                 line_protocol::FieldValue::UInteger(u) => FieldValue::Int(*u as i64),
-                line_protocol::FieldValue::String(s) => FieldValue::String(Arc::from(s.as_ref())),
+                line_protocol::FieldValue::String(s) => FieldValue::String(Str::from(s.as_ref())),
                 line_protocol::FieldValue::Boolean(b) => FieldValue::Bool(*b),
             };
             (Sym::new(k), v)

@@ -8,7 +8,9 @@ use super::{
 };
 use crate::lambda::{CompiledLambda, LambdaState};
 use crate::node::{BuildError, BuildInfo, Ctx, Processor};
-use crate::point::{Batch, FieldValue, Fields, GroupId, GroupMap, Msg, Point, Sym, Tags, get, set};
+use crate::point::{
+    Batch, FieldValue, Fields, GroupId, GroupMap, Msg, Point, Str, Sym, Tags, get, set,
+};
 use crate::result::{ResultSet, batch_row, point_row};
 use crate::scope::PointScope;
 use crate::template::{Data, Template};
@@ -142,17 +144,17 @@ impl Augment {
 
     fn fields(&self, fields: &mut Fields, ev: &AlertEvent) {
         if let Some(k) = self.level_field {
-            set(fields, k, FieldValue::String(Arc::from(ev.level.as_str())));
+            set(fields, k, FieldValue::String(Str::from(ev.level.as_str())));
         }
         if let Some(k) = self.message_field {
             set(
                 fields,
                 k,
-                FieldValue::String(Arc::from(ev.message.as_str())),
+                FieldValue::String(Str::from(ev.message.as_str())),
             );
         }
         if let Some(k) = self.id_field {
-            set(fields, k, FieldValue::String(Arc::from(ev.id.as_str())));
+            set(fields, k, FieldValue::String(Str::from(ev.id.as_str())));
         }
         if let Some(k) = self.duration_field {
             set(fields, k, FieldValue::Int(ev.duration));

@@ -6,8 +6,8 @@ use super::TimeZone;
 use super::error::EvalError;
 use super::value::Value;
 use crate::gofmt::format_float_f;
+use crate::point::Str;
 use chrono::{DateTime, Datelike, FixedOffset, Local, NaiveDateTime, Timelike};
-use std::sync::Arc;
 
 /// What a builtin may read besides its arguments.
 #[derive(Debug, Clone, Copy)]
@@ -33,7 +33,7 @@ pub(crate) fn bad_args(func: &'static str, args: &[Value]) -> EvalError {
     )
 }
 
-fn s(v: impl Into<Arc<str>>) -> Value {
+fn s(v: impl Into<Str>) -> Value {
     Value::String(v.into())
 }
 
@@ -191,35 +191,35 @@ pub(crate) fn pure(name: &str) -> Option<(&'static str, PureFn)> {
         "strToUpper" => ("strToUpper", str_to_upper),
         "strTrim" => (
             "strTrim",
-            str_str!("strTrim", |s: &Arc<str>, cut: &str| keep_or(
+            str_str!("strTrim", |s: &Str, cut: &str| keep_or(
                 s,
                 s.trim_matches(|c| cut.contains(c))
             )),
         ),
         "strTrimLeft" => (
             "strTrimLeft",
-            str_str!("strTrimLeft", |s: &Arc<str>, cut: &str| keep_or(
+            str_str!("strTrimLeft", |s: &Str, cut: &str| keep_or(
                 s,
                 s.trim_start_matches(|c| cut.contains(c))
             )),
         ),
         "strTrimRight" => (
             "strTrimRight",
-            str_str!("strTrimRight", |s: &Arc<str>, cut: &str| keep_or(
+            str_str!("strTrimRight", |s: &Str, cut: &str| keep_or(
                 s,
                 s.trim_end_matches(|c| cut.contains(c))
             )),
         ),
         "strTrimPrefix" => (
             "strTrimPrefix",
-            str_str!("strTrimPrefix", |s: &Arc<str>, p: &str| keep_or(
+            str_str!("strTrimPrefix", |s: &Str, p: &str| keep_or(
                 s,
                 s.strip_prefix(p).unwrap_or(s)
             )),
         ),
         "strTrimSuffix" => (
             "strTrimSuffix",
-            str_str!("strTrimSuffix", |s: &Arc<str>, p: &str| keep_or(
+            str_str!("strTrimSuffix", |s: &Str, p: &str| keep_or(
                 s,
                 s.strip_suffix(p).unwrap_or(s)
             )),
@@ -270,9 +270,9 @@ fn index(i: Option<usize>) -> i64 {
 }
 
 /// The string `sub` of `orig` as a value, reusing `orig`'s allocation when unchanged.
-fn keep_or(orig: &Arc<str>, sub: &str) -> Value {
+fn keep_or(orig: &Str, sub: &str) -> Value {
     if sub.len() == orig.len() {
-        Value::String(Arc::clone(orig))
+        Value::String(Str::clone(orig))
     } else {
         s(sub)
     }
@@ -377,7 +377,7 @@ fn to_string(a: &[Value], _: &Env) -> Result<Value, EvalError> {
         [Value::Bool(b)] => Ok(s(if *b { "true" } else { "false" })),
         [Value::Int(i)] => Ok(s(i.to_string())),
         [Value::Float(f)] => Ok(s(format_float_f(*f, None))),
-        [Value::String(x)] => Ok(Value::String(Arc::clone(x))),
+        [Value::String(x)] => Ok(Value::String(Str::clone(x))),
         [Value::Duration(d)] => Ok(s(format_influxql_duration(*d))),
         _ => Err(bad_args("string", a)),
     }
@@ -593,7 +593,7 @@ fn str_replace(a: &[Value], _: &Env) -> Result<Value, EvalError> {
             Value::String(new),
             Value::Int(n),
         ] => Ok(if *n == 0 {
-            Value::String(Arc::clone(x))
+            Value::String(Str::clone(x))
         } else if *n < 0 {
             s(x.replace(&**old, new))
         } else {
@@ -639,7 +639,7 @@ fn regex_replace(a: &[Value], _: &Env) -> Result<Value, EvalError> {
     match a {
         [Value::Regex(re), Value::String(x), Value::String(repl)] => {
             match re.replace_all(x, &**repl) {
-                std::borrow::Cow::Borrowed(_) => Ok(Value::String(Arc::clone(x))),
+                std::borrow::Cow::Borrowed(_) => Ok(Value::String(Str::clone(x))),
                 std::borrow::Cow::Owned(o) => Ok(s(o)),
             }
         }

@@ -5,7 +5,6 @@ use super::error::EvalError;
 use super::value::Value;
 use kap_dsl::expr::{BinaryOp, UnaryOp};
 use std::cmp::Ordering;
-use std::sync::Arc;
 
 fn mismatched(op: BinaryOp, l: &Value, r: &Value) -> EvalError {
     if std::mem::discriminant(l) == std::mem::discriminant(r) {
@@ -157,7 +156,7 @@ fn arithmetic(op: BinaryOp, l: &Value, r: &Value) -> Result<Value, EvalError> {
             let mut s = String::with_capacity(a.len() + b.len());
             s.push_str(a);
             s.push_str(b);
-            Value::String(Arc::from(s))
+            Value::String(crate::point::Str::from(s))
         }
         (Add, D(a), D(b)) => D(a.wrapping_add(*b)),
         (Sub, D(a), D(b)) => D(a.wrapping_sub(*b)),

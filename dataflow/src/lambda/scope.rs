@@ -1,9 +1,8 @@
 //! What a lambda reads from the point it is evaluated for.
 
 use super::value::Value;
-use crate::point::Sym;
+use crate::point::{Str, Sym};
 use std::collections::HashMap;
-use std::sync::Arc;
 
 /// The result of looking up a `"reference"` in a [`Scope`].
 #[derive(Debug, Clone, PartialEq)]
@@ -11,7 +10,7 @@ pub enum Lookup {
     /// A field of the point (float, int, string or bool).
     Field(Value),
     /// A tag of the point.
-    Tag(Arc<str>),
+    Tag(Str),
     /// A tag of the point, as its interned value: no string is made unless the lambda
     /// needs one (comparing it with a constant does not).
     TagSym(Sym),
@@ -85,7 +84,7 @@ pub struct MapScope {
     /// Field values by name.
     pub fields: HashMap<String, Value>,
     /// Tag values by name.
-    pub tags: HashMap<String, Arc<str>>,
+    pub tags: HashMap<String, Str>,
     /// Point time in nanoseconds since the Unix epoch.
     pub time: i64,
     /// The alert context, for handler `match` expressions.
@@ -109,7 +108,7 @@ impl MapScope {
 
     /// Adds (or replaces) a tag.
     pub fn with_tag(mut self, name: &str, value: &str) -> MapScope {
-        self.tags.insert(name.to_string(), Arc::from(value));
+        self.tags.insert(name.to_string(), Str::from(value));
         self
     }
 
@@ -125,7 +124,7 @@ impl Scope for MapScope {
         match (self.fields.get(name), self.tags.get(name)) {
             (Some(_), Some(_)) => Lookup::Conflict,
             (Some(v), None) => Lookup::Field(v.clone()),
-            (None, Some(t)) => Lookup::Tag(Arc::clone(t)),
+            (None, Some(t)) => Lookup::Tag(Str::clone(t)),
             (None, None) => Lookup::Absent,
         }
     }

@@ -1,5 +1,6 @@
 //! Runtime values of the lambda language.
 
+use crate::point::Str;
 use regex::Regex;
 use std::fmt;
 use std::sync::Arc;
@@ -18,7 +19,7 @@ pub enum Value {
     /// Boolean.
     Bool(bool),
     /// String (field or tag values, literals, string function results).
-    String(Arc<str>),
+    String(Str),
     /// Duration in nanoseconds.
     Duration(i64),
     /// A compiled regex (from a `/regex/` literal).
@@ -48,7 +49,7 @@ impl Value {
 
     /// A string value.
     pub fn string(s: &str) -> Value {
-        Value::String(Arc::from(s))
+        Value::String(Str::from(s))
     }
 
     /// The bool, if this is one.
@@ -150,12 +151,12 @@ impl From<&str> for Value {
 
 impl From<String> for Value {
     fn from(v: String) -> Value {
-        Value::String(Arc::from(v))
+        Value::String(Str::from(v))
     }
 }
 
-impl From<Arc<str>> for Value {
-    fn from(v: Arc<str>) -> Value {
+impl From<Str> for Value {
+    fn from(v: Str) -> Value {
         Value::String(v)
     }
 }

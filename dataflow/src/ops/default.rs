@@ -5,7 +5,6 @@ use crate::node::{BuildError, BuildInfo, Ctx, Processor};
 use crate::point::{FieldValue, Fields, Msg, Sym, Tags, get, set};
 use kap_dsl::plan::DefaultSpec;
 use kap_dsl::value::Value;
-use std::sync::Arc;
 
 /// The `default` processor.
 #[derive(Debug)]
@@ -20,7 +19,7 @@ pub(crate) fn script_value_to_field(v: &Value) -> Option<FieldValue> {
         Value::Int(i) => FieldValue::Int(*i),
         Value::Float(f) => FieldValue::Float(*f),
         Value::Bool(b) => FieldValue::Bool(*b),
-        Value::String(s) => FieldValue::String(Arc::from(s.as_str())),
+        Value::String(s) => FieldValue::String(crate::point::Str::from(s.as_str())),
         Value::Duration(d) => FieldValue::Int(*d),
         _ => return None,
     })

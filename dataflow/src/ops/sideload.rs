@@ -251,7 +251,9 @@ fn convert(v: &Scalar, dflt: &FieldValue) -> Result<FieldValue, String> {
                 _ => return Err(format!("invalid bool {s:?}")),
             },
         }),
-        FieldValue::String(_) | FieldValue::Null => FieldValue::String(Arc::from(scalar_string(v))),
+        FieldValue::String(_) | FieldValue::Null => {
+            FieldValue::String(crate::point::Str::from(scalar_string(v)))
+        }
     })
 }
 

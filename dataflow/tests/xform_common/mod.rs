@@ -177,7 +177,7 @@ pub(crate) fn i(x: i64) -> FieldValue {
 }
 
 pub(crate) fn s(x: &str) -> FieldValue {
-    FieldValue::String(Arc::from(x))
+    FieldValue::String(x.into())
 }
 
 pub(crate) fn tags(t: &[(&str, &str)]) -> kap_dataflow::point::Tags {

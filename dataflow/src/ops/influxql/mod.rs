@@ -671,7 +671,7 @@ impl InfluxQL {
                 .map(|k| {
                     get(src.fields(it.idx), *k).cloned().or_else(|| {
                         get(src.tags(it.idx), *k)
-                            .map(|t| FieldValue::String(std::sync::Arc::from(t.as_str())))
+                            .map(|t| FieldValue::String(crate::point::Str::from(t.as_str())))
                     })
                 })
                 .collect();
