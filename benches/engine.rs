@@ -468,9 +468,11 @@ fn run_live(
             .write_timeout(chunk, Duration::from_secs(60))
             .expect("write");
     }
+    // Polled with short sleeps: a thread spinning on `yield_now` took a core's share from
+    // the workers it waits for (on a 2-core machine, a third of the CPU).
     let deadline = Instant::now() + Duration::from_secs(600);
     while count.0.load(Ordering::Relaxed) < expected && Instant::now() < deadline {
-        std::thread::yield_now();
+        std::thread::sleep(Duration::from_micros(50));
     }
     engine.remove(&id).expect("remove");
     count.0.load(Ordering::Relaxed)
