@@ -705,8 +705,19 @@ pub(super) mod tests {
 
     #[test]
     fn a_parcel_crosses_processes_as_bytes_and_back() {
+        use crate::point::{FieldValue, Point, Sym, list};
         use timely::dataflow::channels::ContainerBytes;
-        let p = parcel(&[head(1, 2, 3), head(4, 5, 6)]);
+        let mut p = parcel(&[head(1, 2, 3), head(4, 5, 6)]);
+        // A point with a value of every type: strings cross as their text.
+        let fields = list![
+            (Sym::new("b"), FieldValue::Bool(true)),
+            (Sym::new("f"), FieldValue::Float(1.5)),
+            (Sym::new("i"), FieldValue::Int(-2)),
+            (Sym::new("n"), FieldValue::Null),
+            (Sym::new("s"), FieldValue::String("line \"one\"\n".into())),
+        ];
+        let point = Point::new("cpu", list![(Sym::new("host"), Sym::new("a"))], fields, 7);
+        p.push(head(8, 0, 0), Msg::Point(point));
         let mut bytes = Vec::new();
         p.into_bytes(&mut bytes);
         assert_eq!(bytes.len(), p.length_in_bytes());
