@@ -197,7 +197,7 @@ impl<'de> Deserialize<'de> for Sym {
 
 /// A shared, immutable string: one thin pointer to its length, reference count and bytes
 /// (8 bytes where `Arc<str>` takes 16), so a [`FieldValue`] takes 16 bytes and a point's
-/// fields take a third less room. Cloning only counts a reference.
+/// fields take a quarter less room. Cloning only counts a reference.
 pub type Str = arcstr::ArcStr;
 
 /// A field value (16 bytes). Ints and floats are different types everywhere, as in

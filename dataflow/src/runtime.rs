@@ -140,7 +140,8 @@ impl Lane {
 }
 
 /// How many points (or messages) a worker takes in from its lane before it steps its
-/// dataflows: what they hold between two steps stays within the second-level cache.
+/// dataflows: what it splits between two steps (a few MB at most) is read again while
+/// still in cache.
 const STEP_POINTS: usize = 16 * 1024;
 
 /// Engine settings.
@@ -1167,7 +1168,7 @@ fn run_worker(
         // waiting in its lane before it stepped held them all, split, until the step (tens
         // of MB of parcels, through memory rather than cache, and the pool of emptied
         // parcels ran dry: fresh pages, zeroed by the kernel). A step after each write
-        // costs more than it saves (`benches/engine.rs`, 2 workers: median time ~11 % less
+        // costs more than it saves (`benches/engine.rs`, 2 workers: median time 7-11 % less
         // than stepping after up to 64 lane messages; 1 worker and the live path unchanged).
         let mut taken = 0;
         for _ in 0..64 {
