@@ -347,9 +347,9 @@ fn bench(c: &mut Criterion) {
 /// Rounds of the paired measurement.
 const PAIRED_ROUNDS: usize = 15;
 
-/// Baseline, 1 worker, 2 workers and the hand-written two-thread split ([`ideal_split`])
-/// back to back, `PAIRED_ROUNDS` times; prints the median time of each and the median of
-/// the shares computed within each round.
+/// Baseline, 1 worker, 2 workers and the two hand-written two-thread programs
+/// ([`ideal_split`], [`ideal_shared`]) back to back, `PAIRED_ROUNDS` times; prints the
+/// median time of each and the median of the shares computed within each round.
 fn paired() {
     let points = points();
     let plan = compile(10.0);
