@@ -16,16 +16,15 @@
 //! paired measurement: rounds of baseline, engine with 1 worker and engine with 2 workers
 //! back to back, each round's shares computed within the round, and the median printed
 //! (`paired: ...`), then the same from each column's fastest rounds (its tenth percentile:
-//! what the machine gives when it is quiet, which moves far less between runs). Each round
-//! also times the same computation by two hand-written threads without the engine, the two
-//! ways two workers can share it: `ideal_split` splits the chunks between the threads by
-//! host (keeping each host's points in order) and each folds its share; `ideal_shared`
-//! moves nothing, both threads read every point and fold the hosts of their half. They show
-//! what sharing this input between two cores costs at the least, with nothing of an engine:
-//! on the 2-core machine this was written on, splitting mostly stays under half of the
-//! baseline per core and sharing comes to about half (reading a point to learn its host
-//! costs about as much as the baseline's whole work on it), the target for the
-//! engine.
+//! what the machine gives when it is quiet). Each round also times the same computation by
+//! two hand-written threads without the engine, the two ways two workers can share it:
+//! `ideal_split` splits the chunks between the threads by host (keeping each host's points
+//! in order) and each folds its share; `ideal_shared` moves nothing, both threads read
+//! every point and fold the hosts of their half. They show what sharing this input between
+//! two cores costs at the least, with nothing of an engine: on the 2-core machine this was
+//! written on, splitting mostly stays under half of the baseline per core and sharing comes
+//! to about half (reading a point to learn its host costs about as much as the baseline's
+//! whole work on it), the target for the engine.
 //!
 //! `dataflow::pipeline_live` feeds the same pipeline as `/write` does (`Engine::write`, a
 //! task subscribed to the points' database), with a threshold that fires often.
@@ -394,9 +393,10 @@ fn paired() {
         engine.shutdown();
     }
     // The machine's slow phases (a vCPU slowed by its neighbours, a core left idle) hit
-    // two-thread runs harder than the one-thread baseline, and move the medians by tens of
-    // percent from one run to the next. The fastest rounds move far less: each column's
-    // tenth percentile is what the machine gives when it is quiet.
+    // two-thread runs harder than the one-thread baseline. Each column's tenth percentile
+    // is what the machine gives when it is quiet; both figures still move by about a tenth
+    // between runs (five runs of one binary: 2 workers per core 21-26 % as medians, 25-31 %
+    // in quiet rounds).
     let rank = |mut v: Vec<f64>, q: usize| {
         v.sort_by(f64::total_cmp);
         v[(v.len() - 1) * q / 100]
