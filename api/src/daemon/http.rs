@@ -207,15 +207,11 @@ pub fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// A JSON request body, or a 400 saying where it is invalid.
+/// A JSON request body, or a 400 saying where it is invalid (serde_json's message ends
+/// with the line and column).
 pub(crate) fn json_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request(format!(
-            "invalid JSON body: {e} (line {}, column {})",
-            e.line(),
-            e.column()
-        ))
-    })
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
 }
 
 /// Runs `f` on tokio's blocking pool (engine and store work).
