@@ -9,9 +9,9 @@
 //!
 //! Unknown keys are errors naming the key, its line and its section (with a "did you mean"),
 //! because a misspelt key that is silently ignored is a classic source of "my setting does not
-//! work". Kapacitor sections this daemon does not interpret yet (handlers such as `[smtp]`,
-//! discovery, `[tls]`, `[udf]`, …) are accepted and ignored, so a Kapacitor configuration file
-//! loads unchanged.
+//! work". Kapacitor sections this daemon does not implement (discovery other than static and
+//! file, `[tls]`, `[udf]`, …) are accepted, so a Kapacitor configuration file loads unchanged,
+//! and refused when enabled.
 //!
 //! Durations are Go duration strings (`"10s"`, `"1m0s"`, `"1.5h"`), held as
 //! [`std::time::Duration`] and printed back in Go's form.
@@ -176,6 +176,12 @@ pub struct Config {
     pub udp: Vec<UdpConfig>,
     /// `[[httppost]]`: named endpoints of httpPost nodes and post alert handlers.
     pub httppost: Vec<HttpPostConfig>,
+    /// `[[scraper]]`: Prometheus targets scraped into the stream.
+    pub scraper: Vec<ScraperConfig>,
+    /// `[[static-discovery]]`: fixed target lists for scrapers.
+    pub static_discovery: Vec<StaticDiscoveryConfig>,
+    /// `[[file-discovery]]`: target lists read from files for scrapers.
+    pub file_discovery: Vec<FileDiscoveryConfig>,
     /// `[config-override]`: changes to the alert services' sections through the API.
     pub config_override: ConfigOverrideConfig,
     /// The alert services: `[[slack]]`, `[pagerduty2]`, `[smtp]`…
@@ -617,6 +623,192 @@ pub fn validate_httppost(sections: &[HttpPostConfig]) -> Result<(), (String, Str
     Ok(())
 }
 
+/// Discoverer services Kapacitor has that no scraper here can use.
+const UNSUPPORTED_DISCOVERERS: &[&str] = &[
+    "azure",
+    "consul",
+    "dns",
+    "ec2",
+    "gce",
+    "kubernetes",
+    "marathon",
+    "nerve",
+    "serverset",
+    "triton",
+];
+
+/// The scraper sections of a configuration: `[[scraper]]`, `[[static-discovery]]`,
+/// `[[file-discovery]]` (the file's, or as overridden through the API).
+#[derive(Debug, Clone, Copy)]
+pub struct ScraperSections<'a> {
+    /// `[[scraper]]`.
+    pub scraper: &'a [ScraperConfig],
+    /// `[[static-discovery]]`.
+    pub static_discovery: &'a [StaticDiscoveryConfig],
+    /// `[[file-discovery]]`.
+    pub file_discovery: &'a [FileDiscoveryConfig],
+}
+
+impl Config {
+    /// The scraper sections of the file.
+    pub fn scraper_sections(&self) -> ScraperSections<'_> {
+        ScraperSections {
+            scraper: &self.scraper,
+            static_discovery: &self.static_discovery,
+            file_discovery: &self.file_discovery,
+        }
+    }
+}
+
+/// Checks the enabled `[[scraper]]`s and the discoverers they name: `Err((key, message))`.
+pub fn validate_scrapers(config: ScraperSections<'_>) -> Result<(), (String, String)> {
+    let invalid = |key: String, message: String| Err((key, message));
+    let mut ids = std::collections::BTreeSet::new();
+    for (i, d) in config.static_discovery.iter().enumerate() {
+        let key = |k: &str| format!("static-discovery[{i}].{k}");
+        if !d.enabled {
+            continue;
+        }
+        if d.id.is_empty() {
+            return invalid(key("id"), "must not be empty".into());
+        }
+        if !ids.insert(d.id.as_str()) {
+            return invalid(key("id"), format!("duplicate id \"{}\"", d.id));
+        }
+        if let Some(t) = d.targets.iter().find(|t| !is_target(t)) {
+            return invalid(
+                key("targets"),
+                format!("invalid target \"{t}\": want host:port"),
+            );
+        }
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    for (i, d) in config.file_discovery.iter().enumerate() {
+        let key = |k: &str| format!("file-discovery[{i}].{k}");
+        if !d.enabled {
+            continue;
+        }
+        if d.id.is_empty() {
+            return invalid(key("id"), "must not be empty".into());
+        }
+        if !ids.insert(d.id.as_str()) {
+            return invalid(key("id"), format!("duplicate id \"{}\"", d.id));
+        }
+        if d.files.is_empty() {
+            return invalid(key("files"), "must list at least one file".into());
+        }
+        if let Some(f) = d
+            .files
+            .iter()
+            .find(|f| ![".json", ".yml", ".yaml"].iter().any(|x| f.ends_with(x)))
+        {
+            return invalid(
+                key("files"),
+                format!("\"{f}\": only .json, .yml and .yaml files are read"),
+            );
+        }
+        if d.refresh_interval.is_zero() {
+            return invalid(key("refresh-interval"), "must be positive".into());
+        }
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for (i, c) in config.scraper.iter().enumerate() {
+        let key = |k: &str| format!("scraper[{i}].{k}");
+        if !c.enabled {
+            continue;
+        }
+        if c.name.is_empty() {
+            return invalid(key("name"), "must not be empty".into());
+        }
+        if !names.insert(c.name.as_str()) {
+            return invalid(key("name"), format!("duplicate name \"{}\"", c.name));
+        }
+        if c.kind != "prometheus" {
+            return invalid(
+                key("type"),
+                format!("unknown scraper type \"{}\" (want prometheus)", c.kind),
+            );
+        }
+        if c.db.is_empty() {
+            return invalid(key("db"), "must not be empty".into());
+        }
+        if !["http", "https"].contains(&c.scheme.as_str()) {
+            return invalid(
+                key("scheme"),
+                format!("invalid scheme \"{}\" (want http or https)", c.scheme),
+            );
+        }
+        if !c.metrics_path.starts_with('/') {
+            return invalid(key("metrics-path"), "must start with '/'".into());
+        }
+        if c.scrape_interval.is_zero() {
+            return invalid(key("scrape-interval"), "must be positive".into());
+        }
+        if c.scrape_timeout.is_zero() || c.scrape_timeout > c.scrape_interval {
+            return invalid(
+                key("scrape-timeout"),
+                "must be positive and at most scrape-interval".into(),
+            );
+        }
+        if !c.ssl_server_name.is_empty() {
+            return invalid(
+                key("ssl-server-name"),
+                "is not supported: certificates are verified against the target's host".into(),
+            );
+        }
+        if !c.username.is_empty() && !c.bearer_token.is_empty() {
+            return invalid(
+                key("bearer-token"),
+                "cannot be used with username (basic authentication)".into(),
+            );
+        }
+        let found = match c.discoverer_service.as_str() {
+            "static-discovery" => config
+                .static_discovery
+                .iter()
+                .any(|d| d.enabled && d.id == c.discoverer_id),
+            "file-discovery" => config
+                .file_discovery
+                .iter()
+                .any(|d| d.enabled && d.id == c.discoverer_id),
+            other if UNSUPPORTED_DISCOVERERS.contains(&other) => {
+                return invalid(
+                    key("discoverer-service"),
+                    format!(
+                        "\"{other}\" discovery is not supported (static-discovery and \
+                         file-discovery are)"
+                    ),
+                );
+            }
+            other => {
+                return invalid(
+                    key("discoverer-service"),
+                    format!(
+                        "unknown discoverer service \"{other}\" (want static-discovery or \
+                         file-discovery)"
+                    ),
+                );
+            }
+        };
+        if !found {
+            return invalid(
+                key("discoverer-id"),
+                format!(
+                    "no enabled [[{}]] has id \"{}\"",
+                    c.discoverer_service, c.discoverer_id
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Whether `t` reads as `host:port`.
+fn is_target(t: &str) -> bool {
+    t.rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
+}
+
 /// One `[[influxdb]]` cluster.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
@@ -700,6 +892,126 @@ pub struct UdpConfig {
     pub read_buffer: u64,
 }
 
+/// One `[[scraper]]`: the targets of a discoverer (`discoverer-service` and
+/// `discoverer-id`), scraped every `scrape-interval` for Prometheus metrics that enter the
+/// stream in `db`.`rp`, as Kapacitor's scraper writes them: measurement `name`, the
+/// samples' labels (with `__name__` and `instance`) as tags, field `value`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ScraperConfig {
+    /// Run this scraper.
+    pub enabled: bool,
+    /// The job name: the measurement of the points.
+    pub name: String,
+    /// The discoverer's service: `static-discovery` or `file-discovery`.
+    pub discoverer_service: String,
+    /// The discoverer's `id`.
+    pub discoverer_id: String,
+    /// Database the points are written to.
+    pub db: String,
+    /// Retention policy the points are written to.
+    pub rp: String,
+    /// Scraper type; only `prometheus`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `http` or `https`.
+    pub scheme: String,
+    /// Path of the metrics on each target. Default `/metrics`.
+    pub metrics_path: String,
+    /// How often each target is scraped. Default `1m0s`.
+    #[serde(with = "go_duration_serde")]
+    pub scrape_interval: Duration,
+    /// How long a scrape may take. Default `10s`.
+    #[serde(with = "go_duration_serde")]
+    pub scrape_timeout: Duration,
+    /// Basic authentication user.
+    pub username: String,
+    /// Basic authentication password.
+    pub password: String,
+    /// Sent as `Authorization: Bearer …` (instead of basic authentication).
+    pub bearer_token: String,
+    /// HTTPS: certificates to trust instead of the usual roots.
+    pub ssl_ca: String,
+    /// HTTPS: a client certificate.
+    pub ssl_cert: String,
+    /// HTTPS: its key.
+    pub ssl_key: String,
+    /// HTTPS: the name to verify certificates against; only empty (the target's host).
+    pub ssl_server_name: String,
+    /// HTTPS: accept any certificate.
+    pub insecure_skip_verify: bool,
+    /// Instances (`host:port`) not scraped.
+    pub blacklist: Vec<String>,
+}
+
+impl Default for ScraperConfig {
+    fn default() -> Self {
+        ScraperConfig {
+            enabled: false,
+            name: String::new(),
+            discoverer_service: String::new(),
+            discoverer_id: String::new(),
+            db: String::new(),
+            rp: String::new(),
+            kind: "prometheus".into(),
+            scheme: "http".into(),
+            metrics_path: "/metrics".into(),
+            scrape_interval: Duration::from_secs(60),
+            scrape_timeout: Duration::from_secs(10),
+            username: String::new(),
+            password: String::new(),
+            bearer_token: String::new(),
+            ssl_ca: String::new(),
+            ssl_cert: String::new(),
+            ssl_key: String::new(),
+            ssl_server_name: String::new(),
+            insecure_skip_verify: false,
+            blacklist: Vec::new(),
+        }
+    }
+}
+
+/// One `[[static-discovery]]`: targets (`host:port`) with labels added to their samples.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct StaticDiscoveryConfig {
+    /// Whether scrapers may use it.
+    pub enabled: bool,
+    /// What a scraper's `discoverer-id` names.
+    pub id: String,
+    /// `host:port` of each target.
+    pub targets: Vec<String>,
+    /// Labels of every target.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// One `[[file-discovery]]`: targets read from files in Prometheus' `file_sd` form (a JSON
+/// or YAML list of `{"targets": […], "labels": {…}}`), read again every `refresh-interval`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct FileDiscoveryConfig {
+    /// Whether scrapers may use it.
+    pub enabled: bool,
+    /// What a scraper's `discoverer-id` names.
+    pub id: String,
+    /// Files or glob patterns (`.json`, `.yml`, `.yaml`).
+    pub files: Vec<String>,
+    /// How often the files are read again. Default `5m0s`.
+    #[serde(with = "go_duration_serde")]
+    pub refresh_interval: Duration,
+}
+
+impl Default for FileDiscoveryConfig {
+    fn default() -> Self {
+        FileDiscoveryConfig {
+            enabled: false,
+            id: String::new(),
+            files: Vec::new(),
+            refresh_interval: Duration::from_secs(5 * 60),
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -720,6 +1032,9 @@ impl Default for Config {
             stats: StatsConfig::default(),
             influxdb: vec![InfluxDbConfig::default()],
             udp: Vec::new(),
+            scraper: Vec::new(),
+            static_discovery: Vec::new(),
+            file_discovery: Vec::new(),
             httppost: Vec::new(),
             config_override: ConfigOverrideConfig::default(),
             services: Default::default(),
@@ -858,12 +1173,14 @@ impl Default for UdpConfig {
 /// Kapacitor sections this daemon accepts (so Kapacitor's files load) but does not interpret.
 const IGNORED_SECTIONS: &[&str] = &[
     "auth",
+    // Kapacitor's sample file has `[static.labels]` under its `[[static-discovery]]` (meant
+    // as that section's labels, a table Kapacitor ignores as well).
+    "static",
     "azure",
     "collectd",
     "consul",
     "dns",
     "ec2",
-    "file-discovery",
     "fluxtask",
     "gce",
     "graphite",
@@ -872,10 +1189,8 @@ const IGNORED_SECTIONS: &[&str] = &[
     "nerve",
     "opentsdb",
     "reporting",
-    "scraper",
     "serverset",
     "sideload",
-    "static-discovery",
     "swarm",
     "tls",
     "triton",
@@ -892,7 +1207,6 @@ const UNSUPPORTED_WHEN_ENABLED: &[(&str, &str)] = &[
     ("consul", "Consul discovery"),
     ("dns", "DNS discovery"),
     ("ec2", "EC2 discovery"),
-    ("file-discovery", "file discovery"),
     ("fluxtask", "Flux tasks"),
     ("gce", "GCE discovery"),
     ("graphite", "the Graphite input"),
@@ -900,9 +1214,7 @@ const UNSUPPORTED_WHEN_ENABLED: &[(&str, &str)] = &[
     ("marathon", "Marathon discovery"),
     ("nerve", "Nerve discovery"),
     ("opentsdb", "the OpenTSDB input"),
-    ("scraper", "the Prometheus scraper"),
     ("serverset", "Serverset discovery"),
-    ("static-discovery", "static discovery"),
     ("swarm", "Docker Swarm autoscale"),
     ("triton", "Triton discovery"),
 ];
@@ -945,7 +1257,12 @@ fn refuse_enabled(
 }
 
 /// Keys whose value is a free-form `db = [rp, …]` table.
-const FREE_FORM_TABLES: &[&str] = &["subscriptions", "excluded-subscriptions", "headers"];
+const FREE_FORM_TABLES: &[&str] = &[
+    "subscriptions",
+    "excluded-subscriptions",
+    "headers",
+    "labels",
+];
 
 /// Keys holding Go durations, so environment overrides can be checked as such.
 const DURATION_KEYS: &[&str] = &[
@@ -957,6 +1274,9 @@ const DURATION_KEYS: &[&str] = &[
     "startup-timeout",
     "subscriptions-sync-interval",
     "query-spread",
+    "scrape-interval",
+    "scrape-timeout",
+    "refresh-interval",
 ];
 
 /// The default element of an array-of-tables section, for schema checks and env overrides.
@@ -976,6 +1296,9 @@ fn array_element_default(section: &str) -> Option<toml::Table> {
         "mqtt" => Some(to_table(&crate::alert_handlers::MqttConfig::default())),
         "kafka" => Some(to_table(&crate::alert_handlers::KafkaConfig::default())),
         "httppost" => Some(to_table(&HttpPostConfig::default())),
+        "scraper" => Some(to_table(&ScraperConfig::default())),
+        "static-discovery" => Some(to_table(&StaticDiscoveryConfig::default())),
+        "file-discovery" => Some(to_table(&FileDiscoveryConfig::default())),
         _ => None,
     }
 }
@@ -1137,6 +1460,9 @@ impl Config {
             return invalid(key, message);
         }
         if let Err((key, message)) = validate_influxdb(&self.influxdb) {
+            return invalid(key, message);
+        }
+        if let Err((key, message)) = validate_scrapers(self.scraper_sections()) {
             return invalid(key, message);
         }
         for (i, u) in self.udp.iter().enumerate() {

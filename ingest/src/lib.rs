@@ -3,9 +3,11 @@
 //! - [`line_protocol`]: InfluxDB 1.x line protocol (its own dependency-free crate, so it can
 //!   be fuzzed alone).
 //! - [`recording`]: Kapacitor's `.srpl` (stream) and `.brpl` (batch) recording formats.
+//! - [`prometheus`]: the Prometheus text exposition format the scraper reads.
 //!
 //! `/write` handling, UDP listeners and batch queries join it as the daemon grows.
 
 pub use kap_line_protocol as line_protocol;
 
+pub mod prometheus;
 pub mod recording;

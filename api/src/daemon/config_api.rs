@@ -2,16 +2,22 @@
 //! values with the overrides made here), changed at runtime and kept across restarts, as
 //! Kapacitor's config-override service (`[config-override] enabled`;
 //! `skip-config-overrides` ignores the stored overrides at start). The sections are the
-//! alert services', `[[influxdb]]` and `[[httppost]]`: a cluster changed here is queried
-//! and written to with its new settings at once, by the batch tasks and `influxDBOut`s
-//! already running, and an endpoint by the httpPost nodes and post handlers.
+//! alert services', `[[influxdb]]`, `[[httppost]]` and the scraper's (`[[scraper]]`,
+//! `[[static-discovery]]`, `[[file-discovery]]`): a cluster changed here is queried and
+//! written to with its new settings at once, by the batch tasks and `influxDBOut`s already
+//! running, an endpoint by the httpPost nodes and post handlers, and the scrapers restart
+//! with their new sections.
 
 use super::http::blocking;
 use super::influxdb::Clusters;
+use super::scraper::ScraperService;
 use super::{ApiError, Daemon};
 use crate::alert_handlers::overrides::{self, Section};
 use crate::alert_handlers::{HandlerServices, ServiceConfigs};
-use crate::config::{HttpPostConfig, InfluxDbConfig};
+use crate::config::{
+    FileDiscoveryConfig, HttpPostConfig, InfluxDbConfig, ScraperConfig, ScraperSections,
+    StaticDiscoveryConfig,
+};
 use crate::store::{ConfigOverrideRecord, Store};
 use axum::Json;
 use axum::Router;
@@ -42,11 +48,35 @@ const HTTPPOST: Section = Section {
     redacted: &["basic-auth"],
 };
 
+/// `[[scraper]]` in the API: elements named by `name`, credentials redacted.
+const SCRAPER: Section = Section {
+    name: "scraper",
+    key: Some("name"),
+    redacted: &["password", "bearer-token"],
+};
+
+/// `[[static-discovery]]` in the API: elements named by `id`.
+const STATIC_DISCOVERY: Section = Section {
+    name: "static-discovery",
+    key: Some("id"),
+    redacted: &[],
+};
+
+/// `[[file-discovery]]` in the API: elements named by `id`.
+const FILE_DISCOVERY: Section = Section {
+    name: "file-discovery",
+    key: Some("id"),
+    redacted: &[],
+};
+
 /// The section named `name`.
 fn section_named(name: &str) -> Option<&'static Section> {
     match name {
         "influxdb" => Some(&INFLUXDB),
         "httppost" => Some(&HTTPPOST),
+        "scraper" => Some(&SCRAPER),
+        "static-discovery" => Some(&STATIC_DISCOVERY),
+        "file-discovery" => Some(&FILE_DISCOVERY),
         _ => overrides::section(name),
     }
 }
@@ -54,7 +84,13 @@ fn section_named(name: &str) -> Option<&'static Section> {
 /// Every section, sorted by name.
 fn sections() -> Vec<&'static Section> {
     let mut all: Vec<&'static Section> = overrides::SECTIONS.iter().collect();
-    all.extend([&INFLUXDB, &HTTPPOST]);
+    all.extend([
+        &INFLUXDB,
+        &HTTPPOST,
+        &SCRAPER,
+        &STATIC_DISCOVERY,
+        &FILE_DISCOVERY,
+    ]);
     all.sort_by_key(|s| s.name);
     all
 }
@@ -64,6 +100,9 @@ fn element_default(section: &str) -> Value {
     let value = match section {
         "influxdb" => serde_json::to_value(InfluxDbConfig::default()),
         "httppost" => serde_json::to_value(HttpPostConfig::default()),
+        "scraper" => serde_json::to_value(ScraperConfig::default()),
+        "static-discovery" => serde_json::to_value(StaticDiscoveryConfig::default()),
+        "file-discovery" => serde_json::to_value(FileDiscoveryConfig::default()),
         _ => return overrides::element_default(section),
     };
     value.expect("configurations serialize")
@@ -79,9 +118,32 @@ pub struct Overridable {
     pub influxdb: Vec<InfluxDbConfig>,
     /// The `[[httppost]]` endpoints.
     pub httppost: Vec<HttpPostConfig>,
+    /// The `[[scraper]]`s.
+    pub scraper: Vec<ScraperConfig>,
+    /// The `[[static-discovery]]`s.
+    #[serde(rename = "static-discovery")]
+    pub static_discovery: Vec<StaticDiscoveryConfig>,
+    /// The `[[file-discovery]]`s.
+    #[serde(rename = "file-discovery")]
+    pub file_discovery: Vec<FileDiscoveryConfig>,
 }
 
 impl Overridable {
+    fn scraper_sections(&self) -> ScraperSections<'_> {
+        ScraperSections {
+            scraper: &self.scraper,
+            static_discovery: &self.static_discovery,
+            file_discovery: &self.file_discovery,
+        }
+    }
+
+    /// Whether the scraper sections of `self` and `other` differ.
+    fn scrapers_differ(&self, other: &Overridable) -> bool {
+        self.scraper != other.scraper
+            || self.static_discovery != other.static_discovery
+            || self.file_discovery != other.file_discovery
+    }
+
     /// `self` with `records` applied in order, checked as the configuration file is.
     fn apply(&self, records: &[ConfigOverrideRecord]) -> Result<Overridable, String> {
         let mut all = serde_json::to_value(self).expect("configurations serialize");
@@ -92,6 +154,7 @@ impl Overridable {
             .validate()
             .and_then(|()| crate::config::validate_influxdb(&out.influxdb))
             .and_then(|()| crate::config::validate_httppost(&out.httppost))
+            .and_then(|()| crate::config::validate_scrapers(out.scraper_sections()))
             .map_err(|(key, message)| format!("{key}: {message}"))?;
         Ok(out)
     }
@@ -108,28 +171,47 @@ pub struct ConfigOverrides {
     services: Arc<HandlerServices>,
     clusters: Clusters,
     endpoints: Endpoints,
+    scrapers: Arc<ScraperService>,
     /// `[config-override] enabled`.
     enabled: bool,
     /// Serializes changes.
     write: Mutex<()>,
 }
 
+/// What the overridable sections configure.
+#[derive(Debug)]
+pub struct Configured {
+    /// The alert services.
+    pub services: Arc<HandlerServices>,
+    /// The `[[influxdb]]` clients.
+    pub clusters: Clusters,
+    /// The `[[httppost]]` endpoints.
+    pub endpoints: Endpoints,
+    /// The scrapers.
+    pub scrapers: Arc<ScraperService>,
+}
+
 impl ConfigOverrides {
-    /// Applies the stored overrides over `base` to `services` and `clusters` (unless
-    /// `skip`: then they stay stored, unused). Overrides that no longer apply (the file
-    /// changed under them) are logged and left out.
+    /// Applies the stored overrides over `base` to what they configure (unless `skip`: then
+    /// they stay stored, unused). Overrides that no longer apply (the file changed under
+    /// them, a scraper's TLS file is gone) are logged and left out.
     ///
     /// # Errors
-    /// The store cannot be read, or the file's own `[[influxdb]]` clusters cannot be made.
+    /// The store cannot be read, or the file's own `[[influxdb]]` clusters or scrapers
+    /// cannot be made.
     pub fn open(
         store: Store,
         base: Overridable,
-        services: Arc<HandlerServices>,
-        clusters: Clusters,
-        endpoints: Endpoints,
+        configured: Configured,
         enabled: bool,
         skip: bool,
     ) -> anyhow::Result<ConfigOverrides> {
+        let Configured {
+            services,
+            clusters,
+            endpoints,
+            scrapers,
+        } = configured;
         let mut current = base.clone();
         if !skip {
             let records = store.list::<ConfigOverrideRecord>()?;
@@ -141,11 +223,23 @@ impl ConfigOverrides {
                 Err(e) => tracing::error!("not applying the stored configuration overrides: {e}"),
             }
         }
+        let prepared = match scrapers.prepare(current.scraper_sections()) {
+            Ok(p) => p,
+            Err(e) if current.scrapers_differ(&base) => {
+                tracing::error!("not applying the stored scraper overrides: {e:#}");
+                current.scraper = base.scraper.clone();
+                current.static_discovery = base.static_discovery.clone();
+                current.file_discovery = base.file_discovery.clone();
+                scrapers.prepare(current.scraper_sections())?
+            }
+            Err(e) => return Err(e),
+        };
         clusters
             .reconfigure(&current.influxdb)
             .map_err(|e| anyhow::anyhow!(e))?;
         services.set_configs(current.services.clone());
         endpoints.set(crate::config::httppost_endpoints(&current.httppost));
+        scrapers.set(prepared);
         Ok(ConfigOverrides {
             store,
             base,
@@ -153,6 +247,7 @@ impl ConfigOverrides {
             services,
             clusters,
             endpoints,
+            scrapers,
             enabled,
             write: Mutex::new(()),
         })
@@ -310,7 +405,15 @@ impl ConfigOverrides {
         // An override that sets nothing on an element of the file is no override.
         records.retain(|r| r.create || r.delete || !r.options.is_empty());
         let configs = self.base.apply(&records).map_err(&bad)?;
-        Clusters::check(&configs.influxdb).map_err(bad)?;
+        Clusters::check(&configs.influxdb).map_err(&bad)?;
+        // New scrapers are made (their TLS files read) before anything is stored.
+        let scrapers = {
+            let current = self.current.read().unwrap_or_else(|e| e.into_inner());
+            configs.scrapers_differ(&current)
+        }
+        .then(|| self.scrapers.prepare(configs.scraper_sections()))
+        .transpose()
+        .map_err(|e| bad(format!("{e:#}")))?;
         self.store
             .transaction(|tx| {
                 for k in &changed {
@@ -331,6 +434,9 @@ impl ConfigOverrides {
         self.services.set_configs(configs.services.clone());
         self.endpoints
             .set(crate::config::httppost_endpoints(&configs.httppost));
+        if let Some(prepared) = scrapers {
+            self.scrapers.set(prepared);
+        }
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = configs;
         Ok(())
     }

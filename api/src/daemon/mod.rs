@@ -18,6 +18,7 @@ pub mod influxdb;
 pub mod logs;
 pub mod replay;
 pub mod runtime;
+pub mod scraper;
 pub mod stats;
 pub(crate) mod subscriptions;
 pub mod tasks;
@@ -114,6 +115,8 @@ pub struct Daemon {
     http_port: std::sync::OnceLock<u16>,
     /// The alert services' sections as changed through `/config`.
     pub overrides: config_api::ConfigOverrides,
+    /// The Prometheus scrapers.
+    pub scrapers: Arc<scraper::ScraperService>,
 }
 
 /// Kapacitor's cluster and server ids: random once, then read back from `data_dir`.
@@ -221,16 +224,25 @@ impl Daemon {
         // The file's own clusters must be usable (their URLs, their PEM files).
         influxdb::Clusters::check(&config.influxdb).map_err(|e| anyhow::anyhow!(e))?;
         let clusters = influxdb::Clusters::default();
+        let scrapers = Arc::new(scraper::ScraperService::new(
+            &config.default_retention_policy,
+        ));
         let overrides = config_api::ConfigOverrides::open(
             store.clone(),
             config_api::Overridable {
                 services: config.services.clone(),
                 influxdb: config.influxdb.clone(),
                 httppost: config.httppost.clone(),
+                scraper: config.scraper.clone(),
+                static_discovery: config.static_discovery.clone(),
+                file_discovery: config.file_discovery.clone(),
             },
-            Arc::clone(&handler_services),
-            clusters.clone(),
-            endpoints.clone(),
+            config_api::Configured {
+                services: Arc::clone(&handler_services),
+                clusters: clusters.clone(),
+                endpoints: endpoints.clone(),
+                scrapers: Arc::clone(&scrapers),
+            },
             config.config_override.enabled,
             config.skip_config_overrides,
         )
@@ -294,6 +306,7 @@ impl Daemon {
             subscriptions: std::sync::Mutex::new(None),
             http_port: std::sync::OnceLock::new(),
             overrides,
+            scrapers,
         }))
     }
 }
@@ -342,6 +355,15 @@ pub async fn serve(
     )
     .await?;
     *daemon.udp_addrs.lock().unwrap_or_else(|e| e.into_inner()) = udp_addrs;
+    daemon.scrapers.start(&daemon.runtime);
+    {
+        let (daemon, mut rx) = (Arc::clone(&daemon), stop_tx.subscribe());
+        tokio::spawn(async move {
+            let _ = rx.recv().await;
+            // Stopping joins the scrapers' threads: off the async threads.
+            let _ = tokio::task::spawn_blocking(move || daemon.scrapers.stop()).await;
+        });
+    }
     let _ = daemon.http_port.set(addr.port());
     daemon.resubscribe();
     stats::start(&daemon);

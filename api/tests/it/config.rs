@@ -307,13 +307,13 @@ fn missing_file_is_an_error() {
 #[test]
 fn unsupported_sections_are_refused_when_enabled() {
     let err = Config::parse(
-        "[graphite]\n  enabled = false\n[[scraper]]\n  enabled = false\n[[scraper]]\n  name = \"b\"\n  enabled = true\n",
+        "[graphite]\n  enabled = false\n[[consul]]\n  enabled = false\n[[consul]]\n  id = \"b\"\n  enabled = true\n",
         "kapacitor.conf",
     )
     .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "kapacitor.conf:7: scraper.enabled: the Prometheus scraper is not supported by this daemon; set enabled = false"
+        "kapacitor.conf:7: consul.enabled: Consul discovery is not supported by this daemon; set enabled = false"
     );
     let err = Config::parse("[opentsdb]\nenabled = true\n", "c").unwrap_err();
     assert!(
@@ -507,6 +507,40 @@ default-retention-policy = ""
 [collectd]
   enabled = false
   bind-address = ":25826"
+
+[[scraper]]
+  enabled = false
+  name = "myscraper"
+  discoverer-id = ""
+  discoverer-service = ""
+  db = "prometheus_raw"
+  rp = "autogen"
+  type = "prometheus"
+  scheme = "http"
+  metrics-path = "/metrics"
+  scrape-interval = "1m0s"
+  scrape-timeout = "10s"
+  username = ""
+  password = ""
+  bearer-token = ""
+  ssl-ca = ""
+  ssl-cert = ""
+  ssl-key = ""
+  ssl-server-name = ""
+  insecure-skip-verify = false
+
+[[file-discovery]]
+  enabled = false
+  id = "myfile"
+  refresh-interval = "5m0s"
+  files = []
+
+[[static-discovery]]
+  enabled = false
+  id = "mystatic"
+  targets = ["localhost:9100"]
+  [static.labels]
+    region = "us-east-1"
 "#;
 
 #[test]
@@ -526,4 +560,79 @@ fn kapacitor_sample_config_parses() {
     assert_eq!(c.udp.len(), 1);
     assert_eq!(c.udp[0].database, "game");
     assert_eq!(c.default_influxdb().unwrap().name, "localhost");
+    assert_eq!(c.scraper[0].name, "myscraper");
+    assert_eq!(c.scraper[0].scrape_timeout, Duration::from_secs(10));
+    assert_eq!(c.static_discovery[0].targets, ["localhost:9100"]);
+    assert_eq!(
+        c.file_discovery[0].refresh_interval,
+        Duration::from_secs(300)
+    );
+}
+
+/// An enabled scraper is checked with the discoverer it names; discoverers other than
+/// static and file discovery are refused by name.
+#[test]
+fn scraper_validation() {
+    let check = |text: &str| {
+        Config::parse(text, "c")
+            .unwrap()
+            .validate()
+            .map_err(|e| e.to_string())
+    };
+    let good = "[[static-discovery]]\nenabled = true\nid = \"s\"\ntargets = [\"127.0.0.1:9100\"]\n\
+                [static-discovery.labels]\nregion = \"eu\"\n\
+                [[scraper]]\nenabled = true\nname = \"job\"\ndb = \"prom\"\n\
+                discoverer-service = \"static-discovery\"\ndiscoverer-id = \"s\"\n";
+    check(good).unwrap();
+    let c = Config::parse(good, "c").unwrap();
+    assert_eq!(c.static_discovery[0].labels["region"], "eu");
+    let bad = |edit: (&str, &str), want: &str| {
+        let text = good.replace(edit.0, edit.1);
+        let err = check(&text).unwrap_err();
+        assert!(err.contains(want), "{text}: {err}");
+    };
+    bad(("name = \"job\"", "name = \"\""), "scraper[0].name");
+    bad(
+        ("db = \"prom\"", "type = \"influx\"\ndb = \"prom\""),
+        "unknown scraper type \"influx\" (want prometheus)",
+    );
+    bad(("db = \"prom\"\n", ""), "scraper[0].db");
+    bad(
+        ("discoverer-id = \"s\"", "discoverer-id = \"t\""),
+        "no enabled [[static-discovery]] has id \"t\"",
+    );
+    bad(
+        (
+            "discoverer-service = \"static-discovery\"",
+            "discoverer-service = \"consul\"",
+        ),
+        "\"consul\" discovery is not supported (static-discovery and file-discovery are)",
+    );
+    bad(
+        (
+            "discoverer-service = \"static-discovery\"",
+            "discoverer-service = \"x\"",
+        ),
+        "unknown discoverer service \"x\"",
+    );
+    bad(
+        ("targets = [\"127.0.0.1:9100\"]", "targets = [\"nohost\"]"),
+        "invalid target \"nohost\": want host:port",
+    );
+    bad(
+        ("db = \"prom\"", "db = \"prom\"\nscrape-timeout = \"2m\""),
+        "scraper[0].scrape-timeout",
+    );
+    bad(
+        ("db = \"prom\"", "db = \"prom\"\nssl-server-name = \"x\""),
+        "scraper[0].ssl-server-name",
+    );
+    let files = "[[file-discovery]]\nenabled = true\nid = \"f\"\nfiles = [\"/etc/targets.txt\"]\n";
+    assert!(
+        check(files)
+            .unwrap_err()
+            .contains("only .json, .yml and .yaml files are read")
+    );
+    // A disabled scraper is not checked.
+    check("[[scraper]]\nenabled = false\n").unwrap();
 }

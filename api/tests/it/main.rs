@@ -8,6 +8,7 @@ mod conformance;
 mod daemon;
 mod handlers;
 mod replay_api;
+mod scraper;
 mod services;
 
 use std::path::PathBuf;

@@ -1,0 +1,675 @@
+//! The Prometheus scraper (`[[scraper]]`), with its target discoverers `[[static-discovery]]`
+//! and `[[file-discovery]]`, as Kapacitor's scraper service runs Prometheus' scrape loop.
+//!
+//! Each enabled scraper has a thread that, every `scrape-interval`, asks its discoverer for
+//! the targets, scrapes them all at once (a thread each, `scrape-timeout` each) and writes
+//! the samples to the stream as Kapacitor's scraper does (`services/scraper/service.go`
+//! `Append`): one point per sample, measurement the scraper's `name` (the job), the
+//! sample's labels as tags with `__name__` (the metric) and the target's labels (`instance`,
+//! the discoverer's labels), field `value`, time the sample's own or the scrape's start (in
+//! milliseconds). A scraped label that a target label also sets is kept as `exported_<name>`
+//! (Prometheus' `honor_labels: false`). Samples that are NaN or infinite are dropped, as in
+//! Kapacitor. Blacklisted instances are not scraped.
+//!
+//! After each scrape of a target, Prometheus' report samples follow with the target's
+//! labels: `up` (1, or 0 when the scrape failed), `scrape_duration_seconds`,
+//! `scrape_samples_scraped` and `scrape_samples_post_metric_relabeling`. A scrape fails
+//! when the target cannot be reached in time, answers anything but 200, or sends an
+//! exposition with a bad line (Prometheus refuses it whole); the failure is logged with the
+//! target, and for a bad line its line and column.
+
+use super::runtime::Runtime;
+use crate::config::{FileDiscoveryConfig, ScraperConfig, ScraperSections, StaticDiscoveryConfig};
+use anyhow::Context as _;
+use kap_dataflow::point::{FieldValue, Point, Sym, Tags};
+use kap_ingest::prometheus;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How often a waiting scraper looks whether to stop.
+const STOP_POLL: Duration = Duration::from_millis(100);
+/// The largest exposition read from a target.
+const MAX_BODY: u64 = 64 << 20;
+
+/// A target: its `host:port` and the labels its discoverer gives it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Target {
+    pub(crate) address: String,
+    pub(crate) labels: BTreeMap<String, String>,
+}
+
+/// One group of a `file_sd` file.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TargetGroup {
+    #[serde(default)]
+    targets: Vec<String>,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+}
+
+/// Where a scraper's targets come from.
+#[derive(Debug)]
+pub(crate) enum Discoverer {
+    /// `[[static-discovery]]`.
+    Static(StaticDiscoveryConfig),
+    /// `[[file-discovery]]`, with the targets each file gave when last read.
+    File {
+        config: FileDiscoveryConfig,
+        read: Option<Instant>,
+        files: BTreeMap<PathBuf, Vec<Target>>,
+    },
+}
+
+impl Discoverer {
+    /// The discoverer `scraper` names (its config was validated: it exists and is enabled).
+    pub(crate) fn of(
+        scraper: &ScraperConfig,
+        statics: &[StaticDiscoveryConfig],
+        files: &[FileDiscoveryConfig],
+    ) -> Option<Discoverer> {
+        match scraper.discoverer_service.as_str() {
+            "static-discovery" => statics
+                .iter()
+                .find(|d| d.enabled && d.id == scraper.discoverer_id)
+                .map(|d| Discoverer::Static(d.clone())),
+            "file-discovery" => files
+                .iter()
+                .find(|d| d.enabled && d.id == scraper.discoverer_id)
+                .map(|d| Discoverer::File {
+                    config: d.clone(),
+                    read: None,
+                    files: BTreeMap::new(),
+                }),
+            _ => None,
+        }
+    }
+
+    /// The current targets, without duplicates, in a stable order.
+    pub(crate) fn targets(&mut self) -> Vec<Target> {
+        let all: BTreeSet<Target> = match self {
+            Discoverer::Static(c) => c
+                .targets
+                .iter()
+                .map(|t| Target {
+                    address: t.clone(),
+                    labels: c.labels.clone(),
+                })
+                .collect(),
+            Discoverer::File {
+                config,
+                read,
+                files,
+            } => {
+                if read.is_none_or(|r| r.elapsed() >= config.refresh_interval) {
+                    *read = Some(Instant::now());
+                    refresh(config, files);
+                }
+                files.values().flatten().cloned().collect()
+            }
+        };
+        all.into_iter().collect()
+    }
+}
+
+/// Reads the files of a file discoverer again. A file that cannot be read or parsed keeps
+/// the targets it gave before (logged); a file no pattern matches any more gives none.
+fn refresh(config: &FileDiscoveryConfig, files: &mut BTreeMap<PathBuf, Vec<Target>>) {
+    let mut seen = BTreeSet::new();
+    for pattern in &config.files {
+        let paths = match glob::glob(pattern) {
+            Ok(paths) => paths,
+            Err(e) => {
+                tracing::warn!(id = %config.id, "file-discovery pattern {pattern:?}: {e}");
+                continue;
+            }
+        };
+        for path in paths.flatten() {
+            seen.insert(path.clone());
+            match read_file(&path) {
+                Ok(targets) => {
+                    files.insert(path, targets);
+                }
+                Err(e) => {
+                    tracing::warn!(id = %config.id, "file-discovery {}: {e}", path.display());
+                }
+            }
+        }
+    }
+    files.retain(|path, _| seen.contains(path));
+}
+
+/// The targets of one `file_sd` file (JSON, or YAML by its extension).
+pub(crate) fn read_file(path: &std::path::Path) -> anyhow::Result<Vec<Target>> {
+    let text = std::fs::read_to_string(path)?;
+    let groups: Vec<TargetGroup> = if path.extension().is_some_and(|e| e == "json") {
+        serde_json::from_str(&text)?
+    } else {
+        serde_yaml_ng::from_str(&text)?
+    };
+    let mut out = Vec::new();
+    for g in groups {
+        for t in g.targets {
+            out.push(Target {
+                address: t,
+                labels: g.labels.clone(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// One scraper's HTTP side.
+#[derive(Debug)]
+struct Client {
+    agent: ureq::Agent,
+    config: ScraperConfig,
+}
+
+impl Client {
+    fn new(config: &ScraperConfig) -> anyhow::Result<Client> {
+        let mut builder = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(config.scrape_timeout))
+            .user_agent(concat!("Kapacitor/", env!("CARGO_PKG_VERSION")));
+        let read = |key: &str, path: &str| -> anyhow::Result<Option<Vec<u8>>> {
+            if path.is_empty() {
+                return Ok(None);
+            }
+            std::fs::read(path)
+                .map(Some)
+                .with_context(|| format!("{key} {path}"))
+        };
+        let ca_pem = read("ssl-ca", &config.ssl_ca)?;
+        let client_pem = match (
+            read("ssl-cert", &config.ssl_cert)?,
+            read("ssl-key", &config.ssl_key)?,
+        ) {
+            (Some(cert), Some(key)) => Some((cert, key)),
+            (None, None) => None,
+            _ => anyhow::bail!("ssl-cert and ssl-key go together"),
+        };
+        if ca_pem.is_some() || client_pem.is_some() || config.insecure_skip_verify {
+            let tls = kap_influxdb::TlsOptions {
+                ca_pem,
+                client_pem,
+                insecure_skip_verify: config.insecure_skip_verify,
+            };
+            builder = builder.tls_config(tls.ureq().map_err(anyhow::Error::msg)?);
+        }
+        Ok(Client {
+            agent: builder.build().into(),
+            config: config.clone(),
+        })
+    }
+
+    /// Scrapes `target` once: its samples, or why the scrape failed.
+    fn fetch(&self, target: &Target) -> Result<Vec<prometheus::Sample>, String> {
+        let c = &self.config;
+        let url = format!("{}://{}{}", c.scheme, target.address, c.metrics_path);
+        let mut req = self
+            .agent
+            .get(&url)
+            .header("Accept", "text/plain;version=0.0.4;q=1,*/*;q=0.1")
+            .header(
+                "X-Prometheus-Scrape-Timeout-Seconds",
+                format!("{}", c.scrape_timeout.as_secs_f64()),
+            );
+        if !c.username.is_empty() {
+            use base64::Engine as _;
+            let creds = base64::engine::general_purpose::STANDARD
+                .encode(format!("{}:{}", c.username, c.password));
+            req = req.header("Authorization", format!("Basic {creds}"));
+        } else if !c.bearer_token.is_empty() {
+            req = req.header("Authorization", format!("Bearer {}", c.bearer_token));
+        }
+        let mut resp = req.call().map_err(|e| format!("GET {url}: {e}"))?;
+        let status = resp.status();
+        if status != 200 {
+            return Err(format!("GET {url}: server returned HTTP status {status}"));
+        }
+        let text = resp
+            .body_mut()
+            .with_config()
+            .limit(MAX_BODY)
+            .read_to_string()
+            .map_err(|e| format!("GET {url}: reading the body: {e}"))?;
+        prometheus::parse(&text).map_err(|e| format!("GET {url}: {e}"))
+    }
+}
+
+/// The points of one scrape of `target` (`samples`, or the failure's report samples only),
+/// as Kapacitor writes them (see the module docs). `start_ms` is when it began.
+pub(crate) fn points(
+    config: &ScraperConfig,
+    rp: &str,
+    target: &Target,
+    scraped: &Result<Vec<prometheus::Sample>, String>,
+    start_ms: i64,
+    duration: Duration,
+) -> Vec<Point> {
+    // The target's labels: the discoverer's, without Prometheus' internal `__` ones, and
+    // `instance` (the address unless the discoverer set one); `job` is the measurement.
+    let mut base: BTreeMap<&str, &str> = target
+        .labels
+        .iter()
+        .filter(|(k, _)| !k.starts_with("__") && k.as_str() != "job")
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    base.entry("instance").or_insert(target.address.as_str());
+    let point = |name: &str, labels: &[(String, String)], value: f64, ms: i64| -> Point {
+        let mut tags: Tags = Tags::default();
+        for (k, v) in labels {
+            let key = if base.contains_key(k.as_str()) || k == "job" {
+                Sym::new(&format!("exported_{k}"))
+            } else {
+                Sym::new(k)
+            };
+            tags.push((key, Sym::new(v)));
+        }
+        for (k, v) in &base {
+            tags.push((Sym::new(k), Sym::new(v)));
+        }
+        tags.push((Sym::new("__name__"), Sym::new(name)));
+        let fields = vec![(Sym::new("value"), FieldValue::Float(value))];
+        Point::new(&config.name, tags, fields, ms.saturating_mul(1_000_000)).in_db(&config.db, rp)
+    };
+    let mut out = Vec::new();
+    let n = match scraped {
+        Ok(samples) => {
+            for s in samples.iter().filter(|s| s.value.is_finite()) {
+                out.push(point(
+                    &s.name,
+                    &s.labels,
+                    s.value,
+                    s.timestamp_ms.unwrap_or(start_ms),
+                ));
+            }
+            samples.len()
+        }
+        Err(_) => 0,
+    };
+    let up = if scraped.is_ok() { 1.0 } else { 0.0 };
+    for (name, value) in [
+        ("up", up),
+        ("scrape_duration_seconds", duration.as_secs_f64()),
+        ("scrape_samples_scraped", n as f64),
+        ("scrape_samples_post_metric_relabeling", n as f64),
+    ] {
+        out.push(point(name, &[], value, start_ms));
+    }
+    out
+}
+
+/// A running scraper; dropping it stops it (within [`STOP_POLL`], or when its scrapes in
+/// flight end).
+#[derive(Debug)]
+struct Scraper {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Scraper {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Scrapes every `config.scrape_interval` until `stop`; points go to `write`.
+fn run(
+    config: ScraperConfig,
+    rp: String,
+    client: Client,
+    mut discoverer: Discoverer,
+    write: Arc<dyn Fn(Vec<Point>) + Send + Sync>,
+    stop: Arc<AtomicBool>,
+) {
+    let blacklist: BTreeSet<String> = config.blacklist.iter().cloned().collect();
+    // Targets whose last scrape failed: a failure is logged as a warning when a target goes
+    // down, its repeats at debug level, and its recovery once.
+    let mut down: BTreeSet<String> = BTreeSet::new();
+    while !stop.load(Ordering::Relaxed) {
+        let began = Instant::now();
+        let start_ms = chrono::Utc::now().timestamp_millis();
+        let targets: Vec<Target> = discoverer
+            .targets()
+            .into_iter()
+            .filter(|t| {
+                let instance = t.labels.get("instance").unwrap_or(&t.address);
+                !blacklist.contains(instance)
+            })
+            .collect();
+        let scraped: Vec<(Vec<Point>, Option<String>)> = std::thread::scope(|s| {
+            let scrapes: Vec<_> = targets
+                .iter()
+                .map(|t| {
+                    let (client, rp) = (&client, rp.as_str());
+                    s.spawn(move || {
+                        let t0 = Instant::now();
+                        let scraped = client.fetch(t);
+                        let pts = points(&client.config, rp, t, &scraped, start_ms, t0.elapsed());
+                        (pts, scraped.err())
+                    })
+                })
+                .collect();
+            scrapes
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        let mut points = Vec::new();
+        for (t, (pts, failed)) in targets.iter().zip(scraped) {
+            let name = &config.name;
+            match failed {
+                Some(e) if down.insert(t.address.clone()) => {
+                    tracing::warn!(scraper = %name, "scrape failed: {e}");
+                }
+                Some(e) => tracing::debug!(scraper = %name, "scrape failed: {e}"),
+                None if down.remove(&t.address) => {
+                    tracing::info!(scraper = %name, target = %t.address, "target is up again");
+                }
+                None => {}
+            }
+            points.extend(pts);
+        }
+        write(points);
+        let next = began + config.scrape_interval;
+        while !stop.load(Ordering::Relaxed) {
+            let now = Instant::now();
+            if now >= next {
+                break;
+            }
+            std::thread::sleep((next - now).min(STOP_POLL));
+        }
+    }
+}
+
+/// A scraper ready to run: its section, retention policy, client and discoverer.
+#[derive(Debug)]
+pub struct Prepared {
+    config: ScraperConfig,
+    rp: String,
+    client: Client,
+    discoverer: Discoverer,
+}
+
+/// Prepares every enabled scraper of `sections` (validated); `Err` names the scraper and
+/// what does not do (a TLS file that cannot be read). `default_rp` is the retention policy
+/// of scrapers that name none (else `autogen`).
+fn prepare(sections: ScraperSections<'_>, default_rp: &str) -> anyhow::Result<Vec<Prepared>> {
+    let mut out = Vec::new();
+    for (i, c) in sections
+        .scraper
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.enabled)
+    {
+        let client = Client::new(c).with_context(|| format!("[[scraper]] #{i} ({})", c.name))?;
+        let discoverer = Discoverer::of(c, sections.static_discovery, sections.file_discovery)
+            .with_context(|| format!("[[scraper]] #{i} ({}): no discoverer", c.name))?;
+        let rp = if !c.rp.is_empty() {
+            c.rp.clone()
+        } else if !default_rp.is_empty() {
+            default_rp.to_string()
+        } else {
+            "autogen".into()
+        };
+        out.push(Prepared {
+            config: c.clone(),
+            rp,
+            client,
+            discoverer,
+        });
+    }
+    Ok(out)
+}
+
+/// The scrapers: prepared while the daemon opens, running once it serves, and replaced
+/// whole when their sections change through `/kapacitor/v1/config`.
+#[derive(Debug, Default)]
+pub struct ScraperService {
+    /// Retention policy of scrapers that name none (`default-retention-policy`).
+    default_rp: String,
+    state: Mutex<ServiceState>,
+}
+
+#[derive(Debug, Default)]
+struct ServiceState {
+    /// Where the points go, once started (and until stopped).
+    runtime: Option<Arc<Runtime>>,
+    /// Scrapers waiting for the start.
+    pending: Vec<Prepared>,
+    running: Vec<Scraper>,
+}
+
+impl ScraperService {
+    /// No scrapers yet; `default_rp` is the retention policy of those that name none (else
+    /// `autogen`).
+    pub fn new(default_rp: &str) -> ScraperService {
+        ScraperService {
+            default_rp: default_rp.to_string(),
+            state: Mutex::default(),
+        }
+    }
+
+    /// Prepares every enabled scraper of `sections` (validated) to be [`set`](Self::set);
+    /// `Err` names the scraper and what does not do (a TLS file that cannot be read).
+    pub fn prepare(&self, sections: ScraperSections<'_>) -> anyhow::Result<Vec<Prepared>> {
+        prepare(sections, &self.default_rp)
+    }
+
+    /// Runs `prepared` instead of the scrapers before: at once if started, else at start.
+    pub fn set(&self, prepared: Vec<Prepared>) {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        // Stopping joins the old scrapers' threads (at most a poll or a scrape's timeout).
+        st.running.clear();
+        match st.runtime.clone() {
+            Some(rt) => st.running = prepared.into_iter().map(|p| launch(p, &rt)).collect(),
+            None => st.pending = prepared,
+        }
+    }
+
+    /// Starts the scrapers, writing to `runtime`.
+    pub fn start(&self, runtime: &Arc<Runtime>) {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.runtime = Some(Arc::clone(runtime));
+        let pending = std::mem::take(&mut st.pending);
+        st.running = pending.into_iter().map(|p| launch(p, runtime)).collect();
+    }
+
+    /// Stops every scraper (the daemon stops).
+    pub fn stop(&self) {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.runtime = None;
+        st.running.clear();
+    }
+}
+
+/// Starts `p`'s thread.
+fn launch(p: Prepared, runtime: &Arc<Runtime>) -> Scraper {
+    let Prepared {
+        config,
+        rp,
+        client,
+        discoverer,
+    } = p;
+    let rt = Arc::clone(runtime);
+    let name = config.name.clone();
+    let write: Arc<dyn Fn(Vec<Point>) + Send + Sync> = Arc::new(move |points| {
+        if let Err(e) = rt.write(points) {
+            tracing::warn!(scraper = %name, "scraped points refused: {e}");
+        }
+    });
+    tracing::info!(scraper = %config.name, discoverer = %config.discoverer_service, id = %config.discoverer_id, "scraping");
+    let stop = Arc::new(AtomicBool::new(false));
+    let thread = {
+        let stop = Arc::clone(&stop);
+        std::thread::Builder::new()
+            .name(format!("scraper-{}", config.name))
+            .spawn(move || run(config, rp, client, discoverer, write, stop))
+            .map_err(|e| tracing::error!("starting a scraper thread: {e}"))
+            .ok()
+    };
+    Scraper { stop, thread }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scraper() -> ScraperConfig {
+        ScraperConfig {
+            enabled: true,
+            name: "myscraper".into(),
+            db: "prometheus_raw".into(),
+            rp: "autogen".into(),
+            ..ScraperConfig::default()
+        }
+    }
+
+    fn tags(p: &Point) -> Vec<(String, String)> {
+        p.tags
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), v.as_str().to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn samples_become_points_of_the_job_with_target_labels() {
+        let target = Target {
+            address: "10.0.0.1:9100".into(),
+            labels: [("region".to_string(), "eu".to_string())].into(),
+        };
+        let samples = prometheus::parse(
+            "# TYPE http_requests_total counter\n\
+             http_requests_total{code=\"200\",instance=\"other\",job=\"j\"} 7\n\
+             temp 21.5 1700000000123\n\
+             broken NaN\n",
+        )
+        .map_err(|e| e.to_string());
+        let pts = points(
+            &scraper(),
+            "autogen",
+            &target,
+            &samples,
+            1_700_000_000_999,
+            Duration::from_millis(5),
+        );
+        assert_eq!(pts.len(), 2 + 4);
+        let p = &pts[0];
+        assert_eq!(p.name.as_str(), "myscraper");
+        assert_eq!(
+            (p.db.as_str(), p.rp.as_str()),
+            ("prometheus_raw", "autogen")
+        );
+        assert_eq!(p.time, 1_700_000_000_999_000_000);
+        assert_eq!(
+            tags(p),
+            [
+                ("__name__", "http_requests_total"),
+                ("code", "200"),
+                ("exported_instance", "other"),
+                ("exported_job", "j"),
+                ("instance", "10.0.0.1:9100"),
+                ("region", "eu"),
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+        );
+        assert_eq!(
+            kap_dataflow::point::get(&p.fields, Sym::new("value")),
+            Some(&FieldValue::Float(7.0))
+        );
+        assert_eq!(pts[1].time, 1_700_000_000_123_000_000);
+        let report: Vec<(String, f64)> = pts[2..]
+            .iter()
+            .map(|p| {
+                let name = kap_dataflow::point::get(&p.tags, Sym::new("__name__")).unwrap();
+                let v = kap_dataflow::point::get(&p.fields, Sym::new("value"))
+                    .and_then(FieldValue::as_f64)
+                    .unwrap();
+                (name.as_str().to_string(), v)
+            })
+            .collect();
+        assert_eq!(
+            report,
+            [
+                ("up", 1.0),
+                ("scrape_duration_seconds", 0.005),
+                ("scrape_samples_scraped", 3.0),
+                ("scrape_samples_post_metric_relabeling", 3.0)
+            ]
+            .map(|(k, v)| (k.to_string(), v))
+        );
+        assert_eq!(
+            tags(&pts[2]),
+            [
+                ("__name__", "up"),
+                ("instance", "10.0.0.1:9100"),
+                ("region", "eu")
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+        );
+    }
+
+    #[test]
+    fn a_failed_scrape_reports_up_zero_only() {
+        let target = Target {
+            address: "127.0.0.1:1".into(),
+            labels: BTreeMap::new(),
+        };
+        let pts = points(
+            &scraper(),
+            "autogen",
+            &target,
+            &Err("refused".into()),
+            0,
+            Duration::ZERO,
+        );
+        assert_eq!(pts.len(), 4);
+        assert_eq!(
+            kap_dataflow::point::get(&pts[0].fields, Sym::new("value")),
+            Some(&FieldValue::Float(0.0))
+        );
+    }
+
+    #[test]
+    fn file_discovery_reads_json_and_yaml_and_keeps_a_bad_files_last_targets() {
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("a.json");
+        let yaml = dir.path().join("b.yml");
+        std::fs::write(
+            &json,
+            r#"[{"targets": ["h1:9100", "h2:9100"], "labels": {"env": "prod"}}]"#,
+        )
+        .unwrap();
+        std::fs::write(&yaml, "- targets: ['h3:9100']\n").unwrap();
+        let mut d = Discoverer::File {
+            config: FileDiscoveryConfig {
+                enabled: true,
+                id: "f".into(),
+                files: vec![
+                    format!("{}/*.json", dir.path().display()),
+                    yaml.display().to_string(),
+                ],
+                refresh_interval: Duration::ZERO,
+            },
+            read: None,
+            files: BTreeMap::new(),
+        };
+        let addrs = |d: &mut Discoverer| -> Vec<String> {
+            d.targets().into_iter().map(|t| t.address).collect()
+        };
+        assert_eq!(addrs(&mut d), ["h1:9100", "h2:9100", "h3:9100"]);
+        assert_eq!(d.targets()[0].labels["env"], "prod");
+        std::fs::write(&json, "not json").unwrap();
+        assert_eq!(addrs(&mut d), ["h1:9100", "h2:9100", "h3:9100"]);
+        std::fs::remove_file(&json).unwrap();
+        assert_eq!(addrs(&mut d), ["h3:9100"]);
+    }
+}

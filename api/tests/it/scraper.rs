@@ -1,0 +1,288 @@
+//! The Prometheus scraper against real HTTP targets on 127.0.0.1: static and file
+//! discovery, the points a stream task sees, a failing target, refused configurations.
+
+use crate::daemon::{Daemon, Extra, refuses_config};
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+/// A `/metrics` target: it answers every GET with the exposition it currently holds.
+struct Target {
+    port: u16,
+    exposition: Arc<Mutex<String>>,
+    /// Request heads received.
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+impl Target {
+    fn start(exposition: &str) -> Target {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().unwrap().port();
+        let exposition = Arc::new(Mutex::new(exposition.to_string()));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let (text, got) = (Arc::clone(&exposition), Arc::clone(&requests));
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut head = String::new();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    head.push_str(&line);
+                }
+                got.lock().unwrap().push(head);
+                let body = text.lock().unwrap().clone();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        Target {
+            port,
+            exposition,
+            requests,
+        }
+    }
+
+    fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+/// Enables a stream task on `prometheus_raw.autogen` that shows the scraped points of
+/// metric `name`, grouped by the tags they should carry.
+fn show_metric(d: &Daemon, id: &str, name: &str, by: &str) {
+    let script = format!(
+        "stream\n    |from()\n        .measurement('myscraper')\n        .where(lambda: \"__name__\" == '{name}')\n        .groupBy({by})\n    |window()\n        .periodCount(1)\n        .everyCount(1)\n    |httpOut('out')\n"
+    );
+    let task = serde_json::json!({
+        "id": id, "type": "stream",
+        "dbrps": [{"db": "prometheus_raw", "rp": "autogen"}],
+        "script": script, "status": "enabled"
+    });
+    let (status, body) = d.req("POST", "/kapacitor/v1/tasks", Some(&task.to_string()));
+    assert_eq!(status, 200, "{body}");
+}
+
+fn scraper_section(discoverer: &str, id: &str, more: &str) -> String {
+    format!(
+        "[[scraper]]\nenabled = true\nname = \"myscraper\"\ndiscoverer-service = \"{discoverer}\"\ndiscoverer-id = \"{id}\"\ndb = \"prometheus_raw\"\nrp = \"autogen\"\nscrape-interval = \"200ms\"\nscrape-timeout = \"200ms\"\n{more}"
+    )
+}
+
+#[test]
+fn static_targets_are_scraped_into_the_stream_with_their_labels() {
+    let target = Target::start(
+        "# HELP temp Room temperature.\n# TYPE temp gauge\ntemp{room=\"a\"} 21.5\ntemp{room=\"b\"} NaN\n",
+    );
+    let d = Daemon::start_config(
+        "scraper-static",
+        Extra {
+            tail: format!(
+                "[[static-discovery]]\nenabled = true\nid = \"s\"\ntargets = [\"{}\"]\n[static-discovery.labels]\nregion = \"eu\"\n{}",
+                target.address(),
+                scraper_section(
+                    "static-discovery",
+                    "s",
+                    "username = \"u\"\npassword = \"p\"\n"
+                ),
+            ),
+            ..Extra::default()
+        },
+    );
+    show_metric(&d, "temp", "temp", "'instance', 'region', 'room'");
+    show_metric(&d, "up", "up", "'instance'");
+    let out = d.wait_json("/kapacitor/v1/tasks/temp/out", 30, |v| {
+        v["series"].as_array().is_some_and(|s| !s.is_empty())
+    });
+    let series = &out["series"][0];
+    assert_eq!(series["name"], "myscraper", "{out}");
+    assert_eq!(
+        series["tags"],
+        serde_json::json!({"instance": target.address(), "region": "eu", "room": "a"}),
+        "{out}"
+    );
+    // The NaN sample of room b is dropped, as Kapacitor drops it.
+    assert_eq!(out["series"].as_array().unwrap().len(), 1, "{out}");
+    let columns: Vec<&str> = series["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c.as_str())
+        .collect();
+    let value = columns.iter().position(|c| *c == "value").unwrap();
+    assert_eq!(series["values"][0][value], 21.5, "{out}");
+    let up = d.wait_json("/kapacitor/v1/tasks/up/out", 30, |v| {
+        v["series"].as_array().is_some_and(|s| !s.is_empty())
+    });
+    let cols = up["series"][0]["columns"].as_array().unwrap();
+    let value = cols.iter().position(|c| c == "value").unwrap();
+    assert_eq!(up["series"][0]["values"][0][value], 1.0, "{up}");
+    let head = target.requests.lock().unwrap()[0].clone();
+    assert!(head.starts_with("GET /metrics HTTP/1.1\r\n"), "{head}");
+    // Basic authentication of u:p.
+    assert!(head.contains("authorization: Basic dTpw\r\n"), "{head}");
+    assert!(head.contains("text/plain;version=0.0.4"), "{head}");
+}
+
+#[test]
+fn file_targets_are_read_again_and_a_bad_exposition_fails_the_scrape() {
+    let good = Target::start("jobs_total 3\n");
+    let targets = crate::tempdir("scraper-targets");
+    let file = targets.join("targets.json");
+    std::fs::write(
+        &file,
+        format!(
+            r#"[{{"targets": ["{}"], "labels": {{"env": "test"}}}}]"#,
+            good.address()
+        ),
+    )
+    .unwrap();
+    let d = Daemon::start_config(
+        "scraper-file",
+        Extra {
+            tail: format!(
+                "[[file-discovery]]\nenabled = true\nid = \"f\"\nfiles = [{:?}]\nrefresh-interval = \"200ms\"\n{}",
+                format!("{}/*.json", targets.display()),
+                scraper_section("file-discovery", "f", ""),
+            ),
+            ..Extra::default()
+        },
+    );
+    show_metric(&d, "jobs", "jobs_total", "'instance', 'env'");
+    show_metric(&d, "up", "up", "'instance'");
+    let out = d.wait_json("/kapacitor/v1/tasks/jobs/out", 30, |v| {
+        v["series"].as_array().is_some_and(|s| !s.is_empty())
+    });
+    assert_eq!(
+        out["series"][0]["tags"],
+        serde_json::json!({"instance": good.address(), "env": "test"}),
+        "{out}"
+    );
+    // A second target in the file is picked up at the next refresh; it sends a bad line.
+    let bad = Target::start("ok 1\nbad{a=\"1\" 2\n");
+    std::fs::write(
+        &file,
+        format!(
+            r#"[{{"targets": ["{}", "{}"], "labels": {{"env": "test"}}}}]"#,
+            good.address(),
+            bad.address()
+        ),
+    )
+    .unwrap();
+    let up = d.wait_json("/kapacitor/v1/tasks/up/out", 30, |v| {
+        v["series"].as_array().is_some_and(|s| {
+            s.iter()
+                .any(|s| s["tags"]["instance"] == bad.address() && last_value(s) == Some(0.0))
+        })
+    });
+    assert!(up.to_string().contains(&good.address()), "{up}");
+    let line = d.wait_log_line("the failed scrape", |l| l.contains("scrape failed"));
+    assert!(
+        line.contains(&format!(
+            "GET http://{}/metrics: line 2, column 11",
+            bad.address()
+        )),
+        "{line}"
+    );
+    // Fixed, the target is up again.
+    *bad.exposition.lock().unwrap() = "ok 1\n".into();
+    d.wait_json("/kapacitor/v1/tasks/up/out", 30, |v| {
+        v["series"].as_array().is_some_and(|s| {
+            s.iter()
+                .any(|s| s["tags"]["instance"] == bad.address() && last_value(s) == Some(1.0))
+        })
+    });
+}
+
+/// The last column of a series' first row (`value`, after the tags not grouped by).
+fn last_value(series: &serde_json::Value) -> Option<f64> {
+    series["values"][0].as_array()?.last()?.as_f64()
+}
+
+#[test]
+fn scraper_configurations_that_cannot_work_are_refused_at_start() {
+    let dir = crate::tempdir("scraper-refused");
+    refuses_config(
+        &dir,
+        &scraper_section("consul", "c", ""),
+        "scraper[0].discoverer-service: \"consul\" discovery is not supported",
+    );
+    refuses_config(
+        &dir,
+        &scraper_section("static-discovery", "missing", ""),
+        "no enabled [[static-discovery]] has id \"missing\"",
+    );
+    refuses_config(
+        &dir,
+        &format!(
+            "[[static-discovery]]\nenabled = true\nid = \"s\"\ntargets = [\"127.0.0.1:1\"]\n{}",
+            scraper_section(
+                "static-discovery",
+                "s",
+                "ssl-ca = \"/nonexistent/ca.pem\"\n"
+            )
+        ),
+        "ssl-ca /nonexistent/ca.pem",
+    );
+}
+
+/// The scraper sections are overridable through `/kapacitor/v1/config`, as in Kapacitor: a
+/// change applies at once, survives a restart, and one that cannot work is refused.
+#[test]
+fn scraper_sections_change_through_the_config_api() {
+    let first = Target::start("a 1\n");
+    let second = Target::start("b 2\n");
+    let mut d = Daemon::start_config(
+        "scraper-config-api",
+        Extra {
+            tail: format!(
+                "[[static-discovery]]\nenabled = true\nid = \"s\"\ntargets = [\"{}\"]\n{}",
+                first.address(),
+                scraper_section("static-discovery", "s", "password = \"secret\"\n"),
+            ),
+            ..Extra::default()
+        },
+    );
+    let section = d.json("/kapacitor/v1/config/scraper");
+    let options = &section["elements"][0]["options"];
+    assert_eq!(options["name"], "myscraper", "{section}");
+    assert_eq!(options["password"], true, "{section}");
+    assert_eq!(options["scrape-interval"], "200ms", "{section}");
+    let scraped = |t: &Target| !t.requests.lock().unwrap().is_empty();
+    crate::daemon::wait_for(30, "the first target scraped", || scraped(&first));
+    let (status, body) = d.req(
+        "POST",
+        "/kapacitor/v1/config/static-discovery/s",
+        Some(&format!(
+            r#"{{"set": {{"targets": ["{}"]}}}}"#,
+            second.address()
+        )),
+    );
+    assert_eq!(status, 204, "{body}");
+    crate::daemon::wait_for(30, "the second target scraped", || scraped(&second));
+    // Refused: a discoverer this daemon does not have; nothing changes.
+    let (status, body) = d.req(
+        "POST",
+        "/kapacitor/v1/config/scraper/myscraper",
+        Some(r#"{"set": {"discoverer-service": "consul"}}"#),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("\\\"consul\\\" discovery is not supported"),
+        "{body}"
+    );
+    // The change is stored: after a restart the second target is still the one scraped.
+    d.kill9_and_restart();
+    second.requests.lock().unwrap().clear();
+    first.requests.lock().unwrap().clear();
+    crate::daemon::wait_for(30, "the second target scraped after the restart", || {
+        scraped(&second)
+    });
+    assert!(!scraped(&first));
+}
