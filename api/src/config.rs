@@ -895,7 +895,7 @@ pub struct UdpConfig {
 /// One `[[scraper]]`: the targets of a discoverer (`discoverer-service` and
 /// `discoverer-id`), scraped every `scrape-interval` for Prometheus metrics that enter the
 /// stream in `db`.`rp`, as Kapacitor's scraper writes them: measurement `name`, the
-/// samples' labels (with `__name__` and `instance`) as tags, field `value`.
+/// samples' labels (with `__name__`, `job` and `instance`) as tags, field `value`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct ScraperConfig {

@@ -5,9 +5,9 @@
 //! the targets, scrapes them all at once (a thread each, `scrape-timeout` each) and writes
 //! the samples to the stream as Kapacitor's scraper does (`services/scraper/service.go`
 //! `Append`): one point per sample, measurement the scraper's `name` (the job), the
-//! sample's labels as tags with `__name__` (the metric) and the target's labels (`instance`,
-//! the discoverer's labels), field `value`, time the sample's own or the scrape's start (in
-//! milliseconds). A scraped label that a target label also sets is kept as `exported_<name>`
+//! sample's labels as tags with `__name__` (the metric) and the target's labels (`job`,
+//! `instance`, the discoverer's labels), field `value`, time the sample's own or the
+//! scrape's start (in milliseconds). A scraped label that a target label also sets is kept as `exported_<name>`
 //! (Prometheus' `honor_labels: false`). Samples that are NaN or infinite are dropped, as in
 //! Kapacitor. Blacklisted instances are not scraped.
 //!
@@ -31,6 +31,8 @@ use std::time::{Duration, Instant};
 
 /// How often a waiting scraper looks whether to stop.
 const STOP_POLL: Duration = Duration::from_millis(100);
+/// The most targets of one scraper scraped at once.
+const MAX_PARALLEL: usize = 64;
 /// The largest exposition read from a target.
 const MAX_BODY: u64 = 64 << 20;
 
@@ -251,19 +253,21 @@ pub(crate) fn points(
     start_ms: i64,
     duration: Duration,
 ) -> Vec<Point> {
-    // The target's labels: the discoverer's, without Prometheus' internal `__` ones, and
-    // `instance` (the address unless the discoverer set one); `job` is the measurement.
+    // The target's labels: the discoverer's, without Prometheus' internal `__` ones,
+    // `instance` (the address unless the discoverer set one) and `job`, the scraper's name,
+    // which is also the measurement.
     let mut base: BTreeMap<&str, &str> = target
         .labels
         .iter()
-        .filter(|(k, _)| !k.starts_with("__") && k.as_str() != "job")
+        .filter(|(k, _)| !k.starts_with("__"))
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     base.entry("instance").or_insert(target.address.as_str());
+    base.insert("job", config.name.as_str());
     let point = |name: &str, labels: &[(String, String)], value: f64, ms: i64| -> Point {
         let mut tags: Tags = Tags::default();
         for (k, v) in labels {
-            let key = if base.contains_key(k.as_str()) || k == "job" {
+            let key = if base.contains_key(k.as_str()) {
                 Sym::new(&format!("exported_{k}"))
             } else {
                 Sym::new(k)
@@ -345,24 +349,10 @@ fn run(
                 !blacklist.contains(instance)
             })
             .collect();
-        let scraped: Vec<(Vec<Point>, Option<String>)> = std::thread::scope(|s| {
-            let scrapes: Vec<_> = targets
-                .iter()
-                .map(|t| {
-                    let (client, rp) = (&client, rp.as_str());
-                    s.spawn(move || {
-                        let t0 = Instant::now();
-                        let scraped = client.fetch(t);
-                        let pts = points(&client.config, rp, t, &scraped, start_ms, t0.elapsed());
-                        (pts, scraped.err())
-                    })
-                })
-                .collect();
-            scrapes
-                .into_iter()
-                .map(|h| h.join().unwrap_or_default())
-                .collect()
-        });
+        let mut scraped: Vec<(Vec<Point>, Option<String>)> = Vec::with_capacity(targets.len());
+        for batch in targets.chunks(MAX_PARALLEL) {
+            scraped.extend(scrape_all(&client, &rp, batch, start_ms));
+        }
         let mut points = Vec::new();
         for (t, (pts, failed)) in targets.iter().zip(scraped) {
             let name = &config.name;
@@ -378,6 +368,8 @@ fn run(
             }
             points.extend(pts);
         }
+        // Targets no longer discovered are forgotten.
+        down.retain(|a| targets.iter().any(|t| &t.address == a));
         write(points);
         let next = began + config.scrape_interval;
         while !stop.load(Ordering::Relaxed) {
@@ -388,6 +380,32 @@ fn run(
             std::thread::sleep((next - now).min(STOP_POLL));
         }
     }
+}
+
+/// Scrapes `targets` at once, a thread each: each one's points and failure.
+fn scrape_all(
+    client: &Client,
+    rp: &str,
+    targets: &[Target],
+    start_ms: i64,
+) -> Vec<(Vec<Point>, Option<String>)> {
+    std::thread::scope(|s| {
+        let scrapes: Vec<_> = targets
+            .iter()
+            .map(|t| {
+                s.spawn(move || {
+                    let t0 = Instant::now();
+                    let scraped = client.fetch(t);
+                    let pts = points(&client.config, rp, t, &scraped, start_ms, t0.elapsed());
+                    (pts, scraped.err())
+                })
+            })
+            .collect();
+        scrapes
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
 }
 
 /// A scraper ready to run: its section, retention policy, client and discoverer.
@@ -577,6 +595,7 @@ mod tests {
                 ("exported_instance", "other"),
                 ("exported_job", "j"),
                 ("instance", "10.0.0.1:9100"),
+                ("job", "myscraper"),
                 ("region", "eu"),
             ]
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -611,6 +630,7 @@ mod tests {
             [
                 ("__name__", "up"),
                 ("instance", "10.0.0.1:9100"),
+                ("job", "myscraper"),
                 ("region", "eu")
             ]
             .map(|(k, v)| (k.to_string(), v.to_string()))

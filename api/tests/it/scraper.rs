@@ -95,7 +95,7 @@ fn static_targets_are_scraped_into_the_stream_with_their_labels() {
             ..Extra::default()
         },
     );
-    show_metric(&d, "temp", "temp", "'instance', 'region', 'room'");
+    show_metric(&d, "temp", "temp", "'instance', 'job', 'region', 'room'");
     show_metric(&d, "up", "up", "'instance'");
     let out = d.wait_json("/kapacitor/v1/tasks/temp/out", 30, |v| {
         v["series"].as_array().is_some_and(|s| !s.is_empty())
@@ -104,7 +104,9 @@ fn static_targets_are_scraped_into_the_stream_with_their_labels() {
     assert_eq!(series["name"], "myscraper", "{out}");
     assert_eq!(
         series["tags"],
-        serde_json::json!({"instance": target.address(), "region": "eu", "room": "a"}),
+        serde_json::json!({
+            "instance": target.address(), "job": "myscraper", "region": "eu", "room": "a"
+        }),
         "{out}"
     );
     // The NaN sample of room b is dropped, as Kapacitor drops it.
