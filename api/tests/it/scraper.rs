@@ -288,3 +288,39 @@ fn scraper_sections_change_through_the_config_api() {
     });
     assert!(!scraped(&first));
 }
+
+/// An `https` scraper verifies the target's certificate against `ssl-ca`: trusted, the
+/// target is up; without it, its self-signed certificate fails the scrape.
+#[test]
+fn https_targets_are_verified_against_ssl_ca() {
+    let dir = crate::tempdir("scraper-https");
+    let (ca, tls) = crate::services::tls_server(&dir);
+    let (url, got) = crate::daemon::https_sink(tls);
+    let address = url.trim_start_matches("https://").to_string();
+    for (trust, up) in [(format!("ssl-ca = {ca:?}\n"), 1.0), (String::new(), 0.0)] {
+        let d = Daemon::start_config(
+            "scraper-https",
+            Extra {
+                tail: format!(
+                    "[[static-discovery]]\nenabled = true\nid = \"s\"\ntargets = [\"{address}\"]\n{}",
+                    scraper_section(
+                        "static-discovery",
+                        "s",
+                        &format!("scheme = \"https\"\n{trust}")
+                    ),
+                ),
+                ..Extra::default()
+            },
+        );
+        show_metric(&d, "up", "up", "'instance'");
+        d.wait_json("/kapacitor/v1/tasks/up/out", 30, |v| {
+            v["series"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|s| last_value(s) == Some(up)))
+        });
+    }
+    assert!(
+        !got.lock().unwrap().is_empty(),
+        "the trusted scrape reached the target"
+    );
+}

@@ -722,7 +722,9 @@ fn kafka_broker(
 
 /// A self-signed certificate for 127.0.0.1, written to `dir` (`ca.pem`), and the TLS
 /// server configuration serving it.
-fn tls_server(dir: &std::path::Path) -> (String, Arc<tokio_rustls::rustls::ServerConfig>) {
+pub(crate) fn tls_server(
+    dir: &std::path::Path,
+) -> (String, Arc<tokio_rustls::rustls::ServerConfig>) {
     use rustls_pki_types::PrivateKeyDer;
     let ck = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
         .expect("self-signed certificate");
