@@ -663,17 +663,24 @@ impl Config {
 /// Checks the enabled `[[scraper]]`s and the discoverers they name: `Err((key, message))`.
 pub fn validate_scrapers(config: ScraperSections<'_>) -> Result<(), (String, String)> {
     let invalid = |key: String, message: String| Err((key, message));
-    let mut ids = std::collections::BTreeSet::new();
+    check_ids(
+        "static-discovery",
+        config
+            .static_discovery
+            .iter()
+            .map(|d| (d.enabled, d.id.as_str())),
+    )?;
+    check_ids(
+        "file-discovery",
+        config
+            .file_discovery
+            .iter()
+            .map(|d| (d.enabled, d.id.as_str())),
+    )?;
     for (i, d) in config.static_discovery.iter().enumerate() {
         let key = |k: &str| format!("static-discovery[{i}].{k}");
         if !d.enabled {
             continue;
-        }
-        if d.id.is_empty() {
-            return invalid(key("id"), "must not be empty".into());
-        }
-        if !ids.insert(d.id.as_str()) {
-            return invalid(key("id"), format!("duplicate id \"{}\"", d.id));
         }
         if let Some(t) = d.targets.iter().find(|t| !is_target(t)) {
             return invalid(
@@ -682,17 +689,10 @@ pub fn validate_scrapers(config: ScraperSections<'_>) -> Result<(), (String, Str
             );
         }
     }
-    let mut ids = std::collections::BTreeSet::new();
     for (i, d) in config.file_discovery.iter().enumerate() {
         let key = |k: &str| format!("file-discovery[{i}].{k}");
         if !d.enabled {
             continue;
-        }
-        if d.id.is_empty() {
-            return invalid(key("id"), "must not be empty".into());
-        }
-        if !ids.insert(d.id.as_str()) {
-            return invalid(key("id"), format!("duplicate id \"{}\"", d.id));
         }
         if d.files.is_empty() {
             return invalid(key("files"), "must list at least one file".into());
@@ -798,6 +798,28 @@ pub fn validate_scrapers(config: ScraperSections<'_>) -> Result<(), (String, Str
                     c.discoverer_service, c.discoverer_id
                 ),
             );
+        }
+    }
+    Ok(())
+}
+
+/// Checks the ids of a discoverer section's enabled elements (`(enabled, id)` each): set,
+/// and unique.
+fn check_ids<'a>(
+    section: &str,
+    elements: impl Iterator<Item = (bool, &'a str)>,
+) -> Result<(), (String, String)> {
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, (enabled, id)) in elements.enumerate() {
+        let key = || format!("{section}[{i}].id");
+        if !enabled {
+            continue;
+        }
+        if id.is_empty() {
+            return Err((key(), "must not be empty".into()));
+        }
+        if !seen.insert(id) {
+            return Err((key(), format!("duplicate id \"{id}\"")));
         }
     }
     Ok(())

@@ -633,6 +633,12 @@ fn scraper_validation() {
             .unwrap_err()
             .contains("only .json, .yml and .yaml files are read")
     );
+    let twice = "[[static-discovery]]\nenabled = true\nid = \"s\"\n[[static-discovery]]\nenabled = true\nid = \"s\"\n";
+    assert!(
+        check(twice)
+            .unwrap_err()
+            .contains("static-discovery[1].id: duplicate id \"s\"")
+    );
     // A disabled scraper is not checked.
     check("[[scraper]]\nenabled = false\n").unwrap();
 }
