@@ -176,6 +176,8 @@ pub struct Config {
     pub udp: Vec<UdpConfig>,
     /// `[[httppost]]`: named endpoints of httpPost nodes and post alert handlers.
     pub httppost: Vec<HttpPostConfig>,
+    /// `[opentsdb]`: the OpenTSDB input (telnet and HTTP).
+    pub opentsdb: OpenTsdbConfig,
     /// `[[scraper]]`: Prometheus targets scraped into the stream.
     pub scraper: Vec<ScraperConfig>,
     /// `[[static-discovery]]`: fixed target lists for scrapers.
@@ -914,6 +916,55 @@ pub struct UdpConfig {
     pub read_buffer: u64,
 }
 
+/// `[opentsdb]`: OpenTSDB's telnet `put` lines and `POST /api/put` on one port, as InfluxDB's
+/// OpenTSDB service that Kapacitor runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct OpenTsdbConfig {
+    /// Run the listener.
+    pub enabled: bool,
+    /// `host:port` to listen on. Default `:4242`.
+    pub bind_address: String,
+    /// Database the points are written to. Default `opentsdb`.
+    pub database: String,
+    /// Retention policy the points are written to; empty: the default one.
+    pub retention_policy: String,
+    /// InfluxDB's write consistency (`any`, `one`, `quorum`, `all`); a single Kapacitor
+    /// has nothing to make consistent.
+    pub consistency_level: String,
+    /// Serve TLS with `certificate`.
+    pub tls_enabled: bool,
+    /// PEM file with the certificate and its private key.
+    pub certificate: String,
+    /// A connection's points are written once this many wait. Default `1000`.
+    pub batch_size: u64,
+    /// Batches that may wait (InfluxDB's; writes here wait for the engine instead).
+    pub batch_pending: u64,
+    /// ... or once the oldest has waited this long. Default `1s`.
+    #[serde(with = "go_duration_serde")]
+    pub batch_timeout: Duration,
+    /// Log each bad line. Default `true`.
+    pub log_point_errors: bool,
+}
+
+impl Default for OpenTsdbConfig {
+    fn default() -> Self {
+        OpenTsdbConfig {
+            enabled: false,
+            bind_address: ":4242".into(),
+            database: "opentsdb".into(),
+            retention_policy: String::new(),
+            consistency_level: "one".into(),
+            tls_enabled: false,
+            certificate: "/etc/ssl/influxdb.pem".into(),
+            batch_size: 1000,
+            batch_pending: 5,
+            batch_timeout: Duration::from_secs(1),
+            log_point_errors: true,
+        }
+    }
+}
+
 /// One `[[scraper]]`: the targets of a discoverer (`discoverer-service` and
 /// `discoverer-id`), scraped every `scrape-interval` for Prometheus metrics that enter the
 /// stream in `db`.`rp`, as Kapacitor's scraper writes them: measurement `name`, the
@@ -1054,6 +1105,7 @@ impl Default for Config {
             stats: StatsConfig::default(),
             influxdb: vec![InfluxDbConfig::default()],
             udp: Vec::new(),
+            opentsdb: OpenTsdbConfig::default(),
             scraper: Vec::new(),
             static_discovery: Vec::new(),
             file_discovery: Vec::new(),
@@ -1209,7 +1261,6 @@ const IGNORED_SECTIONS: &[&str] = &[
     "kubernetes",
     "marathon",
     "nerve",
-    "opentsdb",
     "reporting",
     "serverset",
     "sideload",
@@ -1235,7 +1286,6 @@ const UNSUPPORTED_WHEN_ENABLED: &[(&str, &str)] = &[
     ("kubernetes", "Kubernetes (autoscale and discovery)"),
     ("marathon", "Marathon discovery"),
     ("nerve", "Nerve discovery"),
-    ("opentsdb", "the OpenTSDB input"),
     ("serverset", "Serverset discovery"),
     ("swarm", "Docker Swarm autoscale"),
     ("triton", "Triton discovery"),
@@ -1299,6 +1349,7 @@ const DURATION_KEYS: &[&str] = &[
     "scrape-interval",
     "scrape-timeout",
     "refresh-interval",
+    "batch-timeout",
 ];
 
 /// The default element of an array-of-tables section, for schema checks and env overrides.
@@ -1486,6 +1537,30 @@ impl Config {
         }
         if let Err((key, message)) = validate_scrapers(self.scraper_sections()) {
             return invalid(key, message);
+        }
+        if self.opentsdb.enabled {
+            let o = &self.opentsdb;
+            if let Err(message) = bind_addr(&o.bind_address) {
+                return invalid("opentsdb.bind-address".into(), message);
+            }
+            if o.database.is_empty() {
+                return invalid("opentsdb.database".into(), "must not be empty".into());
+            }
+            if !["any", "one", "quorum", "all"].contains(&o.consistency_level.as_str()) {
+                return invalid(
+                    "opentsdb.consistency-level".into(),
+                    format!(
+                        "unknown level \"{}\" (want any, one, quorum or all)",
+                        o.consistency_level
+                    ),
+                );
+            }
+            if o.batch_size == 0 {
+                return invalid("opentsdb.batch-size".into(), "must be positive".into());
+            }
+            if o.batch_timeout.is_zero() {
+                return invalid("opentsdb.batch-timeout".into(), "must be positive".into());
+            }
         }
         for (i, u) in self.udp.iter().enumerate() {
             if !u.enabled {

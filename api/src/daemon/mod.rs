@@ -16,6 +16,7 @@ pub mod demo;
 pub mod http;
 pub mod influxdb;
 pub mod logs;
+pub mod opentsdb;
 pub mod replay;
 pub mod runtime;
 pub mod scraper;
@@ -355,6 +356,13 @@ pub async fn serve(
     )
     .await?;
     *daemon.udp_addrs.lock().unwrap_or_else(|e| e.into_inner()) = udp_addrs;
+    opentsdb::start(
+        &daemon.config.opentsdb,
+        &daemon.config.default_retention_policy,
+        Arc::clone(&daemon.runtime),
+        &stop_tx,
+    )
+    .await?;
     daemon.scrapers.start(&daemon.runtime);
     {
         let (daemon, mut rx) = (Arc::clone(&daemon), stop_tx.subscribe());

@@ -19,26 +19,41 @@ use tokio_rustls::server::TlsStream;
 /// A file that cannot be read, holds no certificate or no private key, or a key that does
 /// not match: each names the file and the config key.
 pub fn acceptor(cert: &str, key: &str) -> anyhow::Result<TlsAcceptor> {
+    pem_acceptor(
+        cert,
+        key,
+        "[http] https-certificate",
+        "[http] https-private-key",
+    )
+}
+
+/// [`acceptor`], naming the files' config keys `cert_key` and `key_key` in errors.
+pub fn pem_acceptor(
+    cert: &str,
+    key: &str,
+    cert_key: &str,
+    key_key: &str,
+) -> anyhow::Result<TlsAcceptor> {
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .with_context(|| format!("[http] https-certificate {cert}: reading it"))?
+        .with_context(|| format!("{cert_key} {cert}: reading it"))?
         .collect::<Result<_, _>>()
-        .with_context(|| format!("[http] https-certificate {cert}: not valid PEM"))?;
+        .with_context(|| format!("{cert_key} {cert}: not valid PEM"))?;
     if certs.is_empty() {
-        anyhow::bail!("[http] https-certificate {cert}: no CERTIFICATE block in it");
+        anyhow::bail!("{cert_key} {cert}: no CERTIFICATE block in it");
     }
     let (key_path, key_name) = if key.is_empty() {
-        (cert, "https-certificate")
+        (cert, cert_key)
     } else {
-        (key, "https-private-key")
+        (key, key_key)
     };
     let key = PrivateKeyDer::from_pem_file(key_path)
-        .with_context(|| format!("[http] {key_name} {key_path}: no private key read from it"))?;
+        .with_context(|| format!("{key_name} {key_path}: no private key read from it"))?;
     // The process's crypto provider: *ring*, the only one built in.
     let config = ServerConfig::builder()
         .with_no_client_auth()
         .with_single_cert(certs, key)
         .with_context(|| {
-            format!("[http] https-certificate {cert}: the certificate and key do not go together")
+            format!("{cert_key} {cert}: the certificate and key do not go together")
         })?;
     Ok(TlsAcceptor::from(Arc::new(config)))
 }

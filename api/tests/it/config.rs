@@ -315,7 +315,7 @@ fn unsupported_sections_are_refused_when_enabled() {
         err.to_string(),
         "kapacitor.conf:7: consul.enabled: Consul discovery is not supported by this daemon; set enabled = false"
     );
-    let err = Config::parse("[opentsdb]\nenabled = true\n", "c").unwrap_err();
+    let err = Config::parse("[collectd]\nenabled = true\n", "c").unwrap_err();
     assert!(
         matches!(err, ConfigError::Unsupported { line: 2, .. }),
         "{err}"
@@ -508,6 +508,19 @@ default-retention-policy = ""
   enabled = false
   bind-address = ":25826"
 
+[opentsdb]
+  enabled = false
+  bind-address = ":4242"
+  database = "opentsdb"
+  retention-policy = ""
+  consistency-level = "one"
+  tls-enabled = false
+  certificate = "/etc/ssl/influxdb.pem"
+  batch-size = 1000
+  batch-pending = 5
+  batch-timeout = "1s"
+  log-point-errors = true
+
 [[scraper]]
   enabled = false
   name = "myscraper"
@@ -560,6 +573,8 @@ fn kapacitor_sample_config_parses() {
     assert_eq!(c.udp.len(), 1);
     assert_eq!(c.udp[0].database, "game");
     assert_eq!(c.default_influxdb().unwrap().name, "localhost");
+    assert_eq!(c.opentsdb.database, "opentsdb");
+    assert_eq!(c.opentsdb.batch_timeout, Duration::from_secs(1));
     assert_eq!(c.scraper[0].name, "myscraper");
     assert_eq!(c.scraper[0].scrape_timeout, Duration::from_secs(10));
     assert_eq!(c.static_discovery[0].targets, ["localhost:9100"]);
@@ -570,9 +585,9 @@ fn kapacitor_sample_config_parses() {
 }
 
 /// An enabled scraper is checked with the discoverer it names; discoverers other than
-/// static and file discovery are refused by name.
+/// static and file discovery are refused by name. An enabled `[opentsdb]` is checked too.
 #[test]
-fn scraper_validation() {
+fn scraper_and_opentsdb_validation() {
     let check = |text: &str| {
         Config::parse(text, "c")
             .unwrap()
@@ -632,6 +647,23 @@ fn scraper_validation() {
         check(files)
             .unwrap_err()
             .contains("only .json, .yml and .yaml files are read")
+    );
+    let tsdb = |more: &str| check(&format!("[opentsdb]\nenabled = true\n{more}"));
+    tsdb("").unwrap();
+    assert!(
+        tsdb("database = \"\"\n")
+            .unwrap_err()
+            .contains("opentsdb.database")
+    );
+    assert!(
+        tsdb("bind-address = \"4242\"\n")
+            .unwrap_err()
+            .contains("opentsdb.bind-address")
+    );
+    assert!(
+        tsdb("consistency-level = \"two\"\n")
+            .unwrap_err()
+            .contains("unknown level \"two\"")
     );
     let twice = "[[static-discovery]]\nenabled = true\nid = \"s\"\n[[static-discovery]]\nenabled = true\nid = \"s\"\n";
     assert!(

@@ -7,6 +7,7 @@ mod config;
 mod conformance;
 mod daemon;
 mod handlers;
+mod opentsdb;
 mod replay_api;
 mod scraper;
 mod services;
