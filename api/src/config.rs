@@ -176,6 +176,9 @@ pub struct Config {
     pub udp: Vec<UdpConfig>,
     /// `[[httppost]]`: named endpoints of httpPost nodes and post alert handlers.
     pub httppost: Vec<HttpPostConfig>,
+    /// `[[graphite]]`: Graphite plaintext inputs.
+    #[serde(deserialize_with = "crate::alert_handlers::one_or_many")]
+    pub graphite: Vec<GraphiteConfig>,
     /// `[opentsdb]`: the OpenTSDB input (telnet and HTTP).
     pub opentsdb: OpenTsdbConfig,
     /// `[[scraper]]`: Prometheus targets scraped into the stream.
@@ -916,6 +919,63 @@ pub struct UdpConfig {
     pub read_buffer: u64,
 }
 
+/// InfluxDB's write consistency levels (`consistency-level` of the inputs).
+const CONSISTENCY_LEVELS: &[&str] = &["any", "one", "quorum", "all"];
+
+/// One `[[graphite]]`: Graphite's plaintext protocol over TCP or UDP, as InfluxDB's Graphite
+/// service that Kapacitor runs (templates, default tags, separator).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct GraphiteConfig {
+    /// Run this listener.
+    pub enabled: bool,
+    /// `host:port` to listen on. Default `:2003`.
+    pub bind_address: String,
+    /// Database the points are written to. Default `graphite`.
+    pub database: String,
+    /// Retention policy the points are written to; empty: the default one.
+    pub retention_policy: String,
+    /// `tcp` or `udp`. Default `tcp`.
+    pub protocol: String,
+    /// A connection's points are written once this many wait. Default `5000`.
+    pub batch_size: u64,
+    /// Batches that may wait (InfluxDB's; writes here wait for the engine instead).
+    pub batch_pending: u64,
+    /// ... or once the oldest has waited this long. Default `1s`.
+    #[serde(with = "go_duration_serde")]
+    pub batch_timeout: Duration,
+    /// InfluxDB's write consistency (`any`, `one`, `quorum`, `all`).
+    pub consistency_level: String,
+    /// `[filter] template [tags]` each.
+    pub templates: Vec<String>,
+    /// `key=value` tags added to every point that has no such tag.
+    pub tags: Vec<String>,
+    /// What joins the parts a template puts together. Default `.`.
+    pub separator: String,
+    /// UDP socket read buffer (bytes); `0` means the OS default.
+    pub udp_read_buffer: u64,
+}
+
+impl Default for GraphiteConfig {
+    fn default() -> Self {
+        GraphiteConfig {
+            enabled: false,
+            bind_address: ":2003".into(),
+            database: "graphite".into(),
+            retention_policy: String::new(),
+            protocol: "tcp".into(),
+            batch_size: 5000,
+            batch_pending: 10,
+            batch_timeout: Duration::from_secs(1),
+            consistency_level: "one".into(),
+            templates: Vec::new(),
+            tags: Vec::new(),
+            separator: ".".into(),
+            udp_read_buffer: 0,
+        }
+    }
+}
+
 /// `[opentsdb]`: OpenTSDB's telnet `put` lines and `POST /api/put` on one port, as InfluxDB's
 /// OpenTSDB service that Kapacitor runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1105,6 +1165,7 @@ impl Default for Config {
             stats: StatsConfig::default(),
             influxdb: vec![InfluxDbConfig::default()],
             udp: Vec::new(),
+            graphite: Vec::new(),
             opentsdb: OpenTsdbConfig::default(),
             scraper: Vec::new(),
             static_discovery: Vec::new(),
@@ -1257,7 +1318,6 @@ const IGNORED_SECTIONS: &[&str] = &[
     "ec2",
     "fluxtask",
     "gce",
-    "graphite",
     "kubernetes",
     "marathon",
     "nerve",
@@ -1282,7 +1342,6 @@ const UNSUPPORTED_WHEN_ENABLED: &[(&str, &str)] = &[
     ("ec2", "EC2 discovery"),
     ("fluxtask", "Flux tasks"),
     ("gce", "GCE discovery"),
-    ("graphite", "the Graphite input"),
     ("kubernetes", "Kubernetes (autoscale and discovery)"),
     ("marathon", "Marathon discovery"),
     ("nerve", "Nerve discovery"),
@@ -1370,6 +1429,7 @@ fn array_element_default(section: &str) -> Option<toml::Table> {
         "kafka" => Some(to_table(&crate::alert_handlers::KafkaConfig::default())),
         "httppost" => Some(to_table(&HttpPostConfig::default())),
         "scraper" => Some(to_table(&ScraperConfig::default())),
+        "graphite" => Some(to_table(&GraphiteConfig::default())),
         "static-discovery" => Some(to_table(&StaticDiscoveryConfig::default())),
         "file-discovery" => Some(to_table(&FileDiscoveryConfig::default())),
         _ => None,
@@ -1538,6 +1598,44 @@ impl Config {
         if let Err((key, message)) = validate_scrapers(self.scraper_sections()) {
             return invalid(key, message);
         }
+        for (i, g) in self.graphite.iter().enumerate() {
+            let key = |k: &str| format!("graphite[{i}].{k}");
+            if !g.enabled {
+                continue;
+            }
+            if let Err(message) = bind_addr(&g.bind_address) {
+                return invalid(key("bind-address"), message);
+            }
+            if g.database.is_empty() {
+                return invalid(key("database"), "must not be empty".into());
+            }
+            if !["tcp", "udp"].contains(&g.protocol.as_str()) {
+                return invalid(
+                    key("protocol"),
+                    format!("unknown protocol \"{}\" (want tcp or udp)", g.protocol),
+                );
+            }
+            if !CONSISTENCY_LEVELS.contains(&g.consistency_level.as_str()) {
+                return invalid(
+                    key("consistency-level"),
+                    format!(
+                        "unknown level \"{}\" (want any, one, quorum or all)",
+                        g.consistency_level
+                    ),
+                );
+            }
+            if g.batch_size == 0 || g.batch_timeout.is_zero() {
+                return invalid(
+                    key("batch-size"),
+                    "batch-size and batch-timeout must be positive".into(),
+                );
+            }
+            if let Err(message) =
+                kap_ingest::graphite::Parser::new(&g.templates, &g.tags, &g.separator)
+            {
+                return invalid(key("templates"), message);
+            }
+        }
         if self.opentsdb.enabled {
             let o = &self.opentsdb;
             if let Err(message) = bind_addr(&o.bind_address) {
@@ -1546,7 +1644,7 @@ impl Config {
             if o.database.is_empty() {
                 return invalid("opentsdb.database".into(), "must not be empty".into());
             }
-            if !["any", "one", "quorum", "all"].contains(&o.consistency_level.as_str()) {
+            if !CONSISTENCY_LEVELS.contains(&o.consistency_level.as_str()) {
                 return invalid(
                     "opentsdb.consistency-level".into(),
                     format!(

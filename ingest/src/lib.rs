@@ -5,11 +5,13 @@
 //! - [`recording`]: Kapacitor's `.srpl` (stream) and `.brpl` (batch) recording formats.
 //! - [`prometheus`]: the Prometheus text exposition format the scraper reads.
 //! - [`opentsdb`]: OpenTSDB's telnet `put` lines and `/api/put` JSON.
+//! - [`graphite`]: Graphite's plaintext lines, with InfluxDB's templates.
 //!
 //! `/write` handling, UDP listeners and batch queries join it as the daemon grows.
 
 pub use kap_line_protocol as line_protocol;
 
+pub mod graphite;
 pub mod opentsdb;
 pub mod prometheus;
 pub mod recording;

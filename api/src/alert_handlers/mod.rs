@@ -664,7 +664,7 @@ impl ServiceConfigs {
 
 /// A section written once (`[slack]`) or as an array (`[[slack]]`); errors inside are the
 /// section's own (the key and its line), not a failed guess between the two forms.
-fn one_or_many<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+pub(crate) fn one_or_many<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,

@@ -13,8 +13,10 @@ pub mod alerts;
 pub mod batch;
 pub mod config_api;
 pub mod demo;
+pub mod graphite;
 pub mod http;
 pub mod influxdb;
+mod lines;
 pub mod logs;
 pub mod opentsdb;
 pub mod replay;
@@ -356,6 +358,13 @@ pub async fn serve(
     )
     .await?;
     *daemon.udp_addrs.lock().unwrap_or_else(|e| e.into_inner()) = udp_addrs;
+    graphite::start(
+        &daemon.config.graphite,
+        &daemon.config.default_retention_policy,
+        Arc::clone(&daemon.runtime),
+        &stop_tx,
+    )
+    .await?;
     opentsdb::start(
         &daemon.config.opentsdb,
         &daemon.config.default_retention_policy,

@@ -11,6 +11,7 @@
 //! number when `log-point-errors` is on) and the others are kept; a body that is not JSON
 //! gets a 400, and its points without metric are dropped.
 
+use super::lines::{self, Batching, Line};
 use super::runtime::Runtime;
 use crate::config::OpenTsdbConfig;
 use anyhow::Context as _;
@@ -27,7 +28,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 
 /// The longest first line read to tell HTTP from telnet.
@@ -278,73 +279,34 @@ async fn handle(
 
 /// Serves a telnet connection: `put` lines written in batches, `version` answered.
 async fn telnet(stream: Prefixed, peer: SocketAddr, input: &Input) -> io::Result<()> {
-    let mut lines = BufReader::new(stream);
-    let mut batch: Vec<Point> = Vec::new();
-    let mut deadline: Option<tokio::time::Instant> = None;
-    let mut number = 0usize;
-    let mut line = String::new();
-    loop {
-        line.clear();
-        let read = match deadline {
-            Some(d) => match tokio::time::timeout_at(d, lines.read_line(&mut line)).await {
-                Ok(r) => r,
-                Err(_) => {
-                    input.write(std::mem::take(&mut batch));
-                    deadline = None;
-                    continue;
-                }
-            },
-            None => lines.read_line(&mut line).await,
+    let batching = Batching {
+        size: input.batch_size,
+        timeout: input.batch_timeout,
+    };
+    let handle = |line: Option<&str>, number: usize| {
+        let parsed = match line {
+            Some(l) => opentsdb::parse_telnet(l),
+            None => Err("not UTF-8".to_string()),
         };
-        let n = match read {
-            Ok(n) => n,
-            // A line that is not UTF-8 is a bad line; the connection goes on.
-            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-                number += 1;
-                input.rejected(1);
-                if input.log_point_errors {
-                    tracing::warn!(%peer, "OpenTSDB line {number}: not UTF-8");
-                }
-                continue;
-            }
-            Err(e) => {
-                input.write(batch);
-                return Err(e);
-            }
-        };
-        if n == 0 {
-            break;
-        }
-        number += 1;
-        match opentsdb::parse_telnet(line.trim_end_matches(['\r', '\n'])) {
+        match parsed {
             Ok(Telnet::Put(p, skipped)) => {
                 if !skipped.is_empty() && input.log_point_errors {
                     tracing::warn!(%peer, "OpenTSDB line {number}: malformed tags skipped: {}", skipped.join(" "));
                 }
-                batch.push(input.point(p));
-                if batch.len() >= input.batch_size {
-                    input.write(std::mem::take(&mut batch));
-                    deadline = None;
-                } else if deadline.is_none() {
-                    deadline = Some(tokio::time::Instant::now() + input.batch_timeout);
-                }
+                Line::Point(input.point(p))
             }
-            Ok(Telnet::Version) => {
-                let out = lines.get_mut();
-                out.write_all(opentsdb::VERSION_ANSWER.as_bytes()).await?;
-                out.flush().await?;
-            }
-            Ok(Telnet::Blank) => {}
+            Ok(Telnet::Version) => Line::Reply(opentsdb::VERSION_ANSWER.as_bytes()),
+            Ok(Telnet::Blank) => Line::Skip,
             Err(e) => {
                 input.rejected(1);
                 if input.log_point_errors {
                     tracing::warn!(%peer, "OpenTSDB line {number}: {e}");
                 }
+                Line::Skip
             }
         }
-    }
-    input.write(batch);
-    Ok(())
+    };
+    lines::serve(stream, batching, handle, |points| input.write(points)).await
 }
 
 /// `POST /api/put`: one JSON point or an array; 204 once written.

@@ -508,6 +508,22 @@ default-retention-policy = ""
   enabled = false
   bind-address = ":25826"
 
+[[graphite]]
+  enabled = false
+  bind-address = ":2003"
+  database = "graphite"
+  protocol = "tcp"
+  batch-size = 1000
+  batch-pending = 5
+  batch-timeout = "1s"
+  udp-read-buffer = 0
+  separator = "."
+  templates = [
+    "*.app env.service.resource.measurement",
+    "server.*",
+  ]
+  tags = ["region=us-east"]
+
 [opentsdb]
   enabled = false
   bind-address = ":4242"
@@ -573,6 +589,8 @@ fn kapacitor_sample_config_parses() {
     assert_eq!(c.udp.len(), 1);
     assert_eq!(c.udp[0].database, "game");
     assert_eq!(c.default_influxdb().unwrap().name, "localhost");
+    assert_eq!(c.graphite[0].templates.len(), 2);
+    assert_eq!(c.graphite[0].batch_size, 1000);
     assert_eq!(c.opentsdb.database, "opentsdb");
     assert_eq!(c.opentsdb.batch_timeout, Duration::from_secs(1));
     assert_eq!(c.scraper[0].name, "myscraper");
@@ -585,9 +603,10 @@ fn kapacitor_sample_config_parses() {
 }
 
 /// An enabled scraper is checked with the discoverer it names; discoverers other than
-/// static and file discovery are refused by name. An enabled `[opentsdb]` is checked too.
+/// static and file discovery are refused by name. Enabled `[opentsdb]` and `[[graphite]]`
+/// sections are checked too.
 #[test]
-fn scraper_and_opentsdb_validation() {
+fn scraper_and_input_validation() {
     let check = |text: &str| {
         Config::parse(text, "c")
             .unwrap()
@@ -664,6 +683,23 @@ fn scraper_and_opentsdb_validation() {
         tsdb("consistency-level = \"two\"\n")
             .unwrap_err()
             .contains("unknown level \"two\"")
+    );
+    let graphite = |more: &str| check(&format!("[[graphite]]\nenabled = true\n{more}"));
+    graphite("templates = [\"a.* .host.measurement.field dc=eu\"]\n").unwrap();
+    assert!(
+        graphite("protocol = \"sctp\"\n")
+            .unwrap_err()
+            .contains("graphite[0].protocol")
+    );
+    let e = graphite("templates = [\"measurement*.field*\"]\n").unwrap_err();
+    assert!(
+        e.contains("graphite[0].templates: template \"measurement*.field*\""),
+        "{e}"
+    );
+    assert!(
+        graphite("tags = [\"dc\"]\n")
+            .unwrap_err()
+            .contains("invalid tag format \"dc\"")
     );
     let twice = "[[static-discovery]]\nenabled = true\nid = \"s\"\n[[static-discovery]]\nenabled = true\nid = \"s\"\n";
     assert!(

@@ -6,6 +6,7 @@ mod batch;
 mod config;
 mod conformance;
 mod daemon;
+mod graphite;
 mod handlers;
 mod opentsdb;
 mod replay_api;
