@@ -919,6 +919,18 @@ pub struct UdpConfig {
     pub read_buffer: u64,
 }
 
+/// The retention policy an input writes to: its own `rp`, else `default-retention-policy`,
+/// else `autogen`.
+pub fn input_rp<'a>(rp: &'a str, default_rp: &'a str) -> &'a str {
+    if !rp.is_empty() {
+        rp
+    } else if !default_rp.is_empty() {
+        default_rp
+    } else {
+        "autogen"
+    }
+}
+
 /// InfluxDB's write consistency levels (`consistency-level` of the inputs).
 const CONSISTENCY_LEVELS: &[&str] = &["any", "one", "quorum", "all"];
 

@@ -15,7 +15,6 @@ use kap_ingest::graphite::{Parsed, Parser};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 /// One listener's way from lines to the engine.
 struct Input {
@@ -83,13 +82,7 @@ pub async fn start(
     for (i, c) in configs.iter().enumerate().filter(|(_, c)| c.enabled) {
         let parser = Parser::new(&c.templates, &c.tags, &c.separator)
             .map_err(|e| anyhow::anyhow!("[[graphite]] #{i}: {e}"))?;
-        let rp = if !c.retention_policy.is_empty() {
-            c.retention_policy.clone()
-        } else if !default_rp.is_empty() {
-            default_rp.to_string()
-        } else {
-            "autogen".into()
-        };
+        let rp = crate::config::input_rp(&c.retention_policy, default_rp).to_string();
         let input = Arc::new(Input {
             parser,
             runtime: Arc::clone(&runtime),
@@ -129,7 +122,8 @@ pub async fn start(
                 size: usize::try_from(c.batch_size).unwrap_or(usize::MAX).max(1),
                 timeout: c.batch_timeout,
             };
-            tokio::spawn(accept(listener, input, batching, stop.subscribe()));
+            let serve = move |tcp, peer| serve(tcp, peer, &input, batching);
+            tokio::spawn(lines::accept(listener, "Graphite", stop.subscribe(), serve));
         }
         tracing::info!(addr = %addrs[addrs.len() - 1], protocol = %c.protocol, db = %c.database, "listening for Graphite");
     }
@@ -143,38 +137,19 @@ pub async fn start(
     Ok(addrs)
 }
 
-/// Accepts TCP connections until `stop`, serving each on its own task.
-async fn accept(
-    listener: tokio::net::TcpListener,
-    input: Arc<Input>,
-    batching: Batching,
-    mut stop: tokio::sync::broadcast::Receiver<()>,
-) {
-    loop {
-        let (tcp, peer) = tokio::select! {
-            _ = stop.recv() => return,
-            accepted = listener.accept() => match accepted {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::warn!("accepting a Graphite connection: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
+/// Serves one TCP connection on its own task.
+fn serve(tcp: tokio::net::TcpStream, peer: SocketAddr, input: &Arc<Input>, batching: Batching) {
+    let input = Arc::clone(input);
+    tokio::spawn(async move {
+        let from = peer.to_string();
+        let handle = |line: Option<&str>, number: usize| match input.point(line, number, &from) {
+            Some(p) => Line::Point(p),
+            None => Line::Skip,
         };
-        let input = Arc::clone(&input);
-        tokio::spawn(async move {
-            let from = peer.to_string();
-            let handle = |line: Option<&str>, number: usize| match input.point(line, number, &from)
-            {
-                Some(p) => Line::Point(p),
-                None => Line::Skip,
-            };
-            // The engine may wait for room: off the async threads' turn.
-            let write = |points| tokio::task::block_in_place(|| input.write(points));
-            if let Err(e) = lines::serve(tcp, batching, handle, write).await {
-                tracing::debug!(%peer, "Graphite connection: {e}");
-            }
-        });
-    }
+        // The engine may wait for room: off the async threads' turn.
+        let write = |points| tokio::task::block_in_place(|| input.write(points));
+        if let Err(e) = lines::serve(tcp, batching, handle, write).await {
+            tracing::debug!(%peer, "Graphite connection: {e}");
+        }
+    });
 }

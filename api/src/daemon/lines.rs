@@ -4,8 +4,10 @@
 
 use kap_dataflow::point::Point;
 use std::io;
+use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
 
 /// What a line gives.
 #[derive(Debug)]
@@ -85,4 +87,27 @@ pub(crate) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     }
     write(batch);
     Ok(())
+}
+
+/// Accepts `listener`'s connections until `stop` fires, handing each to `serve` (which
+/// spawns what serves it). `what` names the input in the log.
+pub(crate) async fn accept(
+    listener: TcpListener,
+    what: &'static str,
+    mut stop: tokio::sync::broadcast::Receiver<()>,
+    mut serve: impl FnMut(TcpStream, SocketAddr),
+) {
+    loop {
+        tokio::select! {
+            _ = stop.recv() => return,
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, peer)) => serve(tcp, peer),
+                Err(e) => {
+                    // Out of file descriptors and the like: back off, then go on.
+                    tracing::warn!("accepting a {what} connection: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+        }
+    }
 }

@@ -174,13 +174,7 @@ pub async fn start(
         .await
         .with_context(|| format!("[opentsdb] listening on {}", config.bind_address))?;
     let local = listener.local_addr()?;
-    let rp = if !config.retention_policy.is_empty() {
-        config.retention_policy.clone()
-    } else if !default_rp.is_empty() {
-        default_rp.to_string()
-    } else {
-        "autogen".into()
-    };
+    let rp = crate::config::input_rp(&config.retention_policy, default_rp).to_string();
     let input = Arc::new(Input {
         runtime,
         db: config.database.clone(),
@@ -200,38 +194,25 @@ pub async fn start(
             let _ = rx.recv().await;
         });
     tokio::spawn(async move { served.await });
-    let mut rx = stop.subscribe();
-    tokio::spawn(async move {
-        loop {
-            let (tcp, peer) = tokio::select! {
-                _ = rx.recv() => return,
-                accepted = listener.accept() => match accepted {
-                    Ok(c) => c,
+    let serve = move |tcp: tokio::net::TcpStream, peer: SocketAddr| {
+        let (input, http_tx, tls) = (Arc::clone(&input), http_tx.clone(), tls.clone());
+        tokio::spawn(async move {
+            let stream: Box<dyn Stream> = match tls {
+                Some(acceptor) => match acceptor.accept(tcp).await {
+                    Ok(s) => Box::new(s),
                     Err(e) => {
-                        tracing::warn!("accepting an OpenTSDB connection: {e}");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
+                        tracing::debug!(%peer, "OpenTSDB TLS handshake failed: {e}");
+                        return;
                     }
                 },
+                None => Box::new(tcp),
             };
-            let (input, http_tx, tls) = (Arc::clone(&input), http_tx.clone(), tls.clone());
-            tokio::spawn(async move {
-                let stream: Box<dyn Stream> = match tls {
-                    Some(acceptor) => match acceptor.accept(tcp).await {
-                        Ok(s) => Box::new(s),
-                        Err(e) => {
-                            tracing::debug!(%peer, "OpenTSDB TLS handshake failed: {e}");
-                            return;
-                        }
-                    },
-                    None => Box::new(tcp),
-                };
-                if let Err(e) = handle(stream, peer, &input, &http_tx).await {
-                    tracing::debug!(%peer, "OpenTSDB connection: {e}");
-                }
-            });
-        }
-    });
+            if let Err(e) = handle(stream, peer, &input, &http_tx).await {
+                tracing::debug!(%peer, "OpenTSDB connection: {e}");
+            }
+        });
+    };
+    tokio::spawn(lines::accept(listener, "OpenTSDB", stop.subscribe(), serve));
     tracing::info!(addr = %local, db = %config.database, tls = config.tls_enabled, "listening for OpenTSDB");
     Ok(Some(local))
 }

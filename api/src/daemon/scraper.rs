@@ -431,13 +431,7 @@ fn prepare(sections: ScraperSections<'_>, default_rp: &str) -> anyhow::Result<Ve
         let client = Client::new(c).with_context(|| format!("[[scraper]] #{i} ({})", c.name))?;
         let discoverer = Discoverer::of(c, sections.static_discovery, sections.file_discovery)
             .with_context(|| format!("[[scraper]] #{i} ({}): no discoverer", c.name))?;
-        let rp = if !c.rp.is_empty() {
-            c.rp.clone()
-        } else if !default_rp.is_empty() {
-            default_rp.to_string()
-        } else {
-            "autogen".into()
-        };
+        let rp = crate::config::input_rp(&c.rp, default_rp).to_string();
         out.push(Prepared {
             config: c.clone(),
             rp,

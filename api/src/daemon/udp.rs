@@ -157,13 +157,7 @@ pub async fn start(
 ) -> anyhow::Result<Vec<SocketAddr>> {
     let mut listeners = Vec::new();
     for (i, c) in configs.iter().enumerate().filter(|(_, c)| c.enabled) {
-        let rp = if !c.retention_policy.is_empty() {
-            c.retention_policy.as_str()
-        } else if !default_rp.is_empty() {
-            default_rp
-        } else {
-            "autogen"
-        };
+        let rp = crate::config::input_rp(&c.retention_policy, default_rp);
         let listener = UdpListener::start(
             &c.bind_address,
             c.read_buffer,

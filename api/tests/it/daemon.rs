@@ -29,11 +29,45 @@ pub(crate) struct Extra {
     pub(crate) args: Vec<String>,
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("free port")
+}
+
+/// The `(time, column)` rows of the series tagged `tag` = `value` in httpOut `path`, once
+/// it has `n`, with the series' tags.
+pub(crate) fn series_rows(
+    d: &Daemon,
+    path: &str,
+    (tag, value): (&str, &str),
+    column: &str,
+    n: usize,
+) -> (serde_json::Value, Vec<(String, f64)>) {
+    let ours = |s: &serde_json::Value| s["tags"][tag] == value;
+    let out = d.wait_json(path, 30, |v| {
+        v["series"].as_array().is_some_and(|s| {
+            s.iter()
+                .any(|s| ours(s) && s["values"].as_array().map(Vec::len) == Some(n))
+        })
+    });
+    let series = out["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| ours(s))
+        .unwrap()
+        .clone();
+    let cols = series["columns"].as_array().unwrap();
+    let at = cols.iter().position(|c| c == column).unwrap();
+    let rows = series["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r[0].as_str().unwrap().to_string(), r[at].as_f64().unwrap()))
+        .collect();
+    (series["tags"].clone(), rows)
 }
 
 impl Daemon {

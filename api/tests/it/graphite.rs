@@ -1,48 +1,13 @@
 //! The Graphite inputs: plaintext lines over TCP and UDP, turned into points by the
 //! section's templates and default tags, reach stream tasks.
 
-use crate::daemon::{Daemon, Extra};
+use crate::daemon::{Daemon, Extra, free_port, series_rows};
 use std::io::Write;
 use std::net::{TcpStream, UdpSocket};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The `(time, idle)` rows of host `host` in the task's output, once there are `n`.
 fn rows(d: &Daemon, host: &str, n: usize) -> (serde_json::Value, Vec<(String, f64)>) {
-    let out = d.wait_json("/kapacitor/v1/tasks/out/out", 30, |v| {
-        v["series"].as_array().is_some_and(|s| {
-            s.iter().any(|s| {
-                s["tags"]["host"] == host && s["values"].as_array().map(Vec::len) == Some(n)
-            })
-        })
-    });
-    let series = out["series"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["tags"]["host"] == host)
-        .unwrap()
-        .clone();
-    let cols = series["columns"].as_array().unwrap();
-    let idle = cols.iter().position(|c| c == "idle").unwrap();
-    let rows = series["values"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r[0].as_str().unwrap().to_string(),
-                r[idle].as_f64().unwrap(),
-            )
-        })
-        .collect();
-    (series["tags"].clone(), rows)
+    series_rows(d, "/kapacitor/v1/tasks/out/out", ("host", host), "idle", n)
 }
 
 #[test]

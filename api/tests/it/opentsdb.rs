@@ -1,18 +1,10 @@
 //! The OpenTSDB input: telnet `put` lines and `POST /api/put` on one port (and over TLS)
 //! reach stream tasks as points of the metric with field `value`.
 
-use crate::daemon::{Daemon, Extra, refuses_config};
+use crate::daemon::{Daemon, Extra, free_port, refuses_config, series_rows};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A daemon with `[opentsdb]` on `port` (batches of 2) and a task `out` showing the
 /// `sys.cpu` points of `opentsdb.autogen` by host.
@@ -39,32 +31,7 @@ fn daemon(name: &str, port: u16, more: &str) -> Daemon {
 
 /// The `(time, value)` rows of host `host` in the task's output, once there are `n`.
 fn rows(d: &Daemon, host: &str, n: usize) -> Vec<(String, f64)> {
-    let out = d.wait_json("/kapacitor/v1/tasks/out/out", 30, |v| {
-        v["series"].as_array().is_some_and(|s| {
-            s.iter().any(|s| {
-                s["tags"]["host"] == host && s["values"].as_array().map(Vec::len) == Some(n)
-            })
-        })
-    });
-    let series = out["series"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["tags"]["host"] == host)
-        .unwrap();
-    let cols = series["columns"].as_array().unwrap();
-    let value = cols.iter().position(|c| c == "value").unwrap();
-    series["values"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r[0].as_str().unwrap().to_string(),
-                r[value].as_f64().unwrap(),
-            )
-        })
-        .collect()
+    series_rows(d, "/kapacitor/v1/tasks/out/out", ("host", host), "value", n).1
 }
 
 #[test]
