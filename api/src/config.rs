@@ -176,6 +176,8 @@ pub struct Config {
     pub udp: Vec<UdpConfig>,
     /// `[[httppost]]`: named endpoints of httpPost nodes and post alert handlers.
     pub httppost: Vec<HttpPostConfig>,
+    /// `[collectd]`: the collectd input (binary protocol over UDP).
+    pub collectd: CollectdConfig,
     /// `[[graphite]]`: Graphite plaintext inputs.
     #[serde(deserialize_with = "crate::alert_handlers::one_or_many")]
     pub graphite: Vec<GraphiteConfig>,
@@ -931,6 +933,60 @@ pub fn input_rp<'a>(rp: &'a str, default_rp: &'a str) -> &'a str {
     }
 }
 
+/// `[collectd]`: collectd's binary network protocol over UDP, as InfluxDB's collectd
+/// service that Kapacitor runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct CollectdConfig {
+    /// Run the listener.
+    pub enabled: bool,
+    /// `host:port` to listen on. Default `:25826`.
+    pub bind_address: String,
+    /// Database the points are written to. Default `collectd`.
+    pub database: String,
+    /// Retention policy the points are written to; empty: the default one.
+    pub retention_policy: String,
+    /// InfluxDB's batching (each packet's points are written at once here).
+    pub batch_size: u64,
+    /// Packets queued before the listener stops reading (with `batch-size`, as InfluxDB
+    /// bounds what waits). Default `10`.
+    pub batch_pending: u64,
+    /// InfluxDB's batching.
+    #[serde(with = "go_duration_serde")]
+    pub batch_timeout: Duration,
+    /// UDP socket read buffer (bytes); `0` means the OS default.
+    pub read_buffer: u64,
+    /// collectd's `types.db` (a file, or a directory of them): the names of each type's
+    /// values. Default `/usr/share/collectd/types.db`.
+    pub typesdb: String,
+    /// `none` only: signed and encrypted packets need collectd's keys.
+    pub security_level: String,
+    /// The keys of signed and encrypted packets (not read: `security-level` is `none`).
+    pub auth_file: String,
+    /// `split`: a point per value (`<plugin>_<name>`, field `value`); `join`: one point per
+    /// value list (`<plugin>`, a field per value).
+    pub parse_multivalue_plugin: String,
+}
+
+impl Default for CollectdConfig {
+    fn default() -> Self {
+        CollectdConfig {
+            enabled: false,
+            bind_address: ":25826".into(),
+            database: "collectd".into(),
+            retention_policy: String::new(),
+            batch_size: 5000,
+            batch_pending: 10,
+            batch_timeout: Duration::from_secs(10),
+            read_buffer: 0,
+            typesdb: "/usr/share/collectd/types.db".into(),
+            security_level: "none".into(),
+            auth_file: "/etc/collectd/auth_file".into(),
+            parse_multivalue_plugin: "split".into(),
+        }
+    }
+}
+
 /// InfluxDB's write consistency levels (`consistency-level` of the inputs).
 const CONSISTENCY_LEVELS: &[&str] = &["any", "one", "quorum", "all"];
 
@@ -1177,6 +1233,7 @@ impl Default for Config {
             stats: StatsConfig::default(),
             influxdb: vec![InfluxDbConfig::default()],
             udp: Vec::new(),
+            collectd: CollectdConfig::default(),
             graphite: Vec::new(),
             opentsdb: OpenTsdbConfig::default(),
             scraper: Vec::new(),
@@ -1324,7 +1381,6 @@ const IGNORED_SECTIONS: &[&str] = &[
     // as that section's labels, a table Kapacitor ignores as well).
     "static",
     "azure",
-    "collectd",
     "consul",
     "dns",
     "ec2",
@@ -1348,7 +1404,6 @@ const IGNORED_SECTIONS: &[&str] = &[
 const UNSUPPORTED_WHEN_ENABLED: &[(&str, &str)] = &[
     ("auth", "authentication"),
     ("azure", "Azure discovery"),
-    ("collectd", "the collectd input"),
     ("consul", "Consul discovery"),
     ("dns", "DNS discovery"),
     ("ec2", "EC2 discovery"),
@@ -1646,6 +1701,33 @@ impl Config {
                 kap_ingest::graphite::Parser::new(&g.templates, &g.tags, &g.separator)
             {
                 return invalid(key("templates"), message);
+            }
+        }
+        if self.collectd.enabled {
+            let c = &self.collectd;
+            if let Err(message) = bind_addr(&c.bind_address) {
+                return invalid("collectd.bind-address".into(), message);
+            }
+            if c.database.is_empty() {
+                return invalid("collectd.database".into(), "must not be empty".into());
+            }
+            if c.security_level != "none" {
+                return invalid(
+                    "collectd.security-level".into(),
+                    format!(
+                        "\"{}\" is not supported: only unsigned, unencrypted packets (none) are read",
+                        c.security_level
+                    ),
+                );
+            }
+            if !["split", "join"].contains(&c.parse_multivalue_plugin.as_str()) {
+                return invalid(
+                    "collectd.parse-multivalue-plugin".into(),
+                    format!(
+                        "unknown mode \"{}\" (want split or join)",
+                        c.parse_multivalue_plugin
+                    ),
+                );
             }
         }
         if self.opentsdb.enabled {

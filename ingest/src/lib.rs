@@ -6,11 +6,13 @@
 //! - [`prometheus`]: the Prometheus text exposition format the scraper reads.
 //! - [`opentsdb`]: OpenTSDB's telnet `put` lines and `/api/put` JSON.
 //! - [`graphite`]: Graphite's plaintext lines, with InfluxDB's templates.
+//! - [`collectd`]: collectd's binary network protocol and `types.db`.
 //!
 //! `/write` handling, UDP listeners and batch queries join it as the daemon grows.
 
 pub use kap_line_protocol as line_protocol;
 
+pub mod collectd;
 pub mod graphite;
 pub mod opentsdb;
 pub mod prometheus;

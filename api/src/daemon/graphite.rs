@@ -94,7 +94,7 @@ pub async fn start(
             let sink = {
                 let input = Arc::clone(&input);
                 UdpSink::new(move |datagram, _, _| {
-                    let points = datagram
+                    let points = String::from_utf8_lossy(datagram)
                         .split('\n')
                         .enumerate()
                         .filter_map(|(n, l)| input.point(Some(l), n + 1, "udp"))

@@ -11,6 +11,7 @@
 
 pub mod alerts;
 pub mod batch;
+pub mod collectd;
 pub mod config_api;
 pub mod demo;
 pub mod graphite;
@@ -358,6 +359,13 @@ pub async fn serve(
     )
     .await?;
     *daemon.udp_addrs.lock().unwrap_or_else(|e| e.into_inner()) = udp_addrs;
+    collectd::start(
+        &daemon.config.collectd,
+        &daemon.config.default_retention_policy,
+        Arc::clone(&daemon.runtime),
+        &stop_tx,
+    )
+    .await?;
     graphite::start(
         &daemon.config.graphite,
         &daemon.config.default_retention_policy,

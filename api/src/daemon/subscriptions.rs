@@ -889,9 +889,11 @@ mod tests {
                 (ID.into(), ID.into()),
                 9092,
                 Some(UdpSink::new(move |body, db, rp| {
-                    got.lock()
-                        .unwrap()
-                        .push((db.into(), rp.into(), body.into()));
+                    got.lock().unwrap().push((
+                        db.into(),
+                        rp.into(),
+                        String::from_utf8_lossy(body).into(),
+                    ));
                 })),
             )
         };

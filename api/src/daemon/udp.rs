@@ -23,21 +23,21 @@ const MAX_DATAGRAM: usize = 64 * 1024;
 /// How long a receiving thread waits for a datagram before it looks whether to stop.
 const STOP_POLL: Duration = Duration::from_millis(100);
 
-/// What a listener does with a datagram: `(body, database, retention policy)`.
-type Write = dyn Fn(&str, &str, &str) + Send + Sync;
+/// What a listener does with a datagram: `(bytes, database, retention policy)`.
+type Write = dyn Fn(&[u8], &str, &str) + Send + Sync;
 
 /// Where a listener's datagrams go.
 #[derive(Clone)]
 pub(crate) struct UdpSink(Arc<Write>);
 
 impl UdpSink {
-    pub(crate) fn new(f: impl Fn(&str, &str, &str) + Send + Sync + 'static) -> UdpSink {
+    pub(crate) fn new(f: impl Fn(&[u8], &str, &str) + Send + Sync + 'static) -> UdpSink {
         UdpSink(Arc::new(f))
     }
 
     /// The sink that writes datagrams to `runtime`, as `/write` would (nanosecond times).
     pub(crate) fn runtime(runtime: Arc<Runtime>) -> UdpSink {
-        UdpSink::new(move |body, db, rp| handle(&runtime, body, db, rp))
+        UdpSink::new(move |body, db, rp| handle(&runtime, &String::from_utf8_lossy(body), db, rp))
     }
 }
 
@@ -113,7 +113,7 @@ impl UdpListener {
             .name(format!("udp-write-{}", addr.port()))
             .spawn(move || {
                 for datagram in rx {
-                    (sink.0)(&String::from_utf8_lossy(&datagram), &db, &rp);
+                    (sink.0)(&datagram, &db, &rp);
                 }
             });
         let writer = match writer {

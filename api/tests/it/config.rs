@@ -315,7 +315,7 @@ fn unsupported_sections_are_refused_when_enabled() {
         err.to_string(),
         "kapacitor.conf:7: consul.enabled: Consul discovery is not supported by this daemon; set enabled = false"
     );
-    let err = Config::parse("[collectd]\nenabled = true\n", "c").unwrap_err();
+    let err = Config::parse("[fluxtask]\nenabled = true\n", "c").unwrap_err();
     assert!(
         matches!(err, ConfigError::Unsupported { line: 2, .. }),
         "{err}"
@@ -507,6 +507,12 @@ default-retention-policy = ""
 [collectd]
   enabled = false
   bind-address = ":25826"
+  database = "collectd"
+  retention-policy = ""
+  batch-size = 1000
+  batch-pending = 5
+  batch-timeout = "10s"
+  typesdb = "/usr/share/collectd/types.db"
 
 [[graphite]]
   enabled = false
@@ -589,6 +595,7 @@ fn kapacitor_sample_config_parses() {
     assert_eq!(c.udp.len(), 1);
     assert_eq!(c.udp[0].database, "game");
     assert_eq!(c.default_influxdb().unwrap().name, "localhost");
+    assert_eq!(c.collectd.typesdb, "/usr/share/collectd/types.db");
     assert_eq!(c.graphite[0].templates.len(), 2);
     assert_eq!(c.graphite[0].batch_size, 1000);
     assert_eq!(c.opentsdb.database, "opentsdb");
@@ -603,8 +610,8 @@ fn kapacitor_sample_config_parses() {
 }
 
 /// An enabled scraper is checked with the discoverer it names; discoverers other than
-/// static and file discovery are refused by name. Enabled `[opentsdb]` and `[[graphite]]`
-/// sections are checked too.
+/// static and file discovery are refused by name. Enabled `[opentsdb]`, `[[graphite]]` and
+/// `[collectd]` sections are checked too.
 #[test]
 fn scraper_and_input_validation() {
     let check = |text: &str| {
@@ -700,6 +707,13 @@ fn scraper_and_input_validation() {
         graphite("tags = [\"dc\"]\n")
             .unwrap_err()
             .contains("invalid tag format \"dc\"")
+    );
+    let collectd = |more: &str| check(&format!("[collectd]\nenabled = true\n{more}"));
+    collectd("parse-multivalue-plugin = \"join\"\n").unwrap();
+    assert!(
+        collectd("parse-multivalue-plugin = \"merge\"\n")
+            .unwrap_err()
+            .contains("unknown mode \"merge\" (want split or join)")
     );
     let twice = "[[static-discovery]]\nenabled = true\nid = \"s\"\n[[static-discovery]]\nenabled = true\nid = \"s\"\n";
     assert!(

@@ -3,6 +3,7 @@
 mod alerts_api;
 mod api_corpus;
 mod batch;
+mod collectd;
 mod config;
 mod conformance;
 mod daemon;

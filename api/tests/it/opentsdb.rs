@@ -127,7 +127,8 @@ fn opentsdb_over_tls() {
     assert_eq!(rows(&d, "t", 2).len(), 2);
     refuses_config(
         &dir,
-        "[opentsdb]\nenabled = true\nbind-address = \"127.0.0.1:0\"\ntls-enabled = true\ncertificate = \"/nonexistent.pem\"\n",
+        // (HTTP on a free port: the file is read once the API listens.)
+        "[http]\nbind-address = \"127.0.0.1:0\"\n[opentsdb]\nenabled = true\nbind-address = \"127.0.0.1:0\"\ntls-enabled = true\ncertificate = \"/nonexistent.pem\"\n",
         "[opentsdb] certificate /nonexistent.pem",
     );
 }
