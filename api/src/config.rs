@@ -9,9 +9,9 @@
 //!
 //! Unknown keys are errors naming the key, its line and its section (with a "did you mean"),
 //! because a misspelt key that is silently ignored is a classic source of "my setting does not
-//! work". Kapacitor sections this daemon does not implement (discovery other than static and
-//! file, `[tls]`, `[udf]`, …) are accepted, so a Kapacitor configuration file loads unchanged,
-//! and refused when enabled.
+//! work". Kapacitor sections this daemon does not implement (discovery other than static,
+//! file and Consul, `[tls]`, `[udf]`, …) are accepted, so a Kapacitor configuration file
+//! loads unchanged, and refused when enabled.
 //!
 //! Durations are Go duration strings (`"10s"`, `"1m0s"`, `"1.5h"`), held as
 //! [`std::time::Duration`] and printed back in Go's form.
@@ -189,6 +189,8 @@ pub struct Config {
     pub static_discovery: Vec<StaticDiscoveryConfig>,
     /// `[[file-discovery]]`: target lists read from files for scrapers.
     pub file_discovery: Vec<FileDiscoveryConfig>,
+    /// `[[consul]]`: the services of a Consul catalog as targets for scrapers.
+    pub consul: Vec<ConsulConfig>,
     /// `[config-override]`: changes to the alert services' sections through the API.
     pub config_override: ConfigOverrideConfig,
     /// The alert services: `[[slack]]`, `[pagerduty2]`, `[smtp]`…
@@ -633,7 +635,6 @@ pub fn validate_httppost(sections: &[HttpPostConfig]) -> Result<(), (String, Str
 /// Discoverer services Kapacitor has that no scraper here can use.
 const UNSUPPORTED_DISCOVERERS: &[&str] = &[
     "azure",
-    "consul",
     "dns",
     "ec2",
     "gce",
@@ -654,6 +655,8 @@ pub struct ScraperSections<'a> {
     pub static_discovery: &'a [StaticDiscoveryConfig],
     /// `[[file-discovery]]`.
     pub file_discovery: &'a [FileDiscoveryConfig],
+    /// `[[consul]]`.
+    pub consul: &'a [ConsulConfig],
 }
 
 impl Config {
@@ -663,6 +666,7 @@ impl Config {
             scraper: &self.scraper,
             static_discovery: &self.static_discovery,
             file_discovery: &self.file_discovery,
+            consul: &self.consul,
         }
     }
 }
@@ -684,6 +688,31 @@ pub fn validate_scrapers(config: ScraperSections<'_>) -> Result<(), (String, Str
             .iter()
             .map(|d| (d.enabled, d.id.as_str())),
     )?;
+    check_ids(
+        "consul",
+        config.consul.iter().map(|d| (d.enabled, d.id.as_str())),
+    )?;
+    for (i, d) in config.consul.iter().enumerate().filter(|(_, d)| d.enabled) {
+        let key = |k: &str| format!("consul[{i}].{k}");
+        if !is_target(&d.address) {
+            return invalid(
+                key("address"),
+                format!("invalid address \"{}\": want host:port", d.address),
+            );
+        }
+        if !["http", "https"].contains(&d.scheme.as_str()) {
+            return invalid(
+                key("scheme"),
+                format!("invalid scheme \"{}\" (want http or https)", d.scheme),
+            );
+        }
+        if !d.ssl_server_name.is_empty() {
+            return invalid(
+                key("ssl-server-name"),
+                "is not supported: certificates are verified against the agent's host".into(),
+            );
+        }
+    }
     for (i, d) in config.static_discovery.iter().enumerate() {
         let key = |k: &str| format!("static-discovery[{i}].{k}");
         if !d.enabled {
@@ -778,12 +807,16 @@ pub fn validate_scrapers(config: ScraperSections<'_>) -> Result<(), (String, Str
                 .file_discovery
                 .iter()
                 .any(|d| d.enabled && d.id == c.discoverer_id),
+            "consul" => config
+                .consul
+                .iter()
+                .any(|d| d.enabled && d.id == c.discoverer_id),
             other if UNSUPPORTED_DISCOVERERS.contains(&other) => {
                 return invalid(
                     key("discoverer-service"),
                     format!(
-                        "\"{other}\" discovery is not supported (static-discovery and \
-                         file-discovery are)"
+                        "\"{other}\" discovery is not supported (static-discovery, \
+                         file-discovery and consul are)"
                     ),
                 );
             }
@@ -791,8 +824,8 @@ pub fn validate_scrapers(config: ScraperSections<'_>) -> Result<(), (String, Str
                 return invalid(
                     key("discoverer-service"),
                     format!(
-                        "unknown discoverer service \"{other}\" (want static-discovery or \
-                         file-discovery)"
+                        "unknown discoverer service \"{other}\" (want static-discovery, \
+                         file-discovery or consul)"
                     ),
                 );
             }
@@ -1202,6 +1235,66 @@ pub struct FileDiscoveryConfig {
     pub refresh_interval: Duration,
 }
 
+/// One `[[consul]]`: the instances of a Consul catalog's services (`services`, or all),
+/// read again at each scrape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ConsulConfig {
+    /// Whether scrapers may use it.
+    pub enabled: bool,
+    /// What a scraper's `discoverer-id` names.
+    pub id: String,
+    /// `host:port` of the Consul agent. Default `127.0.0.1:8500`.
+    pub address: String,
+    /// ACL token (`X-Consul-Token`).
+    pub token: String,
+    /// The datacenter asked; empty: the agent's.
+    pub datacenter: String,
+    /// Joins a service's tags in Prometheus' `__meta_consul_tags`, which does not reach the
+    /// points; kept for Kapacitor's files.
+    pub tag_separator: String,
+    /// `http` or `https`.
+    pub scheme: String,
+    /// Basic authentication user.
+    pub username: String,
+    /// Basic authentication password.
+    pub password: String,
+    /// HTTPS: certificates to trust instead of the usual roots.
+    pub ssl_ca: String,
+    /// HTTPS: a client certificate.
+    pub ssl_cert: String,
+    /// HTTPS: its key.
+    pub ssl_key: String,
+    /// HTTPS: the name to verify certificates against; only empty (the agent's host).
+    pub ssl_server_name: String,
+    /// HTTPS: accept any certificate.
+    pub insecure_skip_verify: bool,
+    /// The services whose instances are targets; empty: every service.
+    pub services: Vec<String>,
+}
+
+impl Default for ConsulConfig {
+    fn default() -> Self {
+        ConsulConfig {
+            enabled: false,
+            id: String::new(),
+            address: "127.0.0.1:8500".into(),
+            token: String::new(),
+            datacenter: String::new(),
+            tag_separator: ",".into(),
+            scheme: "http".into(),
+            username: String::new(),
+            password: String::new(),
+            ssl_ca: String::new(),
+            ssl_cert: String::new(),
+            ssl_key: String::new(),
+            ssl_server_name: String::new(),
+            insecure_skip_verify: false,
+            services: Vec::new(),
+        }
+    }
+}
+
 impl Default for FileDiscoveryConfig {
     fn default() -> Self {
         FileDiscoveryConfig {
@@ -1239,6 +1332,7 @@ impl Default for Config {
             scraper: Vec::new(),
             static_discovery: Vec::new(),
             file_discovery: Vec::new(),
+            consul: Vec::new(),
             httppost: Vec::new(),
             config_override: ConfigOverrideConfig::default(),
             services: Default::default(),
@@ -1381,7 +1475,6 @@ const IGNORED_SECTIONS: &[&str] = &[
     // as that section's labels, a table Kapacitor ignores as well).
     "static",
     "azure",
-    "consul",
     "dns",
     "ec2",
     "fluxtask",
@@ -1404,7 +1497,6 @@ const IGNORED_SECTIONS: &[&str] = &[
 const UNSUPPORTED_WHEN_ENABLED: &[(&str, &str)] = &[
     ("auth", "authentication"),
     ("azure", "Azure discovery"),
-    ("consul", "Consul discovery"),
     ("dns", "DNS discovery"),
     ("ec2", "EC2 discovery"),
     ("fluxtask", "Flux tasks"),
@@ -1499,6 +1591,7 @@ fn array_element_default(section: &str) -> Option<toml::Table> {
         "graphite" => Some(to_table(&GraphiteConfig::default())),
         "static-discovery" => Some(to_table(&StaticDiscoveryConfig::default())),
         "file-discovery" => Some(to_table(&FileDiscoveryConfig::default())),
+        "consul" => Some(to_table(&ConsulConfig::default())),
         _ => None,
     }
 }

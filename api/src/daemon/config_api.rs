@@ -15,8 +15,8 @@ use super::{ApiError, Daemon};
 use crate::alert_handlers::overrides::{self, Section};
 use crate::alert_handlers::{HandlerServices, ServiceConfigs};
 use crate::config::{
-    FileDiscoveryConfig, HttpPostConfig, InfluxDbConfig, ScraperConfig, ScraperSections,
-    StaticDiscoveryConfig,
+    ConsulConfig, FileDiscoveryConfig, HttpPostConfig, InfluxDbConfig, ScraperConfig,
+    ScraperSections, StaticDiscoveryConfig,
 };
 use crate::store::{ConfigOverrideRecord, Store};
 use axum::Json;
@@ -69,6 +69,13 @@ const FILE_DISCOVERY: Section = Section {
     redacted: &[],
 };
 
+/// `[[consul]]` in the API: elements named by `id`, credentials redacted.
+const CONSUL: Section = Section {
+    name: "consul",
+    key: Some("id"),
+    redacted: &["token", "password"],
+};
+
 /// The section named `name`.
 fn section_named(name: &str) -> Option<&'static Section> {
     match name {
@@ -77,6 +84,7 @@ fn section_named(name: &str) -> Option<&'static Section> {
         "scraper" => Some(&SCRAPER),
         "static-discovery" => Some(&STATIC_DISCOVERY),
         "file-discovery" => Some(&FILE_DISCOVERY),
+        "consul" => Some(&CONSUL),
         _ => overrides::section(name),
     }
 }
@@ -90,6 +98,7 @@ fn sections() -> Vec<&'static Section> {
         &SCRAPER,
         &STATIC_DISCOVERY,
         &FILE_DISCOVERY,
+        &CONSUL,
     ]);
     all.sort_by_key(|s| s.name);
     all
@@ -103,6 +112,7 @@ fn element_default(section: &str) -> Value {
         "scraper" => serde_json::to_value(ScraperConfig::default()),
         "static-discovery" => serde_json::to_value(StaticDiscoveryConfig::default()),
         "file-discovery" => serde_json::to_value(FileDiscoveryConfig::default()),
+        "consul" => serde_json::to_value(ConsulConfig::default()),
         _ => return overrides::element_default(section),
     };
     value.expect("configurations serialize")
@@ -126,6 +136,8 @@ pub struct Overridable {
     /// The `[[file-discovery]]`s.
     #[serde(rename = "file-discovery")]
     pub file_discovery: Vec<FileDiscoveryConfig>,
+    /// The `[[consul]]` discoverers.
+    pub consul: Vec<ConsulConfig>,
 }
 
 impl Overridable {
@@ -134,6 +146,7 @@ impl Overridable {
             scraper: &self.scraper,
             static_discovery: &self.static_discovery,
             file_discovery: &self.file_discovery,
+            consul: &self.consul,
         }
     }
 
@@ -142,6 +155,7 @@ impl Overridable {
         self.scraper != other.scraper
             || self.static_discovery != other.static_discovery
             || self.file_discovery != other.file_discovery
+            || self.consul != other.consul
     }
 
     /// `self` with `records` applied in order, checked as the configuration file is.
@@ -230,6 +244,7 @@ impl ConfigOverrides {
                 current.scraper = base.scraper.clone();
                 current.static_discovery = base.static_discovery.clone();
                 current.file_discovery = base.file_discovery.clone();
+                current.consul = base.consul.clone();
                 scrapers.prepare(current.scraper_sections())?
             }
             Err(e) => return Err(e),

@@ -240,6 +240,7 @@ impl Daemon {
                 scraper: config.scraper.clone(),
                 static_discovery: config.static_discovery.clone(),
                 file_discovery: config.file_discovery.clone(),
+                consul: config.consul.clone(),
             },
             config_api::Configured {
                 services: Arc::clone(&handler_services),

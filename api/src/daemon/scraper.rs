@@ -1,5 +1,6 @@
-//! The Prometheus scraper (`[[scraper]]`), with its target discoverers `[[static-discovery]]`
-//! and `[[file-discovery]]`, as Kapacitor's scraper service runs Prometheus' scrape loop.
+//! The Prometheus scraper (`[[scraper]]`), with its target discoverers `[[static-discovery]]`,
+//! `[[file-discovery]]` and `[[consul]]`, as Kapacitor's scraper service runs Prometheus'
+//! scrape loop.
 //!
 //! Each enabled scraper has a thread that, every `scrape-interval`, asks its discoverer for
 //! the targets, scrapes them all at once (a thread each, `scrape-timeout` each) and writes
@@ -19,7 +20,9 @@
 //! target, and for a bad line its line and column.
 
 use super::runtime::Runtime;
-use crate::config::{FileDiscoveryConfig, ScraperConfig, ScraperSections, StaticDiscoveryConfig};
+use crate::config::{
+    ConsulConfig, FileDiscoveryConfig, ScraperConfig, ScraperSections, StaticDiscoveryConfig,
+};
 use anyhow::Context as _;
 use kap_dataflow::point::{FieldValue, Point, Sym, Tags};
 use kap_ingest::prometheus;
@@ -64,16 +67,43 @@ pub(crate) enum Discoverer {
         read: Option<Instant>,
         files: BTreeMap<PathBuf, Vec<Target>>,
     },
+    /// `[[consul]]`, with its client and the targets the catalog last gave.
+    Consul {
+        config: Box<ConsulConfig>,
+        agent: ureq::Agent,
+        last: Vec<Target>,
+    },
 }
 
 impl Discoverer {
     /// The discoverer `scraper` names (its config was validated: it exists and is enabled).
     pub(crate) fn of(
         scraper: &ScraperConfig,
-        statics: &[StaticDiscoveryConfig],
-        files: &[FileDiscoveryConfig],
-    ) -> Option<Discoverer> {
-        match scraper.discoverer_service.as_str() {
+        sections: ScraperSections<'_>,
+    ) -> anyhow::Result<Option<Discoverer>> {
+        let (statics, files) = (sections.static_discovery, sections.file_discovery);
+        if scraper.discoverer_service == "consul" {
+            let Some(c) = sections
+                .consul
+                .iter()
+                .find(|d| d.enabled && d.id == scraper.discoverer_id)
+            else {
+                return Ok(None);
+            };
+            let tls = Tls {
+                ca: &c.ssl_ca,
+                cert: &c.ssl_cert,
+                key: &c.ssl_key,
+                insecure: c.insecure_skip_verify,
+            };
+            return Ok(Some(Discoverer::Consul {
+                config: Box::new(c.clone()),
+                agent: agent(CONSUL_TIMEOUT, tls)
+                    .with_context(|| format!("[[consul]] {}", c.id))?,
+                last: Vec::new(),
+            }));
+        }
+        Ok(match scraper.discoverer_service.as_str() {
             "static-discovery" => statics
                 .iter()
                 .find(|d| d.enabled && d.id == scraper.discoverer_id)
@@ -87,7 +117,7 @@ impl Discoverer {
                     files: BTreeMap::new(),
                 }),
             _ => None,
-        }
+        })
     }
 
     /// The current targets, without duplicates, in a stable order.
@@ -111,6 +141,17 @@ impl Discoverer {
                     refresh(config, files);
                 }
                 files.values().flatten().cloned().collect()
+            }
+            Discoverer::Consul {
+                config,
+                agent,
+                last,
+            } => {
+                match consul_targets(config, agent) {
+                    Ok(targets) => *last = targets,
+                    Err(e) => tracing::warn!(id = %config.id, "consul discovery: {e}"),
+                }
+                last.iter().cloned().collect()
             }
         };
         all.into_iter().collect()
@@ -164,6 +205,128 @@ pub(crate) fn read_file(path: &std::path::Path) -> anyhow::Result<Vec<Target>> {
     Ok(out)
 }
 
+/// How long a request to a Consul agent may take.
+const CONSUL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A node of `/v1/catalog/service/<name>`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct CatalogNode {
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    service_address: String,
+    #[serde(default)]
+    service_port: u16,
+}
+
+/// The targets of a Consul catalog: every instance of the watched services (all when
+/// `services` is empty), at its service address (else its node's) and port, as
+/// Prometheus' consul discovery finds them.
+fn consul_targets(config: &ConsulConfig, agent: &ureq::Agent) -> Result<Vec<Target>, String> {
+    let base = format!("{}://{}/v1/catalog", config.scheme, config.address);
+    let get = |path: &str| -> Result<String, String> {
+        let mut url = format!("{base}{path}");
+        if !config.datacenter.is_empty() {
+            url.push_str(&format!("?dc={}", config.datacenter));
+        }
+        let mut req = agent.get(&url);
+        if !config.token.is_empty() {
+            req = req.header("X-Consul-Token", config.token.as_str());
+        }
+        if !config.username.is_empty() {
+            req = req.header(
+                "Authorization",
+                basic_auth(&config.username, &config.password),
+            );
+        }
+        let mut resp = req.call().map_err(|e| format!("GET {url}: {e}"))?;
+        if resp.status() != 200 {
+            return Err(format!("GET {url}: HTTP status {}", resp.status()));
+        }
+        resp.body_mut()
+            .with_config()
+            .limit(MAX_BODY)
+            .read_to_string()
+            .map_err(|e| format!("GET {url}: {e}"))
+    };
+    let services: BTreeMap<String, serde_json::Value> =
+        serde_json::from_str(&get("/services")?).map_err(|e| format!("the services: {e}"))?;
+    let mut out = Vec::new();
+    for name in services.keys() {
+        if !config.services.is_empty() && !config.services.contains(name) {
+            continue;
+        }
+        let nodes: Vec<CatalogNode> = serde_json::from_str(&get(&format!("/service/{name}"))?)
+            .map_err(|e| format!("service {name}: {e}"))?;
+        for n in nodes {
+            let host = if n.service_address.is_empty() {
+                n.address
+            } else {
+                n.service_address
+            };
+            // Go's `net.JoinHostPort`: IPv6 hosts in brackets.
+            let address = if host.contains(':') {
+                format!("[{host}]:{}", n.service_port)
+            } else {
+                format!("{host}:{}", n.service_port)
+            };
+            out.push(Target {
+                address,
+                labels: BTreeMap::new(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// An `Authorization` header of basic authentication.
+fn basic_auth(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    let creds = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    format!("Basic {creds}")
+}
+
+/// A section's TLS keys.
+#[derive(Debug, Clone, Copy)]
+struct Tls<'a> {
+    ca: &'a str,
+    cert: &'a str,
+    key: &'a str,
+    insecure: bool,
+}
+
+/// An HTTP agent with this timeout and TLS (the PEM files read now; `Err` names the key).
+fn agent(timeout: Duration, tls: Tls<'_>) -> anyhow::Result<ureq::Agent> {
+    let mut builder = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(timeout))
+        .user_agent(concat!("Kapacitor/", env!("CARGO_PKG_VERSION")));
+    let read = |key: &str, path: &str| -> anyhow::Result<Option<Vec<u8>>> {
+        if path.is_empty() {
+            return Ok(None);
+        }
+        std::fs::read(path)
+            .map(Some)
+            .with_context(|| format!("{key} {path}"))
+    };
+    let ca_pem = read("ssl-ca", tls.ca)?;
+    let client_pem = match (read("ssl-cert", tls.cert)?, read("ssl-key", tls.key)?) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) => None,
+        _ => anyhow::bail!("ssl-cert and ssl-key go together"),
+    };
+    if ca_pem.is_some() || client_pem.is_some() || tls.insecure {
+        let options = kap_influxdb::TlsOptions {
+            ca_pem,
+            client_pem,
+            insecure_skip_verify: tls.insecure,
+        };
+        builder = builder.tls_config(options.ureq().map_err(anyhow::Error::msg)?);
+    }
+    Ok(builder.build().into())
+}
+
 /// One scraper's HTTP side.
 #[derive(Debug)]
 struct Client {
@@ -173,37 +336,14 @@ struct Client {
 
 impl Client {
     fn new(config: &ScraperConfig) -> anyhow::Result<Client> {
-        let mut builder = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(config.scrape_timeout))
-            .user_agent(concat!("Kapacitor/", env!("CARGO_PKG_VERSION")));
-        let read = |key: &str, path: &str| -> anyhow::Result<Option<Vec<u8>>> {
-            if path.is_empty() {
-                return Ok(None);
-            }
-            std::fs::read(path)
-                .map(Some)
-                .with_context(|| format!("{key} {path}"))
+        let tls = Tls {
+            ca: &config.ssl_ca,
+            cert: &config.ssl_cert,
+            key: &config.ssl_key,
+            insecure: config.insecure_skip_verify,
         };
-        let ca_pem = read("ssl-ca", &config.ssl_ca)?;
-        let client_pem = match (
-            read("ssl-cert", &config.ssl_cert)?,
-            read("ssl-key", &config.ssl_key)?,
-        ) {
-            (Some(cert), Some(key)) => Some((cert, key)),
-            (None, None) => None,
-            _ => anyhow::bail!("ssl-cert and ssl-key go together"),
-        };
-        if ca_pem.is_some() || client_pem.is_some() || config.insecure_skip_verify {
-            let tls = kap_influxdb::TlsOptions {
-                ca_pem,
-                client_pem,
-                insecure_skip_verify: config.insecure_skip_verify,
-            };
-            builder = builder.tls_config(tls.ureq().map_err(anyhow::Error::msg)?);
-        }
         Ok(Client {
-            agent: builder.build().into(),
+            agent: agent(config.scrape_timeout, tls)?,
             config: config.clone(),
         })
     }
@@ -221,10 +361,7 @@ impl Client {
                 format!("{}", c.scrape_timeout.as_secs_f64()),
             );
         if !c.username.is_empty() {
-            use base64::Engine as _;
-            let creds = base64::engine::general_purpose::STANDARD
-                .encode(format!("{}:{}", c.username, c.password));
-            req = req.header("Authorization", format!("Basic {creds}"));
+            req = req.header("Authorization", basic_auth(&c.username, &c.password));
         } else if !c.bearer_token.is_empty() {
             req = req.header("Authorization", format!("Bearer {}", c.bearer_token));
         }
@@ -429,7 +566,8 @@ fn prepare(sections: ScraperSections<'_>, default_rp: &str) -> anyhow::Result<Ve
         .filter(|(_, c)| c.enabled)
     {
         let client = Client::new(c).with_context(|| format!("[[scraper]] #{i} ({})", c.name))?;
-        let discoverer = Discoverer::of(c, sections.static_discovery, sections.file_discovery)
+        let discoverer = Discoverer::of(c, sections)
+            .with_context(|| format!("[[scraper]] #{i} ({})", c.name))?
             .with_context(|| format!("[[scraper]] #{i} ({}): no discoverer", c.name))?;
         let rp = crate::config::input_rp(&c.rp, default_rp).to_string();
         out.push(Prepared {

@@ -307,13 +307,13 @@ fn missing_file_is_an_error() {
 #[test]
 fn unsupported_sections_are_refused_when_enabled() {
     let err = Config::parse(
-        "[graphite]\n  enabled = false\n[[consul]]\n  enabled = false\n[[consul]]\n  id = \"b\"\n  enabled = true\n",
+        "[graphite]\n  enabled = false\n[[dns]]\n  enabled = false\n[[dns]]\n  id = \"b\"\n  enabled = true\n",
         "kapacitor.conf",
     )
     .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "kapacitor.conf:7: consul.enabled: Consul discovery is not supported by this daemon; set enabled = false"
+        "kapacitor.conf:7: dns.enabled: DNS discovery is not supported by this daemon; set enabled = false"
     );
     let err = Config::parse("[fluxtask]\nenabled = true\n", "c").unwrap_err();
     assert!(
@@ -645,9 +645,9 @@ fn scraper_and_input_validation() {
     bad(
         (
             "discoverer-service = \"static-discovery\"",
-            "discoverer-service = \"consul\"",
+            "discoverer-service = \"dns\"",
         ),
-        "\"consul\" discovery is not supported (static-discovery and file-discovery are)",
+        "\"dns\" discovery is not supported (static-discovery, file-discovery and consul are)",
     );
     bad(
         (
@@ -714,6 +714,13 @@ fn scraper_and_input_validation() {
         collectd("parse-multivalue-plugin = \"merge\"\n")
             .unwrap_err()
             .contains("unknown mode \"merge\" (want split or join)")
+    );
+    let consul = |more: &str| check(&format!("[[consul]]\nenabled = true\nid = \"c\"\n{more}"));
+    consul("services = [\"web\"]\n").unwrap();
+    assert!(
+        consul("address = \"consul\"\n")
+            .unwrap_err()
+            .contains("consul[0].address")
     );
     let twice = "[[static-discovery]]\nenabled = true\nid = \"s\"\n[[static-discovery]]\nenabled = true\nid = \"s\"\n";
     assert!(

@@ -6,10 +6,12 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
-/// A `/metrics` target: it answers every GET with the exposition it currently holds.
+/// A `/metrics` target: it answers every GET with the exposition it currently holds, or
+/// for a path of `routes` (query string aside) with that body.
 struct Target {
     port: u16,
     exposition: Arc<Mutex<String>>,
+    routes: Arc<Mutex<std::collections::HashMap<String, String>>>,
     /// Request heads received.
     requests: Arc<Mutex<Vec<String>>>,
 }
@@ -19,8 +21,13 @@ impl Target {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().unwrap().port();
         let exposition = Arc::new(Mutex::new(exposition.to_string()));
+        let routes = Arc::new(Mutex::new(std::collections::HashMap::new()));
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let (text, got) = (Arc::clone(&exposition), Arc::clone(&requests));
+        let (text, paths, got) = (
+            Arc::clone(&exposition),
+            Arc::clone(&routes),
+            Arc::clone(&requests),
+        );
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
@@ -33,8 +40,19 @@ impl Target {
                     }
                     head.push_str(&line);
                 }
+                let path = head
+                    .split(' ')
+                    .nth(1)
+                    .and_then(|t| t.split('?').next())
+                    .unwrap_or("")
+                    .to_string();
                 got.lock().unwrap().push(head);
-                let body = text.lock().unwrap().clone();
+                let body = paths
+                    .lock()
+                    .unwrap()
+                    .get(&path)
+                    .cloned()
+                    .unwrap_or_else(|| text.lock().unwrap().clone());
                 let _ = write!(
                     stream,
                     "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -45,6 +63,7 @@ impl Target {
         Target {
             port,
             exposition,
+            routes,
             requests,
         }
     }
@@ -212,8 +231,8 @@ fn scraper_configurations_that_cannot_work_are_refused_at_start() {
     let dir = crate::tempdir("scraper-refused");
     refuses_config(
         &dir,
-        &scraper_section("consul", "c", ""),
-        "scraper[0].discoverer-service: \"consul\" discovery is not supported",
+        &scraper_section("dns", "c", ""),
+        "scraper[0].discoverer-service: \"dns\" discovery is not supported",
     );
     refuses_config(
         &dir,
@@ -272,11 +291,11 @@ fn scraper_sections_change_through_the_config_api() {
     let (status, body) = d.req(
         "POST",
         "/kapacitor/v1/config/scraper/myscraper",
-        Some(r#"{"set": {"discoverer-service": "consul"}}"#),
+        Some(r#"{"set": {"discoverer-service": "dns"}}"#),
     );
     assert_eq!(status, 400, "{body}");
     assert!(
-        body.contains("\\\"consul\\\" discovery is not supported"),
+        body.contains("\\\"dns\\\" discovery is not supported"),
         "{body}"
     );
     // The change is stored: after a restart the second target is still the one scraped.
@@ -322,5 +341,69 @@ fn https_targets_are_verified_against_ssl_ca() {
     assert!(
         !got.lock().unwrap().is_empty(),
         "the trusted scrape reached the target"
+    );
+}
+
+/// `[[consul]]`: the instances of the catalog's watched services are the targets, at their
+/// service address (else their node's) and port; the token and datacenter are sent.
+#[test]
+fn consul_catalog_services_are_the_targets() {
+    let web = Target::start("up_web 1\n");
+    let db = Target::start("up_db 1\n");
+    let consul = Target::start("");
+    {
+        let mut routes = consul.routes.lock().unwrap();
+        routes.insert(
+            "/v1/catalog/services".into(),
+            r#"{"consul": [], "web": ["prod"], "db": []}"#.into(),
+        );
+        routes.insert(
+            "/v1/catalog/service/web".into(),
+            format!(
+                r#"[{{"Node": "n1", "Address": "10.9.9.9", "ServiceAddress": "127.0.0.1", "ServicePort": {}}}]"#,
+                web.port
+            ),
+        );
+        routes.insert(
+            "/v1/catalog/service/db".into(),
+            format!(
+                r#"[{{"Node": "n2", "Address": "127.0.0.1", "ServiceAddress": "", "ServicePort": {}}}]"#,
+                db.port
+            ),
+        );
+    }
+    let d = Daemon::start_config(
+        "scraper-consul",
+        Extra {
+            tail: format!(
+                "[[consul]]\nenabled = true\nid = \"c\"\naddress = \"{}\"\ntoken = \"s3cret\"\ndatacenter = \"dc1\"\nservices = [\"web\", \"db\"]\n{}",
+                consul.address(),
+                scraper_section("consul", "c", ""),
+            ),
+            ..Extra::default()
+        },
+    );
+    let scraped = |t: &Target| !t.requests.lock().unwrap().is_empty();
+    crate::daemon::wait_for(30, "both services' instances scraped", || {
+        scraped(&web) && scraped(&db)
+    });
+    let head = consul.requests.lock().unwrap()[0].clone();
+    assert!(
+        head.starts_with("GET /v1/catalog/services?dc=dc1 "),
+        "{head}"
+    );
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("x-consul-token: s3cret\r\n"),
+        "{head}"
+    );
+    // The `consul` service itself is not watched here; the section is overridable.
+    let section = d.json("/kapacitor/v1/config/consul");
+    let options = &section["elements"][0]["options"];
+    assert_eq!(options["token"], true, "{section}");
+    assert_eq!(
+        options["services"],
+        serde_json::json!(["web", "db"]),
+        "{section}"
     );
 }
