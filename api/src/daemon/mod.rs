@@ -117,7 +117,8 @@ pub struct Daemon {
     pub(crate) subscriptions: std::sync::Mutex<Option<subscriptions::Subscriptions>>,
     /// The HTTP port we serve on (once serving).
     http_port: std::sync::OnceLock<u16>,
-    /// The alert services' sections as changed through `/config`.
+    /// The overridable sections (alert services, `[[influxdb]]`, `[[httppost]]`, the
+    /// scraper's) as changed through `/config`.
     pub overrides: config_api::ConfigOverrides,
     /// The Prometheus scrapers.
     pub scrapers: Arc<scraper::ScraperService>,
