@@ -1020,6 +1020,16 @@ impl Default for CollectdConfig {
     }
 }
 
+/// Checks an input's listening address and database (`section` prefixes the keys):
+/// `Err((key, message))`.
+fn check_input(section: &str, bind_address: &str, database: &str) -> Result<(), (String, String)> {
+    bind_addr(bind_address).map_err(|message| (format!("{section}.bind-address"), message))?;
+    if database.is_empty() {
+        return Err((format!("{section}.database"), "must not be empty".into()));
+    }
+    Ok(())
+}
+
 /// InfluxDB's write consistency levels (`consistency-level` of the inputs).
 const CONSISTENCY_LEVELS: &[&str] = &["any", "one", "quorum", "all"];
 
@@ -1763,11 +1773,10 @@ impl Config {
             if !g.enabled {
                 continue;
             }
-            if let Err(message) = bind_addr(&g.bind_address) {
-                return invalid(key("bind-address"), message);
-            }
-            if g.database.is_empty() {
-                return invalid(key("database"), "must not be empty".into());
+            if let Err((key, message)) =
+                check_input(&format!("graphite[{i}]"), &g.bind_address, &g.database)
+            {
+                return invalid(key, message);
             }
             if !["tcp", "udp"].contains(&g.protocol.as_str()) {
                 return invalid(
@@ -1798,11 +1807,8 @@ impl Config {
         }
         if self.collectd.enabled {
             let c = &self.collectd;
-            if let Err(message) = bind_addr(&c.bind_address) {
-                return invalid("collectd.bind-address".into(), message);
-            }
-            if c.database.is_empty() {
-                return invalid("collectd.database".into(), "must not be empty".into());
+            if let Err((key, message)) = check_input("collectd", &c.bind_address, &c.database) {
+                return invalid(key, message);
             }
             if c.security_level != "none" {
                 return invalid(
@@ -1825,11 +1831,8 @@ impl Config {
         }
         if self.opentsdb.enabled {
             let o = &self.opentsdb;
-            if let Err(message) = bind_addr(&o.bind_address) {
-                return invalid("opentsdb.bind-address".into(), message);
-            }
-            if o.database.is_empty() {
-                return invalid("opentsdb.database".into(), "must not be empty".into());
+            if let Err((key, message)) = check_input("opentsdb", &o.bind_address, &o.database) {
+                return invalid(key, message);
             }
             if !CONSISTENCY_LEVELS.contains(&o.consistency_level.as_str()) {
                 return invalid(
@@ -1851,11 +1854,10 @@ impl Config {
             if !u.enabled {
                 continue;
             }
-            if let Err(message) = bind_addr(&u.bind_address) {
-                return invalid(format!("udp[{i}].bind-address"), message);
-            }
-            if u.database.is_empty() {
-                return invalid(format!("udp[{i}].database"), "must not be empty".into());
+            if let Err((key, message)) =
+                check_input(&format!("udp[{i}]"), &u.bind_address, &u.database)
+            {
+                return invalid(key, message);
             }
         }
         Ok(())

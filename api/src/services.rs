@@ -199,12 +199,7 @@ impl UreqPoster {
             config = config.timeout_global(Some(Duration::from_nanos(ns as u64)));
         }
         if let Some(tls) = tls {
-            let options = kap_influxdb::TlsOptions {
-                ca_pem: tls.ca_pem.clone(),
-                client_pem: tls.client_pem.clone(),
-                insecure_skip_verify: tls.insecure_skip_verify,
-            };
-            config = config.tls_config(options.ureq()?);
+            config = config.tls_config(crate::alert_handlers::tls::ureq_tls(tls)?);
         }
         let agent: ureq::Agent = config.build().into();
         if agents.len() >= AGENTS_MAX {

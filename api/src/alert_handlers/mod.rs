@@ -22,7 +22,7 @@ pub mod service_tests;
 mod slack;
 mod smtp;
 mod snmptrap;
-mod tls;
+pub(crate) mod tls;
 mod victorops;
 
 #[cfg(test)]

@@ -16,15 +16,15 @@ use tokio_rustls::rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, S
 
 /// A section's TLS keys.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct TlsKeys<'a> {
+pub(crate) struct TlsKeys<'a> {
     /// `ssl-ca`: certificates to trust instead of the usual roots.
-    pub(super) ca: &'a str,
+    pub(crate) ca: &'a str,
     /// `ssl-cert`: a client certificate chain, for brokers that ask for one.
-    pub(super) cert: &'a str,
+    pub(crate) cert: &'a str,
     /// `ssl-key`: its private key.
-    pub(super) key: &'a str,
+    pub(crate) key: &'a str,
     /// `insecure-skip-verify`: accept any server certificate.
-    pub(super) insecure: bool,
+    pub(crate) insecure: bool,
 }
 
 impl TlsKeys<'_> {
@@ -46,7 +46,7 @@ macro_rules! tls_sections {
     ($($section:ty),*) => {$(
         impl $section {
             /// The section's TLS keys.
-            pub(super) fn tls_keys(&self) -> TlsKeys<'_> {
+            pub(crate) fn tls_keys(&self) -> TlsKeys<'_> {
                 TlsKeys {
                     ca: &self.ssl_ca,
                     cert: &self.ssl_cert,
@@ -62,8 +62,20 @@ tls_sections!(
     super::SlackConfig,
     super::DiscordConfig,
     super::MqttConfig,
-    super::KafkaConfig
+    super::KafkaConfig,
+    crate::config::ScraperConfig,
+    crate::config::ConsulConfig
 );
+
+/// ureq's TLS configuration of a post's (or a scrape's) HTTPS settings.
+pub(crate) fn ureq_tls(tls: &PostTls) -> Result<ureq::tls::TlsConfig, String> {
+    kap_influxdb::TlsOptions {
+        ca_pem: tls.ca_pem.clone(),
+        client_pem: tls.client_pem.clone(),
+        insecure_skip_verify: tls.insecure_skip_verify,
+    }
+    .ureq()
+}
 
 /// The client configuration of `keys`; `Err` names the key whose file does not do.
 pub(super) fn client_config(keys: TlsKeys<'_>) -> Result<Arc<ClientConfig>, (String, String)> {
@@ -104,7 +116,7 @@ pub(super) fn client_config(keys: TlsKeys<'_>) -> Result<Arc<ClientConfig>, (Str
 
 /// The HTTPS settings of `keys` for a service's posts; `None` when none is set (the usual
 /// roots, no client certificate). `Err` names the key whose file does not do.
-pub(super) fn post_tls(keys: TlsKeys<'_>) -> Result<Option<PostTls>, (String, String)> {
+pub(crate) fn post_tls(keys: TlsKeys<'_>) -> Result<Option<PostTls>, (String, String)> {
     if keys.ca.is_empty() && keys.cert.is_empty() && keys.key.is_empty() && !keys.insecure {
         return Ok(None);
     }

@@ -101,12 +101,7 @@ pub async fn start(
                 .iter()
                 .flat_map(|l| points(l, &types, join, (db, rp)))
                 .collect();
-            if points.is_empty() {
-                return;
-            }
-            if let Err(e) = runtime.write(points) {
-                tracing::warn!(db, "collectd points refused: {e}");
-            }
+            runtime.write_logged("collectd", points);
         }
         Err(e) => {
             runtime
@@ -126,10 +121,6 @@ pub async fn start(
     .with_context(|| format!("[collectd] listening on {}", config.bind_address))?;
     let addr = listener.addr();
     tracing::info!(%addr, db = %config.database, "listening for collectd");
-    let mut rx = stop.subscribe();
-    tokio::spawn(async move {
-        let _ = rx.recv().await;
-        let _ = tokio::task::spawn_blocking(move || drop(listener)).await;
-    });
+    super::udp::stop_on(vec![listener], stop);
     Ok(Some(addr))
 }

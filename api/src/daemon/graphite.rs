@@ -60,12 +60,7 @@ impl Input {
     }
 
     fn write(&self, points: Vec<Point>) {
-        if points.is_empty() {
-            return;
-        }
-        if let Err(e) = self.runtime.write(points) {
-            tracing::warn!(db = %self.db, "Graphite points refused: {e}");
-        }
+        self.runtime.write_logged("Graphite", points);
     }
 }
 
@@ -127,13 +122,7 @@ pub async fn start(
         }
         tracing::info!(addr = %addrs[addrs.len() - 1], protocol = %c.protocol, db = %c.database, "listening for Graphite");
     }
-    if !udp.is_empty() {
-        let mut rx = stop.subscribe();
-        tokio::spawn(async move {
-            let _ = rx.recv().await;
-            let _ = tokio::task::spawn_blocking(move || drop(udp)).await;
-        });
-    }
+    super::udp::stop_on(udp, stop);
     Ok(addrs)
 }
 

@@ -130,14 +130,7 @@ impl Input {
     /// Writes `points`; the engine may wait for room, so this runs off the async threads'
     /// turn (`block_in_place`).
     fn write(&self, points: Vec<Point>) {
-        if points.is_empty() {
-            return;
-        }
-        tokio::task::block_in_place(|| {
-            if let Err(e) = self.runtime.write(points) {
-                tracing::warn!(db = %self.db, "OpenTSDB points refused: {e}");
-            }
-        });
+        tokio::task::block_in_place(|| self.runtime.write_logged("OpenTSDB", points));
     }
 
     fn rejected(&self, n: u64) {

@@ -353,6 +353,16 @@ impl Runtime {
             .retain(|(i, _)| *i != id);
     }
 
+    /// [`Runtime::write`] for an input that has no client to answer (UDP, Graphite, OpenTSDB
+    /// telnet, collectd, the scraper): a refusal is logged, naming `input` and the database.
+    pub fn write_logged(&self, input: &str, points: Vec<Point>) {
+        let db = points.first().map(|p| p.db);
+        if let Err(e) = self.write(points) {
+            let db = db.map_or("", |d| d.as_str());
+            tracing::warn!(db, "{input} points refused: {e}");
+        }
+    }
+
     /// Writes live points, waiting up to [`Runtime::write_wait`] for room in the engine.
     pub fn write(&self, points: Vec<Point>) -> Result<(), EngineError> {
         if points.is_empty() {

@@ -20,6 +20,7 @@
 //! target, and for a bad line its line and column.
 
 use super::runtime::Runtime;
+use crate::alert_handlers::tls::{TlsKeys, post_tls, ureq_tls};
 use crate::config::{
     ConsulConfig, FileDiscoveryConfig, ScraperConfig, ScraperSections, StaticDiscoveryConfig,
 };
@@ -90,15 +91,9 @@ impl Discoverer {
             else {
                 return Ok(None);
             };
-            let tls = Tls {
-                ca: &c.ssl_ca,
-                cert: &c.ssl_cert,
-                key: &c.ssl_key,
-                insecure: c.insecure_skip_verify,
-            };
             return Ok(Some(Discoverer::Consul {
                 config: Box::new(c.clone()),
-                agent: agent(CONSUL_TIMEOUT, tls)
+                agent: agent(CONSUL_TIMEOUT, c.tls_keys())
                     .with_context(|| format!("[[consul]] {}", c.id))?,
                 last: Vec::new(),
             }));
@@ -287,42 +282,15 @@ fn basic_auth(user: &str, password: &str) -> String {
     format!("Basic {creds}")
 }
 
-/// A section's TLS keys.
-#[derive(Debug, Clone, Copy)]
-struct Tls<'a> {
-    ca: &'a str,
-    cert: &'a str,
-    key: &'a str,
-    insecure: bool,
-}
-
-/// An HTTP agent with this timeout and TLS (the PEM files read now; `Err` names the key).
-fn agent(timeout: Duration, tls: Tls<'_>) -> anyhow::Result<ureq::Agent> {
+/// An HTTP agent with this timeout and HTTPS settings (their PEM files read and checked
+/// now, as the alert services' are; `Err` names the key whose file does not do).
+fn agent(timeout: Duration, keys: TlsKeys<'_>) -> anyhow::Result<ureq::Agent> {
     let mut builder = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(timeout))
         .user_agent(concat!("Kapacitor/", env!("CARGO_PKG_VERSION")));
-    let read = |key: &str, path: &str| -> anyhow::Result<Option<Vec<u8>>> {
-        if path.is_empty() {
-            return Ok(None);
-        }
-        std::fs::read(path)
-            .map(Some)
-            .with_context(|| format!("{key} {path}"))
-    };
-    let ca_pem = read("ssl-ca", tls.ca)?;
-    let client_pem = match (read("ssl-cert", tls.cert)?, read("ssl-key", tls.key)?) {
-        (Some(cert), Some(key)) => Some((cert, key)),
-        (None, None) => None,
-        _ => anyhow::bail!("ssl-cert and ssl-key go together"),
-    };
-    if ca_pem.is_some() || client_pem.is_some() || tls.insecure {
-        let options = kap_influxdb::TlsOptions {
-            ca_pem,
-            client_pem,
-            insecure_skip_verify: tls.insecure,
-        };
-        builder = builder.tls_config(options.ureq().map_err(anyhow::Error::msg)?);
+    if let Some(tls) = post_tls(keys).map_err(|(key, why)| anyhow::anyhow!("{key} {why}"))? {
+        builder = builder.tls_config(ureq_tls(&tls).map_err(anyhow::Error::msg)?);
     }
     Ok(builder.build().into())
 }
@@ -336,14 +304,8 @@ struct Client {
 
 impl Client {
     fn new(config: &ScraperConfig) -> anyhow::Result<Client> {
-        let tls = Tls {
-            ca: &config.ssl_ca,
-            cert: &config.ssl_cert,
-            key: &config.ssl_key,
-            insecure: config.insecure_skip_verify,
-        };
         Ok(Client {
-            agent: agent(config.scrape_timeout, tls)?,
+            agent: agent(config.scrape_timeout, config.tls_keys())?,
             config: config.clone(),
         })
     }
@@ -650,12 +612,9 @@ fn launch(p: Prepared, runtime: &Arc<Runtime>) -> Scraper {
         discoverer,
     } = p;
     let rt = Arc::clone(runtime);
-    let name = config.name.clone();
-    let write: Arc<dyn Fn(Vec<Point>) + Send + Sync> = Arc::new(move |points| {
-        if let Err(e) = rt.write(points) {
-            tracing::warn!(scraper = %name, "scraped points refused: {e}");
-        }
-    });
+    let input = format!("scraper {}:", config.name);
+    let write: Arc<dyn Fn(Vec<Point>) + Send + Sync> =
+        Arc::new(move |points| rt.write_logged(&input, points));
     tracing::info!(scraper = %config.name, discoverer = %config.discoverer_service, id = %config.discoverer_id, "scraping");
     let stop = Arc::new(AtomicBool::new(false));
     let thread = {

@@ -170,15 +170,21 @@ pub async fn start(
         listeners.push(listener);
     }
     let addrs = listeners.iter().map(UdpListener::addr).collect();
-    if !listeners.is_empty() {
-        let mut rx = stop.subscribe();
-        tokio::spawn(async move {
-            let _ = rx.recv().await;
-            // Stopping joins the listeners' threads: off the async threads.
-            let _ = tokio::task::spawn_blocking(move || drop(listeners)).await;
-        });
-    }
+    stop_on(listeners, stop);
     Ok(addrs)
+}
+
+/// Stops `listeners` when `stop` fires (of `[[udp]]`, `[[graphite]]`, `[collectd]`).
+pub(crate) fn stop_on(listeners: Vec<UdpListener>, stop: &tokio::sync::broadcast::Sender<()>) {
+    if listeners.is_empty() {
+        return;
+    }
+    let mut rx = stop.subscribe();
+    tokio::spawn(async move {
+        let _ = rx.recv().await;
+        // Stopping joins the listeners' threads: off the async threads.
+        let _ = tokio::task::spawn_blocking(move || drop(listeners)).await;
+    });
 }
 
 fn handle(rt: &Runtime, body: &str, db: &str, rp: &str) {
@@ -194,9 +200,7 @@ fn handle(rt: &Runtime, body: &str, db: &str, rp: &str) {
             write::lines_error(&parsed.errors, parsed.points.len())
         );
     }
-    if let Err(e) = rt.write(parsed.points) {
-        tracing::warn!(db, "UDP write refused: {e}");
-    }
+    rt.write_logged("UDP", parsed.points);
 }
 
 #[cfg(test)]
