@@ -268,6 +268,18 @@ impl ConfigOverrides {
         })
     }
 
+    /// Runs the service test of `service`, one of the scraper's side
+    /// ([`super::scraper::SERVICE_TESTS`]), over the sections as they run.
+    pub fn scraper_test(&self, service: &str, given: &Map<String, Value>) -> Result<(), String> {
+        // A copy: the test waits on the network, changes must not.
+        let current = self
+            .current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        super::scraper::service_test(current.scraper_sections(), service, given)
+    }
+
     /// The sections as they run, as JSON by section name.
     fn current(&self) -> Value {
         let current = self.current.read().unwrap_or_else(|e| e.into_inner());

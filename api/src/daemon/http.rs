@@ -516,10 +516,12 @@ fn service_test_json(name: &str, options: serde_json::Map<String, Value>) -> Val
     })
 }
 
-/// The services that have a test: the alert services, `httppost` and `influxdb`, sorted.
+/// The services that have a test: the alert services, `httppost`, `influxdb`, the scraper
+/// and the discoverers, sorted.
 fn service_test_names() -> Vec<&'static str> {
     let mut names = crate::alert_handlers::service_tests::names();
     names.push("influxdb");
+    names.extend(super::scraper::SERVICE_TESTS);
     names.sort_unstable();
     names
 }
@@ -531,6 +533,9 @@ fn service_test_options(d: &Daemon, name: &str) -> Option<serde_json::Map<String
         let mut o = serde_json::Map::new();
         o.insert("cluster".into(), json!(""));
         return Some(o);
+    }
+    if super::scraper::SERVICE_TESTS.contains(&name) {
+        return Some(super::scraper::service_test_options(name));
     }
     crate::alert_handlers::service_tests::default_options(d.alerts.services(), name)
 }
@@ -551,6 +556,9 @@ fn service_test_run(
                 "cluster {cluster:?} is not enabled or does not exist"
             )),
         });
+    }
+    if super::scraper::SERVICE_TESTS.contains(&name) {
+        return Some(d.overrides.scraper_test(name, options));
     }
     crate::alert_handlers::service_tests::run(d.alerts.services(), name, options)
 }

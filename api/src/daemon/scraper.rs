@@ -628,6 +628,135 @@ fn launch(p: Prepared, runtime: &Arc<Runtime>) -> Scraper {
     Scraper { stop, thread }
 }
 
+/// The services of the scraper's side that Kapacitor has a service test for: the scraper
+/// (options `{"name": ""}`) and every discoverer kind (options `{"id": ""}`), including
+/// the ones this daemon does not run (their sections cannot be enabled, so a test of one
+/// finds no discoverer) and the autoscale services' clusters (`kubernetes`, `swarm`).
+pub(crate) const SERVICE_TESTS: &[&str] = &[
+    "azure",
+    "consul",
+    "dns",
+    "ec2",
+    "file-discovery",
+    "gce",
+    "kubernetes",
+    "marathon",
+    "nerve",
+    "scraper",
+    "serverset",
+    "static-discovery",
+    "swarm",
+    "triton",
+];
+
+/// The test options of `service` (one of [`SERVICE_TESTS`]), with their defaults.
+pub(crate) fn service_test_options(service: &str) -> serde_json::Map<String, serde_json::Value> {
+    let key = if service == "scraper" { "name" } else { "id" };
+    [(key.to_string(), serde_json::Value::from(""))]
+        .into_iter()
+        .collect()
+}
+
+/// Runs the service test of `service` (one of [`SERVICE_TESTS`]) over the sections as they
+/// run, with `given` over the default options: a discoverer's test finds it by `id` and
+/// asks it for its targets once (a file discoverer reads its files, Consul's its catalog);
+/// the scraper's finds it by `name`, asks its discoverer and scrapes each target once.
+/// `Err` says what failed.
+pub(crate) fn service_test(
+    sections: ScraperSections<'_>,
+    service: &str,
+    given: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(), String> {
+    let key = if service == "scraper" { "name" } else { "id" };
+    let wanted = match given.get(key) {
+        None | Some(serde_json::Value::Null) => "",
+        Some(serde_json::Value::String(s)) => s.as_str(),
+        Some(v) => return Err(format!("option {key:?}: expected a string, got {v}")),
+    };
+    let found = |enabled: bool| {
+        if enabled {
+            Ok(())
+        } else {
+            Err(format!("{service} {wanted:?} is not enabled"))
+        }
+    };
+    let not_found = || Err(format!("discoverer {wanted:?} is not found"));
+    match service {
+        "scraper" => {
+            let Some(c) = sections.scraper.iter().find(|c| c.name == wanted) else {
+                return Err(format!("scraper {wanted:?} is not found"));
+            };
+            found(c.enabled)?;
+            let mut discoverer = Discoverer::of(c, sections)
+                .map_err(|e| format!("{e:#}"))?
+                .ok_or_else(|| {
+                    format!(
+                        "its discoverer {} {:?} is not found or not enabled",
+                        c.discoverer_service, c.discoverer_id
+                    )
+                })?;
+            let client = Client::new(c).map_err(|e| format!("{e:#}"))?;
+            let targets = discoverer.targets();
+            let failed: Vec<String> = std::thread::scope(|s| {
+                let scrapes: Vec<_> = targets
+                    .iter()
+                    .take(MAX_PARALLEL)
+                    .map(|t| s.spawn(|| client.fetch(t).err()))
+                    .collect();
+                scrapes
+                    .into_iter()
+                    .filter_map(|h| h.join().unwrap_or_else(|_| Some("panicked".into())))
+                    .collect()
+            });
+            if failed.is_empty() {
+                Ok(())
+            } else {
+                Err(failed.join("; "))
+            }
+        }
+        "static-discovery" => match sections.static_discovery.iter().find(|d| d.id == wanted) {
+            Some(d) => found(d.enabled),
+            None => not_found(),
+        },
+        "file-discovery" => match sections.file_discovery.iter().find(|d| d.id == wanted) {
+            Some(d) => {
+                found(d.enabled)?;
+                let mut failed = Vec::new();
+                for pattern in &d.files {
+                    match glob::glob(pattern) {
+                        Ok(paths) => {
+                            for path in paths.flatten() {
+                                if let Err(e) = read_file(&path) {
+                                    failed.push(format!("{}: {e}", path.display()));
+                                }
+                            }
+                        }
+                        Err(e) => failed.push(format!("pattern {pattern:?}: {e}")),
+                    }
+                }
+                if failed.is_empty() {
+                    Ok(())
+                } else {
+                    Err(failed.join("; "))
+                }
+            }
+            None => not_found(),
+        },
+        "consul" => match sections.consul.iter().find(|d| d.id == wanted) {
+            Some(d) => {
+                found(d.enabled)?;
+                let agent = agent(CONSUL_TIMEOUT, d.tls_keys()).map_err(|e| format!("{e:#}"))?;
+                consul_targets(d, &agent).map(drop)
+            }
+            None => not_found(),
+        },
+        "kubernetes" | "swarm" => Err(format!(
+            "{service} cluster {wanted:?} is not found: autoscale is not supported"
+        )),
+        _ => not_found(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

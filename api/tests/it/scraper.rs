@@ -407,3 +407,101 @@ fn consul_catalog_services_are_the_targets() {
         "{section}"
     );
 }
+
+/// Kapacitor's service tests of the scraper's side: every discoverer kind and the scraper
+/// are listed with their options; a discoverer's test finds it by id and asks it for its
+/// targets, the scraper's scrapes each of its targets once and says which failed.
+#[test]
+fn service_tests_find_discoverers_and_scrape_targets_once() {
+    let up = Target::start("x 1\n");
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "[{\"targets\": 7}]").unwrap();
+    let d = Daemon::start_config(
+        "scraper-tests",
+        Extra {
+            tail: format!(
+                "[[static-discovery]]\nenabled = true\nid = \"s\"\ntargets = [\"{}\"]\n\
+                 [[static-discovery]]\nenabled = true\nid = \"down\"\ntargets = [\"127.0.0.1:1\"]\n\
+                 [[file-discovery]]\nenabled = true\nid = \"f\"\nfiles = [\"{}\"]\n{}\
+                 [[scraper]]\nenabled = true\nname = \"other\"\ndiscoverer-service = \"static-discovery\"\n\
+                 discoverer-id = \"down\"\ndb = \"prometheus_raw\"\nscrape-interval = \"1h\"\n",
+                up.address(),
+                bad.display(),
+                scraper_section("static-discovery", "s", ""),
+            ),
+            ..Extra::default()
+        },
+    );
+    let list = d.json("/kapacitor/v1/service-tests");
+    let options = |name: &str| {
+        list["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .map(|s| s["options"].clone())
+    };
+    for kind in [
+        "azure",
+        "consul",
+        "dns",
+        "ec2",
+        "file-discovery",
+        "gce",
+        "kubernetes",
+        "marathon",
+        "nerve",
+        "serverset",
+        "static-discovery",
+        "swarm",
+        "triton",
+    ] {
+        assert_eq!(options(kind), Some(serde_json::json!({"id": ""})), "{kind}");
+    }
+    assert_eq!(options("scraper"), Some(serde_json::json!({"name": ""})));
+    let test = |service: &str, body: &str| -> serde_json::Value {
+        let (status, text) = d.req(
+            "POST",
+            &format!("/kapacitor/v1/service-tests/{service}"),
+            Some(body),
+        );
+        assert_eq!(status, 200, "{text}");
+        serde_json::from_str(&text).unwrap()
+    };
+    let ok = serde_json::json!({"success": true, "message": ""});
+    assert_eq!(test("static-discovery", r#"{"id": "s"}"#), ok);
+    assert_eq!(
+        test("static-discovery", r#"{"id": "nope"}"#),
+        serde_json::json!({"success": false, "message": "discoverer \"nope\" is not found"})
+    );
+    assert_eq!(
+        test("dns", "{}"),
+        serde_json::json!({"success": false, "message": "discoverer \"\" is not found"})
+    );
+    let file = test("file-discovery", r#"{"id": "f"}"#);
+    assert_eq!(file["success"], false, "{file}");
+    assert!(
+        file["message"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{}: ", bad.display())),
+        "{file}"
+    );
+    let before = up.requests.lock().unwrap().len();
+    assert_eq!(test("scraper", r#"{"name": "myscraper"}"#), ok);
+    assert!(
+        up.requests.lock().unwrap().len() > before,
+        "the test scraped"
+    );
+    let down = test("scraper", r#"{"name": "other"}"#);
+    assert_eq!(down["success"], false, "{down}");
+    assert!(
+        down["message"].as_str().unwrap().contains("127.0.0.1:1"),
+        "{down}"
+    );
+    assert_eq!(
+        test("scraper", r#"{"name": 3}"#),
+        serde_json::json!({"success": false, "message": "option \"name\": expected a string, got 3"})
+    );
+}

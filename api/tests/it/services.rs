@@ -861,7 +861,20 @@ fn service_tests_check_a_configuration() {
         .iter()
         .map(|s| s["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["sensu", "servicenow", "slack", "smtp", "snmptrap"]);
+    assert_eq!(
+        names,
+        [
+            "scraper",
+            "sensu",
+            "serverset",
+            "servicenow",
+            "slack",
+            "smtp",
+            "snmptrap",
+            "static-discovery",
+            "swarm"
+        ]
+    );
     // Kapacitor's test options, with the section's channel.
     let (_, body) = d.req("GET", "/kapacitor/v1/service-tests/slack", None);
     assert_eq!(
