@@ -97,3 +97,80 @@ fn a_failing_case_names_the_difference_and_verbose_prints_the_whole_result() {
         "{verbose}"
     );
 }
+
+/// Nodes put before a case's `httpOut`: stateful nodes, regrouping, reordering, time
+/// shifts, and the stage boundaries they bring.
+const MUTATIONS: &[(&str, &str)] = &[
+    ("stateCount", "|stateCount(lambda: TRUE)"),
+    ("eval", "|eval(lambda: 1).as('one').keep()"),
+    ("groupByAll", "|groupBy(*)"),
+    ("groupByAllCount", "|groupBy(*)|stateCount(lambda: TRUE)"),
+    ("sample", "|sample(2)"),
+    ("shift", "|shift(1s)"),
+    ("default", "|default().field('zz', 1).tag('tt', 'x')"),
+    ("countWindow", "|window().periodCount(2).everyCount(1)"),
+];
+
+/// Every runnable case of the corpus with each of [`MUTATIONS`] before its (only)
+/// `httpOut`, and an expectation nothing meets, so `-v` prints each whole result: scripts
+/// and data beyond the corpus' own, whose results must not depend on the executor (the
+/// single-threaded reference, the engine with 1 or 2 workers).
+#[test]
+fn mutated_cases_give_the_same_results_with_any_executor() {
+    let dir = crate::tempdir("conformance-mutated");
+    std::fs::create_dir(dir.join("cases")).unwrap();
+    std::os::unix::fs::symlink(crate::corpus_dir().join("data"), dir.join("data")).unwrap();
+    let mut written = 0;
+    for entry in std::fs::read_dir(crate::corpus_dir().join("cases")).unwrap() {
+        let path = entry.unwrap().path();
+        let case: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        if case["skip"] == true || case.get("steps").is_some() {
+            continue;
+        }
+        let script = case["script"].as_str().unwrap();
+        let outs: Vec<usize> = script.match_indices("httpOut(").map(|(i, _)| i).collect();
+        let [at] = outs[..] else { continue };
+        // Back over `|` and the blanks before `httpOut`.
+        let at = script[..at]
+            .trim_end()
+            .strip_suffix('|')
+            .map_or(at, str::len);
+        for (name, nodes) in MUTATIONS {
+            let mut m = case.clone();
+            m["script"] = format!("{}{nodes}\n    {}", &script[..at], &script[at..]).into();
+            m["name"] = format!("{}~{name}", case["name"].as_str().unwrap()).into();
+            m["expected"] = serde_json::json!({"series": [{"name": "__never__"}]});
+            let file = format!(
+                "{}~{name}.json",
+                path.file_stem().unwrap().to_string_lossy()
+            );
+            std::fs::write(dir.join("cases").join(file), m.to_string()).unwrap();
+            written += 1;
+        }
+    }
+    assert!(written > 1000, "{written} mutated cases");
+    let run = |how: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_kapacitord"))
+            .arg("conformance")
+            .args(how)
+            .arg("-v")
+            .arg(&*dir)
+            .output()
+            .expect("run kapacitord conformance");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let reference = run(&["--direct"]);
+    let results = reference.matches("got: {\"series\":[{").count();
+    assert!(
+        results > written / 2,
+        "only {results} of {written} mutated cases gave results:\n{reference}"
+    );
+    for workers in ["1", "2"] {
+        let engine = run(&["--workers", workers]);
+        if let Some((a, b)) = reference.lines().zip(engine.lines()).find(|(a, b)| a != b) {
+            panic!("{workers} worker(s) differ from the reference executor:\n  {a}\n  {b}");
+        }
+        assert_eq!(reference.lines().count(), engine.lines().count());
+    }
+}
