@@ -992,9 +992,11 @@ pub struct CollectdConfig {
     /// collectd's `types.db` (a file, or a directory of them): the names of each type's
     /// values. Default `/usr/share/collectd/types.db`.
     pub typesdb: String,
-    /// `none` only: signed and encrypted packets need collectd's keys.
+    /// The least security values must come with: `none` (plaintext is read), `sign`
+    /// (signed or encrypted packets) or `encrypt` (encrypted ones).
     pub security_level: String,
-    /// The keys of signed and encrypted packets (not read: `security-level` is `none`).
+    /// collectd's auth file (`user: password` lines) that checks signatures and decrypts,
+    /// read at start when `security-level` is not `none`.
     pub auth_file: String,
     /// `split`: a point per value (`<plugin>_<name>`, field `value`); `join`: one point per
     /// value list (`<plugin>`, a field per value).
@@ -1810,14 +1812,11 @@ impl Config {
             if let Err((key, message)) = check_input("collectd", &c.bind_address, &c.database) {
                 return invalid(key, message);
             }
-            if c.security_level != "none" {
-                return invalid(
-                    "collectd.security-level".into(),
-                    format!(
-                        "\"{}\" is not supported: only unsigned, unencrypted packets (none) are read",
-                        c.security_level
-                    ),
-                );
+            if let Err(message) = c
+                .security_level
+                .parse::<kap_ingest::collectd::SecurityLevel>()
+            {
+                return invalid("collectd.security-level".into(), message);
             }
             if !["split", "join"].contains(&c.parse_multivalue_plugin.as_str()) {
                 return invalid(

@@ -5,18 +5,29 @@
 //! endian, then the payload). String parts (host, plugin, plugin instance, type, type
 //! instance) and time parts set the state that each values part then reports: one
 //! [`ValueList`] per values part. Values are counters (`u64` BE), gauges (`f64` *little*
-//! endian, as collectd writes them), derives (`i64` BE) and absolutes (`u64` BE). A
-//! signature part is skipped (its packet is plaintext); an encrypted part cannot be read
-//! without the key and refuses the packet.
+//! endian, as collectd writes them), derives (`i64` BE) and absolutes (`u64` BE).
+//!
+//! Security, as collectd's network plugin and InfluxDB's collectd service (`security-level`,
+//! `auth-file`): a signature part (HMAC-SHA-256 keyed by the user's password, over the
+//! user name and the rest of the packet) makes the rest of the packet *signed*; an
+//! encryption part (AES-256-OFB keyed by the SHA-256 of the user's password, its plaintext
+//! led by the SHA-1 of the rest) holds *encrypted* parts. Values count only when they came
+//! with at least the configured level: `none` reads everything it can (a signature it
+//! cannot check is accepted, as collectd does without an auth file), `sign` wants signed or
+//! encrypted values, `encrypt` encrypted ones. A packet whose signature does not match, or
+//! whose encrypted part does not decrypt, is refused whole.
 
-use std::collections::HashMap;
+use hmac::Mac as _;
+use sha1::Digest as _;
+use std::collections::{BTreeMap, HashMap};
 
 /// The data sources of each type (`types.db`): their names, in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TypesDb(HashMap<String, Vec<String>>);
 
 impl TypesDb {
-    /// Parses a `types.db` text: `type ds:DERIVE:0:U, ds2:GAUGE:U:U` lines, `#` comments.
+    /// Parses a `types.db` text: `type ds:DERIVE:0:U, ds2:GAUGE:U:U` lines (the data
+    /// sources separated by commas or blanks), `#` comments.
     /// `Err` names the line that does not parse.
     pub fn parse(text: &str) -> Result<TypesDb, String> {
         let mut out = HashMap::new();
@@ -29,8 +40,12 @@ impl TypesDb {
                 .split_once(|c: char| c.is_whitespace())
                 .ok_or_else(|| format!("line {}: a type without data sources", i + 1))?;
             let mut names = Vec::new();
-            for ds in rest.split(',') {
-                let ds = ds.trim();
+            // Data sources are separated by commas, blanks or both (collectd's own
+            // `types.db` has lines of each).
+            for ds in rest
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|ds| !ds.is_empty())
+            {
                 let fields: Vec<&str> = ds.split(':').collect();
                 if fields.len() != 4 || fields[0].is_empty() {
                     return Err(format!(
@@ -100,8 +115,118 @@ const INTERVAL_HR: u16 = 0x0009;
 const SIGNATURE: u16 = 0x0200;
 const ENCRYPTION: u16 = 0x0210;
 
+/// The least security a value must come with (`security-level`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SecurityLevel {
+    /// Plaintext is read (`none`).
+    #[default]
+    None,
+    /// Signed or encrypted values only (`sign`).
+    Sign,
+    /// Encrypted values only (`encrypt`).
+    Encrypt,
+}
+
+impl std::str::FromStr for SecurityLevel {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<SecurityLevel, String> {
+        match s {
+            "none" => Ok(SecurityLevel::None),
+            "sign" => Ok(SecurityLevel::Sign),
+            "encrypt" => Ok(SecurityLevel::Encrypt),
+            other => Err(format!(
+                "unknown security level \"{other}\" (want none, sign or encrypt)"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for SecurityLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SecurityLevel::None => "none",
+            SecurityLevel::Sign => "sign",
+            SecurityLevel::Encrypt => "encrypt",
+        })
+    }
+}
+
+/// collectd's auth file: the password of each user, a `user: password` line each (blank
+/// lines and `#` comments aside).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthFile(BTreeMap<String, String>);
+
+impl AuthFile {
+    /// Parses an auth file; `Err` names the line that does not parse.
+    pub fn parse(text: &str) -> Result<AuthFile, String> {
+        let mut users = BTreeMap::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let Some((user, password)) = line.split_once(':') else {
+                return Err(format!("line {}: want \"user: password\"", i + 1));
+            };
+            let user = user.trim();
+            if user.is_empty() {
+                return Err(format!("line {}: a password without a user", i + 1));
+            }
+            users.insert(user.to_string(), password.trim().to_string());
+        }
+        Ok(AuthFile(users))
+    }
+
+    /// The password of `user`.
+    pub fn password(&self, user: &str) -> Option<&str> {
+        self.0.get(user).map(String::as_str)
+    }
+}
+
+/// How packets are read: the least security their values need, and the passwords that
+/// check signatures and decrypt.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ParseOpts<'a> {
+    /// `security-level`.
+    pub level: SecurityLevel,
+    /// `auth-file`, when read.
+    pub auth: Option<&'a AuthFile>,
+}
+
 /// Parses one packet into its value lists. `Err` says what is wrong and at which byte.
-pub fn parse_packet(mut buf: &[u8]) -> Result<Vec<ValueList>, String> {
+pub fn parse_packet(buf: &[u8], opts: ParseOpts<'_>) -> Result<Vec<ValueList>, String> {
+    let mut out = Vec::new();
+    let mut refused = None;
+    parse(buf, 0, SecurityLevel::None, opts, &mut out, &mut refused)?;
+    match refused {
+        Some(at) if out.is_empty() => Err(format!(
+            "byte {at}: values that are not {} (security-level {})",
+            match opts.level {
+                SecurityLevel::Encrypt => "encrypted",
+                _ => "signed or encrypted",
+            },
+            opts.level
+        )),
+        _ => Ok(out),
+    }
+}
+
+const HMAC_LEN: usize = 32;
+const SHA1_LEN: usize = 20;
+const IV_LEN: usize = 16;
+
+/// Parses the parts of `buf` (at byte `base` of the packet), received with security
+/// `level`, into `out`; `refused` keeps where the first values without enough security
+/// were.
+fn parse(
+    mut buf: &[u8],
+    base: usize,
+    level: SecurityLevel,
+    opts: ParseOpts<'_>,
+    out: &mut Vec<ValueList>,
+    refused: &mut Option<usize>,
+) -> Result<(), String> {
     let mut state = ValueList {
         host: String::new(),
         plugin: String::new(),
@@ -111,10 +236,9 @@ pub fn parse_packet(mut buf: &[u8]) -> Result<Vec<ValueList>, String> {
         time_ns: 0,
         values: Vec::new(),
     };
-    let mut out = Vec::new();
     let total = buf.len();
     while !buf.is_empty() {
-        let at = total - buf.len();
+        let at = base + total - buf.len();
         if buf.len() < 4 {
             return Err(format!("byte {at}: a part header needs 4 bytes"));
         }
@@ -135,6 +259,15 @@ pub fn parse_packet(mut buf: &[u8]) -> Result<Vec<ValueList>, String> {
                 .try_into()
                 .map_err(|_| format!("byte {at}: a numeric part needs 8 bytes"))?;
             Ok(u64::from_be_bytes(b))
+        };
+        let password = |user: &str| -> Result<Option<&str>, String> {
+            match opts.auth {
+                Some(auth) => auth
+                    .password(user)
+                    .map(Some)
+                    .ok_or_else(|| format!("byte {at}: user \"{user}\" is not in the auth file")),
+                None => Ok(None),
+            }
         };
         match kind {
             HOST => state.host = string()?,
@@ -181,21 +314,77 @@ pub fn parse_packet(mut buf: &[u8]) -> Result<Vec<ValueList>, String> {
                         }
                     });
                 }
-                let mut list = state.clone();
-                list.values = values;
-                out.push(list);
+                if level >= opts.level {
+                    let mut list = state.clone();
+                    list.values = values;
+                    out.push(list);
+                } else {
+                    refused.get_or_insert(at);
+                }
             }
-            SIGNATURE => {}
+            SIGNATURE => {
+                // The signature covers its user name and everything after it.
+                if payload.len() < HMAC_LEN {
+                    return Err(format!(
+                        "byte {at}: a signature part needs {HMAC_LEN} bytes"
+                    ));
+                }
+                let (mac, user) = payload.split_at(HMAC_LEN);
+                let user = String::from_utf8_lossy(user);
+                let rest_at = at + len;
+                let signed = match password(&user)? {
+                    Some(password) => {
+                        let mut h = hmac::Hmac::<sha2::Sha256>::new_from_slice(password.as_bytes())
+                            .map_err(|e| format!("byte {at}: {e}"))?;
+                        h.update(user.as_bytes());
+                        h.update(buf);
+                        h.verify_slice(mac).map_err(|_| {
+                            format!("byte {at}: the signature of user \"{user}\" does not match")
+                        })?;
+                        SecurityLevel::Sign.max(level)
+                    }
+                    // Without an auth file nothing can be checked: accepted as it stands,
+                    // as collectd does.
+                    None => level,
+                };
+                return parse(buf, rest_at, signed, opts, out, refused);
+            }
             ENCRYPTION => {
-                return Err(format!(
-                    "byte {at}: an encrypted packet (security-level none reads plaintext only)"
-                ));
+                if opts.auth.is_none() {
+                    return Err(format!(
+                        "byte {at}: an encrypted part, and no auth-file to decrypt it"
+                    ));
+                }
+                if payload.len() < 2 {
+                    return Err(format!("byte {at}: an encryption part without its user"));
+                }
+                let ulen = usize::from(u16::from_be_bytes([payload[0], payload[1]]));
+                if payload.len() < 2 + ulen + IV_LEN + SHA1_LEN {
+                    return Err(format!("byte {at}: an encryption part too short"));
+                }
+                let user = String::from_utf8_lossy(&payload[2..2 + ulen]).into_owned();
+                let iv = &payload[2 + ulen..2 + ulen + IV_LEN];
+                let mut plain = payload[2 + ulen + IV_LEN..].to_vec();
+                let password = password(&user)?.unwrap_or_default();
+                let key = sha2::Sha256::digest(password.as_bytes());
+                use aes::cipher::{KeyIvInit as _, StreamCipher as _};
+                let mut cipher = ofb::Ofb::<aes::Aes256>::new_from_slices(&key, iv)
+                    .map_err(|e| format!("byte {at}: {e}"))?;
+                cipher.apply_keystream(&mut plain);
+                let (hash, inner) = plain.split_at(SHA1_LEN);
+                if sha1::Sha1::digest(inner).as_slice() != hash {
+                    return Err(format!(
+                        "byte {at}: the encrypted part of user \"{user}\" does not decrypt (another password?)"
+                    ));
+                }
+                parse(inner, 0, SecurityLevel::Encrypt, opts, out, refused)
+                    .map_err(|e| format!("in the encrypted part at byte {at}: {e}"))?;
             }
             // Notifications and unknown parts carry no values.
             _ => {}
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Writes a part of `kind` with `payload` (for tests and tools that send collectd data).
@@ -211,6 +400,43 @@ pub fn write_string(out: &mut Vec<u8>, kind: u16, s: &str) {
     let mut payload = s.as_bytes().to_vec();
     payload.push(0);
     write_part(out, kind, &payload);
+}
+
+/// `plain` signed by `user` with `password`, as collectd's `SecurityLevel Sign` sends it
+/// (for tests and tools).
+pub fn sign_packet(plain: &[u8], user: &str, password: &str) -> Vec<u8> {
+    let mut h = hmac::Hmac::<sha2::Sha256>::new_from_slice(password.as_bytes())
+        .expect("HMAC takes keys of any length");
+    h.update(user.as_bytes());
+    h.update(plain);
+    let mut payload = h.finalize().into_bytes().to_vec();
+    payload.extend_from_slice(user.as_bytes());
+    let mut out = Vec::new();
+    write_part(&mut out, SIGNATURE, &payload);
+    out.extend_from_slice(plain);
+    out
+}
+
+/// `plain` encrypted for `user` with `password` and initialization vector `iv`, as
+/// collectd's `SecurityLevel Encrypt` sends it (for tests and tools).
+pub fn encrypt_packet(plain: &[u8], user: &str, password: &str, iv: [u8; IV_LEN]) -> Vec<u8> {
+    use aes::cipher::{KeyIvInit as _, StreamCipher as _};
+    let mut data = sha1::Sha1::digest(plain).to_vec();
+    data.extend_from_slice(plain);
+    let key = sha2::Sha256::digest(password.as_bytes());
+    ofb::Ofb::<aes::Aes256>::new_from_slices(&key, &iv)
+        .expect("a 32-byte key and a 16-byte IV")
+        .apply_keystream(&mut data);
+    let mut payload = u16::try_from(user.len())
+        .unwrap_or(u16::MAX)
+        .to_be_bytes()
+        .to_vec();
+    payload.extend_from_slice(user.as_bytes());
+    payload.extend_from_slice(&iv);
+    payload.extend_from_slice(&data);
+    let mut out = Vec::new();
+    write_part(&mut out, ENCRYPTION, &payload);
+    out
 }
 
 /// A packet of one value list with gauge values (for tests and tools).
@@ -240,7 +466,8 @@ mod tests {
     use super::*;
 
     const TYPES: &str = "# collectd types\nload shortterm:GAUGE:0:5000, midterm:GAUGE:0:5000, longterm:GAUGE:0:5000\n\
-                         cpu value:DERIVE:0:U\nif_octets rx:DERIVE:0:U, tx:DERIVE:0:U\n";
+                         cpu value:DERIVE:0:U\nif_octets rx:DERIVE:0:U, tx:DERIVE:0:U\n\
+                         ib_octets               rx:DERIVE:0:U tx:DERIVE:0:U\n";
 
     #[test]
     fn types_db_names_data_sources() {
@@ -250,6 +477,7 @@ mod tests {
             ["shortterm", "midterm", "longterm"]
         );
         assert_eq!(t.names("cpu").unwrap(), ["value"]);
+        assert_eq!(t.names("ib_octets").unwrap(), ["rx", "tx"]);
         assert!(t.names("nope").is_none());
         let e = TypesDb::parse("ok value:GAUGE:0:U\nbad value:GAUGE\n").unwrap_err();
         assert_eq!(
@@ -284,8 +512,7 @@ mod tests {
         v.extend((-2i64).to_be_bytes());
         v.extend(9u64.to_be_bytes());
         write_part(&mut packet, VALUES, &v);
-        write_part(&mut packet, SIGNATURE, &[0; 36]);
-        let lists = parse_packet(&packet).unwrap();
+        let lists = parse_packet(&packet, ParseOpts::default()).unwrap();
         assert_eq!(lists.len(), 2);
         assert_eq!(lists[0], list);
         assert_eq!(lists[1].kind, "if_octets");
@@ -307,25 +534,135 @@ mod tests {
     #[test]
     fn bad_packets_say_where() {
         assert_eq!(
-            parse_packet(&[0, 1]).unwrap_err(),
+            parse_packet(&[0, 1], ParseOpts::default()).unwrap_err(),
             "byte 0: a part header needs 4 bytes"
         );
         let mut p = Vec::new();
         write_string(&mut p, HOST, "h");
         p.extend([0, 6, 0, 40]);
         assert_eq!(
-            parse_packet(&p).unwrap_err(),
+            parse_packet(&p, ParseOpts::default()).unwrap_err(),
             "byte 6: part length 40 does not fit"
         );
         let mut p = Vec::new();
         write_part(&mut p, VALUES, &[0, 2, 1]);
         assert!(
-            parse_packet(&p)
+            parse_packet(&p, ParseOpts::default())
                 .unwrap_err()
                 .contains("2 values need 20 bytes")
         );
         let mut p = Vec::new();
         write_part(&mut p, ENCRYPTION, &[0; 8]);
-        assert!(parse_packet(&p).unwrap_err().contains("encrypted"));
+        assert!(
+            parse_packet(&p, ParseOpts::default())
+                .unwrap_err()
+                .contains("encrypted")
+        );
+    }
+
+    fn load() -> ValueList {
+        ValueList {
+            host: "web01".into(),
+            plugin: "load".into(),
+            plugin_instance: String::new(),
+            kind: "load".into(),
+            type_instance: String::new(),
+            time_ns: 1_356_998_400_000_000_000,
+            values: vec![0.5, 0.25, 0.125],
+        }
+    }
+
+    #[test]
+    fn auth_files_hold_a_password_per_user() {
+        let auth = AuthFile::parse("# users\n\nalice: s3cret: x \n bob:hunter2\n").unwrap();
+        assert_eq!(auth.password("alice"), Some("s3cret: x"));
+        assert_eq!(auth.password("bob"), Some("hunter2"));
+        assert_eq!(auth.password("eve"), None);
+        assert_eq!(
+            AuthFile::parse("alice: a\nbob\n").unwrap_err(),
+            "line 2: want \"user: password\""
+        );
+    }
+
+    #[test]
+    fn security_levels_take_the_values_that_come_with_enough_security() {
+        let auth = AuthFile::parse("alice: s3cret\n").unwrap();
+        let plain = gauge_packet(&load());
+        let signed = sign_packet(&plain, "alice", "s3cret");
+        let encrypted = encrypt_packet(&plain, "alice", "s3cret", [7; 16]);
+        let opts = |level| ParseOpts {
+            level,
+            auth: Some(&auth),
+        };
+        for (level, packet, ok) in [
+            (SecurityLevel::None, &plain, true),
+            (SecurityLevel::None, &signed, true),
+            (SecurityLevel::None, &encrypted, true),
+            (SecurityLevel::Sign, &plain, false),
+            (SecurityLevel::Sign, &signed, true),
+            (SecurityLevel::Sign, &encrypted, true),
+            (SecurityLevel::Encrypt, &plain, false),
+            (SecurityLevel::Encrypt, &signed, false),
+            (SecurityLevel::Encrypt, &encrypted, true),
+        ] {
+            let got = parse_packet(packet, opts(level));
+            if ok {
+                assert_eq!(got, Ok(vec![load()]), "{level}");
+            } else {
+                let e = got.unwrap_err();
+                assert!(e.starts_with("byte "), "{level}: {e}");
+                assert!(e.contains(&format!("(security-level {level})")), "{e}");
+            }
+        }
+        // A signature nothing can check is taken as it stands; encrypted data needs keys.
+        assert_eq!(
+            parse_packet(&signed, ParseOpts::default()),
+            Ok(vec![load()])
+        );
+        assert!(
+            parse_packet(&encrypted, ParseOpts::default())
+                .unwrap_err()
+                .contains("no auth-file")
+        );
+        // A wrong password, an unknown user, a changed byte: the packet is refused.
+        let other = AuthFile::parse("alice: other\n").unwrap();
+        let wrong = ParseOpts {
+            level: SecurityLevel::Sign,
+            auth: Some(&other),
+        };
+        assert_eq!(
+            parse_packet(&signed, wrong).unwrap_err(),
+            "byte 0: the signature of user \"alice\" does not match"
+        );
+        assert!(
+            parse_packet(&encrypted, wrong)
+                .unwrap_err()
+                .contains("does not decrypt")
+        );
+        let nobody = encrypt_packet(&plain, "mallory", "x", [0; 16]);
+        assert_eq!(
+            parse_packet(&nobody, opts(SecurityLevel::Encrypt)).unwrap_err(),
+            "byte 0: user \"mallory\" is not in the auth file"
+        );
+        let mut tampered = signed.clone();
+        let last = tampered.len() - 1;
+        tampered[last] ^= 1;
+        assert!(
+            parse_packet(&tampered, opts(SecurityLevel::Sign))
+                .unwrap_err()
+                .contains("does not match")
+        );
+        // Plaintext after an encrypted part still counts at level none.
+        let mut mixed = encrypted.clone();
+        mixed.extend(gauge_packet(&ValueList {
+            host: "web02".into(),
+            ..load()
+        }));
+        let got = parse_packet(&mixed, opts(SecurityLevel::None)).unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(
+            parse_packet(&mixed, opts(SecurityLevel::Encrypt)).unwrap(),
+            vec![load()]
+        );
     }
 }

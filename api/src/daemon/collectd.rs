@@ -5,8 +5,9 @@
 //! With `parse-multivalue-plugin = "split"` (the default) each value is a point of
 //! `<plugin>_<value name>` with field `value`; with `join`, each value list is one point of
 //! `<plugin>` with a field per value name. Tags: `host`, `instance` (the plugin instance),
-//! `type` and `type_instance`, each when set. A packet that does not parse is dropped,
-//! counted and logged.
+//! `type` and `type_instance`, each when set. A packet that does not parse, or whose values
+//! lack the security `security-level` asks for (signed or encrypted with a password of
+//! `auth-file`), is dropped, counted and logged.
 
 use super::runtime::Runtime;
 use super::udp::{UdpListener, UdpSink};
@@ -93,22 +94,43 @@ pub async fn start(
         return Ok(None);
     }
     let types = Arc::new(read_types(&config.typesdb)?);
+    let level: collectd::SecurityLevel = config
+        .security_level
+        .parse()
+        .map_err(|e| anyhow::anyhow!("[collectd] security-level: {e}"))?;
+    // As InfluxDB's service: the passwords are read only when the level asks for security.
+    let auth = if level == collectd::SecurityLevel::None {
+        None
+    } else {
+        let text = std::fs::read_to_string(&config.auth_file)
+            .with_context(|| format!("[collectd] auth-file {}", config.auth_file))?;
+        Some(
+            collectd::AuthFile::parse(&text)
+                .map_err(|e| anyhow::anyhow!("[collectd] auth-file {}: {e}", config.auth_file))?,
+        )
+    };
     let rp = crate::config::input_rp(&config.retention_policy, default_rp).to_string();
     let join = config.parse_multivalue_plugin == "join";
-    let sink = UdpSink::new(move |packet, db, rp| match collectd::parse_packet(packet) {
-        Ok(lists) => {
-            let points: Vec<Point> = lists
-                .iter()
-                .flat_map(|l| points(l, &types, join, (db, rp)))
-                .collect();
-            runtime.write_logged("collectd", points);
-        }
-        Err(e) => {
-            runtime
-                .ingest
-                .points_rejected
-                .fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(db, "collectd packet dropped: {e}");
+    let sink = UdpSink::new(move |packet, db, rp| {
+        let opts = collectd::ParseOpts {
+            level,
+            auth: auth.as_ref(),
+        };
+        match collectd::parse_packet(packet, opts) {
+            Ok(lists) => {
+                let points: Vec<Point> = lists
+                    .iter()
+                    .flat_map(|l| points(l, &types, join, (db, rp)))
+                    .collect();
+                runtime.write_logged("collectd", points);
+            }
+            Err(e) => {
+                runtime
+                    .ingest
+                    .points_rejected
+                    .fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(db, "collectd packet dropped: {e}");
+            }
         }
     });
     let listener = UdpListener::start(
