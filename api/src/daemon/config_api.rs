@@ -269,7 +269,7 @@ impl ConfigOverrides {
     }
 
     /// Runs the service test of `service`, one of the scraper's side
-    /// ([`super::scraper::SERVICE_TESTS`]), over the sections as they run.
+    /// (the scraper and the discoverers), over the sections as they run.
     pub fn scraper_test(&self, service: &str, given: &Map<String, Value>) -> Result<(), String> {
         // A copy: the test waits on the network, changes must not.
         let current = self
