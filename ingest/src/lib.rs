@@ -7,6 +7,7 @@
 //! - [`opentsdb`]: OpenTSDB's telnet `put` lines and `/api/put` JSON.
 //! - [`graphite`]: Graphite's plaintext lines, with InfluxDB's templates.
 //! - [`collectd`]: collectd's binary network protocol and `types.db`.
+//! - [`udf`]: Kapacitor's UDF protocol, spoken with user-defined functions' agents.
 //!
 //! `/write` handling, UDP listeners and batch queries join it as the daemon grows.
 
@@ -17,3 +18,4 @@ pub mod graphite;
 pub mod opentsdb;
 pub mod prometheus;
 pub mod recording;
+pub mod udf;
