@@ -178,6 +178,8 @@ pub struct Config {
     pub httppost: Vec<HttpPostConfig>,
     /// `[collectd]`: the collectd input (binary protocol over UDP).
     pub collectd: CollectdConfig,
+    /// `[udf]`: the user-defined functions tasks call as `@name()`.
+    pub udf: UdfConfig,
     /// `[[graphite]]`: Graphite plaintext inputs.
     #[serde(deserialize_with = "crate::alert_handlers::one_or_many")]
     pub graphite: Vec<GraphiteConfig>,
@@ -966,6 +968,45 @@ pub fn input_rp<'a>(rp: &'a str, default_rp: &'a str) -> &'a str {
     }
 }
 
+/// `[udf]`: the user-defined functions, each `[udf.functions.<name>]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct UdfConfig {
+    /// The functions by the name tasks call them with (`@name()`).
+    pub functions: std::collections::BTreeMap<String, UdfFunctionConfig>,
+}
+
+/// `[udf.functions.<name>]`: how to reach a UDF's agent: a program Kapacitor starts for
+/// each task node (`prog`, `args`, `env`), or a unix socket it connects to (`socket`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct UdfFunctionConfig {
+    /// The agent's program.
+    pub prog: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Its environment (added to the daemon's).
+    pub env: std::collections::BTreeMap<String, String>,
+    /// The unix socket of an agent server (instead of `prog`).
+    pub socket: String,
+    /// How long the agent may take to answer info, init and keepalive requests, and to
+    /// finish once its input ends. Default `10s`.
+    #[serde(with = "go_duration_serde")]
+    pub timeout: Duration,
+}
+
+impl Default for UdfFunctionConfig {
+    fn default() -> Self {
+        UdfFunctionConfig {
+            prog: String::new(),
+            args: Vec::new(),
+            env: std::collections::BTreeMap::new(),
+            socket: String::new(),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
 /// `[collectd]`: collectd's binary network protocol over UDP, as InfluxDB's collectd
 /// service that Kapacitor runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1339,6 +1380,7 @@ impl Default for Config {
             influxdb: vec![InfluxDbConfig::default()],
             udp: Vec::new(),
             collectd: CollectdConfig::default(),
+            udf: UdfConfig::default(),
             graphite: Vec::new(),
             opentsdb: OpenTsdbConfig::default(),
             scraper: Vec::new(),
@@ -1500,7 +1542,6 @@ const IGNORED_SECTIONS: &[&str] = &[
     "swarm",
     "tls",
     "triton",
-    "udf",
 ];
 
 /// What the sections of [`IGNORED_SECTIONS`] that have an `enabled` key do: enabling one
@@ -1564,6 +1605,9 @@ const FREE_FORM_TABLES: &[&str] = &[
     "excluded-subscriptions",
     "headers",
     "labels",
+    // `[udf.functions.<name>]` (each checked by its own type) and their `env`.
+    "functions",
+    "env",
 ];
 
 /// Keys holding Go durations, so environment overrides can be checked as such.
@@ -1805,6 +1849,24 @@ impl Config {
                 kap_ingest::graphite::Parser::new(&g.templates, &g.tags, &g.separator)
             {
                 return invalid(key("templates"), message);
+            }
+        }
+        for (name, f) in &self.udf.functions {
+            let key = |k: &str| format!("udf.functions.{name}.{k}");
+            match (f.prog.is_empty(), f.socket.is_empty()) {
+                (true, true) => {
+                    return invalid(key("prog"), "a UDF needs prog or socket".into());
+                }
+                (false, false) => {
+                    return invalid(
+                        key("socket"),
+                        "a UDF has either prog or socket, not both".into(),
+                    );
+                }
+                _ => {}
+            }
+            if f.timeout.is_zero() {
+                return invalid(key("timeout"), "must be greater than 0".into());
             }
         }
         if self.collectd.enabled {

@@ -169,6 +169,8 @@ pub fn edge_types(plan: &Pipeline) -> Vec<EdgeType> {
         out[id] = match &node.spec {
             NodeSpec::Stream => EdgeType::Stream,
             NodeSpec::Batch => EdgeType::Batch,
+            // What the UDF's agent said it sends.
+            NodeSpec::Udf(u) => u.provides.unwrap_or(input),
             spec => registry::node(spec.kind())
                 .map(|d| d.output(input))
                 .unwrap_or(input),

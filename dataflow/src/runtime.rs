@@ -343,7 +343,8 @@ fn stages_after(plan: &Pipeline, from: Option<usize>) -> Stages {
             .is_some_and(|p| edges[p] == kap_dsl::registry::EdgeType::Batch)
     };
     let gathers = |id: usize| match &plan.nodes[id].spec {
-        NodeSpec::HttpOut(_) | NodeSpec::Union(_) => true,
+        // A UDF node has one agent: all its data goes to the worker that runs it.
+        NodeSpec::HttpOut(_) | NodeSpec::Union(_) | NodeSpec::Udf(_) => true,
         NodeSpec::GroupBy(_) => batch_in(id),
         _ => false,
     };
@@ -1609,6 +1610,17 @@ fn build_dataflow(
         );
     }
     let df_index = worker.next_dataflow_index();
+    // The dataflow's mark of new data: a stage whose timer emitted marks it, so the next
+    // watermark moves the dataflow on and its later stages see the timer's output then,
+    // not at the next sweep.
+    let fresh = Arc::clone(
+        shared
+            .fresh
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key.to_string())
+            .or_default(),
+    );
     let me = worker.index() as u64;
     let peers = worker.peers();
     let key_name = key;
@@ -1628,6 +1640,7 @@ fn build_dataflow(
                 .map(|key| Router::new(key.clone(), Arc::clone(&stage_of), k + 1, me, peers));
             let stage_of = Arc::clone(&stage_of);
             let shared = Arc::clone(shared);
+            let stage_fresh = Arc::clone(&fresh);
             let name = format!("stage{k}");
             // Zeros for every node until the stage publishes: an idle task still shows them.
             let slot = Arc::new(Mutex::new(StageStats {
@@ -1648,8 +1661,9 @@ fn build_dataflow(
                         &name,
                         move |cap, info| {
                             let activator = scope.activator_for(info.address);
+                            let timer = tick_here.then_some(stage_fresh);
                             stage_logic(
-                                cap, exec, stage_of, k, activator, tick_here, slot, next, shared,
+                                cap, exec, stage_of, k, activator, timer, slot, next, shared,
                             )
                         },
                     ),
@@ -1660,8 +1674,9 @@ fn build_dataflow(
                         &name,
                         move |cap, info| {
                             let activator = scope.activator_for(info.address);
+                            let timer = tick_here.then_some(stage_fresh);
                             stage_logic(
-                                cap, exec, stage_of, k, activator, tick_here, slot, next, shared,
+                                cap, exec, stage_of, k, activator, timer, slot, next, shared,
                             )
                         },
                     )
@@ -1796,7 +1811,7 @@ fn stage_logic<P>(
     stage_of: Arc<Vec<usize>>,
     k: usize,
     activator: timely::scheduling::Activator,
-    tick_here: bool,
+    timer: Option<Arc<AtomicU64>>,
     slot: Arc<Mutex<StageStats>>,
     next: Option<Router>,
     shared: Arc<Shared>,
@@ -1814,7 +1829,7 @@ where
     // The latest epoch processed: the end-of-input flush must not overtake it.
     let mut latest: u64 = 0;
     // Stages holding wall-clock nodes (barrier, stats, influxDBOut) wake up on their own.
-    let ticks = tick_here && exec.ticks();
+    let ticks = timer.is_some() && exec.ticks();
     if ticks {
         activator.activate_after(TICK);
     }
@@ -1891,6 +1906,9 @@ where
                 // After the epoch's data, before the next ingest message.
                 outbox.post_exits(exits, (u64::MAX - 1, 0, 0));
                 outbox.send(output, h);
+                if let Some(fresh) = &timer {
+                    fresh.fetch_max(*h.time(), Ordering::Relaxed);
+                }
             }
             activator.activate_after(TICK);
             // Wall-clock nodes change their counters on their own (influxDBOut's writes

@@ -26,10 +26,23 @@ pub struct CompileOptions {
     /// affected properties are type-checked but not applied, and node validation is
     /// skipped for nodes that received such a placeholder).
     pub template: bool,
-    /// Names of the UDFs that `@name()` may call.
-    pub udfs: Vec<String>,
+    /// The UDFs that `@name()` may call, as their agents describe them.
+    pub udfs: BTreeMap<String, UdfInfo>,
     /// The daemon's `[deadman]` settings.
     pub deadman: DeadmanOptions,
+}
+
+/// A UDF the daemon offers, as its agent answered Kapacitor's info request: what it reads,
+/// what it sends, and its options with the types of their values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UdfInfo {
+    /// What it reads (`Stream` or `Batch`).
+    pub wants: EdgeType,
+    /// What it sends (`Stream` or `Batch`).
+    pub provides: EdgeType,
+    /// Its options (`.name(values…)`), with the type of each value in order (`Int`,
+    /// `Float`, `Bool`, `String` or `Duration`).
+    pub options: BTreeMap<String, Vec<ValueType>>,
 }
 
 /// Kapacitor's `[deadman]` settings: the id and message of `.deadman()`'s alert, and a
@@ -1120,15 +1133,24 @@ impl<'o> Eval<'o> {
                 // Any other property of a UDF node is one of the UDF's own options.
                 None if def.name == "@udf" => {
                     let mut vals = Vec::new();
+                    let mut types = Vec::new();
                     for a in &call.args {
                         match self.expr(a) {
-                            Val::V(v) => vals.push(v),
+                            Val::V(v) => {
+                                types.push(v.value_type());
+                                vals.push(v);
+                            }
                             Val::Placeholder(t) => {
                                 self.nodes[node].placeholder = true;
+                                types.push(t);
                                 vals.push(placeholder_value(t));
                             }
                             _ => return keep,
                         }
+                    }
+                    if let Some(d) = self.udf_option_error(node, name, &types, op_span, call) {
+                        self.err(d);
+                        return keep;
                     }
                     if let Err(m) =
                         registry::apply_udf_option(&mut self.nodes[node].spec, name, &vals)
@@ -1207,9 +1229,69 @@ impl<'o> Eval<'o> {
         }
     }
 
+    /// Why option `name` with values of `types` does not fit the UDF of node `node` (its
+    /// agent's info), as Kapacitor checks UDF options.
+    fn udf_option_error(
+        &self,
+        node: usize,
+        name: &str,
+        types: &[ValueType],
+        op_span: Span,
+        call: &Call,
+    ) -> Option<Diagnostic> {
+        let NodeSpec::Udf(u) = &self.nodes[node].spec else {
+            return None;
+        };
+        let info = self.opts.udfs.get(&u.name)?;
+        let span = op_span.to(call.name.span);
+        let Some(want) = info.options.get(name) else {
+            let mut d = Diagnostic::error(
+                codes::UNKNOWN_PROPERTY,
+                format!("UDF `@{}()` has no option `{name}`", u.name),
+                span,
+            );
+            if let Some(s) = suggest(name, info.options.keys().map(String::as_str)) {
+                d = d.with_help(format!("did you mean `.{s}()`?"));
+            } else if !info.options.is_empty() {
+                let all: Vec<String> = info.options.keys().map(|k| format!("`.{k}()`")).collect();
+                d = d.with_note(format!("its options: {}", all.join(", ")));
+            }
+            return Some(d);
+        };
+        if types.len() != want.len() {
+            return Some(Diagnostic::error(
+                codes::ARG_COUNT,
+                format!(
+                    "option `.{name}()` of UDF `@{}()` takes {} value(s), got {}",
+                    u.name,
+                    want.len(),
+                    types.len()
+                ),
+                call.span,
+            ));
+        }
+        let (i, (got, exp)) = types
+            .iter()
+            .zip(want)
+            .enumerate()
+            .find(|(_, (got, exp))| got != exp)?;
+        let span = call.args.get(i).map_or(call.span, |a| a.span);
+        Some(Diagnostic::error(
+            codes::ARG_TYPE,
+            format!(
+                "option `.{name}()` of UDF `@{}()`: value {} must be {}, got {}",
+                u.name,
+                i + 1,
+                exp.name(),
+                got.name()
+            ),
+            span,
+        ))
+    }
+
     fn udf(&mut self, node: usize, op_span: Span, call: &Call) -> Val {
         let name = &call.name.name;
-        if !self.opts.udfs.iter().any(|u| u == name) {
+        let Some(info) = self.opts.udfs.get(name).cloned() else {
             let mut d = Diagnostic::error(
                 codes::UNKNOWN_UDF,
                 format!("unknown UDF `@{name}()`"),
@@ -1219,10 +1301,32 @@ impl<'o> Eval<'o> {
             .with_note(
                 "UDFs are declared in the `[udf.functions]` section of the daemon's configuration",
             );
-            if let Some(s) = suggest(name, self.opts.udfs.iter().map(String::as_str)) {
+            if let Some(s) = suggest(name, self.opts.udfs.keys().map(String::as_str)) {
                 d = d.with_help(format!("did you mean `@{s}()`?"));
             }
             self.err(d);
+            return Val::Poison;
+        };
+        let input = self.nodes[node].output;
+        if input != info.wants {
+            let pname = self.nodes[node].def.name;
+            let kind = |e: EdgeType| match e {
+                EdgeType::Stream => "a stream",
+                EdgeType::Batch => "batches",
+                EdgeType::None => "no output",
+            };
+            self.err(
+                Diagnostic::error(
+                    codes::EDGE_TYPE,
+                    format!(
+                        "`@{name}()` cannot follow `{pname}`: the UDF wants {}, but `{pname}` provides {}",
+                        kind(info.wants),
+                        kind(input)
+                    ),
+                    op_span.to(call.name.span),
+                )
+                .with_label(format!("`@{name}()` cannot be chained here")),
+            );
             return Val::Poison;
         }
         let Some(def) = registry::node("@udf") else {
@@ -1235,11 +1339,13 @@ impl<'o> Eval<'o> {
             return Val::Poison;
         }
         vals.insert(0, Value::String(name.clone()));
-        let Ok(spec) = (def.build)(&vals) else {
+        let Ok(mut spec) = (def.build)(&vals) else {
             return Val::Poison;
         };
-        let input = self.nodes[node].output;
-        let id = self.add_node(def, spec, def.output(input), placeholder, call.span);
+        if let NodeSpec::Udf(u) = &mut spec {
+            u.provides = Some(info.provides);
+        }
+        let id = self.add_node(def, spec, info.provides, placeholder, call.span);
         self.link(node, id);
         Val::V(Value::Node(id))
     }
@@ -1458,7 +1564,11 @@ impl<'o> Eval<'o> {
             .enumerate()
             .map(|(id, n)| PlanNode {
                 id,
-                name: format!("{}{}", n.def.desc, id),
+                // A UDF node is named after its UDF (`movingAvg2`), as in Kapacitor.
+                name: match &n.spec {
+                    NodeSpec::Udf(u) => format!("{}{id}", u.name),
+                    _ => format!("{}{}", n.def.desc, id),
+                },
                 spec: n.spec.clone(),
             })
             .collect();

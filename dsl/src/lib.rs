@@ -44,6 +44,6 @@ pub mod token;
 pub mod value;
 pub mod workflow;
 
-pub use eval::{CompileOptions, Compiled, DeadmanOptions, compile};
+pub use eval::{CompileOptions, Compiled, DeadmanOptions, UdfInfo, compile};
 pub use parser::parse;
 pub use source::{compile_source, format_source};

@@ -28,6 +28,7 @@ pub(crate) mod subscriptions;
 pub mod tasks;
 pub mod throughput;
 pub mod tls;
+pub mod udf;
 pub mod udp;
 pub mod vars;
 pub mod write;
@@ -273,24 +274,32 @@ impl Daemon {
         );
         let alerts = Arc::new(AlertService(Arc::clone(&center) as _));
         let ids = Ids::load(&config.data_dir)?;
-        let runtime = Arc::new(runtime::Runtime::new(
-            engine,
-            topics,
-            alerts,
-            kap_dataflow::alert::AlertServiceInfo {
-                hostname: config.hostname.clone(),
-                cluster_id: ids.cluster.clone(),
-                server_id: ids.server.clone(),
-            },
-            clusters,
-            &config.batch,
-            kap_dataflow::ops::http_post::HttpPostService { poster, endpoints },
-        ));
+        // Every UDF's agent tells what it takes before a script may call it.
+        let udfs = Arc::new(udf::UdfFunctions::load(&config.udf)?);
+        let runtime = Arc::new(
+            runtime::Runtime::new(
+                engine,
+                topics,
+                alerts,
+                kap_dataflow::alert::AlertServiceInfo {
+                    hostname: config.hostname.clone(),
+                    cluster_id: ids.cluster.clone(),
+                    server_id: ids.server.clone(),
+                },
+                clusters,
+                &config.batch,
+                kap_dataflow::ops::http_post::HttpPostService { poster, endpoints },
+            )
+            .with_udfs(Arc::clone(&udfs) as _),
+        );
         let tasks = tasks::TaskManager::load(
             store.clone(),
             Arc::clone(&runtime),
             Arc::clone(&center),
-            config.deadman_options(),
+            tasks::CompileBase {
+                deadman: config.deadman_options(),
+                udfs: udfs.infos(),
+            },
         )
         .map_err(|e| anyhow::anyhow!("loading tasks: {}", e.message))?;
         let replays = replay::ReplayService::open(

@@ -123,6 +123,8 @@ pub struct Runtime {
     pub sideload: Arc<SideloadReloads>,
     /// The client and `[[httppost]]` endpoints of httpPost nodes.
     pub http_post: Arc<HttpPostService>,
+    /// The agents of `[udf.functions]`.
+    pub udfs: Arc<kap_dataflow::ops::udf::UdfStarter>,
     /// Each running task's throughput.
     throughput: Arc<super::throughput::Throughput>,
     /// Ingest counters.
@@ -171,12 +173,21 @@ impl Runtime {
             server_info: Arc::new(info),
             sideload: Arc::default(),
             http_post: Arc::new(http_post),
+            udfs: Arc::new(kap_dataflow::ops::udf::UdfStarter(Arc::new(
+                super::udf::UdfFunctions::default(),
+            ))),
             ingest: IngestStats::default(),
             observers: Mutex::new(Vec::new()),
             next_observer: AtomicU64::new(1),
             write_wait: Duration::from_secs(5),
             started: Instant::now(),
         }
+    }
+
+    /// The runtime with these UDFs (`[udf.functions]`) for its tasks' `@name()` nodes.
+    pub fn with_udfs(mut self, udfs: Arc<dyn kap_dataflow::ops::udf::UdfService>) -> Runtime {
+        self.udfs = Arc::new(kap_dataflow::ops::udf::UdfStarter(udfs));
+        self
     }
 
     /// Time since the daemon started.
@@ -217,6 +228,7 @@ impl Runtime {
         .with(SERVER_INFO_SERVICE, Arc::clone(&self.server_info))
         .with(sideload::SERVICE_NAME, Arc::clone(&self.sideload))
         .with(http_post::SERVICE_NAME, Arc::clone(&self.http_post))
+        .with(kap_dataflow::ops::udf::UDF_SERVICE, Arc::clone(&self.udfs))
     }
 
     /// Installs a live task: a stream task reads the points `feed` selects; a batch task

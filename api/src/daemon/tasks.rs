@@ -50,8 +50,17 @@ pub struct TaskManager {
     runtime: Arc<Runtime>,
     /// Closes, restores and deletes the tasks' anonymous alert topics.
     alerts: Arc<super::alerts::AlertCenter>,
+    /// What scripts compile with: `[deadman]` and the UDFs.
+    base: CompileBase,
+}
+
+/// What every script of the daemon compiles with.
+#[derive(Debug, Clone, Default)]
+pub struct CompileBase {
     /// `[deadman]`: the texts of deadman alerts, and the global deadman.
-    deadman: kap_dsl::DeadmanOptions,
+    pub deadman: kap_dsl::DeadmanOptions,
+    /// The UDFs of `[udf.functions]`, as their agents describe them.
+    pub udfs: BTreeMap<String, kap_dsl::UdfInfo>,
 }
 
 impl std::fmt::Debug for TaskManager {
@@ -154,7 +163,7 @@ fn diagnostics_error(prefix: &str, diags: Vec<kap_dsl::diagnostic::Diagnostic>) 
 /// daemon disabled (`kapacitord -disable-handlers`) is refused with a 400 naming the node
 /// and the kind.
 fn compile_task(
-    (alerts, deadman): (&super::alerts::AlertCenter, &kap_dsl::DeadmanOptions),
+    (alerts, base): (&super::alerts::AlertCenter, &CompileBase),
     script: &str,
     kind: Option<TaskType>,
     vars: &Vars,
@@ -163,7 +172,8 @@ fn compile_task(
     let opts = CompileOptions {
         task_type: kind,
         vars: values,
-        deadman: deadman.clone(),
+        deadman: base.deadman.clone(),
+        udfs: base.udfs.clone(),
         ..CompileOptions::default()
     };
     let mut c = kap_dsl::compile_source(script, &opts)
@@ -212,7 +222,7 @@ impl TaskManager {
         store: Store,
         runtime: Arc<Runtime>,
         alerts: Arc<super::alerts::AlertCenter>,
-        deadman: kap_dsl::DeadmanOptions,
+        base: CompileBase,
     ) -> Result<TaskManager, ApiError> {
         let templates = store
             .list::<TemplateRecord>()
@@ -224,7 +234,7 @@ impl TaskManager {
         let mut to_start = Vec::new();
         for rec in store.list::<TaskRecord>().map_err(ApiError::internal)? {
             let (plan, error) = match compile_task(
-                (&alerts, &deadman),
+                (&alerts, &base),
                 &rec.script,
                 parse_type(&rec.task_type).ok().flatten(),
                 &vars_of(&rec),
@@ -251,7 +261,7 @@ impl TaskManager {
             store,
             runtime,
             alerts,
-            deadman,
+            base,
         };
         {
             let mut inner = mgr.lock();
@@ -351,7 +361,7 @@ impl TaskManager {
             )
         };
         let vars = opts.vars.clone().unwrap_or_default();
-        let compiled = compile_task((&self.alerts, &self.deadman), &script, kind, &vars)?;
+        let compiled = compile_task((&self.alerts, &self.base), &script, kind, &vars)?;
         let dbrps = resolve_dbrps(&opts.dbrps, &compiled.pipeline)?;
         let status = match opts.status.as_str() {
             "" | "disabled" => "disabled",
@@ -452,7 +462,7 @@ impl TaskManager {
             parse_type(&opts.kind)?
         };
         let compiled = compile_task(
-            (&self.alerts, &self.deadman),
+            (&self.alerts, &self.base),
             &rec.script,
             kind,
             &vars_of(&rec),
@@ -635,7 +645,7 @@ impl TaskManager {
         if opts.script.is_empty() {
             return Err(ApiError::bad_request("must provide TICKscript".into()));
         }
-        let compiled = compile_template(&opts.script, parse_type(&opts.kind)?)?;
+        let compiled = compile_template(&self.base, &opts.script, parse_type(&opts.kind)?)?;
         let now = Utc::now();
         let rec = TemplateRecord {
             id: id.clone(),
@@ -681,7 +691,7 @@ impl TaskManager {
         } else {
             parse_type(&opts.kind)?
         };
-        let compiled = compile_template(&rec.script, kind)?;
+        let compiled = compile_template(&self.base, &rec.script, kind)?;
         rec.task_type = type_name(compiled.pipeline.task_type).to_string();
         rec.modified = Utc::now();
         rec.id = new_id.clone();
@@ -696,7 +706,7 @@ impl TaskManager {
             t.task_type = rec.task_type.clone();
             t.template_id = Some(new_id.clone());
             let c = compile_task(
-                (&self.alerts, &self.deadman),
+                (&self.alerts, &self.base),
                 &t.script,
                 parse_type(&t.task_type)?,
                 &vars_of(&t),
@@ -754,7 +764,7 @@ impl TaskManager {
     pub fn get_template(&self, id: &str, view: ViewOptions) -> Result<Template, ApiError> {
         let inner = self.lock();
         let rec = inner.templates.get(id).ok_or_else(|| no_template(id))?;
-        Ok(template_view_of(rec, view))
+        Ok(template_view_of(&self.base, rec, view))
     }
 
     /// `GET /templates`.
@@ -765,22 +775,27 @@ impl TaskManager {
             .templates
             .values()
             .filter(|t| pattern.is_empty() || pat.as_ref().is_some_and(|p| p.matches(&t.id)))
-            .map(|t| template_view_of(t, view))
+            .map(|t| template_view_of(&self.base, t, view))
             .collect()
     }
 }
 
-fn compile_template(script: &str, kind: Option<TaskType>) -> Result<Compiled, ApiError> {
+fn compile_template(
+    base: &CompileBase,
+    script: &str,
+    kind: Option<TaskType>,
+) -> Result<Compiled, ApiError> {
     let opts = CompileOptions {
         task_type: kind,
         template: true,
+        udfs: base.udfs.clone(),
         ..CompileOptions::default()
     };
     kap_dsl::compile_source(script, &opts).map_err(|d| diagnostics_error("invalid TICKscript: ", d))
 }
 
-fn template_view_of(rec: &TemplateRecord, view: ViewOptions) -> Template {
-    match compile_template(&rec.script, parse_type(&rec.task_type).ok().flatten()) {
+fn template_view_of(base: &CompileBase, rec: &TemplateRecord, view: ViewOptions) -> Template {
+    match compile_template(base, &rec.script, parse_type(&rec.task_type).ok().flatten()) {
         Ok(c) => template_view(rec, &c, view),
         Err(e) => Template {
             link: Link::self_(format!("{}/templates/{}", kap_api_types::BASE, rec.id)),

@@ -13,6 +13,7 @@ mod opentsdb;
 mod replay_api;
 mod scraper;
 mod services;
+mod udf;
 
 use std::path::PathBuf;
 

@@ -31,6 +31,7 @@ pub(crate) mod shift;
 pub mod sideload;
 pub mod stats;
 pub(crate) mod trickle;
+pub mod udf;
 pub(crate) mod union;
 pub(crate) mod where_;
 
@@ -79,7 +80,7 @@ pub fn build(spec: &NodeSpec, info: &BuildInfo) -> Result<Box<dyn Processor>, Bu
         NodeSpec::Stats(s) => stats::build(s, info)?,
         NodeSpec::InfluxDbOut(s) => outputs::build_influxdb_out(s, info)?,
         NodeSpec::KapacitorLoopback(s) => outputs::build_loopback(s, info)?,
-        NodeSpec::Udf(_) => return Err(unsupported("UDFs are not supported yet")),
+        NodeSpec::Udf(s) => udf::build(s, info)?,
     })
 }
 

@@ -1786,4 +1786,7 @@ pub struct UdfSpec {
     pub options: Vec<(String, Vec<Value>)>,
     /// `.quiet()`.
     pub quiet: bool,
+    /// What the UDF sends on, as its agent said ([`crate::UdfInfo`]); `None` when
+    /// compiled without the daemon's UDFs (then as its input).
+    pub provides: Option<crate::registry::EdgeType>,
 }

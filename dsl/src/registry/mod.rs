@@ -17,7 +17,7 @@ pub use functions::{FuncDef, function, function_names};
 pub use nodes::{NODES, apply_udf_option, can_chain, query_schedule_error};
 
 /// The kind of data on an edge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum EdgeType {
     /// Points, one at a time.
     Stream,
