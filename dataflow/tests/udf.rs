@@ -80,7 +80,7 @@ impl UdfService for Agents {
         }))
     }
 
-    fn timeout(&self) -> Duration {
+    fn timeout(&self, _: &str) -> Duration {
         Duration::from_secs(5)
     }
 }

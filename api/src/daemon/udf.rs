@@ -141,12 +141,10 @@ impl UdfService for UdfFunctions {
         }))
     }
 
-    fn timeout(&self) -> Duration {
+    fn timeout(&self, udf: &str) -> Duration {
         self.functions
-            .values()
-            .map(|(f, _)| f.timeout)
-            .max()
-            .unwrap_or(Duration::from_secs(10))
+            .get(udf)
+            .map_or(Duration::from_secs(10), |(f, _)| f.timeout)
     }
 }
 

@@ -56,8 +56,8 @@ pub trait UdfService: Send + Sync + std::fmt::Debug {
         options: &[(String, Vec<Value>)],
     ) -> Result<Box<dyn UdfAgent>, String>;
 
-    /// How long the end of the input waits for an agent's last answers.
-    fn timeout(&self) -> Duration;
+    /// How long the end of the input waits for the last answers of an agent of `udf`.
+    fn timeout(&self, udf: &str) -> Duration;
 }
 
 /// The UDF service, registered under [`UDF_SERVICE`].
@@ -184,7 +184,7 @@ impl Processor for Udf {
         let timeout = self
             .service
             .as_ref()
-            .map_or(Duration::from_secs(10), |s| s.0.timeout());
+            .map_or(Duration::from_secs(10), |s| s.0.timeout(&self.spec.name));
         let deadline = Instant::now() + timeout;
         while self.agent.is_some() {
             let left = deadline.saturating_duration_since(Instant::now());
