@@ -488,15 +488,7 @@ mod tests {
 
     #[test]
     fn packets_report_value_lists_with_their_state() {
-        let list = ValueList {
-            host: "web01".into(),
-            plugin: "load".into(),
-            plugin_instance: String::new(),
-            kind: "load".into(),
-            type_instance: String::new(),
-            time_ns: 1_356_998_400_000_000_000,
-            values: vec![0.5, 0.25, 0.125],
-        };
+        let list = load();
         let mut packet = gauge_packet(&list);
         // A second values part of another type: counter, derive, absolute; a high
         // resolution time before it.
