@@ -157,6 +157,35 @@ impl Services {
     }
 }
 
+/// Name of the [`StageWaker`] service.
+pub const STAGE_WAKER: &str = "stage_waker";
+
+/// Wakes the stage (timely operator) a node runs in, from any thread: a node whose
+/// messages arrive from outside (a UDF's agent) has its timer run at once instead of at
+/// the next tick. Registered per stage under [`STAGE_WAKER`]; set once the stage exists.
+#[derive(Default)]
+pub struct StageWaker(std::sync::Mutex<Option<Box<dyn Fn() + Send + Sync>>>);
+
+impl fmt::Debug for StageWaker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StageWaker").finish_non_exhaustive()
+    }
+}
+
+impl StageWaker {
+    /// Sets how to wake the stage.
+    pub fn set(&self, wake: Box<dyn Fn() + Send + Sync>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(wake);
+    }
+
+    /// Wakes the stage (nothing before it is set).
+    pub fn wake(&self) {
+        if let Some(w) = self.0.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            w();
+        }
+    }
+}
+
 /// Per-node counters, shown in `kapacitor show` and the DOT of an executing task.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NodeStats {

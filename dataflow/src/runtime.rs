@@ -1603,11 +1603,17 @@ fn build_dataflow(
     let stage_of = Arc::new(st.stage_of.clone());
     // Build every stage's executor before touching timely, so an error leaves no dataflow.
     let mut execs = Vec::new();
+    let mut wakers = Vec::new();
     for k in 0..st.keys.len() {
+        let waker = Arc::new(crate::node::StageWaker::default());
+        let services = services
+            .clone()
+            .with(crate::node::STAGE_WAKER, Arc::clone(&waker));
         execs.push(
-            TaskExec::new_segment(task, plan, services.clone(), Arc::clone(&stage_of), k)
+            TaskExec::new_segment(task, plan, services, Arc::clone(&stage_of), k)
                 .map_err(|e| e.to_string())?,
         );
+        wakers.push(waker);
     }
     let df_index = worker.next_dataflow_index();
     // The dataflow's mark of new data: a stage whose timer emitted marks it, so the next
@@ -1641,6 +1647,7 @@ fn build_dataflow(
             let stage_of = Arc::clone(&stage_of);
             let shared = Arc::clone(shared);
             let stage_fresh = Arc::clone(&fresh);
+            let waker = Arc::clone(&wakers[k]);
             let name = format!("stage{k}");
             // Zeros for every node until the stage publishes: an idle task still shows them.
             let slot = Arc::new(Mutex::new(StageStats {
@@ -1660,6 +1667,10 @@ fn build_dataflow(
                         PipelinePact,
                         &name,
                         move |cap, info| {
+                            let sync = scope.worker().sync_activator_for(info.address.to_vec());
+                            waker.set(Box::new(move || {
+                                let _ = sync.activate();
+                            }));
                             let activator = scope.activator_for(info.address);
                             let timer = tick_here.then_some(stage_fresh);
                             stage_logic(
@@ -1673,6 +1684,10 @@ fn build_dataflow(
                         DistributorPact(move |_peers| Split { router }),
                         &name,
                         move |cap, info| {
+                            let sync = scope.worker().sync_activator_for(info.address.to_vec());
+                            waker.set(Box::new(move || {
+                                let _ = sync.activate();
+                            }));
                             let activator = scope.activator_for(info.address);
                             let timer = tick_here.then_some(stage_fresh);
                             stage_logic(

@@ -62,6 +62,7 @@ impl UdfService for Agents {
         _: &str,
         node: &str,
         options: &[(String, Vec<Value>)],
+        _: kap_dataflow::ops::udf::Wake,
     ) -> Result<Box<dyn UdfAgent>, String> {
         assert_eq!((udf, node), ("hold", "hold2"));
         self.started.fetch_add(1, Ordering::Relaxed);

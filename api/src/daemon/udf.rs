@@ -12,7 +12,7 @@
 use crate::config::{UdfConfig, UdfFunctionConfig};
 use anyhow::Context as _;
 use crossbeam_channel::{Receiver, RecvTimeoutError};
-use kap_dataflow::ops::udf::{Received, UdfAgent, UdfService};
+use kap_dataflow::ops::udf::{Received, UdfAgent, UdfService, Wake};
 use kap_dataflow::point::{
     Batch, BatchPoint, Dimensions, FieldValue, Fields, Msg, Point, Str, Sym, Tags,
 };
@@ -78,7 +78,7 @@ impl UdfFunctions {
 
 /// Starts `f`'s agent and asks for its info.
 fn info_of(name: &str, f: &UdfFunctionConfig) -> anyhow::Result<proto::Info> {
-    let mut conn = Connection::open(name, f).map_err(anyhow::Error::msg)?;
+    let mut conn = Connection::open(name, f, None).map_err(anyhow::Error::msg)?;
     conn.send(&Request::Info).map_err(anyhow::Error::msg)?;
     let info = match conn.answer(f.timeout, "info")? {
         Response::Info(info) => info,
@@ -94,6 +94,7 @@ impl UdfService for UdfFunctions {
         task: &str,
         node: &str,
         options: &[(String, Vec<Value>)],
+        wake: Wake,
     ) -> Result<Box<dyn UdfAgent>, String> {
         let (f, _) = self
             .functions
@@ -114,7 +115,7 @@ impl UdfService for UdfFunctions {
             }
             options_out.push((k.clone(), out));
         }
-        let mut conn = Connection::open(udf, f)?;
+        let mut conn = Connection::open(udf, f, Some(wake))?;
         conn.send(&Request::Init(proto::Init {
             options: options_out,
             task_id: task.to_string(),
@@ -175,8 +176,9 @@ impl std::fmt::Debug for Connection {
 }
 
 impl Connection {
-    /// Starts the agent's program, or connects to its socket.
-    fn open(name: &str, f: &UdfFunctionConfig) -> Result<Connection, String> {
+    /// Starts the agent's program, or connects to its socket; `wake` is called after
+    /// each answer is read.
+    fn open(name: &str, f: &UdfFunctionConfig, wake: Option<Wake>) -> Result<Connection, String> {
         let (writer, reader, child, socket): Transport = if f.socket.is_empty() {
             let mut child = Command::new(&f.prog)
                 .args(&f.args)
@@ -217,11 +219,21 @@ impl Connection {
                 loop {
                     let sent = match proto::read_frame(&mut reader) {
                         Ok(Some(frame)) => tx.send(Response::decode(&frame)),
-                        Ok(None) => return,
+                        Ok(None) => {
+                            // The node learns the agent is done.
+                            drop(tx);
+                            if let Some(w) = &wake {
+                                w();
+                            }
+                            return;
+                        }
                         Err(e) => tx.send(Err(format!("reading from the agent: {e}"))),
                     };
                     if sent.is_err() {
                         return;
+                    }
+                    if let Some(w) = &wake {
+                        w();
                     }
                 }
             })

@@ -6,13 +6,14 @@
 //! calls. The node hands the agent every point or batch it receives and emits what the
 //! agent sends back, whenever it arrives: an agent may answer each message, several, or
 //! none (a batch UDF answers at the end of a batch), so the node collects its answers after
-//! each message it sends and on the engine's timer. At the end of the input the agent's
+//! each message it sends and on its stage's timer, which the agent wakes when an answer
+//! arrives. At the end of the input the agent's
 //! input is closed and the node waits for the rest of its answers until it exits.
 //!
 //! The node runs on one worker (its stage gathers), so a task's UDF sees all its data, in
 //! order, through one agent.
 
-use crate::node::{BuildError, BuildInfo, Ctx, Processor};
+use crate::node::{BuildError, BuildInfo, Ctx, Processor, STAGE_WAKER, StageWaker};
 use crate::point::Msg;
 use kap_dsl::plan::UdfSpec;
 use kap_dsl::value::Value;
@@ -44,16 +45,21 @@ pub trait UdfAgent: Send {
     fn close(&mut self);
 }
 
+/// Wakes a UDF node when its agent has sent something.
+pub type Wake = Arc<dyn Fn() + Send + Sync>;
+
 /// Starts the agents of UDFs.
 pub trait UdfService: Send + Sync + std::fmt::Debug {
     /// Starts an agent of UDF `udf` for node `node` of task `task`, initialized with the
-    /// node's option calls; `Err` says why it could not start or refused the options.
+    /// node's option calls; the agent calls `wake` when an answer arrives, so the node
+    /// takes it at once. `Err` says why it could not start or refused the options.
     fn start(
         &self,
         udf: &str,
         task: &str,
         node: &str,
         options: &[(String, Vec<Value>)],
+        wake: Wake,
     ) -> Result<Box<dyn UdfAgent>, String>;
 
     /// How long the end of the input waits for the last answers of an agent of `udf`.
@@ -72,6 +78,7 @@ pub(crate) fn build(spec: &UdfSpec, info: &BuildInfo) -> Result<Box<dyn Processo
     Ok(Box::new(Udf {
         spec: spec.clone(),
         service: info.services.get::<UdfStarter>(UDF_SERVICE),
+        waker: info.services.get::<StageWaker>(STAGE_WAKER),
         agent: None,
         failed: false,
     }))
@@ -80,6 +87,8 @@ pub(crate) fn build(spec: &UdfSpec, info: &BuildInfo) -> Result<Box<dyn Processo
 struct Udf {
     spec: UdfSpec,
     service: Option<Arc<UdfStarter>>,
+    /// Wakes the node's stage (its timer takes the agent's answers).
+    waker: Option<Arc<StageWaker>>,
     /// Started on the first message or timer (only the worker holding the node's data
     /// gets either).
     agent: Option<Box<dyn UdfAgent>>,
@@ -100,10 +109,19 @@ impl Udf {
                 self.fail(ctx, &why);
                 return None;
             };
-            match service
-                .0
-                .start(&self.spec.name, ctx.task, ctx.node, &self.spec.options)
-            {
+            let waker = self.waker.clone();
+            let wake: Wake = Arc::new(move || {
+                if let Some(w) = &waker {
+                    w.wake();
+                }
+            });
+            match service.0.start(
+                &self.spec.name,
+                ctx.task,
+                ctx.node,
+                &self.spec.options,
+                wake,
+            ) {
                 Ok(a) => self.agent = Some(a),
                 Err(e) => {
                     self.fail(ctx, &format!("UDF {}: {e}", self.spec.name));
