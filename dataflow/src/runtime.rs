@@ -1093,7 +1093,7 @@ fn run_worker(
                         .cloned()
                         .unwrap_or_default();
                     match build_dataflow(worker, &id, &task, &plan, &feed, services, shared) {
-                        Ok((df_index, mut input, probe)) => {
+                        Ok((df_index, mut input, probe, fresh)) => {
                             // Data that raced ahead of the install command is replayed at
                             // its own epochs, so every worker orders it the same way.
                             let early = st.pending.remove(&id).unwrap_or_default();
@@ -1115,14 +1115,7 @@ fn run_worker(
                                     input: Some(input),
                                     probe,
                                     reported: false,
-                                    fresh: Arc::clone(
-                                        shared
-                                            .fresh
-                                            .lock()
-                                            .unwrap_or_else(|e| e.into_inner())
-                                            .entry(id.clone())
-                                            .or_default(),
-                                    ),
+                                    fresh,
                                 },
                             );
                             st.live.add(&id, &feed);
@@ -1570,10 +1563,12 @@ fn apply_lane(l: Lane, dfs: &mut BTreeMap<String, Df>, st: &mut LaneState<'_>) {
     }
 }
 
+/// A built dataflow: its index, input, probe, and its mark of new data ([`Df::fresh`]).
 type Built = (
     usize,
     InputHandle<u64, CapacityContainerBuilder<Parcel>>,
     ProbeHandle<u64>,
+    Arc<AtomicU64>,
 );
 
 fn build_dataflow(
@@ -1700,7 +1695,7 @@ fn build_dataflow(
         }
         stream.probe_with(&probe);
     });
-    Ok((df_index, input, probe))
+    Ok((df_index, input, probe, fresh))
 }
 
 /// Where the messages entering stage `k` go: those for its nodes by the stage's key, those

@@ -72,7 +72,7 @@ impl TypesDb {
 }
 
 /// The values one values part reports.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ValueList {
     /// Host.
     pub host: String,
@@ -227,15 +227,7 @@ fn parse(
     out: &mut Vec<ValueList>,
     refused: &mut Option<usize>,
 ) -> Result<(), String> {
-    let mut state = ValueList {
-        host: String::new(),
-        plugin: String::new(),
-        plugin_instance: String::new(),
-        kind: String::new(),
-        type_instance: String::new(),
-        time_ns: 0,
-        values: Vec::new(),
-    };
+    let mut state = ValueList::default();
     let total = buf.len();
     while !buf.is_empty() {
         let at = base + total - buf.len();

@@ -157,27 +157,39 @@ impl Discoverer {
 /// the targets it gave before (logged); a file no pattern matches any more gives none.
 fn refresh(config: &FileDiscoveryConfig, files: &mut BTreeMap<PathBuf, Vec<Target>>) {
     let mut seen = BTreeSet::new();
-    for pattern in &config.files {
-        let paths = match glob::glob(pattern) {
-            Ok(paths) => paths,
-            Err(e) => {
-                tracing::warn!(id = %config.id, "file-discovery pattern {pattern:?}: {e}");
-                continue;
+    for read in read_files(config) {
+        match read {
+            Ok((path, Ok(targets))) => {
+                seen.insert(path.clone());
+                files.insert(path, targets);
             }
-        };
-        for path in paths.flatten() {
-            seen.insert(path.clone());
-            match read_file(&path) {
-                Ok(targets) => {
-                    files.insert(path, targets);
-                }
-                Err(e) => {
-                    tracing::warn!(id = %config.id, "file-discovery {}: {e}", path.display());
-                }
+            Ok((path, Err(e))) => {
+                tracing::warn!(id = %config.id, "file-discovery {}: {e}", path.display());
+                seen.insert(path);
             }
+            Err(e) => tracing::warn!(id = %config.id, "file-discovery {e}"),
         }
     }
     files.retain(|path, _| seen.contains(path));
+}
+
+/// One file a file discoverer's pattern matched, read (its path and its targets or why it
+/// does not read), or a pattern that does not parse.
+type FileRead = Result<(PathBuf, anyhow::Result<Vec<Target>>), String>;
+
+/// Every file the patterns of a file discoverer match, read.
+fn read_files(config: &FileDiscoveryConfig) -> Vec<FileRead> {
+    let mut out = Vec::new();
+    for pattern in &config.files {
+        match glob::glob(pattern) {
+            Ok(paths) => out.extend(paths.flatten().map(|path| {
+                let targets = read_file(&path);
+                Ok((path, targets))
+            })),
+            Err(e) => out.push(Err(format!("pattern {pattern:?}: {e}"))),
+        }
+    }
+    out
 }
 
 /// The targets of one `file_sd` file (JSON, or YAML by its extension).
@@ -721,19 +733,14 @@ pub(crate) fn service_test(
         "file-discovery" => match sections.file_discovery.iter().find(|d| d.id == wanted) {
             Some(d) => {
                 found(d.enabled)?;
-                let mut failed = Vec::new();
-                for pattern in &d.files {
-                    match glob::glob(pattern) {
-                        Ok(paths) => {
-                            for path in paths.flatten() {
-                                if let Err(e) = read_file(&path) {
-                                    failed.push(format!("{}: {e}", path.display()));
-                                }
-                            }
-                        }
-                        Err(e) => failed.push(format!("pattern {pattern:?}: {e}")),
-                    }
-                }
+                let failed: Vec<String> = read_files(d)
+                    .into_iter()
+                    .filter_map(|read| match read {
+                        Ok((_, Ok(_))) => None,
+                        Ok((path, Err(e))) => Some(format!("{}: {e}", path.display())),
+                        Err(e) => Some(e),
+                    })
+                    .collect();
                 if failed.is_empty() {
                     Ok(())
                 } else {

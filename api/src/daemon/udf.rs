@@ -410,15 +410,8 @@ impl UdfAgent for Agent {
         let deadline = Instant::now() + wait;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let got = if left.is_zero() {
-                self.conn.responses.try_recv().map_err(|e| match e {
-                    crossbeam_channel::TryRecvError::Empty => RecvTimeoutError::Timeout,
-                    crossbeam_channel::TryRecvError::Disconnected => RecvTimeoutError::Disconnected,
-                })
-            } else {
-                self.conn.responses.recv_timeout(left)
-            };
-            let response = match got {
+            // A zero wait still takes an answer already there.
+            let response = match self.conn.responses.recv_timeout(left) {
                 Ok(Ok(r)) => r,
                 Ok(Err(e)) => return Received::Ended(Some(e)),
                 Err(RecvTimeoutError::Timeout) => return Received::Nothing,
