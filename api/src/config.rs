@@ -193,6 +193,12 @@ pub struct Config {
     pub file_discovery: Vec<FileDiscoveryConfig>,
     /// `[[consul]]`: the services of a Consul catalog as targets for scrapers.
     pub consul: Vec<ConsulConfig>,
+    /// `[[kubernetes]]` (or one `[kubernetes]`): clusters `k8sAutoscale` nodes scale.
+    #[serde(deserialize_with = "crate::alert_handlers::one_or_many")]
+    pub kubernetes: Vec<KubernetesConfig>,
+    /// `[[swarm]]`: Docker Swarm clusters `swarmAutoscale` nodes scale.
+    #[serde(deserialize_with = "crate::alert_handlers::one_or_many")]
+    pub swarm: Vec<SwarmConfig>,
     /// `[config-override]`: changes to the alert services' sections through the API.
     pub config_override: ConfigOverrideConfig,
     /// The alert services: `[[slack]]`, `[pagerduty2]`, `[smtp]`…
@@ -1288,6 +1294,122 @@ pub struct FileDiscoveryConfig {
     pub refresh_interval: Duration,
 }
 
+/// One `[[kubernetes]]`: a Kubernetes cluster whose deployments, replica sets and
+/// replication controllers `k8sAutoscale` nodes scale (`.cluster()` names its `id`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct KubernetesConfig {
+    /// Whether tasks may use it.
+    pub enabled: bool,
+    /// What `.cluster()` names.
+    pub id: String,
+    /// Run inside the cluster: the API server, token and CA of the pod's service account.
+    pub in_cluster: bool,
+    /// API server URLs (`http://localhost:8001` through `kubectl proxy`), tried in order.
+    pub api_servers: Vec<String>,
+    /// Bearer token.
+    pub token: String,
+    /// CA certificate (PEM) of the API servers.
+    pub ca_path: String,
+    /// Kubernetes discovery's namespace (scrapers; not used by this daemon).
+    pub namespace: String,
+    /// Kubernetes discovery's resource (scrapers; not used by this daemon).
+    pub resource: String,
+}
+
+/// One `[[swarm]]`: a Docker Swarm cluster whose services `swarmAutoscale` nodes scale.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct SwarmConfig {
+    /// Whether tasks may use it.
+    pub enabled: bool,
+    /// What `.cluster()` names.
+    pub id: String,
+    /// Docker API URLs of the swarm's managers, tried in order.
+    pub servers: Vec<String>,
+    /// HTTPS: certificates to trust instead of the usual roots.
+    pub ssl_ca: String,
+    /// HTTPS: a client certificate.
+    pub ssl_cert: String,
+    /// HTTPS: its key.
+    pub ssl_key: String,
+    /// HTTPS: accept any certificate.
+    pub insecure_skip_verify: bool,
+}
+
+/// Checks the enabled `[[kubernetes]]` and `[[swarm]]` clusters as Kapacitor does.
+pub fn validate_orchestrators(
+    kubernetes: &[KubernetesConfig],
+    swarm: &[SwarmConfig],
+) -> Result<(), (String, String)> {
+    let unique = |section: &str, ids: Vec<(bool, &str)>| {
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, (enabled, id)) in ids.into_iter().enumerate() {
+            if enabled && !seen.insert(id) {
+                return Err((
+                    format!("{section}[{i}].id"),
+                    format!("duplicate id \"{id}\""),
+                ));
+            }
+        }
+        Ok(())
+    };
+    unique(
+        "kubernetes",
+        kubernetes
+            .iter()
+            .map(|k| (k.enabled, k.id.as_str()))
+            .collect(),
+    )?;
+    for (i, k) in kubernetes.iter().enumerate().filter(|(_, k)| k.enabled) {
+        let key = |k: &str| format!("kubernetes[{i}].{k}");
+        if k.in_cluster && (!k.api_servers.is_empty() || !k.token.is_empty()) {
+            return Err((
+                key("in-cluster"),
+                "in-cluster specified, cannot specify api-servers or token".into(),
+            ));
+        }
+        if !k.in_cluster && k.api_servers.is_empty() {
+            return Err((
+                key("api-servers"),
+                "no api-servers specified, must provide at least one server URL".into(),
+            ));
+        }
+        if let Some(bad) = k.api_servers.iter().find(|u| !is_http_url(u)) {
+            return Err((
+                key("api-servers"),
+                format!("invalid URL \"{bad}\": want http://… or https://…"),
+            ));
+        }
+        if !["", "node", "pod", "service", "endpoints"].contains(&k.resource.as_str()) {
+            return Err((
+                key("resource"),
+                format!(
+                    "unsupported resource \"{}\" (want node, pod, service or endpoints)",
+                    k.resource
+                ),
+            ));
+        }
+    }
+    check_ids("swarm", swarm.iter().map(|s| (s.enabled, s.id.as_str())))?;
+    for (i, s) in swarm.iter().enumerate().filter(|(_, s)| s.enabled) {
+        let key = format!("swarm[{i}].servers");
+        if s.servers.is_empty() {
+            return Err((
+                key,
+                "must specify at least one docker swarm server URL".into(),
+            ));
+        }
+        if let Some(bad) = s.servers.iter().find(|u| !is_http_url(u)) {
+            return Err((
+                key,
+                format!("invalid URL \"{bad}\": want http://… or https://…"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// One `[[consul]]`: the instances of a Consul catalog's services (`services`, or all),
 /// read again at each scrape.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1387,6 +1509,8 @@ impl Default for Config {
             static_discovery: Vec::new(),
             file_discovery: Vec::new(),
             consul: Vec::new(),
+            kubernetes: Vec::new(),
+            swarm: Vec::new(),
             httppost: Vec::new(),
             config_override: ConfigOverrideConfig::default(),
             services: Default::default(),
@@ -1533,13 +1657,11 @@ const IGNORED_SECTIONS: &[&str] = &[
     "ec2",
     "fluxtask",
     "gce",
-    "kubernetes",
     "marathon",
     "nerve",
     "reporting",
     "serverset",
     "sideload",
-    "swarm",
     "tls",
     "triton",
 ];
@@ -1554,11 +1676,9 @@ const UNSUPPORTED_WHEN_ENABLED: &[(&str, &str)] = &[
     ("ec2", "EC2 discovery"),
     ("fluxtask", "Flux tasks"),
     ("gce", "GCE discovery"),
-    ("kubernetes", "Kubernetes (autoscale and discovery)"),
     ("marathon", "Marathon discovery"),
     ("nerve", "Nerve discovery"),
     ("serverset", "Serverset discovery"),
-    ("swarm", "Docker Swarm autoscale"),
     ("triton", "Triton discovery"),
 ];
 
@@ -1648,6 +1768,8 @@ fn array_element_default(section: &str) -> Option<toml::Table> {
         "static-discovery" => Some(to_table(&StaticDiscoveryConfig::default())),
         "file-discovery" => Some(to_table(&FileDiscoveryConfig::default())),
         "consul" => Some(to_table(&ConsulConfig::default())),
+        "kubernetes" => Some(to_table(&KubernetesConfig::default())),
+        "swarm" => Some(to_table(&SwarmConfig::default())),
         _ => None,
     }
 }
@@ -1812,6 +1934,9 @@ impl Config {
             return invalid(key, message);
         }
         if let Err((key, message)) = validate_scrapers(self.scraper_sections()) {
+            return invalid(key, message);
+        }
+        if let Err((key, message)) = validate_orchestrators(&self.kubernetes, &self.swarm) {
             return invalid(key, message);
         }
         for (i, g) in self.graphite.iter().enumerate() {

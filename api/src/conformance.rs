@@ -37,6 +37,11 @@ const SUPPORTED: &[&str] = &[
     "tm_init",
     "httppost_endpoint_config",
     "sideload",
+    // A mock Kubernetes API and Docker API on 127.0.0.1 (`orchestrator`).
+    "k8s_mock",
+    "swarm_mock",
+    // The Go harness's in-process UDF `customFunc` (`CustomFunc`).
+    "udf",
 ];
 
 /// Outcome of one case.
@@ -226,8 +231,18 @@ fn execute(
         .context("case has no script")?
         .replace("__HTTP_SINK_URL__", &sink.url)
         .replace("__DATA_DIR__", &abs_data.to_string_lossy());
+    let needs = |what: &str| {
+        case["requires"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|x| x == what))
+    };
     let opts = CompileOptions {
         task_type: Some(kind),
+        udfs: if needs("udf") {
+            [(CUSTOM_FUNC.to_string(), CustomFunc::info())].into()
+        } else {
+            Default::default()
+        },
         ..CompileOptions::default()
     };
     let compiled = kap_dsl::compile_source(&script, &opts).map_err(|d| {
@@ -244,7 +259,19 @@ fn execute(
     let services = Services::default()
         .with("http_out", Arc::clone(&registry))
         .with(ALERTS_SERVICE, Arc::clone(handlers));
-    let services = crate::services::with_http_post(services, case, &sink.url);
+    let mut services = crate::services::with_http_post(services, case, &sink.url);
+    if needs("udf") {
+        services = services.with(
+            kap_dataflow::ops::udf::UDF_SERVICE,
+            Arc::new(kap_dataflow::ops::udf::UdfStarter(Arc::new(CustomFunc))),
+        );
+    }
+    if needs("k8s_mock") || needs("swarm_mock") {
+        services = services.with(
+            kap_dataflow::ops::autoscale::AUTOSCALE_SERVICE,
+            autoscale_service(orchestrator_url()?)?,
+        );
+    }
     let files: Vec<&str> = case["data"]
         .as_array()
         .map(|a| a.iter().filter_map(Json::as_str).collect())
@@ -518,30 +545,42 @@ pub struct HttpSink {
 impl HttpSink {
     /// Binds an ephemeral port and serves on a background thread.
     pub fn start() -> std::io::Result<HttpSink> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        let url = format!("http://{}", listener.local_addr()?);
-        std::thread::Builder::new()
-            .name("conformance-http-sink".into())
-            .spawn(move || {
-                for stream in listener.incoming().flatten() {
-                    std::thread::spawn(move || {
-                        let _ = serve_one(stream);
-                    });
-                }
-            })?;
-        Ok(HttpSink { url })
+        Ok(HttpSink {
+            url: serve("conformance-http-sink", |_, _| (200, String::new()))?,
+        })
     }
 }
 
-fn serve_one(stream: std::net::TcpStream) -> std::io::Result<()> {
+/// A handler of a test server: method and path to status and JSON body.
+type Handler = fn(&str, &str) -> (u16, String);
+
+/// Serves HTTP/1.1 on an ephemeral port of 127.0.0.1 on background threads, each request
+/// answered by `handler`; returns the server's URL.
+fn serve(name: &str, handler: Handler) -> std::io::Result<String> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let url = format!("http://{}", listener.local_addr()?);
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            for stream in listener.incoming().flatten() {
+                std::thread::spawn(move || {
+                    let _ = serve_one(stream, handler);
+                });
+            }
+        })?;
+    Ok(url)
+}
+
+fn serve_one(stream: std::net::TcpStream, handler: Handler) -> std::io::Result<()> {
     stream.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
     let mut reader = BufReader::new(stream.try_clone()?);
     loop {
         let mut len = 0usize;
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
+        let mut request = String::new();
+        if reader.read_line(&mut request)? == 0 {
             return Ok(());
         }
+        let mut line = String::new();
         loop {
             line.clear();
             if reader.read_line(&mut line)? == 0 {
@@ -559,9 +598,171 @@ fn serve_one(stream: std::net::TcpStream) -> std::io::Result<()> {
         }
         let mut body = vec![0; len];
         reader.read_exact(&mut body)?;
+        let mut parts = request.split_whitespace();
+        let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        let (status, answer) = handler(method, path);
         let mut w = &stream;
-        w.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")?;
+        write!(
+            w,
+            "HTTP/1.1 {status} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{answer}",
+            if status == 200 { "OK" } else { "Not Found" },
+            answer.len()
+        )?;
     }
+}
+
+/// The Kubernetes and Docker Swarm APIs as the Go harness's mocks answer them
+/// (`k8s_mock`, `swarm_mock`): resource `serviceA` has 1 replica, `serviceB` 10, any other
+/// none; updates are accepted and change nothing.
+fn orchestrator(method: &str, path: &str) -> (u16, String) {
+    let replicas = |name: &str| match name {
+        "serviceA" => 1,
+        "serviceB" => 10,
+        _ => 0,
+    };
+    let segments: Vec<&str> = path.split('?').next().unwrap_or("").split('/').collect();
+    match (method, segments.as_slice()) {
+        // `/apis/apps/v1/namespaces/<ns>/<kind>/<name>/scale` (or `/api/v1/…`).
+        ("GET", [.., "namespaces", ns, _, name, "scale"]) => (
+            200,
+            serde_json::json!({
+                "kind": "Scale",
+                "apiVersion": "autoscaling/v1",
+                "metadata": {"name": name, "namespace": ns},
+                "spec": {"replicas": replicas(name)},
+                "status": {"replicas": replicas(name)},
+            })
+            .to_string(),
+        ),
+        ("PUT", [.., "namespaces", _, _, _, "scale"]) => (200, "{}".into()),
+        ("GET", ["", "services", name]) => (
+            200,
+            serde_json::json!({
+                "ID": name,
+                "Version": {"Index": 1},
+                "Spec": {"Name": name, "Mode": {"Replicated": {"Replicas": replicas(name)}}},
+            })
+            .to_string(),
+        ),
+        ("POST", ["", "services", _, "update"]) => (200, "{\"Warnings\":null}".into()),
+        _ => (404, "{\"message\":\"not found\"}".into()),
+    }
+}
+
+/// Name of the Go harness's test UDF.
+const CUSTOM_FUNC: &str = "customFunc";
+
+/// The Go harness's test UDF (`tm_init.udf_service`): it wants and provides a stream, takes
+/// options `opt1` (a string) and `opt2` (bool, int, float, string, duration), and answers
+/// each point with the same point carrying only the field `customField` = 42.0.
+#[derive(Debug)]
+struct CustomFunc;
+
+impl CustomFunc {
+    fn info() -> kap_dsl::UdfInfo {
+        use kap_dsl::registry::EdgeType;
+        use kap_dsl::value::ValueType;
+        kap_dsl::UdfInfo {
+            wants: EdgeType::Stream,
+            provides: EdgeType::Stream,
+            options: [
+                ("opt1".to_string(), vec![ValueType::String]),
+                (
+                    "opt2".to_string(),
+                    vec![
+                        ValueType::Bool,
+                        ValueType::Int,
+                        ValueType::Float,
+                        ValueType::String,
+                        ValueType::Duration,
+                    ],
+                ),
+            ]
+            .into(),
+        }
+    }
+}
+
+/// A running [`CustomFunc`].
+#[derive(Debug, Default)]
+struct CustomFuncAgent {
+    answers: std::collections::VecDeque<kap_dataflow::point::Msg>,
+    closed: bool,
+}
+
+impl kap_dataflow::ops::udf::UdfService for CustomFunc {
+    fn start(
+        &self,
+        udf: &str,
+        _: &str,
+        _: &str,
+        _: &[(String, Vec<kap_dsl::value::Value>)],
+        _: kap_dataflow::ops::udf::Wake,
+    ) -> std::result::Result<Box<dyn kap_dataflow::ops::udf::UdfAgent>, String> {
+        if udf != CUSTOM_FUNC {
+            return Err(format!("no UDF {udf}"));
+        }
+        Ok(Box::new(CustomFuncAgent::default()))
+    }
+
+    fn timeout(&self, _: &str) -> std::time::Duration {
+        std::time::Duration::from_secs(10)
+    }
+}
+
+impl kap_dataflow::ops::udf::UdfAgent for CustomFuncAgent {
+    fn send(&mut self, msg: &kap_dataflow::point::Msg) -> std::result::Result<(), String> {
+        use kap_dataflow::point::{FieldValue, Msg, Sym};
+        if let Msg::Point(p) = msg {
+            let mut p = p.clone();
+            p.fields = vec![(Sym::new("customField"), FieldValue::Float(42.0))].into();
+            self.answers.push_back(Msg::Point(p));
+        }
+        Ok(())
+    }
+
+    fn recv(&mut self, _: std::time::Duration) -> kap_dataflow::ops::udf::Received {
+        use kap_dataflow::ops::udf::Received;
+        match self.answers.pop_front() {
+            Some(m) => Received::Msg(m),
+            None if self.closed => Received::Ended(None),
+            None => Received::Nothing,
+        }
+    }
+
+    fn close(&mut self) {
+        self.closed = true;
+    }
+}
+
+/// The runner's mock orchestrator: its URL, served from the first case that needs it.
+fn orchestrator_url() -> Result<&'static str> {
+    static URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if let Some(u) = URL.get() {
+        return Ok(u);
+    }
+    let url = serve("conformance-orchestrator", orchestrator)?;
+    Ok(URL.get_or_init(|| url))
+}
+
+/// The autoscale service of a case: clusters `""` of Kubernetes and Swarm on the runner's
+/// mock orchestrator.
+fn autoscale_service(url: &str) -> Result<Arc<kap_dataflow::ops::autoscale::Autoscale>> {
+    let k8s = crate::config::KubernetesConfig {
+        enabled: true,
+        api_servers: vec![url.to_string()],
+        ..Default::default()
+    };
+    let swarm = crate::config::SwarmConfig {
+        enabled: true,
+        servers: vec![url.to_string()],
+        ..Default::default()
+    };
+    let clusters = crate::daemon::autoscale::Orchestrators::new(&[k8s], &[swarm])
+        .map_err(anyhow::Error::msg)?;
+    Ok(Arc::new(kap_dataflow::ops::autoscale::Autoscale(Arc::new(
+        clusters,
+    ))))
 }
 
 /// Checks that `dir` looks like a corpus directory.

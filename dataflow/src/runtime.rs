@@ -343,8 +343,14 @@ fn stages_after(plan: &Pipeline, from: Option<usize>) -> Stages {
             .is_some_and(|p| edges[p] == kap_dsl::registry::EdgeType::Batch)
     };
     let gathers = |id: usize| match &plan.nodes[id].spec {
-        // A UDF node has one agent: all its data goes to the worker that runs it.
-        NodeSpec::HttpOut(_) | NodeSpec::Union(_) | NodeSpec::Udf(_) => true,
+        // A UDF node has one agent: all its data goes to the worker that runs it; an
+        // autoscale node knows every resource it scales (any tag may name one).
+        NodeSpec::HttpOut(_)
+        | NodeSpec::Union(_)
+        | NodeSpec::Udf(_)
+        | NodeSpec::K8sAutoscale(_)
+        | NodeSpec::SwarmAutoscale(_)
+        | NodeSpec::Ec2Autoscale(_) => true,
         NodeSpec::GroupBy(_) => batch_in(id),
         _ => false,
     };

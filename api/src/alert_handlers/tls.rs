@@ -64,7 +64,8 @@ tls_sections!(
     super::MqttConfig,
     super::KafkaConfig,
     crate::config::ScraperConfig,
-    crate::config::ConsulConfig
+    crate::config::ConsulConfig,
+    crate::config::SwarmConfig
 );
 
 /// ureq's TLS configuration of a post's (or a scrape's) HTTPS settings.

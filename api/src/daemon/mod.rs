@@ -10,6 +10,7 @@
 //! worker to install a dataflow, run on tokio's blocking pool.
 
 pub mod alerts;
+pub mod autoscale;
 pub mod batch;
 pub mod collectd;
 pub mod config_api;
@@ -276,6 +277,8 @@ impl Daemon {
         let ids = Ids::load(&config.data_dir)?;
         // Every UDF's agent tells what it takes before a script may call it.
         let udfs = Arc::new(udf::UdfFunctions::load(&config.udf)?);
+        let orchestrators = autoscale::Orchestrators::new(&config.kubernetes, &config.swarm)
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
         let runtime = Arc::new(
             runtime::Runtime::new(
                 engine,
@@ -290,7 +293,8 @@ impl Daemon {
                 &config.batch,
                 kap_dataflow::ops::http_post::HttpPostService { poster, endpoints },
             )
-            .with_udfs(Arc::clone(&udfs) as _),
+            .with_udfs(Arc::clone(&udfs) as _)
+            .with_autoscale(Arc::new(orchestrators)),
         );
         let tasks = tasks::TaskManager::load(
             store.clone(),

@@ -125,6 +125,8 @@ pub struct Runtime {
     pub http_post: Arc<HttpPostService>,
     /// The agents of `[udf.functions]`.
     pub udfs: Arc<kap_dataflow::ops::udf::UdfStarter>,
+    /// The `[[kubernetes]]` and `[[swarm]]` clusters of autoscale nodes.
+    pub autoscale: Arc<kap_dataflow::ops::autoscale::Autoscale>,
     /// Each running task's throughput.
     throughput: Arc<super::throughput::Throughput>,
     /// Ingest counters.
@@ -176,6 +178,9 @@ impl Runtime {
             udfs: Arc::new(kap_dataflow::ops::udf::UdfStarter(Arc::new(
                 super::udf::UdfFunctions::default(),
             ))),
+            autoscale: Arc::new(kap_dataflow::ops::autoscale::Autoscale(Arc::new(
+                super::autoscale::Orchestrators::default(),
+            ))),
             ingest: IngestStats::default(),
             observers: Mutex::new(Vec::new()),
             next_observer: AtomicU64::new(1),
@@ -187,6 +192,15 @@ impl Runtime {
     /// The runtime with these UDFs (`[udf.functions]`) for its tasks' `@name()` nodes.
     pub fn with_udfs(mut self, udfs: Arc<dyn kap_dataflow::ops::udf::UdfService>) -> Runtime {
         self.udfs = Arc::new(kap_dataflow::ops::udf::UdfStarter(udfs));
+        self
+    }
+
+    /// The runtime with these clusters for its tasks' autoscale nodes.
+    pub fn with_autoscale(
+        mut self,
+        clusters: Arc<dyn kap_dataflow::ops::autoscale::Scaler>,
+    ) -> Runtime {
+        self.autoscale = Arc::new(kap_dataflow::ops::autoscale::Autoscale(clusters));
         self
     }
 
@@ -229,6 +243,10 @@ impl Runtime {
         .with(sideload::SERVICE_NAME, Arc::clone(&self.sideload))
         .with(http_post::SERVICE_NAME, Arc::clone(&self.http_post))
         .with(kap_dataflow::ops::udf::UDF_SERVICE, Arc::clone(&self.udfs))
+        .with(
+            kap_dataflow::ops::autoscale::AUTOSCALE_SERVICE,
+            Arc::clone(&self.autoscale),
+        )
     }
 
     /// Installs a live task: a stream task reads the points `feed` selects; a batch task

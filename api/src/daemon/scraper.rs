@@ -296,7 +296,7 @@ fn basic_auth(user: &str, password: &str) -> String {
 
 /// An HTTP agent with this timeout and HTTPS settings (their PEM files read and checked
 /// now, as the alert services' are; `Err` names the key whose file does not do).
-fn agent(timeout: Duration, keys: TlsKeys<'_>) -> anyhow::Result<ureq::Agent> {
+pub(crate) fn agent(timeout: Duration, keys: TlsKeys<'_>) -> anyhow::Result<ureq::Agent> {
     let mut builder = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(timeout))

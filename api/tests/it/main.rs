@@ -2,6 +2,7 @@
 
 mod alerts_api;
 mod api_corpus;
+mod autoscale;
 mod batch;
 mod collectd;
 mod config;

@@ -6,6 +6,7 @@ use crate::node::{BuildError, BuildInfo, Ctx, Processor};
 use crate::point::Msg;
 use kap_dsl::plan::NodeSpec;
 
+pub mod autoscale;
 pub(crate) mod change_detect;
 pub(crate) mod derivative;
 pub mod http_out;
@@ -37,11 +38,6 @@ pub(crate) mod where_;
 
 /// Builds the processor of a plan node.
 pub fn build(spec: &NodeSpec, info: &BuildInfo) -> Result<Box<dyn Processor>, BuildError> {
-    let unsupported = |reason: &str| BuildError::Unsupported {
-        node: info.node.clone(),
-        kind: spec.kind().to_string(),
-        reason: reason.to_string(),
-    };
     Ok(match spec {
         // Roots forward what they receive; `query` forwards the batches its runs (or a
         // replay) inject; `noop` swallows everything.
@@ -53,7 +49,7 @@ pub fn build(spec: &NodeSpec, info: &BuildInfo) -> Result<Box<dyn Processor>, Bu
         NodeSpec::HttpPost(s) => http_post::build(s, info)?,
         NodeSpec::Alert(s) => crate::alert::build(s, info)?,
         NodeSpec::K8sAutoscale(_) | NodeSpec::SwarmAutoscale(_) | NodeSpec::Ec2Autoscale(_) => {
-            return Err(unsupported("autoscale nodes need an orchestrator service"));
+            autoscale::build(spec, info)?
         }
         NodeSpec::Window(s) => window::build(s, info)?,
         NodeSpec::InfluxQL(s) => influxql::build(s, info)?,

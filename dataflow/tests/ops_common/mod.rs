@@ -29,6 +29,11 @@ pub(crate) fn node(script: &str) -> Node {
 
 /// Builds the last node of `script`, or the build error.
 pub(crate) fn try_node(script: &str) -> Result<Node, String> {
+    try_node_with(script, Services::default())
+}
+
+/// Builds the last node of `script` with these services, or the build error.
+pub(crate) fn try_node_with(script: &str, services: Services) -> Result<Node, String> {
     let compiled = kap_dsl::compile_source(script, &Default::default())
         .unwrap_or_else(|d| panic!("{script}: {d:?}"));
     let plan = compiled.pipeline;
@@ -42,13 +47,13 @@ pub(crate) fn try_node(script: &str) -> Result<Node, String> {
         inputs: 1,
         task_type: plan.task_type,
         batch_input: parent.is_some_and(|p| edges[p] == EdgeType::Batch),
-        services: Services::default(),
+        services: services.clone(),
     };
     let proc = ops::build(&plan.nodes[id].spec, &info).map_err(|e| e.to_string())?;
     Ok(Node {
         proc,
         stats: NodeStats::default(),
-        services: Services::default(),
+        services,
     })
 }
 

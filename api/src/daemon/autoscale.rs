@@ -1,0 +1,306 @@
+//! The clusters autoscale nodes scale: `[[kubernetes]]` (the scale subresource of
+//! deployments, replica sets and replication controllers) and `[[swarm]]` (Docker's service
+//! API), as Kapacitor's k8s and swarm services reach them.
+//!
+//! Each cluster tries its servers in order until one answers. Kubernetes takes a bearer
+//! `token` and a `ca-path`, or with `in-cluster` the pod's service account (its token and
+//! CA under `/var/run/secrets/kubernetes.io/serviceaccount`, the API server from
+//! `KUBERNETES_SERVICE_HOST`/`_PORT`); Swarm takes the TLS keys of its section.
+
+use crate::alert_handlers::tls::TlsKeys;
+use crate::config::{KubernetesConfig, SwarmConfig};
+use kap_dataflow::ops::autoscale::{Orchestrator, Resource, Scaler};
+use serde_json::Value as Json;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// How long one request to a cluster may take.
+const TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest answer read from a cluster.
+const MAX_BODY: u64 = 16 << 20;
+/// Where a pod finds its service account.
+const SERVICE_ACCOUNT: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/// The enabled clusters, by id.
+#[derive(Debug, Default)]
+pub struct Orchestrators {
+    k8s: BTreeMap<String, Cluster>,
+    swarm: BTreeMap<String, Cluster>,
+}
+
+/// One cluster's HTTP side.
+#[derive(Debug)]
+struct Cluster {
+    servers: Vec<String>,
+    /// `Authorization` header.
+    auth: Option<String>,
+    agent: ureq::Agent,
+}
+
+impl Orchestrators {
+    /// Clients of the enabled sections; `Err` names the key that does not do (a CA file that
+    /// cannot be read, an in-cluster daemon outside a cluster).
+    pub fn new(
+        kubernetes: &[KubernetesConfig],
+        swarm: &[SwarmConfig],
+    ) -> Result<Orchestrators, String> {
+        let mut out = Orchestrators::default();
+        for (i, k) in kubernetes.iter().enumerate().filter(|(_, k)| k.enabled) {
+            let key = |k: &str| format!("kubernetes[{i}].{k}");
+            let (servers, token, ca) = if k.in_cluster {
+                let host = std::env::var("KUBERNETES_SERVICE_HOST").map_err(|_| {
+                    format!(
+                        "{}: KUBERNETES_SERVICE_HOST is not set: not inside a cluster",
+                        key("in-cluster")
+                    )
+                })?;
+                let port =
+                    std::env::var("KUBERNETES_SERVICE_PORT").unwrap_or_else(|_| "443".into());
+                let token =
+                    std::fs::read_to_string(format!("{SERVICE_ACCOUNT}/token")).map_err(|e| {
+                        format!("{}: the service account's token: {e}", key("in-cluster"))
+                    })?;
+                let host = if host.contains(':') {
+                    format!("[{host}]")
+                } else {
+                    host
+                };
+                (
+                    vec![format!("https://{host}:{port}")],
+                    token.trim().to_string(),
+                    format!("{SERVICE_ACCOUNT}/ca.crt"),
+                )
+            } else {
+                (k.api_servers.clone(), k.token.clone(), k.ca_path.clone())
+            };
+            let keys = TlsKeys {
+                ca: &ca,
+                cert: "",
+                key: "",
+                insecure: false,
+            };
+            let agent = super::scraper::agent(TIMEOUT, keys).map_err(|e| {
+                format!(
+                    "{}: {e:#}",
+                    key(if k.in_cluster {
+                        "in-cluster"
+                    } else {
+                        "ca-path"
+                    })
+                )
+            })?;
+            out.k8s.insert(
+                k.id.clone(),
+                Cluster {
+                    servers: trimmed(&servers),
+                    auth: (!token.is_empty()).then(|| format!("Bearer {token}")),
+                    agent,
+                },
+            );
+        }
+        for (i, s) in swarm.iter().enumerate().filter(|(_, s)| s.enabled) {
+            let agent = super::scraper::agent(TIMEOUT, s.tls_keys())
+                .map_err(|e| format!("swarm[{i}]: {e:#}"))?;
+            out.swarm.insert(
+                s.id.clone(),
+                Cluster {
+                    servers: trimmed(&s.servers),
+                    auth: None,
+                    agent,
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    fn cluster(&self, kind: Orchestrator, id: &str) -> Result<&Cluster, String> {
+        let (clusters, name) = match kind {
+            Orchestrator::K8s => (&self.k8s, "kubernetes"),
+            Orchestrator::Swarm => (&self.swarm, "swarm"),
+            Orchestrator::Ec2 => {
+                return Err(
+                    "EC2 autoscaling is not supported by this daemon ([[ec2]] cannot be enabled)"
+                        .into(),
+                );
+            }
+        };
+        if let Some(c) = clusters.get(id) {
+            return Ok(c);
+        }
+        // `.cluster()` left out picks the only cluster there is.
+        if id.is_empty() && clusters.len() == 1 {
+            return Ok(clusters.values().next().expect("one cluster"));
+        }
+        Err(format!(
+            "unknown {name} cluster {id:?}, cannot get client (is [[{name}]] with id = {id:?} enabled?)"
+        ))
+    }
+}
+
+fn trimmed(servers: &[String]) -> Vec<String> {
+    servers
+        .iter()
+        .map(|s| s.trim_end_matches('/').to_string())
+        .collect()
+}
+
+impl Cluster {
+    /// Sends a request to each server in turn until one answers; returns the first answer's
+    /// status and body (a server that cannot be reached is skipped).
+    fn call(&self, method: &str, path: &str, body: Option<&Json>) -> Result<(u16, String), String> {
+        let mut last = String::from("no servers");
+        for server in &self.servers {
+            let url = format!("{server}{path}");
+            let mut req = ureq::http::Request::builder().method(method).uri(&url);
+            if let Some(a) = &self.auth {
+                req = req.header("Authorization", a.as_str());
+            }
+            let sent = match body {
+                Some(b) => {
+                    let req = req
+                        .header("Content-Type", "application/json")
+                        .body(b.to_string())
+                        .map_err(|e| format!("{method} {url}: {e}"))?;
+                    self.agent.run(req)
+                }
+                None => {
+                    let req = req.body(()).map_err(|e| format!("{method} {url}: {e}"))?;
+                    self.agent.run(req)
+                }
+            };
+            match sent {
+                Ok(mut resp) => {
+                    let status = resp.status().as_u16();
+                    let text = resp
+                        .body_mut()
+                        .with_config()
+                        .limit(MAX_BODY)
+                        .read_to_string()
+                        .map_err(|e| format!("{method} {url}: {e}"))?;
+                    return Ok((status, text));
+                }
+                Err(e) => last = format!("{method} {url}: {e}"),
+            }
+        }
+        Err(last)
+    }
+
+    /// A JSON answer with status 2xx; else the server's message.
+    fn json(&self, method: &str, path: &str, body: Option<&Json>) -> Result<Json, String> {
+        let (status, text) = self.call(method, path, body)?;
+        if !(200..300).contains(&status) {
+            // Kubernetes answers a `Status` object, Docker `{"message": …}`.
+            let why = serde_json::from_str::<Json>(&text)
+                .ok()
+                .and_then(|j| j["message"].as_str().map(str::to_string))
+                .unwrap_or(text);
+            return Err(format!("{method} {path}: HTTP status {status}: {why}"));
+        }
+        if text.trim().is_empty() {
+            return Ok(Json::Null);
+        }
+        serde_json::from_str(&text).map_err(|e| format!("{method} {path}: {e}"))
+    }
+}
+
+/// The scale subresource's path of a Kubernetes resource.
+fn scale_path(namespace: &str, kind: &str, name: &str) -> Result<String, String> {
+    let group = match kind {
+        "deployments" | "replicasets" => "/apis/apps/v1",
+        "replicationcontrollers" => "/api/v1",
+        other => return Err(format!("unsupported kind {other:?}")),
+    };
+    Ok(format!(
+        "{group}/namespaces/{}/{kind}/{}/scale",
+        escape(namespace),
+        escape(name)
+    ))
+}
+
+/// A path segment, percent-encoded.
+fn escape(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The replicas a Swarm service's spec asks for.
+fn swarm_replicas(service: &Json, name: &str) -> Result<i64, String> {
+    service["Spec"]["Mode"]["Replicated"]["Replicas"]
+        .as_i64()
+        .ok_or_else(|| format!("docker swarm service {name:?} is not a replicated service"))
+}
+
+impl Scaler for Orchestrators {
+    fn check(&self, kind: Orchestrator, cluster: &str) -> Result<(), String> {
+        self.cluster(kind, cluster).map(|_| ())
+    }
+
+    fn replicas(&self, resource: &Resource) -> Result<i64, String> {
+        match resource {
+            Resource::K8s {
+                cluster,
+                namespace,
+                kind,
+                name,
+            } => {
+                let c = self.cluster(Orchestrator::K8s, cluster)?;
+                let scale = c.json("GET", &scale_path(namespace, kind, name)?, None)?;
+                Ok(scale["spec"]["replicas"].as_i64().unwrap_or(0))
+            }
+            Resource::Swarm { cluster, service } => {
+                let c = self.cluster(Orchestrator::Swarm, cluster)?;
+                let s = c
+                    .json("GET", &format!("/services/{}", escape(service)), None)
+                    .map_err(|e| format!("failed to get swarm service for {service:?}: {e}"))?;
+                swarm_replicas(&s, service)
+            }
+            Resource::Ec2 { cluster, .. } => self.check(Orchestrator::Ec2, cluster).map(|_| 0),
+        }
+    }
+
+    fn set_replicas(&self, resource: &Resource, replicas: i64) -> Result<(), String> {
+        match resource {
+            Resource::K8s {
+                cluster,
+                namespace,
+                kind,
+                name,
+            } => {
+                // As Kapacitor: the scale as it is now, with the new count.
+                let c = self.cluster(Orchestrator::K8s, cluster)?;
+                let path = scale_path(namespace, kind, name)?;
+                let mut scale = c.json("GET", &path, None)?;
+                if !scale.is_object() {
+                    return Err(format!("GET {path}: not a scale object"));
+                }
+                scale["spec"]["replicas"] = Json::from(replicas);
+                c.json("PUT", &path, Some(&scale)).map(|_| ())
+            }
+            Resource::Swarm { cluster, service } => {
+                let c = self.cluster(Orchestrator::Swarm, cluster)?;
+                let mut s = c
+                    .json("GET", &format!("/services/{}", escape(service)), None)
+                    .map_err(|e| format!("failed to get swarm service for {service:?}: {e}"))?;
+                swarm_replicas(&s, service)?;
+                let id = s["ID"].as_str().unwrap_or(service).to_string();
+                let version = s["Version"]["Index"].as_u64().unwrap_or(0);
+                let spec = &mut s["Spec"];
+                spec["Mode"]["Replicated"]["Replicas"] = Json::from(replicas);
+                c.json(
+                    "POST",
+                    &format!("/services/{}/update?version={version}", escape(&id)),
+                    Some(spec),
+                )
+                .map(|_| ())
+            }
+            Resource::Ec2 { cluster, .. } => self.check(Orchestrator::Ec2, cluster),
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! Autoscale nodes against a Kubernetes API and a Docker API on 127.0.0.1 that keep their
+//! resources' replicas: the counts the daemon reads and sets, the requests it sends (token,
+//! the scale object, the service's version), the event points, the node's counters, and
+//! the configurations and scripts it refuses.
+
+use crate::daemon::{Daemon, Extra, refuses_config, wait_for};
+use serde_json::{Value as Json, json};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+/// A cluster API: resources by name with their replicas, and the requests received
+/// (`METHOD path`, the `Authorization` header, the body).
+#[derive(Clone, Default)]
+struct Api {
+    replicas: Arc<Mutex<HashMap<String, i64>>>,
+    version: Arc<Mutex<u64>>,
+    requests: Arc<Mutex<Vec<(String, String, String)>>>,
+}
+
+impl Api {
+    fn start(resources: &[(&str, i64)]) -> (Api, String) {
+        let api = Api::default();
+        api.replicas
+            .lock()
+            .unwrap()
+            .extend(resources.iter().map(|(k, v)| (k.to_string(), *v)));
+        *api.version.lock().unwrap() = 7;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let a = api.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let a = a.clone();
+                std::thread::spawn(move || {
+                    let mut r = BufReader::new(stream.try_clone().unwrap());
+                    loop {
+                        let mut first = String::new();
+                        if r.read_line(&mut first).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let (mut auth, mut len, mut line) = (String::new(), 0, String::new());
+                        while r.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                            let lower = line.to_ascii_lowercase();
+                            if let Some(v) = lower.strip_prefix("content-length:") {
+                                len = v.trim().parse().unwrap_or(0);
+                            }
+                            if lower.starts_with("authorization:") {
+                                auth = line["authorization:".len()..].trim().to_string();
+                            }
+                            line.clear();
+                        }
+                        let mut body = vec![0; len];
+                        r.read_exact(&mut body).unwrap();
+                        let body = String::from_utf8(body).unwrap();
+                        let mut it = first.split(' ');
+                        let (method, path) = (it.next().unwrap(), it.next().unwrap());
+                        a.requests.lock().unwrap().push((
+                            format!("{method} {path}"),
+                            auth,
+                            body.clone(),
+                        ));
+                        let (status, answer) = a.answer(method, path, &body);
+                        let mut w = &stream;
+                        let _ = write!(
+                            w,
+                            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{answer}",
+                            answer.len()
+                        );
+                    }
+                });
+            }
+        });
+        (api, url)
+    }
+
+    fn answer(&self, method: &str, path: &str, body: &str) -> (u16, String) {
+        let segs: Vec<&str> = path.split('?').next().unwrap().split('/').collect();
+        let mut replicas = self.replicas.lock().unwrap();
+        let missing = (404, json!({"message": "not found"}).to_string());
+        match (method, segs.as_slice()) {
+            (
+                "GET",
+                [
+                    "",
+                    "apis",
+                    "apps",
+                    "v1",
+                    "namespaces",
+                    ns,
+                    kind,
+                    name,
+                    "scale",
+                ],
+            ) => {
+                let Some(n) = replicas.get(*name) else {
+                    return missing;
+                };
+                let scale = json!({"kind": "Scale", "apiVersion": "autoscaling/v1",
+                    "metadata": {"name": name, "namespace": ns, "resourceVersion": "12", "uid": kind},
+                    "spec": {"replicas": n}, "status": {"replicas": n}});
+                (200, scale.to_string())
+            }
+            ("PUT", ["", "apis", "apps", "v1", "namespaces", _, _, name, "scale"]) => {
+                let scale: Json = serde_json::from_str(body).unwrap();
+                replicas.insert(
+                    name.to_string(),
+                    scale["spec"]["replicas"].as_i64().unwrap(),
+                );
+                (200, body.to_string())
+            }
+            ("GET", ["", "services", name]) => {
+                let Some(n) = replicas.get(*name) else {
+                    return missing;
+                };
+                let service = json!({"ID": format!("id-{name}"),
+                    "Version": {"Index": *self.version.lock().unwrap()},
+                    "Spec": {"Name": name, "Labels": {"a": "b"}, "Mode": {"Replicated": {"Replicas": n}}}});
+                (200, service.to_string())
+            }
+            ("POST", ["", "services", id, "update"]) => {
+                let spec: Json = serde_json::from_str(body).unwrap();
+                let name = id.trim_start_matches("id-").to_string();
+                replicas.insert(
+                    name,
+                    spec["Mode"]["Replicated"]["Replicas"].as_i64().unwrap(),
+                );
+                *self.version.lock().unwrap() += 1;
+                (200, json!({"Warnings": null}).to_string())
+            }
+            _ => missing,
+        }
+    }
+
+    fn replicas(&self, name: &str) -> i64 {
+        self.replicas.lock().unwrap()[name]
+    }
+}
+
+fn daemon(name: &str, sections: String) -> Daemon {
+    Daemon::start_config(
+        name,
+        Extra {
+            tail: sections,
+            ..Extra::default()
+        },
+    )
+}
+
+/// The `(old, new)` of the last event of resource `tag` = `value` in httpOut `out`, with
+/// the event's tags.
+fn last_event(d: &Daemon, task: &str, tag: &str, value: &str) -> Option<(i64, i64, Json)> {
+    let out = d.json(&format!("/kapacitor/v1/tasks/{task}/out"));
+    let series = out["series"].as_array()?;
+    let s = series.iter().find(|s| s["tags"][tag] == value)?;
+    let cols = s["columns"].as_array()?;
+    let at = |c: &str| cols.iter().position(|x| x == c).unwrap();
+    let row = s["values"].as_array()?.last()?.clone();
+    Some((
+        row[at("old")].as_i64()?,
+        row[at("new")].as_i64()?,
+        s["tags"].clone(),
+    ))
+}
+
+#[test]
+fn k8s_autoscale_reads_and_sets_the_scale_of_deployments() {
+    let (api, url) = Api::start(&[("web", 1), ("db", 4)]);
+    let d = daemon(
+        "autoscale_k8s",
+        format!(
+            "[[kubernetes]]\n  enabled = true\n  id = \"prod\"\n  api-servers = [\"http://127.0.0.1:1\", \"{url}\"]\n  token = \"s3cret\"\n"
+        ),
+    );
+    d.enable_task(
+        "k8s",
+        "stream\n    |from()\n        .measurement('scale')\n        .groupBy('deployment')\n    |k8sAutoscale()\n        .cluster('prod')\n        .namespace('apps')\n        .resourceNameTag('deployment')\n        .replicas(lambda: int(\"want\"))\n        .max(10)\n    |httpOut('out')\n",
+    );
+    d.write_s("scale,deployment=web want=3 1\nscale,deployment=db want=4 1\nscale,deployment=web want=30 2\n");
+    wait_for(10, "web's event of its scale to 10", || {
+        last_event(&d, "k8s", "deployment", "web").is_some_and(|e| e.1 == 10)
+    });
+    assert_eq!(api.replicas("web"), 10);
+    let (old, new, tags) = last_event(&d, "k8s", "deployment", "web").expect("an event");
+    assert_eq!((old, new), (3, 10));
+    assert_eq!(
+        tags,
+        json!({"deployment": "web", "kind": "deployments", "namespace": "apps", "resource": "web"})
+    );
+    // db asked for what it has: read once, never set.
+    assert_eq!(api.replicas("db"), 4);
+    assert!(last_event(&d, "k8s", "deployment", "db").is_none());
+    let requests = api.requests.lock().unwrap().clone();
+    let lines: Vec<&str> = requests.iter().map(|r| r.0.as_str()).collect();
+    let scale = "/apis/apps/v1/namespaces/apps/deployments";
+    assert_eq!(
+        lines,
+        [
+            format!("GET {scale}/web/scale"),
+            format!("GET {scale}/web/scale"),
+            format!("PUT {scale}/web/scale"),
+            format!("GET {scale}/db/scale"),
+            format!("GET {scale}/web/scale"),
+            format!("PUT {scale}/web/scale"),
+        ]
+    );
+    assert!(
+        requests.iter().all(|r| r.1 == "Bearer s3cret"),
+        "{requests:?}"
+    );
+    // The scale object goes back as read, with the new count.
+    let put: Json = serde_json::from_str(&requests[2].2).unwrap();
+    assert_eq!(put["spec"]["replicas"], 3);
+    assert_eq!(put["metadata"]["resourceVersion"], "12");
+    let stats = d.json("/kapacitor/v1/tasks/k8s");
+    let node = &stats["stats"]["node-stats"]["k8s_autoscale2"];
+    assert_eq!(node["increase_events"], 2, "{node}");
+    assert_eq!(node["errors"], 0, "{node}");
+}
+
+#[test]
+fn swarm_autoscale_updates_the_service_at_its_version() {
+    let (api, url) = Api::start(&[("api", 2)]);
+    let d = daemon(
+        "autoscale_swarm",
+        format!("[[swarm]]\n  enabled = true\n  id = \"swarm1\"\n  servers = [\"{url}\"]\n"),
+    );
+    d.enable_task(
+        "sw",
+        "stream\n    |from()\n        .measurement('scale')\n        .groupBy('service')\n    |swarmAutoscale()\n        .serviceNameTag('service')\n        .outputServiceNameTag('svc')\n        .replicas(lambda: int(\"want\"))\n        .min(1)\n        .decreaseCooldown(1m)\n    |httpOut('out')\n",
+    );
+    // 2 → 5, then 5 → 3, then a decrease within the minute's cooldown: dropped; a service
+    // the cluster does not have: an error.
+    d.write_s("scale,service=api want=5 1\nscale,service=api want=3 2\nscale,service=api want=2 3\nscale,service=nope want=3 3\n");
+    wait_for(10, "the dropped decrease counted", || {
+        let s = d.json("/kapacitor/v1/tasks/sw");
+        let n = &s["stats"]["node-stats"]["swarm_autoscale2"];
+        n["cooldown_drops"] == 1 && n["errors"] == 1
+    });
+    assert_eq!(api.replicas("api"), 3);
+    let (old, new, tags) = last_event(&d, "sw", "service", "api").expect("an event");
+    assert_eq!((old, new), (5, 3));
+    assert_eq!(tags, json!({"service": "api", "svc": "api"}));
+    let requests = api.requests.lock().unwrap().clone();
+    let updates: Vec<(String, Json)> = requests
+        .iter()
+        .filter(|r| r.0.starts_with("POST"))
+        .map(|r| (r.0.clone(), serde_json::from_str(&r.2).unwrap()))
+        .collect();
+    assert_eq!(updates.len(), 2, "{requests:?}");
+    assert_eq!(updates[0].0, "POST /services/id-api/update?version=7");
+    assert_eq!(updates[1].0, "POST /services/id-api/update?version=8");
+    // The spec goes back whole, with the new count.
+    assert_eq!(updates[0].1["Labels"], json!({"a": "b"}));
+    assert_eq!(updates[0].1["Mode"]["Replicated"]["Replicas"], 5);
+    assert_eq!(updates[1].1["Mode"]["Replicated"]["Replicas"], 3);
+    d.wait_log_line("the missing service", |l| {
+        l.contains("failed to get swarm service for \\\"nope\\\"") && l.contains("404")
+    });
+}
+
+#[test]
+fn a_task_naming_an_unknown_cluster_does_not_start_and_bad_sections_stop_the_daemon() {
+    let d = Daemon::start("autoscale_unknown");
+    let task = json!({
+        "id": "k", "type": "stream", "dbrps": [{"db": "mydb", "rp": "myrp"}],
+        "script": "stream|from()|k8sAutoscale().cluster('nope').resourceName('web').replicas(lambda: 2)",
+        "status": "enabled"
+    });
+    let (status, body) = d.req("POST", "/kapacitor/v1/tasks", Some(&task.to_string()));
+    assert_eq!(status, 500, "{body}");
+    assert!(
+        body.contains("cannot use the k8sAutoscale node: unknown kubernetes cluster \\\"nope\\\""),
+        "{body}"
+    );
+    let dir = crate::tempdir("autoscale_bad_config");
+    refuses_config(
+        &dir,
+        "[[kubernetes]]\n  enabled = true\n  in-cluster = true\n  api-servers = [\"http://k:8001\"]\n",
+        "in-cluster specified, cannot specify api-servers or token",
+    );
+    refuses_config(
+        &dir,
+        "[kubernetes]\n  enabled = true\n",
+        "no api-servers specified, must provide at least one server URL",
+    );
+    refuses_config(
+        &dir,
+        "[[swarm]]\n  enabled = true\n  id = \"s\"\n",
+        "must specify at least one docker swarm server URL",
+    );
+    refuses_config(&dir, "[[ec2]]\n  enabled = true\n", "ec2");
+}
