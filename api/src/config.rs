@@ -199,6 +199,9 @@ pub struct Config {
     /// `[[swarm]]`: Docker Swarm clusters `swarmAutoscale` nodes scale.
     #[serde(deserialize_with = "crate::alert_handlers::one_or_many")]
     pub swarm: Vec<SwarmConfig>,
+    /// `[[ec2]]`: AWS accounts whose auto scaling groups `ec2Autoscale` nodes scale.
+    #[serde(deserialize_with = "crate::alert_handlers::one_or_many")]
+    pub ec2: Vec<Ec2Config>,
     /// `[config-override]`: changes to the alert services' sections through the API.
     pub config_override: ConfigOverrideConfig,
     /// The alert services: `[[slack]]`, `[pagerduty2]`, `[smtp]`…
@@ -1337,10 +1340,55 @@ pub struct SwarmConfig {
     pub insecure_skip_verify: bool,
 }
 
-/// Checks the enabled `[[kubernetes]]` and `[[swarm]]` clusters as Kapacitor does.
+/// One `[[ec2]]`: an AWS account and region whose auto scaling groups `ec2Autoscale` nodes
+/// scale (its EC2 discovery for scrapers is not implemented).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Ec2Config {
+    /// Whether tasks may use it.
+    pub enabled: bool,
+    /// What `.cluster()` names.
+    pub id: String,
+    /// AWS region (`us-east-1`).
+    pub region: String,
+    /// Access key; empty: `AWS_ACCESS_KEY_ID`, else the shared credentials file.
+    pub access_key: String,
+    /// Secret key (with `access-key`).
+    pub secret_key: String,
+    /// Profile of the shared credentials file (`~/.aws/credentials`); empty: `AWS_PROFILE`,
+    /// else `default`.
+    pub profile: String,
+    /// EC2 discovery's refresh interval (scrapers; not used by this daemon).
+    #[serde(with = "go_duration_serde")]
+    pub refresh_interval: Duration,
+    /// EC2 discovery's port (scrapers; not used by this daemon).
+    pub port: u16,
+    /// Ours: the Auto Scaling API's URL (an AWS-compatible endpoint); empty:
+    /// `https://autoscaling.<region>.amazonaws.com`.
+    pub endpoint: String,
+}
+
+impl Default for Ec2Config {
+    fn default() -> Self {
+        Ec2Config {
+            enabled: false,
+            id: String::new(),
+            region: "us-east-1".into(),
+            access_key: String::new(),
+            secret_key: String::new(),
+            profile: String::new(),
+            refresh_interval: Duration::from_secs(60),
+            port: 80,
+            endpoint: String::new(),
+        }
+    }
+}
+
+/// Checks the enabled `[[kubernetes]]`, `[[swarm]]` and `[[ec2]]` clusters as Kapacitor does.
 pub fn validate_orchestrators(
     kubernetes: &[KubernetesConfig],
     swarm: &[SwarmConfig],
+    ec2: &[Ec2Config],
 ) -> Result<(), (String, String)> {
     let unique = |section: &str, ids: Vec<(bool, &str)>| {
         let mut seen = std::collections::BTreeSet::new();
@@ -1404,6 +1452,25 @@ pub fn validate_orchestrators(
             return Err((
                 key,
                 format!("invalid URL \"{bad}\": want http://… or https://…"),
+            ));
+        }
+    }
+    check_ids("ec2", ec2.iter().map(|e| (e.enabled, e.id.as_str())))?;
+    for (i, e) in ec2.iter().enumerate().filter(|(_, e)| e.enabled) {
+        let key = |k: &str| format!("ec2[{i}].{k}");
+        if e.region.is_empty() {
+            return Err((key("region"), "must not be empty".into()));
+        }
+        if e.access_key.is_empty() != e.secret_key.is_empty() {
+            return Err((
+                key("secret-key"),
+                "access-key and secret-key go together".into(),
+            ));
+        }
+        if !e.endpoint.is_empty() && !is_http_url(&e.endpoint) {
+            return Err((
+                key("endpoint"),
+                format!("invalid URL \"{}\": want http://… or https://…", e.endpoint),
             ));
         }
     }
@@ -1511,6 +1578,7 @@ impl Default for Config {
             consul: Vec::new(),
             kubernetes: Vec::new(),
             swarm: Vec::new(),
+            ec2: Vec::new(),
             httppost: Vec::new(),
             config_override: ConfigOverrideConfig::default(),
             services: Default::default(),
@@ -1654,7 +1722,6 @@ const IGNORED_SECTIONS: &[&str] = &[
     "static",
     "azure",
     "dns",
-    "ec2",
     "fluxtask",
     "gce",
     "marathon",
@@ -1673,7 +1740,6 @@ const UNSUPPORTED_WHEN_ENABLED: &[(&str, &str)] = &[
     ("auth", "authentication"),
     ("azure", "Azure discovery"),
     ("dns", "DNS discovery"),
-    ("ec2", "EC2 discovery"),
     ("fluxtask", "Flux tasks"),
     ("gce", "GCE discovery"),
     ("marathon", "Marathon discovery"),
@@ -1770,6 +1836,7 @@ fn array_element_default(section: &str) -> Option<toml::Table> {
         "consul" => Some(to_table(&ConsulConfig::default())),
         "kubernetes" => Some(to_table(&KubernetesConfig::default())),
         "swarm" => Some(to_table(&SwarmConfig::default())),
+        "ec2" => Some(to_table(&Ec2Config::default())),
         _ => None,
     }
 }
@@ -1936,7 +2003,9 @@ impl Config {
         if let Err((key, message)) = validate_scrapers(self.scraper_sections()) {
             return invalid(key, message);
         }
-        if let Err((key, message)) = validate_orchestrators(&self.kubernetes, &self.swarm) {
+        if let Err((key, message)) =
+            validate_orchestrators(&self.kubernetes, &self.swarm, &self.ec2)
+        {
             return invalid(key, message);
         }
         for (i, g) in self.graphite.iter().enumerate() {

@@ -37,9 +37,11 @@ const SUPPORTED: &[&str] = &[
     "tm_init",
     "httppost_endpoint_config",
     "sideload",
-    // A mock Kubernetes API and Docker API on 127.0.0.1 (`orchestrator`).
+    // A mock Kubernetes API, Docker API and AWS Auto Scaling API on 127.0.0.1
+    // (`orchestrator`).
     "k8s_mock",
     "swarm_mock",
+    "ec2_mock",
     // The Go harness's in-process UDF `customFunc` (`CustomFunc`).
     "udf",
 ];
@@ -266,7 +268,7 @@ fn execute(
             Arc::new(kap_dataflow::ops::udf::UdfStarter(Arc::new(CustomFunc))),
         );
     }
-    if needs("k8s_mock") || needs("swarm_mock") {
+    if needs("k8s_mock") || needs("swarm_mock") || needs("ec2_mock") {
         services = services.with(
             kap_dataflow::ops::autoscale::AUTOSCALE_SERVICE,
             autoscale_service(orchestrator_url()?)?,
@@ -546,13 +548,13 @@ impl HttpSink {
     /// Binds an ephemeral port and serves on a background thread.
     pub fn start() -> std::io::Result<HttpSink> {
         Ok(HttpSink {
-            url: serve("conformance-http-sink", |_, _| (200, String::new()))?,
+            url: serve("conformance-http-sink", |_, _, _| (200, String::new()))?,
         })
     }
 }
 
-/// A handler of a test server: method and path to status and JSON body.
-type Handler = fn(&str, &str) -> (u16, String);
+/// A handler of a test server: method, path and body to status and answer.
+type Handler = fn(&str, &str, &str) -> (u16, String);
 
 /// Serves HTTP/1.1 on an ephemeral port of 127.0.0.1 on background threads, each request
 /// answered by `handler`; returns the server's URL.
@@ -600,26 +602,57 @@ fn serve_one(stream: std::net::TcpStream, handler: Handler) -> std::io::Result<(
         reader.read_exact(&mut body)?;
         let mut parts = request.split_whitespace();
         let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-        let (status, answer) = handler(method, path);
+        let (status, answer) = handler(method, path, &String::from_utf8_lossy(&body));
         let mut w = &stream;
         write!(
             w,
-            "HTTP/1.1 {status} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{answer}",
+            "HTTP/1.1 {status} {}\r\nContent-Length: {}\r\n\r\n{answer}",
             if status == 200 { "OK" } else { "Not Found" },
             answer.len()
         )?;
     }
 }
 
-/// The Kubernetes and Docker Swarm APIs as the Go harness's mocks answer them
-/// (`k8s_mock`, `swarm_mock`): resource `serviceA` has 1 replica, `serviceB` 10, any other
-/// none; updates are accepted and change nothing.
-fn orchestrator(method: &str, path: &str) -> (u16, String) {
+/// The Kubernetes, Docker Swarm and AWS Auto Scaling APIs as the Go harness's mocks answer
+/// them (`k8s_mock`, `swarm_mock`, `ec2_mock`): resource `serviceA` has 1 replica,
+/// `serviceB` 10, any other none; updates are accepted and change nothing.
+fn orchestrator(method: &str, path: &str, body: &str) -> (u16, String) {
     let replicas = |name: &str| match name {
         "serviceA" => 1,
         "serviceB" => 10,
         _ => 0,
     };
+    // AWS's query protocol: the action and its parameters are the form body.
+    if method == "POST" && path == "/" {
+        let param = |k: &str| {
+            body.split('&')
+                .find_map(|kv| kv.strip_prefix(k)?.strip_prefix('='))
+                .unwrap_or("")
+        };
+        let xmlns = "xmlns=\"http://autoscaling.amazonaws.com/doc/2011-01-01/\"";
+        return match param("Action") {
+            "DescribeAutoScalingGroups" => {
+                let name = param("AutoScalingGroupNames.member.1");
+                (
+                    200,
+                    format!(
+                        "<DescribeAutoScalingGroupsResponse {xmlns}><DescribeAutoScalingGroupsResult><AutoScalingGroups><member><AutoScalingGroupName>{name}</AutoScalingGroupName><DesiredCapacity>{}</DesiredCapacity></member></AutoScalingGroups></DescribeAutoScalingGroupsResult></DescribeAutoScalingGroupsResponse>",
+                        replicas(name)
+                    ),
+                )
+            }
+            "SetDesiredCapacity" => (
+                200,
+                format!("<SetDesiredCapacityResponse {xmlns}></SetDesiredCapacityResponse>"),
+            ),
+            other => (
+                400,
+                format!(
+                    "<ErrorResponse><Error><Code>InvalidAction</Code><Message>{other}</Message></Error></ErrorResponse>"
+                ),
+            ),
+        };
+    }
     let segments: Vec<&str> = path.split('?').next().unwrap_or("").split('/').collect();
     match (method, segments.as_slice()) {
         // `/apis/apps/v1/namespaces/<ns>/<kind>/<name>/scale` (or `/api/v1/…`).
@@ -745,8 +778,8 @@ fn orchestrator_url() -> Result<&'static str> {
     Ok(URL.get_or_init(|| url))
 }
 
-/// The autoscale service of a case: clusters `""` of Kubernetes and Swarm on the runner's
-/// mock orchestrator.
+/// The autoscale service of a case: clusters `""` of Kubernetes, Swarm and EC2 on the
+/// runner's mock orchestrator.
 fn autoscale_service(url: &str) -> Result<Arc<kap_dataflow::ops::autoscale::Autoscale>> {
     let k8s = crate::config::KubernetesConfig {
         enabled: true,
@@ -758,7 +791,14 @@ fn autoscale_service(url: &str) -> Result<Arc<kap_dataflow::ops::autoscale::Auto
         servers: vec![url.to_string()],
         ..Default::default()
     };
-    let clusters = crate::daemon::autoscale::Orchestrators::new(&[k8s], &[swarm])
+    let ec2 = crate::config::Ec2Config {
+        enabled: true,
+        access_key: "conformance".into(),
+        secret_key: "conformance".into(),
+        endpoint: url.to_string(),
+        ..Default::default()
+    };
+    let clusters = crate::daemon::autoscale::Orchestrators::new(&[k8s], &[swarm], &[ec2])
         .map_err(anyhow::Error::msg)?;
     Ok(Arc::new(kap_dataflow::ops::autoscale::Autoscale(Arc::new(
         clusters,

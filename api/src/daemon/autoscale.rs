@@ -1,14 +1,16 @@
 //! The clusters autoscale nodes scale: `[[kubernetes]]` (the scale subresource of
-//! deployments, replica sets and replication controllers) and `[[swarm]]` (Docker's service
-//! API), as Kapacitor's k8s and swarm services reach them.
+//! deployments, replica sets and replication controllers), `[[swarm]]` (Docker's service
+//! API) and `[[ec2]]` (the Auto Scaling API, [`super::aws`]), as Kapacitor's k8s, swarm and
+//! ec2 services reach them.
 //!
 //! Each cluster tries its servers in order until one answers. Kubernetes takes a bearer
 //! `token` and a `ca-path`, or with `in-cluster` the pod's service account (its token and
 //! CA under `/var/run/secrets/kubernetes.io/serviceaccount`, the API server from
 //! `KUBERNETES_SERVICE_HOST`/`_PORT`); Swarm takes the TLS keys of its section.
 
+use super::aws::AutoScaling;
 use crate::alert_handlers::tls::TlsKeys;
-use crate::config::{KubernetesConfig, SwarmConfig};
+use crate::config::{Ec2Config, KubernetesConfig, SwarmConfig};
 use kap_dataflow::ops::autoscale::{Orchestrator, Resource, Scaler};
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
@@ -26,6 +28,7 @@ const SERVICE_ACCOUNT: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 pub struct Orchestrators {
     k8s: BTreeMap<String, Cluster>,
     swarm: BTreeMap<String, Cluster>,
+    ec2: BTreeMap<String, AutoScaling>,
 }
 
 /// One cluster's HTTP side.
@@ -43,6 +46,7 @@ impl Orchestrators {
     pub fn new(
         kubernetes: &[KubernetesConfig],
         swarm: &[SwarmConfig],
+        ec2: &[Ec2Config],
     ) -> Result<Orchestrators, String> {
         let mut out = Orchestrators::default();
         for (i, k) in kubernetes.iter().enumerate().filter(|(_, k)| k.enabled) {
@@ -110,31 +114,34 @@ impl Orchestrators {
                 },
             );
         }
+        for (i, e) in ec2.iter().enumerate().filter(|(_, e)| e.enabled) {
+            let api = AutoScaling::new(e, TIMEOUT).map_err(|why| format!("ec2[{i}]: {why}"))?;
+            out.ec2.insert(e.id.clone(), api);
+        }
         Ok(out)
     }
 
     fn cluster(&self, kind: Orchestrator, id: &str) -> Result<&Cluster, String> {
-        let (clusters, name) = match kind {
-            Orchestrator::K8s => (&self.k8s, "kubernetes"),
-            Orchestrator::Swarm => (&self.swarm, "swarm"),
-            Orchestrator::Ec2 => {
-                return Err(
-                    "EC2 autoscaling is not supported by this daemon ([[ec2]] cannot be enabled)"
-                        .into(),
-                );
-            }
-        };
-        if let Some(c) = clusters.get(id) {
-            return Ok(c);
+        match kind {
+            Orchestrator::K8s => pick(&self.k8s, "kubernetes", id),
+            Orchestrator::Swarm => pick(&self.swarm, "swarm", id),
+            Orchestrator::Ec2 => Err("EC2 is reached through its Auto Scaling API".into()),
         }
-        // `.cluster()` left out picks the only cluster there is.
-        if id.is_empty() && clusters.len() == 1 {
-            return Ok(clusters.values().next().expect("one cluster"));
-        }
-        Err(format!(
-            "unknown {name} cluster {id:?}, cannot get client (is [[{name}]] with id = {id:?} enabled?)"
-        ))
     }
+}
+
+/// Cluster `id` of `clusters` (of section `name`); `.cluster()` left out picks the only
+/// cluster there is.
+fn pick<'a, T>(clusters: &'a BTreeMap<String, T>, name: &str, id: &str) -> Result<&'a T, String> {
+    if let Some(c) = clusters.get(id) {
+        return Ok(c);
+    }
+    if id.is_empty() && clusters.len() == 1 {
+        return Ok(clusters.values().next().expect("one cluster"));
+    }
+    Err(format!(
+        "unknown {name} cluster {id:?}, cannot get client (is [[{name}]] with id = {id:?} enabled?)"
+    ))
 }
 
 fn trimmed(servers: &[String]) -> Vec<String> {
@@ -239,7 +246,10 @@ fn swarm_replicas(service: &Json, name: &str) -> Result<i64, String> {
 
 impl Scaler for Orchestrators {
     fn check(&self, kind: Orchestrator, cluster: &str) -> Result<(), String> {
-        self.cluster(kind, cluster).map(|_| ())
+        match kind {
+            Orchestrator::Ec2 => pick(&self.ec2, "ec2", cluster).map(|_| ()),
+            _ => self.cluster(kind, cluster).map(|_| ()),
+        }
     }
 
     fn replicas(&self, resource: &Resource) -> Result<i64, String> {
@@ -261,7 +271,9 @@ impl Scaler for Orchestrators {
                     .map_err(|e| format!("failed to get swarm service for {service:?}: {e}"))?;
                 swarm_replicas(&s, service)
             }
-            Resource::Ec2 { cluster, .. } => self.check(Orchestrator::Ec2, cluster).map(|_| 0),
+            Resource::Ec2 { cluster, group } => pick(&self.ec2, "ec2", cluster)?
+                .desired_capacity(group)
+                .map_err(|e| format!("failed to get ec2 autoscaleGroup for {group:?}: {e}")),
         }
     }
 
@@ -300,7 +312,9 @@ impl Scaler for Orchestrators {
                 )
                 .map(|_| ())
             }
-            Resource::Ec2 { cluster, .. } => self.check(Orchestrator::Ec2, cluster),
+            Resource::Ec2 { cluster, group } => {
+                pick(&self.ec2, "ec2", cluster)?.set_desired_capacity(group, replicas)
+            }
         }
     }
 }

@@ -11,6 +11,7 @@
 
 pub mod alerts;
 pub mod autoscale;
+pub mod aws;
 pub mod batch;
 pub mod collectd;
 pub mod config_api;
@@ -277,8 +278,9 @@ impl Daemon {
         let ids = Ids::load(&config.data_dir)?;
         // Every UDF's agent tells what it takes before a script may call it.
         let udfs = Arc::new(udf::UdfFunctions::load(&config.udf)?);
-        let orchestrators = autoscale::Orchestrators::new(&config.kubernetes, &config.swarm)
-            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        let orchestrators =
+            autoscale::Orchestrators::new(&config.kubernetes, &config.swarm, &config.ec2)
+                .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
         let runtime = Arc::new(
             runtime::Runtime::new(
                 engine,

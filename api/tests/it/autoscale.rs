@@ -119,6 +119,38 @@ impl Api {
                     "Spec": {"Name": name, "Labels": {"a": "b"}, "Mode": {"Replicated": {"Replicas": n}}}});
                 (200, service.to_string())
             }
+            // AWS's Auto Scaling API: the action and its parameters are the form body.
+            ("POST", ["", ""]) => {
+                let param = |k: &str| {
+                    body.split('&')
+                        .find_map(|kv| kv.strip_prefix(k)?.strip_prefix('='))
+                        .unwrap_or("")
+                        .to_string()
+                };
+                match param("Action").as_str() {
+                    "DescribeAutoScalingGroups" => {
+                        let name = param("AutoScalingGroupNames.member.1");
+                        let members = replicas.get(&name).map_or(String::new(), |n| {
+                            format!("<member><AutoScalingGroupName>{name}</AutoScalingGroupName><MinSize>0</MinSize><DesiredCapacity>{n}</DesiredCapacity></member>")
+                        });
+                        (
+                            200,
+                            format!(
+                                "<DescribeAutoScalingGroupsResponse xmlns=\"http://autoscaling.amazonaws.com/doc/2011-01-01/\"><DescribeAutoScalingGroupsResult><AutoScalingGroups>{members}</AutoScalingGroups></DescribeAutoScalingGroupsResult></DescribeAutoScalingGroupsResponse>"
+                            ),
+                        )
+                    }
+                    "SetDesiredCapacity" => {
+                        let n: i64 = param("DesiredCapacity").parse().unwrap();
+                        if n > 50 {
+                            return (400, "<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>New SetDesiredCapacity value 99 is above max value 50 for the AutoScalingGroup.</Message></Error></ErrorResponse>".into());
+                        }
+                        replicas.insert(param("AutoScalingGroupName"), n);
+                        (200, "<SetDesiredCapacityResponse/>".into())
+                    }
+                    _ => missing,
+                }
+            }
             ("POST", ["", "services", id, "update"]) => {
                 let spec: Json = serde_json::from_str(body).unwrap();
                 let name = id.trim_start_matches("id-").to_string();
@@ -261,6 +293,54 @@ fn swarm_autoscale_updates_the_service_at_its_version() {
 }
 
 #[test]
+fn ec2_autoscale_sets_the_desired_capacity_with_signed_requests() {
+    let (api, url) = Api::start(&[("asg-web", 2)]);
+    let d = daemon(
+        "autoscale_ec2",
+        format!(
+            "[[ec2]]\n  enabled = true\n  id = \"aws\"\n  region = \"eu-west-1\"\n  access-key = \"AKIDEXAMPLE\"\n  secret-key = \"s3cret\"\n  endpoint = \"{url}\"\n"
+        ),
+    );
+    d.enable_task(
+        "e",
+        "stream\n    |from()\n        .measurement('scale')\n        .groupBy('asg')\n    |ec2Autoscale()\n        .cluster('aws')\n        .groupNameTag('asg')\n        .outputGroupNameTag('group')\n        .replicas(lambda: int(\"want\"))\n    |httpOut('out')\n",
+    );
+    // 2 → 4, then 99: the API refuses it (above the group's maximum), an error.
+    d.write_s("scale,asg=asg-web want=4 1\nscale,asg=asg-web want=99 2\n");
+    wait_for(10, "the refused capacity logged", || {
+        let n = &d.json("/kapacitor/v1/tasks/e")["stats"]["node-stats"]["ec2_autoscale2"];
+        n["errors"] == 1 && n["increase_events"] == 1
+    });
+    d.wait_log_line("the refusal", |l| {
+        l.contains(
+            "SetDesiredCapacity: HTTP status 400: ValidationError: New SetDesiredCapacity value 99",
+        )
+    });
+    assert_eq!(api.replicas("asg-web"), 4);
+    let (old, new, tags) = last_event(&d, "e", "asg", "asg-web").expect("an event");
+    assert_eq!((old, new), (2, 4));
+    assert_eq!(tags, json!({"asg": "asg-web", "group": "asg-web"}));
+    let requests = api.requests.lock().unwrap().clone();
+    let bodies: Vec<&str> = requests.iter().map(|r| r.2.as_str()).collect();
+    assert_eq!(
+        bodies,
+        [
+            "Action=DescribeAutoScalingGroups&AutoScalingGroupNames.member.1=asg-web&Version=2011-01-01",
+            "Action=SetDesiredCapacity&AutoScalingGroupName=asg-web&DesiredCapacity=4&HonorCooldown=true&Version=2011-01-01",
+            "Action=SetDesiredCapacity&AutoScalingGroupName=asg-web&DesiredCapacity=99&HonorCooldown=true&Version=2011-01-01",
+        ]
+    );
+    for (line, auth, _) in &requests {
+        assert_eq!(line, "POST /");
+        assert!(
+            auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+                && auth.contains("/eu-west-1/autoscaling/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature="),
+            "{auth}"
+        );
+    }
+}
+
+#[test]
 fn a_task_naming_an_unknown_cluster_does_not_start_and_bad_sections_stop_the_daemon() {
     let d = Daemon::start("autoscale_unknown");
     let task = json!({
@@ -290,5 +370,9 @@ fn a_task_naming_an_unknown_cluster_does_not_start_and_bad_sections_stop_the_dae
         "[[swarm]]\n  enabled = true\n  id = \"s\"\n",
         "must specify at least one docker swarm server URL",
     );
-    refuses_config(&dir, "[[ec2]]\n  enabled = true\n", "ec2");
+    refuses_config(
+        &dir,
+        "[[ec2]]\n  enabled = true\n  id = \"a\"\n  access-key = \"k\"\n",
+        "access-key and secret-key go together",
+    );
 }

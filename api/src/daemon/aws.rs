@@ -1,0 +1,398 @@
+//! The AWS Auto Scaling API as `ec2Autoscale` uses it (`DescribeAutoScalingGroups`,
+//! `SetDesiredCapacity`, AWS's query protocol, answers in XML), with requests signed by
+//! Signature Version 4, and the credentials of an `[[ec2]]` section: its keys, else the
+//! environment's (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), else
+//! the shared credentials file's profile.
+
+use crate::config::Ec2Config;
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+
+/// The Auto Scaling API's version.
+const API_VERSION: &str = "2011-01-01";
+/// AWS's name of the service, in signatures.
+const SERVICE: &str = "autoscaling";
+
+/// Keys to sign requests with.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// Access key id.
+    pub access_key: String,
+    /// Secret access key.
+    pub secret_key: String,
+    /// Session token of temporary credentials.
+    pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key", &self.access_key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Credentials {
+    /// The credentials of `config`: its keys, else the environment's, else the shared
+    /// credentials file's profile. `Err` says where none were found.
+    pub fn of(config: &Ec2Config) -> Result<Credentials, String> {
+        if !config.access_key.is_empty() {
+            return Ok(Credentials {
+                access_key: config.access_key.clone(),
+                secret_key: config.secret_key.clone(),
+                session_token: None,
+            });
+        }
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        if let (Some(access_key), Some(secret_key)) =
+            (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY"))
+        {
+            return Ok(Credentials {
+                access_key,
+                secret_key,
+                session_token: env("AWS_SESSION_TOKEN"),
+            });
+        }
+        let file = env("AWS_SHARED_CREDENTIALS_FILE")
+            .unwrap_or_else(|| format!("{}/.aws/credentials", env("HOME").unwrap_or_default()));
+        let profile = if config.profile.is_empty() {
+            env("AWS_PROFILE").unwrap_or_else(|| "default".into())
+        } else {
+            config.profile.clone()
+        };
+        let text = std::fs::read_to_string(&file).map_err(|e| {
+            format!(
+                "no access-key, no AWS_ACCESS_KEY_ID, and the shared credentials file {file}: {e}"
+            )
+        })?;
+        profile_credentials(&text, &profile)
+            .ok_or_else(|| format!("no credentials of profile {profile:?} in {file}"))
+    }
+}
+
+/// The keys of `[profile]` in a shared credentials file.
+fn profile_credentials(text: &str, profile: &str) -> Option<Credentials> {
+    let mut inside = false;
+    let (mut access_key, mut secret_key, mut session_token) = (None, None, None);
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('#') || line.starts_with(';') || line.is_empty() {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            inside = name.trim() == profile;
+            continue;
+        }
+        if !inside {
+            continue;
+        }
+        if let Some((k, v)) = line.split_once('=') {
+            let v = Some(v.trim().to_string());
+            match k.trim() {
+                "aws_access_key_id" => access_key = v,
+                "aws_secret_access_key" => secret_key = v,
+                "aws_session_token" => session_token = v,
+                _ => {}
+            }
+        }
+    }
+    Some(Credentials {
+        access_key: access_key?,
+        secret_key: secret_key?,
+        session_token,
+    })
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+fn hmac(key: &[u8], data: &str) -> Vec<u8> {
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes any key");
+    mac.update(data.as_bytes());
+    mac.finalize().into_bytes().to_vec()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A request to sign: method, host, path, query string (already canonical), the headers to
+/// sign besides `host` (lowercase names), and the body.
+#[derive(Debug)]
+pub struct Unsigned<'a> {
+    /// `GET`, `POST`.
+    pub method: &'a str,
+    /// `host[:port]`, as sent.
+    pub host: &'a str,
+    /// The URI path (`/`).
+    pub path: &'a str,
+    /// The canonical query string (sorted, encoded).
+    pub query: &'a str,
+    /// Other signed headers, by lowercase name, sorted.
+    pub headers: &'a [(&'a str, &'a str)],
+    /// The payload.
+    pub body: &'a [u8],
+}
+
+/// Signature Version 4: the `Authorization` header of `req` at `amz_date`
+/// (`YYYYMMDD'T'HHMMSS'Z'`, the `x-amz-date` header, which must be among its headers) for
+/// `service` in `region`.
+pub fn authorization(
+    creds: &Credentials,
+    req: &Unsigned<'_>,
+    amz_date: &str,
+    region: &str,
+    service: &str,
+) -> String {
+    let mut headers: Vec<(&str, &str)> = req.headers.to_vec();
+    headers.push(("host", req.host));
+    headers.sort();
+    let canonical_headers: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}:{}\n", v.trim()))
+        .collect();
+    let signed_headers = headers
+        .iter()
+        .map(|(k, _)| *k)
+        .collect::<Vec<_>>()
+        .join(";");
+    let canonical = format!(
+        "{}\n{}\n{}\n{canonical_headers}\n{signed_headers}\n{}",
+        req.method,
+        req.path,
+        req.query,
+        hex(&Sha256::digest(req.body))
+    );
+    let date = &amz_date[..8];
+    let scope = format!("{date}/{region}/{service}/aws4_request");
+    let to_sign = format!(
+        "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
+        hex(&Sha256::digest(canonical.as_bytes()))
+    );
+    let key = hmac(format!("AWS4{}", creds.secret_key).as_bytes(), date);
+    let key = hmac(&key, region);
+    let key = hmac(&key, service);
+    let key = hmac(&key, "aws4_request");
+    format!(
+        "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={signed_headers}, Signature={}",
+        creds.access_key,
+        hex(&hmac(&key, &to_sign))
+    )
+}
+
+/// `application/x-www-form-urlencoded` of a parameter value (AWS's encoding: unreserved
+/// characters as they are, everything else `%XX`).
+fn form(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// One `[[ec2]]`'s Auto Scaling API.
+#[derive(Debug)]
+pub struct AutoScaling {
+    endpoint: String,
+    region: String,
+    creds: Credentials,
+    agent: ureq::Agent,
+}
+
+impl AutoScaling {
+    /// The API of `config` (its credentials found now); `Err` says why it cannot be used.
+    pub fn new(config: &Ec2Config, timeout: Duration) -> Result<AutoScaling, String> {
+        let endpoint = if config.endpoint.is_empty() {
+            format!("https://autoscaling.{}.amazonaws.com", config.region)
+        } else {
+            config.endpoint.trim_end_matches('/').to_string()
+        };
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(timeout))
+            .user_agent(concat!("Kapacitor/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .into();
+        Ok(AutoScaling {
+            endpoint,
+            region: config.region.clone(),
+            creds: Credentials::of(config)?,
+            agent,
+        })
+    }
+
+    /// Calls `action` with `params`; the answer's XML.
+    fn call(&self, action: &str, params: &[(&str, String)]) -> Result<String, String> {
+        let mut body = format!("Action={action}");
+        for (k, v) in params {
+            body.push_str(&format!("&{k}={}", form(v)));
+        }
+        body.push_str(&format!("&Version={API_VERSION}"));
+        let rest = self
+            .endpoint
+            .split_once("://")
+            .map(|(_, r)| r)
+            .unwrap_or(&self.endpoint);
+        let (host, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/"),
+        };
+        let amz_date = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+        let content_type = "application/x-www-form-urlencoded; charset=utf-8";
+        let mut signed = vec![("content-type", content_type), ("x-amz-date", &amz_date)];
+        if let Some(t) = &self.creds.session_token {
+            signed.push(("x-amz-security-token", t.as_str()));
+        }
+        signed.sort();
+        let auth = authorization(
+            &self.creds,
+            &Unsigned {
+                method: "POST",
+                host,
+                path,
+                query: "",
+                headers: &signed,
+                body: body.as_bytes(),
+            },
+            &amz_date,
+            &self.region,
+            SERVICE,
+        );
+        let url = if rest.contains('/') {
+            self.endpoint.clone()
+        } else {
+            format!("{}/", self.endpoint)
+        };
+        let mut req = self
+            .agent
+            .post(&url)
+            .header("Content-Type", content_type)
+            .header("X-Amz-Date", amz_date.as_str())
+            .header("Authorization", auth.as_str());
+        if let Some(t) = &self.creds.session_token {
+            req = req.header("X-Amz-Security-Token", t.as_str());
+        }
+        let mut resp = req
+            .send(body.as_bytes())
+            .map_err(|e| format!("{action}: {e}"))?;
+        let status = resp.status().as_u16();
+        let text = resp
+            .body_mut()
+            .with_config()
+            .limit(16 << 20)
+            .read_to_string()
+            .map_err(|e| format!("{action}: {e}"))?;
+        if !(200..300).contains(&status) {
+            let doc = roxmltree::Document::parse(&text).ok();
+            let find = |tag: &str| {
+                doc.as_ref().and_then(|d| {
+                    d.descendants()
+                        .find(|n| n.has_tag_name(tag))
+                        .and_then(|n| n.text())
+                        .map(str::to_string)
+                })
+            };
+            let why = match (find("Code"), find("Message")) {
+                (Some(c), Some(m)) => format!("{c}: {m}"),
+                (Some(c), None) => c,
+                _ => text,
+            };
+            return Err(format!("{action}: HTTP status {status}: {why}"));
+        }
+        Ok(text)
+    }
+
+    /// The desired capacity of group `name` (0 when there is no such group, as Kapacitor).
+    pub fn desired_capacity(&self, name: &str) -> Result<i64, String> {
+        let xml = self.call(
+            "DescribeAutoScalingGroups",
+            &[("AutoScalingGroupNames.member.1", name.to_string())],
+        )?;
+        let doc = roxmltree::Document::parse(&xml)
+            .map_err(|e| format!("DescribeAutoScalingGroups: {e}"))?;
+        let last = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("DesiredCapacity"))
+            .filter_map(|n| n.text())
+            .next_back();
+        match last {
+            None => Ok(0),
+            Some(t) => t
+                .trim()
+                .parse()
+                .map_err(|_| format!("DescribeAutoScalingGroups: DesiredCapacity {t:?}")),
+        }
+    }
+
+    /// Sets the desired capacity of group `name`, honouring its cooldown (as Kapacitor).
+    pub fn set_desired_capacity(&self, name: &str, capacity: i64) -> Result<(), String> {
+        self.call(
+            "SetDesiredCapacity",
+            &[
+                ("AutoScalingGroupName", name.to_string()),
+                ("DesiredCapacity", capacity.to_string()),
+                ("HonorCooldown", "true".to_string()),
+            ],
+        )
+        .map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// AWS's documented example of Signature Version 4 (IAM `ListUsers`).
+    #[test]
+    fn signs_as_aws_documents() {
+        let creds = Credentials {
+            access_key: "AKIDEXAMPLE".into(),
+            secret_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
+            session_token: None,
+        };
+        let auth = authorization(
+            &creds,
+            &Unsigned {
+                method: "GET",
+                host: "iam.amazonaws.com",
+                path: "/",
+                query: "Action=ListUsers&Version=2010-05-08",
+                headers: &[
+                    (
+                        "content-type",
+                        "application/x-www-form-urlencoded; charset=utf-8",
+                    ),
+                    ("x-amz-date", "20150830T123600Z"),
+                ],
+                body: b"",
+            },
+            "20150830T123600Z",
+            "us-east-1",
+            "iam",
+        );
+        assert_eq!(
+            auth,
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7"
+        );
+    }
+
+    #[test]
+    fn reads_a_profile_of_the_shared_credentials_file() {
+        let text = "[default]\naws_access_key_id = A\naws_secret_access_key = B\n\n[ops]\n# comment\naws_access_key_id=C\naws_secret_access_key=D\naws_session_token=E\n";
+        let ops = profile_credentials(text, "ops").unwrap();
+        assert_eq!(
+            (ops.access_key.as_str(), ops.secret_key.as_str()),
+            ("C", "D")
+        );
+        assert_eq!(ops.session_token.as_deref(), Some("E"));
+        assert_eq!(
+            profile_credentials(text, "default").unwrap().access_key,
+            "A"
+        );
+        assert!(profile_credentials(text, "nope").is_none());
+        assert_eq!(form("a b/c"), "a%20b%2Fc");
+    }
+}
