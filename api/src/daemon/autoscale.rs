@@ -14,6 +14,7 @@ use crate::config::{Ec2Config, KubernetesConfig, SwarmConfig};
 use kap_dataflow::ops::autoscale::{Orchestrator, Resource, Scaler};
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 /// How long one request to a cluster may take.
@@ -23,9 +24,14 @@ const MAX_BODY: u64 = 16 << 20;
 /// Where a pod finds its service account.
 const SERVICE_ACCOUNT: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 
+/// The clients of the enabled clusters, replaced whole when `/config` changes their
+/// sections (a request under way finishes with the clients it started with).
+#[derive(Debug, Default)]
+pub struct Orchestrators(RwLock<Arc<Clients>>);
+
 /// The enabled clusters, by id.
 #[derive(Debug, Default)]
-pub struct Orchestrators {
+pub struct Clients {
     k8s: BTreeMap<String, Cluster>,
     swarm: BTreeMap<String, Cluster>,
     ec2: BTreeMap<String, AutoScaling>,
@@ -41,14 +47,34 @@ struct Cluster {
 }
 
 impl Orchestrators {
-    /// Clients of the enabled sections; `Err` names the key that does not do (a CA file that
-    /// cannot be read, an in-cluster daemon outside a cluster).
+    /// The clients of the enabled sections; `Err` as [`Clients::new`].
     pub fn new(
         kubernetes: &[KubernetesConfig],
         swarm: &[SwarmConfig],
         ec2: &[Ec2Config],
     ) -> Result<Orchestrators, String> {
-        let mut out = Orchestrators::default();
+        Clients::new(kubernetes, swarm, ec2).map(|c| Orchestrators(RwLock::new(Arc::new(c))))
+    }
+
+    /// Replaces the clients.
+    pub fn set(&self, clients: Clients) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(clients);
+    }
+
+    fn clients(&self) -> Arc<Clients> {
+        Arc::clone(&self.0.read().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl Clients {
+    /// Clients of the enabled sections; `Err` names the key that does not do (a CA file that
+    /// cannot be read, an in-cluster daemon outside a cluster, EC2 without credentials).
+    pub fn new(
+        kubernetes: &[KubernetesConfig],
+        swarm: &[SwarmConfig],
+        ec2: &[Ec2Config],
+    ) -> Result<Clients, String> {
+        let mut out = Clients::default();
         for (i, k) in kubernetes.iter().enumerate().filter(|(_, k)| k.enabled) {
             let key = |k: &str| format!("kubernetes[{i}].{k}");
             let (servers, token, ca) = if k.in_cluster {
@@ -245,6 +271,20 @@ fn swarm_replicas(service: &Json, name: &str) -> Result<i64, String> {
 }
 
 impl Scaler for Orchestrators {
+    fn check(&self, kind: Orchestrator, cluster: &str) -> Result<(), String> {
+        self.clients().check(kind, cluster)
+    }
+
+    fn replicas(&self, resource: &Resource) -> Result<i64, String> {
+        self.clients().replicas(resource)
+    }
+
+    fn set_replicas(&self, resource: &Resource, replicas: i64) -> Result<(), String> {
+        self.clients().set_replicas(resource, replicas)
+    }
+}
+
+impl Clients {
     fn check(&self, kind: Orchestrator, cluster: &str) -> Result<(), String> {
         match kind {
             Orchestrator::Ec2 => pick(&self.ec2, "ec2", cluster).map(|_| ()),

@@ -3,11 +3,13 @@
 //! Kapacitor's config-override service (`[config-override] enabled`;
 //! `skip-config-overrides` ignores the stored overrides at start). The sections are the
 //! alert services', `[[influxdb]]`, `[[httppost]]` and the scraper's (`[[scraper]]`,
-//! `[[static-discovery]]`, `[[file-discovery]]`): a cluster changed here is queried and
+//! `[[static-discovery]]`, `[[file-discovery]]`, `[[consul]]`) and the autoscale clusters'
+//! (`[[kubernetes]]`, `[[swarm]]`, `[[ec2]]`): a cluster changed here is queried and
 //! written to with its new settings at once, by the batch tasks and `influxDBOut`s already
-//! running, an endpoint by the httpPost nodes and post handlers, and the scrapers restart
-//! with their new sections.
+//! running, an endpoint by the httpPost nodes and post handlers, the scrapers restart
+//! with their new sections, and autoscale nodes reach their clusters with the new ones.
 
+use super::autoscale::{Clients, Orchestrators};
 use super::http::blocking;
 use super::influxdb::Clusters;
 use super::scraper::ScraperService;
@@ -15,8 +17,8 @@ use super::{ApiError, Daemon};
 use crate::alert_handlers::overrides::{self, Section};
 use crate::alert_handlers::{HandlerServices, ServiceConfigs};
 use crate::config::{
-    ConsulConfig, FileDiscoveryConfig, HttpPostConfig, InfluxDbConfig, ScraperConfig,
-    ScraperSections, StaticDiscoveryConfig,
+    ConsulConfig, Ec2Config, FileDiscoveryConfig, HttpPostConfig, InfluxDbConfig, KubernetesConfig,
+    ScraperConfig, ScraperSections, StaticDiscoveryConfig, SwarmConfig,
 };
 use crate::store::{ConfigOverrideRecord, Store};
 use axum::Json;
@@ -76,6 +78,27 @@ const CONSUL: Section = Section {
     redacted: &["token", "password"],
 };
 
+/// `[[kubernetes]]` in the API: elements named by `id`, the token redacted.
+const KUBERNETES: Section = Section {
+    name: "kubernetes",
+    key: Some("id"),
+    redacted: &["token"],
+};
+
+/// `[[swarm]]` in the API: elements named by `id`.
+const SWARM: Section = Section {
+    name: "swarm",
+    key: Some("id"),
+    redacted: &[],
+};
+
+/// `[[ec2]]` in the API: elements named by `id`, the secret key redacted.
+const EC2: Section = Section {
+    name: "ec2",
+    key: Some("id"),
+    redacted: &["secret-key"],
+};
+
 /// The section named `name`.
 fn section_named(name: &str) -> Option<&'static Section> {
     match name {
@@ -85,6 +108,9 @@ fn section_named(name: &str) -> Option<&'static Section> {
         "static-discovery" => Some(&STATIC_DISCOVERY),
         "file-discovery" => Some(&FILE_DISCOVERY),
         "consul" => Some(&CONSUL),
+        "kubernetes" => Some(&KUBERNETES),
+        "swarm" => Some(&SWARM),
+        "ec2" => Some(&EC2),
         _ => overrides::section(name),
     }
 }
@@ -99,6 +125,9 @@ fn sections() -> Vec<&'static Section> {
         &STATIC_DISCOVERY,
         &FILE_DISCOVERY,
         &CONSUL,
+        &KUBERNETES,
+        &SWARM,
+        &EC2,
     ]);
     all.sort_by_key(|s| s.name);
     all
@@ -113,6 +142,9 @@ fn element_default(section: &str) -> Value {
         "static-discovery" => serde_json::to_value(StaticDiscoveryConfig::default()),
         "file-discovery" => serde_json::to_value(FileDiscoveryConfig::default()),
         "consul" => serde_json::to_value(ConsulConfig::default()),
+        "kubernetes" => serde_json::to_value(KubernetesConfig::default()),
+        "swarm" => serde_json::to_value(SwarmConfig::default()),
+        "ec2" => serde_json::to_value(Ec2Config::default()),
         _ => return overrides::element_default(section),
     };
     value.expect("configurations serialize")
@@ -138,6 +170,12 @@ pub struct Overridable {
     pub file_discovery: Vec<FileDiscoveryConfig>,
     /// The `[[consul]]` discoverers.
     pub consul: Vec<ConsulConfig>,
+    /// The `[[kubernetes]]` clusters of autoscale nodes.
+    pub kubernetes: Vec<KubernetesConfig>,
+    /// The `[[swarm]]` clusters of autoscale nodes.
+    pub swarm: Vec<SwarmConfig>,
+    /// The `[[ec2]]` accounts of autoscale nodes.
+    pub ec2: Vec<Ec2Config>,
 }
 
 impl Overridable {
@@ -158,6 +196,16 @@ impl Overridable {
             || self.consul != other.consul
     }
 
+    /// Whether the autoscale sections of `self` and `other` differ.
+    fn orchestrators_differ(&self, other: &Overridable) -> bool {
+        self.kubernetes != other.kubernetes || self.swarm != other.swarm || self.ec2 != other.ec2
+    }
+
+    /// Clients of the autoscale sections.
+    fn orchestrators(&self) -> Result<Clients, String> {
+        Clients::new(&self.kubernetes, &self.swarm, &self.ec2)
+    }
+
     /// `self` with `records` applied in order, checked as the configuration file is.
     fn apply(&self, records: &[ConfigOverrideRecord]) -> Result<Overridable, String> {
         let mut all = serde_json::to_value(self).expect("configurations serialize");
@@ -169,6 +217,9 @@ impl Overridable {
             .and_then(|()| crate::config::validate_influxdb(&out.influxdb))
             .and_then(|()| crate::config::validate_httppost(&out.httppost))
             .and_then(|()| crate::config::validate_scrapers(out.scraper_sections()))
+            .and_then(|()| {
+                crate::config::validate_orchestrators(&out.kubernetes, &out.swarm, &out.ec2)
+            })
             .map_err(|(key, message)| format!("{key}: {message}"))?;
         Ok(out)
     }
@@ -186,6 +237,7 @@ pub struct ConfigOverrides {
     clusters: Clusters,
     endpoints: Endpoints,
     scrapers: Arc<ScraperService>,
+    orchestrators: Arc<Orchestrators>,
     /// `[config-override] enabled`.
     enabled: bool,
     /// Serializes changes.
@@ -203,6 +255,8 @@ pub struct Configured {
     pub endpoints: Endpoints,
     /// The scrapers.
     pub scrapers: Arc<ScraperService>,
+    /// The clusters of autoscale nodes.
+    pub orchestrators: Arc<Orchestrators>,
 }
 
 impl ConfigOverrides {
@@ -225,6 +279,7 @@ impl ConfigOverrides {
             clusters,
             endpoints,
             scrapers,
+            orchestrators,
         } = configured;
         let mut current = base.clone();
         if !skip {
@@ -249,6 +304,15 @@ impl ConfigOverrides {
             }
             Err(e) => return Err(e),
         };
+        match current.orchestrators() {
+            Ok(c) => orchestrators.set(c),
+            Err(e) => {
+                tracing::error!("not applying the stored autoscale overrides: {e}");
+                current.kubernetes = base.kubernetes.clone();
+                current.swarm = base.swarm.clone();
+                current.ec2 = base.ec2.clone();
+            }
+        }
         clusters
             .reconfigure(&current.influxdb)
             .map_err(|e| anyhow::anyhow!(e))?;
@@ -263,6 +327,7 @@ impl ConfigOverrides {
             clusters,
             endpoints,
             scrapers,
+            orchestrators,
             enabled,
             write: Mutex::new(()),
         })
@@ -441,6 +506,13 @@ impl ConfigOverrides {
         .then(|| self.scrapers.prepare(configs.scraper_sections()))
         .transpose()
         .map_err(|e| bad(format!("{e:#}")))?;
+        let orchestrators = {
+            let current = self.current.read().unwrap_or_else(|e| e.into_inner());
+            configs.orchestrators_differ(&current)
+        }
+        .then(|| configs.orchestrators())
+        .transpose()
+        .map_err(&bad)?;
         self.store
             .transaction(|tx| {
                 for k in &changed {
@@ -463,6 +535,9 @@ impl ConfigOverrides {
             .set(crate::config::httppost_endpoints(&configs.httppost));
         if let Some(prepared) = scrapers {
             self.scrapers.set(prepared);
+        }
+        if let Some(clients) = orchestrators {
+            self.orchestrators.set(clients);
         }
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = configs;
         Ok(())

@@ -235,6 +235,10 @@ impl Daemon {
         let scrapers = Arc::new(scraper::ScraperService::new(
             &config.default_retention_policy,
         ));
+        let orchestrators = Arc::new(
+            autoscale::Orchestrators::new(&config.kubernetes, &config.swarm, &config.ec2)
+                .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?,
+        );
         let overrides = config_api::ConfigOverrides::open(
             store.clone(),
             config_api::Overridable {
@@ -245,12 +249,16 @@ impl Daemon {
                 static_discovery: config.static_discovery.clone(),
                 file_discovery: config.file_discovery.clone(),
                 consul: config.consul.clone(),
+                kubernetes: config.kubernetes.clone(),
+                swarm: config.swarm.clone(),
+                ec2: config.ec2.clone(),
             },
             config_api::Configured {
                 services: Arc::clone(&handler_services),
                 clusters: clusters.clone(),
                 endpoints: endpoints.clone(),
                 scrapers: Arc::clone(&scrapers),
+                orchestrators: Arc::clone(&orchestrators),
             },
             config.config_override.enabled,
             config.skip_config_overrides,
@@ -278,9 +286,6 @@ impl Daemon {
         let ids = Ids::load(&config.data_dir)?;
         // Every UDF's agent tells what it takes before a script may call it.
         let udfs = Arc::new(udf::UdfFunctions::load(&config.udf)?);
-        let orchestrators =
-            autoscale::Orchestrators::new(&config.kubernetes, &config.swarm, &config.ec2)
-                .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
         let runtime = Arc::new(
             runtime::Runtime::new(
                 engine,
@@ -296,7 +301,7 @@ impl Daemon {
                 kap_dataflow::ops::http_post::HttpPostService { poster, endpoints },
             )
             .with_udfs(Arc::clone(&udfs) as _)
-            .with_autoscale(Arc::new(orchestrators)),
+            .with_autoscale(orchestrators),
         );
         let tasks = tasks::TaskManager::load(
             store.clone(),

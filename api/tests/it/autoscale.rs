@@ -376,3 +376,52 @@ fn a_task_naming_an_unknown_cluster_does_not_start_and_bad_sections_stop_the_dae
         "access-key and secret-key go together",
     );
 }
+
+#[test]
+fn clusters_added_and_changed_through_config_serve_autoscale_nodes_at_once() {
+    let (first, first_url) = Api::start(&[("web", 1)]);
+    let (second, second_url) = Api::start(&[("api", 2)]);
+    let d = Daemon::start("autoscale_config");
+    let add =
+        json!({"add": {"id": "c1", "enabled": true, "api-servers": [first_url], "token": "t1"}});
+    let (status, body) = d.req(
+        "POST",
+        "/kapacitor/v1/config/kubernetes",
+        Some(&add.to_string()),
+    );
+    assert_eq!(status, 204, "{body}");
+    let shown = d.json("/kapacitor/v1/config/kubernetes/c1");
+    assert_eq!(shown["options"]["token"], true, "{shown}");
+    assert_eq!(shown["redacted"], json!(["token"]));
+    d.enable_task(
+        "k",
+        "stream\n    |from()\n        .measurement('scale')\n        .groupBy('deployment')\n    |k8sAutoscale()\n        .cluster('c1')\n        .resourceNameTag('deployment')\n        .replicas(lambda: int(\"want\"))\n    |httpOut('out')\n",
+    );
+    d.write_s("scale,deployment=web want=3 1\n");
+    wait_for(10, "web scaled on the first server", || {
+        first.replicas("web") == 3
+    });
+    // The cluster moves to the second server: the next resource is read and set there.
+    let set = json!({"set": {"api-servers": [second_url]}});
+    let (status, body) = d.req(
+        "POST",
+        "/kapacitor/v1/config/kubernetes/c1",
+        Some(&set.to_string()),
+    );
+    assert_eq!(status, 204, "{body}");
+    d.write_s("scale,deployment=api want=4 2\n");
+    wait_for(10, "api scaled on the second server", || {
+        second.replicas("api") == 4
+    });
+    let requests = second.requests.lock().unwrap().clone();
+    assert!(requests.iter().all(|r| r.1 == "Bearer t1"), "{requests:?}");
+    // A change that does not check out is refused and changes nothing.
+    let bad = json!({"set": {"in-cluster": true}});
+    let (status, body) = d.req(
+        "POST",
+        "/kapacitor/v1/config/kubernetes/c1",
+        Some(&bad.to_string()),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("in-cluster specified"), "{body}");
+}
