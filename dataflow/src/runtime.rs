@@ -1931,14 +1931,17 @@ where
             // complete in the background).
             dirty = true;
         }
-        // Publish at most every STATS_EVERY while busy; the watermark heartbeat activates
-        // the stage again, so the last counts are published soon after data stops.
+        // Publish at most every STATS_EVERY while busy; counts held back are published
+        // when the stage wakes again, which it asks for (an idle dataflow's stages are not
+        // woken by the watermark heartbeat until the sweep).
         if (dirty && published.elapsed() >= STATS_EVERY) || (frontier.is_empty() && !finished) {
             dirty = false;
             published = Instant::now();
             let mut st = slot.lock().unwrap_or_else(|e| e.into_inner());
             st.nodes = exec.node_stats();
             st.edges = exec.edge_stats();
+        } else if dirty {
+            activator.activate_after(STATS_EVERY.saturating_sub(published.elapsed()));
         }
         if frontier.is_empty() {
             if !finished {

@@ -90,6 +90,46 @@ fn a_live_write_is_processed_without_waiting_for_the_heartbeat() {
 }
 
 #[test]
+fn a_live_task_s_statistics_show_its_last_write_soon_after_it() {
+    // Statistics are published at most every 100 ms while data flows; what was held back
+    // is published once the stage wakes again, which must not wait for the 5 s sweep of
+    // idle dataflows.
+    for workers in [1, 2] {
+        let engine = start(workers);
+        let script =
+            "stream|from().measurement('cpu')|where(lambda: \"value\" > 0.0)|httpOut('last')";
+        let services = Services::default().with("http_out", Arc::new(HttpOutRegistry::default()));
+        engine
+            .install("t", &plan(script), services, live())
+            .unwrap();
+        let counted = |engine: &Engine| {
+            engine
+                .stats("t")
+                .and_then(|s| {
+                    s.edges
+                        .get(&("where2".to_string(), "http_out3".to_string()))
+                        .copied()
+                })
+                .unwrap_or(0)
+        };
+        let mut sent = 0;
+        for round in 0..5 {
+            // Writes close together (within the publishing interval), then silence.
+            for t in 0..3 {
+                engine.write(vec![point("h", 1.0, round * 10 + t)]).unwrap();
+                sent += 1;
+            }
+            let start = Instant::now();
+            while counted(&engine) < sent && start.elapsed() < Duration::from_secs(4) {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            assert_eq!(counted(&engine), sent, "{workers} workers, round {round}");
+        }
+        engine.shutdown();
+    }
+}
+
+#[test]
 fn installing_and_removing_tasks_leaves_other_tasks_alone() {
     let engine = start(2);
     let reg_a = Arc::new(HttpOutRegistry::default());
