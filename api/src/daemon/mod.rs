@@ -285,7 +285,10 @@ impl Daemon {
         let alerts = Arc::new(AlertService(Arc::clone(&center) as _));
         let ids = Ids::load(&config.data_dir)?;
         // Every UDF's agent tells what it takes before a script may call it.
-        let udfs = Arc::new(udf::UdfFunctions::load(&config.udf)?);
+        let udfs = Arc::new(
+            udf::UdfFunctions::load(&config.udf)?
+                .with_snapshots(store.clone(), config.task.snapshot_interval),
+        );
         let runtime = Arc::new(
             runtime::Runtime::new(
                 engine,
@@ -300,7 +303,10 @@ impl Daemon {
                 &config.batch,
                 kap_dataflow::ops::http_post::HttpPostService { poster, endpoints },
             )
-            .with_udfs(Arc::clone(&udfs) as _)
+            .with_udfs(
+                Arc::clone(&udfs) as _,
+                Arc::new(udfs.without_snapshots()) as _,
+            )
             .with_autoscale(orchestrators),
         );
         let tasks = tasks::TaskManager::load(

@@ -123,8 +123,10 @@ pub struct Runtime {
     pub sideload: Arc<SideloadReloads>,
     /// The client and `[[httppost]]` endpoints of httpPost nodes.
     pub http_post: Arc<HttpPostService>,
-    /// The agents of `[udf.functions]`.
+    /// The agents of `[udf.functions]` for live tasks (with snapshots).
     pub udfs: Arc<kap_dataflow::ops::udf::UdfStarter>,
+    /// The agents of `[udf.functions]` for replays (no snapshots restored or kept).
+    pub replay_udfs: Arc<kap_dataflow::ops::udf::UdfStarter>,
     /// The `[[kubernetes]]` and `[[swarm]]` clusters of autoscale nodes.
     pub autoscale: Arc<kap_dataflow::ops::autoscale::Autoscale>,
     /// Each running task's throughput.
@@ -178,6 +180,9 @@ impl Runtime {
             udfs: Arc::new(kap_dataflow::ops::udf::UdfStarter(Arc::new(
                 super::udf::UdfFunctions::default(),
             ))),
+            replay_udfs: Arc::new(kap_dataflow::ops::udf::UdfStarter(Arc::new(
+                super::udf::UdfFunctions::default(),
+            ))),
             autoscale: Arc::new(kap_dataflow::ops::autoscale::Autoscale(Arc::new(
                 super::autoscale::Orchestrators::default(),
             ))),
@@ -189,9 +194,15 @@ impl Runtime {
         }
     }
 
-    /// The runtime with these UDFs (`[udf.functions]`) for its tasks' `@name()` nodes.
-    pub fn with_udfs(mut self, udfs: Arc<dyn kap_dataflow::ops::udf::UdfService>) -> Runtime {
-        self.udfs = Arc::new(kap_dataflow::ops::udf::UdfStarter(udfs));
+    /// The runtime with these UDFs (`[udf.functions]`) for its tasks' `@name()` nodes:
+    /// `live` for live tasks, `replays` for replays.
+    pub fn with_udfs(
+        mut self,
+        live: Arc<dyn kap_dataflow::ops::udf::UdfService>,
+        replays: Arc<dyn kap_dataflow::ops::udf::UdfService>,
+    ) -> Runtime {
+        self.udfs = Arc::new(kap_dataflow::ops::udf::UdfStarter(live));
+        self.replay_udfs = Arc::new(kap_dataflow::ops::udf::UdfStarter(replays));
         self
     }
 

@@ -8,7 +8,9 @@
 use super::ApiError;
 use super::runtime::Runtime;
 use super::vars;
-use crate::store::{DbRpRecord, Store, TaskRecord, TemplateRecord};
+use crate::store::{
+    DbRpRecord, Record as _, Store, TaskRecord, TaskSnapshotRecord, TemplateRecord,
+};
 use chrono::{DateTime, Utc};
 use kap_api_types::{CreateTask, CreateTemplate, DbRp, Link, Task, TaskStats, Template, Vars};
 use kap_dataflow::runtime::Feed;
@@ -537,8 +539,18 @@ impl TaskManager {
             self.stop(&mut entry);
         }
         self.alerts.delete_task_topics(id);
+        let snapshots = self
+            .store
+            .list_prefix::<TaskSnapshotRecord>(&TaskSnapshotRecord::prefix(id))
+            .map_err(ApiError::internal)?;
         self.store
-            .delete::<TaskRecord>(id)
+            .transaction(|tx| {
+                tx.delete::<TaskRecord>(id)?;
+                for s in &snapshots {
+                    tx.delete::<TaskSnapshotRecord>(&s.key())?;
+                }
+                Ok::<_, crate::store::StoreError>(())
+            })
             .map_err(ApiError::internal)?;
         Ok(())
     }

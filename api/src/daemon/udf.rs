@@ -8,8 +8,13 @@
 //! UDF whose agent does not answer keeps the daemon from starting, as in Kapacitor. Each
 //! task node that calls a UDF gets its own agent, initialized with the node's options
 //! ([`UdfService::start`]); the node hands it points or batches and emits its answers.
+//! Every `[task] snapshot-interval` a live task node's agent is asked for a snapshot of its
+//! state, kept in the store; an agent started for that node later (after a restart, a
+//! disable and enable) is restored from it. Replays neither restore nor keep snapshots, and
+//! deleting a task deletes its snapshots.
 
 use crate::config::{UdfConfig, UdfFunctionConfig};
+use crate::store::{Store, TaskSnapshotRecord};
 use anyhow::Context as _;
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use kap_dataflow::ops::udf::{Received, UdfAgent, UdfService, Wake};
@@ -23,12 +28,15 @@ use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader, BufWriter, Write};
 use std::os::unix::net::UnixStream;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The UDFs of `[udf.functions]`, with the info their agents gave at start.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct UdfFunctions {
-    functions: BTreeMap<String, (UdfFunctionConfig, proto::Info)>,
+    functions: Arc<BTreeMap<String, (UdfFunctionConfig, proto::Info)>>,
+    /// Where live task nodes' snapshots are kept, and how often they are taken.
+    snapshots: Option<(Store, Duration)>,
 }
 
 impl UdfFunctions {
@@ -40,7 +48,44 @@ impl UdfFunctions {
             tracing::info!(udf = %name, wants = ?info.wants, provides = ?info.provides, "UDF loaded");
             functions.insert(name.clone(), (f.clone(), info));
         }
-        Ok(UdfFunctions { functions })
+        Ok(UdfFunctions {
+            functions: Arc::new(functions),
+            snapshots: None,
+        })
+    }
+
+    /// These UDFs with their agents' snapshots taken every `interval` (none when zero) and
+    /// kept in `store`, and agents restored from them when they start.
+    pub fn with_snapshots(mut self, store: Store, interval: Duration) -> UdfFunctions {
+        self.snapshots = (!interval.is_zero()).then_some((store, interval));
+        self
+    }
+
+    /// These UDFs without snapshots: a replay neither restores nor keeps the live task's.
+    pub fn without_snapshots(&self) -> UdfFunctions {
+        UdfFunctions {
+            functions: Arc::clone(&self.functions),
+            snapshots: None,
+        }
+    }
+
+    /// The snapshot kept for node `node` of task `task`.
+    fn stored_snapshot(&self, task: &str, node: &str) -> Option<Vec<u8>> {
+        use base64::Engine as _;
+        let (store, _) = self.snapshots.as_ref()?;
+        let key = format!("{}{node}", TaskSnapshotRecord::prefix(task));
+        match store.get::<TaskSnapshotRecord>(&key) {
+            Ok(r) => r.and_then(|r| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(r.data)
+                    .map_err(|e| tracing::error!(task, node, "UDF snapshot unreadable: {e}"))
+                    .ok()
+            }),
+            Err(e) => {
+                tracing::error!(task, node, "reading the UDF snapshot: {e}");
+                None
+            }
+        }
     }
 
     /// What scripts are checked against: each UDF's edges and options.
@@ -133,6 +178,26 @@ impl UdfService for UdfFunctions {
                 ));
             }
         }
+        // The node's last snapshot, if any, as Kapacitor restores a task's at its start.
+        if let Some(snapshot) = self.stored_snapshot(task, node) {
+            conn.send(&Request::Restore(snapshot))?;
+            match conn
+                .answer(f.timeout, "restore")
+                .map_err(|e| format!("{e:#}"))?
+            {
+                Response::Restore { success: true, .. } => {
+                    tracing::info!(task, node, udf, "UDF restored from its snapshot");
+                }
+                Response::Restore { error, .. } => {
+                    return Err(format!("restoring its snapshot failed: {error}"));
+                }
+                other => {
+                    return Err(format!(
+                        "the agent answered the restore request with {other:?}"
+                    ));
+                }
+            }
+        }
         Ok(Box::new(Agent {
             conn,
             batch: None,
@@ -146,6 +211,25 @@ impl UdfService for UdfFunctions {
         self.functions
             .get(udf)
             .map_or(Duration::from_secs(10), |(f, _)| f.timeout)
+    }
+
+    fn snapshot_interval(&self) -> Option<Duration> {
+        self.snapshots.as_ref().map(|(_, every)| *every)
+    }
+
+    fn save_snapshot(&self, task: &str, node: &str, snapshot: Vec<u8>) {
+        use base64::Engine as _;
+        let Some((store, _)) = &self.snapshots else {
+            return;
+        };
+        let record = TaskSnapshotRecord {
+            task: task.to_string(),
+            node: node.to_string(),
+            data: base64::engine::general_purpose::STANDARD.encode(snapshot),
+        };
+        if let Err(e) = store.put(&record) {
+            tracing::error!(task, node, "keeping the UDF snapshot: {e}");
+        }
     }
 }
 
@@ -448,7 +532,8 @@ impl UdfAgent for Agent {
                     return Received::Ended(Some(format!("the agent failed: {e}")));
                 }
                 Response::Keepalive(_) => self.awaiting = None,
-                // Snapshot and restore answers carry no data.
+                Response::Snapshot(snapshot) => return Received::Snapshot(snapshot),
+                // A restore answer comes at start, an info answer never here.
                 _ => {}
             }
         }
@@ -456,6 +541,10 @@ impl UdfAgent for Agent {
 
     fn close(&mut self) {
         self.conn.close();
+    }
+
+    fn snapshot(&mut self) -> Result<(), String> {
+        self.conn.send(&Request::Snapshot)
     }
 }
 

@@ -57,7 +57,7 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 pub use records::{
     ConfigOverrideRecord, DbRpRecord, EventStateRecord, HandlerRecord, RecordingRecord,
-    ReplayRecord, TaskRecord, TemplateRecord, TopicStateRecord,
+    ReplayRecord, TaskRecord, TaskSnapshotRecord, TemplateRecord, TopicStateRecord,
 };
 
 /// The redb table type every record kind uses: string keys, enveloped JSON values.

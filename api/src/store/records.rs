@@ -312,3 +312,32 @@ impl Record for ConfigOverrideRecord {
         format!("{}\0{}", self.section, self.element)
     }
 }
+
+/// The last snapshot of a UDF node's agent (`[task] snapshot-interval`), restored into the
+/// agent started for that node after a restart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskSnapshotRecord {
+    /// The task.
+    pub task: String,
+    /// The node (`movingAvg2`).
+    pub node: String,
+    /// The agent's snapshot, base64.
+    pub data: String,
+}
+
+impl TaskSnapshotRecord {
+    /// The key prefix of a task's snapshots.
+    pub fn prefix(task: &str) -> String {
+        format!("{task}\0")
+    }
+}
+
+impl Record for TaskSnapshotRecord {
+    const TABLE: TableDefinition<'static, &'static str, &'static [u8]> =
+        TableDefinition::new("task_snapshots");
+    const VERSION: u32 = 1;
+
+    fn key(&self) -> String {
+        format!("{}{}", Self::prefix(&self.task), self.node)
+    }
+}

@@ -72,6 +72,33 @@ fn a_stream_udf_answers_points_with_its_options() {
 }
 
 #[test]
+fn a_udf_agent_is_restored_from_its_last_snapshot_after_a_restart() {
+    let mut d = Daemon::start_config(
+        "udf-snapshot",
+        Extra {
+            tail: format!(
+                "[task]\nsnapshot-interval = \"100ms\"\n[udf]\n[udf.functions.movingAvg]\nprog = \"python3\"\nargs = [\"-u\", {:?}]\ntimeout = \"10s\"\n",
+                agent()
+            ),
+            ..Extra::default()
+        },
+    );
+    let script = "stream\n    |from()\n        .measurement('cpu')\n        .groupBy('host')\n    @movingAvg()\n        .field('value')\n        .size(3)\n        .as('avg')\n    |httpOut('out')\n";
+    let (status, body) = create(&d, "snap", script);
+    assert_eq!(status, 200, "{body}");
+    // Two values of three: the agent holds them, nothing comes out yet.
+    d.write_s("cpu,host=a value=1 1\ncpu,host=a value=2 2\n");
+    // A snapshot is taken every 100 ms; a few of them, then the daemon dies.
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    d.kill9_and_restart();
+    // The new agent is restored with the two values: the third completes the window
+    // (without the snapshot it would hold one value, and emit nothing).
+    d.write_s("cpu,host=a value=6 3\n");
+    let out = last(&d, "/kapacitor/v1/tasks/snap/out", "a", "avg", 3.0);
+    assert!(out.contains("1970-01-01T00:00:03Z"), "{out}");
+}
+
+#[test]
 fn a_batch_udf_answers_each_window() {
     let d = daemon("udf-batch");
     let (status, body) = create(

@@ -8,8 +8,10 @@ in the point's group, a point of the same series, time and group with field `as`
 mean. `.size()` must be positive (init fails otherwise). With the environment variable
 `UDF_MODE=batch` it instead wants batches and answers each with one point: field `count`
 = the number of points, at the batch's tmax, with the batch's tags. With `UDF_MODE=hang`
-it never answers keepalive requests.
+it never answers keepalive requests. Its state (each group's last values) is what it
+answers a snapshot request with (JSON), and what a restore request sets.
 """
+import json
 import os
 import struct
 import sys
@@ -197,6 +199,19 @@ while True:
             for n2, w2, v2 in fields(body):
                 t = v2
             send(3, key(1, 0) + varint(t))
+        elif num == 4:
+            state = json.dumps({g: list(w) for g, w in windows.items()}).encode()
+            send(4, ld(1, state))
+        elif num == 5:
+            snapshot = b""
+            for n2, w2, v2 in fields(body):
+                if n2 == 1:
+                    snapshot = v2
+            try:
+                windows = defaultdict(deque, {g: deque(v) for g, v in json.loads(snapshot).items()})
+                send(5, key(1, 0) + varint(1))
+            except ValueError as e:
+                send(5, s(2, "bad snapshot: %s" % e))
         elif num == 16:
             batch_points = 0
         elif num == 17:

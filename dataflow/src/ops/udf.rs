@@ -12,6 +12,11 @@
 //!
 //! The node runs on one worker (its stage gathers), so a task's UDF sees all its data, in
 //! order, through one agent.
+//!
+//! Every `[task] snapshot-interval` ([`UdfService::snapshot_interval`]) the node asks its
+//! agent for a snapshot of its state and hands it to the service, which keeps it; an agent
+//! started later for the same task node (after a restart) is restored from it, as
+//! Kapacitor's task snapshots do.
 
 use crate::node::{BuildError, BuildInfo, Ctx, Processor, STAGE_WAKER, StageWaker};
 use crate::point::Msg;
@@ -28,6 +33,8 @@ pub const UDF_SERVICE: &str = "udf";
 pub enum Received {
     /// A point or a batch.
     Msg(Msg),
+    /// The snapshot of its state the agent was asked for ([`UdfAgent::snapshot`]).
+    Snapshot(Vec<u8>),
     /// Nothing within the wait.
     Nothing,
     /// The agent is gone: `None` when it exited after its input was closed, else why it
@@ -43,6 +50,11 @@ pub trait UdfAgent: Send {
     fn recv(&mut self, wait: Duration) -> Received;
     /// Closes the agent's input: it answers what it still holds, then exits.
     fn close(&mut self);
+    /// Asks the agent for a snapshot of its state; it comes back through
+    /// [`UdfAgent::recv`] as [`Received::Snapshot`]. The default asks nothing.
+    fn snapshot(&mut self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// Wakes a UDF node when its agent has sent something.
@@ -64,6 +76,18 @@ pub trait UdfService: Send + Sync + std::fmt::Debug {
 
     /// How long the end of the input waits for the last answers of an agent of `udf`.
     fn timeout(&self, udf: &str) -> Duration;
+
+    /// How often agents are asked for snapshots of their state (`[task]
+    /// snapshot-interval`); `None`: never. An agent started later for the same task node
+    /// is restored from the last one ([`UdfService::start`]).
+    fn snapshot_interval(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Keeps the snapshot of node `node` of task `task`.
+    fn save_snapshot(&self, task: &str, node: &str, snapshot: Vec<u8>) {
+        let _ = (task, node, snapshot);
+    }
 }
 
 /// The UDF service, registered under [`UDF_SERVICE`].
@@ -81,6 +105,7 @@ pub(crate) fn build(spec: &UdfSpec, info: &BuildInfo) -> Result<Box<dyn Processo
         waker: info.services.get::<StageWaker>(STAGE_WAKER),
         agent: None,
         failed: false,
+        snapshot_asked: None,
     }))
 }
 
@@ -94,6 +119,8 @@ struct Udf {
     agent: Option<Box<dyn UdfAgent>>,
     /// The agent could not start or failed: later messages are dropped, counted as errors.
     failed: bool,
+    /// When the agent was last asked for a snapshot (its start counts as one).
+    snapshot_asked: Option<Instant>,
 }
 
 impl Udf {
@@ -122,7 +149,10 @@ impl Udf {
                 &self.spec.options,
                 wake,
             ) {
-                Ok(a) => self.agent = Some(a),
+                Ok(a) => {
+                    self.agent = Some(a);
+                    self.snapshot_asked = Some(Instant::now());
+                }
                 Err(e) => {
                     self.fail(ctx, &format!("UDF {}: {e}", self.spec.name));
                     return None;
@@ -139,6 +169,24 @@ impl Udf {
         ctx.error(false, why);
     }
 
+    /// Asks the agent for a snapshot when `[task] snapshot-interval` has passed since the
+    /// last request (or its start).
+    fn snapshot_if_due(&mut self, ctx: &mut Ctx<'_>) {
+        let Some(every) = self.service.as_ref().and_then(|s| s.0.snapshot_interval()) else {
+            return;
+        };
+        if self.snapshot_asked.is_some_and(|t| t.elapsed() < every) {
+            return;
+        }
+        self.snapshot_asked = Some(Instant::now());
+        if let Some(agent) = self.agent.as_mut()
+            && let Err(e) = agent.snapshot()
+        {
+            let why = format!("UDF {}: {e}", self.spec.name);
+            self.fail(ctx, &why);
+        }
+    }
+
     /// Emits what the agent sent back, waiting at most `wait` for the first answer.
     fn collect(&mut self, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>, mut wait: Duration) {
         loop {
@@ -147,6 +195,11 @@ impl Udf {
             };
             match agent.recv(wait) {
                 Received::Msg(m) => out.push(m),
+                Received::Snapshot(snapshot) => {
+                    if let Some(service) = &self.service {
+                        service.0.save_snapshot(ctx.task, ctx.node, snapshot);
+                    }
+                }
                 Received::Nothing => return,
                 Received::Ended(None) => {
                     self.agent = None;
@@ -186,6 +239,7 @@ impl Processor for Udf {
 
     fn tick(&mut self, _: i64, ctx: &mut Ctx<'_>, out: &mut Vec<Msg>) {
         if self.agent(ctx).is_some() {
+            self.snapshot_if_due(ctx);
             self.collect(ctx, out, Duration::ZERO);
         }
     }

@@ -386,13 +386,19 @@ enum Source {
 }
 
 fn replay_services(runtime: &Runtime, alerts: &Arc<AlertService>) -> Services {
-    runtime.task_services(
-        Arc::new(ReplayWriter(Arc::clone(&runtime.writer))),
-        Arc::new(HttpOutRegistry::default()),
-        Arc::clone(alerts),
-        Arc::new(TopicStore::default()),
-        Arc::new(InhibitorRegistry::default()),
-    )
+    runtime
+        .task_services(
+            Arc::new(ReplayWriter(Arc::clone(&runtime.writer))),
+            Arc::new(HttpOutRegistry::default()),
+            Arc::clone(alerts),
+            Arc::new(TopicStore::default()),
+            Arc::new(InhibitorRegistry::default()),
+        )
+        // A replay's UDF agents start fresh and keep no snapshot of the live task's nodes.
+        .with(
+            kap_dataflow::ops::udf::UDF_SERVICE,
+            Arc::clone(&runtime.replay_udfs),
+        )
 }
 
 /// Reads a stream recording, keeps the points the task subscribes to, and shifts them.
