@@ -205,7 +205,9 @@ fn errors_are_counted_and_drop_the_point() {
     .err()
     .expect("refused");
     assert!(
-        err.contains("cannot use the k8sAutoscale node: unknown cluster \"other\""),
+        err.contains(
+            "cannot use the k8sAutoscale node, could not create kubernetes client: unknown cluster \"other\""
+        ),
         "{err}"
     );
 }

@@ -64,6 +64,39 @@ impl Orchestrators {
     fn clients(&self) -> Arc<Clients> {
         Arc::clone(&self.0.read().unwrap_or_else(|e| e.into_inner()))
     }
+
+    /// The service test of `service` (one of [`SERVICE_TESTS`]) with option `id`, as
+    /// Kapacitor's: the cluster's client, then a request that needs no resource (the
+    /// Kubernetes and Docker API versions, EC2's groups).
+    pub(crate) fn service_test(
+        &self,
+        service: &str,
+        given: &serde_json::Map<String, Json>,
+    ) -> Result<(), String> {
+        let id = match given.get("id") {
+            None | Some(Json::Null) => "",
+            Some(Json::String(s)) => s.as_str(),
+            Some(v) => return Err(format!("option \"id\": expected a string, got {v}")),
+        };
+        let clients = self.clients();
+        let client = |e: String| format!("failed to get client: {e}");
+        match service {
+            "kubernetes" => pick(&clients.k8s, "kubernetes", id)
+                .map_err(client)?
+                .json("GET", "/version", None)
+                .map(drop)
+                .map_err(|e| format!("failed to query server versions: {e}")),
+            "swarm" => pick(&clients.swarm, "swarm", id)
+                .map_err(client)?
+                .json("GET", "/version", None)
+                .map(drop)
+                .map_err(|e| format!("failed to query server version: {e}")),
+            _ => pick(&clients.ec2, "ec2", id)
+                .map_err(client)?
+                .groups_reachable()
+                .map_err(|e| format!("failed to query autoscaling groups: {e}")),
+        }
+    }
 }
 
 impl Clients {
@@ -165,10 +198,11 @@ fn pick<'a, T>(clusters: &'a BTreeMap<String, T>, name: &str, id: &str) -> Resul
     if id.is_empty() && clusters.len() == 1 {
         return Ok(clusters.values().next().expect("one cluster"));
     }
-    Err(format!(
-        "unknown {name} cluster {id:?}, cannot get client (is [[{name}]] with id = {id:?} enabled?)"
-    ))
+    Err(format!("unknown {name} cluster {id:?}, cannot get client"))
 }
+
+/// The services whose test reaches an autoscale cluster, with option `id`.
+pub(crate) const SERVICE_TESTS: &[&str] = &["ec2", "kubernetes", "swarm"];
 
 fn trimmed(servers: &[String]) -> Vec<String> {
     servers

@@ -327,6 +327,15 @@ impl AutoScaling {
         }
     }
 
+    /// Whether the API answers with these credentials (one group asked for).
+    pub fn groups_reachable(&self) -> Result<(), String> {
+        self.call(
+            "DescribeAutoScalingGroups",
+            &[("MaxRecords", "1".to_string())],
+        )
+        .map(drop)
+    }
+
     /// Sets the desired capacity of group `name`, honouring its cooldown (as Kapacitor).
     pub fn set_desired_capacity(&self, name: &str, capacity: i64) -> Result<(), String> {
         self.call(

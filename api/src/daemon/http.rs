@@ -522,6 +522,7 @@ fn service_test_names() -> Vec<&'static str> {
     let mut names = crate::alert_handlers::service_tests::names();
     names.push("influxdb");
     names.extend(super::scraper::SERVICE_TESTS);
+    names.extend(super::autoscale::SERVICE_TESTS);
     names.sort_unstable();
     names
 }
@@ -534,7 +535,9 @@ fn service_test_options(d: &Daemon, name: &str) -> Option<serde_json::Map<String
         o.insert("cluster".into(), json!(""));
         return Some(o);
     }
-    if super::scraper::SERVICE_TESTS.contains(&name) {
+    if super::scraper::SERVICE_TESTS.contains(&name)
+        || super::autoscale::SERVICE_TESTS.contains(&name)
+    {
         return Some(super::scraper::service_test_options(name));
     }
     crate::alert_handlers::service_tests::default_options(d.alerts.services(), name)
@@ -559,6 +562,9 @@ fn service_test_run(
     }
     if super::scraper::SERVICE_TESTS.contains(&name) {
         return Some(d.overrides.scraper_test(name, options));
+    }
+    if super::autoscale::SERVICE_TESTS.contains(&name) {
+        return Some(d.runtime.orchestrators.service_test(name, options));
     }
     crate::alert_handlers::service_tests::run(d.alerts.services(), name, options)
 }

@@ -127,8 +127,10 @@ pub struct Runtime {
     pub udfs: Arc<kap_dataflow::ops::udf::UdfStarter>,
     /// The agents of `[udf.functions]` for replays (no snapshots restored or kept).
     pub replay_udfs: Arc<kap_dataflow::ops::udf::UdfStarter>,
-    /// The `[[kubernetes]]` and `[[swarm]]` clusters of autoscale nodes.
-    pub autoscale: Arc<kap_dataflow::ops::autoscale::Autoscale>,
+    /// The `[[kubernetes]]`, `[[swarm]]` and `[[ec2]]` clusters of autoscale nodes.
+    pub orchestrators: Arc<super::autoscale::Orchestrators>,
+    /// The same, as the autoscale nodes' service.
+    autoscale: Arc<kap_dataflow::ops::autoscale::Autoscale>,
     /// Each running task's throughput.
     throughput: Arc<super::throughput::Throughput>,
     /// Ingest counters.
@@ -183,6 +185,7 @@ impl Runtime {
             replay_udfs: Arc::new(kap_dataflow::ops::udf::UdfStarter(Arc::new(
                 super::udf::UdfFunctions::default(),
             ))),
+            orchestrators: Arc::default(),
             autoscale: Arc::new(kap_dataflow::ops::autoscale::Autoscale(Arc::new(
                 super::autoscale::Orchestrators::default(),
             ))),
@@ -207,11 +210,11 @@ impl Runtime {
     }
 
     /// The runtime with these clusters for its tasks' autoscale nodes.
-    pub fn with_autoscale(
-        mut self,
-        clusters: Arc<dyn kap_dataflow::ops::autoscale::Scaler>,
-    ) -> Runtime {
-        self.autoscale = Arc::new(kap_dataflow::ops::autoscale::Autoscale(clusters));
+    pub fn with_autoscale(mut self, clusters: Arc<super::autoscale::Orchestrators>) -> Runtime {
+        self.autoscale = Arc::new(kap_dataflow::ops::autoscale::Autoscale(
+            Arc::clone(&clusters) as _,
+        ));
+        self.orchestrators = clusters;
         self
     }
 

@@ -643,21 +643,19 @@ fn launch(p: Prepared, runtime: &Arc<Runtime>) -> Scraper {
 /// The services of the scraper's side that Kapacitor has a service test for: the scraper
 /// (options `{"name": ""}`) and every discoverer kind (options `{"id": ""}`), including
 /// the ones this daemon does not run (their sections cannot be enabled, so a test of one
-/// finds no discoverer) and the autoscale services' clusters (`kubernetes`, `swarm`).
+/// finds no discoverer). `ec2` and `kubernetes`, discoverers too in Kapacitor, are tested
+/// here as the autoscale clusters they are in this daemon (`autoscale::SERVICE_TESTS`).
 pub(crate) const SERVICE_TESTS: &[&str] = &[
     "azure",
     "consul",
     "dns",
-    "ec2",
     "file-discovery",
     "gce",
-    "kubernetes",
     "marathon",
     "nerve",
     "scraper",
     "serverset",
     "static-discovery",
-    "swarm",
     "triton",
 ];
 
@@ -757,9 +755,6 @@ pub(crate) fn service_test(
             }
             None => not_found(),
         },
-        "kubernetes" | "swarm" => Err(format!(
-            "{service} cluster {wanted:?} is not found: autoscale is not supported"
-        )),
         _ => not_found(),
     }
 }

@@ -110,6 +110,8 @@ impl Api {
                 );
                 (200, body.to_string())
             }
+            // Kubernetes' and Docker's version (the service tests).
+            ("GET", ["", "version"]) => (200, json!({"major": "1", "Version": "27.0"}).to_string()),
             ("GET", ["", "services", name]) => {
                 let Some(n) = replicas.get(*name) else {
                     return missing;
@@ -249,6 +251,30 @@ fn k8s_autoscale_reads_and_sets_the_scale_of_deployments() {
     let node = &stats["stats"]["node-stats"]["k8s_autoscale2"];
     assert_eq!(node["increase_events"], 2, "{node}");
     assert_eq!(node["errors"], 0, "{node}");
+    // The service test asks the cluster for its version.
+    assert_eq!(
+        service_test(&d, "kubernetes", json!({"id": "prod"})),
+        json!({"success": true, "message": ""})
+    );
+    assert_eq!(
+        api.requests.lock().unwrap().last().unwrap().0,
+        "GET /version"
+    );
+    assert_eq!(
+        service_test(&d, "kubernetes", json!({"id": "nope"})),
+        json!({"success": false, "message": "failed to get client: unknown kubernetes cluster \"nope\", cannot get client"})
+    );
+}
+
+/// `POST /service-tests/<service>` with `options`: its answer.
+fn service_test(d: &Daemon, service: &str, options: Json) -> Json {
+    let (status, body) = d.req(
+        "POST",
+        &format!("/kapacitor/v1/service-tests/{service}"),
+        Some(&options.to_string()),
+    );
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
 }
 
 #[test]
@@ -287,6 +313,11 @@ fn swarm_autoscale_updates_the_service_at_its_version() {
     assert_eq!(updates[0].1["Labels"], json!({"a": "b"}));
     assert_eq!(updates[0].1["Mode"]["Replicated"]["Replicas"], 5);
     assert_eq!(updates[1].1["Mode"]["Replicated"]["Replicas"], 3);
+    // One cluster: the service test's default id (empty) picks it.
+    assert_eq!(
+        service_test(&d, "swarm", json!({})),
+        json!({"success": true, "message": ""})
+    );
     d.wait_log_line("the missing service", |l| {
         l.contains("failed to get swarm service for \\\"nope\\\"") && l.contains("404")
     });
@@ -330,6 +361,14 @@ fn ec2_autoscale_sets_the_desired_capacity_with_signed_requests() {
             "Action=SetDesiredCapacity&AutoScalingGroupName=asg-web&DesiredCapacity=99&HonorCooldown=true&Version=2011-01-01",
         ]
     );
+    assert_eq!(
+        service_test(&d, "ec2", json!({"id": "aws"})),
+        json!({"success": true, "message": ""})
+    );
+    assert_eq!(
+        api.requests.lock().unwrap().last().unwrap().2,
+        "Action=DescribeAutoScalingGroups&MaxRecords=1&Version=2011-01-01"
+    );
     for (line, auth, _) in &requests {
         assert_eq!(line, "POST /");
         assert!(
@@ -351,7 +390,9 @@ fn a_task_naming_an_unknown_cluster_does_not_start_and_bad_sections_stop_the_dae
     let (status, body) = d.req("POST", "/kapacitor/v1/tasks", Some(&task.to_string()));
     assert_eq!(status, 500, "{body}");
     assert!(
-        body.contains("cannot use the k8sAutoscale node: unknown kubernetes cluster \\\"nope\\\""),
+        body.contains(
+            "cannot use the k8sAutoscale node, could not create kubernetes client: unknown kubernetes cluster \\\"nope\\\", cannot get client"
+        ),
         "{body}"
     );
     let dir = crate::tempdir("autoscale_bad_config");

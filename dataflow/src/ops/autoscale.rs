@@ -277,10 +277,17 @@ pub(crate) fn build(spec: &NodeSpec, info: &BuildInfo) -> Result<Box<dyn Process
     let service = info.services.get::<Autoscale>(AUTOSCALE_SERVICE);
     if let Some(service) = &service {
         let (kind, cluster, node) = target.orchestrator();
-        service
-            .0
-            .check(kind, cluster)
-            .map_err(|e| BuildError::invalid(info, format!("cannot use the {node} node: {e}")))?;
+        let client = match kind {
+            Orchestrator::K8s => "kubernetes",
+            Orchestrator::Swarm => "swarm",
+            Orchestrator::Ec2 => "ec2",
+        };
+        service.0.check(kind, cluster).map_err(|e| {
+            BuildError::invalid(
+                info,
+                format!("cannot use the {node} node, could not create {client} client: {e}"),
+            )
+        })?;
     }
     Ok(Box::new(AutoscaleNode {
         target,
