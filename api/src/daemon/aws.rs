@@ -2,7 +2,9 @@
 //! `SetDesiredCapacity`, AWS's query protocol, answers in XML), with requests signed by
 //! Signature Version 4, and the credentials of an `[[ec2]]` section: its keys, else the
 //! environment's (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), else
-//! the shared credentials file's profile.
+//! the shared credentials file's profile, else the instance's role from the EC2 instance
+//! metadata service (IMDSv2, v1 as a fallback; `AWS_EC2_METADATA_SERVICE_ENDPOINT`,
+//! `AWS_EC2_METADATA_DISABLED`), as AWS's SDKs look for them.
 
 use crate::config::Ec2Config;
 use hmac::{Hmac, Mac};
@@ -31,6 +33,23 @@ impl std::fmt::Debug for Credentials {
             .field("access_key", &self.access_key)
             .finish_non_exhaustive()
     }
+}
+
+/// Where an `[[ec2]]` section's credentials come from.
+#[derive(Debug)]
+enum Provider {
+    /// Keys of the section, the environment or the shared credentials file.
+    Fixed(Credentials),
+    /// The instance's role, from the instance metadata service at this URL: temporary
+    /// keys, fetched again shortly before they expire.
+    Instance {
+        endpoint: String,
+        /// Asks the service, with a short timeout (it answers at once on an instance).
+        agent: ureq::Agent,
+        cached: std::sync::Mutex<Option<(Credentials, chrono::DateTime<chrono::Utc>)>>,
+        /// Why no fixed keys were found (said when the service has none either).
+        elsewhere: String,
+    },
 }
 
 impl Credentials {
@@ -69,6 +88,121 @@ impl Credentials {
         profile_credentials(&text, &profile)
             .ok_or_else(|| format!("no credentials of profile {profile:?} in {file}"))
     }
+}
+
+impl Provider {
+    /// The provider of `config`: fixed keys when there are some, else the instance
+    /// metadata service (unless `AWS_EC2_METADATA_DISABLED=true`; then `Err`).
+    fn of(config: &Ec2Config) -> Result<Provider, String> {
+        let elsewhere = match Credentials::of(config) {
+            Ok(c) => return Ok(Provider::Fixed(c)),
+            Err(e) => e,
+        };
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        if env("AWS_EC2_METADATA_DISABLED").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+            return Err(format!(
+                "{elsewhere}; the instance metadata service is disabled"
+            ));
+        }
+        Ok(Provider::Instance {
+            endpoint: env("AWS_EC2_METADATA_SERVICE_ENDPOINT")
+                .unwrap_or_else(|| "http://169.254.169.254".into())
+                .trim_end_matches('/')
+                .to_string(),
+            agent: ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_global(Some(std::time::Duration::from_secs(2)))
+                .build()
+                .into(),
+            cached: std::sync::Mutex::new(None),
+            elsewhere,
+        })
+    }
+
+    /// The credentials to sign with now.
+    fn get(&self) -> Result<Credentials, String> {
+        let (endpoint, agent, cached, elsewhere) = match self {
+            Provider::Fixed(c) => return Ok(c.clone()),
+            Provider::Instance {
+                endpoint,
+                agent,
+                cached,
+                elsewhere,
+            } => (endpoint, agent, cached, elsewhere),
+        };
+        let mut cached = cached.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((c, expires)) = cached.as_ref()
+            && *expires - chrono::Utc::now() > chrono::TimeDelta::minutes(5)
+        {
+            return Ok(c.clone());
+        }
+        let (c, expires) = instance_credentials(agent, endpoint)
+            .map_err(|e| format!("{elsewhere}; the instance metadata service: {e}"))?;
+        *cached = Some((c.clone(), expires));
+        Ok(c)
+    }
+}
+
+/// The role credentials of this EC2 instance, from its metadata service at `endpoint`
+/// (a session token first, IMDSv2; without one if the service gives none, IMDSv1).
+fn instance_credentials(
+    agent: &ureq::Agent,
+    endpoint: &str,
+) -> Result<(Credentials, chrono::DateTime<chrono::Utc>), String> {
+    let read = |mut r: ureq::http::Response<ureq::Body>, what: &str| -> Result<String, String> {
+        let status = r.status().as_u16();
+        let text = r
+            .body_mut()
+            .with_config()
+            .limit(1 << 20)
+            .read_to_string()
+            .map_err(|e| format!("{what}: {e}"))?;
+        if status != 200 {
+            return Err(format!("{what}: HTTP status {status}"));
+        }
+        Ok(text)
+    };
+    let token = agent
+        .put(&format!("{endpoint}/latest/api/token"))
+        .header("X-aws-ec2-metadata-token-ttl-seconds", "21600")
+        .send_empty()
+        .ok()
+        .and_then(|r| read(r, "token").ok());
+    let get = |path: &str| -> Result<String, String> {
+        let mut req = agent.get(&format!("{endpoint}{path}"));
+        if let Some(t) = &token {
+            req = req.header("X-aws-ec2-metadata-token", t.as_str());
+        }
+        read(req.call().map_err(|e| format!("GET {path}: {e}"))?, path)
+    };
+    let base = "/latest/meta-data/iam/security-credentials/";
+    let role = get(base)?;
+    let role = role
+        .lines()
+        .next()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .ok_or("the instance has no role")?
+        .to_string();
+    let doc: serde_json::Value = serde_json::from_str(&get(&format!("{base}{role}"))?)
+        .map_err(|e| format!("role {role}: {e}"))?;
+    let field = |k: &str| {
+        doc[k]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| format!("role {role}: no {k}"))
+    };
+    let expires = chrono::DateTime::parse_from_rfc3339(&field("Expiration")?)
+        .map_err(|e| format!("role {role}: Expiration: {e}"))?
+        .with_timezone(&chrono::Utc);
+    Ok((
+        Credentials {
+            access_key: field("AccessKeyId")?,
+            secret_key: field("SecretAccessKey")?,
+            session_token: Some(field("Token")?),
+        },
+        expires,
+    ))
 }
 
 /// The keys of `[profile]` in a shared credentials file.
@@ -198,7 +332,7 @@ fn form(v: &str) -> String {
 pub struct AutoScaling {
     endpoint: String,
     region: String,
-    creds: Credentials,
+    creds: Provider,
     agent: ureq::Agent,
 }
 
@@ -219,7 +353,7 @@ impl AutoScaling {
         Ok(AutoScaling {
             endpoint,
             region: config.region.clone(),
-            creds: Credentials::of(config)?,
+            creds: Provider::of(config)?,
             agent,
         })
     }
@@ -240,15 +374,16 @@ impl AutoScaling {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, "/"),
         };
+        let creds = self.creds.get()?;
         let amz_date = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
         let content_type = "application/x-www-form-urlencoded; charset=utf-8";
         let mut signed = vec![("content-type", content_type), ("x-amz-date", &amz_date)];
-        if let Some(t) = &self.creds.session_token {
+        if let Some(t) = &creds.session_token {
             signed.push(("x-amz-security-token", t.as_str()));
         }
         signed.sort();
         let auth = authorization(
-            &self.creds,
+            &creds,
             &Unsigned {
                 method: "POST",
                 host,
@@ -272,7 +407,7 @@ impl AutoScaling {
             .header("Content-Type", content_type)
             .header("X-Amz-Date", amz_date.as_str())
             .header("Authorization", auth.as_str());
-        if let Some(t) = &self.creds.session_token {
+        if let Some(t) = &creds.session_token {
             req = req.header("X-Amz-Security-Token", t.as_str());
         }
         let mut resp = req

@@ -110,6 +110,33 @@ impl Api {
                 );
                 (200, body.to_string())
             }
+            // The EC2 instance metadata service (IMDSv2): a session token, then the role's
+            // temporary keys.
+            ("PUT", ["", "latest", "api", "token"]) => (200, "imds-token".into()),
+            (
+                "GET",
+                [
+                    "",
+                    "latest",
+                    "meta-data",
+                    "iam",
+                    "security-credentials",
+                    role,
+                ],
+            ) => {
+                if role.is_empty() {
+                    (200, "kapacitor-role".into())
+                } else {
+                    let expires = chrono::Utc::now() + chrono::TimeDelta::hours(1);
+                    (
+                        200,
+                        json!({"Code": "Success", "AccessKeyId": "ASIAROLE",
+                        "SecretAccessKey": "role-secret", "Token": "role-session",
+                        "Expiration": expires.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)})
+                        .to_string(),
+                    )
+                }
+            }
             // Kubernetes' and Docker's version (the service tests).
             ("GET", ["", "version"]) => (200, json!({"major": "1", "Version": "27.0"}).to_string()),
             ("GET", ["", "services", name]) => {
@@ -377,6 +404,52 @@ fn ec2_autoscale_sets_the_desired_capacity_with_signed_requests() {
             "{auth}"
         );
     }
+}
+
+#[test]
+fn ec2_autoscale_signs_with_the_instance_role_s_keys_without_others() {
+    let (api, url) = Api::start(&[("asg", 1)]);
+    let home = crate::tempdir("autoscale_imds_home");
+    let d = Daemon::start_config(
+        "autoscale_imds",
+        Extra {
+            tail: format!("[[ec2]]\n  enabled = true\n  id = \"aws\"\n  endpoint = \"{url}\"\n"),
+            env: vec![
+                ("AWS_EC2_METADATA_SERVICE_ENDPOINT".into(), url.clone()),
+                ("HOME".into(), home.to_string_lossy().into_owned()),
+                ("AWS_ACCESS_KEY_ID".into(), String::new()),
+                ("AWS_PROFILE".into(), String::new()),
+            ],
+            ..Extra::default()
+        },
+    );
+    assert_eq!(
+        service_test(&d, "ec2", json!({"id": "aws"})),
+        json!({"success": true, "message": ""})
+    );
+    let requests = api.requests.lock().unwrap().clone();
+    let lines: Vec<&str> = requests.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(
+        lines,
+        [
+            "PUT /latest/api/token",
+            "GET /latest/meta-data/iam/security-credentials/",
+            "GET /latest/meta-data/iam/security-credentials/kapacitor-role",
+            "POST /",
+        ]
+    );
+    let signed = &requests[3].1;
+    assert!(
+        signed.starts_with("AWS4-HMAC-SHA256 Credential=ASIAROLE/")
+            && signed.contains("SignedHeaders=content-type;host;x-amz-date;x-amz-security-token,"),
+        "{signed}"
+    );
+    // The keys are kept until shortly before they expire: a second call asks only the API.
+    assert_eq!(
+        service_test(&d, "ec2", json!({"id": "aws"})),
+        json!({"success": true, "message": ""})
+    );
+    assert_eq!(api.requests.lock().unwrap().len(), 5);
 }
 
 #[test]

@@ -27,6 +27,8 @@ pub(crate) struct Extra {
     pub(crate) influxdb: String,
     /// More `kapacitord` arguments.
     pub(crate) args: Vec<String>,
+    /// Environment variables of `kapacitord`.
+    pub(crate) env: Vec<(String, String)>,
 }
 
 pub(crate) fn free_port() -> u16 {
@@ -139,6 +141,7 @@ impl Daemon {
             .arg("-pidfile")
             .arg(self.dir.join("kapacitord.pid"))
             .args(&self.extra.args)
+            .envs(self.extra.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
