@@ -44,6 +44,66 @@ struct Cluster {
     /// `Authorization` header.
     auth: Option<String>,
     agent: ureq::Agent,
+    breaker: Breaker,
+}
+
+/// First wait of a [`Breaker`] after a cluster could not be reached.
+const FIRST_WAIT: Duration = Duration::from_secs(5);
+/// Longest wait of a [`Breaker`].
+const LONGEST_WAIT: Duration = Duration::from_secs(60);
+
+/// Keeps a cluster that cannot be reached from holding up the worker at every point that
+/// needs it (a node asks its cluster while it handles the point): after a request finds
+/// no server, requests fail at once for a while (5 s, doubling up to a minute while it
+/// stays unreachable), saying why. An answer of any status closes it again.
+#[derive(Debug, Default)]
+pub(crate) struct Breaker(std::sync::Mutex<Option<Tripped>>);
+
+#[derive(Debug)]
+struct Tripped {
+    until: std::time::Instant,
+    wait: Duration,
+    why: String,
+}
+
+impl Breaker {
+    /// `Err` while the cluster is left alone after a failure.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        let t = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match t.as_ref() {
+            Some(t) if std::time::Instant::now() < t.until => {
+                let left = t.until.saturating_duration_since(std::time::Instant::now());
+                Err(format!(
+                    "not asking the cluster again for {}s after: {}",
+                    left.as_secs().max(1),
+                    t.why
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// A request reached a server.
+    pub(crate) fn succeeded(&self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// A request reached no server, for `why`.
+    pub(crate) fn failed(&self, why: &str) {
+        let mut t = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let wait = t
+            .as_ref()
+            .map_or(FIRST_WAIT, |t| (t.wait * 2).min(LONGEST_WAIT));
+        tracing::warn!(
+            "autoscale: {why}; not asking that cluster again for {}s",
+            wait.as_secs()
+        );
+        *t = Some(Tripped {
+            until: std::time::Instant::now() + wait,
+            wait,
+            why: why.to_string(),
+        });
+    }
 }
 
 impl Orchestrators {
@@ -158,6 +218,7 @@ impl Clients {
                     servers: trimmed(&servers),
                     auth: (!token.is_empty()).then(|| format!("Bearer {token}")),
                     agent,
+                    breaker: Breaker::default(),
                 },
             );
         }
@@ -170,6 +231,7 @@ impl Clients {
                     servers: trimmed(&s.servers),
                     auth: None,
                     agent,
+                    breaker: Breaker::default(),
                 },
             );
         }
@@ -215,6 +277,7 @@ impl Cluster {
     /// Sends a request to each server in turn until one answers; returns the first answer's
     /// status and body (a server that cannot be reached is skipped).
     fn call(&self, method: &str, path: &str, body: Option<&Json>) -> Result<(u16, String), String> {
+        self.breaker.check()?;
         let mut last = String::from("no servers");
         for server in &self.servers {
             let url = format!("{server}{path}");
@@ -244,11 +307,13 @@ impl Cluster {
                         .limit(MAX_BODY)
                         .read_to_string()
                         .map_err(|e| format!("{method} {url}: {e}"))?;
+                    self.breaker.succeeded();
                     return Ok((status, text));
                 }
                 Err(e) => last = format!("{method} {url}: {e}"),
             }
         }
+        self.breaker.failed(&last);
         Err(last)
     }
 

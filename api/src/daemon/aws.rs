@@ -334,6 +334,7 @@ pub struct AutoScaling {
     region: String,
     creds: Provider,
     agent: ureq::Agent,
+    breaker: super::autoscale::Breaker,
 }
 
 impl AutoScaling {
@@ -355,11 +356,13 @@ impl AutoScaling {
             region: config.region.clone(),
             creds: Provider::of(config)?,
             agent,
+            breaker: Default::default(),
         })
     }
 
     /// Calls `action` with `params`; the answer's XML.
     fn call(&self, action: &str, params: &[(&str, String)]) -> Result<String, String> {
+        self.breaker.check()?;
         let mut body = format!("Action={action}");
         for (k, v) in params {
             body.push_str(&format!("&{k}={}", form(v)));
@@ -410,9 +413,17 @@ impl AutoScaling {
         if let Some(t) = &creds.session_token {
             req = req.header("X-Amz-Security-Token", t.as_str());
         }
-        let mut resp = req
-            .send(body.as_bytes())
-            .map_err(|e| format!("{action}: {e}"))?;
+        let mut resp = match req.send(body.as_bytes()) {
+            Ok(r) => {
+                self.breaker.succeeded();
+                r
+            }
+            Err(e) => {
+                let why = format!("{action}: {e}");
+                self.breaker.failed(&why);
+                return Err(why);
+            }
+        };
         let status = resp.status().as_u16();
         let text = resp
             .body_mut()

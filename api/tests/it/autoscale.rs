@@ -453,6 +453,30 @@ fn ec2_autoscale_signs_with_the_instance_role_s_keys_without_others() {
 }
 
 #[test]
+fn a_cluster_that_cannot_be_reached_is_left_alone_for_a_while() {
+    // Nothing listens on port 1: the first point's request fails, the next ones fail at
+    // once without asking, each an error of the node.
+    let d = daemon(
+        "autoscale_down",
+        "[[kubernetes]]\n  enabled = true\n  api-servers = [\"http://127.0.0.1:1\"]\n".into(),
+    );
+    d.enable_task(
+        "k",
+        "stream\n    |from()\n        .measurement('scale')\n        .groupBy('deployment')\n    |k8sAutoscale()\n        .resourceNameTag('deployment')\n        .replicas(lambda: int(\"want\"))\n    |httpOut('out')\n",
+    );
+    d.write_s(
+        "scale,deployment=a want=3 1\nscale,deployment=b want=3 1\nscale,deployment=c want=3 1\n",
+    );
+    wait_for(10, "three errors", || {
+        d.json("/kapacitor/v1/tasks/k")["stats"]["node-stats"]["k8s_autoscale2"]["errors"] == 3
+    });
+    let line = d.wait_log_line("a request not made", |l| {
+        l.contains("not asking the cluster again for") && l.contains("127.0.0.1:1")
+    });
+    assert!(line.contains("/deployments/"), "{line}");
+}
+
+#[test]
 fn a_task_naming_an_unknown_cluster_does_not_start_and_bad_sections_stop_the_daemon() {
     let d = Daemon::start("autoscale_unknown");
     let task = json!({
