@@ -240,6 +240,21 @@ pub fn with_http_post(services: Services, case: &Json, sink_url: &str) -> Servic
     services.with(SERVICE_NAME, Arc::new(service))
 }
 
+/// Percent-encodes `s` for a URL path segment or a form value: unreserved characters
+/// (RFC 3986: letters, digits, `-`, `.`, `_`, `~`) as they are, every other byte `%XX`
+/// (AWS's encoding of query parameters too).
+pub(crate) fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

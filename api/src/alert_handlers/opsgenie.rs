@@ -168,7 +168,7 @@ impl OpsGenie2Config {
             let action = if action == "close" { "close" } else { "notes" };
             let url = format!(
                 "{base}/{}/{action}?identifierType=alias",
-                percent_encode(&alias)
+                crate::services::percent_encode(&alias)
             );
             let body = json!({"source": "kapacitor", "user": "kapacitor", "note": event.message});
             return Ok((url, body));
@@ -231,17 +231,4 @@ impl OpsGenie2Config {
 /// OpsGenie's alias (at most 512 characters): the alert id.
 fn alias(id: &str) -> String {
     id.chars().take(512).collect()
-}
-
-/// Percent-encodes a URL path segment.
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

@@ -11,6 +11,7 @@
 use super::aws::AutoScaling;
 use crate::alert_handlers::tls::TlsKeys;
 use crate::config::{Ec2Config, KubernetesConfig, SwarmConfig};
+use crate::services::percent_encode;
 use kap_dataflow::ops::autoscale::{Orchestrator, Resource, Scaler};
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
@@ -344,22 +345,15 @@ fn scale_path(namespace: &str, kind: &str, name: &str) -> Result<String, String>
     };
     Ok(format!(
         "{group}/namespaces/{}/{kind}/{}/scale",
-        escape(namespace),
-        escape(name)
+        percent_encode(namespace),
+        percent_encode(name)
     ))
 }
 
-/// A path segment, percent-encoded.
-fn escape(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for b in segment.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+/// Swarm service `name` as the cluster describes it.
+fn swarm_service(c: &Cluster, name: &str) -> Result<Json, String> {
+    c.json("GET", &format!("/services/{}", percent_encode(name)), None)
+        .map_err(|e| format!("failed to get swarm service for {name:?}: {e}"))
 }
 
 /// The replicas a Swarm service's spec asks for.
@@ -405,10 +399,7 @@ impl Clients {
             }
             Resource::Swarm { cluster, service } => {
                 let c = self.cluster(Orchestrator::Swarm, cluster)?;
-                let s = c
-                    .json("GET", &format!("/services/{}", escape(service)), None)
-                    .map_err(|e| format!("failed to get swarm service for {service:?}: {e}"))?;
-                swarm_replicas(&s, service)
+                swarm_replicas(&swarm_service(c, service)?, service)
             }
             Resource::Ec2 { cluster, group } => pick(&self.ec2, "ec2", cluster)?
                 .desired_capacity(group)
@@ -436,9 +427,7 @@ impl Clients {
             }
             Resource::Swarm { cluster, service } => {
                 let c = self.cluster(Orchestrator::Swarm, cluster)?;
-                let mut s = c
-                    .json("GET", &format!("/services/{}", escape(service)), None)
-                    .map_err(|e| format!("failed to get swarm service for {service:?}: {e}"))?;
+                let mut s = swarm_service(c, service)?;
                 swarm_replicas(&s, service)?;
                 let id = s["ID"].as_str().unwrap_or(service).to_string();
                 let version = s["Version"]["Index"].as_u64().unwrap_or(0);
@@ -446,7 +435,7 @@ impl Clients {
                 spec["Mode"]["Replicated"]["Replicas"] = Json::from(replicas);
                 c.json(
                     "POST",
-                    &format!("/services/{}/update?version={version}", escape(&id)),
+                    &format!("/services/{}/update?version={version}", percent_encode(&id)),
                     Some(spec),
                 )
                 .map(|_| ())

@@ -313,20 +313,6 @@ pub fn authorization(
     )
 }
 
-/// `application/x-www-form-urlencoded` of a parameter value (AWS's encoding: unreserved
-/// characters as they are, everything else `%XX`).
-fn form(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for b in v.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// One `[[ec2]]`'s Auto Scaling API.
 #[derive(Debug)]
 pub struct AutoScaling {
@@ -365,7 +351,7 @@ impl AutoScaling {
         self.breaker.check()?;
         let mut body = format!("Action={action}");
         for (k, v) in params {
-            body.push_str(&format!("&{k}={}", form(v)));
+            body.push_str(&format!("&{k}={}", crate::services::percent_encode(v)));
         }
         body.push_str(&format!("&Version={API_VERSION}"));
         let rest = self
@@ -548,6 +534,6 @@ mod tests {
             "A"
         );
         assert!(profile_credentials(text, "nope").is_none());
-        assert_eq!(form("a b/c"), "a%20b%2Fc");
+        assert_eq!(crate::services::percent_encode("a b/c"), "a%20b%2Fc");
     }
 }

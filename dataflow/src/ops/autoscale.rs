@@ -304,6 +304,21 @@ pub(crate) fn build(spec: &NodeSpec, info: &BuildInfo) -> Result<Box<dyn Process
     }))
 }
 
+/// The [`Common`] settings of an autoscale spec (the three specs share these fields).
+macro_rules! common {
+    ($s:expr) => {
+        Common {
+            current_field: &$s.current_field,
+            min: $s.min,
+            max: $s.max,
+            replicas: &$s.replicas,
+            increase_cooldown: $s.increase_cooldown,
+            decrease_cooldown: $s.decrease_cooldown,
+            quiet: $s.quiet,
+        }
+    };
+}
+
 fn k8s(s: &K8sAutoscaleSpec) -> (Target, Common<'_>) {
     (
         Target::K8s {
@@ -316,15 +331,7 @@ fn k8s(s: &K8sAutoscaleSpec) -> (Target, Common<'_>) {
             kind_tag: Sym::new(&s.kind_tag),
             resource_tag: Sym::new(&s.resource_tag),
         },
-        Common {
-            current_field: &s.current_field,
-            min: s.min,
-            max: s.max,
-            replicas: &s.replicas,
-            increase_cooldown: s.increase_cooldown,
-            decrease_cooldown: s.decrease_cooldown,
-            quiet: s.quiet,
-        },
+        common!(s),
     )
 }
 
@@ -336,15 +343,7 @@ fn swarm(s: &SwarmAutoscaleSpec) -> (Target, Common<'_>) {
             name_tag: s.service_name_tag.clone(),
             output_tag: Sym::new(&s.output_service_name_tag),
         },
-        Common {
-            current_field: &s.current_field,
-            min: s.min,
-            max: s.max,
-            replicas: &s.replicas,
-            increase_cooldown: s.increase_cooldown,
-            decrease_cooldown: s.decrease_cooldown,
-            quiet: s.quiet,
-        },
+        common!(s),
     )
 }
 
@@ -356,15 +355,7 @@ fn ec2(s: &Ec2AutoscaleSpec) -> (Target, Common<'_>) {
             name_tag: s.group_name_tag.clone(),
             output_tag: Sym::new(&s.output_group_name_tag),
         },
-        Common {
-            current_field: &s.current_field,
-            min: s.min,
-            max: s.max,
-            replicas: &s.replicas,
-            increase_cooldown: s.increase_cooldown,
-            decrease_cooldown: s.decrease_cooldown,
-            quiet: s.quiet,
-        },
+        common!(s),
     )
 }
 
