@@ -363,7 +363,8 @@ impl AutoScaling {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, "/"),
         };
-        let creds = self.creds.get()?;
+        // Credentials that cannot be had (no instance role) leave the API alone a while too.
+        let creds = self.creds.get().inspect_err(|e| self.breaker.failed(e))?;
         let amz_date = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
         let content_type = "application/x-www-form-urlencoded; charset=utf-8";
         let mut signed = vec![("content-type", content_type), ("x-amz-date", &amz_date)];

@@ -474,6 +474,40 @@ fn a_cluster_that_cannot_be_reached_is_left_alone_for_a_while() {
         l.contains("not asking the cluster again for") && l.contains("127.0.0.1:1")
     });
     assert!(line.contains("/deployments/"), "{line}");
+    // EC2 without credentials anywhere (no instance metadata service either): the same.
+    let home = crate::tempdir("autoscale_down_home");
+    let d = Daemon::start_config(
+        "autoscale_down_ec2",
+        Extra {
+            tail:
+                "[[ec2]]\n  enabled = true\n  id = \"aws\"\n  endpoint = \"http://127.0.0.1:1\"\n"
+                    .into(),
+            env: vec![
+                (
+                    "AWS_EC2_METADATA_SERVICE_ENDPOINT".into(),
+                    "http://127.0.0.1:1".into(),
+                ),
+                ("HOME".into(), home.to_string_lossy().into_owned()),
+                ("AWS_ACCESS_KEY_ID".into(), String::new()),
+            ],
+            ..Extra::default()
+        },
+    );
+    let first = service_test(&d, "ec2", json!({}));
+    let message = first["message"].as_str().unwrap();
+    assert!(
+        message.contains("no access-key, no AWS_ACCESS_KEY_ID")
+            && message.contains("the instance metadata service"),
+        "{first}"
+    );
+    let second = service_test(&d, "ec2", json!({}));
+    assert!(
+        second["message"]
+            .as_str()
+            .unwrap()
+            .contains("not asking the cluster again for"),
+        "{second}"
+    );
 }
 
 #[test]
