@@ -1850,6 +1850,8 @@ where
         activator.activate_after(TICK);
     }
     let mut dirty = false;
+    // Whether the stage asked to be woken to publish counts it held back.
+    let mut wake_asked = false;
     let mut published = Instant::now();
     move |(input, frontier), output| {
         // `for_each` keeps arrival order (FIFO per sending worker), which the merge below
@@ -1936,11 +1938,14 @@ where
         // woken by the watermark heartbeat until the sweep).
         if (dirty && published.elapsed() >= STATS_EVERY) || (frontier.is_empty() && !finished) {
             dirty = false;
+            wake_asked = false;
             published = Instant::now();
             let mut st = slot.lock().unwrap_or_else(|e| e.into_inner());
             st.nodes = exec.node_stats();
             st.edges = exec.edge_stats();
-        } else if dirty {
+        } else if dirty && !wake_asked {
+            // Once per held-back publication: a busy stage runs many times in between.
+            wake_asked = true;
             activator.activate_after(STATS_EVERY.saturating_sub(published.elapsed()));
         }
         if frontier.is_empty() {
