@@ -647,7 +647,6 @@ pub fn validate_httppost(sections: &[HttpPostConfig]) -> Result<(), (String, Str
 const UNSUPPORTED_DISCOVERERS: &[&str] = &[
     "azure",
     "dns",
-    "ec2",
     "gce",
     "kubernetes",
     "marathon",
@@ -668,6 +667,8 @@ pub struct ScraperSections<'a> {
     pub file_discovery: &'a [FileDiscoveryConfig],
     /// `[[consul]]`.
     pub consul: &'a [ConsulConfig],
+    /// `[[ec2]]` (EC2 discovery).
+    pub ec2: &'a [Ec2Config],
 }
 
 impl Config {
@@ -678,6 +679,7 @@ impl Config {
             static_discovery: &self.static_discovery,
             file_discovery: &self.file_discovery,
             consul: &self.consul,
+            ec2: &self.ec2,
         }
     }
 }
@@ -822,12 +824,16 @@ pub fn validate_scrapers(config: ScraperSections<'_>) -> Result<(), (String, Str
                 .consul
                 .iter()
                 .any(|d| d.enabled && d.id == c.discoverer_id),
+            "ec2" => config
+                .ec2
+                .iter()
+                .any(|d| d.enabled && d.id == c.discoverer_id),
             other if UNSUPPORTED_DISCOVERERS.contains(&other) => {
                 return invalid(
                     key("discoverer-service"),
                     format!(
                         "\"{other}\" discovery is not supported (static-discovery, \
-                         file-discovery and consul are)"
+                         file-discovery, consul and ec2 are)"
                     ),
                 );
             }
@@ -836,7 +842,7 @@ pub fn validate_scrapers(config: ScraperSections<'_>) -> Result<(), (String, Str
                     key("discoverer-service"),
                     format!(
                         "unknown discoverer service \"{other}\" (want static-discovery, \
-                         file-discovery or consul)"
+                         file-discovery, consul or ec2)"
                     ),
                 );
             }
@@ -1199,7 +1205,7 @@ pub struct ScraperConfig {
     pub enabled: bool,
     /// The job name: the measurement of the points.
     pub name: String,
-    /// The discoverer's service: `static-discovery` or `file-discovery`.
+    /// The discoverer's service: `static-discovery`, `file-discovery`, `consul` or `ec2`.
     pub discoverer_service: String,
     /// The discoverer's `id`.
     pub discoverer_id: String,
@@ -1341,7 +1347,7 @@ pub struct SwarmConfig {
 }
 
 /// One `[[ec2]]`: an AWS account and region whose auto scaling groups `ec2Autoscale` nodes
-/// scale (its EC2 discovery for scrapers is not implemented).
+/// scale, and whose instances scrapers naming it (`discoverer-service = "ec2"`) scrape.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Ec2Config {
@@ -1358,13 +1364,14 @@ pub struct Ec2Config {
     /// Profile of the shared credentials file (`~/.aws/credentials`); empty: `AWS_PROFILE`,
     /// else `default`.
     pub profile: String,
-    /// EC2 discovery's refresh interval (scrapers; not used by this daemon).
+    /// How often EC2 discovery asks for the instances again (scrapers).
     #[serde(with = "go_duration_serde")]
     pub refresh_interval: Duration,
-    /// EC2 discovery's port (scrapers; not used by this daemon).
+    /// The port EC2 discovery's targets are scraped at (scrapers).
     pub port: u16,
-    /// Ours: the Auto Scaling API's URL (an AWS-compatible endpoint); empty:
-    /// `https://autoscaling.<region>.amazonaws.com`.
+    /// Ours: the URL of every AWS API the section uses (an AWS-compatible endpoint); empty:
+    /// AWS's, `https://autoscaling.<region>.amazonaws.com` and
+    /// `https://ec2.<region>.amazonaws.com`.
     pub endpoint: String,
 }
 

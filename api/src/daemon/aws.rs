@@ -1,6 +1,7 @@
-//! The AWS Auto Scaling API as `ec2Autoscale` uses it (`DescribeAutoScalingGroups`,
-//! `SetDesiredCapacity`, AWS's query protocol, answers in XML), with requests signed by
-//! Signature Version 4, and the credentials of an `[[ec2]]` section: its keys, else the
+//! The AWS APIs an `[[ec2]]` section serves: Auto Scaling as `ec2Autoscale` uses it
+//! (`DescribeAutoScalingGroups`, `SetDesiredCapacity`) and EC2's `DescribeInstances` for
+//! scrapers' EC2 discovery, both in AWS's query protocol (a form, answers in XML), with
+//! requests signed by Signature Version 4, and the credentials of the section: its keys, else the
 //! environment's (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), else
 //! the shared credentials file's profile, else the instance's role from the EC2 instance
 //! metadata service (IMDSv2, v1 as a fallback; `AWS_EC2_METADATA_SERVICE_ENDPOINT`,
@@ -11,10 +12,23 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 
-/// The Auto Scaling API's version.
-const API_VERSION: &str = "2011-01-01";
-/// AWS's name of the service, in signatures.
-const SERVICE: &str = "autoscaling";
+/// An AWS API of the query protocol: its name in hosts and signatures, and its version.
+#[derive(Debug, Clone, Copy)]
+struct Service {
+    name: &'static str,
+    version: &'static str,
+}
+
+/// The Auto Scaling API.
+const AUTOSCALING: Service = Service {
+    name: "autoscaling",
+    version: "2011-01-01",
+};
+/// The EC2 API.
+const EC2: Service = Service {
+    name: "ec2",
+    version: "2016-11-15",
+};
 
 /// Keys to sign requests with.
 #[derive(Clone, PartialEq, Eq)]
@@ -313,9 +327,10 @@ pub fn authorization(
     )
 }
 
-/// One `[[ec2]]`'s Auto Scaling API.
+/// One `[[ec2]]`'s client of one AWS API.
 #[derive(Debug)]
-pub struct AutoScaling {
+struct QueryApi {
+    service: Service,
     endpoint: String,
     region: String,
     creds: Provider,
@@ -323,11 +338,13 @@ pub struct AutoScaling {
     breaker: super::autoscale::Breaker,
 }
 
-impl AutoScaling {
-    /// The API of `config` (its credentials found now); `Err` says why it cannot be used.
-    pub fn new(config: &Ec2Config, timeout: Duration) -> Result<AutoScaling, String> {
+impl QueryApi {
+    /// The client of `service` for `config` (its credentials found now): at the section's
+    /// `endpoint` (ours: one URL for every AWS API, as AWS-compatible servers have), else
+    /// AWS's regional endpoint of the service. `Err` says why it cannot be used.
+    fn new(service: Service, config: &Ec2Config, timeout: Duration) -> Result<QueryApi, String> {
         let endpoint = if config.endpoint.is_empty() {
-            format!("https://autoscaling.{}.amazonaws.com", config.region)
+            format!("https://{}.{}.amazonaws.com", service.name, config.region)
         } else {
             config.endpoint.trim_end_matches('/').to_string()
         };
@@ -337,7 +354,8 @@ impl AutoScaling {
             .user_agent(concat!("Kapacitor/", env!("CARGO_PKG_VERSION")))
             .build()
             .into();
-        Ok(AutoScaling {
+        Ok(QueryApi {
+            service,
             endpoint,
             region: config.region.clone(),
             creds: Provider::of(config)?,
@@ -353,7 +371,7 @@ impl AutoScaling {
         for (k, v) in params {
             body.push_str(&format!("&{k}={}", crate::services::percent_encode(v)));
         }
-        body.push_str(&format!("&Version={API_VERSION}"));
+        body.push_str(&format!("&Version={}", self.service.version));
         let rest = self
             .endpoint
             .split_once("://")
@@ -384,7 +402,7 @@ impl AutoScaling {
             },
             &amz_date,
             &self.region,
-            SERVICE,
+            self.service.name,
         );
         let url = if rest.contains('/') {
             self.endpoint.clone()
@@ -437,6 +455,21 @@ impl AutoScaling {
         }
         Ok(text)
     }
+}
+
+/// One `[[ec2]]`'s Auto Scaling API.
+#[derive(Debug)]
+pub struct AutoScaling(QueryApi);
+
+impl AutoScaling {
+    /// The API of `config` (its credentials found now); `Err` says why it cannot be used.
+    pub fn new(config: &Ec2Config, timeout: Duration) -> Result<AutoScaling, String> {
+        QueryApi::new(AUTOSCALING, config, timeout).map(AutoScaling)
+    }
+
+    fn call(&self, action: &str, params: &[(&str, String)]) -> Result<String, String> {
+        self.0.call(action, params)
+    }
 
     /// The desired capacity of group `name` (0 when there is no such group, as Kapacitor).
     pub fn desired_capacity(&self, name: &str) -> Result<i64, String> {
@@ -481,6 +514,121 @@ impl AutoScaling {
         )
         .map(|_| ())
     }
+}
+
+/// An EC2 instance as `DescribeInstances` describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    /// Its private address; `None` when it has none (terminated).
+    pub private_ip: Option<String>,
+    /// Prometheus' `__meta_ec2_*` labels of the instance.
+    pub labels: std::collections::BTreeMap<String, String>,
+}
+
+/// The most pages of instances read at one refresh.
+const MAX_PAGES: usize = 1000;
+
+/// One `[[ec2]]`'s EC2 API, as EC2 discovery uses it.
+#[derive(Debug)]
+pub struct Ec2(QueryApi);
+
+impl Ec2 {
+    /// The API of `config` (its credentials found now); `Err` says why it cannot be used.
+    pub fn new(config: &Ec2Config, timeout: Duration) -> Result<Ec2, String> {
+        QueryApi::new(EC2, config, timeout).map(Ec2)
+    }
+
+    /// Every instance of the region (all pages of `DescribeInstances`, as Prometheus' EC2
+    /// discovery reads them).
+    pub fn instances(&self) -> Result<Vec<Instance>, String> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let params: Vec<(&str, String)> =
+                token.take().map(|t| ("NextToken", t)).into_iter().collect();
+            let xml = self.0.call("DescribeInstances", &params)?;
+            token = describe_instances(&xml, &mut out)
+                .map_err(|e| format!("DescribeInstances: {e}"))?;
+            if token.is_none() {
+                return Ok(out);
+            }
+        }
+        Err(format!("DescribeInstances: more than {MAX_PAGES} pages"))
+    }
+}
+
+/// Reads one page of `DescribeInstances` into `out`; the next page's token.
+fn describe_instances(xml: &str, out: &mut Vec<Instance>) -> Result<Option<String>, String> {
+    let doc = roxmltree::Document::parse(xml).map_err(|e| e.to_string())?;
+    let root = doc.root_element();
+    type Node<'a, 'i> = roxmltree::Node<'a, 'i>;
+    fn child<'a, 'i>(n: Node<'a, 'i>, tag: &str) -> Option<Node<'a, 'i>> {
+        n.children().find(|c| c.is_element() && c.has_tag_name(tag))
+    }
+    fn text(n: Node<'_, '_>, tag: &str) -> Option<String> {
+        child(n, tag)
+            .and_then(|c| c.text())
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+    }
+    fn items<'a, 'i>(n: Option<Node<'a, 'i>>) -> Vec<Node<'a, 'i>> {
+        n.into_iter()
+            .flat_map(|n| n.children())
+            .filter(|c| c.is_element() && c.has_tag_name("item"))
+            .collect()
+    }
+    for reservation in items(child(root, "reservationSet")) {
+        let owner = text(reservation, "ownerId");
+        for i in items(child(reservation, "instancesSet")) {
+            let mut labels = std::collections::BTreeMap::new();
+            let mut put = |k: &str, v: Option<String>| {
+                if let Some(v) = v {
+                    labels.insert(format!("__meta_ec2_{k}"), v);
+                }
+            };
+            let private_ip = text(i, "privateIpAddress");
+            put("instance_id", text(i, "instanceId"));
+            put("instance_type", text(i, "instanceType"));
+            put("ami", text(i, "imageId"));
+            put("architecture", text(i, "architecture"));
+            put("platform", text(i, "platform"));
+            put("owner_id", owner.clone());
+            put("private_ip", private_ip.clone());
+            put("private_dns_name", text(i, "privateDnsName"));
+            put("public_ip", text(i, "ipAddress"));
+            put("public_dns_name", text(i, "dnsName"));
+            put("vpc_id", text(i, "vpcId"));
+            put("primary_subnet_id", text(i, "subnetId"));
+            put(
+                "instance_state",
+                child(i, "instanceState").and_then(|s| text(s, "name")),
+            );
+            put(
+                "availability_zone",
+                child(i, "placement").and_then(|p| text(p, "availabilityZone")),
+            );
+            // Prometheus: the subnets of the instance's interfaces, `,a,b,`.
+            let subnets: Vec<String> = items(child(i, "networkInterfaceSet"))
+                .into_iter()
+                .filter_map(|n| text(n, "subnetId"))
+                .collect();
+            if !subnets.is_empty() {
+                put("subnet_id", Some(format!(",{},", subnets.join(","))));
+            }
+            for tag in items(child(i, "tagSet")) {
+                if let (Some(k), v) = (text(tag, "key"), text(tag, "value")) {
+                    let name: String = k
+                        .chars()
+                        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                        .collect();
+                    put(&format!("tag_{name}"), Some(v.unwrap_or_default()));
+                }
+            }
+            out.push(Instance { private_ip, labels });
+        }
+    }
+    Ok(text(root, "nextToken"))
 }
 
 #[cfg(test)]
@@ -536,5 +684,76 @@ mod tests {
         );
         assert!(profile_credentials(text, "nope").is_none());
         assert_eq!(crate::services::percent_encode("a b/c"), "a%20b%2Fc");
+    }
+
+    /// A page of `DescribeInstances` as EC2 answers it: instances of two reservations, one
+    /// without a private address; interfaces' own addresses are not the instance's.
+    #[test]
+    fn reads_the_instances_of_describe_instances() {
+        let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
+  <requestId>r</requestId>
+  <reservationSet>
+    <item>
+      <reservationId>r-1</reservationId><ownerId>123456789012</ownerId>
+      <instancesSet>
+        <item>
+          <instanceId>i-1</instanceId><imageId>ami-1</imageId>
+          <instanceState><code>16</code><name>running</name></instanceState>
+          <privateDnsName>ip-10-0-0-5.ec2.internal</privateDnsName><dnsName/>
+          <instanceType>t3.micro</instanceType>
+          <placement><availabilityZone>eu-west-1a</availabilityZone></placement>
+          <subnetId>subnet-a</subnetId><vpcId>vpc-1</vpcId>
+          <privateIpAddress>10.0.0.5</privateIpAddress><ipAddress>54.1.2.3</ipAddress>
+          <networkInterfaceSet>
+            <item><subnetId>subnet-a</subnetId><privateIpAddress>10.0.0.5</privateIpAddress></item>
+            <item><subnetId>subnet-b</subnetId><privateIpAddress>10.0.1.9</privateIpAddress></item>
+          </networkInterfaceSet>
+          <tagSet><item><key>Name</key><value>web 1</value></item><item><key>aws:role</key><value/></item></tagSet>
+        </item>
+      </instancesSet>
+    </item>
+    <item>
+      <ownerId>123456789012</ownerId>
+      <instancesSet>
+        <item><instanceId>i-2</instanceId><instanceState><name>terminated</name></instanceState></item>
+      </instancesSet>
+    </item>
+  </reservationSet>
+  <nextToken>page-2</nextToken>
+</DescribeInstancesResponse>"#;
+        let mut out = Vec::new();
+        assert_eq!(
+            describe_instances(xml, &mut out).unwrap().as_deref(),
+            Some("page-2")
+        );
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].private_ip.as_deref(), Some("10.0.0.5"));
+        let l = &out[0].labels;
+        for (k, v) in [
+            ("instance_id", "i-1"),
+            ("instance_state", "running"),
+            ("instance_type", "t3.micro"),
+            ("availability_zone", "eu-west-1a"),
+            ("public_ip", "54.1.2.3"),
+            ("subnet_id", ",subnet-a,subnet-b,"),
+            ("owner_id", "123456789012"),
+            ("tag_Name", "web 1"),
+            ("tag_aws_role", ""),
+        ] {
+            assert_eq!(l[&format!("__meta_ec2_{k}")], v, "{k}");
+        }
+        assert!(!l.contains_key("__meta_ec2_public_dns_name"));
+        assert_eq!(out[1].private_ip, None);
+        assert_eq!(out[1].labels["__meta_ec2_instance_state"], "terminated");
+        let mut last = Vec::new();
+        assert_eq!(
+            describe_instances(
+                "<DescribeInstancesResponse><reservationSet/></DescribeInstancesResponse>",
+                &mut last
+            ),
+            Ok(None)
+        );
+        assert!(last.is_empty());
     }
 }

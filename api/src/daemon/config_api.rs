@@ -185,15 +185,18 @@ impl Overridable {
             static_discovery: &self.static_discovery,
             file_discovery: &self.file_discovery,
             consul: &self.consul,
+            ec2: &self.ec2,
         }
     }
 
-    /// Whether the scraper sections of `self` and `other` differ.
+    /// Whether the scraper sections of `self` and `other` differ (`[[ec2]]` serves EC2
+    /// discovery too).
     fn scrapers_differ(&self, other: &Overridable) -> bool {
         self.scraper != other.scraper
             || self.static_discovery != other.static_discovery
             || self.file_discovery != other.file_discovery
             || self.consul != other.consul
+            || self.ec2 != other.ec2
     }
 
     /// Whether the autoscale sections of `self` and `other` differ.
@@ -300,6 +303,7 @@ impl ConfigOverrides {
                 current.static_discovery = base.static_discovery.clone();
                 current.file_discovery = base.file_discovery.clone();
                 current.consul = base.consul.clone();
+                current.ec2 = base.ec2.clone();
                 scrapers.prepare(current.scraper_sections())?
             }
             Err(e) => return Err(e),

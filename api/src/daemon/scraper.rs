@@ -1,6 +1,6 @@
 //! The Prometheus scraper (`[[scraper]]`), with its target discoverers `[[static-discovery]]`,
-//! `[[file-discovery]]` and `[[consul]]`, as Kapacitor's scraper service runs Prometheus'
-//! scrape loop.
+//! `[[file-discovery]]`, `[[consul]]` and `[[ec2]]`, as Kapacitor's scraper service runs
+//! Prometheus' scrape loop.
 //!
 //! Each enabled scraper has a thread that, every `scrape-interval`, asks its discoverer for
 //! the targets, scrapes them all at once (a thread each, `scrape-timeout` each) and writes
@@ -22,7 +22,8 @@
 use super::runtime::Runtime;
 use crate::alert_handlers::tls::{TlsKeys, post_tls, ureq_tls};
 use crate::config::{
-    ConsulConfig, FileDiscoveryConfig, ScraperConfig, ScraperSections, StaticDiscoveryConfig,
+    ConsulConfig, Ec2Config, FileDiscoveryConfig, ScraperConfig, ScraperSections,
+    StaticDiscoveryConfig,
 };
 use anyhow::Context as _;
 use kap_dataflow::point::{FieldValue, Point, Sym, Tags};
@@ -74,6 +75,13 @@ pub(crate) enum Discoverer {
         agent: ureq::Agent,
         last: Vec<Target>,
     },
+    /// `[[ec2]]`, with its EC2 API, when it was last asked and the targets it gave.
+    Ec2 {
+        config: Box<Ec2Config>,
+        api: Box<super::aws::Ec2>,
+        read: Option<Instant>,
+        last: Vec<Target>,
+    },
 }
 
 impl Discoverer {
@@ -95,6 +103,23 @@ impl Discoverer {
                 config: Box::new(c.clone()),
                 agent: agent(CONSUL_TIMEOUT, c.tls_keys())
                     .with_context(|| format!("[[consul]] {}", c.id))?,
+                last: Vec::new(),
+            }));
+        }
+        if scraper.discoverer_service == "ec2" {
+            let Some(c) = sections
+                .ec2
+                .iter()
+                .find(|d| d.enabled && d.id == scraper.discoverer_id)
+            else {
+                return Ok(None);
+            };
+            let api = super::aws::Ec2::new(c, EC2_TIMEOUT)
+                .map_err(|e| anyhow::anyhow!("[[ec2]] {}: {e}", c.id))?;
+            return Ok(Some(Discoverer::Ec2 {
+                config: Box::new(c.clone()),
+                api: Box::new(api),
+                read: None,
                 last: Vec::new(),
             }));
         }
@@ -145,6 +170,21 @@ impl Discoverer {
                 match consul_targets(config, agent) {
                     Ok(targets) => *last = targets,
                     Err(e) => tracing::warn!(id = %config.id, "consul discovery: {e}"),
+                }
+                last.iter().cloned().collect()
+            }
+            Discoverer::Ec2 {
+                config,
+                api,
+                read,
+                last,
+            } => {
+                if read.is_none_or(|r| r.elapsed() >= config.refresh_interval) {
+                    *read = Some(Instant::now());
+                    match api.instances() {
+                        Ok(instances) => *last = ec2_targets(instances, config.port),
+                        Err(e) => tracing::warn!(id = %config.id, "ec2 discovery: {e}"),
+                    }
                 }
                 last.iter().cloned().collect()
             }
@@ -285,6 +325,29 @@ fn consul_targets(config: &ConsulConfig, agent: &ureq::Agent) -> Result<Vec<Targ
         }
     }
     Ok(out)
+}
+
+/// How long a request to the EC2 API may take.
+const EC2_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The targets of EC2 discovery, as Prometheus' finds them: every instance with a private
+/// address, at that address and `port`, with its `__meta_ec2_*` labels.
+fn ec2_targets(instances: Vec<super::aws::Instance>, port: u16) -> Vec<Target> {
+    instances
+        .into_iter()
+        .filter_map(|i| {
+            let ip = i.private_ip?;
+            let address = if ip.contains(':') {
+                format!("[{ip}]:{port}")
+            } else {
+                format!("{ip}:{port}")
+            };
+            Some(Target {
+                address,
+                labels: i.labels,
+            })
+        })
+        .collect()
 }
 
 /// An `Authorization` header of basic authentication.

@@ -13,14 +13,14 @@ use std::sync::{Arc, Mutex};
 /// A cluster API: resources by name with their replicas, and the requests received
 /// (`METHOD path`, the `Authorization` header, the body).
 #[derive(Clone, Default)]
-struct Api {
+pub(crate) struct Api {
     replicas: Arc<Mutex<HashMap<String, i64>>>,
     version: Arc<Mutex<u64>>,
-    requests: Arc<Mutex<Vec<(String, String, String)>>>,
+    pub(crate) requests: Arc<Mutex<Vec<(String, String, String)>>>,
 }
 
 impl Api {
-    fn start(resources: &[(&str, i64)]) -> (Api, String) {
+    pub(crate) fn start(resources: &[(&str, i64)]) -> (Api, String) {
         let api = Api::default();
         api.replicas
             .lock()
@@ -166,6 +166,22 @@ impl Api {
                             200,
                             format!(
                                 "<DescribeAutoScalingGroupsResponse xmlns=\"http://autoscaling.amazonaws.com/doc/2011-01-01/\"><DescribeAutoScalingGroupsResult><AutoScalingGroups>{members}</AutoScalingGroups></DescribeAutoScalingGroupsResult></DescribeAutoScalingGroupsResponse>"
+                            ),
+                        )
+                    }
+                    // EC2's instances, in two pages: a terminated one (no address),
+                    // then one at 127.0.0.1.
+                    "DescribeInstances" => {
+                        let xmlns = "xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"";
+                        let page = if param("NextToken").is_empty() {
+                            "<reservationSet><item><ownerId>1</ownerId><instancesSet><item><instanceId>i-old</instanceId><instanceState><name>terminated</name></instanceState></item></instancesSet></item></reservationSet><nextToken>p2</nextToken>"
+                        } else {
+                            "<reservationSet><item><ownerId>1</ownerId><instancesSet><item><instanceId>i-web</instanceId><instanceState><name>running</name></instanceState><privateIpAddress>127.0.0.1</privateIpAddress><tagSet><item><key>Name</key><value>web</value></item></tagSet></item></instancesSet></item></reservationSet>"
+                        };
+                        (
+                            200,
+                            format!(
+                                "<DescribeInstancesResponse {xmlns}>{page}</DescribeInstancesResponse>"
                             ),
                         )
                     }

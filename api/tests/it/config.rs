@@ -647,7 +647,7 @@ fn scraper_and_input_validation() {
             "discoverer-service = \"static-discovery\"",
             "discoverer-service = \"dns\"",
         ),
-        "\"dns\" discovery is not supported (static-discovery, file-discovery and consul are)",
+        "\"dns\" discovery is not supported (static-discovery, file-discovery, consul and ec2 are)",
     );
     bad(
         (

@@ -408,6 +408,54 @@ fn consul_catalog_services_are_the_targets() {
     );
 }
 
+/// `[[ec2]]`: the instances with a private address are the targets, at the section's
+/// `port`; every page of `DescribeInstances` is read, with signed requests.
+#[test]
+fn ec2_instances_are_the_targets() {
+    let web = Target::start("up_web 1\n");
+    let (api, url) = crate::autoscale::Api::start(&[]);
+    let d = Daemon::start_config(
+        "scraper-ec2",
+        Extra {
+            tail: format!(
+                "[[ec2]]\nenabled = true\nid = \"aws\"\nregion = \"eu-west-1\"\naccess-key = \"AKIDEXAMPLE\"\nsecret-key = \"s3cret\"\nendpoint = \"{url}\"\nport = {}\nrefresh-interval = \"1h\"\n{}",
+                web.port,
+                scraper_section("ec2", "aws", ""),
+            ),
+            ..Extra::default()
+        },
+    );
+    show_metric(&d, "t", "up_web", "'instance', 'job'");
+    crate::daemon::wait_for(30, "the instance's metric in the stream", || {
+        let out = d.json("/kapacitor/v1/tasks/t/out");
+        out["series"][0]["tags"]
+            == serde_json::json!({"instance": web.address(), "job": "myscraper"})
+            && last_value(&out["series"][0]) == Some(1.0)
+    });
+    let requests = api.requests.lock().unwrap().clone();
+    let bodies: Vec<&str> = requests.iter().map(|r| r.2.as_str()).collect();
+    assert_eq!(
+        bodies,
+        [
+            "Action=DescribeInstances&Version=2016-11-15",
+            "Action=DescribeInstances&NextToken=p2&Version=2016-11-15",
+        ],
+        "asked once (refresh-interval), every page"
+    );
+    assert!(
+        requests[0]
+            .1
+            .contains("/eu-west-1/ec2/aws4_request, SignedHeaders=content-type;host;x-amz-date"),
+        "{requests:?}"
+    );
+    // EC2 discovery named by a scraper needs an enabled `[[ec2]]` of that id.
+    refuses_config(
+        &crate::tempdir("scraper-ec2-missing"),
+        &scraper_section("ec2", "nope", ""),
+        "no enabled [[ec2]] has id \"nope\"",
+    );
+}
+
 /// Kapacitor's service tests of the scraper's side: every discoverer kind and the scraper
 /// are listed with their options; a discoverer's test finds it by id and asks it for its
 /// targets, the scraper's scrapes each of its targets once and says which failed.
