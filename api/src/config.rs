@@ -193,6 +193,8 @@ pub struct Config {
     pub file_discovery: Vec<FileDiscoveryConfig>,
     /// `[[consul]]`: the services of a Consul catalog as targets for scrapers.
     pub consul: Vec<ConsulConfig>,
+    /// `[[dns]]`: DNS records as targets for scrapers.
+    pub dns: Vec<DnsConfig>,
     /// `[[kubernetes]]` (or one `[kubernetes]`): clusters `k8sAutoscale` nodes scale.
     #[serde(deserialize_with = "crate::alert_handlers::one_or_many")]
     pub kubernetes: Vec<KubernetesConfig>,
@@ -646,7 +648,6 @@ pub fn validate_httppost(sections: &[HttpPostConfig]) -> Result<(), (String, Str
 /// Discoverer services Kapacitor has that no scraper here can use.
 const UNSUPPORTED_DISCOVERERS: &[&str] = &[
     "azure",
-    "dns",
     "gce",
     "kubernetes",
     "marathon",
@@ -667,6 +668,8 @@ pub struct ScraperSections<'a> {
     pub file_discovery: &'a [FileDiscoveryConfig],
     /// `[[consul]]`.
     pub consul: &'a [ConsulConfig],
+    /// `[[dns]]`.
+    pub dns: &'a [DnsConfig],
     /// `[[ec2]]` (EC2 discovery).
     pub ec2: &'a [Ec2Config],
 }
@@ -679,6 +682,7 @@ impl Config {
             static_discovery: &self.static_discovery,
             file_discovery: &self.file_discovery,
             consul: &self.consul,
+            dns: &self.dns,
             ec2: &self.ec2,
         }
     }
@@ -723,6 +727,38 @@ pub fn validate_scrapers(config: ScraperSections<'_>) -> Result<(), (String, Str
             return invalid(
                 key("ssl-server-name"),
                 "is not supported: certificates are verified against the agent's host".into(),
+            );
+        }
+    }
+    check_ids("dns", config.dns.iter().map(|d| (d.enabled, d.id.as_str())))?;
+    for (i, d) in config.dns.iter().enumerate().filter(|(_, d)| d.enabled) {
+        let key = |k: &str| format!("dns[{i}].{k}");
+        if d.record_names.is_empty() {
+            return invalid(key("record-names"), "must list at least one name".into());
+        }
+        match d.kind.to_ascii_uppercase().as_str() {
+            "SRV" => {}
+            "A" | "AAAA" if d.port == 0 => {
+                return invalid(
+                    key("port"),
+                    format!("a port is required for records of type {}", d.kind),
+                );
+            }
+            "A" | "AAAA" => {}
+            _ => {
+                return invalid(
+                    key("type"),
+                    format!("invalid records type \"{}\" (want SRV, A or AAAA)", d.kind),
+                );
+            }
+        }
+        if d.refresh_interval.is_zero() {
+            return invalid(key("refresh-interval"), "must be positive".into());
+        }
+        if let Some(n) = d.nameservers.iter().find(|n| nameserver(n).is_none()) {
+            return invalid(
+                key("nameservers"),
+                format!("invalid name server \"{n}\": want an IP address, with a port or not"),
             );
         }
     }
@@ -824,6 +860,10 @@ pub fn validate_scrapers(config: ScraperSections<'_>) -> Result<(), (String, Str
                 .consul
                 .iter()
                 .any(|d| d.enabled && d.id == c.discoverer_id),
+            "dns" => config
+                .dns
+                .iter()
+                .any(|d| d.enabled && d.id == c.discoverer_id),
             "ec2" => config
                 .ec2
                 .iter()
@@ -833,7 +873,7 @@ pub fn validate_scrapers(config: ScraperSections<'_>) -> Result<(), (String, Str
                     key("discoverer-service"),
                     format!(
                         "\"{other}\" discovery is not supported (static-discovery, \
-                         file-discovery, consul and ec2 are)"
+                         file-discovery, consul, dns and ec2 are)"
                     ),
                 );
             }
@@ -842,7 +882,7 @@ pub fn validate_scrapers(config: ScraperSections<'_>) -> Result<(), (String, Str
                     key("discoverer-service"),
                     format!(
                         "unknown discoverer service \"{other}\" (want static-discovery, \
-                         file-discovery, consul or ec2)"
+                         file-discovery, consul, dns or ec2)"
                     ),
                 );
             }
@@ -1205,7 +1245,8 @@ pub struct ScraperConfig {
     pub enabled: bool,
     /// The job name: the measurement of the points.
     pub name: String,
-    /// The discoverer's service: `static-discovery`, `file-discovery`, `consul` or `ec2`.
+    /// The discoverer's service: `static-discovery`, `file-discovery`, `consul`, `dns` or
+    /// `ec2`.
     pub discoverer_service: String,
     /// The discoverer's `id`.
     pub discoverer_id: String,
@@ -1544,6 +1585,53 @@ impl Default for ConsulConfig {
     }
 }
 
+/// One `[[dns]]`: the targets of DNS records, as Prometheus' DNS discovery finds them:
+/// each SRV record's target and port, or each A or AAAA record's address at `port`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct DnsConfig {
+    /// Whether scrapers may use it.
+    pub enabled: bool,
+    /// What a scraper's `discoverer-id` names.
+    pub id: String,
+    /// The names looked up.
+    pub record_names: Vec<String>,
+    /// The port of A and AAAA records' targets.
+    pub port: u16,
+    /// `SRV` (the default), `A` or `AAAA`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// How often the names are looked up again.
+    #[serde(with = "go_duration_serde")]
+    pub refresh_interval: Duration,
+    /// Ours: the name servers asked (`IP` or `IP:port`); empty: the system's
+    /// (`/etc/resolv.conf`, with its search domains).
+    pub nameservers: Vec<String>,
+}
+
+impl Default for DnsConfig {
+    fn default() -> Self {
+        DnsConfig {
+            enabled: false,
+            id: String::new(),
+            record_names: Vec::new(),
+            port: 0,
+            kind: "SRV".into(),
+            refresh_interval: Duration::from_secs(30),
+            nameservers: Vec::new(),
+        }
+    }
+}
+
+/// A `[[dns]]` name server: `IP` (port 53) or `IP:port` (`[IPv6]:port`).
+pub fn nameserver(text: &str) -> Option<std::net::SocketAddr> {
+    text.parse::<std::net::SocketAddr>().ok().or_else(|| {
+        text.parse::<std::net::IpAddr>()
+            .ok()
+            .map(|ip| std::net::SocketAddr::new(ip, 53))
+    })
+}
+
 impl Default for FileDiscoveryConfig {
     fn default() -> Self {
         FileDiscoveryConfig {
@@ -1583,6 +1671,7 @@ impl Default for Config {
             static_discovery: Vec::new(),
             file_discovery: Vec::new(),
             consul: Vec::new(),
+            dns: Vec::new(),
             kubernetes: Vec::new(),
             swarm: Vec::new(),
             ec2: Vec::new(),
@@ -1728,7 +1817,6 @@ const IGNORED_SECTIONS: &[&str] = &[
     // as that section's labels, a table Kapacitor ignores as well).
     "static",
     "azure",
-    "dns",
     "fluxtask",
     "gce",
     "marathon",
@@ -1746,7 +1834,6 @@ const IGNORED_SECTIONS: &[&str] = &[
 const UNSUPPORTED_WHEN_ENABLED: &[(&str, &str)] = &[
     ("auth", "authentication"),
     ("azure", "Azure discovery"),
-    ("dns", "DNS discovery"),
     ("fluxtask", "Flux tasks"),
     ("gce", "GCE discovery"),
     ("marathon", "Marathon discovery"),
@@ -1841,6 +1928,7 @@ fn array_element_default(section: &str) -> Option<toml::Table> {
         "static-discovery" => Some(to_table(&StaticDiscoveryConfig::default())),
         "file-discovery" => Some(to_table(&FileDiscoveryConfig::default())),
         "consul" => Some(to_table(&ConsulConfig::default())),
+        "dns" => Some(to_table(&DnsConfig::default())),
         "kubernetes" => Some(to_table(&KubernetesConfig::default())),
         "swarm" => Some(to_table(&SwarmConfig::default())),
         "ec2" => Some(to_table(&Ec2Config::default())),

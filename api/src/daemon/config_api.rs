@@ -3,7 +3,7 @@
 //! Kapacitor's config-override service (`[config-override] enabled`;
 //! `skip-config-overrides` ignores the stored overrides at start). The sections are the
 //! alert services', `[[influxdb]]`, `[[httppost]]` and the scraper's (`[[scraper]]`,
-//! `[[static-discovery]]`, `[[file-discovery]]`, `[[consul]]`) and the autoscale clusters'
+//! `[[static-discovery]]`, `[[file-discovery]]`, `[[consul]]`, `[[dns]]`) and the autoscale clusters'
 //! (`[[kubernetes]]`, `[[swarm]]`, `[[ec2]]`): a cluster changed here is queried and
 //! written to with its new settings at once, by the batch tasks and `influxDBOut`s already
 //! running, an endpoint by the httpPost nodes and post handlers, the scrapers restart
@@ -17,8 +17,8 @@ use super::{ApiError, Daemon};
 use crate::alert_handlers::overrides::{self, Section};
 use crate::alert_handlers::{HandlerServices, ServiceConfigs};
 use crate::config::{
-    ConsulConfig, Ec2Config, FileDiscoveryConfig, HttpPostConfig, InfluxDbConfig, KubernetesConfig,
-    ScraperConfig, ScraperSections, StaticDiscoveryConfig, SwarmConfig,
+    ConsulConfig, DnsConfig, Ec2Config, FileDiscoveryConfig, HttpPostConfig, InfluxDbConfig,
+    KubernetesConfig, ScraperConfig, ScraperSections, StaticDiscoveryConfig, SwarmConfig,
 };
 use crate::store::{ConfigOverrideRecord, Store};
 use axum::Json;
@@ -78,6 +78,13 @@ const CONSUL: Section = Section {
     redacted: &["token", "password"],
 };
 
+/// `[[dns]]` in the API: elements named by `id`.
+const DNS: Section = Section {
+    name: "dns",
+    key: Some("id"),
+    redacted: &[],
+};
+
 /// `[[kubernetes]]` in the API: elements named by `id`, the token redacted.
 const KUBERNETES: Section = Section {
     name: "kubernetes",
@@ -108,6 +115,7 @@ fn section_named(name: &str) -> Option<&'static Section> {
         "static-discovery" => Some(&STATIC_DISCOVERY),
         "file-discovery" => Some(&FILE_DISCOVERY),
         "consul" => Some(&CONSUL),
+        "dns" => Some(&DNS),
         "kubernetes" => Some(&KUBERNETES),
         "swarm" => Some(&SWARM),
         "ec2" => Some(&EC2),
@@ -125,6 +133,7 @@ fn sections() -> Vec<&'static Section> {
         &STATIC_DISCOVERY,
         &FILE_DISCOVERY,
         &CONSUL,
+        &DNS,
         &KUBERNETES,
         &SWARM,
         &EC2,
@@ -142,6 +151,7 @@ fn element_default(section: &str) -> Value {
         "static-discovery" => serde_json::to_value(StaticDiscoveryConfig::default()),
         "file-discovery" => serde_json::to_value(FileDiscoveryConfig::default()),
         "consul" => serde_json::to_value(ConsulConfig::default()),
+        "dns" => serde_json::to_value(DnsConfig::default()),
         "kubernetes" => serde_json::to_value(KubernetesConfig::default()),
         "swarm" => serde_json::to_value(SwarmConfig::default()),
         "ec2" => serde_json::to_value(Ec2Config::default()),
@@ -170,6 +180,8 @@ pub struct Overridable {
     pub file_discovery: Vec<FileDiscoveryConfig>,
     /// The `[[consul]]` discoverers.
     pub consul: Vec<ConsulConfig>,
+    /// The `[[dns]]` discoverers.
+    pub dns: Vec<DnsConfig>,
     /// The `[[kubernetes]]` clusters of autoscale nodes.
     pub kubernetes: Vec<KubernetesConfig>,
     /// The `[[swarm]]` clusters of autoscale nodes.
@@ -185,6 +197,7 @@ impl Overridable {
             static_discovery: &self.static_discovery,
             file_discovery: &self.file_discovery,
             consul: &self.consul,
+            dns: &self.dns,
             ec2: &self.ec2,
         }
     }
@@ -196,6 +209,7 @@ impl Overridable {
             || self.static_discovery != other.static_discovery
             || self.file_discovery != other.file_discovery
             || self.consul != other.consul
+            || self.dns != other.dns
             || self.ec2 != other.ec2
     }
 
@@ -303,6 +317,7 @@ impl ConfigOverrides {
                 current.static_discovery = base.static_discovery.clone();
                 current.file_discovery = base.file_discovery.clone();
                 current.consul = base.consul.clone();
+                current.dns = base.dns.clone();
                 current.ec2 = base.ec2.clone();
                 scrapers.prepare(current.scraper_sections())?
             }

@@ -249,6 +249,7 @@ impl Daemon {
                 static_discovery: config.static_discovery.clone(),
                 file_discovery: config.file_discovery.clone(),
                 consul: config.consul.clone(),
+                dns: config.dns.clone(),
                 kubernetes: config.kubernetes.clone(),
                 swarm: config.swarm.clone(),
                 ec2: config.ec2.clone(),

@@ -1,6 +1,6 @@
 //! The Prometheus scraper (`[[scraper]]`), with its target discoverers `[[static-discovery]]`,
-//! `[[file-discovery]]`, `[[consul]]` and `[[ec2]]`, as Kapacitor's scraper service runs
-//! Prometheus' scrape loop.
+//! `[[file-discovery]]`, `[[consul]]`, `[[dns]]` and `[[ec2]]`, as Kapacitor's scraper
+//! service runs Prometheus' scrape loop.
 //!
 //! Each enabled scraper has a thread that, every `scrape-interval`, asks its discoverer for
 //! the targets, scrapes them all at once (a thread each, `scrape-timeout` each) and writes
@@ -22,7 +22,7 @@
 use super::runtime::Runtime;
 use crate::alert_handlers::tls::{TlsKeys, post_tls, ureq_tls};
 use crate::config::{
-    ConsulConfig, Ec2Config, FileDiscoveryConfig, ScraperConfig, ScraperSections,
+    ConsulConfig, DnsConfig, Ec2Config, FileDiscoveryConfig, ScraperConfig, ScraperSections,
     StaticDiscoveryConfig,
 };
 use anyhow::Context as _;
@@ -75,6 +75,14 @@ pub(crate) enum Discoverer {
         agent: ureq::Agent,
         last: Vec<Target>,
     },
+    /// `[[dns]]`, with its resolver, when it last looked the names up and the targets each
+    /// name gave.
+    Dns {
+        config: Box<DnsConfig>,
+        resolver: Box<Dns>,
+        read: Option<Instant>,
+        names: BTreeMap<String, Vec<Target>>,
+    },
     /// `[[ec2]]`, with its EC2 API, when it was last asked and the targets it gave.
     Ec2 {
         config: Box<Ec2Config>,
@@ -104,6 +112,21 @@ impl Discoverer {
                 agent: agent(CONSUL_TIMEOUT, c.tls_keys())
                     .with_context(|| format!("[[consul]] {}", c.id))?,
                 last: Vec::new(),
+            }));
+        }
+        if scraper.discoverer_service == "dns" {
+            let Some(c) = sections
+                .dns
+                .iter()
+                .find(|d| d.enabled && d.id == scraper.discoverer_id)
+            else {
+                return Ok(None);
+            };
+            return Ok(Some(Discoverer::Dns {
+                config: Box::new(c.clone()),
+                resolver: Box::new(Dns::new(c).with_context(|| format!("[[dns]] {}", c.id))?),
+                read: None,
+                names: BTreeMap::new(),
             }));
         }
         if scraper.discoverer_service == "ec2" {
@@ -172,6 +195,25 @@ impl Discoverer {
                     Err(e) => tracing::warn!(id = %config.id, "consul discovery: {e}"),
                 }
                 last.iter().cloned().collect()
+            }
+            Discoverer::Dns {
+                config,
+                resolver,
+                read,
+                names,
+            } => {
+                if read.is_none_or(|r| r.elapsed() >= config.refresh_interval) {
+                    *read = Some(Instant::now());
+                    for name in &config.record_names {
+                        match resolver.targets(name) {
+                            Ok(targets) => {
+                                names.insert(name.clone(), targets);
+                            }
+                            Err(e) => tracing::warn!(id = %config.id, "dns discovery: {e}"),
+                        }
+                    }
+                }
+                names.values().flatten().cloned().collect()
             }
             Discoverer::Ec2 {
                 config,
@@ -312,19 +354,130 @@ fn consul_targets(config: &ConsulConfig, agent: &ureq::Agent) -> Result<Vec<Targ
             } else {
                 n.service_address
             };
-            // Go's `net.JoinHostPort`: IPv6 hosts in brackets.
-            let address = if host.contains(':') {
-                format!("[{host}]:{}", n.service_port)
-            } else {
-                format!("{host}:{}", n.service_port)
-            };
             out.push(Target {
-                address,
+                address: join_host_port(&host, n.service_port),
                 labels: BTreeMap::new(),
             });
         }
     }
     Ok(out)
+}
+
+/// How long one DNS lookup may take.
+const DNS_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A `[[dns]]`'s resolver: its name servers (else the system's), on a runtime of its own
+/// (the scraper's thread waits for each lookup).
+pub(crate) struct Dns {
+    kind: hickory_resolver::proto::rr::RecordType,
+    port: u16,
+    resolver: hickory_resolver::TokioResolver,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl std::fmt::Debug for Dns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dns")
+            .field("kind", &self.kind)
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Dns {
+    /// The resolver of `config` (checked: its type and name servers are valid).
+    pub(crate) fn new(config: &DnsConfig) -> anyhow::Result<Dns> {
+        use hickory_resolver::config::{NameServerConfig, ResolverConfig};
+        use hickory_resolver::net::runtime::TokioRuntimeProvider;
+        use hickory_resolver::proto::rr::RecordType;
+        let kind = match config.kind.to_ascii_uppercase().as_str() {
+            "A" => RecordType::A,
+            "AAAA" => RecordType::AAAA,
+            _ => RecordType::SRV,
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let provider = TokioRuntimeProvider::default();
+        let mut builder = if config.nameservers.is_empty() {
+            hickory_resolver::Resolver::builder(provider)
+                .context("reading the system's resolver configuration")?
+        } else {
+            let servers = config
+                .nameservers
+                .iter()
+                .filter_map(|n| crate::config::nameserver(n))
+                .map(|addr| {
+                    let mut server = NameServerConfig::udp_and_tcp(addr.ip());
+                    for c in &mut server.connections {
+                        c.port = addr.port();
+                    }
+                    server
+                })
+                .collect();
+            hickory_resolver::Resolver::builder_with_config(
+                ResolverConfig::from_name_servers(servers),
+                provider,
+            )
+        };
+        let options = builder.options_mut();
+        options.timeout = DNS_TIMEOUT;
+        // Asked again at each refresh, as Prometheus does (no cache between refreshes).
+        options.cache_size = 0;
+        let resolver = {
+            let _in = runtime.enter();
+            builder.build()?
+        };
+        Ok(Dns {
+            kind,
+            port: config.port,
+            resolver,
+            runtime,
+        })
+    }
+
+    /// The targets of `name`, as Prometheus' DNS discovery makes them: an SRV record's
+    /// target (without its final dot) and port, an A or AAAA record's address at the
+    /// section's port; other records (a CNAME on the way) are passed over.
+    pub(crate) fn targets(&self, name: &str) -> Result<Vec<Target>, String> {
+        use hickory_resolver::proto::rr::RData;
+        let lookup = self
+            .runtime
+            .block_on(self.resolver.lookup(name, self.kind))
+            .map_err(|e| format!("{name}: {e}"))?;
+        let labels: BTreeMap<String, String> =
+            [("__meta_dns_name".to_string(), name.to_string())].into();
+        Ok(lookup
+            .answers()
+            .iter()
+            .filter_map(|r| match &r.data {
+                RData::SRV(srv) => Some(join_host_port(
+                    srv.target.to_utf8().trim_end_matches('.'),
+                    srv.port,
+                )),
+                RData::A(a) if self.kind == hickory_resolver::proto::rr::RecordType::A => {
+                    Some(join_host_port(&a.0.to_string(), self.port))
+                }
+                RData::AAAA(a) if self.kind == hickory_resolver::proto::rr::RecordType::AAAA => {
+                    Some(join_host_port(&a.0.to_string(), self.port))
+                }
+                _ => None,
+            })
+            .map(|address| Target {
+                address,
+                labels: labels.clone(),
+            })
+            .collect())
+    }
+}
+
+/// Go's `net.JoinHostPort`: IPv6 hosts in brackets.
+fn join_host_port(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
 }
 
 /// How long a request to the EC2 API may take.
@@ -336,14 +489,8 @@ fn ec2_targets(instances: Vec<super::aws::Instance>, port: u16) -> Vec<Target> {
     instances
         .into_iter()
         .filter_map(|i| {
-            let ip = i.private_ip?;
-            let address = if ip.contains(':') {
-                format!("[{ip}]:{port}")
-            } else {
-                format!("{ip}:{port}")
-            };
             Some(Target {
-                address,
+                address: join_host_port(&i.private_ip?, port),
                 labels: i.labels,
             })
         })
@@ -732,7 +879,8 @@ pub(crate) fn service_test_options(service: &str) -> serde_json::Map<String, ser
 
 /// Runs the service test of `service` (one of [`SERVICE_TESTS`]) over the sections as they
 /// run, with `given` over the default options: a discoverer's test finds it by `id` and
-/// asks it for its targets once (a file discoverer reads its files, Consul's its catalog);
+/// asks it for its targets once (a file discoverer reads its files, Consul's its catalog,
+/// DNS's looks its names up);
 /// the scraper's finds it by `name`, asks its discoverer and scrapes each target once.
 /// `Err` says what failed.
 pub(crate) fn service_test(
@@ -815,6 +963,23 @@ pub(crate) fn service_test(
                 found(d.enabled)?;
                 let agent = agent(CONSUL_TIMEOUT, d.tls_keys()).map_err(|e| format!("{e:#}"))?;
                 consul_targets(d, &agent).map(drop)
+            }
+            None => not_found(),
+        },
+        "dns" => match sections.dns.iter().find(|d| d.id == wanted) {
+            Some(d) => {
+                found(d.enabled)?;
+                let dns = Dns::new(d).map_err(|e| format!("{e:#}"))?;
+                let failed: Vec<String> = d
+                    .record_names
+                    .iter()
+                    .filter_map(|n| dns.targets(n).err())
+                    .collect();
+                if failed.is_empty() {
+                    Ok(())
+                } else {
+                    Err(failed.join("; "))
+                }
             }
             None => not_found(),
         },

@@ -307,13 +307,13 @@ fn missing_file_is_an_error() {
 #[test]
 fn unsupported_sections_are_refused_when_enabled() {
     let err = Config::parse(
-        "[graphite]\n  enabled = false\n[[dns]]\n  enabled = false\n[[dns]]\n  id = \"b\"\n  enabled = true\n",
+        "[graphite]\n  enabled = false\n[[azure]]\n  enabled = false\n[[azure]]\n  id = \"b\"\n  enabled = true\n",
         "kapacitor.conf",
     )
     .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "kapacitor.conf:7: dns.enabled: DNS discovery is not supported by this daemon; set enabled = false"
+        "kapacitor.conf:7: azure.enabled: Azure discovery is not supported by this daemon; set enabled = false"
     );
     let err = Config::parse("[fluxtask]\nenabled = true\n", "c").unwrap_err();
     assert!(
@@ -645,9 +645,9 @@ fn scraper_and_input_validation() {
     bad(
         (
             "discoverer-service = \"static-discovery\"",
-            "discoverer-service = \"dns\"",
+            "discoverer-service = \"gce\"",
         ),
-        "\"dns\" discovery is not supported (static-discovery, file-discovery, consul and ec2 are)",
+        "\"gce\" discovery is not supported (static-discovery, file-discovery, consul, dns and ec2 are)",
     );
     bad(
         (

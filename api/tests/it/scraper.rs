@@ -231,8 +231,8 @@ fn scraper_configurations_that_cannot_work_are_refused_at_start() {
     let dir = crate::tempdir("scraper-refused");
     refuses_config(
         &dir,
-        &scraper_section("dns", "c", ""),
-        "scraper[0].discoverer-service: \"dns\" discovery is not supported",
+        &scraper_section("azure", "c", ""),
+        "scraper[0].discoverer-service: \"azure\" discovery is not supported",
     );
     refuses_config(
         &dir,
@@ -291,11 +291,11 @@ fn scraper_sections_change_through_the_config_api() {
     let (status, body) = d.req(
         "POST",
         "/kapacitor/v1/config/scraper/myscraper",
-        Some(r#"{"set": {"discoverer-service": "dns"}}"#),
+        Some(r#"{"set": {"discoverer-service": "gce"}}"#),
     );
     assert_eq!(status, 400, "{body}");
     assert!(
-        body.contains("\\\"dns\\\" discovery is not supported"),
+        body.contains("\\\"gce\\\" discovery is not supported"),
         "{body}"
     );
     // The change is stored: after a restart the second target is still the one scraped.
@@ -456,6 +456,146 @@ fn ec2_instances_are_the_targets() {
     );
 }
 
+/// A DNS server on 127.0.0.1 (UDP) answering from `records` (by name and type), NXDOMAIN
+/// for other names; it counts the questions it was asked.
+fn dns_server(
+    records: Vec<(&str, hickory_resolver::proto::rr::RData)>,
+) -> (std::net::SocketAddr, Arc<Mutex<Vec<String>>>) {
+    use hickory_resolver::proto::op::{Message, ResponseCode};
+    use hickory_resolver::proto::rr::{Name, Record};
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = socket.local_addr().unwrap();
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&asked);
+    let records: Vec<(Name, hickory_resolver::proto::rr::RData)> = records
+        .into_iter()
+        .map(|(n, r)| (Name::from_ascii(n).unwrap(), r))
+        .collect();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 1500];
+        loop {
+            let Ok((n, from)) = socket.recv_from(&mut buf) else {
+                return;
+            };
+            let Ok(query) = Message::from_vec(&buf[..n]) else {
+                continue;
+            };
+            let Some(q) = query.queries.first().cloned() else {
+                continue;
+            };
+            log.lock()
+                .unwrap()
+                .push(format!("{} {}", q.name(), q.query_type()));
+            let mut answer = Message::response(query.metadata.id, query.metadata.op_code);
+            answer.metadata.recursion_desired = query.metadata.recursion_desired;
+            answer.metadata.recursion_available = true;
+            answer.add_query(q.clone());
+            for (name, rdata) in &records {
+                if name == q.name() && rdata.record_type() == q.query_type() {
+                    answer.add_answer(Record::from_rdata(name.clone(), 60, rdata.clone()));
+                }
+            }
+            if !records.iter().any(|(name, _)| name == q.name()) {
+                answer.metadata.response_code = ResponseCode::NXDomain;
+            }
+            let _ = socket.send_to(&answer.to_vec().unwrap(), from);
+        }
+    });
+    (addr, asked)
+}
+
+/// `[[dns]]`: an SRV record's target and port is a target (its final dot dropped), an A
+/// record's address at the section's `port`; the names are looked up again every
+/// `refresh-interval`, and the section is overridable.
+#[test]
+fn dns_records_are_the_targets() {
+    use hickory_resolver::proto::rr::rdata::{A, SRV};
+    use hickory_resolver::proto::rr::{Name, RData};
+    let srv = Target::start("up_srv 1\n");
+    let a = Target::start("up_a 1\n");
+    let (dns, asked) = dns_server(vec![
+        (
+            "_metrics._tcp.kapacitor.test.",
+            RData::SRV(SRV::new(
+                0,
+                0,
+                srv.port,
+                Name::from_ascii("127.0.0.1.").unwrap(),
+            )),
+        ),
+        (
+            "web.kapacitor.test.",
+            RData::A(A(std::net::Ipv4Addr::LOCALHOST)),
+        ),
+    ]);
+    let d = Daemon::start_config(
+        "scraper-dns",
+        Extra {
+            tail: format!(
+                "[[dns]]\nenabled = true\nid = \"d\"\nrecord-names = [\"_metrics._tcp.kapacitor.test.\", \"gone.kapacitor.test.\"]\nrefresh-interval = \"300ms\"\nnameservers = [\"{dns}\"]\n{}",
+                scraper_section("dns", "d", ""),
+            ),
+            ..Extra::default()
+        },
+    );
+    show_metric(&d, "srv", "up_srv", "'instance'");
+    crate::daemon::wait_for(30, "the SRV record's target scraped", || {
+        let out = d.json("/kapacitor/v1/tasks/srv/out");
+        out["series"][0]["tags"]["instance"] == srv.address()
+            && last_value(&out["series"][0]) == Some(1.0)
+    });
+    crate::daemon::wait_for(30, "the names looked up again", || {
+        let asked = asked.lock().unwrap();
+        asked
+            .iter()
+            .filter(|q| *q == "_metrics._tcp.kapacitor.test. SRV")
+            .count()
+            >= 2
+            && asked.iter().any(|q| q == "gone.kapacitor.test. SRV")
+    });
+    // Through the API: A records at a port.
+    let (status, body) = d.req(
+        "POST",
+        "/kapacitor/v1/config/dns/d",
+        Some(
+            &serde_json::json!({"set": {
+                "type": "A", "port": a.port, "record-names": ["web.kapacitor.test."]
+            }})
+            .to_string(),
+        ),
+    );
+    assert_eq!(status, 204, "{body}");
+    show_metric(&d, "a", "up_a", "'instance'");
+    crate::daemon::wait_for(30, "the A record's address scraped at the port", || {
+        let out = d.json("/kapacitor/v1/tasks/a/out");
+        out["series"][0]["tags"]["instance"] == a.address()
+            && last_value(&out["series"][0]) == Some(1.0)
+    });
+    assert_eq!(d.json("/kapacitor/v1/config/dns/d")["options"]["type"], "A");
+    // The service test looks the names up.
+    let (status, body) = d.req(
+        "POST",
+        "/kapacitor/v1/service-tests/dns",
+        Some(r#"{"id": "d"}"#),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&body).unwrap(),
+        serde_json::json!({"success": true, "message": ""})
+    );
+    let dir = crate::tempdir("scraper-dns-refused");
+    refuses_config(
+        &dir,
+        "[[dns]]\nenabled = true\nid = \"d\"\nrecord-names = [\"x.test.\"]\ntype = \"A\"\n",
+        "dns[0].port: a port is required for records of type A",
+    );
+    refuses_config(
+        &dir,
+        "[[dns]]\nenabled = true\nid = \"d\"\nrecord-names = [\"x.test.\"]\ntype = \"MX\"\n",
+        "dns[0].type: invalid records type \"MX\" (want SRV, A or AAAA)",
+    );
+}
+
 /// Kapacitor's service tests of the scraper's side: every discoverer kind and the scraper
 /// are listed with their options; a discoverer's test finds it by id and asks it for its
 /// targets, the scraper's scrapes each of its targets once and says which failed.
@@ -524,7 +664,7 @@ fn service_tests_find_discoverers_and_scrape_targets_once() {
         serde_json::json!({"success": false, "message": "discoverer \"nope\" is not found"})
     );
     assert_eq!(
-        test("dns", "{}"),
+        test("gce", "{}"),
         serde_json::json!({"success": false, "message": "discoverer \"\" is not found"})
     );
     let file = test("file-discovery", r#"{"id": "f"}"#);
