@@ -645,16 +645,12 @@ pub fn validate_httppost(sections: &[HttpPostConfig]) -> Result<(), (String, Str
     Ok(())
 }
 
+/// The `resource`s of a `[[kubernetes]]` that a scraper can discover targets of.
+const KUBERNETES_RESOURCES: &[&str] = &["node", "pod", "service", "endpoints", "endpoint"];
+
 /// Discoverer services Kapacitor has that no scraper here can use.
-const UNSUPPORTED_DISCOVERERS: &[&str] = &[
-    "azure",
-    "gce",
-    "kubernetes",
-    "marathon",
-    "nerve",
-    "serverset",
-    "triton",
-];
+const UNSUPPORTED_DISCOVERERS: &[&str] =
+    &["azure", "gce", "marathon", "nerve", "serverset", "triton"];
 
 /// The scraper sections of a configuration: `[[scraper]]`, `[[static-discovery]]`,
 /// `[[file-discovery]]` (the file's, or as overridden through the API).
@@ -672,6 +668,8 @@ pub struct ScraperSections<'a> {
     pub dns: &'a [DnsConfig],
     /// `[[ec2]]` (EC2 discovery).
     pub ec2: &'a [Ec2Config],
+    /// `[[kubernetes]]` (Kubernetes discovery).
+    pub kubernetes: &'a [KubernetesConfig],
 }
 
 impl Config {
@@ -684,6 +682,7 @@ impl Config {
             consul: &self.consul,
             dns: &self.dns,
             ec2: &self.ec2,
+            kubernetes: &self.kubernetes,
         }
     }
 }
@@ -868,12 +867,29 @@ pub fn validate_scrapers(config: ScraperSections<'_>) -> Result<(), (String, Str
                 .ec2
                 .iter()
                 .any(|d| d.enabled && d.id == c.discoverer_id),
+            "kubernetes" => match config
+                .kubernetes
+                .iter()
+                .find(|d| d.enabled && d.id == c.discoverer_id)
+            {
+                Some(k) if !KUBERNETES_RESOURCES.contains(&k.resource.as_str()) => {
+                    return invalid(
+                        key("discoverer-id"),
+                        format!(
+                            "[[kubernetes]] \"{}\" has resource \"{}\": want node, pod, \
+                             service or endpoints to discover targets",
+                            k.id, k.resource
+                        ),
+                    );
+                }
+                found => found.is_some(),
+            },
             other if UNSUPPORTED_DISCOVERERS.contains(&other) => {
                 return invalid(
                     key("discoverer-service"),
                     format!(
                         "\"{other}\" discovery is not supported (static-discovery, \
-                         file-discovery, consul, dns and ec2 are)"
+                         file-discovery, consul, dns, ec2 and kubernetes are)"
                     ),
                 );
             }
@@ -882,7 +898,7 @@ pub fn validate_scrapers(config: ScraperSections<'_>) -> Result<(), (String, Str
                     key("discoverer-service"),
                     format!(
                         "unknown discoverer service \"{other}\" (want static-discovery, \
-                         file-discovery, consul, dns or ec2)"
+                         file-discovery, consul, dns, ec2 or kubernetes)"
                     ),
                 );
             }
@@ -1245,8 +1261,8 @@ pub struct ScraperConfig {
     pub enabled: bool,
     /// The job name: the measurement of the points.
     pub name: String,
-    /// The discoverer's service: `static-discovery`, `file-discovery`, `consul`, `dns` or
-    /// `ec2`.
+    /// The discoverer's service: `static-discovery`, `file-discovery`, `consul`, `dns`,
+    /// `ec2` or `kubernetes`.
     pub discoverer_service: String,
     /// The discoverer's `id`.
     pub discoverer_id: String,
@@ -1361,9 +1377,10 @@ pub struct KubernetesConfig {
     pub token: String,
     /// CA certificate (PEM) of the API servers.
     pub ca_path: String,
-    /// Kubernetes discovery's namespace (scrapers; not used by this daemon).
+    /// The namespace Kubernetes discovery looks in (scrapers); empty: every namespace.
     pub namespace: String,
-    /// Kubernetes discovery's resource (scrapers; not used by this daemon).
+    /// What Kubernetes discovery finds targets of (scrapers): `node`, `pod`, `service` or
+    /// `endpoints`.
     pub resource: String,
 }
 

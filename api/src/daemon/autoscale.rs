@@ -40,7 +40,7 @@ pub struct Clients {
 
 /// One cluster's HTTP side.
 #[derive(Debug)]
-struct Cluster {
+pub(crate) struct Cluster {
     servers: Vec<String>,
     /// `Authorization` header.
     auth: Option<String>,
@@ -96,7 +96,7 @@ impl Breaker {
             .as_ref()
             .map_or(FIRST_WAIT, |t| (t.wait * 2).min(LONGEST_WAIT));
         tracing::warn!(
-            "autoscale: {why}; not asking that cluster again for {}s",
+            "{why}; not asking that cluster again for {}s",
             wait.as_secs()
         );
         *t = Some(Tripped {
@@ -170,58 +170,7 @@ impl Clients {
     ) -> Result<Clients, String> {
         let mut out = Clients::default();
         for (i, k) in kubernetes.iter().enumerate().filter(|(_, k)| k.enabled) {
-            let key = |k: &str| format!("kubernetes[{i}].{k}");
-            let (servers, token, ca) = if k.in_cluster {
-                let host = std::env::var("KUBERNETES_SERVICE_HOST").map_err(|_| {
-                    format!(
-                        "{}: KUBERNETES_SERVICE_HOST is not set: not inside a cluster",
-                        key("in-cluster")
-                    )
-                })?;
-                let port =
-                    std::env::var("KUBERNETES_SERVICE_PORT").unwrap_or_else(|_| "443".into());
-                let token =
-                    std::fs::read_to_string(format!("{SERVICE_ACCOUNT}/token")).map_err(|e| {
-                        format!("{}: the service account's token: {e}", key("in-cluster"))
-                    })?;
-                let host = if host.contains(':') {
-                    format!("[{host}]")
-                } else {
-                    host
-                };
-                (
-                    vec![format!("https://{host}:{port}")],
-                    token.trim().to_string(),
-                    format!("{SERVICE_ACCOUNT}/ca.crt"),
-                )
-            } else {
-                (k.api_servers.clone(), k.token.clone(), k.ca_path.clone())
-            };
-            let keys = TlsKeys {
-                ca: &ca,
-                cert: "",
-                key: "",
-                insecure: false,
-            };
-            let agent = super::scraper::agent(TIMEOUT, keys).map_err(|e| {
-                format!(
-                    "{}: {e:#}",
-                    key(if k.in_cluster {
-                        "in-cluster"
-                    } else {
-                        "ca-path"
-                    })
-                )
-            })?;
-            out.k8s.insert(
-                k.id.clone(),
-                Cluster {
-                    servers: trimmed(&servers),
-                    auth: (!token.is_empty()).then(|| format!("Bearer {token}")),
-                    agent,
-                    breaker: Breaker::default(),
-                },
-            );
+            out.k8s.insert(k.id.clone(), Cluster::kubernetes(i, k)?);
         }
         for (i, s) in swarm.iter().enumerate().filter(|(_, s)| s.enabled) {
             let agent = super::scraper::agent(TIMEOUT, s.tls_keys())
@@ -275,6 +224,57 @@ fn trimmed(servers: &[String]) -> Vec<String> {
 }
 
 impl Cluster {
+    /// The client of `[[kubernetes]]` number `i`, `k`: its API servers, token and CA, or with
+    /// `in-cluster` the pod's service account's. `Err` names the key that does not do.
+    pub(crate) fn kubernetes(i: usize, k: &KubernetesConfig) -> Result<Cluster, String> {
+        let key = |k: &str| format!("kubernetes[{i}].{k}");
+        let (servers, token, ca) = if k.in_cluster {
+            let host = std::env::var("KUBERNETES_SERVICE_HOST").map_err(|_| {
+                format!(
+                    "{}: KUBERNETES_SERVICE_HOST is not set: not inside a cluster",
+                    key("in-cluster")
+                )
+            })?;
+            let port = std::env::var("KUBERNETES_SERVICE_PORT").unwrap_or_else(|_| "443".into());
+            let token = std::fs::read_to_string(format!("{SERVICE_ACCOUNT}/token"))
+                .map_err(|e| format!("{}: the service account's token: {e}", key("in-cluster")))?;
+            let host = if host.contains(':') {
+                format!("[{host}]")
+            } else {
+                host
+            };
+            (
+                vec![format!("https://{host}:{port}")],
+                token.trim().to_string(),
+                format!("{SERVICE_ACCOUNT}/ca.crt"),
+            )
+        } else {
+            (k.api_servers.clone(), k.token.clone(), k.ca_path.clone())
+        };
+        let keys = TlsKeys {
+            ca: &ca,
+            cert: "",
+            key: "",
+            insecure: false,
+        };
+        let agent = super::scraper::agent(TIMEOUT, keys).map_err(|e| {
+            format!(
+                "{}: {e:#}",
+                key(if k.in_cluster {
+                    "in-cluster"
+                } else {
+                    "ca-path"
+                })
+            )
+        })?;
+        Ok(Cluster {
+            servers: trimmed(&servers),
+            auth: (!token.is_empty()).then(|| format!("Bearer {token}")),
+            agent,
+            breaker: Breaker::default(),
+        })
+    }
+
     /// Sends a request to each server in turn until one answers; returns the first answer's
     /// status and body (a server that cannot be reached is skipped).
     fn call(&self, method: &str, path: &str, body: Option<&Json>) -> Result<(u16, String), String> {
@@ -319,7 +319,12 @@ impl Cluster {
     }
 
     /// A JSON answer with status 2xx; else the server's message.
-    fn json(&self, method: &str, path: &str, body: Option<&Json>) -> Result<Json, String> {
+    pub(crate) fn json(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Json>,
+    ) -> Result<Json, String> {
         let (status, text) = self.call(method, path, body)?;
         if !(200..300).contains(&status) {
             // Kubernetes answers a `Status` object, Docker `{"message": …}`.

@@ -618,10 +618,7 @@ fn describe_instances(xml: &str, out: &mut Vec<Instance>) -> Result<Option<Strin
             }
             for tag in items(child(i, "tagSet")) {
                 if let (Some(k), v) = (text(tag, "key"), text(tag, "value")) {
-                    let name: String = k
-                        .chars()
-                        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-                        .collect();
+                    let name = super::scraper::label_name(&k);
                     put(&format!("tag_{name}"), Some(v.unwrap_or_default()));
                 }
             }

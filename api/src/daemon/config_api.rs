@@ -199,11 +199,12 @@ impl Overridable {
             consul: &self.consul,
             dns: &self.dns,
             ec2: &self.ec2,
+            kubernetes: &self.kubernetes,
         }
     }
 
-    /// Whether the scraper sections of `self` and `other` differ (`[[ec2]]` serves EC2
-    /// discovery too).
+    /// Whether the scraper sections of `self` and `other` differ (`[[ec2]]` and
+    /// `[[kubernetes]]` serve discovery too).
     fn scrapers_differ(&self, other: &Overridable) -> bool {
         self.scraper != other.scraper
             || self.static_discovery != other.static_discovery
@@ -211,6 +212,7 @@ impl Overridable {
             || self.consul != other.consul
             || self.dns != other.dns
             || self.ec2 != other.ec2
+            || self.kubernetes != other.kubernetes
     }
 
     /// Whether the autoscale sections of `self` and `other` differ.
@@ -319,6 +321,7 @@ impl ConfigOverrides {
                 current.consul = base.consul.clone();
                 current.dns = base.dns.clone();
                 current.ec2 = base.ec2.clone();
+                current.kubernetes = base.kubernetes.clone();
                 scrapers.prepare(current.scraper_sections())?
             }
             Err(e) => return Err(e),

@@ -19,6 +19,7 @@ pub mod demo;
 pub mod graphite;
 pub mod http;
 pub mod influxdb;
+mod kubernetes_sd;
 mod lines;
 pub mod logs;
 pub mod opentsdb;

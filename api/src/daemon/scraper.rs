@@ -1,6 +1,6 @@
 //! The Prometheus scraper (`[[scraper]]`), with its target discoverers `[[static-discovery]]`,
-//! `[[file-discovery]]`, `[[consul]]`, `[[dns]]` and `[[ec2]]`, as Kapacitor's scraper
-//! service runs Prometheus' scrape loop.
+//! `[[file-discovery]]`, `[[consul]]`, `[[dns]]`, `[[ec2]]` and `[[kubernetes]]`, as
+//! Kapacitor's scraper service runs Prometheus' scrape loop.
 //!
 //! Each enabled scraper has a thread that, every `scrape-interval`, asks its discoverer for
 //! the targets, scrapes them all at once (a thread each, `scrape-timeout` each) and writes
@@ -22,8 +22,8 @@
 use super::runtime::Runtime;
 use crate::alert_handlers::tls::{TlsKeys, post_tls, ureq_tls};
 use crate::config::{
-    ConsulConfig, DnsConfig, Ec2Config, FileDiscoveryConfig, ScraperConfig, ScraperSections,
-    StaticDiscoveryConfig,
+    ConsulConfig, DnsConfig, Ec2Config, FileDiscoveryConfig, KubernetesConfig, ScraperConfig,
+    ScraperSections, StaticDiscoveryConfig,
 };
 use anyhow::Context as _;
 use kap_dataflow::point::{FieldValue, Point, Sym, Tags};
@@ -83,6 +83,13 @@ pub(crate) enum Discoverer {
         read: Option<Instant>,
         names: BTreeMap<String, Vec<Target>>,
     },
+    /// `[[kubernetes]]`, with its client, its `resource` and the targets it last gave.
+    Kubernetes {
+        config: Box<KubernetesConfig>,
+        cluster: Box<super::autoscale::Cluster>,
+        role: super::kubernetes_sd::Role,
+        last: Vec<Target>,
+    },
     /// `[[ec2]]`, with its EC2 API, when it was last asked and the targets it gave.
     Ec2 {
         config: Box<Ec2Config>,
@@ -127,6 +134,30 @@ impl Discoverer {
                 resolver: Box::new(Dns::new(c).with_context(|| format!("[[dns]] {}", c.id))?),
                 read: None,
                 names: BTreeMap::new(),
+            }));
+        }
+        if scraper.discoverer_service == "kubernetes" {
+            let Some((i, c)) = sections
+                .kubernetes
+                .iter()
+                .enumerate()
+                .find(|(_, d)| d.enabled && d.id == scraper.discoverer_id)
+            else {
+                return Ok(None);
+            };
+            let cluster =
+                super::autoscale::Cluster::kubernetes(i, c).map_err(anyhow::Error::msg)?;
+            let role = super::kubernetes_sd::Role::of(&c.resource).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "kubernetes[{i}].resource: unknown resource {:?}",
+                    c.resource
+                )
+            })?;
+            return Ok(Some(Discoverer::Kubernetes {
+                config: Box::new(c.clone()),
+                cluster: Box::new(cluster),
+                role,
+                last: Vec::new(),
             }));
         }
         if scraper.discoverer_service == "ec2" {
@@ -214,6 +245,18 @@ impl Discoverer {
                     }
                 }
                 names.values().flatten().cloned().collect()
+            }
+            Discoverer::Kubernetes {
+                config,
+                cluster,
+                role,
+                last,
+            } => {
+                match super::kubernetes_sd::targets(cluster, *role, &config.namespace) {
+                    Ok(targets) => *last = targets,
+                    Err(e) => tracing::warn!(id = %config.id, "kubernetes discovery: {e}"),
+                }
+                last.iter().cloned().collect()
             }
             Discoverer::Ec2 {
                 config,
@@ -471,8 +514,28 @@ impl Dns {
     }
 }
 
+/// A label name made of what Prometheus allows (`[a-zA-Z0-9_]`; others become `_`), as
+/// its discoverers make label names of tag and label keys.
+pub(crate) fn label_name(key: &str) -> String {
+    key.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
+
+/// `address` with the scheme's port (80, 443) when it has none, as Prometheus completes a
+/// target's address (a Kubernetes pod's container without ports gives the pod's address
+/// alone).
+fn with_default_port(address: &str, scheme: &str) -> String {
+    let bracketed = address.starts_with('[') && address.ends_with(']');
+    if !bracketed && address.contains(':') {
+        return address.to_string();
+    }
+    let port = if scheme == "https" { 443 } else { 80 };
+    format!("{address}:{port}")
+}
+
 /// Go's `net.JoinHostPort`: IPv6 hosts in brackets.
-fn join_host_port(host: &str, port: u16) -> String {
+pub(crate) fn join_host_port(host: &str, port: u16) -> String {
     if host.contains(':') {
         format!("[{host}]:{port}")
     } else {
@@ -665,6 +728,10 @@ fn run(
         let targets: Vec<Target> = discoverer
             .targets()
             .into_iter()
+            .map(|t| Target {
+                address: with_default_port(&t.address, &config.scheme),
+                ..t
+            })
             .filter(|t| {
                 let instance = t.labels.get("instance").unwrap_or(&t.address);
                 !blacklist.contains(instance)
@@ -853,8 +920,8 @@ fn launch(p: Prepared, runtime: &Arc<Runtime>) -> Scraper {
 /// The services of the scraper's side that Kapacitor has a service test for: the scraper
 /// (options `{"name": ""}`) and every discoverer kind (options `{"id": ""}`), including
 /// the ones this daemon does not run (their sections cannot be enabled, so a test of one
-/// finds no discoverer). `ec2` and `kubernetes`, discoverers too in Kapacitor, are tested
-/// here as the autoscale clusters they are in this daemon (`autoscale::SERVICE_TESTS`).
+/// finds no discoverer). `ec2` and `kubernetes`, discoverers and autoscale clusters both,
+/// are tested as clusters (`autoscale::SERVICE_TESTS`): a request that needs no resource.
 pub(crate) const SERVICE_TESTS: &[&str] = &[
     "azure",
     "consul",
@@ -917,7 +984,14 @@ pub(crate) fn service_test(
                     )
                 })?;
             let client = Client::new(c).map_err(|e| format!("{e:#}"))?;
-            let targets = discoverer.targets();
+            let targets: Vec<Target> = discoverer
+                .targets()
+                .into_iter()
+                .map(|t| Target {
+                    address: with_default_port(&t.address, &c.scheme),
+                    ..t
+                })
+                .collect();
             let failed: Vec<String> = std::thread::scope(|s| {
                 let scrapes: Vec<_> = targets
                     .iter()

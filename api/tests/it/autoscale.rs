@@ -17,6 +17,8 @@ pub(crate) struct Api {
     replicas: Arc<Mutex<HashMap<String, i64>>>,
     version: Arc<Mutex<u64>>,
     pub(crate) requests: Arc<Mutex<Vec<(String, String, String)>>>,
+    /// Answers to `GET`s of these paths (Kubernetes' lists, for discovery).
+    pub(crate) lists: Arc<Mutex<HashMap<String, Json>>>,
 }
 
 impl Api {
@@ -76,6 +78,15 @@ impl Api {
     }
 
     fn answer(&self, method: &str, path: &str, body: &str) -> (u16, String) {
+        if let Some(list) = self
+            .lists
+            .lock()
+            .unwrap()
+            .get(path)
+            .filter(|_| method == "GET")
+        {
+            return (200, list.to_string());
+        }
         let segs: Vec<&str> = path.split('?').next().unwrap().split('/').collect();
         let mut replicas = self.replicas.lock().unwrap();
         let missing = (404, json!({"message": "not found"}).to_string());

@@ -596,6 +596,55 @@ fn dns_records_are_the_targets() {
     );
 }
 
+/// `[[kubernetes]]` with `resource = "pod"`: each declared port of each container of the
+/// namespace's pods with an address is a target; the list is asked for with the token.
+#[test]
+fn kubernetes_pods_are_the_targets() {
+    let app = Target::start("up_pod 1\n");
+    let (api, url) = crate::autoscale::Api::start(&[]);
+    api.lists.lock().unwrap().insert(
+        "/api/v1/namespaces/prod/pods".into(),
+        serde_json::json!({"kind": "PodList", "items": [
+            {"metadata": {"name": "web-1", "namespace": "prod"},
+             "spec": {"containers": [{"name": "app", "ports": [{"name": "metrics", "containerPort": app.port}]}]},
+             "status": {"podIP": "127.0.0.1", "phase": "Running"}},
+            {"metadata": {"name": "web-2", "namespace": "prod"},
+             "spec": {"containers": [{"name": "app", "ports": [{"containerPort": 9}]}]},
+             "status": {"phase": "Pending"}}
+        ]}),
+    );
+    let d = Daemon::start_config(
+        "scraper-k8s",
+        Extra {
+            tail: format!(
+                "[[kubernetes]]\nenabled = true\nid = \"k\"\napi-servers = [\"{url}\"]\ntoken = \"tok\"\nnamespace = \"prod\"\nresource = \"pod\"\n{}",
+                scraper_section("kubernetes", "k", ""),
+            ),
+            ..Extra::default()
+        },
+    );
+    show_metric(&d, "t", "up_pod", "'instance'");
+    crate::daemon::wait_for(30, "the pod's port scraped", || {
+        let out = d.json("/kapacitor/v1/tasks/t/out");
+        out["series"][0]["tags"]["instance"] == app.address()
+            && last_value(&out["series"][0]) == Some(1.0)
+    });
+    let first = api.requests.lock().unwrap()[0].clone();
+    assert_eq!(
+        (first.0.as_str(), first.1.as_str()),
+        ("GET /api/v1/namespaces/prod/pods", "Bearer tok")
+    );
+    // A resource that has no targets is refused for a scraper.
+    refuses_config(
+        &crate::tempdir("scraper-k8s-refused"),
+        &format!(
+            "[[kubernetes]]\nenabled = true\nid = \"k\"\napi-servers = [\"{url}\"]\nresource = \"ingress\"\n{}",
+            scraper_section("kubernetes", "k", ""),
+        ),
+        "[[kubernetes]] \"k\" has resource \"ingress\"",
+    );
+}
+
 /// Kapacitor's service tests of the scraper's side: every discoverer kind and the scraper
 /// are listed with their options; a discoverer's test finds it by id and asks it for its
 /// targets, the scraper's scrapes each of its targets once and says which failed.
