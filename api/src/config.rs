@@ -846,27 +846,18 @@ pub fn validate_scrapers(config: ScraperSections<'_>) -> Result<(), (String, Str
                 "cannot be used with username (basic authentication)".into(),
             );
         }
+        // Whether a discoverer section has an enabled element with the scraper's id.
+        macro_rules! named {
+            ($list:expr) => {
+                $list.iter().any(|d| d.enabled && d.id == c.discoverer_id)
+            };
+        }
         let found = match c.discoverer_service.as_str() {
-            "static-discovery" => config
-                .static_discovery
-                .iter()
-                .any(|d| d.enabled && d.id == c.discoverer_id),
-            "file-discovery" => config
-                .file_discovery
-                .iter()
-                .any(|d| d.enabled && d.id == c.discoverer_id),
-            "consul" => config
-                .consul
-                .iter()
-                .any(|d| d.enabled && d.id == c.discoverer_id),
-            "dns" => config
-                .dns
-                .iter()
-                .any(|d| d.enabled && d.id == c.discoverer_id),
-            "ec2" => config
-                .ec2
-                .iter()
-                .any(|d| d.enabled && d.id == c.discoverer_id),
+            "static-discovery" => named!(config.static_discovery),
+            "file-discovery" => named!(config.file_discovery),
+            "consul" => named!(config.consul),
+            "dns" => named!(config.dns),
+            "ec2" => named!(config.ec2),
             "kubernetes" => match config
                 .kubernetes
                 .iter()

@@ -72,6 +72,11 @@ pub(crate) fn targets(
     Ok(out)
 }
 
+/// A port number of the API's JSON.
+fn port(v: &Json) -> Option<u16> {
+    v.as_u64().and_then(|n| u16::try_from(n).ok())
+}
+
 fn text(v: &Json) -> String {
     match v {
         Json::String(s) => s.clone(),
@@ -131,12 +136,10 @@ fn node(item: &Json) -> Option<Target> {
             .find(|a| a["type"] == *t)
             .map(|a| text(&a["address"]))
     })?;
-    let port = item["status"]["daemonEndpoints"]["kubeletEndpoint"]["Port"]
-        .as_u64()
-        .unwrap_or(0);
+    let kubelet = port(&item["status"]["daemonEndpoints"]["kubeletEndpoint"]["Port"]);
     labels.insert("instance".into(), text(&item["metadata"]["name"]));
     Some(Target {
-        address: join_host_port(&address, u16::try_from(port).unwrap_or(0)),
+        address: join_host_port(&address, kubelet.unwrap_or(0)),
         labels,
     })
 }
@@ -174,10 +177,7 @@ fn pod(item: &Json) -> Vec<Target> {
             continue;
         }
         for p in ports {
-            let Some(number) = p["containerPort"]
-                .as_u64()
-                .and_then(|n| u16::try_from(n).ok())
-            else {
+            let Some(number) = port(&p["containerPort"]) else {
                 continue;
             };
             let mut labels = labels.clone();
@@ -213,7 +213,7 @@ fn service(item: &Json) -> Vec<Target> {
         .into_iter()
         .flatten()
         .filter_map(|p| {
-            let port = p["port"].as_u64().and_then(|n| u16::try_from(n).ok())?;
+            let port = port(&p["port"])?;
             let mut labels = labels.clone();
             labels.insert(
                 "__meta_kubernetes_service_port_name".into(),
@@ -237,8 +237,8 @@ fn endpoints(item: &Json) -> Vec<Target> {
     let base = object_labels(item, "endpoints");
     let mut out = Vec::new();
     for subset in item["subsets"].as_array().into_iter().flatten() {
-        for port in subset["ports"].as_array().into_iter().flatten() {
-            let Some(number) = port["port"].as_u64().and_then(|n| u16::try_from(n).ok()) else {
+        for p in subset["ports"].as_array().into_iter().flatten() {
+            let Some(number) = port(&p["port"]) else {
                 continue;
             };
             for (key, ready) in [("addresses", "true"), ("notReadyAddresses", "false")] {
@@ -246,8 +246,8 @@ fn endpoints(item: &Json) -> Vec<Target> {
                     let mut labels = base.clone();
                     for (label, value) in [
                         ("endpoint_ready", ready.to_string()),
-                        ("endpoint_port_name", text(&port["name"])),
-                        ("endpoint_port_protocol", text(&port["protocol"])),
+                        ("endpoint_port_name", text(&p["name"])),
+                        ("endpoint_port_protocol", text(&p["protocol"])),
                         ("endpoint_node_name", text(&a["nodeName"])),
                         ("endpoint_hostname", text(&a["hostname"])),
                         (

@@ -105,93 +105,73 @@ impl Discoverer {
         scraper: &ScraperConfig,
         sections: ScraperSections<'_>,
     ) -> anyhow::Result<Option<Discoverer>> {
-        let (statics, files) = (sections.static_discovery, sections.file_discovery);
-        if scraper.discoverer_service == "consul" {
-            let Some(c) = sections
-                .consul
-                .iter()
-                .find(|d| d.enabled && d.id == scraper.discoverer_id)
-            else {
-                return Ok(None);
+        // The enabled element of a discoverer section with the scraper's id, and its index.
+        macro_rules! named {
+            ($list:expr) => {
+                $list
+                    .iter()
+                    .enumerate()
+                    .find(|(_, d)| d.enabled && d.id == scraper.discoverer_id)
             };
-            return Ok(Some(Discoverer::Consul {
-                config: Box::new(c.clone()),
-                agent: agent(CONSUL_TIMEOUT, c.tls_keys())
-                    .with_context(|| format!("[[consul]] {}", c.id))?,
-                last: Vec::new(),
-            }));
         }
-        if scraper.discoverer_service == "dns" {
-            let Some(c) = sections
-                .dns
-                .iter()
-                .find(|d| d.enabled && d.id == scraper.discoverer_id)
-            else {
-                return Ok(None);
-            };
-            return Ok(Some(Discoverer::Dns {
-                config: Box::new(c.clone()),
-                resolver: Box::new(Dns::new(c).with_context(|| format!("[[dns]] {}", c.id))?),
+        let found = match scraper.discoverer_service.as_str() {
+            "static-discovery" => {
+                named!(sections.static_discovery).map(|(_, d)| Discoverer::Static(d.clone()))
+            }
+            "file-discovery" => named!(sections.file_discovery).map(|(_, d)| Discoverer::File {
+                config: d.clone(),
                 read: None,
-                names: BTreeMap::new(),
-            }));
-        }
-        if scraper.discoverer_service == "kubernetes" {
-            let Some((i, c)) = sections
-                .kubernetes
-                .iter()
-                .enumerate()
-                .find(|(_, d)| d.enabled && d.id == scraper.discoverer_id)
-            else {
-                return Ok(None);
-            };
-            let cluster =
-                super::autoscale::Cluster::kubernetes(i, c).map_err(anyhow::Error::msg)?;
-            let role = super::kubernetes_sd::Role::of(&c.resource).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "kubernetes[{i}].resource: unknown resource {:?}",
-                    c.resource
-                )
-            })?;
-            return Ok(Some(Discoverer::Kubernetes {
-                config: Box::new(c.clone()),
-                cluster: Box::new(cluster),
-                role,
-                last: Vec::new(),
-            }));
-        }
-        if scraper.discoverer_service == "ec2" {
-            let Some(c) = sections
-                .ec2
-                .iter()
-                .find(|d| d.enabled && d.id == scraper.discoverer_id)
-            else {
-                return Ok(None);
-            };
-            let api = super::aws::Ec2::new(c, EC2_TIMEOUT)
-                .map_err(|e| anyhow::anyhow!("[[ec2]] {}: {e}", c.id))?;
-            return Ok(Some(Discoverer::Ec2 {
-                config: Box::new(c.clone()),
-                api: Box::new(api),
-                read: None,
-                last: Vec::new(),
-            }));
-        }
-        Ok(match scraper.discoverer_service.as_str() {
-            "static-discovery" => statics
-                .iter()
-                .find(|d| d.enabled && d.id == scraper.discoverer_id)
-                .map(|d| Discoverer::Static(d.clone())),
-            "file-discovery" => files
-                .iter()
-                .find(|d| d.enabled && d.id == scraper.discoverer_id)
-                .map(|d| Discoverer::File {
-                    config: d.clone(),
-                    read: None,
-                    files: BTreeMap::new(),
+                files: BTreeMap::new(),
+            }),
+            "consul" => match named!(sections.consul) {
+                None => None,
+                Some((_, c)) => Some(Discoverer::Consul {
+                    config: Box::new(c.clone()),
+                    agent: agent(CONSUL_TIMEOUT, c.tls_keys())
+                        .with_context(|| format!("[[consul]] {}", c.id))?,
+                    last: Vec::new(),
                 }),
+            },
+            "dns" => match named!(sections.dns) {
+                None => None,
+                Some((_, c)) => Some(Discoverer::Dns {
+                    config: Box::new(c.clone()),
+                    resolver: Box::new(Dns::new(c).with_context(|| format!("[[dns]] {}", c.id))?),
+                    read: None,
+                    names: BTreeMap::new(),
+                }),
+            },
+            "kubernetes" => match named!(sections.kubernetes) {
+                None => None,
+                Some((i, c)) => Some(Discoverer::Kubernetes {
+                    config: Box::new(c.clone()),
+                    cluster: Box::new(
+                        super::autoscale::Cluster::kubernetes(i, c).map_err(anyhow::Error::msg)?,
+                    ),
+                    role: super::kubernetes_sd::Role::of(&c.resource).ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "kubernetes[{i}].resource: unknown resource {:?}",
+                            c.resource
+                        )
+                    })?,
+                    last: Vec::new(),
+                }),
+            },
+            "ec2" => match named!(sections.ec2) {
+                None => None,
+                Some((_, c)) => Some(Discoverer::Ec2 {
+                    config: Box::new(c.clone()),
+                    api: Box::new(
+                        super::aws::Ec2::new(c, EC2_TIMEOUT)
+                            .map_err(|e| anyhow::anyhow!("[[ec2]] {}: {e}", c.id))?,
+                    ),
+                    read: None,
+                    last: Vec::new(),
+                }),
+            },
             _ => None,
-        })
+        };
+        Ok(found)
     }
 
     /// The current targets, without duplicates, in a stable order.
