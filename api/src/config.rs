@@ -195,6 +195,10 @@ pub struct Config {
     pub consul: Vec<ConsulConfig>,
     /// `[[dns]]`: DNS records as targets for scrapers.
     pub dns: Vec<DnsConfig>,
+    /// `[[marathon]]`: Marathon apps' tasks as targets for scrapers.
+    pub marathon: Vec<MarathonConfig>,
+    /// `[[triton]]`: Triton containers as targets for scrapers.
+    pub triton: Vec<TritonConfig>,
     /// `[[kubernetes]]` (or one `[kubernetes]`): clusters `k8sAutoscale` nodes scale.
     #[serde(deserialize_with = "crate::alert_handlers::one_or_many")]
     pub kubernetes: Vec<KubernetesConfig>,
@@ -649,8 +653,7 @@ pub fn validate_httppost(sections: &[HttpPostConfig]) -> Result<(), (String, Str
 const KUBERNETES_RESOURCES: &[&str] = &["node", "pod", "service", "endpoints", "endpoint"];
 
 /// Discoverer services Kapacitor has that no scraper here can use.
-const UNSUPPORTED_DISCOVERERS: &[&str] =
-    &["azure", "gce", "marathon", "nerve", "serverset", "triton"];
+const UNSUPPORTED_DISCOVERERS: &[&str] = &["azure", "gce", "nerve", "serverset"];
 
 /// The scraper sections of a configuration: `[[scraper]]`, `[[static-discovery]]`,
 /// `[[file-discovery]]` (the file's, or as overridden through the API).
@@ -666,6 +669,10 @@ pub struct ScraperSections<'a> {
     pub consul: &'a [ConsulConfig],
     /// `[[dns]]`.
     pub dns: &'a [DnsConfig],
+    /// `[[marathon]]`.
+    pub marathon: &'a [MarathonConfig],
+    /// `[[triton]]`.
+    pub triton: &'a [TritonConfig],
     /// `[[ec2]]` (EC2 discovery).
     pub ec2: &'a [Ec2Config],
     /// `[[kubernetes]]` (Kubernetes discovery).
@@ -681,6 +688,8 @@ impl Config {
             file_discovery: &self.file_discovery,
             consul: &self.consul,
             dns: &self.dns,
+            marathon: &self.marathon,
+            triton: &self.triton,
             ec2: &self.ec2,
             kubernetes: &self.kubernetes,
         }
@@ -758,6 +767,67 @@ pub fn validate_scrapers(config: ScraperSections<'_>) -> Result<(), (String, Str
             return invalid(
                 key("nameservers"),
                 format!("invalid name server \"{n}\": want an IP address, with a port or not"),
+            );
+        }
+    }
+    check_ids(
+        "marathon",
+        config.marathon.iter().map(|d| (d.enabled, d.id.as_str())),
+    )?;
+    for (i, d) in config
+        .marathon
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.enabled)
+    {
+        let key = |k: &str| format!("marathon[{i}].{k}");
+        if d.servers.is_empty() {
+            return invalid(key("servers"), "must list at least one server".into());
+        }
+        if let Some(u) = d.servers.iter().find(|u| !is_http_url(u)) {
+            return invalid(
+                key("servers"),
+                format!("invalid URL \"{u}\": want http://… or https://…"),
+            );
+        }
+        if d.timeout.is_zero() {
+            return invalid(key("timeout"), "must be positive".into());
+        }
+        if d.refresh_interval.is_zero() {
+            return invalid(key("refresh-interval"), "must be positive".into());
+        }
+        if !d.ssl_server_name.is_empty() {
+            return invalid(
+                key("ssl-server-name"),
+                "is not supported: certificates are verified against the server's host".into(),
+            );
+        }
+    }
+    check_ids(
+        "triton",
+        config.triton.iter().map(|d| (d.enabled, d.id.as_str())),
+    )?;
+    for (i, d) in config.triton.iter().enumerate().filter(|(_, d)| d.enabled) {
+        let key = |k: &str| format!("triton[{i}].{k}");
+        if d.endpoint.is_empty() {
+            return invalid(key("endpoint"), "must not be empty".into());
+        }
+        if d.dns_suffix.is_empty() {
+            return invalid(key("dns-suffix"), "must not be empty".into());
+        }
+        if d.port == 0 {
+            return invalid(key("port"), "must be positive".into());
+        }
+        if d.version == 0 {
+            return invalid(key("version"), "must be positive".into());
+        }
+        if d.refresh_interval.is_zero() {
+            return invalid(key("refresh-interval"), "must be positive".into());
+        }
+        if !d.ssl_server_name.is_empty() {
+            return invalid(
+                key("ssl-server-name"),
+                "is not supported: certificates are verified against the endpoint".into(),
             );
         }
     }
@@ -857,6 +927,8 @@ pub fn validate_scrapers(config: ScraperSections<'_>) -> Result<(), (String, Str
             "file-discovery" => named!(config.file_discovery),
             "consul" => named!(config.consul),
             "dns" => named!(config.dns),
+            "marathon" => named!(config.marathon),
+            "triton" => named!(config.triton),
             "ec2" => named!(config.ec2),
             "kubernetes" => match config
                 .kubernetes
@@ -880,7 +952,8 @@ pub fn validate_scrapers(config: ScraperSections<'_>) -> Result<(), (String, Str
                     key("discoverer-service"),
                     format!(
                         "\"{other}\" discovery is not supported (static-discovery, \
-                         file-discovery, consul, dns, ec2 and kubernetes are)"
+                         file-discovery, consul, dns, ec2, kubernetes, marathon and \
+                         triton are)"
                     ),
                 );
             }
@@ -889,7 +962,8 @@ pub fn validate_scrapers(config: ScraperSections<'_>) -> Result<(), (String, Str
                     key("discoverer-service"),
                     format!(
                         "unknown discoverer service \"{other}\" (want static-discovery, \
-                         file-discovery, consul, dns, ec2 or kubernetes)"
+                         file-discovery, consul, dns, ec2, kubernetes, marathon or \
+                         triton)"
                     ),
                 );
             }
@@ -1253,7 +1327,7 @@ pub struct ScraperConfig {
     /// The job name: the measurement of the points.
     pub name: String,
     /// The discoverer's service: `static-discovery`, `file-discovery`, `consul`, `dns`,
-    /// `ec2` or `kubernetes`.
+    /// `ec2`, `kubernetes`, `marathon` or `triton`.
     pub discoverer_service: String,
     /// The discoverer's `id`.
     pub discoverer_id: String,
@@ -1631,6 +1705,109 @@ impl Default for DnsConfig {
     }
 }
 
+/// One `[[marathon]]`: the tasks of a Marathon's apps, each at its host and each of its
+/// ports, as Prometheus' Marathon discovery finds them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct MarathonConfig {
+    /// Whether scrapers may use it.
+    pub enabled: bool,
+    /// What a scraper's `discoverer-id` names.
+    pub id: String,
+    /// Marathon's URLs, tried in order.
+    pub servers: Vec<String>,
+    /// How long a request may take.
+    #[serde(with = "go_duration_serde")]
+    pub timeout: Duration,
+    /// How often the apps are asked for again.
+    #[serde(with = "go_duration_serde")]
+    pub refresh_interval: Duration,
+    /// Bearer token (DC/OS).
+    pub bearer_token: String,
+    /// HTTPS: certificates to trust instead of the usual roots.
+    pub ssl_ca: String,
+    /// HTTPS: a client certificate.
+    pub ssl_cert: String,
+    /// HTTPS: its key.
+    pub ssl_key: String,
+    /// HTTPS: the name to verify certificates against; only empty (the server's host).
+    pub ssl_server_name: String,
+    /// HTTPS: accept any certificate.
+    pub insecure_skip_verify: bool,
+}
+
+impl Default for MarathonConfig {
+    fn default() -> Self {
+        MarathonConfig {
+            enabled: false,
+            id: String::new(),
+            servers: Vec::new(),
+            timeout: Duration::from_secs(30),
+            refresh_interval: Duration::from_secs(30),
+            bearer_token: String::new(),
+            ssl_ca: String::new(),
+            ssl_cert: String::new(),
+            ssl_key: String::new(),
+            ssl_server_name: String::new(),
+            insecure_skip_verify: false,
+        }
+    }
+}
+
+/// One `[[triton]]`: the containers of a Triton's discovery endpoint, each at
+/// `<vm_uuid>.<dns-suffix>:<port>`, as Prometheus' Triton discovery finds them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct TritonConfig {
+    /// Whether scrapers may use it.
+    pub enabled: bool,
+    /// What a scraper's `discoverer-id` names.
+    pub id: String,
+    /// The Triton account (kept for Kapacitor's files; the endpoint does not need it).
+    pub account: String,
+    /// The DNS suffix of the targets' names.
+    pub dns_suffix: String,
+    /// Host of the discovery endpoint (`https://<endpoint>:<port>/v<version>/discover`).
+    pub endpoint: String,
+    /// The endpoint's port, and the targets'.
+    pub port: u16,
+    /// How often the containers are asked for again.
+    #[serde(with = "go_duration_serde")]
+    pub refresh_interval: Duration,
+    /// The discovery API's version.
+    pub version: u32,
+    /// Certificates to trust instead of the usual roots.
+    pub ssl_ca: String,
+    /// A client certificate.
+    pub ssl_cert: String,
+    /// Its key.
+    pub ssl_key: String,
+    /// The name to verify certificates against; only empty (the endpoint).
+    pub ssl_server_name: String,
+    /// Accept any certificate.
+    pub insecure_skip_verify: bool,
+}
+
+impl Default for TritonConfig {
+    fn default() -> Self {
+        TritonConfig {
+            enabled: false,
+            id: String::new(),
+            account: String::new(),
+            dns_suffix: String::new(),
+            endpoint: String::new(),
+            port: 9163,
+            refresh_interval: Duration::from_secs(60),
+            version: 1,
+            ssl_ca: String::new(),
+            ssl_cert: String::new(),
+            ssl_key: String::new(),
+            ssl_server_name: String::new(),
+            insecure_skip_verify: false,
+        }
+    }
+}
+
 /// A `[[dns]]` name server: `IP` (port 53) or `IP:port` (`[IPv6]:port`).
 pub fn nameserver(text: &str) -> Option<std::net::SocketAddr> {
     text.parse::<std::net::SocketAddr>().ok().or_else(|| {
@@ -1680,6 +1857,8 @@ impl Default for Config {
             file_discovery: Vec::new(),
             consul: Vec::new(),
             dns: Vec::new(),
+            marathon: Vec::new(),
+            triton: Vec::new(),
             kubernetes: Vec::new(),
             swarm: Vec::new(),
             ec2: Vec::new(),
@@ -1827,13 +2006,11 @@ const IGNORED_SECTIONS: &[&str] = &[
     "azure",
     "fluxtask",
     "gce",
-    "marathon",
     "nerve",
     "reporting",
     "serverset",
     "sideload",
     "tls",
-    "triton",
 ];
 
 /// What the sections of [`IGNORED_SECTIONS`] that have an `enabled` key do: enabling one
@@ -1844,10 +2021,8 @@ const UNSUPPORTED_WHEN_ENABLED: &[(&str, &str)] = &[
     ("azure", "Azure discovery"),
     ("fluxtask", "Flux tasks"),
     ("gce", "GCE discovery"),
-    ("marathon", "Marathon discovery"),
     ("nerve", "Nerve discovery"),
     ("serverset", "Serverset discovery"),
-    ("triton", "Triton discovery"),
 ];
 
 /// Refuses an ignored section (one table or several) that has `enabled = true`, when it
@@ -1937,6 +2112,8 @@ fn array_element_default(section: &str) -> Option<toml::Table> {
         "file-discovery" => Some(to_table(&FileDiscoveryConfig::default())),
         "consul" => Some(to_table(&ConsulConfig::default())),
         "dns" => Some(to_table(&DnsConfig::default())),
+        "marathon" => Some(to_table(&MarathonConfig::default())),
+        "triton" => Some(to_table(&TritonConfig::default())),
         "kubernetes" => Some(to_table(&KubernetesConfig::default())),
         "swarm" => Some(to_table(&SwarmConfig::default())),
         "ec2" => Some(to_table(&Ec2Config::default())),

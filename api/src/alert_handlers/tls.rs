@@ -65,7 +65,9 @@ tls_sections!(
     super::KafkaConfig,
     crate::config::ScraperConfig,
     crate::config::ConsulConfig,
-    crate::config::SwarmConfig
+    crate::config::SwarmConfig,
+    crate::config::MarathonConfig,
+    crate::config::TritonConfig
 );
 
 /// ureq's TLS configuration of a post's (or a scrape's) HTTPS settings.

@@ -3,7 +3,7 @@
 //! Kapacitor's config-override service (`[config-override] enabled`;
 //! `skip-config-overrides` ignores the stored overrides at start). The sections are the
 //! alert services', `[[influxdb]]`, `[[httppost]]` and the scraper's (`[[scraper]]`,
-//! `[[static-discovery]]`, `[[file-discovery]]`, `[[consul]]`, `[[dns]]`) and the autoscale clusters'
+//! `[[static-discovery]]`, `[[file-discovery]]`, `[[consul]]`, `[[dns]]`, `[[marathon]]`, `[[triton]]`) and the autoscale clusters'
 //! (`[[kubernetes]]`, `[[swarm]]`, `[[ec2]]`): a cluster changed here is queried and
 //! written to with its new settings at once, by the batch tasks and `influxDBOut`s already
 //! running, an endpoint by the httpPost nodes and post handlers, the scrapers restart
@@ -18,7 +18,8 @@ use crate::alert_handlers::overrides::{self, Section};
 use crate::alert_handlers::{HandlerServices, ServiceConfigs};
 use crate::config::{
     ConsulConfig, DnsConfig, Ec2Config, FileDiscoveryConfig, HttpPostConfig, InfluxDbConfig,
-    KubernetesConfig, ScraperConfig, ScraperSections, StaticDiscoveryConfig, SwarmConfig,
+    KubernetesConfig, MarathonConfig, ScraperConfig, ScraperSections, StaticDiscoveryConfig,
+    SwarmConfig, TritonConfig,
 };
 use crate::store::{ConfigOverrideRecord, Store};
 use axum::Json;
@@ -85,6 +86,20 @@ const DNS: Section = Section {
     redacted: &[],
 };
 
+/// `[[marathon]]` in the API: elements named by `id`, the bearer token redacted.
+const MARATHON: Section = Section {
+    name: "marathon",
+    key: Some("id"),
+    redacted: &["bearer-token"],
+};
+
+/// `[[triton]]` in the API: elements named by `id`.
+const TRITON: Section = Section {
+    name: "triton",
+    key: Some("id"),
+    redacted: &[],
+};
+
 /// `[[kubernetes]]` in the API: elements named by `id`, the token redacted.
 const KUBERNETES: Section = Section {
     name: "kubernetes",
@@ -116,6 +131,8 @@ fn section_named(name: &str) -> Option<&'static Section> {
         "file-discovery" => Some(&FILE_DISCOVERY),
         "consul" => Some(&CONSUL),
         "dns" => Some(&DNS),
+        "marathon" => Some(&MARATHON),
+        "triton" => Some(&TRITON),
         "kubernetes" => Some(&KUBERNETES),
         "swarm" => Some(&SWARM),
         "ec2" => Some(&EC2),
@@ -134,6 +151,8 @@ fn sections() -> Vec<&'static Section> {
         &FILE_DISCOVERY,
         &CONSUL,
         &DNS,
+        &MARATHON,
+        &TRITON,
         &KUBERNETES,
         &SWARM,
         &EC2,
@@ -152,6 +171,8 @@ fn element_default(section: &str) -> Value {
         "file-discovery" => serde_json::to_value(FileDiscoveryConfig::default()),
         "consul" => serde_json::to_value(ConsulConfig::default()),
         "dns" => serde_json::to_value(DnsConfig::default()),
+        "marathon" => serde_json::to_value(MarathonConfig::default()),
+        "triton" => serde_json::to_value(TritonConfig::default()),
         "kubernetes" => serde_json::to_value(KubernetesConfig::default()),
         "swarm" => serde_json::to_value(SwarmConfig::default()),
         "ec2" => serde_json::to_value(Ec2Config::default()),
@@ -182,6 +203,10 @@ pub struct Overridable {
     pub consul: Vec<ConsulConfig>,
     /// The `[[dns]]` discoverers.
     pub dns: Vec<DnsConfig>,
+    /// The `[[marathon]]` discoverers.
+    pub marathon: Vec<MarathonConfig>,
+    /// The `[[triton]]` discoverers.
+    pub triton: Vec<TritonConfig>,
     /// The `[[kubernetes]]` clusters of autoscale nodes.
     pub kubernetes: Vec<KubernetesConfig>,
     /// The `[[swarm]]` clusters of autoscale nodes.
@@ -198,6 +223,8 @@ impl Overridable {
             file_discovery: &self.file_discovery,
             consul: &self.consul,
             dns: &self.dns,
+            marathon: &self.marathon,
+            triton: &self.triton,
             ec2: &self.ec2,
             kubernetes: &self.kubernetes,
         }
@@ -211,6 +238,8 @@ impl Overridable {
             || self.file_discovery != other.file_discovery
             || self.consul != other.consul
             || self.dns != other.dns
+            || self.marathon != other.marathon
+            || self.triton != other.triton
             || self.ec2 != other.ec2
             || self.kubernetes != other.kubernetes
     }
@@ -320,6 +349,8 @@ impl ConfigOverrides {
                 current.file_discovery = base.file_discovery.clone();
                 current.consul = base.consul.clone();
                 current.dns = base.dns.clone();
+                current.marathon = base.marathon.clone();
+                current.triton = base.triton.clone();
                 current.ec2 = base.ec2.clone();
                 current.kubernetes = base.kubernetes.clone();
                 scrapers.prepare(current.scraper_sections())?

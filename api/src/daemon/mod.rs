@@ -251,6 +251,8 @@ impl Daemon {
                 file_discovery: config.file_discovery.clone(),
                 consul: config.consul.clone(),
                 dns: config.dns.clone(),
+                marathon: config.marathon.clone(),
+                triton: config.triton.clone(),
                 kubernetes: config.kubernetes.clone(),
                 swarm: config.swarm.clone(),
                 ec2: config.ec2.clone(),

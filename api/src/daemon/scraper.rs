@@ -1,6 +1,7 @@
 //! The Prometheus scraper (`[[scraper]]`), with its target discoverers `[[static-discovery]]`,
-//! `[[file-discovery]]`, `[[consul]]`, `[[dns]]`, `[[ec2]]` and `[[kubernetes]]`, as
-//! Kapacitor's scraper service runs Prometheus' scrape loop.
+//! `[[file-discovery]]`, `[[consul]]`, `[[dns]]`, `[[ec2]]`, `[[kubernetes]]`,
+//! `[[marathon]]` and `[[triton]]`, as Kapacitor's scraper service runs Prometheus' scrape
+//! loop.
 //!
 //! Each enabled scraper has a thread that, every `scrape-interval`, asks its discoverer for
 //! the targets, scrapes them all at once (a thread each, `scrape-timeout` each) and writes
@@ -22,8 +23,8 @@
 use super::runtime::Runtime;
 use crate::alert_handlers::tls::{TlsKeys, post_tls, ureq_tls};
 use crate::config::{
-    ConsulConfig, DnsConfig, Ec2Config, FileDiscoveryConfig, KubernetesConfig, ScraperConfig,
-    ScraperSections, StaticDiscoveryConfig,
+    ConsulConfig, DnsConfig, Ec2Config, FileDiscoveryConfig, KubernetesConfig, MarathonConfig,
+    ScraperConfig, ScraperSections, StaticDiscoveryConfig, TritonConfig,
 };
 use anyhow::Context as _;
 use kap_dataflow::point::{FieldValue, Point, Sym, Tags};
@@ -83,6 +84,20 @@ pub(crate) enum Discoverer {
         read: Option<Instant>,
         names: BTreeMap<String, Vec<Target>>,
     },
+    /// `[[marathon]]`, with its client, when it was last asked and the targets it gave.
+    Marathon {
+        config: Box<MarathonConfig>,
+        agent: ureq::Agent,
+        read: Option<Instant>,
+        last: Vec<Target>,
+    },
+    /// `[[triton]]`, with its client, when it was last asked and the targets it gave.
+    Triton {
+        config: Box<TritonConfig>,
+        agent: ureq::Agent,
+        read: Option<Instant>,
+        last: Vec<Target>,
+    },
     /// `[[kubernetes]]`, with its client, its `resource` and the targets it last gave.
     Kubernetes {
         config: Box<KubernetesConfig>,
@@ -139,6 +154,26 @@ impl Discoverer {
                     resolver: Box::new(Dns::new(c).with_context(|| format!("[[dns]] {}", c.id))?),
                     read: None,
                     names: BTreeMap::new(),
+                }),
+            },
+            "marathon" => match named!(sections.marathon) {
+                None => None,
+                Some((_, c)) => Some(Discoverer::Marathon {
+                    config: Box::new(c.clone()),
+                    agent: agent(c.timeout, c.tls_keys())
+                        .with_context(|| format!("[[marathon]] {}", c.id))?,
+                    read: None,
+                    last: Vec::new(),
+                }),
+            },
+            "triton" => match named!(sections.triton) {
+                None => None,
+                Some((_, c)) => Some(Discoverer::Triton {
+                    config: Box::new(c.clone()),
+                    agent: agent(TRITON_TIMEOUT, c.tls_keys())
+                        .with_context(|| format!("[[triton]] {}", c.id))?,
+                    read: None,
+                    last: Vec::new(),
                 }),
             },
             "kubernetes" => match named!(sections.kubernetes) {
@@ -225,6 +260,36 @@ impl Discoverer {
                     }
                 }
                 names.values().flatten().cloned().collect()
+            }
+            Discoverer::Marathon {
+                config,
+                agent,
+                read,
+                last,
+            } => {
+                if read.is_none_or(|r| r.elapsed() >= config.refresh_interval) {
+                    *read = Some(Instant::now());
+                    match marathon_targets(config, agent) {
+                        Ok(targets) => *last = targets,
+                        Err(e) => tracing::warn!(id = %config.id, "marathon discovery: {e}"),
+                    }
+                }
+                last.iter().cloned().collect()
+            }
+            Discoverer::Triton {
+                config,
+                agent,
+                read,
+                last,
+            } => {
+                if read.is_none_or(|r| r.elapsed() >= config.refresh_interval) {
+                    *read = Some(Instant::now());
+                    match triton_targets(config, agent) {
+                        Ok(targets) => *last = targets,
+                        Err(e) => tracing::warn!(id = %config.id, "triton discovery: {e}"),
+                    }
+                }
+                last.iter().cloned().collect()
             }
             Discoverer::Kubernetes {
                 config,
@@ -384,6 +449,122 @@ fn consul_targets(config: &ConsulConfig, agent: &ureq::Agent) -> Result<Vec<Targ
         }
     }
     Ok(out)
+}
+
+/// GETs `url` with `agent` (and `auth`, an `Authorization` header); the body as JSON.
+fn get_json(
+    agent: &ureq::Agent,
+    url: &str,
+    auth: Option<&str>,
+) -> Result<serde_json::Value, String> {
+    let mut req = agent.get(url);
+    if let Some(a) = auth {
+        req = req.header("Authorization", a);
+    }
+    let mut resp = req.call().map_err(|e| format!("GET {url}: {e}"))?;
+    if resp.status() != 200 {
+        return Err(format!("GET {url}: HTTP status {}", resp.status()));
+    }
+    let text = resp
+        .body_mut()
+        .with_config()
+        .limit(MAX_BODY)
+        .read_to_string()
+        .map_err(|e| format!("GET {url}: {e}"))?;
+    serde_json::from_str(&text).map_err(|e| format!("GET {url}: {e}"))
+}
+
+/// A JSON string's text ("" for anything else).
+fn json_text(v: &serde_json::Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
+}
+
+/// The targets of a Marathon, as Prometheus' Marathon discovery finds them: each task of
+/// each app at its host and each of its ports (tasks without ports have none), from the
+/// first of `servers` that answers `/v2/apps/?embed=apps.tasks`.
+fn marathon_targets(config: &MarathonConfig, agent: &ureq::Agent) -> Result<Vec<Target>, String> {
+    let auth = (!config.bearer_token.is_empty()).then(|| format!("Bearer {}", config.bearer_token));
+    let mut failed = Vec::new();
+    let mut apps = None;
+    for server in &config.servers {
+        let url = format!("{}/v2/apps/?embed=apps.tasks", server.trim_end_matches('/'));
+        match get_json(agent, &url, auth.as_deref()) {
+            Ok(v) => {
+                apps = Some(v);
+                break;
+            }
+            Err(e) => failed.push(e),
+        }
+    }
+    let apps = apps.ok_or_else(|| failed.join("; "))?;
+    let mut out = Vec::new();
+    for app in apps["apps"].as_array().into_iter().flatten() {
+        let mut base = BTreeMap::new();
+        base.insert("__meta_marathon_app".to_string(), json_text(&app["id"]));
+        base.insert(
+            "__meta_marathon_image".to_string(),
+            json_text(&app["container"]["docker"]["image"]),
+        );
+        for (k, v) in app["labels"].as_object().into_iter().flatten() {
+            base.insert(
+                format!("__meta_marathon_app_label_{}", label_name(k)),
+                json_text(v),
+            );
+        }
+        for task in app["tasks"].as_array().into_iter().flatten() {
+            let host = json_text(&task["host"]);
+            let ports = task["ports"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+            for (i, port) in ports.iter().enumerate() {
+                let Some(port) = port.as_u64().and_then(|p| u16::try_from(p).ok()) else {
+                    continue;
+                };
+                let mut labels = base.clone();
+                labels.insert("__meta_marathon_task".into(), json_text(&task["id"]));
+                labels.insert("__meta_marathon_port_index".into(), i.to_string());
+                out.push(Target {
+                    address: join_host_port(&host, port),
+                    labels,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// How long a request to a Triton discovery endpoint may take.
+const TRITON_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The targets of a Triton, as Prometheus' Triton discovery finds them: each container of
+/// `https://<endpoint>:<port>/v<version>/discover` at `<vm_uuid>.<dns-suffix>:<port>`.
+fn triton_targets(config: &TritonConfig, agent: &ureq::Agent) -> Result<Vec<Target>, String> {
+    let url = format!(
+        "https://{}/v{}/discover",
+        join_host_port(&config.endpoint, config.port),
+        config.version
+    );
+    let found = get_json(agent, &url, None)?;
+    Ok(found["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let uuid = json_text(&c["vm_uuid"]);
+            let labels = [
+                ("machine_id", "vm_uuid"),
+                ("machine_alias", "vm_alias"),
+                ("machine_brand", "vm_brand"),
+                ("machine_image", "vm_image_uuid"),
+                ("server_id", "server_uuid"),
+            ]
+            .into_iter()
+            .map(|(label, key)| (format!("__meta_triton_{label}"), json_text(&c[key])))
+            .collect();
+            Target {
+                address: format!("{uuid}.{}:{}", config.dns_suffix, config.port),
+                labels,
+            }
+        })
+        .collect())
 }
 
 /// How long one DNS lookup may take.
@@ -1017,6 +1198,22 @@ pub(crate) fn service_test(
                 found(d.enabled)?;
                 let agent = agent(CONSUL_TIMEOUT, d.tls_keys()).map_err(|e| format!("{e:#}"))?;
                 consul_targets(d, &agent).map(drop)
+            }
+            None => not_found(),
+        },
+        "marathon" => match sections.marathon.iter().find(|d| d.id == wanted) {
+            Some(d) => {
+                found(d.enabled)?;
+                let agent = agent(d.timeout, d.tls_keys()).map_err(|e| format!("{e:#}"))?;
+                marathon_targets(d, &agent).map(drop)
+            }
+            None => not_found(),
+        },
+        "triton" => match sections.triton.iter().find(|d| d.id == wanted) {
+            Some(d) => {
+                found(d.enabled)?;
+                let agent = agent(TRITON_TIMEOUT, d.tls_keys()).map_err(|e| format!("{e:#}"))?;
+                triton_targets(d, &agent).map(drop)
             }
             None => not_found(),
         },

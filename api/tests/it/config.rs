@@ -647,7 +647,7 @@ fn scraper_and_input_validation() {
             "discoverer-service = \"static-discovery\"",
             "discoverer-service = \"gce\"",
         ),
-        "\"gce\" discovery is not supported (static-discovery, file-discovery, consul, dns, ec2 and kubernetes are)",
+        "\"gce\" discovery is not supported (static-discovery, file-discovery, consul, dns, ec2, kubernetes, marathon and triton are)",
     );
     bad(
         (

@@ -18,6 +18,11 @@ struct Target {
 
 impl Target {
     fn start(exposition: &str) -> Target {
+        Target::start_tls(exposition, None)
+    }
+
+    /// [`Target::start`], over TLS with `tls`.
+    fn start_tls(exposition: &str, tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>) -> Target {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().unwrap().port();
         let exposition = Arc::new(Mutex::new(exposition.to_string()));
@@ -30,9 +35,9 @@ impl Target {
         );
         std::thread::spawn(move || {
             for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
+                let Ok(stream) = stream else { continue };
                 let mut head = String::new();
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut reader = BufReader::new(crate::daemon::server_conn(stream, tls.as_ref()));
                 loop {
                     let mut line = String::new();
                     if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
@@ -54,7 +59,7 @@ impl Target {
                     .cloned()
                     .unwrap_or_else(|| text.lock().unwrap().clone());
                 let _ = write!(
-                    stream,
+                    reader.get_mut(),
                     "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                     body.len()
                 );
@@ -643,6 +648,89 @@ fn kubernetes_pods_are_the_targets() {
         ),
         "[[kubernetes]] \"k\" has resource \"ingress\"",
     );
+}
+
+/// `[[marathon]]`: each port of each task of the apps is a target at the task's host; the
+/// apps are asked for with the bearer token, from the first server that answers.
+#[test]
+fn marathon_tasks_are_the_targets() {
+    let app = Target::start("up_task 1\n");
+    let marathon = Target::start("");
+    marathon.routes.lock().unwrap().insert(
+        "/v2/apps/".into(),
+        serde_json::json!({"apps": [{"id": "/web", "labels": {"team": "a"},
+            "tasks": [{"id": "web.1", "host": "127.0.0.1", "ports": [app.port]},
+                      {"id": "web.2", "host": "127.0.0.1", "ports": []}]}]})
+        .to_string(),
+    );
+    let d = Daemon::start_config(
+        "scraper-marathon",
+        Extra {
+            tail: format!(
+                "[[marathon]]\nenabled = true\nid = \"m\"\nservers = [\"http://127.0.0.1:1\", \"http://{}\"]\nbearer-token = \"tok\"\n{}",
+                marathon.address(),
+                scraper_section("marathon", "m", ""),
+            ),
+            ..Extra::default()
+        },
+    );
+    show_metric(&d, "t", "up_task", "'instance'");
+    crate::daemon::wait_for(30, "the task's port scraped", || {
+        let out = d.json("/kapacitor/v1/tasks/t/out");
+        out["series"][0]["tags"]["instance"] == app.address()
+            && last_value(&out["series"][0]) == Some(1.0)
+    });
+    let head = marathon.requests.lock().unwrap()[0].clone();
+    assert!(
+        head.starts_with("GET /v2/apps/?embed=apps.tasks "),
+        "{head}"
+    );
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("authorization: bearer tok\r\n"),
+        "{head}"
+    );
+    assert_eq!(
+        d.json("/kapacitor/v1/config/marathon/m")["options"]["bearer-token"],
+        true,
+        "redacted"
+    );
+}
+
+/// `[[triton]]`: the containers of the discovery endpoint (HTTPS, verified with `ssl-ca`)
+/// are targets named `<vm_uuid>.<dns-suffix>:<port>`; these do not resolve here, so
+/// their scrapes report `up` 0 under that instance.
+#[test]
+fn triton_containers_are_the_targets() {
+    let dir = crate::tempdir("scraper-triton");
+    let (ca, tls) = crate::services::tls_server(&dir);
+    let triton = Target::start_tls("", Some(tls));
+    triton.routes.lock().unwrap().insert(
+        "/v1/discover".into(),
+        serde_json::json!({"containers": [{"vm_uuid": "3a5e", "vm_alias": "web",
+            "vm_brand": "lx", "vm_image_uuid": "i1", "server_uuid": "s1"}]})
+        .to_string(),
+    );
+    let d = Daemon::start_config(
+        "scraper-triton",
+        Extra {
+            tail: format!(
+                "[[triton]]\nenabled = true\nid = \"t\"\naccount = \"acct\"\nendpoint = \"127.0.0.1\"\nport = {}\ndns-suffix = \"triton.invalid\"\nssl-ca = {ca:?}\n{}",
+                triton.port,
+                scraper_section("triton", "t", ""),
+            ),
+            ..Extra::default()
+        },
+    );
+    show_metric(&d, "up", "up", "'instance'");
+    let instance = format!("3a5e.triton.invalid:{}", triton.port);
+    crate::daemon::wait_for(30, "the container's target reported down", || {
+        let out = d.json("/kapacitor/v1/tasks/up/out");
+        out["series"][0]["tags"]["instance"] == instance.as_str()
+            && last_value(&out["series"][0]) == Some(0.0)
+    });
+    let head = triton.requests.lock().unwrap()[0].clone();
+    assert!(head.starts_with("GET /v1/discover "), "{head}");
 }
 
 /// Kapacitor's service tests of the scraper's side: every discoverer kind and the scraper
