@@ -266,31 +266,27 @@ impl Discoverer {
                 agent,
                 read,
                 last,
-            } => {
-                if read.is_none_or(|r| r.elapsed() >= config.refresh_interval) {
-                    *read = Some(Instant::now());
-                    match marathon_targets(config, agent) {
-                        Ok(targets) => *last = targets,
-                        Err(e) => tracing::warn!(id = %config.id, "marathon discovery: {e}"),
-                    }
-                }
-                last.iter().cloned().collect()
-            }
+            } => ask_every(
+                read,
+                config.refresh_interval,
+                last,
+                "marathon",
+                &config.id,
+                || marathon_targets(config, agent),
+            ),
             Discoverer::Triton {
                 config,
                 agent,
                 read,
                 last,
-            } => {
-                if read.is_none_or(|r| r.elapsed() >= config.refresh_interval) {
-                    *read = Some(Instant::now());
-                    match triton_targets(config, agent) {
-                        Ok(targets) => *last = targets,
-                        Err(e) => tracing::warn!(id = %config.id, "triton discovery: {e}"),
-                    }
-                }
-                last.iter().cloned().collect()
-            }
+            } => ask_every(
+                read,
+                config.refresh_interval,
+                last,
+                "triton",
+                &config.id,
+                || triton_targets(config, agent),
+            ),
             Discoverer::Kubernetes {
                 config,
                 cluster,
@@ -308,16 +304,14 @@ impl Discoverer {
                 api,
                 read,
                 last,
-            } => {
-                if read.is_none_or(|r| r.elapsed() >= config.refresh_interval) {
-                    *read = Some(Instant::now());
-                    match api.instances() {
-                        Ok(instances) => *last = ec2_targets(instances, config.port),
-                        Err(e) => tracing::warn!(id = %config.id, "ec2 discovery: {e}"),
-                    }
-                }
-                last.iter().cloned().collect()
-            }
+            } => ask_every(
+                read,
+                config.refresh_interval,
+                last,
+                "ec2",
+                &config.id,
+                || api.instances().map(|i| ec2_targets(i, config.port)),
+            ),
         };
         all.into_iter().collect()
     }
@@ -449,6 +443,27 @@ fn consul_targets(config: &ConsulConfig, agent: &ureq::Agent) -> Result<Vec<Targ
         }
     }
     Ok(out)
+}
+
+/// The targets of a discoverer asked again every `every`: when that has passed since `read`
+/// (or it never was), `ask`'s targets replace `last`; a failure is logged (discoverer
+/// `kind` of id `id`) and keeps them.
+fn ask_every(
+    read: &mut Option<Instant>,
+    every: Duration,
+    last: &mut Vec<Target>,
+    kind: &str,
+    id: &str,
+    ask: impl FnOnce() -> Result<Vec<Target>, String>,
+) -> BTreeSet<Target> {
+    if read.is_none_or(|r| r.elapsed() >= every) {
+        *read = Some(Instant::now());
+        match ask() {
+            Ok(targets) => *last = targets,
+            Err(e) => tracing::warn!(%id, "{kind} discovery: {e}"),
+        }
+    }
+    last.iter().cloned().collect()
 }
 
 /// GETs `url` with `agent` (and `auth`, an `Authorization` header); the body as JSON.
