@@ -209,8 +209,9 @@ impl Discoverer {
         Ok(found)
     }
 
-    /// The current targets, without duplicates, in a stable order.
-    pub(crate) fn targets(&mut self) -> Vec<Target> {
+    /// The current targets, their addresses completed with `scheme`'s port where they have
+    /// none ([`with_default_port`]), without duplicates, in a stable order.
+    pub(crate) fn targets(&mut self, scheme: &str) -> Vec<Target> {
         let all: BTreeSet<Target> = match self {
             Discoverer::Static(c) => c
                 .targets
@@ -313,7 +314,14 @@ impl Discoverer {
                 || api.instances().map(|i| ec2_targets(i, config.port)),
             ),
         };
-        all.into_iter().collect()
+        let complete: BTreeSet<Target> = all
+            .into_iter()
+            .map(|t| Target {
+                address: with_default_port(&t.address, scheme),
+                ..t
+            })
+            .collect();
+        complete.into_iter().collect()
     }
 }
 
@@ -464,6 +472,18 @@ fn ask_every(
         }
     }
     last.iter().cloned().collect()
+}
+
+/// A service test of an HTTP discoverer `d`: its targets asked for once (`targets`) with
+/// a client of `timeout` and `keys`.
+fn ask_once<T>(
+    d: &T,
+    timeout: Duration,
+    keys: TlsKeys<'_>,
+    targets: impl FnOnce(&T, &ureq::Agent) -> Result<Vec<Target>, String>,
+) -> Result<(), String> {
+    let agent = agent(timeout, keys).map_err(|e| format!("{e:#}"))?;
+    targets(d, &agent).map(drop)
 }
 
 /// GETs `url` with `agent` (and `auth`, an `Authorization` header); the body as JSON.
@@ -902,12 +922,8 @@ fn run(
         let began = Instant::now();
         let start_ms = chrono::Utc::now().timestamp_millis();
         let targets: Vec<Target> = discoverer
-            .targets()
+            .targets(&config.scheme)
             .into_iter()
-            .map(|t| Target {
-                address: with_default_port(&t.address, &config.scheme),
-                ..t
-            })
             .filter(|t| {
                 let instance = t.labels.get("instance").unwrap_or(&t.address);
                 !blacklist.contains(instance)
@@ -1160,14 +1176,7 @@ pub(crate) fn service_test(
                     )
                 })?;
             let client = Client::new(c).map_err(|e| format!("{e:#}"))?;
-            let targets: Vec<Target> = discoverer
-                .targets()
-                .into_iter()
-                .map(|t| Target {
-                    address: with_default_port(&t.address, &c.scheme),
-                    ..t
-                })
-                .collect();
+            let targets = discoverer.targets(&c.scheme);
             let failed: Vec<String> = std::thread::scope(|s| {
                 let scrapes: Vec<_> = targets
                     .iter()
@@ -1209,27 +1218,18 @@ pub(crate) fn service_test(
             None => not_found(),
         },
         "consul" => match sections.consul.iter().find(|d| d.id == wanted) {
-            Some(d) => {
-                found(d.enabled)?;
-                let agent = agent(CONSUL_TIMEOUT, d.tls_keys()).map_err(|e| format!("{e:#}"))?;
-                consul_targets(d, &agent).map(drop)
-            }
+            Some(d) => found(d.enabled)
+                .and_then(|()| ask_once(d, CONSUL_TIMEOUT, d.tls_keys(), consul_targets)),
             None => not_found(),
         },
         "marathon" => match sections.marathon.iter().find(|d| d.id == wanted) {
-            Some(d) => {
-                found(d.enabled)?;
-                let agent = agent(d.timeout, d.tls_keys()).map_err(|e| format!("{e:#}"))?;
-                marathon_targets(d, &agent).map(drop)
-            }
+            Some(d) => found(d.enabled)
+                .and_then(|()| ask_once(d, d.timeout, d.tls_keys(), marathon_targets)),
             None => not_found(),
         },
         "triton" => match sections.triton.iter().find(|d| d.id == wanted) {
-            Some(d) => {
-                found(d.enabled)?;
-                let agent = agent(TRITON_TIMEOUT, d.tls_keys()).map_err(|e| format!("{e:#}"))?;
-                triton_targets(d, &agent).map(drop)
-            }
+            Some(d) => found(d.enabled)
+                .and_then(|()| ask_once(d, TRITON_TIMEOUT, d.tls_keys(), triton_targets)),
             None => not_found(),
         },
         "dns" => match sections.dns.iter().find(|d| d.id == wanted) {
@@ -1399,10 +1399,10 @@ mod tests {
             files: BTreeMap::new(),
         };
         let addrs = |d: &mut Discoverer| -> Vec<String> {
-            d.targets().into_iter().map(|t| t.address).collect()
+            d.targets("http").into_iter().map(|t| t.address).collect()
         };
         assert_eq!(addrs(&mut d), ["h1:9100", "h2:9100", "h3:9100"]);
-        assert_eq!(d.targets()[0].labels["env"], "prod");
+        assert_eq!(d.targets("http")[0].labels["env"], "prod");
         std::fs::write(&json, "not json").unwrap();
         assert_eq!(addrs(&mut d), ["h1:9100", "h2:9100", "h3:9100"]);
         std::fs::remove_file(&json).unwrap();
