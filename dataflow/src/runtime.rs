@@ -1,9 +1,11 @@
 //! The timely runtime: one timely computation per process with N worker threads, started
 //! once and kept running. Tasks and replays are dataflows installed and removed at run time.
 //!
-//! - **Control plane.** Commands (install, remove) go to worker 0, which proposes them to a
-//!   timely [`Sequencer`]; every worker applies them in the same order, so every worker
-//!   builds the same dataflows in the same order (also across processes).
+//! - **Control plane.** Commands (install, remove) go to the process's first worker, which
+//!   proposes them to a timely [`Sequencer`]; every worker applies them in the same order,
+//!   so every worker builds the same dataflows in the same order, also across the processes
+//!   of a cluster ([`ClusterConfig`]: there ingest splits by every worker of the cluster,
+//!   and every dataflow's first stage exchanges what another process's worker holds).
 //! - **Data plane.** Each worker owns a bounded lane. Ingest assigns every point a sequence
 //!   number and an epoch (the timely time), pre-partitions points by a stable hash of their
 //!   series into the lanes, then advances every lane to the next epoch (a watermark to every
@@ -95,9 +97,17 @@ enum Cmd {
         task: String,
         plan: Pipeline,
         feed: Feed,
+        /// The process that installs it (the one feeding it, for a direct feed).
+        origin: usize,
     },
     Remove {
         key: String,
+    },
+    /// Close a direct-fed dataflow's input on the workers of every process but `origin`
+    /// (whose workers close it through their lanes, after its data).
+    Close {
+        key: String,
+        origin: usize,
     },
 }
 
@@ -156,6 +166,8 @@ pub struct EngineConfig {
     /// (default 50 ms; at least 1 ms). Also the longest an idle worker sleeps: whatever
     /// has work for a worker wakes it sooner.
     pub heartbeat: Duration,
+    /// Joins this engine to a multi-process timely cluster (`None`: this process alone).
+    pub cluster: Option<ClusterConfig>,
 }
 
 impl Default for EngineConfig {
@@ -166,7 +178,41 @@ impl Default for EngineConfig {
                 .unwrap_or(1),
             lane_capacity: 1024,
             heartbeat: Duration::from_millis(50),
+            cluster: None,
         }
+    }
+}
+
+/// The services a process gives the dataflows another process of its cluster installs,
+/// by task name: each process's workers run their share of every task, and what those
+/// shares emit (alerts, posts, writes) goes through this process's services.
+pub type ServicesFor = Arc<dyn Fn(&str) -> Services + Send + Sync>;
+
+/// One process of a multi-process timely cluster: every process runs
+/// [`EngineConfig::workers`] workers (the same number everywhere), and the cluster's
+/// `workers × processes` workers share every task by group, across processes. A task
+/// installed on any process is installed on all, in the same order everywhere (timely's
+/// [`Sequencer`]); points written to any process reach the workers of their groups,
+/// wherever they are.
+#[derive(Clone)]
+pub struct ClusterConfig {
+    /// This process's index in `addresses`.
+    pub process: usize,
+    /// `host:port` of every process, in process order; each process listens on its own and
+    /// connects to the others (start blocks until all are connected).
+    pub addresses: Vec<String>,
+    /// Services for the tasks other processes install (default: none, so their alerts
+    /// and outputs on this process's workers go nowhere).
+    pub services: Option<ServicesFor>,
+}
+
+impl std::fmt::Debug for ClusterConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterConfig")
+            .field("process", &self.process)
+            .field("addresses", &self.addresses)
+            .field("services", &self.services.is_some())
+            .finish()
     }
 }
 
@@ -183,6 +229,12 @@ struct Shared {
     spare: Spare,
     /// [`EngineConfig::heartbeat`].
     heartbeat: Duration,
+    /// This process's index in its cluster (0 alone).
+    process: usize,
+    /// Processes of the cluster (1 alone).
+    processes: usize,
+    /// [`ClusterConfig::services`].
+    services_for: Option<ServicesFor>,
 }
 
 /// The most room a live write's parcel for one dataflow starts with (messages).
@@ -220,7 +272,10 @@ const STATS_EVERY: Duration = Duration::from_millis(100);
 
 /// The running engine.
 pub struct Engine {
+    /// Worker threads of this process.
     workers: usize,
+    /// Workers of the computation: `workers` times the processes of the cluster.
+    peers: usize,
     lanes: Vec<Sender<Lane>>,
     threads: Vec<std::thread::Thread>,
     commands: Sender<Cmd>,
@@ -267,7 +322,8 @@ pub enum StageKey {
     Local,
     /// By group id: all of a group on one worker.
     Group,
-    /// Everything on worker 0 (nodes that need a global view: `httpOut`'s group slots,
+    /// Everything on one worker, the first of the process that installed the dataflow
+    /// (worker 0 but in a cluster; nodes that need a global view: `httpOut`'s group slots,
     /// `union`'s cross-group release order, `groupBy` of batches, which merges the batches
     /// of every group of one time).
     Gather,
@@ -419,6 +475,7 @@ fn spawn_heartbeat(
     threads: Vec<std::thread::Thread>,
     ingest: Arc<Mutex<u64>>,
     stopping: Arc<std::sync::atomic::AtomicBool>,
+    clocked: bool,
 ) {
     let _ = std::thread::Builder::new()
         .name("engine-heartbeat".into())
@@ -427,13 +484,14 @@ fn spawn_heartbeat(
             while !stopping.load(Ordering::Relaxed) {
                 std::thread::sleep(every);
                 let mut epoch = ingest.lock().unwrap_or_else(|e| e.into_inner());
-                if *epoch != last {
+                if *epoch != last && !clocked {
                     // Ingest moved on its own since the last beat.
                     last = *epoch;
                     continue;
                 }
-                let e = *epoch;
-                *epoch += 1;
+                // In a cluster, every beat moves the watermark to the clock: another
+                // process's data waits for this one's epochs to pass its own.
+                let e = take_epoch(&mut epoch, clocked);
                 last = *epoch;
                 for lane in &lanes {
                     // A full lane is busy with data that advances epochs anyway.
@@ -445,6 +503,23 @@ fn spawn_heartbeat(
                 }
             }
         });
+}
+
+/// Takes the next epoch from ingest's counter. In a cluster (`clocked`) epochs are at least
+/// the wall clock's microseconds since the Unix epoch: each process numbers its own
+/// writes, and a watermark passes an epoch only once every process's has, so the
+/// processes' epochs must advance together however many writes each takes (by the clock,
+/// the data of a busy process waits at most one heartbeat for an idle one).
+fn take_epoch(epoch: &mut u64, clocked: bool) -> u64 {
+    if clocked {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as u64);
+        *epoch = (*epoch).max(now);
+    }
+    let e = *epoch;
+    *epoch += 1;
+    e
 }
 
 /// How often stages with wall-clock nodes run their timers.
@@ -507,6 +582,32 @@ impl Engine {
     pub fn start(config: EngineConfig) -> Result<Engine, EngineError> {
         let workers = config.workers.max(1);
         let heartbeat = config.heartbeat.max(Duration::from_millis(1));
+        let (process, processes) = config
+            .cluster
+            .as_ref()
+            .map_or((0, 1), |c| (c.process, c.addresses.len().max(1)));
+        let timely_config = match &config.cluster {
+            None => timely::Config::process(workers),
+            Some(c) => {
+                if c.process >= c.addresses.len() {
+                    return Err(EngineError::Start(format!(
+                        "process {} is not among the cluster's {} addresses",
+                        c.process,
+                        c.addresses.len()
+                    )));
+                }
+                timely::Config {
+                    communication: timely::CommunicationConfig::Cluster {
+                        threads: workers,
+                        process: c.process,
+                        addresses: c.addresses.clone(),
+                        report: false,
+                        zerocopy: false,
+                    },
+                    worker: timely::WorkerConfig::default(),
+                }
+            }
+        };
         let mut lanes = Vec::new();
         let mut receivers = Vec::new();
         for _ in 0..workers {
@@ -525,11 +626,16 @@ impl Engine {
             fresh: Mutex::new(HashMap::new()),
             spare: Spare::new(workers),
             heartbeat,
+            process,
+            processes,
+            services_for: config.cluster.and_then(|c| c.services),
         });
         let worker_shared = Arc::clone(&shared);
         let receivers = Arc::new(receivers);
-        let guards = timely::execute(timely::Config::process(workers), move |worker| {
-            let index = worker.index();
+        // Blocks, in a cluster, until every process is connected.
+        let guards = timely::execute(timely_config, move |worker| {
+            // This process's workers are `process * workers ..`: its lanes are theirs.
+            let index = worker.index() - process * workers;
             let _ = thread_tx.send((index, std::thread::current()));
             let lane = receivers[index].clone();
             run_worker(
@@ -554,9 +660,11 @@ impl Engine {
             threads.clone(),
             Arc::clone(&ingest),
             Arc::clone(&stopping),
+            processes > 1,
         );
         Ok(Engine {
             workers,
+            peers: workers * processes,
             lanes,
             threads,
             commands: cmd_tx,
@@ -574,9 +682,16 @@ impl Engine {
         })
     }
 
-    /// Number of workers.
+    /// Number of workers of this process.
     pub fn workers(&self) -> usize {
         self.workers
+    }
+
+    /// The lane that takes what ingest split for worker `w` of the computation: its own,
+    /// or, for a worker of another process, the lane of one of this process's workers,
+    /// whose first stage's exchange moves it on (the parcel whole).
+    fn lane_of(&self, w: usize) -> &Sender<Lane> {
+        &self.lanes[w % self.workers]
     }
 
     fn wake(&self) {
@@ -615,11 +730,16 @@ impl Engine {
             if keys.contains_key(id) {
                 return Err(EngineError::Exists(id.to_string()));
             }
-            let key = format!("{id}#{}", self.generation.fetch_add(1, Ordering::Relaxed));
+            let generation = self.generation.fetch_add(1, Ordering::Relaxed);
+            // Unique in the cluster: every process numbers its own installs.
+            let key = match self.shared.processes {
+                1 => format!("{id}#{generation}"),
+                _ => format!("{id}#{}.{generation}", self.shared.process),
+            };
             keys.insert(id.to_string(), key.clone());
             key
         };
-        if let Some(g) = ingest_grouping(plan, &feed, self.workers) {
+        if let Some(g) = ingest_grouping(plan, &feed, self.peers) {
             self.groupings
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -639,6 +759,7 @@ impl Engine {
                 task: task_name.to_string(),
                 plan: plan.clone(),
                 feed,
+                origin: self.shared.process,
             })
             .map_err(|_| EngineError::Stopped)?;
         self.wake();
@@ -717,9 +838,7 @@ impl Engine {
     }
 
     fn next_epoch(&self, epoch: &mut u64) -> u64 {
-        let e = *epoch;
-        *epoch += 1;
-        e
+        take_epoch(epoch, self.shared.processes > 1)
     }
 
     fn advance_all(&self, epoch: u64) -> Result<(), EngineError> {
@@ -806,7 +925,7 @@ impl Engine {
                 continue;
             }
             let left = deadline.saturating_duration_since(Instant::now());
-            self.lanes[w]
+            self.lane_of(w)
                 .send_timeout(
                     Lane::Live {
                         epoch: e,
@@ -879,7 +998,7 @@ impl Engine {
     /// parcel of messages per worker ([`partition`]).
     fn partition(&self, points: Vec<Point>) -> Vec<Parcel> {
         let first = self.seq.fetch_add(points.len() as u64, Ordering::Relaxed);
-        partition(points, first, None, self.workers, &self.shared.spare)
+        partition(points, first, None, self.peers, &self.shared.spare)
     }
 
     /// Feeds a direct dataflow with batches for its query node number `query` (node id).
@@ -889,10 +1008,10 @@ impl Engine {
         node: usize,
         batches: Vec<Batch>,
     ) -> Result<(), EngineError> {
-        let mut parts = parcels(batches.len(), self.workers, &self.shared.spare);
+        let mut parts = parcels(batches.len(), self.peers, &self.shared.spare);
         let first = self.seq.fetch_add(batches.len() as u64, Ordering::Relaxed);
         for (seq, b) in (first..).zip(batches) {
-            parts[worker_for(b.group.0, self.workers)]
+            parts[worker_for(b.group.0, self.peers)]
                 .push(Head::ingest(node as u32, seq), Msg::Batch(b));
         }
         self.feed_parts(id, parts)
@@ -908,7 +1027,7 @@ impl Engine {
                 self.shared.spare.put([part]);
                 continue;
             }
-            self.lanes[w]
+            self.lane_of(w)
                 .send(Lane::Direct {
                     id: key.clone(),
                     epoch: e,
@@ -936,6 +1055,15 @@ impl Engine {
         let key = self.installed_key(id)?;
         for lane in &self.lanes {
             lane.send(Lane::Close { id: key.clone() })
+                .map_err(|_| EngineError::Stopped)?;
+        }
+        if self.shared.processes > 1 {
+            // The other processes' workers feed it nothing: they close it when told.
+            self.commands
+                .send(Cmd::Close {
+                    key: key.clone(),
+                    origin: self.shared.process,
+                })
                 .map_err(|_| EngineError::Stopped)?;
         }
         self.wake();
@@ -983,7 +1111,9 @@ impl Engine {
         outcome
     }
 
-    /// Stops the workers and waits for them.
+    /// Stops the workers and waits for them. In a cluster, the processes stop together:
+    /// this returns once every process's workers have stopped (timely's connections close
+    /// cleanly only then).
     pub fn shutdown(mut self) {
         self.stop();
     }
@@ -1057,6 +1187,9 @@ fn run_worker(
     shared: &Arc<Shared>,
 ) {
     let index = worker.index();
+    // Each process's first worker proposes its process's commands.
+    let proposer = index == shared.process * lane_workers(worker, shared);
+    let clustered = shared.processes > 1;
     let mut sequencer: Option<Sequencer<Cmd>> = Some(Sequencer::new(worker, Instant::now()));
     let mut dfs: BTreeMap<String, Df> = BTreeMap::new();
     let mut st = LaneState {
@@ -1069,9 +1202,7 @@ fn run_worker(
     };
     let mut shutdown = false;
     while !shutdown {
-        if index == 0
-            && let Some(seq) = sequencer.as_mut()
-        {
+        if proposer && let Some(seq) = sequencer.as_mut() {
             while let Ok(cmd) = commands.try_recv() {
                 seq.push(cmd);
             }
@@ -1087,18 +1218,15 @@ fn run_worker(
                     task,
                     plan,
                     feed,
+                    origin,
                 } => {
                     if dfs.contains_key(&id) {
                         continue;
                     }
-                    let services = shared
-                        .services
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .get(&id)
-                        .cloned()
-                        .unwrap_or_default();
-                    match build_dataflow(worker, &id, &task, &plan, &feed, services, shared) {
+                    let local = origin == shared.process;
+                    let services = services_of(shared, &id, &task, &plan, local);
+                    match build_dataflow(worker, &id, &task, &plan, &feed, services, shared, origin)
+                    {
                         Ok((df_index, mut input, probe, fresh)) => {
                             // Data that raced ahead of the install command is replayed at
                             // its own epochs, so every worker orders it the same way.
@@ -1120,7 +1248,8 @@ fn run_worker(
                                     index: df_index,
                                     input: Some(input),
                                     probe,
-                                    reported: false,
+                                    // Only the installing process waits for it to drain.
+                                    reported: !local,
                                     fresh,
                                 },
                             );
@@ -1133,7 +1262,9 @@ fn run_worker(
                             {
                                 input.advance_to(st.epoch);
                             }
-                            let _ = installed.send((id.clone(), index));
+                            if local {
+                                let _ = installed.send((id.clone(), index));
+                            }
                         }
                         Err(e) => {
                             shared
@@ -1144,9 +1275,24 @@ fn run_worker(
                         }
                     }
                 }
+                Cmd::Close { key: id, origin } => {
+                    if origin != shared.process
+                        && let Some(df) = dfs.get_mut(&id)
+                    {
+                        df.input.take();
+                    }
+                }
                 Cmd::Remove { key: id } => {
                     if let Some(df) = dfs.remove(&id) {
                         worker.drop_dataflow(df.index);
+                    }
+                    if clustered {
+                        // Made here for a task another process installed.
+                        shared
+                            .services
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .remove(&id);
                     }
                     shared
                         .stats
@@ -1195,7 +1341,9 @@ fn run_worker(
         // wakes, which that worker's progress makes it do, and before it steps, so the
         // epoch passes in this step rather than at the next heartbeat.
         for df in dfs.values_mut() {
-            df.follow(st.epoch, false);
+            // In a cluster, another process's data is not marked fresh here: every
+            // dataflow follows every watermark.
+            df.follow(st.epoch, clustered);
         }
         // An idle worker sleeps until something has work for it: a lane message or a command
         // is followed by an unpark, timely unparks a worker it sends data or progress to, a
@@ -1217,6 +1365,31 @@ fn run_worker(
         worker.drop_dataflow(df.index);
     }
     sequencer.take();
+}
+
+/// Worker threads per process.
+fn lane_workers(worker: &timely::worker::Worker, shared: &Shared) -> usize {
+    worker.peers() / shared.processes
+}
+
+/// The services of dataflow `key` (of task `task`) on this process: those it was installed
+/// with here (`local`), else, for a task another process of the cluster installed,
+/// [`ClusterConfig::services`]' (made once per process, shared by its workers).
+fn services_of(shared: &Shared, key: &str, task: &str, plan: &Pipeline, local: bool) -> Services {
+    let mut services = shared.services.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(s) = services.get(key) {
+        return s.clone();
+    }
+    if local {
+        return Services::default();
+    }
+    let made = shared
+        .services_for
+        .as_ref()
+        .map_or_else(Services::default, |f| f(task));
+    let made = crate::exec::with_stats_feeds(made, plan);
+    services.insert(key.to_string(), made.clone());
+    made
 }
 
 /// Which live dataflows a point reaches, by interned (db, rp) and measurement, so the cost
@@ -1577,6 +1750,7 @@ type Built = (
     Arc<AtomicU64>,
 );
 
+#[allow(clippy::too_many_arguments)]
 fn build_dataflow(
     worker: &mut timely::worker::Worker,
     key: &str,
@@ -1585,6 +1759,7 @@ fn build_dataflow(
     feed: &Feed,
     services: Services,
     shared: &Arc<Shared>,
+    origin: usize,
 ) -> Result<Built, String> {
     // With one worker every exchange would route to this worker: one stage runs the whole
     // plan depth first, Kapacitor's order, which the stages restore by sorting anyway.
@@ -1593,10 +1768,12 @@ fn build_dataflow(
     } else {
         // Ingest may partition by the group of the plan's only `from` (`feed_points`): the
         // worker a write reaches splits it, and the first stage's exchange moves each share
-        // (whole) to the worker of its group.
+        // (whole) to the worker of its group. In a cluster, what ingest split for the
+        // workers of other processes reaches a lane here, and the first stage's exchange
+        // moves it on, to the worker of its series.
         let from = partitioning_from(plan, feed, worker.peers());
         let mut st = stages_after(plan, from);
-        if from.is_some() {
+        if from.is_some() || shared.processes > 1 {
             st.keys[0] = StageKey::Group;
         }
         st
@@ -1630,6 +1807,9 @@ fn build_dataflow(
     );
     let me = worker.index() as u64;
     let peers = worker.peers();
+    // What a gathering stage gathers goes to the first worker of the installing process:
+    // its httpOut endpoints are served by that process.
+    let gather = (origin * lane_workers(worker, shared)) as u64;
     let key_name = key;
     let mut input = InputHandle::new();
     let probe = ProbeHandle::new();
@@ -1638,13 +1818,21 @@ fn build_dataflow(
         for (k, exec) in execs.into_iter().enumerate() {
             let key = st.keys[k].clone();
             // A gathering stage's timers run on the worker that holds its data.
-            let tick_here = key != StageKey::Gather || me == 0;
+            let tick_here = key != StageKey::Gather || me == gather;
             // The next stage's exchange: this stage splits what it sends by worker already.
             let next = st
                 .keys
                 .get(k + 1)
                 .filter(|key| **key != StageKey::Local)
-                .map(|key| Router::new(key.clone(), Arc::clone(&stage_of), k + 1, me, peers));
+                .map(|key| {
+                    Router::new(
+                        key.clone(),
+                        Arc::clone(&stage_of),
+                        k + 1,
+                        (me, gather),
+                        peers,
+                    )
+                });
             let stage_of = Arc::clone(&stage_of);
             let shared = Arc::clone(shared);
             let stage_fresh = Arc::clone(&fresh);
@@ -1680,7 +1868,7 @@ fn build_dataflow(
                         },
                     ),
                 StageKey::Group | StageKey::Gather | StageKey::On(_) => {
-                    let router = Router::new(key, Arc::clone(&stage_of), k, me, peers);
+                    let router = Router::new(key, Arc::clone(&stage_of), k, (me, gather), peers);
                     stream.unary_frontier::<CapacityContainerBuilder<Parcel>, _, _, _>(
                         DistributorPact(move |_peers| Split { router }),
                         &name,
@@ -1712,16 +1900,26 @@ struct Router {
     stage_of: Arc<Vec<usize>>,
     k: usize,
     me: u64,
+    /// The worker a gathering stage gathers to.
+    gather: u64,
     peers: usize,
 }
 
 impl Router {
-    fn new(key: StageKey, stage_of: Arc<Vec<usize>>, k: usize, me: u64, peers: usize) -> Router {
+    /// The router of stage `k`, on worker `me` of `peers`, gathering to `gather`.
+    fn new(
+        key: StageKey,
+        stage_of: Arc<Vec<usize>>,
+        k: usize,
+        (me, gather): (u64, u64),
+        peers: usize,
+    ) -> Router {
         Router {
             key,
             stage_of,
             k,
             me,
+            gather,
             peers,
         }
     }
@@ -1755,7 +1953,7 @@ impl Router {
             self.me
         } else {
             match &self.key {
-                StageKey::Gather => 0,
+                StageKey::Gather => self.gather,
                 StageKey::On(tags) => on_key(msg, tags),
                 _ => msg.group().0,
             }
@@ -2439,7 +2637,7 @@ mod tests {
     fn a_chunk_posted_whole_takes_its_buffer_and_heads_as_one_at_a_time_would() {
         let spare = Spare::new(2);
         // Node 1 is stage 1's, exchanged by group among 2 workers.
-        let router = Router::new(StageKey::Group, Arc::new(vec![0, 1]), 1, 0, 2);
+        let router = Router::new(StageKey::Group, Arc::new(vec![0, 1]), 1, (0, 0), 2);
         // Hosts on different workers: not posted whole, nothing taken.
         let host_on = |w| {
             (0..64)
