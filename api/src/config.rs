@@ -425,8 +425,16 @@ pub struct BatchConfig {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct EngineSettings {
-    /// Worker threads; `0`: one per available core.
+    /// Worker threads; `0`: one per available core. In a cluster, every process must have
+    /// the same number.
     pub workers: usize,
+    /// `host:port` of every kapacitord of a multi-process cluster, in process order (this
+    /// one's among them, at `cluster-process`); empty: this process alone. A task defined
+    /// and enabled on one process runs on the workers of all, each group's state on one
+    /// worker of one process, and points written to any process reach it.
+    pub cluster_addresses: Vec<String>,
+    /// This process's index in `cluster-addresses`.
+    pub cluster_process: usize,
 }
 
 /// The most engine workers `[engine] workers` accepts.
@@ -2259,6 +2267,33 @@ impl Config {
                 ),
             );
         }
+        if !self.engine.cluster_addresses.is_empty() {
+            let n = self.engine.cluster_addresses.len();
+            if self.engine.cluster_process >= n {
+                return invalid(
+                    "engine.cluster-process".into(),
+                    format!(
+                        "{} is not the index of one of the {n} cluster-addresses",
+                        self.engine.cluster_process
+                    ),
+                );
+            }
+            if let Some((i, a)) = self
+                .engine
+                .cluster_addresses
+                .iter()
+                .enumerate()
+                .find(|(_, a)| {
+                    a.rsplit_once(':')
+                        .is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err())
+                })
+            {
+                return invalid(
+                    format!("engine.cluster-addresses[{i}]"),
+                    format!("{a:?} is not host:port"),
+                );
+            }
+        }
         if self.engine.workers > MAX_ENGINE_WORKERS {
             return invalid(
                 "engine.workers".into(),
@@ -3024,6 +3059,31 @@ mod tests {
         let err = c.validate().unwrap_err().to_string();
         assert!(err.contains("engine.workers"), "{err}");
         assert!(Config::parse("[engine]\nworkerz = 3\n", "test").is_err());
+        let c = Config::parse(
+            "[engine]\ncluster-addresses = [\"a:2101\", \"b:2101\"]\ncluster-process = 1\n",
+            "test",
+        )
+        .unwrap();
+        assert_eq!(c.engine.cluster_addresses, ["a:2101", "b:2101"]);
+        assert_eq!(c.engine.cluster_process, 1);
+        let err = Config::parse(
+            "[engine]\ncluster-addresses = [\"a:2101\"]\ncluster-process = 1\n",
+            "test",
+        )
+        .unwrap()
+        .validate()
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("engine.cluster-process"), "{err}");
+        let err = Config::parse(
+            "[engine]\ncluster-addresses = [\"a:2101\", \"b\"]\n",
+            "test",
+        )
+        .unwrap()
+        .validate()
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("engine.cluster-addresses[1]"), "{err}");
     }
 
     #[test]

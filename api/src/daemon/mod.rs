@@ -211,9 +211,32 @@ impl Daemon {
         let store = Store::open(&config.store_path())
             .with_context(|| format!("opening the store {}", config.store_path().display()))?;
         let workers = config.engine.worker_count();
+        // In a cluster, the tasks other processes define run here too, with this process's
+        // services (set once the runtime has them, before any task is installed here).
+        let remote_services: Arc<std::sync::OnceLock<kap_dataflow::node::Services>> =
+            Arc::default();
+        let cluster = (!config.engine.cluster_addresses.is_empty()).then(|| {
+            let slot = Arc::clone(&remote_services);
+            kap_dataflow::runtime::ClusterConfig {
+                process: config.engine.cluster_process,
+                addresses: config.engine.cluster_addresses.clone(),
+                services: Some(Arc::new(move |_task: &str| {
+                    // Another process may install a task while this one is still starting.
+                    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+                    while slot.get().is_none() && std::time::Instant::now() < deadline {
+                        std::thread::sleep(std::time::Duration::from_millis(1));
+                    }
+                    slot.get().cloned().unwrap_or_default()
+                })),
+            }
+        });
+        if let Some(c) = &cluster {
+            tracing::info!(process = c.process, addresses = ?c.addresses, "joining the engine's cluster");
+        }
         let engine = Arc::new(
             Engine::start(EngineConfig {
                 workers,
+                cluster,
                 ..EngineConfig::default()
             })
             .map_err(|e| anyhow::anyhow!("starting the engine: {e}"))?,
@@ -313,6 +336,7 @@ impl Daemon {
             )
             .with_autoscale(orchestrators),
         );
+        let _ = remote_services.set(runtime.live_services());
         let tasks = tasks::TaskManager::load(
             store.clone(),
             Arc::clone(&runtime),

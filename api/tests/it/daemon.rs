@@ -112,6 +112,33 @@ impl Daemon {
     }
 
     fn spawn(&mut self) {
+        self.launch();
+        self.wait_ready();
+    }
+
+    /// Starts several daemons at once, each in a fresh directory, and waits until all
+    /// answer: the processes of an engine cluster start only together.
+    pub(crate) fn start_all(configs: Vec<(&str, Extra)>) -> Vec<Daemon> {
+        let mut all: Vec<Daemon> = configs
+            .into_iter()
+            .map(|(name, extra)| Daemon {
+                dir: crate::tempdir(name),
+                port: free_port(),
+                child: None,
+                extra,
+            })
+            .collect();
+        for d in &mut all {
+            d.launch();
+        }
+        for d in &mut all {
+            d.wait_ready();
+        }
+        all
+    }
+
+    /// Starts the process, without waiting for it to answer.
+    fn launch(&mut self) {
         let conf = self.config_path();
         std::fs::write(
             &conf,
@@ -147,6 +174,10 @@ impl Daemon {
             .spawn()
             .expect("start kapacitord");
         self.child = Some(child);
+    }
+
+    /// Waits up to 30 s for the started process to answer `/ping`.
+    fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if let Ok((204, _)) = http(self.port, "GET", "/kapacitor/v1/ping", None) {

@@ -4,6 +4,7 @@ mod alerts_api;
 mod api_corpus;
 mod autoscale;
 mod batch;
+mod cluster;
 mod collectd;
 mod config;
 mod conformance;

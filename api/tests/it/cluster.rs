@@ -1,0 +1,88 @@
+//! kapacitord as a multi-process engine cluster (`[engine] cluster-addresses`): two real
+//! daemons on 127.0.0.1, a task defined on one, points written to the other.
+
+use crate::daemon::{Daemon, Extra, free_port, http_sink, wait_posts};
+
+/// Two daemons joined in one engine cluster, one worker each.
+fn two_processes() -> Vec<Daemon> {
+    let addresses = format!(
+        "[\"127.0.0.1:{}\", \"127.0.0.1:{}\"]",
+        free_port(),
+        free_port()
+    );
+    Daemon::start_all(
+        (0..2)
+            .map(|p| {
+                let extra = Extra {
+                    tail: format!(
+                        "[engine]\nworkers = 1\ncluster-addresses = {addresses}\ncluster-process = {p}\n"
+                    ),
+                    ..Extra::default()
+                };
+                (if p == 0 { "cluster0" } else { "cluster1" }, extra)
+            })
+            .collect(),
+    )
+}
+
+/// Eight hosts: the cluster's two workers (one per process) each hold some of them.
+const HOSTS: usize = 8;
+
+#[test]
+fn a_task_defined_on_one_process_takes_points_written_to_another() {
+    let all = two_processes();
+    let (url, posts) = http_sink();
+    all[0].enable_task(
+        "count",
+        "stream|from().measurement('cpu').groupBy('host')|window().period(10s).every(10s)|count('value')|httpOut('count')",
+    );
+    all[0].enable_task(
+        "alert",
+        &format!(
+            "stream|from().measurement('cpu').groupBy('host')|alert().id('{{{{ index .Tags \"host\" }}}}').crit(lambda: \"value\" > 5.0).post('{url}')"
+        ),
+    );
+    // Every point goes to process 1, which has no task of its own.
+    let mut lines = String::new();
+    for t in 0..=10 {
+        for h in 0..HOSTS {
+            lines.push_str(&format!(
+                "cpu,host=h{h} value={} {t}\n",
+                if t == 0 { 10 } else { 1 }
+            ));
+        }
+    }
+    all[1].write_s(&lines);
+    // httpOut gathers to the defining process: each host's window [0, 10) counted there.
+    let out = all[0].wait_json("/kapacitor/v1/tasks/count/count", 20, |v| {
+        v["series"].as_array().is_some_and(|s| s.len() == HOSTS)
+    });
+    for s in out["series"].as_array().unwrap() {
+        assert_eq!(s["values"][0][1], 10, "{out}");
+    }
+    // Each host went critical at t=0 and back to OK at t=1: the events of every host were
+    // posted, by the process whose worker holds it.
+    let got = wait_posts(&posts, 2 * HOSTS);
+    let mut ids: Vec<String> = got
+        .iter()
+        .map(|(_, body)| {
+            let v: serde_json::Value = serde_json::from_str(body).unwrap();
+            format!(
+                "{} {}",
+                v["id"].as_str().unwrap(),
+                v["level"].as_str().unwrap()
+            )
+        })
+        .collect();
+    ids.sort();
+    let mut want: Vec<String> = (0..HOSTS)
+        .flat_map(|h| [format!("h{h} CRITICAL"), format!("h{h} OK")])
+        .collect();
+    want.sort();
+    assert_eq!(ids, want);
+    // The task is process 0's: process 1 lists none.
+    assert_eq!(
+        all[1].json("/kapacitor/v1/tasks")["tasks"],
+        serde_json::json!([])
+    );
+}
