@@ -30,9 +30,11 @@ const HOSTS: usize = 8;
 
 #[test]
 fn a_task_defined_on_one_process_takes_points_written_to_another() {
+    // Two tasks: `count` defined on process 1, `alert` on process 0; every point is
+    // written to process 0, and each task's groups are held by the workers of both.
     let all = two_processes();
     let (url, posts) = http_sink();
-    all[0].enable_task(
+    all[1].enable_task(
         "count",
         "stream|from().measurement('cpu').groupBy('host')|window().period(10s).every(10s)|count('value')|httpOut('count')",
     );
@@ -42,7 +44,7 @@ fn a_task_defined_on_one_process_takes_points_written_to_another() {
             "stream|from().measurement('cpu').groupBy('host')|alert().id('{{{{ index .Tags \"host\" }}}}').crit(lambda: \"value\" > 5.0).post('{url}')"
         ),
     );
-    // Every point goes to process 1, which has no task of its own.
+    // Every point goes to process 0: the `count` task, process 1's, takes them there.
     let mut lines = String::new();
     for t in 0..=10 {
         for h in 0..HOSTS {
@@ -52,9 +54,9 @@ fn a_task_defined_on_one_process_takes_points_written_to_another() {
             ));
         }
     }
-    all[1].write_s(&lines);
-    // httpOut gathers to the defining process: each host's window [0, 10) counted there.
-    let out = all[0].wait_json("/kapacitor/v1/tasks/count/count", 20, |v| {
+    all[0].write_s(&lines);
+    // httpOut gathers to the defining process, 1: each host's window [0, 10) counted there.
+    let out = all[1].wait_json("/kapacitor/v1/tasks/count/count", 20, |v| {
         v["series"].as_array().is_some_and(|s| s.len() == HOSTS)
     });
     for s in out["series"].as_array().unwrap() {
@@ -80,9 +82,15 @@ fn a_task_defined_on_one_process_takes_points_written_to_another() {
         .collect();
     want.sort();
     assert_eq!(ids, want);
-    // The task is process 0's: process 1 lists none.
-    assert_eq!(
-        all[1].json("/kapacitor/v1/tasks")["tasks"],
-        serde_json::json!([])
-    );
+    // Each process lists the task it defined, and only that one.
+    for (d, id) in all.iter().zip(["alert", "count"]) {
+        let tasks = d.json("/kapacitor/v1/tasks");
+        let ids: Vec<&str> = tasks["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, [id]);
+    }
 }
