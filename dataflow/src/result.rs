@@ -30,7 +30,7 @@ use crate::template::Data;
 use std::fmt::Write as _;
 
 /// One value of a row: a time (the `time` column), a field value, or a tag value.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Cell {
     /// A time, ns since the Unix epoch (JSON: RFC3339Nano string).
     Time(i64),
@@ -41,7 +41,7 @@ pub enum Cell {
 }
 
 /// Kapacitor's `models.Row`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Row {
     /// Measurement (omitted from JSON when empty).
     pub name: String,
@@ -54,7 +54,7 @@ pub struct Row {
 }
 
 /// Kapacitor's `models.Result`: a list of row slots (a slot may be `null`).
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ResultSet {
     /// The rows; `None` encodes as `"series":null`.
     pub series: Option<Vec<Option<Row>>>,

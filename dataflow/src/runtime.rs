@@ -29,6 +29,9 @@
 
 mod parcel;
 
+use crate::alert::{
+    ALERTS_SERVICE, AlertEvent, AlertService, AlertSink, Level, TOPICS_SERVICE, TopicStore,
+};
 use crate::exec::TaskExec;
 use crate::node::Services;
 use crate::ops::from::FromGrouping;
@@ -235,6 +238,65 @@ struct Shared {
     processes: usize,
     /// [`ClusterConfig::services`].
     services_for: Option<ServicesFor>,
+    /// In a cluster, the alert events of dataflows another process installed, on their way
+    /// to it ([`Relay`]), with their dataflow keys.
+    relay: (Sender<Relayed>, Receiver<Relayed>),
+    /// In a cluster, dataflows removed here, with when: their services are dropped after
+    /// [`RELAY_GRACE`].
+    retired: Mutex<Vec<(Instant, String)>>,
+}
+
+/// How long a removed dataflow's services still take the events other processes relayed.
+const RELAY_GRACE: Duration = Duration::from_secs(10);
+
+/// In a cluster, the alert sink of a dataflow another process installed: its events go to
+/// that process (through the relay dataflow every worker runs), whose topics, topic
+/// handlers and alert API are the task's; this process only holds the groups' state.
+#[derive(Debug)]
+struct Relay {
+    key: String,
+    to: Sender<Relayed>,
+}
+
+/// An event on its way to the process that installed its dataflow, with the dataflow key.
+type Relayed = (String, AlertEvent);
+
+impl AlertSink for Relay {
+    fn publish(&self, event: AlertEvent) {
+        let _ = self.to.send((self.key.clone(), event));
+    }
+}
+
+/// The process that installed dataflow `key` (`<id>#<process>.<n>` in a cluster).
+fn origin_of(key: &str) -> usize {
+    key.rsplit_once('#')
+        .and_then(|(_, n)| n.split_once('.'))
+        .and_then(|(p, _)| p.parse().ok())
+        .unwrap_or(0)
+}
+
+/// On the installing process, an event a relay brought: recorded in the task's topics
+/// (the previous level as this process's topics knew it) and published to its sink, as
+/// the alert node does on this process ([`Relay`]).
+fn deliver_relayed(shared: &Shared, key: &str, mut event: AlertEvent) {
+    let Some(services) = shared
+        .services
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(key)
+        .cloned()
+    else {
+        // Removed meanwhile.
+        return;
+    };
+    if let Some(topics) = services.get::<TopicStore>(TOPICS_SERVICE) {
+        event.previous_level = topics
+            .update(&event.topic, &event.id, event.state())
+            .map_or(Level::Ok, |s| s.level);
+    }
+    if let Some(sink) = services.get::<AlertService>(ALERTS_SERVICE) {
+        sink.0.publish(event);
+    }
 }
 
 /// The most room a live write's parcel for one dataflow starts with (messages).
@@ -629,6 +691,8 @@ impl Engine {
             process,
             processes,
             services_for: config.cluster.and_then(|c| c.services),
+            relay: unbounded(),
+            retired: Mutex::new(Vec::new()),
         });
         let worker_shared = Arc::clone(&shared);
         let receivers = Arc::new(receivers);
@@ -825,11 +889,33 @@ impl Engine {
         else {
             return Ok(());
         };
-        self.shared
-            .services
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&key);
+        {
+            let mut services = self
+                .shared
+                .services
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if self.shared.processes > 1 {
+                // Events other processes relayed before the removal may still be on
+                // their way: its services take them for a while yet.
+                let mut retired = self
+                    .shared
+                    .retired
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                let now = Instant::now();
+                retired.retain(|(at, k)| {
+                    let keep = now.duration_since(*at) < RELAY_GRACE;
+                    if !keep {
+                        services.remove(k);
+                    }
+                    keep
+                });
+                retired.push((now, key.clone()));
+            } else {
+                services.remove(&key);
+            }
+        }
         self.commands
             .send(Cmd::Remove { key })
             .map_err(|_| EngineError::Stopped)?;
@@ -1191,6 +1277,9 @@ fn run_worker(
     let proposer = index == shared.process * lane_workers(worker, shared);
     let clustered = shared.processes > 1;
     let mut sequencer: Option<Sequencer<Cmd>> = Some(Sequencer::new(worker, Instant::now()));
+    // In a cluster, every worker's first dataflow takes the alert events of the dataflows
+    // other processes installed to the first worker of their process.
+    let mut relay = clustered.then(|| relay_dataflow(worker, shared));
     let mut dfs: BTreeMap<String, Df> = BTreeMap::new();
     let mut st = LaneState {
         live: LiveIndex::default(),
@@ -1286,7 +1375,7 @@ fn run_worker(
                     if let Some(df) = dfs.remove(&id) {
                         worker.drop_dataflow(df.index);
                     }
-                    if clustered {
+                    if clustered && origin_of(&id) != shared.process {
                         // Made here for a task another process installed.
                         shared
                             .services
@@ -1310,6 +1399,20 @@ fn run_worker(
             }
         }
         let mut idle = true;
+        if let Some(relay) = relay.as_mut() {
+            let mut sent = false;
+            while let Ok(item) = shared.relay.1.try_recv() {
+                relay.send(item);
+                sent = true;
+            }
+            if sent {
+                // Advancing the input is what schedules its operators (a flush alone
+                // leaves the events until something else does).
+                let next = *relay.time() + 1;
+                relay.advance_to(next);
+                idle = false;
+            }
+        }
         // Data taken in is processed before much more is: a worker that split every write
         // waiting in its lane before it stepped held them all, split, until the step (tens
         // of MB of parcels, through memory rather than cache, and the pool of emptied
@@ -1364,7 +1467,29 @@ fn run_worker(
     for (_, df) in std::mem::take(&mut dfs) {
         worker.drop_dataflow(df.index);
     }
+    relay.take();
     sequencer.take();
+}
+
+/// The input of the relay dataflow ([`Relay`]).
+type RelayInput = InputHandle<u64, CapacityContainerBuilder<Vec<Relayed>>>;
+
+/// Builds the relay dataflow: events in, exchanged to the first worker of the process
+/// that installed their dataflow, delivered there ([`deliver_relayed`]) as they arrive:
+/// nothing waits for its progress (its input advances one step per batch of events sent,
+/// which schedules its operators).
+fn relay_dataflow(worker: &mut timely::worker::Worker, shared: &Arc<Shared>) -> RelayInput {
+    use timely::dataflow::operators::{Exchange, Inspect};
+    let threads = lane_workers(worker, shared) as u64;
+    let mut input = RelayInput::new();
+    let shared = Arc::clone(shared);
+    worker.dataflow_named::<u64, _, _>("alert-relay", |scope| {
+        input
+            .to_stream(scope)
+            .exchange(move |(key, _)| origin_of(key) as u64 * threads)
+            .inspect(move |(key, event)| deliver_relayed(&shared, key, event.clone()));
+    });
+    input
 }
 
 /// Worker threads per process.
@@ -1386,7 +1511,16 @@ fn services_of(shared: &Shared, key: &str, task: &str, plan: &Pipeline, local: b
     let made = shared
         .services_for
         .as_ref()
-        .map_or_else(Services::default, |f| f(task));
+        .map_or_else(Services::default, |f| f(task))
+        // Its alert nodes keep their groups' levels here, and send the events on.
+        .with(TOPICS_SERVICE, Arc::new(TopicStore::default()))
+        .with(
+            ALERTS_SERVICE,
+            Arc::new(AlertService(Arc::new(Relay {
+                key: key.to_string(),
+                to: shared.relay.0.clone(),
+            }))),
+        );
     let made = crate::exec::with_stats_feeds(made, plan);
     services.insert(key.to_string(), made.clone());
     made

@@ -1,17 +1,17 @@
 //! A multi-process timely cluster: real processes (this test binary run again, once per
 //! process of the cluster, by the test [`cluster_process`]) joined on 127.0.0.1, each with
 //! its own engine. A task installed on one process runs on the workers of all; points
-//! written to any process reach the worker of their group wherever it is; the alerts the
-//! cluster's processes publish are, together, exactly those of a single process.
+//! written to any process reach the worker of their group wherever it is; the alerts of
+//! every group reach the installing process, and are exactly those of a single process.
 
 use kap_dataflow::alert::{ALERTS_SERVICE, AlertEvent, AlertService, AlertSink};
-use kap_dataflow::node::Services;
+use kap_dataflow::node::{LogSink, Services};
 use kap_dataflow::point::{FieldValue, Point, Sym};
 use kap_dataflow::runtime::{ClusterConfig, Engine, EngineConfig, Feed};
 use kap_dsl::plan::{DbRp, Pipeline};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,7 +25,7 @@ const HOSTS: usize = 200;
 const SECONDS: i64 = 40;
 
 fn script() -> Pipeline {
-    let script = "stream|from().measurement('cpu').groupBy('host')|window().period(10s).every(10s)|mean('value')|alert().warn(lambda: \"mean\" < 50.0).crit(lambda: \"mean\" < 40.0).topic('cluster')";
+    let script = "stream|from().measurement('cpu').groupBy('host')|window().period(10s).every(10s)|mean('value')|log()|alert().warn(lambda: \"mean\" < 50.0).crit(lambda: \"mean\" < 40.0).topic('cluster')";
     kap_dsl::compile_source(script, &Default::default())
         .expect("script compiles")
         .pipeline
@@ -63,9 +63,10 @@ fn live() -> Feed {
     }
 }
 
-/// Every alert event published, as a line (id, time, level, previous level, message).
+/// Every alert event published, as a line (id, time, level, previous level, message),
+/// and the lines the `log` node wrote (one per window of a group this process holds).
 #[derive(Debug, Default)]
-struct Events(Mutex<Vec<String>>);
+struct Events(Mutex<Vec<String>>, AtomicUsize);
 
 impl AlertSink for Events {
     fn publish(&self, e: AlertEvent) {
@@ -77,9 +78,19 @@ impl AlertSink for Events {
     }
 }
 
+impl LogSink for Events {
+    fn log(&self, _: &str, _: &str) {
+        self.1.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 fn services(events: &Arc<Events>) -> Services {
     let sink: Arc<dyn AlertSink> = Arc::<Events>::clone(events);
-    Services::default().with(ALERTS_SERVICE, Arc::new(AlertService(sink)))
+    Services {
+        log: Arc::<Events>::clone(events),
+        ..Services::default()
+    }
+    .with(ALERTS_SERVICE, Arc::new(AlertService(sink)))
 }
 
 /// The events of the whole computation on one process with one worker, sorted.
@@ -187,6 +198,24 @@ impl Process {
         (0..n).map(|_| self.expect("event ")).collect()
     }
 
+    /// Its events once it has `n` (or after 30 s): the events of other processes' workers
+    /// arrive after the task's data has drained.
+    fn events_when(&mut self, n: usize) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut got = self.events();
+        while got.len() < n && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+            got = self.events();
+        }
+        got
+    }
+
+    /// Asks how many lines its `log` nodes wrote: the windows its workers emitted.
+    fn logs(&mut self) -> usize {
+        self.say("logs");
+        self.expect("logs ").parse().unwrap()
+    }
+
     /// Waits until it exits, and checks it exited cleanly.
     fn wait(mut self, deadline: Instant) {
         loop {
@@ -231,12 +260,6 @@ fn cluster(mode: &str, processes: usize, workers: usize) -> Vec<Process> {
     all
 }
 
-fn merged(all: &mut [Process]) -> Vec<String> {
-    let mut events: Vec<String> = all.iter_mut().flat_map(Process::events).collect();
-    events.sort();
-    events
-}
-
 #[test]
 fn a_task_installed_on_one_process_runs_on_the_workers_of_every_process() {
     let want = reference(Feed::Direct);
@@ -247,16 +270,22 @@ fn a_task_installed_on_one_process_runs_on_the_workers_of_every_process() {
         // of the cluster has drained it.
         all[0].say("run");
         all[0].expect("drained");
-        let per_process: Vec<Vec<String>> = all.iter_mut().map(Process::events).collect();
+        // Both processes' workers emitted windows (of the groups they hold)...
+        let logs: Vec<usize> = all.iter_mut().map(Process::logs).collect();
         assert!(
-            per_process.iter().all(|e| !e.is_empty()),
-            "with {workers} workers per process, each process must alert for the groups of its \
-             workers: {:?}",
-            per_process.iter().map(Vec::len).collect::<Vec<_>>()
+            logs.iter().all(|n| *n > 0),
+            "with {workers} workers per process, each process must hold groups: {logs:?}"
         );
-        let mut got: Vec<String> = per_process.into_iter().flatten().collect();
-        got.sort();
-        assert_eq!(got, want, "{workers} workers per process");
+        assert_eq!(logs.iter().sum::<usize>(), 4 * HOSTS, "{logs:?}");
+        // ...and every alert event reached the installing process, as one process has them.
+        let got = all[0].events_when(want.len());
+        assert!(
+            got == want,
+            "{workers} workers per process: {} events, {} wanted",
+            got.len(),
+            want.len()
+        );
+        assert_eq!(all[1].events(), Vec::<String>::new());
         stop(all);
     }
 }
@@ -280,13 +309,18 @@ fn points_written_to_any_process_reach_the_worker_of_their_group() {
     }
     // Live windows emit on later points, and alerts arrive as the watermark passes: wait
     // until the cluster has published as many events as one process did.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut got = merged(&mut all);
-    while got.len() < want.len() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-        got = merged(&mut all);
-    }
-    assert_eq!(got, want);
+    let got = all[1].events_when(want.len());
+    // Every event reached the installing process, 1; both processes held groups.
+    let missing: Vec<&String> = want.iter().filter(|w| !got.contains(w)).take(20).collect();
+    assert!(
+        got == want,
+        "{} events, {} wanted; missing {missing:?}",
+        got.len(),
+        want.len()
+    );
+    assert_eq!(all[0].events(), Vec::<String>::new());
+    let logs: Vec<usize> = all.iter_mut().map(Process::logs).collect();
+    assert!(logs.iter().all(|n| *n > 0), "{logs:?}");
     stop(all);
 }
 
@@ -372,6 +406,7 @@ fn cluster_process() {
                     println!("{SAYS}event {e}");
                 }
             }
+            "logs" => println!("{SAYS}logs {}", events.1.load(Ordering::Relaxed)),
             "stop" => break,
             other => panic!("unknown command {other}"),
         }

@@ -63,7 +63,7 @@ fn a_task_defined_on_one_process_takes_points_written_to_another() {
         assert_eq!(s["values"][0][1], 10, "{out}");
     }
     // Each host went critical at t=0 and back to OK at t=1: the events of every host were
-    // posted, by the process whose worker holds it.
+    // posted, by the defining process.
     let got = wait_posts(&posts, 2 * HOSTS);
     let mut ids: Vec<String> = got
         .iter()
@@ -82,6 +82,16 @@ fn a_task_defined_on_one_process_takes_points_written_to_another() {
         .collect();
     want.sort();
     assert_eq!(ids, want);
+    // The alert's topic is the defining process's: every host's state is there (the
+    // events of the groups process 1 holds were relayed to it), and process 1 has none.
+    let topic = "/kapacitor/v1/alerts/topics/main:alert:alert2/events";
+    let events = all[0].wait_json(topic, 10, |v| {
+        v["events"].as_array().is_some_and(|e| e.len() == HOSTS)
+    });
+    for e in events["events"].as_array().unwrap() {
+        assert_eq!(e["state"]["level"], "OK", "{events}");
+    }
+    assert_eq!(all[1].req("GET", topic, None).0, 404);
     // Each process lists the task it defined, and only that one.
     for (d, id) in all.iter().zip(["alert", "count"]) {
         let tasks = d.json("/kapacitor/v1/tasks");

@@ -7,7 +7,19 @@ use kap_dsl::plan::HandlerSpec;
 use std::fmt;
 
 /// Kapacitor's alert levels, ordered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub enum Level {
     /// `OK` (0).
     #[default]
@@ -51,8 +63,9 @@ impl fmt::Display for Level {
     }
 }
 
-/// One alert event, as the node publishes it.
-#[derive(Debug, Clone, PartialEq)]
+/// One alert event, as the node publishes it (serializable: in a cluster, an event moves
+/// to the process that installed its task).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlertEvent {
     /// Topic: `.topic()` or the anonymous `main:<task>:<node>`.
     pub topic: String,
