@@ -246,6 +246,17 @@ fn stop(all: Vec<Process>) {
     }
 }
 
+/// Checks the events a process got are those wanted (saying which are missing, not all).
+fn same(got: &[String], want: &[String]) {
+    let missing: Vec<&String> = want.iter().filter(|w| !got.contains(w)).take(10).collect();
+    assert!(
+        got == want,
+        "{} events, {} wanted; missing {missing:?}",
+        got.len(),
+        want.len()
+    );
+}
+
 /// Starts a cluster of `processes` processes with `workers` workers each.
 fn cluster(mode: &str, processes: usize, workers: usize) -> Vec<Process> {
     let addresses: Vec<String> = (0..processes)
@@ -278,13 +289,7 @@ fn a_task_installed_on_one_process_runs_on_the_workers_of_every_process() {
         );
         assert_eq!(logs.iter().sum::<usize>(), 4 * HOSTS, "{logs:?}");
         // ...and every alert event reached the installing process, as one process has them.
-        let got = all[0].events_when(want.len());
-        assert!(
-            got == want,
-            "{workers} workers per process: {} events, {} wanted",
-            got.len(),
-            want.len()
-        );
+        same(&all[0].events_when(want.len()), &want);
         assert_eq!(all[1].events(), Vec::<String>::new());
         stop(all);
     }
@@ -309,15 +314,8 @@ fn points_written_to_any_process_reach_the_worker_of_their_group() {
     }
     // Live windows emit on later points, and alerts arrive as the watermark passes: wait
     // until the cluster has published as many events as one process did.
-    let got = all[1].events_when(want.len());
     // Every event reached the installing process, 1; both processes held groups.
-    let missing: Vec<&String> = want.iter().filter(|w| !got.contains(w)).take(20).collect();
-    assert!(
-        got == want,
-        "{} events, {} wanted; missing {missing:?}",
-        got.len(),
-        want.len()
-    );
+    same(&all[1].events_when(want.len()), &want);
     assert_eq!(all[0].events(), Vec::<String>::new());
     let logs: Vec<usize> = all.iter_mut().map(Process::logs).collect();
     assert!(logs.iter().all(|n| *n > 0), "{logs:?}");
