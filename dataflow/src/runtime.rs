@@ -30,7 +30,7 @@
 mod parcel;
 
 use crate::alert::{
-    ALERTS_SERVICE, AlertEvent, AlertService, AlertSink, Level, TOPICS_SERVICE, TopicStore,
+    ALERTS_SERVICE, AlertEvent, AlertService, AlertSink, TOPICS_SERVICE, TopicStore,
 };
 use crate::exec::TaskExec;
 use crate::node::Services;
@@ -100,17 +100,15 @@ enum Cmd {
         task: String,
         plan: Pipeline,
         feed: Feed,
-        /// The process that installs it (the one feeding it, for a direct feed).
-        origin: usize,
     },
     Remove {
         key: String,
     },
-    /// Close a direct-fed dataflow's input on the workers of every process but `origin`
-    /// (whose workers close it through their lanes, after its data).
+    /// Close a direct-fed dataflow's input on the workers of every process but the one that
+    /// installed it ([`origin_of`]), whose workers close it through their lanes, after its
+    /// data.
     Close {
         key: String,
-        origin: usize,
     },
 }
 
@@ -267,7 +265,17 @@ impl AlertSink for Relay {
     }
 }
 
-/// The process that installed dataflow `key` (`<id>#<process>.<n>` in a cluster).
+/// The key of the `generation`th dataflow installed by this process under task id `id`:
+/// `<id>#<n>`, or in a cluster (`processes` > 1) `<id>#<process>.<n>`, unique there and
+/// saying which process installed it ([`origin_of`]).
+fn key_of(id: &str, generation: u64, process: usize, processes: usize) -> String {
+    match processes {
+        1 => format!("{id}#{generation}"),
+        _ => format!("{id}#{process}.{generation}"),
+    }
+}
+
+/// The process that installed dataflow `key` ([`key_of`]; 0 outside a cluster).
 fn origin_of(key: &str) -> usize {
     key.rsplit_once('#')
         .and_then(|(_, n)| n.split_once('.'))
@@ -290,9 +298,8 @@ fn deliver_relayed(shared: &Shared, key: &str, mut event: AlertEvent) {
         return;
     };
     if let Some(topics) = services.get::<TopicStore>(TOPICS_SERVICE) {
-        event.previous_level = topics
-            .update(&event.topic, &event.id, event.state())
-            .map_or(Level::Ok, |s| s.level);
+        let (topic, state) = (event.topic.clone(), event.state());
+        topics.record(&topic, &mut event, state);
     }
     if let Some(sink) = services.get::<AlertService>(ALERTS_SERVICE) {
         sink.0.publish(event);
@@ -795,11 +802,7 @@ impl Engine {
                 return Err(EngineError::Exists(id.to_string()));
             }
             let generation = self.generation.fetch_add(1, Ordering::Relaxed);
-            // Unique in the cluster: every process numbers its own installs.
-            let key = match self.shared.processes {
-                1 => format!("{id}#{generation}"),
-                _ => format!("{id}#{}.{generation}", self.shared.process),
-            };
+            let key = key_of(id, generation, self.shared.process, self.shared.processes);
             keys.insert(id.to_string(), key.clone());
             key
         };
@@ -823,7 +826,6 @@ impl Engine {
                 task: task_name.to_string(),
                 plan: plan.clone(),
                 feed,
-                origin: self.shared.process,
             })
             .map_err(|_| EngineError::Stopped)?;
         self.wake();
@@ -1146,10 +1148,7 @@ impl Engine {
         if self.shared.processes > 1 {
             // The other processes' workers feed it nothing: they close it when told.
             self.commands
-                .send(Cmd::Close {
-                    key: key.clone(),
-                    origin: self.shared.process,
-                })
+                .send(Cmd::Close { key: key.clone() })
                 .map_err(|_| EngineError::Stopped)?;
         }
         self.wake();
@@ -1307,8 +1306,8 @@ fn run_worker(
                     task,
                     plan,
                     feed,
-                    origin,
                 } => {
+                    let origin = origin_of(&id);
                     if dfs.contains_key(&id) {
                         continue;
                     }
@@ -1364,8 +1363,8 @@ fn run_worker(
                         }
                     }
                 }
-                Cmd::Close { key: id, origin } => {
-                    if origin != shared.process
+                Cmd::Close { key: id } => {
+                    if origin_of(&id) != shared.process
                         && let Some(df) = dfs.get_mut(&id)
                     {
                         df.input.take();
@@ -2670,6 +2669,17 @@ mod tests {
             .iter()
             .map(|n| (n.name.clone(), st.stage_of[n.id]))
             .collect()
+    }
+
+    #[test]
+    fn a_dataflow_key_names_the_process_that_installed_it() {
+        assert_eq!(key_of("t", 3, 0, 1), "t#3");
+        assert_eq!(origin_of(&key_of("t", 3, 0, 1)), 0);
+        for id in ["t", "a.b", "x#y.1"] {
+            let key = key_of(id, 7, 2, 3);
+            assert!(key.starts_with(id), "{key}");
+            assert_eq!(origin_of(&key), 2, "{key}");
+        }
     }
 
     #[test]

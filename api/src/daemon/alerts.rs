@@ -883,10 +883,7 @@ impl Inner {
         signal: &crossbeam_channel::Sender<()>,
     ) {
         let state = event.state();
-        event.previous_level = self
-            .topics
-            .update(topic, &event.id, state)
-            .map_or(Level::Ok, |s| s.level);
+        self.topics.record(topic, &mut event, state);
         event.topic = topic.to_string();
         self.mark_dirty(topic, Some(signal));
         self.dispatch(event, depth, signal);

@@ -115,6 +115,14 @@ impl TopicStore {
         t.events.insert(id.to_string(), state)
     }
 
+    /// Records `event` in `topic` with `state`, and sets its previous level to the level
+    /// the topic held for its id (OK when first seen).
+    pub fn record(&self, topic: &str, event: &mut AlertEvent, state: EventState) {
+        event.previous_level = self
+            .update(topic, &event.id, state)
+            .map_or(Level::Ok, |s| s.level);
+    }
+
     /// Restores an event state without counting it (loading persisted topics).
     pub fn restore(&self, topic: &str, id: &str, state: EventState) {
         self.map()

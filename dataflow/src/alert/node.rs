@@ -576,10 +576,7 @@ impl AlertNode {
     /// Records `event` in `topic` with `state`, then hands it to the sink.
     fn publish(&self, topic: &str, mut event: AlertEvent, state: super::EventState) {
         topic.clone_into(&mut event.topic);
-        event.previous_level = self
-            .topics
-            .update(topic, &event.id, state)
-            .map_or(Level::Ok, |s| s.level);
+        self.topics.record(topic, &mut event, state);
         if let Some(sink) = &self.sink {
             sink.0.publish(event);
         }
