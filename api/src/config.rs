@@ -435,6 +435,12 @@ pub struct EngineSettings {
     pub cluster_addresses: Vec<String>,
     /// This process's index in `cluster-addresses`.
     pub cluster_process: usize,
+    /// A node of a task (live or batch, not a replay) that keeps state per group forgets a
+    /// group once it has had no data of it for this long (wall-clock time), as
+    /// `barrier().idle(d).delete(TRUE)` would there, but emitting nothing. `0s` (the
+    /// default): groups are kept as long as the task runs, as in Kapacitor.
+    #[serde(with = "go_duration_serde")]
+    pub group_expiry: Duration,
 }
 
 /// The most engine workers `[engine] workers` accepts.

@@ -256,11 +256,20 @@ impl TaskExec {
                 built[child] = Some(b);
             }
         }
+        let expiry = services
+            .get::<ops::expiry::GroupExpiry>(ops::expiry::GROUP_EXPIRY)
+            .map(|e| e.0);
         for (node, info) in plan.nodes.iter().zip(&infos) {
-            procs.push(match built[node.id].take() {
+            let proc = match built[node.id].take() {
                 Some(p) => p,
                 None if mine(node.id) => ops::build(&node.spec, info)?,
                 None => Box::new(ops::passthrough::Swallow),
+            };
+            procs.push(match expiry {
+                Some(after) if mine(node.id) && ops::expiry::holds_groups(&node.spec) => {
+                    Box::new(ops::expiry::Expiring::new(proc, after))
+                }
+                _ => proc,
             });
         }
         // Query nodes in Kapacitor's walk order (the order its replays feed recordings).

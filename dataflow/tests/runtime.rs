@@ -766,3 +766,186 @@ fn a_direct_feed_grouped_coarser_than_its_series_runs_alike_on_one_and_several_w
         }
     }
 }
+
+/// A wall clock the test moves.
+#[derive(Debug, Default)]
+struct TestClock(std::sync::atomic::AtomicI64);
+
+impl kap_dataflow::node::Clock for TestClock {
+    fn now(&self) -> i64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// Polls `task`'s statistics until `pred` holds for node `node`'s counters (or 10 s pass);
+/// returns them.
+fn wait_stats(
+    engine: &Engine,
+    task: &str,
+    node: &str,
+    pred: impl Fn(&std::collections::BTreeMap<String, i64>) -> bool,
+) -> std::collections::BTreeMap<String, i64> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let counters = engine
+            .stats(task)
+            .and_then(|s| s.nodes.get(node).cloned())
+            .unwrap_or_default();
+        if pred(&counters) || Instant::now() > deadline {
+            return counters;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn group_expiry_forgets_the_state_of_idle_groups_only() {
+    use kap_dataflow::ops::expiry::{GROUP_EXPIRY, GROUPS_EXPIRED, GroupExpiry};
+    use std::sync::atomic::Ordering::SeqCst;
+    const S: i64 = 1_000_000_000;
+    for workers in [1, 2] {
+        let engine = start(workers);
+        let reg = Arc::new(HttpOutRegistry::default());
+        let clock = Arc::new(TestClock::default());
+        clock.0.store(1_000 * S, SeqCst);
+        let services = Services {
+            clock: Arc::clone(&clock) as _,
+            ..Services::default()
+        }
+        .with("http_out", Arc::clone(&reg))
+        .with(GROUP_EXPIRY, Arc::new(GroupExpiry(Duration::from_secs(1))));
+        let counts = "stream|from().measurement('cpu').groupBy('host')|window().period(10s).every(10s)|count('value')|httpOut('c')";
+        for (id, script) in [("counts", counts), ("last", LAST_PER_HOST)] {
+            engine
+                .install(id, &plan(script), services.clone(), live())
+                .unwrap();
+        }
+        // Both hosts have state; then only h2 sends, half a second later.
+        for t in [0, 5] {
+            engine
+                .write(vec![point("h1", 1.0, t), point("h2", 1.0, t)])
+                .unwrap();
+        }
+        let window = wait_stats(&engine, "counts", "window2", |c| {
+            c.get("working_cardinality") == Some(&2)
+        });
+        assert_eq!(window.get("working_cardinality"), Some(&2), "{window:?}");
+        let rows = |j: &str| (j.contains("\"h1\""), j.contains("\"h2\""));
+        let json = wait_json(&reg, "last", "last", |j| rows(j) == (true, true));
+        assert_eq!(rows(&json), (true, true), "{json}");
+        clock.0.store(1_000 * S + S / 2, SeqCst);
+        // The stages read the clock on their next tick (every 100 ms).
+        std::thread::sleep(Duration::from_millis(300));
+        engine.write(vec![point("h2", 1.0, 8)]).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        // h1 has been idle 1.2 s, h2 0.7 s: only h1 goes, from every node holding it.
+        clock.0.store(1_000 * S + 1_200_000_000, SeqCst);
+        let window = wait_stats(&engine, "counts", "window2", |c| {
+            c.get("working_cardinality") == Some(&1)
+        });
+        assert_eq!(window.get("working_cardinality"), Some(&1), "{window:?}");
+        assert_eq!(window.get(GROUPS_EXPIRED), Some(&1), "{window:?}");
+        let json = wait_json(&reg, "last", "last", |j| rows(j) == (false, true));
+        assert_eq!(rows(&json), (false, true), "{json}");
+        // h2's window [0s, 10s) closes with its three points (at its end, 10s); h1's
+        // partial window was forgotten, so its new point starts a window and nothing of h1
+        // is emitted.
+        engine
+            .write(vec![point("h1", 1.0, 12), point("h2", 1.0, 12)])
+            .unwrap();
+        let json = wait_json(&reg, "counts", "c", |j| j.contains("\"count\""));
+        assert!(json.contains("\"h2\""), "{json}");
+        assert!(json.contains("[\"1970-01-01T00:00:10Z\",3]"), "{json}");
+        // h1 is back: a new group everywhere.
+        let window = wait_stats(&engine, "counts", "window2", |c| {
+            c.get("working_cardinality") == Some(&2)
+        });
+        assert_eq!(window.get("working_cardinality"), Some(&2), "{window:?}");
+        // Whatever h1's point made the window emit (nothing) has passed count and httpOut.
+        std::thread::sleep(Duration::from_millis(300));
+        let json = json_now(&reg, "counts", "c");
+        assert!(!json.contains("\"h1\""), "{workers} workers: {json}");
+        engine.shutdown();
+    }
+}
+
+#[test]
+fn without_group_expiry_idle_groups_are_kept() {
+    // Kapacitor's behaviour, the default: the same data, no expiry, h1's window emits.
+    let engine = start(2);
+    let reg = Arc::new(HttpOutRegistry::default());
+    let script = "stream|from().measurement('cpu').groupBy('host')|window().period(10s).every(10s)|count('value')|httpOut('c')";
+    engine
+        .install(
+            "counts",
+            &plan(script),
+            Services::default().with("http_out", Arc::clone(&reg)),
+            live(),
+        )
+        .unwrap();
+    for t in [0, 5] {
+        engine
+            .write(vec![point("h1", 1.0, t), point("h2", 1.0, t)])
+            .unwrap();
+    }
+    engine.write(vec![point("h2", 1.0, 8)]).unwrap();
+    engine
+        .write(vec![point("h1", 1.0, 12), point("h2", 1.0, 12)])
+        .unwrap();
+    let json = wait_json(&reg, "counts", "c", |j| {
+        j.contains("\"h1\"") && j.contains("\"h2\"")
+    });
+    assert!(json.contains("\"h1\"") && json.contains("\"h2\""), "{json}");
+    engine.shutdown();
+}
+
+#[test]
+fn an_expired_alert_group_takes_its_level_back_from_its_topic() {
+    // As in Kapacitor, a new alert group restores its level from the topics: a host gone
+    // quiet while critical, forgotten by group expiry, still recovers when it comes back.
+    use kap_dataflow::alert::{ALERTS_SERVICE, AlertService, TOPICS_SERVICE, TopicStore};
+    use kap_dataflow::ops::expiry::{GROUP_EXPIRY, GROUPS_EXPIRED, GroupExpiry};
+    use std::sync::atomic::Ordering::SeqCst;
+    const S: i64 = 1_000_000_000;
+    let engine = start(2);
+    let clock = Arc::new(TestClock::default());
+    clock.0.store(1_000 * S, SeqCst);
+    let events = Arc::new(Events::default());
+    let services = Services {
+        clock: Arc::clone(&clock) as _,
+        ..Services::default()
+    }
+    .with(TOPICS_SERVICE, Arc::new(TopicStore::default()))
+    .with(
+        ALERTS_SERVICE,
+        Arc::new(AlertService(Arc::clone(&events) as _)),
+    )
+    .with(GROUP_EXPIRY, Arc::new(GroupExpiry(Duration::from_secs(1))));
+    let script = "stream|from().measurement('cpu').groupBy('host')|alert().topic('cpu').crit(lambda: \"value\" > 90.0).stateChangesOnly()";
+    engine
+        .install("t", &plan(script), services, live())
+        .unwrap();
+    let levels = || -> Vec<String> {
+        let e = events.0.lock().unwrap();
+        e.iter().map(|e| e.1.clone()).collect()
+    };
+    engine.write(vec![point("h1", 95.0, 1)]).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while levels().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(levels(), ["Critical"]);
+    clock.0.store(1_002 * S, SeqCst);
+    let alert = wait_stats(&engine, "t", "alert2", |c| {
+        c.get(GROUPS_EXPIRED) == Some(&1)
+    });
+    assert_eq!(alert.get("working_cardinality"), Some(&0), "{alert:?}");
+    engine.write(vec![point("h1", 1.0, 5)]).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while levels().len() < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // With `.stateChangesOnly()` an OK event is a change only from the restored level.
+    assert_eq!(levels(), ["Critical", "Ok"]);
+    engine.shutdown();
+}

@@ -334,7 +334,8 @@ impl Daemon {
                 Arc::clone(&udfs) as _,
                 Arc::new(udfs.without_snapshots()) as _,
             )
-            .with_autoscale(orchestrators),
+            .with_autoscale(orchestrators)
+            .with_group_expiry(config.engine.group_expiry),
         );
         let _ = remote_services.set(runtime.live_services());
         let tasks = tasks::TaskManager::load(

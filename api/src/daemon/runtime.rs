@@ -11,6 +11,7 @@ use kap_dataflow::alert::{
     SERVER_INFO_SERVICE, TOPICS_SERVICE, TopicStore,
 };
 use kap_dataflow::node::{LogSink, PointsWriter, Services};
+use kap_dataflow::ops::expiry::{GROUP_EXPIRY, GroupExpiry};
 use kap_dataflow::ops::http_out::HttpOutRegistry;
 use kap_dataflow::ops::http_post::{self, HttpPostService};
 use kap_dataflow::ops::sideload::{self, SideloadReloads};
@@ -143,6 +144,8 @@ pub struct Runtime {
     next_observer: AtomicU64,
     /// How long `/write` waits for room in the engine before answering 503.
     pub write_wait: Duration,
+    /// `[engine] group-expiry` of live and batch tasks.
+    group_expiry: Option<Duration>,
     started: Instant,
 }
 
@@ -193,6 +196,7 @@ impl Runtime {
             observers: Mutex::new(Vec::new()),
             next_observer: AtomicU64::new(1),
             write_wait: Duration::from_secs(5),
+            group_expiry: None,
             started: Instant::now(),
         }
     }
@@ -223,15 +227,25 @@ impl Runtime {
         self.started.elapsed()
     }
 
+    /// The runtime with `[engine] group-expiry` for its live and batch tasks (`0s`: none).
+    pub fn with_group_expiry(mut self, after: Duration) -> Runtime {
+        self.group_expiry = (!after.is_zero()).then_some(after);
+        self
+    }
+
     /// The services of a live task.
     pub fn live_services(&self) -> Services {
-        self.task_services(
+        let services = self.task_services(
             Arc::clone(&self.writer) as Arc<dyn PointsWriter>,
             Arc::clone(&self.http_out),
             Arc::clone(&self.alerts),
             Arc::clone(&self.topics),
             Arc::clone(&self.inhibitors),
-        )
+        );
+        match self.group_expiry {
+            Some(after) => services.with(GROUP_EXPIRY, Arc::new(GroupExpiry(after))),
+            None => services,
+        }
     }
 
     /// The services of a task run with these outputs and alert state (a live task gets the

@@ -1713,3 +1713,58 @@ fn patching_a_running_script_waits_for_a_reload() {
     d.write_s("cpu value=2 3");
     out(6);
 }
+
+#[test]
+fn group_expiry_forgets_hosts_that_stopped_sending() {
+    // `[engine] group-expiry`: the httpOut row (and every node's state) of a host silent
+    // for a second goes; a host still sending stays.
+    let d = Daemon::start_config(
+        "group-expiry",
+        Extra {
+            tail: "[engine]\ngroup-expiry = \"1s\"\n".into(),
+            ..Extra::default()
+        },
+    );
+    d.enable_task(
+        "last",
+        "stream|from().measurement('cpu').groupBy('host')|httpOut('last')",
+    );
+    d.write_s("cpu,host=h1 value=1 0\ncpu,host=h2 value=1 0\n");
+    let hosts = |v: &serde_json::Value| -> Vec<String> {
+        v["series"]
+            .as_array()
+            .map(|s| {
+                s.iter()
+                    .map(|r| r["tags"]["host"].as_str().unwrap_or("").to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    d.wait_json("/kapacitor/v1/tasks/last/last", 10, |v| hosts(v).len() == 2);
+    let start = Instant::now();
+    let mut t = 1;
+    let gone = loop {
+        d.write_s(&format!("cpu,host=h2 value=1 {t}\n"));
+        t += 1;
+        let v = d.json("/kapacitor/v1/tasks/last/last");
+        if hosts(&v) == ["h2"] {
+            break true;
+        }
+        if start.elapsed() > Duration::from_secs(15) {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(gone, "h1 still shown after 15 s of silence");
+    // Not before its second of silence.
+    assert!(
+        start.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        start.elapsed()
+    );
+    // The node's statistics say so (published within a moment).
+    d.wait_json("/kapacitor/v1/tasks/last", 10, |task| {
+        task["stats"]["node-stats"]["http_out2"]["groups_expired"] == 1
+            && task["stats"]["node-stats"]["http_out2"]["working_cardinality"] == 1
+    });
+}

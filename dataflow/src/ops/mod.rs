@@ -9,6 +9,7 @@ use kap_dsl::plan::NodeSpec;
 pub mod autoscale;
 pub(crate) mod change_detect;
 pub(crate) mod derivative;
+pub mod expiry;
 pub mod http_out;
 pub mod http_post;
 pub(crate) mod influxql;
