@@ -15,7 +15,7 @@
 //! each worker's part of it) decides for itself, from the data it receives.
 
 use crate::node::{Ctx, Emits, Processor};
-use crate::point::{GroupInfo, GroupMap, Msg};
+use crate::point::{GroupId, GroupInfo, GroupMap, Msg};
 use kap_dsl::plan::NodeSpec;
 use std::time::Duration;
 
@@ -106,28 +106,12 @@ impl Expiring {
         if self.now == 0 {
             self.now = ctx.services.clock.now();
         }
-        let now = self.now;
         match msg {
-            Msg::Point(p) => {
-                self.seen
-                    .entry(p.group)
-                    .and_modify(|s| s.last = now)
-                    .or_insert_with(|| Seen {
-                        info: p.group_info(),
-                        last: now,
-                    });
-            }
-            Msg::Batch(b) => {
-                self.seen
-                    .entry(b.group)
-                    .and_modify(|s| s.last = now)
-                    .or_insert_with(|| Seen {
-                        info: b.group_info(),
-                        last: now,
-                    });
-            }
+            Msg::Point(p) => self.data(p.group, || p.group_info()),
+            Msg::Batch(b) => self.data(b.group, || b.group_info()),
             // Not data: an idle group's barriers do not keep it.
             Msg::Barrier(b) => {
+                let now = self.now;
                 self.seen.entry(b.group.id).or_insert_with(|| Seen {
                     info: b.group.clone(),
                     last: now,
@@ -137,6 +121,19 @@ impl Expiring {
                 self.seen.swap_remove(&g.id);
             }
         }
+    }
+
+    /// Notes data of group `id` (described by `info`, read for a new group only).
+    #[inline]
+    fn data(&mut self, id: GroupId, info: impl FnOnce() -> GroupInfo) {
+        let now = self.now;
+        self.seen
+            .entry(id)
+            .and_modify(|s| s.last = now)
+            .or_insert_with(|| Seen {
+                info: info(),
+                last: now,
+            });
     }
 
     /// Hands the node the delete-group message of every group idle since before `now -
