@@ -26,15 +26,15 @@ pub const GROUP_EXPIRY: &str = "group_expiry";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GroupExpiry(pub Duration);
 
-/// Whether nodes of this kind keep state per group, which [`Expiring`] then expires. Joins
-/// and unions are left alone: a join matches groups of several parents (its buffers empty
-/// as it matches), a union keeps none.
+/// Whether nodes of this kind keep state per group, which [`Expiring`] then expires. Left
+/// alone: joins (they match groups of several parents, and their buffers empty as they
+/// match), unions (no state) and `groupBy` (its batches stay only until the next batch
+/// time).
 pub fn holds_groups(spec: &NodeSpec) -> bool {
     matches!(
         spec,
         NodeSpec::Where(_)
             | NodeSpec::Eval(_)
-            | NodeSpec::GroupBy(_)
             | NodeSpec::Window(_)
             | NodeSpec::Barrier(_)
             | NodeSpec::Sample(_)
