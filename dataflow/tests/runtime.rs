@@ -1,6 +1,8 @@
 //! The timely runtime: tasks installed and removed while data flows, and replays isolated
 //! from live tasks.
 
+mod xform_common;
+
 use kap_dataflow::node::Services;
 use kap_dataflow::ops::http_out::HttpOutRegistry;
 use kap_dataflow::point::{FieldValue, Point, Sym};
@@ -8,6 +10,7 @@ use kap_dataflow::runtime::{Engine, EngineConfig, Feed};
 use kap_dsl::plan::{DbRp, Pipeline};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use xform_common::TestClock;
 
 fn plan(script: &str) -> Pipeline {
     kap_dsl::compile_source(script, &Default::default())
@@ -764,16 +767,6 @@ fn a_direct_feed_grouped_coarser_than_its_series_runs_alike_on_one_and_several_w
                 "{script}: {workers} workers, writes of {chunk}"
             );
         }
-    }
-}
-
-/// A wall clock the test moves.
-#[derive(Debug, Default)]
-struct TestClock(std::sync::atomic::AtomicI64);
-
-impl kap_dataflow::node::Clock for TestClock {
-    fn now(&self) -> i64 {
-        self.0.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 
