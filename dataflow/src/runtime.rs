@@ -2241,6 +2241,15 @@ where
             // The emptied parcels are filled again.
             shared.spare.put(parcels);
         }
+        // The capability follows the frontier before the timers run: what they emit goes
+        // after the epochs just processed. (Emitted at an older time, it reached later
+        // stages before what those epochs emitted: a UDF's answer taken on the timer
+        // overtook the one taken with the data before it.)
+        if let (Some(h), Some(&min)) = (held.as_mut(), frontier.frontier().first())
+            && h.time() < &min
+        {
+            h.downgrade(&min);
+        }
         if ticks
             && !frontier.is_empty()
             && let Some(h) = held.as_ref()
@@ -2253,6 +2262,11 @@ where
             if !exits.is_empty() {
                 let mut outbox = Outbox::new(next.as_ref(), exits.len(), &shared.spare);
                 // After the epoch's data, before the next ingest message.
+                eprintln!(
+                    "DBG tick k={k} h={} latest={latest} n={}",
+                    h.time(),
+                    exits.len()
+                );
                 outbox.post_exits(exits, (u64::MAX - 1, 0, 0));
                 outbox.send(output, h);
                 if let Some(fresh) = &timer {
@@ -2301,10 +2315,6 @@ where
                 }
             }
             held = None;
-        } else if let (Some(h), Some(&min)) = (held.as_mut(), frontier.frontier().first())
-            && h.time() < &min
-        {
-            h.downgrade(&min);
         }
     }
 }

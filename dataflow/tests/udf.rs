@@ -177,3 +177,143 @@ fn one_agent_per_node_and_its_last_answers_come_at_the_end_of_the_input() {
         assert_eq!(started, 1, "{workers} worker(s)");
     }
 }
+
+/// An agent that answers each point with itself, one step late: an answer is ready once a
+/// `recv` found nothing after the point was sent. So the node takes the answer to a
+/// point when it hands over the next one, and the last answer of a write on its timer,
+/// in the same turn of its stage as the write.
+#[derive(Default)]
+struct Lagging {
+    ready: VecDeque<Msg>,
+    pending: Option<Msg>,
+}
+
+impl UdfAgent for Lagging {
+    fn send(&mut self, msg: &Msg) -> Result<(), String> {
+        self.ready.extend(self.pending.take());
+        self.pending = Some(msg.clone());
+        Ok(())
+    }
+
+    fn recv(&mut self, _: Duration) -> Received {
+        match self.ready.pop_front() {
+            Some(m) => Received::Msg(m),
+            None => {
+                self.ready.extend(self.pending.take());
+                Received::Nothing
+            }
+        }
+    }
+
+    fn close(&mut self) {}
+}
+
+#[derive(Debug)]
+struct LaggingAgents;
+
+impl UdfService for LaggingAgents {
+    fn start(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: &[(String, Vec<Value>)],
+        _: kap_dataflow::ops::udf::Wake,
+    ) -> Result<Box<dyn UdfAgent>, String> {
+        Ok(Box::<Lagging>::default())
+    }
+
+    fn timeout(&self, _: &str) -> Duration {
+        Duration::from_secs(5)
+    }
+}
+
+/// What a UDF node's timer takes from its agent goes on after what the node emitted while
+/// handling the write before it: a later stage never sees it first (an httpOut showed the
+/// answer to a write's second point as the last one, the third's having overtaken it).
+#[test]
+fn answers_taken_on_the_timer_follow_those_taken_with_the_data() {
+    use kap_dataflow::ops::http_out::HttpOutRegistry;
+    use kap_dsl::plan::DbRp;
+    let info = kap_dsl::UdfInfo {
+        wants: EdgeType::Stream,
+        provides: EdgeType::Stream,
+        options: Default::default(),
+    };
+    let opts = kap_dsl::CompileOptions {
+        udfs: [("lag".to_string(), info)].into(),
+        ..Default::default()
+    };
+    let plan = kap_dsl::compile_source(
+        "stream|from().measurement('cpu').groupBy('host')@lag()|httpOut('out')",
+        &opts,
+    )
+    .expect("compiles")
+    .pipeline;
+    for workers in [1, 2] {
+        // A short heartbeat: many rounds, quickly (the overtaking needed the worker
+        // without the data to be a step behind, which only some rounds see).
+        let engine = Engine::start(EngineConfig {
+            workers,
+            heartbeat: Duration::from_millis(5),
+            ..Default::default()
+        })
+        .unwrap();
+        let reg = Arc::new(HttpOutRegistry::default());
+        let services = Services::default()
+            .with("http_out", Arc::clone(&reg))
+            .with(UDF_SERVICE, Arc::new(UdfStarter(Arc::new(LaggingAgents))));
+        let feed = Feed::Live {
+            dbrps: vec![DbRp {
+                db: "db".into(),
+                rp: "rp".into(),
+            }],
+            measurements: Some(vec!["cpu".into()]),
+        };
+        engine.install("t", &plan, services, feed).unwrap();
+        for round in 0..100i64 {
+            let points: Vec<Point> = (1..=3)
+                .map(|i| {
+                    let t = round * 10 + i;
+                    Point::new(
+                        "cpu",
+                        vec![(Sym::new("host"), Sym::new("a"))],
+                        vec![(Sym::new("value"), FieldValue::Float(t as f64))],
+                        t * 1_000_000_000,
+                    )
+                    .in_db("db", "rp")
+                })
+                .collect();
+            engine.write(points).unwrap();
+            let t = round * 10 + 3;
+            let want = format!(
+                "\"values\":[[\"1970-01-01T00:{:02}:{:02}Z\",{t}]]",
+                t / 60,
+                t % 60
+            );
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            let mut json = String::new();
+            while std::time::Instant::now() < deadline {
+                json = reg
+                    .json("t", "out")
+                    .and_then(Result::ok)
+                    .unwrap_or_default();
+                if json.contains(&want) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            // The last answer stays the last row (nothing older overtakes it later).
+            std::thread::sleep(Duration::from_millis(20));
+            let json_later = reg
+                .json("t", "out")
+                .and_then(Result::ok)
+                .unwrap_or_default();
+            assert!(
+                json.contains(&want) && json_later.contains(&want),
+                "{workers} worker(s), round {round}: want {want} in {json} and then in {json_later}"
+            );
+        }
+        engine.shutdown();
+    }
+}
