@@ -88,8 +88,19 @@ fn a_udf_agent_is_restored_from_its_last_snapshot_after_a_restart() {
     assert_eq!(status, 200, "{body}");
     // Two values of three: the agent holds them, nothing comes out yet.
     d.write_s("cpu,host=a value=1 1\ncpu,host=a value=2 2\n");
-    // A snapshot is taken every 100 ms; a few of them, then the daemon dies.
-    std::thread::sleep(std::time::Duration::from_millis(800));
+    // Once both reached the agent, a snapshot asked for later holds them: one is asked
+    // for every 100 ms, never while the last is awaited, so the second kept after that
+    // moment was asked for after it. Then the daemon dies.
+    let task = d.wait_json("/kapacitor/v1/tasks/snap", 30, |t| {
+        t["dot"]
+            .as_str()
+            .is_some_and(|dot| dot.contains("from1 -> movingAvg2 [processed=\"2\"]"))
+    });
+    let kept = |t: &serde_json::Value| t["stats"]["node-stats"]["movingAvg2"]["snapshots"].as_i64();
+    let before = kept(&task).unwrap_or(0);
+    d.wait_json("/kapacitor/v1/tasks/snap", 30, |t| {
+        kept(t).is_some_and(|n| n >= before + 2)
+    });
     d.kill9_and_restart();
     // The new agent is restored with the two values: the third completes the window
     // (without the snapshot it would hold one value, and emit nothing).
@@ -224,14 +235,16 @@ fn a_socket_udf_gets_a_connection_per_task_node() {
     last(&d, "/kapacitor/v1/tasks/three/out", "a", "avg", 6.0);
 }
 
-/// An agent that stops answering keepalive requests fails its node within `timeout`.
+/// An agent that stops answering keepalive requests fails its node within `timeout` (3 s:
+/// the agent's first answer, to the info request at the daemon's start, has as long, and
+/// a loaded machine can take more than a second to start Python).
 #[test]
 fn an_agent_that_does_not_answer_keepalives_fails_its_node() {
     let d = Daemon::start_config(
         "udf-hang",
         Extra {
             tail: format!(
-                "[udf.functions.stuck]\nprog = \"python3\"\nargs = [\"-u\", {:?}]\ntimeout = \"1s\"\n\
+                "[udf.functions.stuck]\nprog = \"python3\"\nargs = [\"-u\", {:?}]\ntimeout = \"3s\"\n\
                  [udf.functions.stuck.env]\nUDF_MODE = \"hang\"\n",
                 agent()
             ),

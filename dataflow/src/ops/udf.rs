@@ -14,7 +14,8 @@
 //! order, through one agent.
 //!
 //! Every `[task] snapshot-interval` ([`UdfService::snapshot_interval`]) the node asks its
-//! agent for a snapshot of its state and hands it to the service, which keeps it; an agent
+//! agent for a snapshot of its state (once the last one came back) and hands it to the
+//! service, which keeps it (counted as `snapshots` in the node's statistics); an agent
 //! started later for the same task node (after a restart) is restored from it, as
 //! Kapacitor's task snapshots do.
 
@@ -24,6 +25,9 @@ use kap_dsl::plan::UdfSpec;
 use kap_dsl::value::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// Node statistic: snapshots of its agent's state kept ([`UdfService::save_snapshot`]).
+pub const SNAPSHOTS: &str = "snapshots";
 
 /// Name of the [`UdfStarter`] service.
 pub const UDF_SERVICE: &str = "udf";
@@ -106,6 +110,7 @@ pub(crate) fn build(spec: &UdfSpec, info: &BuildInfo) -> Result<Box<dyn Processo
         agent: None,
         failed: false,
         snapshot_asked: None,
+        snapshot_awaited: false,
     }))
 }
 
@@ -121,6 +126,9 @@ struct Udf {
     failed: bool,
     /// When the agent was last asked for a snapshot (its start counts as one).
     snapshot_asked: Option<Instant>,
+    /// A snapshot was asked for and has not come back: no other is asked for meanwhile
+    /// (a slow agent is not sent requests faster than it answers them).
+    snapshot_awaited: bool,
 }
 
 impl Udf {
@@ -170,15 +178,16 @@ impl Udf {
     }
 
     /// Asks the agent for a snapshot when `[task] snapshot-interval` has passed since the
-    /// last request (or its start).
+    /// last request (or its start) and the last one has come back.
     fn snapshot_if_due(&mut self, ctx: &mut Ctx<'_>) {
         let Some(every) = self.service.as_ref().and_then(|s| s.0.snapshot_interval()) else {
             return;
         };
-        if self.snapshot_asked.is_some_and(|t| t.elapsed() < every) {
+        if self.snapshot_awaited || self.snapshot_asked.is_some_and(|t| t.elapsed() < every) {
             return;
         }
         self.snapshot_asked = Some(Instant::now());
+        self.snapshot_awaited = true;
         if let Some(agent) = self.agent.as_mut()
             && let Err(e) = agent.snapshot()
         {
@@ -196,8 +205,10 @@ impl Udf {
             match agent.recv(wait) {
                 Received::Msg(m) => out.push(m),
                 Received::Snapshot(snapshot) => {
+                    self.snapshot_awaited = false;
                     if let Some(service) = &self.service {
                         service.0.save_snapshot(ctx.task, ctx.node, snapshot);
+                        ctx.stats.add(SNAPSHOTS, 1);
                     }
                 }
                 Received::Nothing => return,
