@@ -26,8 +26,10 @@
 //! to about half (reading a point to learn its host costs about as much as the baseline's
 //! whole work on it), the issue's target for the engine.
 //!
-//! Last, `memory: ...` says how much faster two cores of the machine read memory than one:
-//! the ceiling of any two-thread program over this input, the engine's or hand-written.
+//! Last, `memory: ...` says how much faster two cores of the machine read memory than one,
+//! and `cores: ...` how much more of the baseline's computation two cores do than one, each
+//! over its own copy of the input (and of a loop touching no memory): the ceiling of any
+//! two-thread program over this input, the engine's or hand-written.
 //!
 //! `dataflow::pipeline_live` feeds the same pipeline as `/write` does (`Engine::write`, a
 //! task subscribed to the points' database), with a threshold that fires often.
@@ -539,6 +541,73 @@ fn memory_scaling() {
     );
 }
 
+/// How much more of this computation two cores do than one, on this machine, with nothing
+/// shared: the baseline alone, then two baselines side by side, each over its own copy of
+/// the input (median of rounds); and the same for a loop that touches no memory. With no
+/// engine and no split, the second core's gain over this input is at most what the side by
+/// side run shows: the ceiling of any two-worker program's share per core is half of it.
+fn core_scaling() {
+    let points = points();
+    let copy = points.clone();
+    let expected = baseline(&points, 10.0);
+    let spin = |n: u64| {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..n {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+        }
+        x
+    };
+    const SPINS: u64 = 20_000_000;
+    let mut rows: Vec<[f64; 4]> = Vec::with_capacity(PAIRED_ROUNDS);
+    for _ in 0..PAIRED_ROUNDS {
+        let mut row = [0.0; 4];
+        let t = Instant::now();
+        assert_eq!(black_box(baseline(&points, 10.0)), expected);
+        row[0] = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        std::thread::scope(|s| {
+            let a = s.spawn(|| baseline(&points, 10.0));
+            let b = s.spawn(|| baseline(&copy, 10.0));
+            assert_eq!(
+                black_box(a.join().expect("a") + b.join().expect("b")),
+                2 * expected
+            );
+        });
+        row[1] = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        black_box(spin(black_box(SPINS)));
+        row[2] = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        std::thread::scope(|s| {
+            let a = s.spawn(|| spin(black_box(SPINS)));
+            let b = s.spawn(|| spin(black_box(SPINS)));
+            black_box(a.join().expect("a") ^ b.join().expect("b"));
+        });
+        row[3] = t.elapsed().as_secs_f64();
+        rows.push(row);
+    }
+    let median = |k: usize| {
+        let mut v: Vec<f64> = rows.iter().map(|r| r[k]).collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    // Twice the work in the side by side time: its throughput over one core's.
+    let gain = |alone: usize, both: usize| 2.0 * median(alone) / median(both);
+    println!(
+        "cores: the baseline alone {:.2} ms, two side by side (each its own input) {:.2} ms: \
+         two cores do {:.2} times what one does on this computation (so about {:.1} % \
+         per core at most, for any two-worker program); a loop touching no memory: {:.2} \
+         times",
+        median(0) * 1e3,
+        median(1) * 1e3,
+        gain(0, 1),
+        50.0 * gain(0, 1),
+        gain(2, 3),
+    );
+}
+
 criterion_group!(benches, bench, bench_live);
 
 fn main() {
@@ -548,5 +617,6 @@ fn main() {
     if !std::env::args().any(|a| a == "--test" || a == "--list") {
         paired();
         memory_scaling();
+        core_scaling();
     }
 }

@@ -111,22 +111,35 @@ impl AlertSink for Events {
     }
 }
 
-fn run(workers: usize) -> (Vec<(String, f64)>, usize) {
+/// Compiles `script` knowing the stream UDF `udf` and its options.
+fn compile_with_udf(
+    udf: &str,
+    options: &[(&str, ValueType)],
+    script: &str,
+) -> kap_dsl::plan::Pipeline {
     let info = kap_dsl::UdfInfo {
         wants: EdgeType::Stream,
         provides: EdgeType::Stream,
-        options: [("factor".to_string(), vec![ValueType::Float])].into(),
+        options: options
+            .iter()
+            .map(|(k, t)| (k.to_string(), vec![*t]))
+            .collect(),
     };
     let opts = kap_dsl::CompileOptions {
-        udfs: [("hold".to_string(), info)].into(),
+        udfs: [(udf.to_string(), info)].into(),
         ..Default::default()
     };
-    let plan = kap_dsl::compile_source(
+    kap_dsl::compile_source(script, &opts)
+        .expect("compiles")
+        .pipeline
+}
+
+fn run(workers: usize) -> (Vec<(String, f64)>, usize) {
+    let plan = compile_with_udf(
+        "hold",
+        &[("factor", ValueType::Float)],
         "stream|from().measurement('cpu').groupBy('host')@hold().factor(10.0)|alert().id('{{ index .Tags \"host\" }}').info(lambda: TRUE).topic('t')",
-        &opts,
-    )
-    .expect("compiles")
-    .pipeline;
+    );
     let engine = Engine::start(EngineConfig {
         workers,
         ..Default::default()
@@ -235,21 +248,11 @@ impl UdfService for LaggingAgents {
 fn answers_taken_on_the_timer_follow_those_taken_with_the_data() {
     use kap_dataflow::ops::http_out::HttpOutRegistry;
     use kap_dsl::plan::DbRp;
-    let info = kap_dsl::UdfInfo {
-        wants: EdgeType::Stream,
-        provides: EdgeType::Stream,
-        options: Default::default(),
-    };
-    let opts = kap_dsl::CompileOptions {
-        udfs: [("lag".to_string(), info)].into(),
-        ..Default::default()
-    };
-    let plan = kap_dsl::compile_source(
+    let plan = compile_with_udf(
+        "lag",
+        &[],
         "stream|from().measurement('cpu').groupBy('host')@lag()|httpOut('out')",
-        &opts,
-    )
-    .expect("compiles")
-    .pipeline;
+    );
     for workers in [1, 2] {
         // A short heartbeat: many rounds, quickly (the overtaking needed the worker
         // without the data to be a step behind, which only some rounds see).
