@@ -2,9 +2,15 @@
 //! daemons on 127.0.0.1, a task defined on one, points written to the other.
 
 use crate::daemon::{Daemon, Extra, free_port, http_sink, wait_posts};
+use std::time::{Duration, Instant};
 
 /// Two daemons joined in one engine cluster, one worker each.
 fn two_processes() -> Vec<Daemon> {
+    two_processes_with("")
+}
+
+/// [`two_processes`], with `engine` added to each one's `[engine]` section.
+fn two_processes_with(engine: &str) -> Vec<Daemon> {
     let addresses = format!(
         "[\"127.0.0.1:{}\", \"127.0.0.1:{}\"]",
         free_port(),
@@ -15,7 +21,7 @@ fn two_processes() -> Vec<Daemon> {
             .map(|p| {
                 let extra = Extra {
                     tail: format!(
-                        "[engine]\nworkers = 1\ncluster-addresses = {addresses}\ncluster-process = {p}\n"
+                        "[engine]\nworkers = 1\ncluster-addresses = {addresses}\ncluster-process = {p}\n{engine}"
                     ),
                     ..Extra::default()
                 };
@@ -103,4 +109,49 @@ fn a_task_defined_on_one_process_takes_points_written_to_another() {
             .collect();
         assert_eq!(ids, [id]);
     }
+}
+
+#[test]
+fn group_expiry_holds_on_every_process_of_the_cluster() {
+    // `[engine] group-expiry = "1s"` on both processes: the groups each process's worker
+    // holds are forgotten after a second of silence, on both. Every host sends from 0s to
+    // 5s, then only h0 for three seconds; at 12s every host sends again, which would close
+    // each host's window [0s, 10s) had it been kept: only h0's is emitted.
+    let all = two_processes_with("group-expiry = \"1s\"\n");
+    all[0].enable_task(
+        "count",
+        "stream|from().measurement('cpu').groupBy('host')|window().period(10s).every(10s)|count('value')|httpOut('count')",
+    );
+    let mut lines = String::new();
+    for t in 0..=5 {
+        for h in 0..HOSTS {
+            lines.push_str(&format!("cpu,host=h{h} value=1 {t}\n"));
+        }
+    }
+    all[1].write_s(&lines);
+    let silence = Instant::now();
+    let mut t = 6;
+    while silence.elapsed() < Duration::from_secs(3) {
+        all[1].write_s(&format!("cpu,host=h0 value=1 {}\n", t.min(9)));
+        t += 1;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut lines = String::new();
+    for h in 0..HOSTS {
+        lines.push_str(&format!("cpu,host=h{h} value=1 12\n"));
+    }
+    all[1].write_s(&lines);
+    all[0].wait_json("/kapacitor/v1/tasks/count/count", 20, |v| {
+        v["series"].as_array().is_some_and(|s| !s.is_empty())
+    });
+    // Give the other hosts' windows, had they been kept, time to come out too.
+    std::thread::sleep(Duration::from_millis(500));
+    let out = all[0].json("/kapacitor/v1/tasks/count/count");
+    let hosts: Vec<&str> = out["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["tags"]["host"].as_str().unwrap())
+        .collect();
+    assert_eq!(hosts, ["h0"], "{out}");
 }
