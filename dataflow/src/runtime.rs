@@ -2262,11 +2262,6 @@ where
             if !exits.is_empty() {
                 let mut outbox = Outbox::new(next.as_ref(), exits.len(), &shared.spare);
                 // After the epoch's data, before the next ingest message.
-                eprintln!(
-                    "DBG tick k={k} h={} latest={latest} n={}",
-                    h.time(),
-                    exits.len()
-                );
                 outbox.post_exits(exits, (u64::MAX - 1, 0, 0));
                 outbox.send(output, h);
                 if let Some(fresh) = &timer {
