@@ -22,6 +22,9 @@
 //! assert!(lambda.eval_bool(&mut state, &point).unwrap());
 //! ```
 
+// A library reports through `tracing` or its services: a print here is a leftover.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
 pub use kap_dsl::plan;
 
 pub mod alert;

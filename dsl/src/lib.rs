@@ -24,6 +24,9 @@
 //! assert_eq!(err[0].help.as_deref(), Some("did you mean `measurement`?"));
 //! ```
 
+// A library reports through `tracing` or its services: a print here is a leftover.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod ast;
 pub mod diagnostic;
 pub mod dot;

@@ -11,6 +11,9 @@
 //!
 //! `/write` handling, UDP listeners and batch queries join it as the daemon grows.
 
+// A library reports through `tracing` or its services: a print here is a leftover.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
 pub use kap_line_protocol as line_protocol;
 
 pub mod collectd;

@@ -1,6 +1,9 @@
 //! `kap-api-types`: the JSON wire types of the `/kapacitor/v1` API, shared by the daemon
 //! (`kapacitord`) and the CLI (`kapacitor`). Plain serde data: no HTTP, no runtime.
 
+// A library reports through `tracing` or its services: a print here is a leftover.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
 use serde::{Deserialize, Serialize};
 
 /// A diagnostic as carried in API error bodies next to Kapacitor's `error` text.

@@ -25,6 +25,9 @@
 //! # Ok::<_, kap_influxdb::Error>(())
 //! ```
 
+// A library reports through `tracing` or its services: a print here is a leftover.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
 mod encode;
 mod error;
 mod response;

@@ -89,6 +89,8 @@
 //! lets a caller reuse one [`ParsedLine`] for a whole body, so a steady-state loop allocates
 //! only for escaped names.
 
+// A library reports through `tracing` or its services: a print here is a leftover.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
 #![warn(missing_docs)]
 
 mod error;
