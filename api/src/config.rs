@@ -379,7 +379,8 @@ pub struct HttpConfig {
     pub log_enabled: bool,
     /// Log the body of every write.
     pub write_tracing: bool,
-    /// Serve `/debug/pprof`.
+    /// Serve Go's profiler endpoints under `/kapacitor/v1/debug/pprof/` (a CPU profile
+    /// `go tool pprof` reads, the command line).
     pub pprof_enabled: bool,
     /// Serve HTTPS instead of HTTP.
     pub https_enabled: bool,

@@ -49,6 +49,12 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/storage/backup", get(backup))
         .route("/metrics", get(metrics))
         .merge(super::replay::routes());
+    // Go's profiler endpoints exist only when asked for, as in Kapacitor.
+    let v1 = if daemon.config.http.pprof_enabled {
+        v1.merge(super::pprof::routes())
+    } else {
+        v1
+    };
     Router::new()
         .nest("/kapacitor/v1", v1)
         .route("/kapacitor/v1preview/logs", get(super::logs::stream))

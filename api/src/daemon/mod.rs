@@ -23,6 +23,7 @@ mod kubernetes_sd;
 mod lines;
 pub mod logs;
 pub mod opentsdb;
+mod pprof;
 pub mod replay;
 pub mod runtime;
 pub mod scraper;
@@ -199,11 +200,6 @@ impl Daemon {
 
     /// Opens the store, starts the engine and brings back every enabled task.
     pub fn open(config: Config) -> anyhow::Result<Arc<Daemon>> {
-        if config.http.pprof_enabled {
-            tracing::warn!(
-                "[http] pprof-enabled: Go's profiler endpoints (/kapacitor/v1/debug/pprof) do not exist in this daemon; /debug/vars and /metrics do"
-            );
-        }
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data_dir {}", config.data_dir.display()))?;
         std::fs::create_dir_all(config.replay_dir())

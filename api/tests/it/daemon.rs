@@ -1768,3 +1768,156 @@ fn group_expiry_forgets_hosts_that_stopped_sending() {
             && task["stats"]["node-stats"]["http_out2"]["working_cardinality"] == 1
     });
 }
+
+/// `[http] pprof-enabled = true` serves Go's profiler endpoints: a CPU profile of the
+/// daemon that `go tool pprof` reads (gzipped pprof protobuf), one at a time, its
+/// arguments, an index; Go's runtime profiles are answered 404 with why. Without the
+/// setting none exists, as in Kapacitor.
+#[test]
+fn pprof_enabled_serves_cpu_profiles_in_go_s_format() {
+    use pprof::protos::Message;
+    let off = Daemon::start("pprof-off");
+    assert_eq!(
+        off.req("GET", "/kapacitor/v1/debug/pprof/profile?seconds=1", None)
+            .0,
+        404
+    );
+    drop(off);
+    let d = Daemon::start_config(
+        "pprof-on",
+        Extra {
+            http: "pprof-enabled = true\n".into(),
+            ..Extra::default()
+        },
+    );
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let url = |path: &str| {
+        format!(
+            "http://127.0.0.1:{}/kapacitor/v1/debug/pprof/{path}",
+            d.port
+        )
+    };
+    // Work for the profile to see while it is taken: writes to a running task.
+    d.enable_task(
+        "busy",
+        "stream|from().measurement('cpu').groupBy('host')|window().period(10s).every(10s)|mean('value')|httpOut('m')",
+    );
+    let (profile, second) = std::thread::scope(|s| {
+        let taking = s.spawn(|| {
+            let mut resp = agent.get(url("profile?seconds=2")).call().unwrap();
+            let status = resp.status().as_u16();
+            let kind = resp
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            let body = resp.body_mut().read_to_vec().unwrap();
+            (status, kind, body)
+        });
+        std::thread::sleep(Duration::from_millis(500));
+        // A second profile while the first is taken: refused, as Go does.
+        let mut second = agent.get(url("profile?seconds=1")).call().unwrap();
+        let second = (
+            second.status().as_u16(),
+            second.body_mut().read_to_string().unwrap(),
+        );
+        // Writes until the profile is taken, so every second of it has work to sample.
+        let mut t = 0;
+        while !taking.is_finished() {
+            let lines: String = (0..500)
+                .map(|h| format!("cpu,host=h{h} value={t} {t}\n"))
+                .collect();
+            d.write_s(&lines);
+            t += 1;
+        }
+        (taking.join().unwrap(), second)
+    });
+    assert_eq!(second.0, 500, "{}", second.1);
+    assert!(
+        second.1.contains("cpu profiling already in use"),
+        "{}",
+        second.1
+    );
+    let (status, kind, body) = profile;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(kind, "application/octet-stream");
+    let mut raw = Vec::new();
+    flate2::read::GzDecoder::new(&body[..])
+        .read_to_end(&mut raw)
+        .expect("a gzipped profile");
+    let p = pprof::protos::Profile::decode(&raw[..]).expect("a pprof protobuf profile");
+    let name = |i: i64| p.string_table[i as usize].clone();
+    let types: Vec<(String, String)> = p
+        .sample_type
+        .iter()
+        .map(|t| (name(t.ty), name(t.unit)))
+        .collect();
+    assert!(
+        types.contains(&("cpu".to_string(), "nanoseconds".to_string())),
+        "{types:?}"
+    );
+    assert!(!p.sample.is_empty(), "no samples in two busy seconds");
+    // Its stacks name the daemon's own functions, and end where the threads were, not in
+    // the profiler's unwinder.
+    assert!(
+        p.string_table.iter().any(|s| s.contains("kap_")),
+        "no kapacitord function in the profile"
+    );
+    let leaf = |sample: &pprof::protos::Sample| -> Vec<String> {
+        let loc = p
+            .location
+            .iter()
+            .find(|l| Some(&l.id) == sample.location_id.first());
+        loc.map(|l| {
+            l.line
+                .iter()
+                .filter_map(|line| p.function.iter().find(|f| f.id == line.function_id))
+                .map(|f| name(f.name))
+                .collect()
+        })
+        .unwrap_or_default()
+    };
+    let in_unwinder: Vec<Vec<String>> = p
+        .sample
+        .iter()
+        .filter(|s| leaf(s).iter().any(|f| f.starts_with("backtrace::")))
+        .map(|s| {
+            s.location_id
+                .iter()
+                .filter_map(|id| p.location.iter().find(|l| l.id == *id))
+                .flat_map(|l| &l.line)
+                .filter_map(|line| p.function.iter().find(|f| f.id == line.function_id))
+                .map(|f| name(f.name))
+                .collect()
+        })
+        .collect();
+    assert!(
+        in_unwinder.is_empty(),
+        "of {} samples: {in_unwinder:#?}",
+        p.sample.len()
+    );
+    assert!(p.duration_nanos >= 1_900_000_000, "{}", p.duration_nanos);
+    // The profiler is free again.
+    let resp = agent.get(url("profile?seconds=1")).call().unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    // The arguments, the index, and Go's runtime profiles.
+    let (status, args) = d.req("GET", "/kapacitor/v1/debug/pprof/cmdline", None);
+    assert_eq!(status, 200);
+    assert!(
+        args.split('\0')
+            .next()
+            .unwrap_or("")
+            .ends_with("kapacitord"),
+        "{args:?}"
+    );
+    let (status, index) = d.req("GET", "/kapacitor/v1/debug/pprof/", None);
+    assert_eq!(status, 200);
+    assert!(index.contains("href='profile'"), "{index}");
+    let (status, heap) = d.req("GET", "/kapacitor/v1/debug/pprof/heap", None);
+    assert_eq!(status, 404);
+    assert!(heap.contains("not a Go program"), "{heap}");
+}
