@@ -199,6 +199,8 @@ pub struct Config {
     pub marathon: Vec<MarathonConfig>,
     /// `[[triton]]`: Triton containers as targets for scrapers.
     pub triton: Vec<TritonConfig>,
+    /// `[[azure]]`: Azure virtual machines as targets for scrapers.
+    pub azure: Vec<AzureConfig>,
     /// `[[kubernetes]]` (or one `[kubernetes]`): clusters `k8sAutoscale` nodes scale.
     #[serde(deserialize_with = "crate::alert_handlers::one_or_many")]
     pub kubernetes: Vec<KubernetesConfig>,
@@ -668,7 +670,7 @@ pub fn validate_httppost(sections: &[HttpPostConfig]) -> Result<(), (String, Str
 const KUBERNETES_RESOURCES: &[&str] = &["node", "pod", "service", "endpoints", "endpoint"];
 
 /// Discoverer services Kapacitor has that no scraper here can use.
-const UNSUPPORTED_DISCOVERERS: &[&str] = &["azure", "gce", "nerve", "serverset"];
+const UNSUPPORTED_DISCOVERERS: &[&str] = &["gce", "nerve", "serverset"];
 
 /// The scraper sections of a configuration: `[[scraper]]`, `[[static-discovery]]`,
 /// `[[file-discovery]]` (the file's, or as overridden through the API).
@@ -688,6 +690,8 @@ pub struct ScraperSections<'a> {
     pub marathon: &'a [MarathonConfig],
     /// `[[triton]]`.
     pub triton: &'a [TritonConfig],
+    /// `[[azure]]`.
+    pub azure: &'a [AzureConfig],
     /// `[[ec2]]` (EC2 discovery).
     pub ec2: &'a [Ec2Config],
     /// `[[kubernetes]]` (Kubernetes discovery).
@@ -705,6 +709,7 @@ impl Config {
             dns: &self.dns,
             marathon: &self.marathon,
             triton: &self.triton,
+            azure: &self.azure,
             ec2: &self.ec2,
             kubernetes: &self.kubernetes,
         }
@@ -816,6 +821,37 @@ pub fn validate_scrapers(config: ScraperSections<'_>) -> Result<(), (String, Str
                 key("ssl-server-name"),
                 "is not supported: certificates are verified against the server's host".into(),
             );
+        }
+    }
+    check_ids(
+        "azure",
+        config.azure.iter().map(|d| (d.enabled, d.id.as_str())),
+    )?;
+    for (i, d) in config.azure.iter().enumerate().filter(|(_, d)| d.enabled) {
+        let key = |k: &str| format!("azure[{i}].{k}");
+        for (k, v) in [
+            ("subscription-id", &d.subscription_id),
+            ("tenant-id", &d.tenant_id),
+            ("client-id", &d.client_id),
+            ("client-secret", &d.client_secret),
+        ] {
+            if v.is_empty() {
+                return invalid(key(k), "must not be empty".into());
+            }
+        }
+        if d.refresh_interval.is_zero() {
+            return invalid(key("refresh-interval"), "must be positive".into());
+        }
+        for (k, v) in [
+            ("active-directory-endpoint", &d.active_directory_endpoint),
+            ("resource-manager-endpoint", &d.resource_manager_endpoint),
+        ] {
+            if !is_http_url(v) {
+                return invalid(
+                    key(k),
+                    format!("invalid URL \"{v}\": want http://… or https://…"),
+                );
+            }
         }
     }
     check_ids(
@@ -944,6 +980,7 @@ pub fn validate_scrapers(config: ScraperSections<'_>) -> Result<(), (String, Str
             "dns" => named!(config.dns),
             "marathon" => named!(config.marathon),
             "triton" => named!(config.triton),
+            "azure" => named!(config.azure),
             "ec2" => named!(config.ec2),
             "kubernetes" => match config
                 .kubernetes
@@ -967,8 +1004,8 @@ pub fn validate_scrapers(config: ScraperSections<'_>) -> Result<(), (String, Str
                     key("discoverer-service"),
                     format!(
                         "\"{other}\" discovery is not supported (static-discovery, \
-                         file-discovery, consul, dns, ec2, kubernetes, marathon and \
-                         triton are)"
+                         file-discovery, azure, consul, dns, ec2, kubernetes, marathon \
+                         and triton are)"
                     ),
                 );
             }
@@ -977,7 +1014,7 @@ pub fn validate_scrapers(config: ScraperSections<'_>) -> Result<(), (String, Str
                     key("discoverer-service"),
                     format!(
                         "unknown discoverer service \"{other}\" (want static-discovery, \
-                         file-discovery, consul, dns, ec2, kubernetes, marathon or \
+                         file-discovery, azure, consul, dns, ec2, kubernetes, marathon or \
                          triton)"
                     ),
                 );
@@ -1341,8 +1378,8 @@ pub struct ScraperConfig {
     pub enabled: bool,
     /// The job name: the measurement of the points.
     pub name: String,
-    /// The discoverer's service: `static-discovery`, `file-discovery`, `consul`, `dns`,
-    /// `ec2`, `kubernetes`, `marathon` or `triton`.
+    /// The discoverer's service: `static-discovery`, `file-discovery`, `azure`, `consul`,
+    /// `dns`, `ec2`, `kubernetes`, `marathon` or `triton`.
     pub discoverer_service: String,
     /// The discoverer's `id`.
     pub discoverer_id: String,
@@ -1823,6 +1860,53 @@ impl Default for TritonConfig {
     }
 }
 
+/// One `[[azure]]`: the virtual machines of an Azure subscription, each at the private IP
+/// address of its primary network interface and `port`, as Prometheus' Azure discovery
+/// finds them (a service principal's client credentials, Azure Resource Manager's API).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct AzureConfig {
+    /// Whether scrapers may use it.
+    pub enabled: bool,
+    /// What a scraper's `discoverer-id` names.
+    pub id: String,
+    /// The port the machines are scraped at.
+    pub port: u16,
+    /// The subscription whose machines are listed.
+    pub subscription_id: String,
+    /// The service principal's Azure Active Directory tenant.
+    pub tenant_id: String,
+    /// The service principal's application (client) id.
+    pub client_id: String,
+    /// The service principal's secret.
+    pub client_secret: String,
+    /// How often the machines are listed again.
+    #[serde(with = "go_duration_serde")]
+    pub refresh_interval: Duration,
+    /// Ours: Azure Active Directory's URL, where tokens are asked for (another cloud's,
+    /// or a server speaking its API).
+    pub active_directory_endpoint: String,
+    /// Ours: Azure Resource Manager's URL, whose API lists the machines.
+    pub resource_manager_endpoint: String,
+}
+
+impl Default for AzureConfig {
+    fn default() -> Self {
+        AzureConfig {
+            enabled: false,
+            id: "default".into(),
+            port: 80,
+            subscription_id: String::new(),
+            tenant_id: String::new(),
+            client_id: String::new(),
+            client_secret: String::new(),
+            refresh_interval: Duration::from_secs(300),
+            active_directory_endpoint: "https://login.microsoftonline.com".into(),
+            resource_manager_endpoint: "https://management.azure.com".into(),
+        }
+    }
+}
+
 /// A `[[dns]]` name server: `IP` (port 53) or `IP:port` (`[IPv6]:port`).
 pub fn nameserver(text: &str) -> Option<std::net::SocketAddr> {
     text.parse::<std::net::SocketAddr>().ok().or_else(|| {
@@ -1874,6 +1958,7 @@ impl Default for Config {
             dns: Vec::new(),
             marathon: Vec::new(),
             triton: Vec::new(),
+            azure: Vec::new(),
             kubernetes: Vec::new(),
             swarm: Vec::new(),
             ec2: Vec::new(),
@@ -2018,7 +2103,6 @@ const IGNORED_SECTIONS: &[&str] = &[
     // Kapacitor's sample file has `[static.labels]` under its `[[static-discovery]]` (meant
     // as that section's labels, a table Kapacitor ignores as well).
     "static",
-    "azure",
     "fluxtask",
     "gce",
     "nerve",
@@ -2033,7 +2117,6 @@ const IGNORED_SECTIONS: &[&str] = &[
 /// Kapacitor's usage report to InfluxData, is not sent, on purpose.)
 const UNSUPPORTED_WHEN_ENABLED: &[(&str, &str)] = &[
     ("auth", "authentication"),
-    ("azure", "Azure discovery"),
     ("fluxtask", "Flux tasks"),
     ("gce", "GCE discovery"),
     ("nerve", "Nerve discovery"),
@@ -2129,6 +2212,7 @@ fn array_element_default(section: &str) -> Option<toml::Table> {
         "dns" => Some(to_table(&DnsConfig::default())),
         "marathon" => Some(to_table(&MarathonConfig::default())),
         "triton" => Some(to_table(&TritonConfig::default())),
+        "azure" => Some(to_table(&AzureConfig::default())),
         "kubernetes" => Some(to_table(&KubernetesConfig::default())),
         "swarm" => Some(to_table(&SwarmConfig::default())),
         "ec2" => Some(to_table(&Ec2Config::default())),

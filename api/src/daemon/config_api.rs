@@ -3,7 +3,7 @@
 //! Kapacitor's config-override service (`[config-override] enabled`;
 //! `skip-config-overrides` ignores the stored overrides at start). The sections are the
 //! alert services', `[[influxdb]]`, `[[httppost]]` and the scraper's (`[[scraper]]`,
-//! `[[static-discovery]]`, `[[file-discovery]]`, `[[consul]]`, `[[dns]]`, `[[marathon]]`, `[[triton]]`) and the autoscale clusters'
+//! `[[static-discovery]]`, `[[file-discovery]]`, `[[consul]]`, `[[dns]]`, `[[marathon]]`, `[[triton]]`, `[[azure]]`) and the autoscale clusters'
 //! (`[[kubernetes]]`, `[[swarm]]`, `[[ec2]]`): a cluster changed here is queried and
 //! written to with its new settings at once, by the batch tasks and `influxDBOut`s already
 //! running, an endpoint by the httpPost nodes and post handlers, the scrapers restart
@@ -17,9 +17,9 @@ use super::{ApiError, Daemon};
 use crate::alert_handlers::overrides::{self, Section};
 use crate::alert_handlers::{HandlerServices, ServiceConfigs};
 use crate::config::{
-    ConsulConfig, DnsConfig, Ec2Config, FileDiscoveryConfig, HttpPostConfig, InfluxDbConfig,
-    KubernetesConfig, MarathonConfig, ScraperConfig, ScraperSections, StaticDiscoveryConfig,
-    SwarmConfig, TritonConfig,
+    AzureConfig, ConsulConfig, DnsConfig, Ec2Config, FileDiscoveryConfig, HttpPostConfig,
+    InfluxDbConfig, KubernetesConfig, MarathonConfig, ScraperConfig, ScraperSections,
+    StaticDiscoveryConfig, SwarmConfig, TritonConfig,
 };
 use crate::store::{ConfigOverrideRecord, Store};
 use axum::Json;
@@ -100,6 +100,13 @@ const TRITON: Section = Section {
     redacted: &[],
 };
 
+/// `[[azure]]` in the API: elements named by `id`, the client secret redacted.
+const AZURE: Section = Section {
+    name: "azure",
+    key: Some("id"),
+    redacted: &["client-secret"],
+};
+
 /// `[[kubernetes]]` in the API: elements named by `id`, the token redacted.
 const KUBERNETES: Section = Section {
     name: "kubernetes",
@@ -133,6 +140,7 @@ fn section_named(name: &str) -> Option<&'static Section> {
         "dns" => Some(&DNS),
         "marathon" => Some(&MARATHON),
         "triton" => Some(&TRITON),
+        "azure" => Some(&AZURE),
         "kubernetes" => Some(&KUBERNETES),
         "swarm" => Some(&SWARM),
         "ec2" => Some(&EC2),
@@ -173,6 +181,7 @@ fn element_default(section: &str) -> Value {
         "dns" => serde_json::to_value(DnsConfig::default()),
         "marathon" => serde_json::to_value(MarathonConfig::default()),
         "triton" => serde_json::to_value(TritonConfig::default()),
+        "azure" => serde_json::to_value(AzureConfig::default()),
         "kubernetes" => serde_json::to_value(KubernetesConfig::default()),
         "swarm" => serde_json::to_value(SwarmConfig::default()),
         "ec2" => serde_json::to_value(Ec2Config::default()),
@@ -207,6 +216,8 @@ pub struct Overridable {
     pub marathon: Vec<MarathonConfig>,
     /// The `[[triton]]` discoverers.
     pub triton: Vec<TritonConfig>,
+    /// The `[[azure]]` discoverers.
+    pub azure: Vec<AzureConfig>,
     /// The `[[kubernetes]]` clusters of autoscale nodes.
     pub kubernetes: Vec<KubernetesConfig>,
     /// The `[[swarm]]` clusters of autoscale nodes.
@@ -225,6 +236,7 @@ impl Overridable {
             dns: &self.dns,
             marathon: &self.marathon,
             triton: &self.triton,
+            azure: &self.azure,
             ec2: &self.ec2,
             kubernetes: &self.kubernetes,
         }
@@ -240,6 +252,7 @@ impl Overridable {
             || self.dns != other.dns
             || self.marathon != other.marathon
             || self.triton != other.triton
+            || self.azure != other.azure
             || self.ec2 != other.ec2
             || self.kubernetes != other.kubernetes
     }
@@ -351,6 +364,7 @@ impl ConfigOverrides {
                 current.dns = base.dns.clone();
                 current.marathon = base.marathon.clone();
                 current.triton = base.triton.clone();
+                current.azure = base.azure.clone();
                 current.ec2 = base.ec2.clone();
                 current.kubernetes = base.kubernetes.clone();
                 scrapers.prepare(current.scraper_sections())?

@@ -12,6 +12,7 @@
 pub mod alerts;
 pub mod autoscale;
 pub mod aws;
+mod azure_sd;
 pub mod batch;
 pub mod collectd;
 pub mod config_api;
@@ -272,6 +273,7 @@ impl Daemon {
                 dns: config.dns.clone(),
                 marathon: config.marathon.clone(),
                 triton: config.triton.clone(),
+                azure: config.azure.clone(),
                 kubernetes: config.kubernetes.clone(),
                 swarm: config.swarm.clone(),
                 ec2: config.ec2.clone(),

@@ -1,5 +1,5 @@
 //! The Prometheus scraper (`[[scraper]]`), with its target discoverers `[[static-discovery]]`,
-//! `[[file-discovery]]`, `[[consul]]`, `[[dns]]`, `[[ec2]]`, `[[kubernetes]]`,
+//! `[[file-discovery]]`, `[[azure]]`, `[[consul]]`, `[[dns]]`, `[[ec2]]`, `[[kubernetes]]`,
 //! `[[marathon]]` and `[[triton]]`, as Kapacitor's scraper service runs Prometheus' scrape
 //! loop.
 //!
@@ -105,6 +105,12 @@ pub(crate) enum Discoverer {
         role: super::kubernetes_sd::Role,
         last: Vec<Target>,
     },
+    /// `[[azure]]`, with its client, when it was last asked and the targets it gave.
+    Azure {
+        azure: Box<super::azure_sd::Azure>,
+        read: Option<Instant>,
+        last: Vec<Target>,
+    },
     /// `[[ec2]]`, with its EC2 API, when it was last asked and the targets it gave.
     Ec2 {
         config: Box<Ec2Config>,
@@ -189,6 +195,17 @@ impl Discoverer {
                             c.resource
                         )
                     })?,
+                    last: Vec::new(),
+                }),
+            },
+            "azure" => match named!(sections.azure) {
+                None => None,
+                Some((_, c)) => Some(Discoverer::Azure {
+                    azure: Box::new(
+                        super::azure_sd::Azure::new(c)
+                            .with_context(|| format!("[[azure]] {}", c.id))?,
+                    ),
+                    read: None,
                     last: Vec::new(),
                 }),
             },
@@ -299,6 +316,10 @@ impl Discoverer {
                     Err(e) => tracing::warn!(id = %config.id, "kubernetes discovery: {e}"),
                 }
                 last.iter().cloned().collect()
+            }
+            Discoverer::Azure { azure, read, last } => {
+                let (every, id) = (azure.refresh_interval(), azure.id().to_string());
+                ask_every(read, every, last, "azure", &id, || azure.targets())
             }
             Discoverer::Ec2 {
                 config,
@@ -487,7 +508,7 @@ fn ask_once<T>(
 }
 
 /// GETs `url` with `agent` (and `auth`, an `Authorization` header); the body as JSON.
-fn get_json(
+pub(crate) fn get_json(
     agent: &ureq::Agent,
     url: &str,
     auth: Option<&str>,
@@ -1111,8 +1132,8 @@ fn launch(p: Prepared, runtime: &Arc<Runtime>) -> Scraper {
 
 /// The services of the scraper's side that Kapacitor has a service test for: the scraper
 /// (options `{"name": ""}`) and every discoverer kind (options `{"id": ""}`), including
-/// the ones this daemon does not run (their sections cannot be enabled, so a test of one
-/// finds no discoverer). `ec2` and `kubernetes`, discoverers and autoscale clusters both,
+/// the ones this daemon does not run (gce, nerve, serverset: their sections cannot be
+/// enabled, so a test of one finds no discoverer). `ec2` and `kubernetes`, discoverers and autoscale clusters both,
 /// are tested as clusters (`autoscale::SERVICE_TESTS`): a request that needs no resource.
 pub(crate) const SERVICE_TESTS: &[&str] = &[
     "azure",
@@ -1225,6 +1246,13 @@ pub(crate) fn service_test(
         "marathon" => match sections.marathon.iter().find(|d| d.id == wanted) {
             Some(d) => found(d.enabled)
                 .and_then(|()| ask_once(d, d.timeout, d.tls_keys(), marathon_targets)),
+            None => not_found(),
+        },
+        "azure" => match sections.azure.iter().find(|d| d.id == wanted) {
+            Some(d) => found(d.enabled).and_then(|()| {
+                let mut azure = super::azure_sd::Azure::new(d).map_err(|e| format!("{e:#}"))?;
+                azure.targets().map(drop)
+            }),
             None => not_found(),
         },
         "triton" => match sections.triton.iter().find(|d| d.id == wanted) {

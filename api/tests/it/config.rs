@@ -307,13 +307,13 @@ fn missing_file_is_an_error() {
 #[test]
 fn unsupported_sections_are_refused_when_enabled() {
     let err = Config::parse(
-        "[graphite]\n  enabled = false\n[[azure]]\n  enabled = false\n[[azure]]\n  id = \"b\"\n  enabled = true\n",
+        "[graphite]\n  enabled = false\n[[gce]]\n  enabled = false\n[[gce]]\n  id = \"b\"\n  enabled = true\n",
         "kapacitor.conf",
     )
     .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "kapacitor.conf:7: azure.enabled: Azure discovery is not supported by this daemon; set enabled = false"
+        "kapacitor.conf:7: gce.enabled: GCE discovery is not supported by this daemon; set enabled = false"
     );
     let err = Config::parse("[fluxtask]\nenabled = true\n", "c").unwrap_err();
     assert!(
@@ -647,7 +647,7 @@ fn scraper_and_input_validation() {
             "discoverer-service = \"static-discovery\"",
             "discoverer-service = \"gce\"",
         ),
-        "\"gce\" discovery is not supported (static-discovery, file-discovery, consul, dns, ec2, kubernetes, marathon and triton are)",
+        "\"gce\" discovery is not supported (static-discovery, file-discovery, azure, consul, dns, ec2, kubernetes, marathon and triton are)",
     );
     bad(
         (

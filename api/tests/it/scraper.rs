@@ -236,8 +236,8 @@ fn scraper_configurations_that_cannot_work_are_refused_at_start() {
     let dir = crate::tempdir("scraper-refused");
     refuses_config(
         &dir,
-        &scraper_section("azure", "c", ""),
-        "scraper[0].discoverer-service: \"azure\" discovery is not supported",
+        &scraper_section("gce", "c", ""),
+        "scraper[0].discoverer-service: \"gce\" discovery is not supported",
     );
     refuses_config(
         &dir,
@@ -694,6 +694,123 @@ fn marathon_tasks_are_the_targets() {
         d.json("/kapacitor/v1/config/marathon/m")["options"]["bearer-token"],
         true,
         "redacted"
+    );
+}
+
+/// `[[azure]]`: a token for the service principal from Azure AD, then the subscription's
+/// machines from Azure Resource Manager, page by page; each allocated machine is scraped at
+/// its primary interface's private address and `port` (a deallocated one, whose interface
+/// says nothing of being primary, is not).
+#[test]
+fn azure_machines_are_the_targets() {
+    let app = Target::start("up_vm 1\n");
+    let azure = Target::start("");
+    let arm = format!("http://{}", azure.address());
+    let nic = |name: &str| {
+        format!(
+            "/subscriptions/sub1/resourceGroups/rg-web/providers/Microsoft.Network/networkInterfaces/{name}"
+        )
+    };
+    let vm = |name: &str, nic_id: String| {
+        serde_json::json!({
+            "id": format!("/subscriptions/sub1/resourceGroups/rg-web/providers/Microsoft.Compute/virtualMachines/{name}"),
+            "name": name, "location": "westeurope", "tags": {"env": "prod"},
+            "properties": {"storageProfile": {"osDisk": {"osType": "Linux"}},
+                           "networkProfile": {"networkInterfaces": [{"id": nic_id}]}}
+        })
+    };
+    {
+        let mut routes = azure.routes.lock().unwrap();
+        routes.insert(
+            "/tenant1/oauth2/token".into(),
+            serde_json::json!({"access_token": "tok", "expires_in": "3599", "token_type": "Bearer"})
+                .to_string(),
+        );
+        routes.insert(
+            "/subscriptions/sub1/providers/Microsoft.Compute/virtualMachines".into(),
+            serde_json::json!({"value": [vm("vm1", nic("nic1"))], "nextLink": format!("{arm}/page2")})
+                .to_string(),
+        );
+        routes.insert(
+            "/page2".into(),
+            serde_json::json!({"value": [vm("vm2", nic("nic2"))]}).to_string(),
+        );
+        routes.insert(
+            nic("nic1"),
+            serde_json::json!({"properties": {"primary": true, "ipConfigurations": [
+                {"properties": {"privateIPAddress": "127.0.0.1"}}]}})
+            .to_string(),
+        );
+        routes.insert(
+            nic("nic2"),
+            serde_json::json!({"properties": {"ipConfigurations": [
+                {"properties": {"privateIPAddress": "127.0.0.2"}}]}})
+            .to_string(),
+        );
+    }
+    let d = Daemon::start_config(
+        "scraper-azure",
+        Extra {
+            tail: format!(
+                "[[azure]]\nenabled = true\nid = \"az\"\nport = {}\nsubscription-id = \"sub1\"\ntenant-id = \"tenant1\"\nclient-id = \"app1\"\nclient-secret = \"s3cret\"\nrefresh-interval = \"1h\"\nactive-directory-endpoint = \"{arm}\"\nresource-manager-endpoint = \"{arm}\"\n{}",
+                app.port,
+                scraper_section("azure", "az", ""),
+            ),
+            ..Extra::default()
+        },
+    );
+    show_metric(&d, "t", "up_vm", "'instance', 'job'");
+    crate::daemon::wait_for(30, "the machine's metric in the stream", || {
+        let out = d.json("/kapacitor/v1/tasks/t/out");
+        out["series"][0]["tags"]
+            == serde_json::json!({"instance": app.address(), "job": "myscraper"})
+            && last_value(&out["series"][0]) == Some(1.0)
+    });
+    let heads = azure.requests.lock().unwrap().clone();
+    let lines: Vec<&str> = heads
+        .iter()
+        .map(|h| h.lines().next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "POST /tenant1/oauth2/token?api-version=1.0 HTTP/1.1",
+            "GET /subscriptions/sub1/providers/Microsoft.Compute/virtualMachines?api-version=2018-10-01 HTTP/1.1",
+            &format!("GET {}?api-version=2018-10-01 HTTP/1.1", nic("nic1")),
+            "GET /page2 HTTP/1.1",
+            &format!("GET {}?api-version=2018-10-01 HTTP/1.1", nic("nic2")),
+        ],
+        "a token, every page and each machine's interface, once (refresh-interval)"
+    );
+    for head in &heads[1..] {
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("authorization: bearer tok\r\n"),
+            "{head}"
+        );
+    }
+    assert_eq!(
+        d.json("/kapacitor/v1/config/azure/az")["options"]["client-secret"],
+        true,
+        "redacted"
+    );
+    // The service test lists the machines.
+    let (status, body) = d.req(
+        "POST",
+        "/kapacitor/v1/service-tests/azure",
+        Some(r#"{"id": "az"}"#),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["success"],
+        true,
+        "{body}"
+    );
+    // An enabled `[[azure]]` needs its service principal.
+    refuses_config(
+        &crate::tempdir("scraper-azure-bad"),
+        "[[azure]]\nenabled = true\nid = \"az\"\nsubscription-id = \"s\"\ntenant-id = \"t\"\nclient-id = \"c\"\n",
+        "azure[0].client-secret",
     );
 }
 
