@@ -201,6 +201,8 @@ pub struct Config {
     pub triton: Vec<TritonConfig>,
     /// `[[azure]]`: Azure virtual machines as targets for scrapers.
     pub azure: Vec<AzureConfig>,
+    /// `[[gce]]`: Google Compute Engine instances as targets for scrapers.
+    pub gce: Vec<GceConfig>,
     /// `[[kubernetes]]` (or one `[kubernetes]`): clusters `k8sAutoscale` nodes scale.
     #[serde(deserialize_with = "crate::alert_handlers::one_or_many")]
     pub kubernetes: Vec<KubernetesConfig>,
@@ -670,7 +672,7 @@ pub fn validate_httppost(sections: &[HttpPostConfig]) -> Result<(), (String, Str
 const KUBERNETES_RESOURCES: &[&str] = &["node", "pod", "service", "endpoints", "endpoint"];
 
 /// Discoverer services Kapacitor has that no scraper here can use.
-const UNSUPPORTED_DISCOVERERS: &[&str] = &["gce", "nerve", "serverset"];
+const UNSUPPORTED_DISCOVERERS: &[&str] = &["nerve", "serverset"];
 
 /// The scraper sections of a configuration: `[[scraper]]`, `[[static-discovery]]`,
 /// `[[file-discovery]]` (the file's, or as overridden through the API).
@@ -692,6 +694,8 @@ pub struct ScraperSections<'a> {
     pub triton: &'a [TritonConfig],
     /// `[[azure]]`.
     pub azure: &'a [AzureConfig],
+    /// `[[gce]]`.
+    pub gce: &'a [GceConfig],
     /// `[[ec2]]` (EC2 discovery).
     pub ec2: &'a [Ec2Config],
     /// `[[kubernetes]]` (Kubernetes discovery).
@@ -710,6 +714,7 @@ impl Config {
             marathon: &self.marathon,
             triton: &self.triton,
             azure: &self.azure,
+            gce: &self.gce,
             ec2: &self.ec2,
             kubernetes: &self.kubernetes,
         }
@@ -854,6 +859,25 @@ pub fn validate_scrapers(config: ScraperSections<'_>) -> Result<(), (String, Str
             }
         }
     }
+    check_ids("gce", config.gce.iter().map(|d| (d.enabled, d.id.as_str())))?;
+    for (i, d) in config.gce.iter().enumerate().filter(|(_, d)| d.enabled) {
+        let key = |k: &str| format!("gce[{i}].{k}");
+        if d.project.is_empty() {
+            return invalid(key("project"), "must not be empty".into());
+        }
+        if d.zone.is_empty() {
+            return invalid(key("zone"), "must not be empty".into());
+        }
+        if d.refresh_interval.is_zero() {
+            return invalid(key("refresh-interval"), "must be positive".into());
+        }
+        if !is_http_url(&d.endpoint) {
+            return invalid(
+                key("endpoint"),
+                format!("invalid URL \"{}\": want http://… or https://…", d.endpoint),
+            );
+        }
+    }
     check_ids(
         "triton",
         config.triton.iter().map(|d| (d.enabled, d.id.as_str())),
@@ -981,6 +1005,7 @@ pub fn validate_scrapers(config: ScraperSections<'_>) -> Result<(), (String, Str
             "marathon" => named!(config.marathon),
             "triton" => named!(config.triton),
             "azure" => named!(config.azure),
+            "gce" => named!(config.gce),
             "ec2" => named!(config.ec2),
             "kubernetes" => match config
                 .kubernetes
@@ -1004,8 +1029,8 @@ pub fn validate_scrapers(config: ScraperSections<'_>) -> Result<(), (String, Str
                     key("discoverer-service"),
                     format!(
                         "\"{other}\" discovery is not supported (static-discovery, \
-                         file-discovery, azure, consul, dns, ec2, kubernetes, marathon \
-                         and triton are)"
+                         file-discovery, azure, consul, dns, ec2, gce, kubernetes, \
+                         marathon and triton are)"
                     ),
                 );
             }
@@ -1014,8 +1039,8 @@ pub fn validate_scrapers(config: ScraperSections<'_>) -> Result<(), (String, Str
                     key("discoverer-service"),
                     format!(
                         "unknown discoverer service \"{other}\" (want static-discovery, \
-                         file-discovery, azure, consul, dns, ec2, kubernetes, marathon or \
-                         triton)"
+                         file-discovery, azure, consul, dns, ec2, gce, kubernetes, \
+                         marathon or triton)"
                     ),
                 );
             }
@@ -1379,7 +1404,7 @@ pub struct ScraperConfig {
     /// The job name: the measurement of the points.
     pub name: String,
     /// The discoverer's service: `static-discovery`, `file-discovery`, `azure`, `consul`,
-    /// `dns`, `ec2`, `kubernetes`, `marathon` or `triton`.
+    /// `dns`, `ec2`, `gce`, `kubernetes`, `marathon` or `triton`.
     pub discoverer_service: String,
     /// The discoverer's `id`.
     pub discoverer_id: String,
@@ -1907,6 +1932,49 @@ impl Default for AzureConfig {
     }
 }
 
+/// One `[[gce]]`: the instances of a Google Compute Engine zone, each at the address of
+/// its first network interface and `port`, as Prometheus' GCE discovery finds them (with
+/// Google's application default credentials).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct GceConfig {
+    /// Whether scrapers may use it.
+    pub enabled: bool,
+    /// What a scraper's `discoverer-id` names.
+    pub id: String,
+    /// The project whose instances are listed.
+    pub project: String,
+    /// Their zone.
+    pub zone: String,
+    /// A Compute Engine filter of the instances (`status = RUNNING`).
+    pub filter: String,
+    /// How often the instances are listed again.
+    #[serde(with = "go_duration_serde")]
+    pub refresh_interval: Duration,
+    /// The port the instances are scraped at.
+    pub port: u16,
+    /// What `__meta_gce_tags` joins the network tags with.
+    pub tag_separator: String,
+    /// Ours: the Compute Engine API's URL (a server speaking it).
+    pub endpoint: String,
+}
+
+impl Default for GceConfig {
+    fn default() -> Self {
+        GceConfig {
+            enabled: false,
+            id: "default".into(),
+            project: String::new(),
+            zone: String::new(),
+            filter: String::new(),
+            refresh_interval: Duration::from_secs(60),
+            port: 80,
+            tag_separator: ",".into(),
+            endpoint: "https://compute.googleapis.com/compute/v1".into(),
+        }
+    }
+}
+
 /// A `[[dns]]` name server: `IP` (port 53) or `IP:port` (`[IPv6]:port`).
 pub fn nameserver(text: &str) -> Option<std::net::SocketAddr> {
     text.parse::<std::net::SocketAddr>().ok().or_else(|| {
@@ -1959,6 +2027,7 @@ impl Default for Config {
             marathon: Vec::new(),
             triton: Vec::new(),
             azure: Vec::new(),
+            gce: Vec::new(),
             kubernetes: Vec::new(),
             swarm: Vec::new(),
             ec2: Vec::new(),
@@ -2104,7 +2173,6 @@ const IGNORED_SECTIONS: &[&str] = &[
     // as that section's labels, a table Kapacitor ignores as well).
     "static",
     "fluxtask",
-    "gce",
     "nerve",
     "reporting",
     "serverset",
@@ -2118,7 +2186,6 @@ const IGNORED_SECTIONS: &[&str] = &[
 const UNSUPPORTED_WHEN_ENABLED: &[(&str, &str)] = &[
     ("auth", "authentication"),
     ("fluxtask", "Flux tasks"),
-    ("gce", "GCE discovery"),
     ("nerve", "Nerve discovery"),
     ("serverset", "Serverset discovery"),
 ];
@@ -2213,6 +2280,7 @@ fn array_element_default(section: &str) -> Option<toml::Table> {
         "marathon" => Some(to_table(&MarathonConfig::default())),
         "triton" => Some(to_table(&TritonConfig::default())),
         "azure" => Some(to_table(&AzureConfig::default())),
+        "gce" => Some(to_table(&GceConfig::default())),
         "kubernetes" => Some(to_table(&KubernetesConfig::default())),
         "swarm" => Some(to_table(&SwarmConfig::default())),
         "ec2" => Some(to_table(&Ec2Config::default())),

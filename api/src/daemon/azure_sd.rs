@@ -12,11 +12,11 @@
 //! its tags. A failure anywhere fails the whole listing (the scraper keeps the last
 //! targets and logs why).
 
-use super::scraper::{Target, agent, get_json, join_host_port, label_name};
-use crate::alert_handlers::tls::TlsKeys;
+use super::scraper::{Target, get_json, join_host_port, label_name};
+use super::token::{Token, plain_agent};
 use crate::config::AzureConfig;
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long one request to Azure may take.
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -25,14 +25,11 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 const COMPUTE_API: &str = "2018-10-01";
 const NETWORK_API: &str = "2018-10-01";
 
-/// How long before its expiry a token is asked for again.
-const TOKEN_MARGIN: Duration = Duration::from_secs(60);
-
 /// An `[[azure]]` discoverer: its section, its client and its current token.
 pub(crate) struct Azure {
     config: AzureConfig,
     agent: ureq::Agent,
-    token: Option<(String, Instant)>,
+    token: Token,
 }
 
 impl std::fmt::Debug for Azure {
@@ -46,16 +43,10 @@ impl std::fmt::Debug for Azure {
 impl Azure {
     /// A discoverer of `config`'s machines.
     pub(crate) fn new(config: &AzureConfig) -> anyhow::Result<Azure> {
-        let keys = TlsKeys {
-            ca: "",
-            cert: "",
-            key: "",
-            insecure: false,
-        };
         Ok(Azure {
             config: config.clone(),
-            agent: agent(TIMEOUT, keys)?,
-            token: None,
+            agent: plain_agent(TIMEOUT)?,
+            token: Token::default(),
         })
     }
 
@@ -71,58 +62,22 @@ impl Azure {
 
     /// A token for Azure Resource Manager (the last one, while it lasts).
     fn token(&mut self) -> Result<String, String> {
-        if let Some((token, until)) = &self.token
-            && Instant::now() < *until
-        {
-            return Ok(token.clone());
-        }
-        let c = &self.config;
-        let url = format!(
-            "{}/{}/oauth2/token?api-version=1.0",
-            c.active_directory_endpoint.trim_end_matches('/'),
-            c.tenant_id
-        );
-        let resource = format!("{}/", c.resource_manager_endpoint.trim_end_matches('/'));
-        let mut resp = self
-            .agent
-            .post(&url)
-            .send_form([
+        let (c, agent) = (&self.config, &self.agent);
+        self.token.get(|| {
+            let url = format!(
+                "{}/{}/oauth2/token?api-version=1.0",
+                c.active_directory_endpoint.trim_end_matches('/'),
+                c.tenant_id
+            );
+            let resource = format!("{}/", c.resource_manager_endpoint.trim_end_matches('/'));
+            let resp = agent.post(&url).send_form([
                 ("grant_type", "client_credentials"),
                 ("client_id", c.client_id.as_str()),
                 ("client_secret", c.client_secret.as_str()),
                 ("resource", resource.as_str()),
-            ])
-            .map_err(|e| format!("asking {url} for a token: {e}"))?;
-        let status = resp.status();
-        let text = resp
-            .body_mut()
-            .read_to_string()
-            .map_err(|e| format!("asking {url} for a token: {e}"))?;
-        let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-        if status != 200 {
-            let why = v["error_description"]
-                .as_str()
-                .or_else(|| v["error"].as_str())
-                .unwrap_or(text.as_str());
-            return Err(format!(
-                "asking {url} for a token: HTTP status {status}: {why}"
-            ));
-        }
-        let token = v["access_token"]
-            .as_str()
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| format!("asking {url} for a token: no access_token in the answer"))?
-            .to_string();
-        // Azure AD's v1 endpoint writes `expires_in` as a string.
-        let lasts = v["expires_in"]
-            .as_u64()
-            .or_else(|| v["expires_in"].as_str().and_then(|s| s.parse().ok()))
-            .map_or(Duration::ZERO, Duration::from_secs);
-        self.token = Some((
-            token.clone(),
-            Instant::now() + lasts.saturating_sub(TOKEN_MARGIN),
-        ));
-        Ok(token)
+            ]);
+            super::token::answer(&url, resp)
+        })
     }
 
     /// Every allocated machine of the subscription, as a target.

@@ -3,7 +3,7 @@
 //! Kapacitor's config-override service (`[config-override] enabled`;
 //! `skip-config-overrides` ignores the stored overrides at start). The sections are the
 //! alert services', `[[influxdb]]`, `[[httppost]]` and the scraper's (`[[scraper]]`,
-//! `[[static-discovery]]`, `[[file-discovery]]`, `[[consul]]`, `[[dns]]`, `[[marathon]]`, `[[triton]]`, `[[azure]]`) and the autoscale clusters'
+//! `[[static-discovery]]`, `[[file-discovery]]`, `[[consul]]`, `[[dns]]`, `[[marathon]]`, `[[triton]]`, `[[azure]]`, `[[gce]]`) and the autoscale clusters'
 //! (`[[kubernetes]]`, `[[swarm]]`, `[[ec2]]`): a cluster changed here is queried and
 //! written to with its new settings at once, by the batch tasks and `influxDBOut`s already
 //! running, an endpoint by the httpPost nodes and post handlers, the scrapers restart
@@ -17,9 +17,9 @@ use super::{ApiError, Daemon};
 use crate::alert_handlers::overrides::{self, Section};
 use crate::alert_handlers::{HandlerServices, ServiceConfigs};
 use crate::config::{
-    AzureConfig, ConsulConfig, DnsConfig, Ec2Config, FileDiscoveryConfig, HttpPostConfig,
-    InfluxDbConfig, KubernetesConfig, MarathonConfig, ScraperConfig, ScraperSections,
-    StaticDiscoveryConfig, SwarmConfig, TritonConfig,
+    AzureConfig, ConsulConfig, DnsConfig, Ec2Config, FileDiscoveryConfig, GceConfig,
+    HttpPostConfig, InfluxDbConfig, KubernetesConfig, MarathonConfig, ScraperConfig,
+    ScraperSections, StaticDiscoveryConfig, SwarmConfig, TritonConfig,
 };
 use crate::store::{ConfigOverrideRecord, Store};
 use axum::Json;
@@ -107,6 +107,13 @@ const AZURE: Section = Section {
     redacted: &["client-secret"],
 };
 
+/// `[[gce]]` in the API: elements named by `id`.
+const GCE: Section = Section {
+    name: "gce",
+    key: Some("id"),
+    redacted: &[],
+};
+
 /// `[[kubernetes]]` in the API: elements named by `id`, the token redacted.
 const KUBERNETES: Section = Section {
     name: "kubernetes",
@@ -141,6 +148,7 @@ fn section_named(name: &str) -> Option<&'static Section> {
         "marathon" => Some(&MARATHON),
         "triton" => Some(&TRITON),
         "azure" => Some(&AZURE),
+        "gce" => Some(&GCE),
         "kubernetes" => Some(&KUBERNETES),
         "swarm" => Some(&SWARM),
         "ec2" => Some(&EC2),
@@ -182,6 +190,7 @@ fn element_default(section: &str) -> Value {
         "marathon" => serde_json::to_value(MarathonConfig::default()),
         "triton" => serde_json::to_value(TritonConfig::default()),
         "azure" => serde_json::to_value(AzureConfig::default()),
+        "gce" => serde_json::to_value(GceConfig::default()),
         "kubernetes" => serde_json::to_value(KubernetesConfig::default()),
         "swarm" => serde_json::to_value(SwarmConfig::default()),
         "ec2" => serde_json::to_value(Ec2Config::default()),
@@ -218,6 +227,8 @@ pub struct Overridable {
     pub triton: Vec<TritonConfig>,
     /// The `[[azure]]` discoverers.
     pub azure: Vec<AzureConfig>,
+    /// The `[[gce]]` discoverers.
+    pub gce: Vec<GceConfig>,
     /// The `[[kubernetes]]` clusters of autoscale nodes.
     pub kubernetes: Vec<KubernetesConfig>,
     /// The `[[swarm]]` clusters of autoscale nodes.
@@ -237,6 +248,7 @@ impl Overridable {
             marathon: &self.marathon,
             triton: &self.triton,
             azure: &self.azure,
+            gce: &self.gce,
             ec2: &self.ec2,
             kubernetes: &self.kubernetes,
         }
@@ -253,6 +265,7 @@ impl Overridable {
             || self.marathon != other.marathon
             || self.triton != other.triton
             || self.azure != other.azure
+            || self.gce != other.gce
             || self.ec2 != other.ec2
             || self.kubernetes != other.kubernetes
     }
@@ -365,6 +378,7 @@ impl ConfigOverrides {
                 current.marathon = base.marathon.clone();
                 current.triton = base.triton.clone();
                 current.azure = base.azure.clone();
+                current.gce = base.gce.clone();
                 current.ec2 = base.ec2.clone();
                 current.kubernetes = base.kubernetes.clone();
                 scrapers.prepare(current.scraper_sections())?

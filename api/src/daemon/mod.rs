@@ -17,6 +17,7 @@ pub mod batch;
 pub mod collectd;
 pub mod config_api;
 pub mod demo;
+mod gce_sd;
 pub mod graphite;
 pub mod http;
 pub mod influxdb;
@@ -33,6 +34,7 @@ pub(crate) mod subscriptions;
 pub mod tasks;
 pub mod throughput;
 pub mod tls;
+mod token;
 pub mod udf;
 pub mod udp;
 pub mod vars;
@@ -274,6 +276,7 @@ impl Daemon {
                 marathon: config.marathon.clone(),
                 triton: config.triton.clone(),
                 azure: config.azure.clone(),
+                gce: config.gce.clone(),
                 kubernetes: config.kubernetes.clone(),
                 swarm: config.swarm.clone(),
                 ec2: config.ec2.clone(),

@@ -1,5 +1,5 @@
 //! The Prometheus scraper (`[[scraper]]`), with its target discoverers `[[static-discovery]]`,
-//! `[[file-discovery]]`, `[[azure]]`, `[[consul]]`, `[[dns]]`, `[[ec2]]`, `[[kubernetes]]`,
+//! `[[file-discovery]]`, `[[azure]]`, `[[consul]]`, `[[dns]]`, `[[ec2]]`, `[[gce]]`, `[[kubernetes]]`,
 //! `[[marathon]]` and `[[triton]]`, as Kapacitor's scraper service runs Prometheus' scrape
 //! loop.
 //!
@@ -111,6 +111,12 @@ pub(crate) enum Discoverer {
         read: Option<Instant>,
         last: Vec<Target>,
     },
+    /// `[[gce]]`, with its client, when it was last asked and the targets it gave.
+    Gce {
+        gce: Box<super::gce_sd::Gce>,
+        read: Option<Instant>,
+        last: Vec<Target>,
+    },
     /// `[[ec2]]`, with its EC2 API, when it was last asked and the targets it gave.
     Ec2 {
         config: Box<Ec2Config>,
@@ -204,6 +210,16 @@ impl Discoverer {
                     azure: Box::new(
                         super::azure_sd::Azure::new(c)
                             .with_context(|| format!("[[azure]] {}", c.id))?,
+                    ),
+                    read: None,
+                    last: Vec::new(),
+                }),
+            },
+            "gce" => match named!(sections.gce) {
+                None => None,
+                Some((_, c)) => Some(Discoverer::Gce {
+                    gce: Box::new(
+                        super::gce_sd::Gce::new(c).with_context(|| format!("[[gce]] {}", c.id))?,
                     ),
                     read: None,
                     last: Vec::new(),
@@ -320,6 +336,10 @@ impl Discoverer {
             Discoverer::Azure { azure, read, last } => {
                 let (every, id) = (azure.refresh_interval(), azure.id().to_string());
                 ask_every(read, every, last, "azure", &id, || azure.targets())
+            }
+            Discoverer::Gce { gce, read, last } => {
+                let (every, id) = (gce.refresh_interval(), gce.id().to_string());
+                ask_every(read, every, last, "gce", &id, || gce.targets())
             }
             Discoverer::Ec2 {
                 config,
@@ -1132,8 +1152,8 @@ fn launch(p: Prepared, runtime: &Arc<Runtime>) -> Scraper {
 
 /// The services of the scraper's side that Kapacitor has a service test for: the scraper
 /// (options `{"name": ""}`) and every discoverer kind (options `{"id": ""}`), including
-/// the ones this daemon does not run (gce, nerve, serverset: their sections cannot be
-/// enabled, so a test of one finds no discoverer). `ec2` and `kubernetes`, discoverers and autoscale clusters both,
+/// the ones this daemon does not run (nerve, serverset: their sections cannot be enabled,
+/// so a test of one finds no discoverer). `ec2` and `kubernetes`, discoverers and autoscale clusters both,
 /// are tested as clusters (`autoscale::SERVICE_TESTS`): a request that needs no resource.
 pub(crate) const SERVICE_TESTS: &[&str] = &[
     "azure",
@@ -1252,6 +1272,13 @@ pub(crate) fn service_test(
             Some(d) => found(d.enabled).and_then(|()| {
                 let mut azure = super::azure_sd::Azure::new(d).map_err(|e| format!("{e:#}"))?;
                 azure.targets().map(drop)
+            }),
+            None => not_found(),
+        },
+        "gce" => match sections.gce.iter().find(|d| d.id == wanted) {
+            Some(d) => found(d.enabled).and_then(|()| {
+                let mut gce = super::gce_sd::Gce::new(d).map_err(|e| format!("{e:#}"))?;
+                gce.targets().map(drop)
             }),
             None => not_found(),
         },

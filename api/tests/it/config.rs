@@ -307,13 +307,13 @@ fn missing_file_is_an_error() {
 #[test]
 fn unsupported_sections_are_refused_when_enabled() {
     let err = Config::parse(
-        "[graphite]\n  enabled = false\n[[gce]]\n  enabled = false\n[[gce]]\n  id = \"b\"\n  enabled = true\n",
+        "[graphite]\n  enabled = false\n[[nerve]]\n  enabled = false\n[[nerve]]\n  id = \"b\"\n  enabled = true\n",
         "kapacitor.conf",
     )
     .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "kapacitor.conf:7: gce.enabled: GCE discovery is not supported by this daemon; set enabled = false"
+        "kapacitor.conf:7: nerve.enabled: Nerve discovery is not supported by this daemon; set enabled = false"
     );
     let err = Config::parse("[fluxtask]\nenabled = true\n", "c").unwrap_err();
     assert!(
@@ -645,9 +645,9 @@ fn scraper_and_input_validation() {
     bad(
         (
             "discoverer-service = \"static-discovery\"",
-            "discoverer-service = \"gce\"",
+            "discoverer-service = \"nerve\"",
         ),
-        "\"gce\" discovery is not supported (static-discovery, file-discovery, azure, consul, dns, ec2, kubernetes, marathon and triton are)",
+        "\"nerve\" discovery is not supported (static-discovery, file-discovery, azure, consul, dns, ec2, gce, kubernetes, marathon and triton are)",
     );
     bad(
         (

@@ -7,12 +7,13 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
 /// A `/metrics` target: it answers every GET with the exposition it currently holds, or
-/// for a path of `routes` (query string aside) with that body.
+/// for a path of `routes` with that body (a route of the path and query string first, then
+/// of the path alone).
 struct Target {
     port: u16,
     exposition: Arc<Mutex<String>>,
     routes: Arc<Mutex<std::collections::HashMap<String, String>>>,
-    /// Request heads received.
+    /// Request heads received, each followed by its body (if any).
     requests: Arc<Mutex<Vec<String>>>,
 }
 
@@ -45,19 +46,29 @@ impl Target {
                     }
                     head.push_str(&line);
                 }
-                let path = head
-                    .split(' ')
-                    .nth(1)
-                    .and_then(|t| t.split('?').next())
-                    .unwrap_or("")
-                    .to_string();
-                got.lock().unwrap().push(head);
-                let body = paths
-                    .lock()
+                let full = head.split(' ').nth(1).unwrap_or("").to_string();
+                let path = full.split('?').next().unwrap_or("").to_string();
+                let length = head
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse::<usize>().ok())?
+                    })
+                    .unwrap_or(0);
+                let mut sent = vec![0; length];
+                let _ = std::io::Read::read_exact(&mut reader, &mut sent);
+                got.lock()
                     .unwrap()
-                    .get(&path)
-                    .cloned()
-                    .unwrap_or_else(|| text.lock().unwrap().clone());
+                    .push(format!("{head}\r\n{}", String::from_utf8_lossy(&sent)));
+                let body = {
+                    let routes = paths.lock().unwrap();
+                    routes
+                        .get(&full)
+                        .or_else(|| routes.get(&path))
+                        .cloned()
+                        .unwrap_or_else(|| text.lock().unwrap().clone())
+                };
                 let _ = write!(
                     reader.get_mut(),
                     "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -236,8 +247,8 @@ fn scraper_configurations_that_cannot_work_are_refused_at_start() {
     let dir = crate::tempdir("scraper-refused");
     refuses_config(
         &dir,
-        &scraper_section("gce", "c", ""),
-        "scraper[0].discoverer-service: \"gce\" discovery is not supported",
+        &scraper_section("nerve", "c", ""),
+        "scraper[0].discoverer-service: \"nerve\" discovery is not supported",
     );
     refuses_config(
         &dir,
@@ -296,11 +307,11 @@ fn scraper_sections_change_through_the_config_api() {
     let (status, body) = d.req(
         "POST",
         "/kapacitor/v1/config/scraper/myscraper",
-        Some(r#"{"set": {"discoverer-service": "gce"}}"#),
+        Some(r#"{"set": {"discoverer-service": "nerve"}}"#),
     );
     assert_eq!(status, 400, "{body}");
     assert!(
-        body.contains("\\\"gce\\\" discovery is not supported"),
+        body.contains("\\\"nerve\\\" discovery is not supported"),
         "{body}"
     );
     // The change is stored: after a restart the second target is still the one scraped.
@@ -814,6 +825,146 @@ fn azure_machines_are_the_targets() {
     );
 }
 
+/// `[[gce]]`: a token for the service account of `GOOGLE_APPLICATION_CREDENTIALS` (a JWT
+/// signed with its key, for its `token_uri`), then the zone's instances from the Compute
+/// Engine API, with the filter, page by page; each instance with a network interface is
+/// scraped at its first interface's address and `port`.
+#[test]
+fn gce_instances_are_the_targets() {
+    use base64::Engine as _;
+    let app = Target::start("up_gce 1\n");
+    let google = Target::start("");
+    let base = format!("http://{}", google.address());
+    let instances = "/projects/proj1/zones/europe-west1-b/instances";
+    let filter = "filter=status%20%3D%20%22RUNNING%22";
+    {
+        let mut routes = google.routes.lock().unwrap();
+        routes.insert(
+            "/token".into(),
+            serde_json::json!({"access_token": "gtok", "expires_in": 3599, "token_type": "Bearer"})
+                .to_string(),
+        );
+        routes.insert(
+            format!("{instances}?{filter}"),
+            serde_json::json!({"items": [{
+                "name": "web-1", "status": "RUNNING", "zone": "z", "machineType": "m",
+                "networkInterfaces": [{"network": "n", "subnetwork": "s", "networkIP": "127.0.0.1",
+                                       "accessConfigs": [{"natIP": "203.0.113.7"}]}],
+                "tags": {"items": ["web", "prod"]},
+                "metadata": {"items": [{"key": "role", "value": "front"}]},
+                "labels": {"team": "a"}
+            }], "nextPageToken": "p2"})
+            .to_string(),
+        );
+        routes.insert(
+            format!("{instances}?{filter}&pageToken=p2"),
+            serde_json::json!({"items": [{"name": "no-nic", "status": "RUNNING"}]}).to_string(),
+        );
+    }
+    let dir = crate::tempdir("scraper-gce");
+    let pem = std::fs::read_to_string(format!(
+        "{}/tests/gce/test_service_account_key.pem",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let creds = dir.join("sa.json");
+    std::fs::write(
+        &creds,
+        serde_json::json!({"type": "service_account", "client_email": "scraper@proj1.iam.gserviceaccount.com",
+                           "private_key": pem, "token_uri": format!("{base}/token")})
+        .to_string(),
+    )
+    .unwrap();
+    let d = Daemon::start_config(
+        "scraper-gce",
+        Extra {
+            tail: format!(
+                "[[gce]]\nenabled = true\nid = \"g\"\nproject = \"proj1\"\nzone = \"europe-west1-b\"\nfilter = 'status = \"RUNNING\"'\nport = {}\nrefresh-interval = \"1h\"\nendpoint = \"{base}\"\n{}",
+                app.port,
+                scraper_section("gce", "g", ""),
+            ),
+            env: vec![(
+                "GOOGLE_APPLICATION_CREDENTIALS".into(),
+                creds.display().to_string(),
+            )],
+            ..Extra::default()
+        },
+    );
+    show_metric(&d, "t", "up_gce", "'instance', 'job'");
+    crate::daemon::wait_for(30, "the instance's metric in the stream", || {
+        let out = d.json("/kapacitor/v1/tasks/t/out");
+        out["series"][0]["tags"]
+            == serde_json::json!({"instance": app.address(), "job": "myscraper"})
+            && last_value(&out["series"][0]) == Some(1.0)
+    });
+    let got = google.requests.lock().unwrap().clone();
+    let lines: Vec<&str> = got.iter().map(|h| h.lines().next().unwrap_or("")).collect();
+    assert_eq!(
+        lines,
+        [
+            "POST /token HTTP/1.1".to_string(),
+            format!("GET {instances}?{filter} HTTP/1.1"),
+            format!("GET {instances}?{filter}&pageToken=p2 HTTP/1.1"),
+        ],
+        "a token, then every page, once (refresh-interval)"
+    );
+    for head in &got[1..] {
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("authorization: bearer gtok\r\n"),
+            "{head}"
+        );
+    }
+    // The token request: a JWT of the service account for the token URI, signed with its
+    // key (checked with the key's public half).
+    let form = got[0].rsplit("\r\n\r\n").next().unwrap();
+    assert!(
+        form.starts_with(
+            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion="
+        ),
+        "{form}"
+    );
+    let jwt = form.rsplit('=').next().unwrap();
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let claims: serde_json::Value = serde_json::from_slice(&b64.decode(parts[1]).unwrap()).unwrap();
+    assert_eq!(claims["iss"], "scraper@proj1.iam.gserviceaccount.com");
+    assert_eq!(claims["aud"], format!("{base}/token"));
+    assert_eq!(
+        claims["scope"],
+        "https://www.googleapis.com/auth/compute.readonly"
+    );
+    let der: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let pair = ring::signature::RsaKeyPair::from_pkcs8(
+        &base64::engine::general_purpose::STANDARD
+            .decode(der)
+            .unwrap(),
+    )
+    .unwrap();
+    use ring::signature::KeyPair as _;
+    ring::signature::UnparsedPublicKey::new(
+        &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+        pair.public_key().as_ref(),
+    )
+    .verify(
+        format!("{}.{}", parts[0], parts[1]).as_bytes(),
+        &b64.decode(parts[2]).unwrap(),
+    )
+    .expect("a signature of the service account's key");
+    // The service test lists the instances.
+    let (status, body) = d.req(
+        "POST",
+        "/kapacitor/v1/service-tests/gce",
+        Some(r#"{"id": "g"}"#),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["success"],
+        true,
+        "{body}"
+    );
+}
+
 /// `[[triton]]`: the containers of the discovery endpoint (HTTPS, verified with `ssl-ca`)
 /// are targets named `<vm_uuid>.<dns-suffix>:<port>`; these do not resolve here, so
 /// their scrapes report `up` 0 under that instance.
@@ -918,7 +1069,7 @@ fn service_tests_find_discoverers_and_scrape_targets_once() {
         serde_json::json!({"success": false, "message": "discoverer \"nope\" is not found"})
     );
     assert_eq!(
-        test("gce", "{}"),
+        test("nerve", "{}"),
         serde_json::json!({"success": false, "message": "discoverer \"\" is not found"})
     );
     let file = test("file-discovery", r#"{"id": "f"}"#);
