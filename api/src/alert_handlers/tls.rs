@@ -29,8 +29,8 @@ pub(crate) struct TlsKeys<'a> {
 
 impl TlsKeys<'_> {
     /// Only `insecure-skip-verify` (the sections that have no other TLS key: Alerta,
-    /// BigPanda).
-    pub(super) fn insecure(insecure: bool) -> TlsKeys<'static> {
+    /// BigPanda; `false`: the usual roots and no client certificate).
+    pub(crate) fn insecure(insecure: bool) -> TlsKeys<'static> {
         TlsKeys {
             ca: "",
             cert: "",

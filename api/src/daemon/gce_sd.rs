@@ -98,14 +98,10 @@ impl Credentials {
 
 /// The DER bytes of a `-----BEGIN PRIVATE KEY-----` PEM block.
 fn pkcs8_of(pem: &str) -> Option<Vec<u8>> {
-    use base64::Engine as _;
-    let body = pem
-        .split("-----BEGIN PRIVATE KEY-----")
-        .nth(1)?
-        .split("-----END PRIVATE KEY-----")
-        .next()?;
-    let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD.decode(b64).ok()
+    use rustls_pki_types::pem::PemObject;
+    rustls_pki_types::PrivatePkcs8KeyDer::from_pem_slice(pem.as_bytes())
+        .ok()
+        .map(|k| k.secret_pkcs8_der().to_vec())
 }
 
 /// A JWT of the service account `email` for `token_uri`, signed RS256 with `key`, as

@@ -67,11 +67,5 @@ pub(crate) fn answer(
 
 /// An HTTP agent of this timeout with the usual roots and no client certificate.
 pub(crate) fn plain_agent(timeout: Duration) -> anyhow::Result<ureq::Agent> {
-    let keys = TlsKeys {
-        ca: "",
-        cert: "",
-        key: "",
-        insecure: false,
-    };
-    agent(timeout, keys)
+    agent(timeout, TlsKeys::insecure(false))
 }

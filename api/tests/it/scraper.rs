@@ -934,13 +934,9 @@ fn gce_instances_are_the_targets() {
         claims["scope"],
         "https://www.googleapis.com/auth/compute.readonly"
     );
-    let der: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    let pair = ring::signature::RsaKeyPair::from_pkcs8(
-        &base64::engine::general_purpose::STANDARD
-            .decode(der)
-            .unwrap(),
-    )
-    .unwrap();
+    use rustls_pki_types::pem::PemObject as _;
+    let der = rustls_pki_types::PrivatePkcs8KeyDer::from_pem_slice(pem.as_bytes()).unwrap();
+    let pair = ring::signature::RsaKeyPair::from_pkcs8(der.secret_pkcs8_der()).unwrap();
     use ring::signature::KeyPair as _;
     ring::signature::UnparsedPublicKey::new(
         &ring::signature::RSA_PKCS1_2048_8192_SHA256,
